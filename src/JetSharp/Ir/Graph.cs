@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using JetSharp.Ir;
+using JetSharp.Primitives;
+
+namespace JetSharp;
+
+/// <summary>
+/// A typed SSA graph: nodes in topological order (every node after its inputs), a list of inputs and
+/// a list of outputs. A graph is built by appending nodes (<see cref="Apply"/>); transformations never
+/// mutate a graph, they build a new one. All nodes of a graph share one dtype.
+/// </summary>
+public sealed class Graph
+{
+    private readonly List<Node> _nodes = [];
+    private readonly List<Node> _inputs = [];
+    private Node[] _outputs = [];
+
+    public Graph(DType dtype) { DType = dtype; }
+
+    public DType DType { get; }
+    public IReadOnlyList<Node> Nodes => _nodes;
+    public IReadOnlyList<Node> Inputs => _inputs;
+    public IReadOnlyList<Node> Outputs => _outputs;
+
+    /// <summary>When set, nodes record the first caller outside JetSharp (for error messages). Costs a stack walk per node.</summary>
+    public bool RecordOrigins { get; set; }
+
+    /// <summary>Origin stamped on new nodes while a transform copies a node (so derived nodes keep the user's location).</summary>
+    internal string? InheritedOrigin { get; set; }
+
+    /// <summary>Sees every <see cref="Apply"/> first and may return an existing or rewritten node instead (used by the simplifier).</summary>
+    internal IApplyInterceptor? Interceptor { get; set; }
+
+    /// <summary>Adds an input placeholder.</summary>
+    public Node Input(Shape shape, string? name = null)
+    {
+        var node = new Node(this, _nodes.Count, new InputOp(name ?? $"in{_inputs.Count}", _inputs.Count), [], shape, DType, null);
+        _nodes.Add(node);
+        _inputs.Add(node);
+        return node;
+    }
+
+    /// <summary>Appends <paramref name="op"/> applied to <paramref name="inputs"/>, checking graph membership, dtype and shapes first.</summary>
+    public Node Apply(Primitive op, params Node[] inputs)
+    {
+        foreach (var x in inputs)
+        {
+            if (x.Graph != this)
+                throw new ArgumentException($"{op.Name}: input %{x.Id} {x.Shape} belongs to another graph (mixing nodes of different traces).");
+            if (x.DType != DType)
+                throw new ShapeException($"{op.Name}: mixed dtypes, input %{x.Id} {x.Shape} is {x.DType.Name()} in a {DType.Name()} graph.");
+        }
+        if (Interceptor is { } interceptor && interceptor.TryIntercept(this, op, inputs) is { } replaced)
+            return replaced;
+        return Append(op, inputs);
+    }
+
+    /// <summary>Appends without consulting the interceptor.</summary>
+    internal Node Append(Primitive op, Node[] inputs)
+    {
+        var shape = op.InferShape(inputs);
+        var node = new Node(this, _nodes.Count, op, inputs, shape, DType, InheritedOrigin ?? (RecordOrigins ? CallerOutsideLibrary() : null));
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>A scalar (rank-0) constant.</summary>
+    public Node Scalar(double value) => Apply(new ConstantOp(value));
+
+    /// <summary>A constant tensor (converted to the graph's dtype).</summary>
+    public Node Constant(Tensor value) => Apply(new ConstantOp(value, DType));
+
+    public void SetOutputs(params Node[] outputs)
+    {
+        foreach (var o in outputs)
+            if (o.Graph != this) throw new ArgumentException($"SetOutputs: node %{o.Id} belongs to another graph.");
+        _outputs = outputs;
+    }
+
+    /// <summary>The nodes each node is used by (including being an output, which is not listed).</summary>
+    public Dictionary<Node, List<Node>> Users()
+    {
+        var users = _nodes.ToDictionary(n => n, _ => new List<Node>());
+        foreach (var n in _nodes)
+            foreach (var i in n.InputArray)
+                users[i].Add(n);
+        return users;
+    }
+
+    public override string ToString() => GraphPrinter.Print(this);
+
+    /// <summary>Graphviz DOT text of the graph.</summary>
+    public string ToDot(string title = "graph") => GraphPrinter.ToDot(this, title);
+
+    private static string? CallerOutsideLibrary()
+    {
+        var library = typeof(Graph).Assembly;
+        foreach (var frame in new StackTrace(2, true).GetFrames())
+        {
+            var method = frame.GetMethod();
+            if (method?.DeclaringType is null || method.DeclaringType.Assembly == library) continue;
+            var file = frame.GetFileName();
+            var where = file is null ? "" : $" at {Path.GetFileName(file)}:{frame.GetFileLineNumber()}";
+            return $"{method.DeclaringType.Name}.{method.Name}{where}";
+        }
+        return null;
+    }
+}
+
+internal interface IApplyInterceptor
+{
+    Node? TryIntercept(Graph graph, Primitive op, Node[] inputs);
+}

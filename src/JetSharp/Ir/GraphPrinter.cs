@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Text;
+using JetSharp.Primitives;
+
+namespace JetSharp.Ir;
+
+/// <summary>Readable listings and Graphviz DOT export of graphs.</summary>
+public static class GraphPrinter
+{
+    /// <summary>A listing that reads like code: one line per node, <c>%7 = tanh(%6) : [16, 768]</c>.</summary>
+    public static string Print(Graph g)
+    {
+        var sb = new StringBuilder();
+        sb.Append("graph(").Append(string.Join(", ", g.Inputs.Select(i => $"%{i.Id}: {i.Shape}"))).Append($") {g.DType.Name()} {{\n");
+        foreach (var n in g.Nodes)
+        {
+            if (n.Op is InputOp) continue;
+            sb.Append("  %").Append(n.Id).Append(" = ").Append(n.Op.Name);
+            if (n.Op.Attributes.Length > 0) sb.Append('[').Append(n.Op.Attributes).Append(']');
+            sb.Append('(').Append(string.Join(", ", n.Inputs.Select(i => "%" + i.Id))).Append(") : ").Append(n.Shape).Append('\n');
+        }
+        sb.Append("  return ").Append(string.Join(", ", g.Outputs.Select(o => "%" + o.Id))).Append("\n}\n");
+        return sb.ToString();
+    }
+
+    public static string ToDot(Graph g, string title)
+    {
+        var sb = new StringBuilder();
+        sb.Append("digraph \"").Append(title.Replace("\"", "'")).Append("\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
+        var outputs = new HashSet<Node>(g.Outputs);
+        foreach (var n in g.Nodes)
+        {
+            string label = n.Op is InputOp input ? $"{input.InputName}\\n{n.Shape}" : $"{Escape(n.Op.ToString())}\\n{n.Shape}";
+            string style = n.Op is InputOp ? ", style=filled, fillcolor=\"#cfe2f3\""
+                : outputs.Contains(n) ? ", style=filled, fillcolor=\"#d9ead3\""
+                : n.Op is ConstantOp ? ", style=filled, fillcolor=\"#eeeeee\"" : "";
+            sb.Append(CultureInfo.InvariantCulture, $"  n{n.Id} [label=\"%{n.Id} {label}\"{style}];\n");
+            foreach (var i in n.Inputs) sb.Append(CultureInfo.InvariantCulture, $"  n{i.Id} -> n{n.Id};\n");
+        }
+        sb.Append("}\n");
+        return sb.ToString();
+    }
+
+    private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+}

@@ -1,0 +1,71 @@
+using JetSharp.Ir;
+using JetSharp.Kernels;
+using JetSharp.Transforms;
+
+namespace JetSharp.Primitives;
+
+/// <summary>
+/// Batched matrix product op(A)·op(B) with NumPy batch broadcasting; op transposes the last two axes
+/// when the flag is set. Bilinear: linear in each operand; Taylor rule: Leibniz with matmul.
+/// </summary>
+public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
+{
+    public bool TransposeA { get; } = transposeA;
+    public bool TransposeB { get; } = transposeB;
+    public override string Name => "matmul";
+    public override string Attributes => (TransposeA, TransposeB) switch
+    {
+        (false, false) => "",
+        (true, false) => "Aᵀ",
+        (false, true) => "Bᵀ",
+        _ => "Aᵀ,Bᵀ",
+    };
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 2, Name);
+        Shape a = inputs[0].Shape, b = inputs[1].Shape;
+        if (a.Rank < 2 || b.Rank < 2)
+            throw new ShapeException($"matmul: operands need rank ≥ 2, got {a} and {b}.");
+        int m = TransposeA ? a[^1] : a[^2], ka = TransposeA ? a[^2] : a[^1];
+        int kb = TransposeB ? b[^1] : b[^2], n = TransposeB ? b[^2] : b[^1];
+        if (ka != kb)
+            throw new ShapeException($"matmul{(Attributes.Length > 0 ? $"[{Attributes}]" : "")}: inner dimensions differ, {a} · {b} ({ka} vs {kb}).");
+        var batch = Shape.Broadcast(new Shape(a.ToArray()[..^2]), new Shape(b.ToArray()[..^2]), "matmul (batch axes)");
+        return new Shape([.. batch.ToArray(), m, n]);
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) =>
+        MatMulKernel.Run(inputs[0], inputs[1], TransposeA, TransposeB, output);
+
+    public override Node?[] Vjp(Node node, Node ct)
+    {
+        Node a = node.Inputs[0], b = node.Inputs[1];
+        Node da = TransposeA
+            ? Fn.MatMul(b, ct, TransposeB, true)
+            : Fn.MatMul(ct, b, false, !TransposeB);
+        Node db;
+        if (!TransposeA && b.Rank == 2 && a.Rank > 2)
+        {
+            // B is shared by every batch entry: fold the batch axes into the rows and use one GEMM,
+            // instead of a batch of k×n products that would then be summed.
+            var a2 = Fn.Reshape(a, -1, a.Shape[^1]);
+            var ct2 = Fn.Reshape(Fn.BroadcastTo(ct, new Shape([.. a.Shape.ToArray()[..^2], ct.Shape[^2], ct.Shape[^1]])), -1, ct.Shape[^1]);
+            db = TransposeB ? Fn.MatMul(ct2, a2, true, false) : Fn.MatMul(a2, ct2, true, false);
+        }
+        else
+        {
+            db = TransposeB
+                ? Fn.MatMul(ct, a, true, TransposeA)
+                : Fn.MatMul(a, ct, !TransposeA, false);
+        }
+        return [Fn.SumToShape(da, a.Shape), Fn.SumToShape(db, b.Shape)];
+    }
+
+    public override Node?[] Taylor(JetRuleArgs a)
+    {
+        int rank = a.Output0.Rank;
+        return TaylorMath.Leibniz(k => a.Lifted(0, k, rank), k => a.Lifted(1, k, rank), a.Order,
+            (p, q) => Fn.MatMul(p, q, TransposeA, TransposeB));
+    }
+}

@@ -1,0 +1,213 @@
+using JetSharp.Ir;
+using JetSharp.Kernels;
+using JetSharp.Transforms;
+
+namespace JetSharp.Primitives;
+
+/// <summary>Same elements, new shape (a view: shares storage with its input). Linear.</summary>
+public sealed class ReshapeOp(Shape shape) : Primitive
+{
+    public Shape Shape { get; } = shape;
+    public override string Name => "reshape";
+    public override string Attributes => Shape.ToString();
+    public override bool IsView => true;
+
+    /// <summary>Replaces a single −1 by the extent that keeps the size; validates against <paramref name="from"/>.</summary>
+    public static Shape Resolve(int[] dims, Shape from)
+    {
+        int unknown = Array.IndexOf(dims, -1);
+        if (dims.Count(d => d == -1) > 1 || dims.Any(d => d < -1))
+            throw new ShapeException($"reshape: invalid target [{string.Join(", ", dims)}] for {from}.");
+        if (unknown >= 0)
+        {
+            long known = 1;
+            for (int i = 0; i < dims.Length; i++) if (i != unknown) known *= dims[i];
+            if (known == 0 || from.Size % known != 0)
+                throw new ShapeException($"reshape: cannot reshape {from} ({from.Size} elements) to [{string.Join(", ", dims)}].");
+            dims = (int[])dims.Clone();
+            dims[unknown] = (int)(from.Size / known);
+        }
+        return new Shape(dims);
+    }
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        if (inputs[0].Shape.Size != Shape.Size)
+            throw new ShapeException($"reshape: cannot reshape {inputs[0].Shape} ({inputs[0].Shape.Size} elements) to {Shape} ({Shape.Size} elements).");
+        return Shape;
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => inputs[0].Data.CopyTo(output.Data, 0);
+    public override Node?[] Vjp(Node node, Node ct) => [Fn.Reshape(ct, node.Inputs[0].Shape.ToArray())];
+    public override Node?[] Taylor(JetRuleArgs a) =>
+        a.MapLinear(x => Fn.Reshape(x, [.. x.Shape.Take(a.PrefixRank), .. Shape]));
+}
+
+/// <summary>Permutation of axes: output axis i is input axis Perm[i]. Linear.</summary>
+public sealed class TransposeOp(int[] perm) : Primitive
+{
+    public int[] Perm { get; } = perm;
+    public override string Name => "transpose";
+    public override string Attributes => $"[{string.Join(",", Perm)}]";
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        if (Perm.Length != s.Rank || Perm.Order().Where((p, i) => p != i).Any())
+            throw new ShapeException($"transpose: [{string.Join(", ", Perm)}] is not a permutation of the axes of {s}.");
+        return new Shape([.. Perm.Select(p => s[p])]);
+    }
+
+    public int[] Inverse()
+    {
+        var inv = new int[Perm.Length];
+        for (int i = 0; i < Perm.Length; i++) inv[Perm[i]] = i;
+        return inv;
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Transpose(inputs[0], Perm, output);
+    public override Node?[] Vjp(Node node, Node ct) => [Fn.Transpose(ct, Inverse())];
+    public override Node?[] Taylor(JetRuleArgs a) =>
+        a.MapLinear(x => Fn.Transpose(x, [.. Enumerable.Range(0, a.PrefixRank), .. Perm.Select(p => p + a.PrefixRank)]));
+}
+
+/// <summary>NumPy broadcast to a target shape. Linear; its VJP sums over the stretched axes.</summary>
+public sealed class BroadcastToOp(Shape shape) : Primitive
+{
+    public Shape Shape { get; } = shape;
+    public override string Name => "broadcast";
+    public override string Attributes => Shape.ToString();
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        if (!inputs[0].Shape.BroadcastsTo(Shape))
+            throw new ShapeException($"broadcast: {inputs[0].Shape} cannot be broadcast to {Shape}.");
+        return Shape;
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.BroadcastTo(inputs[0], output);
+    public override Node?[] Vjp(Node node, Node ct) => [Fn.SumToShape(ct, node.Inputs[0].Shape)];
+
+    public override Node?[] Taylor(JetRuleArgs a)
+    {
+        var y = new Node?[a.Order + 1];
+        for (int k = 1; k <= a.Order; k++)
+            if (a.Lifted(0, k) is { } x) y[k] = Fn.BroadcastTo(x, new Shape([.. x.Shape.Take(a.PrefixRank), .. Shape]));
+        return y;
+    }
+}
+
+/// <summary>A rectangular block: output = x[Starts[i] : Starts[i] + Sizes[i]] per axis. Linear; VJP pads.</summary>
+public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
+{
+    public int[] Starts { get; } = starts;
+    public int[] Sizes { get; } = sizes;
+    public override string Name => "slice";
+    public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{s + Sizes[i]}"));
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        if (Starts.Length != s.Rank || Sizes.Length != s.Rank)
+            throw new ShapeException($"slice: {Starts.Length} starts and {Sizes.Length} sizes for a tensor of rank {s.Rank} ({s}).");
+        for (int i = 0; i < s.Rank; i++)
+            if (Starts[i] < 0 || Sizes[i] < 0 || Starts[i] + Sizes[i] > s[i])
+                throw new ShapeException($"slice: range {Starts[i]}:{Starts[i] + Sizes[i]} is outside axis {i} of {s}.");
+        return new Shape(Sizes);
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Slice(inputs[0], Starts, output);
+
+    public override Node?[] Vjp(Node node, Node ct)
+    {
+        var s = node.Inputs[0].Shape;
+        return [Fn.Pad(ct, Starts, [.. Starts.Select((st, i) => s[i] - st - Sizes[i])])];
+    }
+
+    public override Node?[] Taylor(JetRuleArgs a) =>
+        a.MapLinear(x => Fn.Slice(x, [.. new int[a.PrefixRank], .. Starts], [.. x.Shape.Take(a.PrefixRank), .. Sizes]));
+}
+
+/// <summary>Zero padding: Before[i] zeros ahead of axis i and After[i] behind it. Linear; VJP slices.</summary>
+public sealed class PadOp(int[] before, int[] after) : Primitive
+{
+    public int[] Before { get; } = before;
+    public int[] After { get; } = after;
+    public override string Name => "pad";
+    public override string Attributes => string.Join(",", Before.Select((b, i) => $"{b}+{After[i]}"));
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        if (Before.Length != s.Rank || After.Length != s.Rank || Before.Any(b => b < 0) || After.Any(b => b < 0))
+            throw new ShapeException($"pad: widths [{Attributes}] do not fit a tensor of shape {s}.");
+        return new Shape([.. s.Select((d, i) => d + Before[i] + After[i])]);
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Pad(inputs[0], Before, output);
+    public override Node?[] Vjp(Node node, Node ct) => [Fn.Slice(ct, Before, node.Inputs[0].Shape.ToArray())];
+    public override Node?[] Taylor(JetRuleArgs a) =>
+        a.MapLinear(x => Fn.Pad(x, [.. new int[a.PrefixRank], .. Before], [.. new int[a.PrefixRank], .. After]));
+}
+
+/// <summary>Concatenation along one axis. Linear in every input.</summary>
+public sealed class ConcatOp(int axis) : Primitive
+{
+    public int Axis { get; } = axis;
+    public override string Name => "concat";
+    public override string Attributes => $"axis={Axis}";
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        if (inputs.Count == 0) throw new ShapeException("concat: no inputs.");
+        var first = inputs[0].Shape;
+        if (Axis < 0 || Axis >= first.Rank) throw new ShapeException($"concat: axis {Axis} is out of range for {first}.");
+        int total = 0;
+        foreach (var x in inputs)
+        {
+            var s = x.Shape;
+            bool ok = s.Rank == first.Rank && Enumerable.Range(0, s.Rank).All(i => i == Axis || s[i] == first[i]);
+            if (!ok)
+                throw new ShapeException($"concat: shapes {string.Join(", ", inputs.Select(i => i.Shape))} differ outside axis {Axis}.");
+            total += s[Axis];
+        }
+        var dims = first.ToArray();
+        dims[Axis] = total;
+        return new Shape(dims);
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Concat(inputs, Axis, output);
+
+    public override Node?[] Vjp(Node node, Node ct)
+    {
+        var r = new Node?[node.Inputs.Count];
+        int offset = 0;
+        for (int i = 0; i < r.Length; i++)
+        {
+            int len = node.Inputs[i].Shape[Axis];
+            r[i] = Fn.Slice(ct, Axis, offset, len);
+            offset += len;
+        }
+        return r;
+    }
+
+    public override Node?[] Taylor(JetRuleArgs a)
+    {
+        var y = new Node?[a.Order + 1];
+        for (int k = 1; k <= a.Order; k++)
+        {
+            var parts = Enumerable.Range(0, a.InputCount).Select(i => a.X(i, k)).ToArray();
+            var present = parts.FirstOrDefault(p => p is not null);
+            if (present is null) continue;
+            var prefix = present.Shape.Take(a.PrefixRank).ToArray();
+            var filled = parts.Select((p, i) => p ?? Fn.Zeros(a.Graph, new Shape([.. prefix, .. a.Primals[i].Shape]))).ToArray();
+            y[k] = Fn.Concat(Axis + a.PrefixRank, filled);
+        }
+        return y;
+    }
+}

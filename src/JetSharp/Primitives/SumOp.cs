@@ -1,0 +1,53 @@
+using JetSharp.Ir;
+using JetSharp.Kernels;
+using JetSharp.Transforms;
+
+namespace JetSharp.Primitives;
+
+/// <summary>Sum over a set of axes (sorted, distinct). Linear.</summary>
+public sealed class SumOp(int[] axes, bool keepDims) : Primitive
+{
+    public int[] Axes { get; } = axes;
+    public bool KeepDims { get; } = keepDims;
+    public override string Name => "sum";
+    public override string Attributes => $"axes=[{string.Join(",", Axes)}]{(KeepDims ? ", keepdims" : "")}";
+
+    /// <summary>Sorted, non-negative, distinct axes; throws naming "sum" and the shape when invalid.</summary>
+    public static int[] Normalize(int[] axes, Shape shape)
+    {
+        var r = axes.Select(a => shape.Axis(a, "sum")).Order().ToArray();
+        if (r.Distinct().Count() != r.Length)
+            throw new ShapeException($"sum: repeated axis in [{string.Join(", ", axes)}] for shape {shape}.");
+        return r;
+    }
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        foreach (var ax in Axes)
+            if (ax < 0 || ax >= s.Rank) throw new ShapeException($"sum: axis {ax} is out of range for shape {s}.");
+        return ReducedShape(s, Axes, KeepDims);
+    }
+
+    public static Shape ReducedShape(Shape s, int[] axes, bool keepDims)
+    {
+        var dims = new List<int>();
+        for (int i = 0; i < s.Rank; i++)
+            if (!axes.Contains(i)) dims.Add(s[i]);
+            else if (keepDims) dims.Add(1);
+        return new Shape([.. dims]);
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
+
+    public override Node?[] Vjp(Node node, Node ct)
+    {
+        var x = node.Inputs[0];
+        var kept = KeepDims ? ct : Fn.Reshape(ct, ReducedShape(x.Shape, Axes, true).ToArray());
+        return [Fn.BroadcastTo(kept, x.Shape)];
+    }
+
+    public override Node?[] Taylor(JetRuleArgs a) =>
+        a.MapLinear(x => Fn.Sum(x, [.. Axes.Select(ax => ax + a.PrefixRank)], KeepDims));
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using JetSharp.Ir;
+using JetSharp.Primitives;
+using JetSharp.Transforms;
+
+namespace JetSharp.Runtime;
+
+/// <summary>Memory and time of one run of an <see cref="Executable"/>.</summary>
+/// <param name="PeakLiveBytes">Maximum, over the schedule, of the bytes of tensors the run had produced and not yet released
+/// (intermediates and outputs; inputs and constants belong to the caller and are not counted). The CPU analogue of a GPU's max_memory_allocated.</param>
+/// <param name="AllocatedBytes">Bytes newly allocated in this run (buffers not found in the executable's pool).</param>
+/// <param name="ProducedBytes">Sum of the sizes of all tensors produced (what a plan without reuse would hold).</param>
+/// <param name="Elapsed">Wall-clock time of the run.</param>
+public readonly record struct RunStats(long PeakLiveBytes, long AllocatedBytes, long ProducedBytes, TimeSpan Elapsed);
+
+/// <summary>
+/// A graph compiled for execution: a schedule (the graph's topological order, restricted to what
+/// the outputs need) and a memory plan. Each value's last use is known in advance; when it passes,
+/// the buffer goes back to a pool owned by the executable and is reused by later values of the same
+/// size, in this run and the next. Views (reshape) share their input's buffer, which is released
+/// when its last view dies. Compile once per graph (a graph has fixed shapes), run many times.
+/// </summary>
+public sealed class Executable
+{
+    private readonly Node[] _schedule;
+    private readonly int[] _uses;          // consumers in the schedule, +1 for each output slot
+    private readonly Dictionary<Node, int> _slot = [];
+    private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs
+    private readonly int[] _outputSlots;
+    private object? _pool;
+
+    public Executable(Graph graph)
+    {
+        Graph = graph;
+        _schedule = [.. GraphWalk.Reachable(graph)];
+        for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
+        _uses = new int[_schedule.Length];
+        _inputSlots = new int[_schedule.Length][];
+        for (int i = 0; i < _schedule.Length; i++)
+        {
+            _inputSlots[i] = [.. _schedule[i].InputArray.Select(x => _slot[x]).Distinct()];
+            foreach (var s in _inputSlots[i]) _uses[s]++;
+        }
+        _outputSlots = [.. graph.Outputs.Select(o => _slot[o])];
+        foreach (var s in _outputSlots) _uses[s]++;
+    }
+
+    public static Executable Compile(Graph graph) => new(graph);
+
+    public Graph Graph { get; }
+
+    /// <summary>Statistics of the most recent run.</summary>
+    public RunStats LastRun { get; private set; }
+
+    /// <summary>Runs on tensors of the graph's dtype, one per graph input, and returns one tensor per output.</summary>
+    public Tensor[] Run(params Tensor[] inputs) => Graph.DType switch
+    {
+        DType.Float32 => [.. Run(Cast<float>(inputs))],
+        _ => [.. Run(Cast<double>(inputs))],
+    };
+
+    public Tensor<T>[] Run<T>(params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Validate(inputs);
+        var pool = _pool as BufferPool<T> ?? (BufferPool<T>)(_pool = new BufferPool<T>());
+        pool.ResetCounters();
+        var clock = Stopwatch.StartNew();
+        var values = new Tensor<T>?[_schedule.Length];
+        var remaining = (int[])_uses.Clone();
+        var owners = new Dictionary<T[], int>(ReferenceEqualityComparer.Instance);
+        long live = 0, peak = 0, produced = 0;
+
+        void Release(int slot)
+        {
+            var t = values[slot]!;
+            values[slot] = null;
+            if (!owners.TryGetValue(t.Data, out int refs)) return; // caller's or constant storage
+            if (refs > 1) { owners[t.Data] = refs - 1; return; }
+            owners.Remove(t.Data);
+            live -= t.Data.Length * (long)Unsafe.SizeOf<T>();
+            pool.Return(t.Data);
+        }
+
+        for (int i = 0; i < _schedule.Length; i++)
+        {
+            var node = _schedule[i];
+            switch (node.Op)
+            {
+                case InputOp input:
+                    values[i] = inputs[input.Index];
+                    break;
+                case ConstantOp constant:
+                    values[i] = constant.Get<T>();
+                    break;
+                default:
+                    var args = node.InputArray.Select(x => values[_slot[x]]!).ToArray();
+                    Tensor<T> result;
+                    if (node.Op.IsView)
+                    {
+                        result = new Tensor<T>(node.Shape, args[0].Data);
+                        if (owners.TryGetValue(result.Data, out int refs)) owners[result.Data] = refs + 1;
+                    }
+                    else
+                    {
+                        result = new Tensor<T>(node.Shape, pool.Rent(node.Shape.Size));
+                        node.Op.Execute(args, result);
+                        owners[result.Data] = 1;
+                        long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
+                        live += bytes;
+                        produced += bytes;
+                        peak = Math.Max(peak, live);
+                    }
+                    values[i] = result;
+                    break;
+            }
+            foreach (var s in _inputSlots[i])
+                if (--remaining[s] == 0) Release(s);
+            if (remaining[i] == 0) Release(i);
+        }
+
+        var outputs = _outputSlots.Select(s => values[s]!).ToArray();
+        LastRun = new RunStats(peak, pool.AllocatedBytes, produced, clock.Elapsed);
+        return outputs;
+    }
+
+    private void Validate<T>(Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (DTypes.Of<T>() != Graph.DType)
+            throw new ArgumentException($"run: the graph is {Graph.DType.Name()}, the inputs are {DTypes.Of<T>().Name()}.");
+        if (inputs.Length != Graph.Inputs.Count)
+            throw new ArgumentException($"run: {inputs.Length} input tensor(s) given; the graph takes {Graph.Inputs.Count} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}).");
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i].Shape != Graph.Inputs[i].Shape)
+                throw new ShapeException($"run: input {i} ({Jet.Name(Graph.Inputs[i])}) has shape {inputs[i].Shape}; the graph was compiled for {Graph.Inputs[i].Shape}.");
+    }
+
+    private static Tensor<T>[] Cast<T>(Tensor[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        [.. inputs.Select((t, i) => t as Tensor<T> ?? throw new ArgumentException(
+            $"run: input {i} is {t.DType.Name()} {t.Shape}; the graph is {DTypes.Of<T>().Name()} (mixed dtypes are not converted silently)."))];
+}
+
+/// <summary>Free buffers by length, reused across runs of one executable.</summary>
+internal sealed class BufferPool<T>
+{
+    private readonly Dictionary<int, Stack<T[]>> _free = [];
+    public long AllocatedBytes { get; private set; }
+
+    public void ResetCounters() => AllocatedBytes = 0;
+
+    public T[] Rent(int length)
+    {
+        if (_free.TryGetValue(length, out var stack) && stack.Count > 0) return stack.Pop();
+        AllocatedBytes += length * (long)Unsafe.SizeOf<T>();
+        return GC.AllocateUninitializedArray<T>(length);
+    }
+
+    public void Return(T[] buffer)
+    {
+        if (!_free.TryGetValue(buffer.Length, out var stack)) _free[buffer.Length] = stack = new Stack<T[]>();
+        stack.Push(buffer);
+    }
+}

@@ -1,0 +1,95 @@
+namespace JetSharp;
+
+/// <summary>
+/// A dense, contiguous, row-major tensor. <see cref="Tensor{T}"/> holds the elements; this base
+/// class lets graphs and executors handle tensors of either dtype, and holds the factory methods.
+/// </summary>
+public abstract partial class Tensor
+{
+    protected Tensor(Shape shape) { Shape = shape; }
+
+    public Shape Shape { get; }
+    public abstract DType DType { get; }
+    public int Size => Shape.Size;
+    public int Rank => Shape.Rank;
+    public long Bytes => (long)Size * DType.SizeInBytes();
+
+    /// <summary>Element at a flat row-major index, widened to double.</summary>
+    public abstract double GetDouble(int flatIndex);
+
+    /// <summary>A copy converted to element type <typeparamref name="TOut"/>.</summary>
+    public abstract Tensor<TOut> To<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut>;
+}
+
+/// <summary>A dense row-major tensor of <c>float</c> or <c>double</c>.</summary>
+public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Wraps <paramref name="data"/> (not copied); its length must equal the shape's size.</summary>
+    public Tensor(Shape shape, T[] data) : base(shape)
+    {
+        if (data.Length != shape.Size)
+            throw new ArgumentException($"Tensor: {data.Length} elements cannot fill shape {shape} ({shape.Size} elements).");
+        Data = data;
+    }
+
+    /// <summary>A zero-filled tensor.</summary>
+    public Tensor(Shape shape) : this(shape, new T[shape.Size]) { }
+
+    /// <summary>The elements in row-major order.</summary>
+    public T[] Data { get; }
+
+    public Span<T> Span => Data;
+
+    public override DType DType => DTypes.Of<T>();
+
+    public T this[params int[] index]
+    {
+        get => Data[FlatIndex(index)];
+        set => Data[FlatIndex(index)] = value;
+    }
+
+    private int FlatIndex(int[] index)
+    {
+        if (index.Length != Rank)
+            throw new ArgumentException($"Tensor index: {index.Length} indices for a tensor of shape {Shape}.");
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            if ((uint)index[i] >= (uint)Shape[i])
+                throw new IndexOutOfRangeException($"Tensor index: [{string.Join(", ", index)}] is outside shape {Shape}.");
+            flat = flat * Shape[i] + index[i];
+        }
+        return flat;
+    }
+
+    public override double GetDouble(int flatIndex) => double.CreateTruncating(Data[flatIndex]);
+
+    public override Tensor<TOut> To<TOut>()
+    {
+        var r = new Tensor<TOut>(Shape);
+        for (int i = 0; i < Data.Length; i++) r.Data[i] = TOut.CreateTruncating(Data[i]);
+        return r;
+    }
+
+    /// <summary>The single element of a tensor with one element.</summary>
+    public T ToScalar()
+    {
+        if (Size != 1) throw new InvalidOperationException($"ToScalar: tensor of shape {Shape} has {Size} elements, not 1.");
+        return Data[0];
+    }
+
+    /// <summary>A tensor with the same elements and a new shape of the same size (the data is shared).</summary>
+    public Tensor<T> Reshape(Shape shape)
+    {
+        if (shape.Size != Size)
+            throw new ArgumentException($"Reshape: cannot reshape {Shape} ({Size} elements) to {shape} ({shape.Size} elements).");
+        return new Tensor<T>(shape, Data);
+    }
+
+    public Tensor<T> Clone() => new(Shape, (T[])Data.Clone());
+
+    /// <summary>The elements as a flat array (a copy).</summary>
+    public T[] ToArray() => (T[])Data.Clone();
+
+    public override string ToString() => TensorFormatter.Format(this);
+}

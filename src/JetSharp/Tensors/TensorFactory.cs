@@ -1,0 +1,67 @@
+namespace JetSharp;
+
+public abstract partial class Tensor
+{
+    public static Tensor<T> Zeros<T>(Shape shape) where T : unmanaged, IFloatingPointIeee754<T> => new(shape);
+
+    public static Tensor<T> Ones<T>(Shape shape) where T : unmanaged, IFloatingPointIeee754<T> => Full(shape, T.One);
+
+    public static Tensor<T> Full<T>(Shape shape, T value) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = new Tensor<T>(shape);
+        t.Data.AsSpan().Fill(value);
+        return t;
+    }
+
+    public static Tensor<T> Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T> => new(Shape.Scalar, [value]);
+
+    /// <summary>The n×n identity matrix.</summary>
+    public static Tensor<T> Identity<T>(int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = new Tensor<T>(new Shape(n, n));
+        for (int i = 0; i < n; i++) t.Data[i * n + i] = T.One;
+        return t;
+    }
+
+    /// <summary>A tensor over a copy of <paramref name="data"/> with the given shape.</summary>
+    public static Tensor<T> FromArray<T>(T[] data, Shape shape) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(shape, (T[])data.Clone());
+
+    /// <summary>A vector over a copy of <paramref name="data"/>.</summary>
+    public static Tensor<T> FromArray<T>(T[] data) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(new Shape(data.Length), (T[])data.Clone());
+
+    /// <summary>A matrix with the rows and columns of <paramref name="data"/>.</summary>
+    public static Tensor<T> FromArray<T>(T[,] data) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r = data.GetLength(0), c = data.GetLength(1);
+        var t = new Tensor<T>(new Shape(r, c));
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < c; j++) t.Data[i * c + j] = data[i, j];
+        return t;
+    }
+
+    /// <summary>Seeded samples; see <see cref="SeededRandom"/> for the generator.</summary>
+    public static Tensor<T> Random<T>(Shape shape, Distribution distribution, long seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = new Tensor<T>(shape);
+        SeededRandom.Fill<T>(t.Data, distribution, seed);
+        return t;
+    }
+
+    /// <summary>Seeded standard-normal samples.</summary>
+    public static Tensor<T> RandomNormal<T>(Shape shape, long seed) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Random<T>(shape, Distribution.Normal, seed);
+
+    /// <summary>Seeded samples uniform on [low, high).</summary>
+    public static Tensor<T> RandomUniform<T>(Shape shape, long seed, double low = 0, double high = 1) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = new Tensor<T>(shape);
+        for (int i = 0; i < t.Size; i++) t.Data[i] = T.CreateTruncating(low + (high - low) * SeededRandom.Uniform(seed, i));
+        return t;
+    }
+
+    /// <summary>Seeded ±1 samples.</summary>
+    public static Tensor<T> RandomRademacher<T>(Shape shape, long seed) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Random<T>(shape, Distribution.Rademacher, seed);
+}

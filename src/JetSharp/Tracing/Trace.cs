@@ -1,0 +1,26 @@
+namespace JetSharp;
+
+/// <summary>
+/// Turns ordinary C# functions over <see cref="Node"/>s into graphs: the function is called once with
+/// input placeholders of the given shapes, and every operation it performs is recorded.
+/// Nodes remember the line of user code that created them, for error messages.
+/// </summary>
+public static class Trace
+{
+    public static Graph Function(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64) =>
+        Function(xs => [f(xs[0])], [inputShape], dtype);
+
+    public static Graph Function(Func<Node[], Node> f, Shape[] inputShapes, DType dtype = DType.Float64) =>
+        Function(xs => [f(xs)], inputShapes, dtype);
+
+    public static Graph Function(Func<Node[], Node[]> f, Shape[] inputShapes, DType dtype = DType.Float64, string[]? names = null)
+    {
+        var g = new Graph(dtype) { RecordOrigins = true };
+        var inputs = inputShapes.Select((s, i) => g.Input(s, names?[i] ?? (inputShapes.Length == 1 ? "x" : $"x{i}"))).ToArray();
+        var outputs = f(inputs);
+        if (outputs.Length == 0) throw new ArgumentException("trace: the function returned no outputs.");
+        g.SetOutputs(outputs);
+        g.RecordOrigins = false;
+        return g;
+    }
+}
