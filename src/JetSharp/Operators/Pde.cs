@@ -1,5 +1,6 @@
 using JetSharp.Operators;
 using JetSharp.Runtime;
+using JetSharp.Simplify;
 
 namespace JetSharp;
 
@@ -27,13 +28,10 @@ public static class Pde
         var g = new Graph(dtype);
         var x = g.Input(inputShape, "x");
         var basis = DirectionalSums.Basis(g, inputShape[0], inputShape[1]);
-        var lap = strategy switch
-        {
-            Strategy.NestedFirstOrder => DirectionalSums.NestedSecondOrder(fg, x, basis),
-            Strategy.StandardTaylor => DirectionalSums.StandardTaylor(fg, x, basis, 2),
-            _ => throw new NotSupportedException($"Laplacian: strategy {strategy} is not available yet."),
-        };
+        var lap = strategy == Strategy.NestedFirstOrder
+            ? DirectionalSums.NestedSecondOrder(fg, x, basis)
+            : DirectionalSums.StandardTaylor(fg, x, basis, 2);
         g.SetOutputs(lap);
-        return g;
+        return strategy == Strategy.Collapsed ? Simplifier.Simplify(g) : g;
     }
 }

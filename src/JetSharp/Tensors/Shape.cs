@@ -61,7 +61,11 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     }
 
     /// <summary>The NumPy broadcast of two shapes, or an exception naming <paramref name="op"/> and both shapes.</summary>
-    public static Shape Broadcast(Shape a, Shape b, string op)
+    public static Shape Broadcast(Shape a, Shape b, string op) =>
+        TryBroadcast(a, b, out var r) ? r : throw new ShapeException($"{op}: shapes {a} and {b} cannot be broadcast together.");
+
+    /// <summary>The NumPy broadcast of two shapes, or false when they are incompatible.</summary>
+    public static bool TryBroadcast(Shape a, Shape b, out Shape result)
     {
         int rank = Math.Max(a.Rank, b.Rank);
         var r = new int[rank];
@@ -69,11 +73,11 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         {
             int da = i < rank - a.Rank ? 1 : a[i - (rank - a.Rank)];
             int db = i < rank - b.Rank ? 1 : b[i - (rank - b.Rank)];
-            if (da != db && da != 1 && db != 1)
-                throw new ArgumentException($"{op}: shapes {a} and {b} cannot be broadcast together (axis {i} of the result: {da} vs {db}).");
+            if (da != db && da != 1 && db != 1) { result = default; return false; }
             r[i] = da == 1 ? db : da;
         }
-        return new Shape(r);
+        result = new Shape(r);
+        return true;
     }
 
     /// <summary>True when a tensor of this shape broadcasts to <paramref name="target"/> without changing target.</summary>

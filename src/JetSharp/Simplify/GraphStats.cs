@@ -1,0 +1,63 @@
+using System.Text;
+using JetSharp.Primitives;
+using JetSharp.Transforms;
+
+namespace JetSharp.Simplify;
+
+/// <summary>Vectors propagated through one linear layer (all matrix products with one weight matrix).</summary>
+public readonly record struct LayerVectors(Node Weight, double Vectors);
+
+/// <summary>
+/// Cost inspection of a graph in the unit of METHOD.md §3: "vectors", the number of per-datum
+/// slices a node holds. A node of shape [..., N, F] on a batch of N data holds Size / (N·F) vectors
+/// ([N, F]: 1; [R, N, F]: R). Nodes without a data axis (weights, constants, direction-only values
+/// such as a basis times a weight matrix) hold none per datum.
+/// </summary>
+public sealed class GraphStats
+{
+    private GraphStats(Graph graph, int batch)
+    {
+        Graph = graph;
+        Batch = batch;
+        var live = GraphWalk.Reachable(graph);
+        NodeCount = live.Count;
+        PerNode = [.. live.Where(n => n.Op is not InputOp).Select(n => (n, VectorsOf(n, batch)))];
+        TotalVectors = PerNode.Sum(p => p.Vectors);
+        PerLayer = [.. live.Where(n => n.Op is MatMulOp)
+            .Select(n => (weight: Weight(n, batch), vectors: VectorsOf(n, batch)))
+            .Where(p => p.weight is not null)
+            .GroupBy(p => p.weight!)
+            .Select(g => new LayerVectors(g.Key, g.Sum(p => p.vectors)))
+            .OrderBy(l => l.Weight.Id)];
+    }
+
+    public static GraphStats Of(Graph graph, int batch) => new(graph, batch);
+
+    public Graph Graph { get; }
+    public int Batch { get; }
+    public int NodeCount { get; }
+    public double TotalVectors { get; }
+    public IReadOnlyList<(Node Node, double Vectors)> PerNode { get; }
+
+    /// <summary>Vectors through each weight matrix, in graph order (layer 1 first).</summary>
+    public IReadOnlyList<LayerVectors> PerLayer { get; }
+
+    public static double VectorsOf(Node n, int batch) =>
+        n.Rank >= 2 && n.Shape[^2] == batch && n.Shape[^1] > 0 ? n.Shape.Size / ((double)batch * n.Shape[^1]) : 0;
+
+    /// <summary>The weight operand of a matrix product: a rank-2 constant or graph input without the data axis.</summary>
+    private static Node? Weight(Node matmul, int batch) =>
+        matmul.Inputs.FirstOrDefault(i => i.Rank == 2 && i.Op is ConstantOp or InputOp && i.Shape[0] != batch);
+
+    /// <summary>A listing of every node with its vector count, then the per-layer totals.</summary>
+    public string Listing()
+    {
+        var sb = new StringBuilder();
+        foreach (var (n, v) in PerNode)
+            sb.Append($"  %{n.Id,-5} {n.Op,-28} {n.Shape,-18} {(v > 0 ? $"{v:0.##} vectors" : "")}\n");
+        sb.Append($"  {NodeCount} nodes, {TotalVectors:0.##} vectors in all\n");
+        for (int l = 0; l < PerLayer.Count; l++)
+            sb.Append($"  layer {l + 1} (weight %{PerLayer[l].Weight.Id} {PerLayer[l].Weight.Shape}): {PerLayer[l].Vectors:0.##} vectors\n");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,126 @@
+using JetSharp.Ir;
+using JetSharp.Primitives;
+using JetSharp.Transforms;
+
+namespace JetSharp.Simplify;
+
+/// <summary>One firing of a rule, for logs.</summary>
+public readonly record struct RuleFiring(int Pass, string Rule, string Site);
+
+/// <summary>
+/// Rewrites a graph to a fixed point. Each pass copies the nodes the outputs need into a new graph
+/// whose <see cref="Graph.Apply"/> is intercepted: the first matching rule replaces the node (its
+/// replacement is built through the same interceptor, so rewrites cascade), otherwise an identical
+/// node already in the new graph is reused (common-subexpression elimination; random sampling is
+/// never merged), otherwise the node is appended. Copying only what the outputs reach removes dead
+/// code. Passes repeat until one fires no rule.
+/// </summary>
+public sealed class Simplifier
+{
+    private const int MaxPasses = 32;
+    private const int MaxDepth = 4000;
+
+    public Simplifier(IEnumerable<RewriteRule> rules) { Rules = [.. rules]; }
+
+    public IReadOnlyList<RewriteRule> Rules { get; }
+
+    /// <summary>Rule firings of the last <see cref="Run"/>, in order.</summary>
+    public List<RuleFiring> Log { get; } = [];
+
+    /// <summary>When set, every firing is also written here as it happens.</summary>
+    public TextWriter? Trace { get; set; }
+
+    /// <summary>The standard rule set: collapsing (sum pulling), broadcast sinking, algebraic identities and constant folding.</summary>
+    public static IReadOnlyList<RewriteRule> StandardRules { get; } = StandardRuleSet.Create();
+
+    public static Simplifier Standard() => new(StandardRules);
+
+    /// <summary>Simplifies with the standard rules.</summary>
+    public static Graph Simplify(Graph g) => Standard().Run(g);
+
+    public Graph Run(Graph graph)
+    {
+        Log.Clear();
+        var g = graph;
+        for (int pass = 1; pass <= MaxPasses; pass++)
+        {
+            int before = Log.Count;
+            g = Pass(g, pass);
+            if (Log.Count == before) return g;
+        }
+        return g;
+    }
+
+    private Graph Pass(Graph source, int pass)
+    {
+        var target = new Graph(source.DType);
+        var interceptor = new Interceptor(this, pass);
+        var map = new Dictionary<Node, Node>();
+        foreach (var input in source.Inputs) map[input] = target.Input(input.Shape, Jet.Name(input));
+        target.Interceptor = interceptor;
+        foreach (var node in GraphWalk.Reachable(source))
+        {
+            if (node.Op is InputOp) continue;
+            target.InheritedOrigin = node.Origin;
+            map[node] = target.Apply(node.Op, [.. node.InputArray.Select(x => map[x])]);
+        }
+        target.InheritedOrigin = null;
+        target.Interceptor = null;
+        target.SetOutputs([.. source.Outputs.Select(o => map[o])]);
+        return Compact(target);
+    }
+
+    /// <summary>A copy holding only the nodes the outputs reach (rewrites leave superseded nodes behind).</summary>
+    private static Graph Compact(Graph g)
+    {
+        var reachable = GraphWalk.Reachable(g);
+        if (reachable.Union(g.Inputs).Count() == g.Nodes.Count) return g;
+        var c = new Graph(g.DType);
+        var map = new Dictionary<Node, Node>();
+        foreach (var input in g.Inputs) map[input] = c.Input(input.Shape, Jet.Name(input));
+        foreach (var node in reachable)
+        {
+            if (node.Op is InputOp) continue;
+            c.InheritedOrigin = node.Origin;
+            map[node] = c.Append(node.Op, [.. node.InputArray.Select(x => map[x])]);
+        }
+        c.InheritedOrigin = null;
+        c.SetOutputs([.. g.Outputs.Select(o => map[o])]);
+        return c;
+    }
+
+    private sealed class Interceptor(Simplifier owner, int pass) : IApplyInterceptor
+    {
+        private readonly Dictionary<(Primitive, string), Node> _existing = [];
+        private readonly RewriteContext _context = new(owner.Rules);
+        private int _depth;
+
+        public Node? TryIntercept(Graph graph, Primitive op, Node[] inputs)
+        {
+            foreach (var rule in owner.Rules)
+            {
+                if (!rule.Matches(op, inputs, _context)) continue;
+                var site = $"{op}({string.Join(", ", inputs.Select(i => $"%{i.Id}{i.Shape}"))})";
+                owner.Log.Add(new RuleFiring(pass, rule.Name, site));
+                owner.Trace?.WriteLine($"pass {pass}: {rule.Name} at {site}");
+                if (++_depth > MaxDepth)
+                    throw new InvalidOperationException($"simplify: rewriting nested deeper than {MaxDepth} at {site} (rule {rule.Name}); the rules do not terminate.");
+                try
+                {
+                    var result = rule.Rewrite(op, inputs, _context);
+                    var expected = op.InferShape(inputs);
+                    if (result.Shape != expected)
+                        throw new InvalidOperationException($"simplify: rule {rule.Name} changed the shape at {site} from {expected} to {result.Shape}.");
+                    return result;
+                }
+                finally { _depth--; }
+            }
+            if (op.IsRandom) return graph.Append(op, inputs);
+            var key = (op, string.Join(",", inputs.Select(i => i.Id)));
+            if (_existing.TryGetValue(key, out var same)) return same;
+            var node = graph.Append(op, inputs);
+            _existing[key] = node;
+            return node;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using JetSharp.Simplify.Rules;
+
+namespace JetSharp.Simplify;
+
+internal static class StandardRuleSet
+{
+    /// <summary>Order matters only for speed: cheap clean-ups first, then broadcast sinking, then sum pulling.</summary>
+    public static IReadOnlyList<RewriteRule> Create() =>
+    [
+        new RemoveNoOp(),
+        new FoldConstants(),
+        new MultiplyByZero(),
+        new AddZero(),
+        new MultiplyByOne(),
+        new MatMulByIdentity(),
+        new LinearOfZero(),
+        new ComposeShapeOps(),
+        new SinkBroadcastThroughUnary(),
+        new SinkBroadcastThroughBinary(),
+        new SinkBroadcastThroughMatMul(),
+        new PullSumThroughAddSub(),
+        new PullSumThroughNeg(),
+        new PullSumThroughScaling(),
+        new PullSumThroughMatMul(),
+        new PullSumThroughReshape(),
+        new PullSumThroughTranspose(),
+        new PullSumThroughBroadcast(),
+        new PullSumThroughSlice(),
+        new PullSumThroughPad(),
+        new PullSumThroughConcat(),
+        new PullSumThroughSum(),
+    ];
+}
