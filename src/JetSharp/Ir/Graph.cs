@@ -22,6 +22,9 @@ public sealed class Graph
     public IReadOnlyList<Node> Inputs => _inputs;
     public IReadOnlyList<Node> Outputs => _outputs;
 
+    /// <summary>For a graph traced from C#: traces the same function for other input shapes.</summary>
+    public Func<Shape[], Graph>? Retrace { get; internal set; }
+
     /// <summary>When set, nodes record the first caller outside JetSharp (for error messages). Costs a stack walk per node.</summary>
     public bool RecordOrigins { get; set; }
 

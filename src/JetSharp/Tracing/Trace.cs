@@ -21,6 +21,7 @@ public static class Trace
         if (outputs.Length == 0) throw new ArgumentException("trace: the function returned no outputs.");
         g.SetOutputs(outputs);
         g.RecordOrigins = false;
+        g.Retrace = shapes => Function(f, shapes, dtype, names);
         return g;
     }
 }
