@@ -56,7 +56,12 @@ public sealed class ConstantOp : Primitive
     public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
 }
 
-/// <summary>Seeded random samples (see <see cref="SeededRandom"/>); never merged with another sampling node.</summary>
+/// <summary>
+/// Seeded random samples (see <see cref="SeededRandom"/>); never merged with another sampling node.
+/// A run draws with seed <c>Seed + SeedOffset</c>, where the offset is the executing
+/// <see cref="Runtime.Executable.SeedOffset"/> (0 by default), so a compiled graph can draw fresh,
+/// reproducible samples on every step of a training loop.
+/// </summary>
 public sealed class RandomOp(Shape shape, Distribution distribution, long seed) : Primitive
 {
     public Shape Shape { get; } = shape;
@@ -66,7 +71,8 @@ public sealed class RandomOp(Shape shape, Distribution distribution, long seed) 
     public override bool IsRandom => true;
     public override string Attributes => $"{Distribution.ToString().ToLowerInvariant()}, seed={Seed}, {Shape}";
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => SeededRandom.Fill<T>(output.Data, Distribution, Seed);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) =>
+        SeededRandom.Fill<T>(output.Data, Distribution, Seed + Runtime.Executable.CurrentSeedOffset);
     public override Node?[] Vjp(Node node, Node cotangent) => [];
     public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
 }

@@ -50,6 +50,14 @@ public sealed class Executable
 
     public Graph Graph { get; }
 
+    /// <summary>Added to the seed of every random-sampling node in this executable's runs (e.g. the training step).</summary>
+    public long SeedOffset { get; set; }
+
+    [ThreadStatic] private static long _currentSeedOffset;
+
+    /// <summary>The seed offset of the run in progress on this thread.</summary>
+    internal static long CurrentSeedOffset => _currentSeedOffset;
+
     /// <summary>Statistics of the most recent run.</summary>
     public RunStats LastRun { get; private set; }
 
@@ -66,6 +74,17 @@ public sealed class Executable
         var pool = _pool as BufferPool<T> ?? (BufferPool<T>)(_pool = new BufferPool<T>());
         pool.ResetCounters();
         var clock = Stopwatch.StartNew();
+        long previousOffset = _currentSeedOffset;
+        _currentSeedOffset = SeedOffset;
+        try
+        {
+            return RunScheduled(inputs, pool, clock);
+        }
+        finally { _currentSeedOffset = previousOffset; }
+    }
+
+    private Tensor<T>[] RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, Stopwatch clock) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var values = new Tensor<T>?[_schedule.Length];
         var remaining = (int[])_uses.Clone();
         var owners = new Dictionary<T[], int>(ReferenceEqualityComparer.Instance);
