@@ -1,0 +1,56 @@
+using JetSharp.Operators;
+using JetSharp.Runtime;
+using JetSharp.Simplify;
+using JetSharp.Transforms;
+
+namespace JetSharp;
+
+/// <summary>
+/// f, ∇f and Δf of a scalar per-datum function f: [N, D] → [N] or [N, 1] in one graph. With Taylor
+/// mode this is a single 2-jet along e_1..e_D: y₀ = f, y₁ = ∂_d f for every d, Σ_d y₂ = Δf; collapsed,
+/// it is the "forward Laplacian" (value, gradient and Laplacian in one pass of 2 + D vectors).
+/// </summary>
+public static class ValueGradientLaplacian
+{
+    /// <summary>
+    /// A graph with f's inputs (x [N, D] first, then any parameters) and three outputs: f (f's shape),
+    /// ∇_x f [N, D], Δf (f's shape).
+    /// </summary>
+    public static Graph Build(Graph f, Strategy strategy = Strategy.Collapsed)
+    {
+        var x0 = f.Inputs.Count > 0 ? f.Inputs[0] : throw new ArgumentException("ValueGradientLaplacian: the function has no inputs.");
+        var outShape = f.Outputs.Count == 1 ? f.Outputs[0].Shape : throw new ShapeException("ValueGradientLaplacian: the function must have one output.");
+        if (x0.Rank != 2 || outShape.Size != x0.Shape[0] || outShape[0] != x0.Shape[0])
+            throw new ShapeException($"ValueGradientLaplacian: needs a scalar per datum, f: [N, D] → [N] or [N, 1]; got {x0.Shape} → {outShape}.");
+        int n = x0.Shape[0], d = x0.Shape[1];
+        var g = new Graph(f.DType);
+        var inputs = f.Inputs.Select(i => g.Input(i.Shape, Jet.Name(i))).ToArray();
+        var basis = DirectionFamily.Constant(2, 1, Identity(d), "e_d").Directions(inputs[0]);
+        if (strategy == Strategy.NestedFirstOrder)
+        {
+            var grad = Vjp.Apply(f, inputs, [Fn.BroadcastTo(g.Scalar(1), outShape)], [.. inputs.Select((_, i) => i == 0)]);
+            g.SetOutputs(grad.Outputs[0], grad.InputCotangents[0]!, DirectionalSums.QuadraticForms(f, inputs, basis));
+            return new Simplifier([]).Run(g);
+        }
+        var coefs = inputs.Select((_, i) => new Node?[] { i == 0 ? basis : null, null }).ToArray();
+        var y = Jet.Apply(f, inputs, coefs, 2, new Shape(d))[0];
+        var gradient = Fn.Transpose(Fn.Reshape(y[1]!, d, n), 1, 0);
+        g.SetOutputs(y[0]!, gradient, y[2] is { } y2 ? Fn.Sum(y2, 0) : Fn.Zeros(g, outShape));
+        return strategy == Strategy.Collapsed ? Simplifier.Simplify(g) : new Simplifier([]).Run(g);
+    }
+
+    /// <summary>(f(x), ∇f(x), Δf(x)) at the points x [N, D].</summary>
+    public static (Tensor<T> Value, Tensor<T> Gradient, Tensor<T> Laplacian) Evaluate<T>(Func<Node, Node> f, Tensor<T> x, Strategy strategy = Strategy.Collapsed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var outs = Executable.Compile(Build(Trace.Function(f, x.Shape, DTypes.Of<T>()), strategy)).Run(x);
+        return (outs[0], outs[1], outs[2]);
+    }
+
+    private static double[,] Identity(int d)
+    {
+        var e = new double[d, d];
+        for (int i = 0; i < d; i++) e[i, i] = 1;
+        return e;
+    }
+}
