@@ -85,10 +85,12 @@ public sealed class Executable
 
     private Tensor<T>[] RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, Stopwatch clock) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var scope = MemoryMeter.Enter();
+        var meter = scope.Meter;
         var values = new Tensor<T>?[_schedule.Length];
         var remaining = (int[])_uses.Clone();
         var owners = new Dictionary<T[], int>(ReferenceEqualityComparer.Instance);
-        long live = 0, peak = 0, produced = 0;
+        long produced = 0;
 
         void Release(int slot)
         {
@@ -97,7 +99,7 @@ public sealed class Executable
             if (!owners.TryGetValue(t.Data, out int refs)) return; // caller's or constant storage
             if (refs > 1) { owners[t.Data] = refs - 1; return; }
             owners.Remove(t.Data);
-            live -= t.Data.Length * (long)Unsafe.SizeOf<T>();
+            meter.Release(t.Data.Length * (long)Unsafe.SizeOf<T>());
             pool.Return(t.Data);
         }
 
@@ -123,12 +125,11 @@ public sealed class Executable
                     else
                     {
                         result = new Tensor<T>(node.Shape, pool.Rent(node.Shape.Size));
+                        long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
+                        meter.Allocate(bytes);
+                        produced += bytes;
                         node.Op.Execute(args, result);
                         owners[result.Data] = 1;
-                        long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
-                        live += bytes;
-                        produced += bytes;
-                        peak = Math.Max(peak, live);
                     }
                     values[i] = result;
                     break;
@@ -139,7 +140,9 @@ public sealed class Executable
         }
 
         var outputs = _outputSlots.Select(s => values[s]!).ToArray();
-        LastRun = new RunStats(peak, pool.AllocatedBytes, produced, clock.Elapsed);
+        // The caller now owns the outputs: they no longer count as live in an enclosing run.
+        foreach (var data in owners.Keys) meter.Release(data.Length * (long)Unsafe.SizeOf<T>());
+        LastRun = new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed);
         return outputs;
     }
 

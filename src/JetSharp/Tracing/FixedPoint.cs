@@ -1,0 +1,35 @@
+using JetSharp.Primitives;
+
+namespace JetSharp;
+
+/// <summary>A fixed point in a graph: its value node and the problem, which reports iterations and residual after a run.</summary>
+public sealed record FixedPointResult(Node Value, FixedPointProblem Problem);
+
+public static class FixedPoint
+{
+    /// <summary>
+    /// x* = F(x*, θ), iterating x_k = F(x_(k−1), θ) from x₀ until max|x_k − x_(k−1)| ≤ tolerance, at most
+    /// <paramref name="maxIterations"/> applications of F. Without convergence it throws
+    /// <see cref="FixedPointException"/>, unless <paramref name="requireConvergence"/> is false (then exactly
+    /// the iterations run are used, e.g. to study k steps of a method). The derivative with respect to θ
+    /// follows <paramref name="mode"/>, in forward and reverse mode; x₀ is a constant.
+    /// </summary>
+    public static FixedPointResult Solve(Func<Node, Node, Node> f, Node theta, Node x0, double tolerance, int maxIterations,
+        FixedPointMode mode, bool requireConvergence = true)
+    {
+        if (tolerance < 0 || double.IsNaN(tolerance)) throw new ArgumentOutOfRangeException(nameof(tolerance), $"FixedPoint: tolerance must be ≥ 0, got {tolerance}.");
+        if (maxIterations < 1) throw new ArgumentOutOfRangeException(nameof(maxIterations), $"FixedPoint: maxIterations must be ≥ 1, got {maxIterations}.");
+        if (theta.Graph != x0.Graph) throw new ArgumentException("FixedPoint: θ and x₀ belong to different graphs.");
+        var fGraph = Trace.Function(xs => [f(xs[0], xs[1])], [x0.Shape, theta.Shape], x0.DType, ["x", "theta"]);
+        if (fGraph.Outputs[0].Shape != x0.Shape)
+            throw new ShapeException($"FixedPoint: F maps x {x0.Shape} to {fGraph.Outputs[0].Shape}; a fixed point needs F(x, θ) of x's shape.");
+        var problem = new FixedPointProblem(fGraph, tolerance, maxIterations, requireConvergence);
+        var g = x0.Graph;
+        if (mode != FixedPointMode.OneStep)
+            return new(g.Apply(new FixedPointOp(problem, mode, maxIterations), x0, theta), problem);
+        // One-step: iterate without derivatives, then apply F once more; only that application is differentiated.
+        var settled = g.Apply(new FixedPointOp(problem, mode, maxIterations - 1), x0, theta);
+        var last = Transforms.Inline.Apply(fGraph, [g.Apply(StopGradientOp.Instance, settled), theta])[0];
+        return new(last, problem);
+    }
+}
