@@ -127,7 +127,8 @@ public sealed class Executable
     private void Validate<T>(Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (DTypes.Of<T>() != Graph.DType)
-            throw new ArgumentException($"run: the graph is {Graph.DType.Name()}, the inputs are {DTypes.Of<T>().Name()}.");
+            throw new ArgumentException($"run: the graph is {Graph.DType.Name()} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}), " +
+                $"the inputs are {DTypes.Of<T>().Name()} ({string.Join(", ", inputs.Select(i => i.Shape.ToString()))}).");
         if (inputs.Length != Graph.Inputs.Count)
             throw new ArgumentException($"run: {inputs.Length} input tensor(s) given; the graph takes {Graph.Inputs.Count} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}).");
         for (int i = 0; i < inputs.Length; i++)
