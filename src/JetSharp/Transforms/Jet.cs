@@ -77,6 +77,7 @@ public static class Jet
     /// </summary>
     public static Graph Transform(Graph g, int order, Shape prefix = default)
     {
+        if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
         var jg = new Graph(g.DType);
         var primals = g.Inputs.Select(i => jg.Input(i.Shape, Name(i))).ToArray();
         var coefs = g.Inputs.Select(i => Enumerable.Range(1, order)
