@@ -95,8 +95,13 @@ public static class Jet
         if (primals.Count != g.Inputs.Count)
             throw new ArgumentException($"{transform}: {primals.Count} input(s) given to a function of {g.Inputs.Count} input(s).");
         for (int i = 0; i < primals.Count; i++)
+        {
             if (primals[i].Shape != g.Inputs[i].Shape)
                 throw new ShapeException($"{transform}: input {i} has shape {primals[i].Shape}; the function was traced for {g.Inputs[i].Shape}.");
+            // Copied nodes keep their ops, and a constant holds a tensor of the traced dtype: the result could not run.
+            if (primals[i].DType != g.DType)
+                throw new ShapeException($"{transform}: mixed dtypes, input {i} is {primals[i].DType.Name()} {primals[i].Shape}; the function was traced as {g.DType.Name()}.");
+        }
     }
 
     private static Node Conform(Node y, Shape expected, Node source, int k)
