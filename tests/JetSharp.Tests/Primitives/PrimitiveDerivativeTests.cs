@@ -40,7 +40,7 @@ public class PrimitiveDerivativeTests
         // Binary elementwise ops, including NumPy broadcasting and rank-0 operands.
         (Shape, Shape)[] binaryShapes =
         [
-            (S34, S34), (S34, new(4)), (new(4), S34), (new(2, 1, 4), new(3, 1)), (S34, Shape.Scalar), (Shape.Scalar, S34), (Shape.Scalar, Shape.Scalar),
+            (S34, S34), (S34, new(4)), (new(4), S34), (new(2, 1, 4), new(3, 1)), (new(1, 4), new(3, 1)), (S34, Shape.Scalar), (Shape.Scalar, S34), (Shape.Scalar, Shape.Scalar),
         ];
         var binaries = new (string Name, Func<Node, Node, Node> F, Func<double, double, double> R, Domain B)[]
         {
@@ -78,6 +78,7 @@ public class PrimitiveDerivativeTests
         (Shape A, Shape B)[] layouts =
         [
             (new(3, 4), new(4, 5)), (new(2, 3, 4), new(4, 5)), (new(2, 3, 4), new(2, 4, 5)), (new(2, 1, 3, 4), new(3, 4, 5)), (new(3, 4), new(2, 4, 5)),
+            (new(1, 3, 4), new(2, 4, 5)), (new(2, 2, 3, 4), new(4, 5)),
         ];
         foreach (var (a, b) in layouts)
             foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
@@ -189,16 +190,22 @@ public class PrimitiveDerivativeTests
     [Theory, MemberData(nameof(Names))]
     public void JvpWithDirectionPrefixEqualsSingleJvps(string name)
     {
-        const int R = 3;
+        // Prefix [3] (R tangents) and [2, 2] (two direction axes), against one JVP per direction.
         var c = Cases[name];
         var g = Traced(c);
         var xs = Points(c, 4);
-        var vs = Enumerable.Range(0, R).Select(r => Directions(c, 40 + r)).ToArray();
-        var batched = Run(Jvp.Transform(g, new Shape(R)), [.. xs, .. c.Shapes.Select((_, i) => Stack([.. vs.Select(v => v[i])]))]);
-        Assert.Equal(g.Outputs[0].Shape.Prepend(R), batched[1].Shape);
         var single = Jvp.Transform(g);
-        for (int r = 0; r < R; r++)
-            AssertClose(Run(single, [.. xs, .. vs[r]])[1], Row(batched[1], r), 1e-13, $"{name}: direction {r} of [R={R}]");
+        foreach (var prefix in new[] { new Shape(3), new Shape(2, 2) })
+        {
+            int count = prefix.Size;
+            var vs = Enumerable.Range(0, count).Select(r => Directions(c, 40 + r)).ToArray();
+            var stacked = c.Shapes.Select((s, i) => new Tensor<double>(new Shape([.. prefix, .. s]), [.. vs.SelectMany(v => v[i].Data)]));
+            var batched = Run(Jvp.Transform(g, prefix), [.. xs, .. stacked])[1];
+            Assert.Equal(new Shape([.. prefix, .. g.Outputs[0].Shape]), batched.Shape);
+            var flat = new Tensor<double>(g.Outputs[0].Shape.Prepend(count), batched.Data);
+            for (int r = 0; r < count; r++)
+                AssertClose(Run(single, [.. xs, .. vs[r]])[1], Row(flat, r), 1e-13, $"{name}: direction {r} of prefix {prefix}");
+        }
     }
 
     [Theory, MemberData(nameof(MultiInputNames))]
