@@ -188,6 +188,27 @@ public class HigherOrderAdTests
     }
 
     [Fact]
+    public void GradWithRespectToASubsetOfInputs()
+    {
+        // f(a, b, c) = Σ a·sin(b) (c unused): ∂f/∂b = a·cos(b); ∂f/∂c = 0; a is not selected.
+        var a = Randn(26, 4);
+        var b = Randn(27, 4);
+        var c = Randn(28, 2);
+        var g = Trace.Function(xs => Fn.Sum(xs[0] * Fn.Sin(xs[1])), [a.Shape, b.Shape, c.Shape]);
+        var outs = Run(Vjp.Grad(g, [false, true, true]), a, b, c);
+        Assert.Equal(3, outs.Length);
+        AssertClose(Combine(a, b, (p, q) => p * Math.Sin(q)).Data.Sum(), outs[0].ToScalar(), Tol, "f");
+        AssertClose(Combine(a, b, (p, q) => p * Math.Cos(q)), outs[1], Tol, "∂f/∂b");
+        AssertClose(new Tensor<double>(c.Shape), outs[2], 0, "∂f/∂c of an unused input");
+        // Grad of that gradient with respect to a: ∂/∂a Σ_i (a_i cos b_i)·w_i = cos(b)·w.
+        var w = Randn(29, 4);
+        var h = new Graph(DType.Float64);
+        var ins = new[] { h.Input(a.Shape), h.Input(b.Shape), h.Input(c.Shape) };
+        h.SetOutputs(Fn.Sum(Inline(Vjp.Grad(g, [false, true, true]), ins)[1] * h.Constant(w)));
+        AssertClose(Combine(b, w, (q, r) => Math.Cos(q) * r), Run(Vjp.Grad(h), a, b, c)[1], Tol, "∂/∂a ⟨∂f/∂b, w⟩");
+    }
+
+    [Fact]
     public void HvpOfABatchedInputShape()
     {
         // x of shape [2, 3]: the Hessian of the separable function is diag(g″) over all six entries.

@@ -250,6 +250,50 @@ public class JetTests
         }
     }
 
+    [Fact]
+    public void IntegerPowersAreExactAtZeroAndForNegativeBases()
+    {
+        // Non-negative integer powers are polynomials: at x₀ = 0 along x(t) = t·v, x³ has y₃ = 6v³ and
+        // every other coefficient zero (no 0·∞ from x^(p−m)); for negative x₀ the jets equal the Cauchy
+        // products x·x·x and x·x, which the real-exponent series recurrence cannot evaluate there.
+        var v = Randn(115, 4);
+        var g3 = Trace.Function(x => Fn.Pow(x, 3), new Shape(4));
+        var y = RunJet(g3, [new Tensor<double>(new Shape(4))], [[v, null, null, null, null]], 5);
+        for (int k = 0; k <= 5; k++)
+            AssertClose(k == 3 ? Naive.Map(v, t => 6 * t * t * t) : new Tensor<double>(new Shape(4)), y[k], k == 3 ? 1e-15 : 0, $"x³ at 0, y_{k}");
+
+        var x = Enumerable.Range(0, 5).Select(k => k == 0 ? Uniform(116, -2, -0.5, 4) : Randn(116 + k, 4)).ToArray();
+        AssertJet(SeriesReference(x, s => s * s * s), RunJetTransform(g3, 4, x), 1e-12, "x³ at negative x₀");
+        AssertJet(SeriesReference(x, s => s * s), RunJetTransform(Trace.Function(Fn.Square, new Shape(4)), 4, x), 1e-12, "x² at negative x₀");
+    }
+
+    [Fact]
+    public void JetOfOrderZeroIsTheFunction()
+    {
+        var net = Net(3, Activation.Softplus);
+        var x = Randn(117, 4, 3);
+        var g = Trace.Function(xx => net.Apply(xx), x.Shape);
+        var jg = Jet.Transform(g, 0);
+        Assert.Single(jg.Inputs);
+        AssertClose(Run(g, x)[0], Run(jg, x)[0], 0, "y₀ of a 0-jet");
+    }
+
+    [Fact]
+    public void Float32JetsAgreeWithFloat64()
+    {
+        var net64 = Net(3, Activation.Tanh);
+        var net32 = Mlp.Create(3, [6, 5], 2, Activation.Tanh, seed: 3, dtype: DType.Float32);
+        var x = Enumerable.Range(0, 4).Select(k => Randn(118 + k, 4, 3)).ToArray();
+        var y64 = RunJetTransform(Trace.Function(xx => net64.Apply(xx), x[0].Shape), 3, x);
+        var y32 = Runtime.Executable.Compile(Jet.Transform(Trace.Function(xx => net32.Apply(xx), x[0].Shape, DType.Float32), 3))
+            .Run([.. x.Select(t => t.To<float>())]);
+        for (int k = 0; k <= 3; k++)
+        {
+            Assert.Equal(DType.Float32, y32[k].DType);
+            AssertClose(y64[k], y32[k].To<double>(), 1e-5, $"float32 y_{k}");
+        }
+    }
+
     // ---- MLPs ------------------------------------------------------------------------------------
 
     public static TheoryData<Activation, int> MlpOrders
@@ -435,6 +479,31 @@ public class JetTests
         var nested = Pde.Laplacian(xx => net.Apply(xx), x, Strategy.NestedFirstOrder);
         Assert.Equal(new Shape(3, outputs), standard.Shape);
         AssertClose(nested, standard, 1e-10, $"Δf, D = {d}, {act}, {outputs} output(s)");
+    }
+
+    [Fact]
+    public void LaplacianOfAFunctionWithSeveralOutputAxes()
+    {
+        // f: [N, D] → [N, 2, 2]; every output entry gets its own Laplacian.
+        var net = Mlp.Create(5, [8], 4, Activation.Tanh, seed: 12);
+        Func<Node, Node> f = xx => Fn.Reshape(net.Apply(xx), 3, 2, 2);
+        var x = Randn(195, 3, 5);
+        var standard = Pde.Laplacian(f, x, Strategy.StandardTaylor);
+        Assert.Equal(new Shape(3, 2, 2), standard.Shape);
+        var flat = Pde.Laplacian(xx => net.Apply(xx), x, Strategy.NestedFirstOrder);
+        AssertClose(new Tensor<double>(new Shape(3, 2, 2), flat.Data), standard, 1e-10, "Δf for f: [N, D] → [N, 2, 2]");
+        AssertClose(standard, Pde.Laplacian(f, x, Strategy.NestedFirstOrder), 1e-10, "nested Δf for f: [N, D] → [N, 2, 2]");
+    }
+
+    [Fact]
+    public void Float32LaplacianAgreesWithFloat64()
+    {
+        var net64 = Mlp.Create(6, [10], 1, Activation.Sigmoid, seed: 13);
+        var net32 = Mlp.Create(6, [10], 1, Activation.Sigmoid, seed: 13, dtype: DType.Float32);
+        var x = Randn(196, 3, 6);
+        var lap64 = Pde.Laplacian(xx => net64.Apply(xx), x, Strategy.StandardTaylor);
+        foreach (var strategy in new[] { Strategy.StandardTaylor, Strategy.NestedFirstOrder })
+            AssertClose(lap64, Pde.Laplacian(xx => net32.Apply(xx), x.To<float>(), strategy).To<double>(), 1e-4, $"float32 Δf, {strategy}");
     }
 
     public static TheoryData<string, int> ClosedFormLaplacians => new()
