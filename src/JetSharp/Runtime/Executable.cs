@@ -120,6 +120,18 @@ public sealed class Executable
         }
 
         var outputs = _outputSlots.Select(s => values[s]!).ToArray();
+        for (int o = 0; o < outputs.Length; o++)
+        {
+            // A constant (or a view of one) is the graph's own storage: the caller gets a copy to keep and modify.
+            var data = outputs[o].Data;
+            if (owners.ContainsKey(data) || inputs.Any(x => ReferenceEquals(x.Data, data))) continue;
+            outputs[o] = outputs[o].Clone();
+            long bytes = data.Length * (long)Unsafe.SizeOf<T>();
+            live += bytes;
+            produced += bytes;
+            peak = Math.Max(peak, live);
+            pool.CountAllocation(bytes);
+        }
         LastRun = new RunStats(peak, pool.AllocatedBytes, produced, clock.Elapsed);
         return outputs;
     }
@@ -148,6 +160,9 @@ internal sealed class BufferPool<T>
     public long AllocatedBytes { get; private set; }
 
     public void ResetCounters() => AllocatedBytes = 0;
+
+    /// <summary>Records an allocation made outside the pool (a copy handed to the caller).</summary>
+    public void CountAllocation(long bytes) => AllocatedBytes += bytes;
 
     public T[] Rent(int length)
     {
