@@ -123,6 +123,23 @@ public class ExecutorTests
     }
 
     [Fact]
+    public void OutputsThatAreConstantsAreTheCallersToModify()
+    {
+        // A constant output (or a view of one) must not hand out the graph's own storage: a caller
+        // writing into its result would otherwise change the compiled graph for every later run.
+        var c = Tensor.FromArray([1.0, 2.0, 3.0]);
+        var g = Trace.Function(xs => new[] { xs[0] + 1.0, xs[0].Graph.Constant(c), Fn.Reshape(xs[0].Graph.Constant(c), 3, 1) }, [new Shape(3)]);
+        var exe = Executable.Compile(g);
+        var first = exe.Run(Randn(325, 3));
+        first[1].Data[0] = 100;
+        first[2].Data[1] = 200;
+        var second = exe.Run(Randn(326, 3));
+        AssertClose(c, second[1], 0, "constant output after the caller wrote into the previous one");
+        AssertClose(new Tensor<double>(new Shape(3, 1), [1.0, 2.0, 3.0]), second[2], 0, "reshaped constant output");
+        AssertClose(Tensor.FromArray([1.0, 2.0, 3.0]), c, 0, "the tensor the constant was made from");
+    }
+
+    [Fact]
     public void DeepMlpOutputIsUnchangedByBufferReuse()
     {
         // A narrower deep network, checked against a hand-written forward pass on every run.
