@@ -45,6 +45,7 @@ public static class Jet
             jets[g.Inputs[i]] = jet;
         }
 
+        var outerOrigin = target.InheritedOrigin;
         foreach (var node in GraphWalk.Reachable(g))
         {
             if (node.Op is InputOp) continue;
@@ -65,7 +66,7 @@ public static class Jet
                 }
                 jets[node] = jet;
             }
-            finally { target.InheritedOrigin = null; }
+            finally { target.InheritedOrigin = outerOrigin; }
         }
         return [.. g.Outputs.Select(o => jets[o])];
     }
