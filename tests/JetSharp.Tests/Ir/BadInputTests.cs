@@ -253,6 +253,23 @@ public class BadInputTests
         Assert.Equal(before, prim.Executions);
     }
 
+    /// <summary>Traced in a helper, so its nodes' origin names the helper, not the calling test.</summary>
+    private static Graph CubeSumTracedElsewhere(CubeWithoutTaylorRule prim) =>
+        Trace.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(4));
+
+    [Fact]
+    public void AFailedTransformLeavesNoOriginBehindOnLaterNodes()
+    {
+        // Transforms stamp the source node's origin on the nodes they emit. After a rule throws, nodes the
+        // user creates next in the same graph must again get their own origin, not the failed node's.
+        var inner = CubeSumTracedElsewhere(new CubeWithoutTaylorRule(withVjp: false));
+        var g = new Graph(DType.Float64) { RecordOrigins = true };
+        var x = g.Input(new Shape(4), "x");
+        Assert.Throws<MissingRuleException>(() => Vjp.Apply(inner, [x], [g.Scalar(1)]));
+        var origin = Fn.Exp(x).Origin ?? "(none)";
+        Assert.True(origin.Contains(nameof(AFailedTransformLeavesNoOriginBehindOnLaterNodes)), $"origin of a node created after the failed VJP: {origin}");
+    }
+
     [Fact]
     public void APrimitiveWithoutAVjpRuleIsNamedWithItsOrigin()
     {
