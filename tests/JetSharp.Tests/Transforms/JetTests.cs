@@ -506,6 +506,47 @@ public class JetTests
             AssertClose(lap64, Pde.Laplacian(xx => net32.Apply(xx), x.To<float>(), strategy).To<double>(), 1e-4, $"float32 Δf, {strategy}");
     }
 
+    [Theory, MemberData(nameof(SmoothActivations))]
+    public void StandardTaylorDirectionalSumEqualsNestedForRandomDirections(Activation act)
+    {
+        // Σ_r ⟨∂²f, v_r⊗v_r⟩ with per-datum random directions [R, N, D] (the weighted / stochastic form).
+        var net = Mlp.Create(5, [9], 1, act, seed: 14);
+        var fg = Trace.Function(xx => net.Apply(xx), new Shape(3, 5));
+        var h = new Graph(DType.Float64);
+        var x = h.Input(new Shape(3, 5), "x");
+        var v = h.Input(new Shape(4, 3, 5), "v");
+        h.SetOutputs(Operators.DirectionalSums.StandardTaylor(fg, x, v, 2), Operators.DirectionalSums.NestedSecondOrder(fg, x, v));
+        var r = Run(h, Randn(197, 3, 5), Randn(198, 4, 3, 5));
+        AssertClose(r[1], r[0], 1e-10, $"{act}: Σ_r ⟨∂²f, v_r⊗v_r⟩, standard vs nested");
+    }
+
+    [Fact]
+    public void FourthOrderDirectionalSumOfTheQuarticNorm()
+    {
+        // f = |x|⁴ per datum: along x + t·v, the t⁴ coefficient of |x + tv|⁴ is |v|⁴, so ⟨∂⁴f, v^⊗4⟩ = 24|v|⁴,
+        // and over the basis Σ_d ⟨∂⁴f, e_d^⊗4⟩ = 24·D.
+        const int D = 4;
+        var fg = Trace.Function(xx => Fn.Square(Fn.Sum(xx * xx, 1, keepDims: true)), new Shape(3, D));
+        var h = new Graph(DType.Float64);
+        var x = h.Input(new Shape(3, D), "x");
+        var v = h.Input(new Shape(2, 3, D), "v");
+        h.SetOutputs(
+            Operators.DirectionalSums.StandardTaylor(fg, x, Operators.DirectionalSums.Basis(h, 3, D), 4),
+            Operators.DirectionalSums.StandardTaylor(fg, x, v, 4));
+        var vs = Randn(199, 2, 3, D);
+        var r = Run(h, Randn(200, 3, D), vs);
+        AssertClose(Tensor.Full(new Shape(3, 1), 24.0 * D), r[0], 1e-13, "Σ_d ⟨∂⁴|x|⁴, e_d^⊗4⟩");
+        var expected = new Tensor<double>(new Shape(3, 1));
+        for (int n = 0; n < 3; n++)
+            for (int s = 0; s < 2; s++)
+            {
+                double v2 = 0;
+                for (int d = 0; d < D; d++) v2 += Math.Pow(vs[s, n, d], 2);
+                expected.Data[n] += 24 * v2 * v2;
+            }
+        AssertClose(expected, r[1], 1e-13, "Σ_s ⟨∂⁴|x|⁴, v_s^⊗4⟩");
+    }
+
     public static TheoryData<string, int> ClosedFormLaplacians => new()
     {
         { "Σ sin·exp", 5 }, { "Σ sin·exp", 8 }, { "exp(-|x|²)", 5 }, { "exp(-|x|²)", 7 }, { "|x|⁴", 6 }, { "|x|⁴", 8 },
