@@ -49,7 +49,8 @@ public sealed class Graph
         foreach (var x in inputs)
         {
             if (x.Graph != this)
-                throw new ArgumentException($"{op.Name}: input %{x.Id} {x.Shape} belongs to another graph (mixing nodes of different traces).");
+                throw new ArgumentException($"{op.Name}: input %{x.Id} {x.Shape} belongs to another graph (mixing nodes of different traces)" +
+                    (x.DType != DType ? $"; it is {x.DType.Name()}, this graph is {DType.Name()}." : "."));
             if (x.DType != DType)
                 throw new ShapeException($"{op.Name}: mixed dtypes, input %{x.Id} {x.Shape} is {x.DType.Name()} in a {DType.Name()} graph.");
         }

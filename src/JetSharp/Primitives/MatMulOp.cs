@@ -31,7 +31,11 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
         int kb = TransposeB ? b[^1] : b[^2], n = TransposeB ? b[^2] : b[^1];
         if (ka != kb)
             throw new ShapeException($"matmul{(Attributes.Length > 0 ? $"[{Attributes}]" : "")}: inner dimensions differ, {a} · {b} ({ka} vs {kb}).");
-        var batch = Shape.Broadcast(new Shape(a.ToArray()[..^2]), new Shape(b.ToArray()[..^2]), "matmul (batch axes)");
+        Shape batchA = new(a.ToArray()[..^2]), batchB = new(b.ToArray()[..^2]);
+        for (int i = 1; i <= Math.Min(batchA.Rank, batchB.Rank); i++)
+            if (batchA[^i] != batchB[^i] && batchA[^i] != 1 && batchB[^i] != 1)
+                throw new ShapeException($"matmul{(Attributes.Length > 0 ? $"[{Attributes}]" : "")}: batch axes of {a} and {b} cannot be broadcast together ({batchA} vs {batchB}).");
+        var batch = Shape.Broadcast(batchA, batchB, "matmul (batch axes)");
         return new Shape([.. batch.ToArray(), m, n]);
     }
 

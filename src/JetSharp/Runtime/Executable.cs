@@ -140,6 +140,18 @@ public sealed class Executable
         }
 
         var outputs = _outputSlots.Select(s => values[s]!).ToArray();
+        for (int o = 0; o < outputs.Length; o++)
+        {
+            // A constant (or a view of one) is the graph's own storage: the caller gets a copy to keep and modify.
+            var data = outputs[o].Data;
+            if (owners.ContainsKey(data) || inputs.Any(x => ReferenceEquals(x.Data, data))) continue;
+            outputs[o] = outputs[o].Clone();
+            long bytes = data.Length * (long)Unsafe.SizeOf<T>();
+            meter.Allocate(bytes);
+            owners[outputs[o].Data] = 1;
+            produced += bytes;
+            pool.CountAllocation(bytes);
+        }
         // The caller now owns the outputs: they no longer count as live in an enclosing run.
         foreach (var data in owners.Keys) meter.Release(data.Length * (long)Unsafe.SizeOf<T>());
         LastRun = new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed);
@@ -149,7 +161,8 @@ public sealed class Executable
     private void Validate<T>(Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (DTypes.Of<T>() != Graph.DType)
-            throw new ArgumentException($"run: the graph is {Graph.DType.Name()}, the inputs are {DTypes.Of<T>().Name()}.");
+            throw new ArgumentException($"run: the graph is {Graph.DType.Name()} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}), " +
+                $"the inputs are {DTypes.Of<T>().Name()} ({string.Join(", ", inputs.Select(i => i.Shape.ToString()))}).");
         if (inputs.Length != Graph.Inputs.Count)
             throw new ArgumentException($"run: {inputs.Length} input tensor(s) given; the graph takes {Graph.Inputs.Count} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}).");
         for (int i = 0; i < inputs.Length; i++)
@@ -169,6 +182,9 @@ internal sealed class BufferPool<T>
     public long AllocatedBytes { get; private set; }
 
     public void ResetCounters() => AllocatedBytes = 0;
+
+    /// <summary>Records an allocation made outside the pool (a copy handed to the caller).</summary>
+    public void CountAllocation(long bytes) => AllocatedBytes += bytes;
 
     public T[] Rent(int length)
     {

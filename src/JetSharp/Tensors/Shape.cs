@@ -56,7 +56,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     {
         int a = axis < 0 ? axis + Rank : axis;
         if (a < 0 || a >= Rank)
-            throw new ArgumentException($"{op}: axis {axis} is out of range for a tensor of shape {this}.");
+            throw new ShapeException($"{op}: axis {axis} is out of range for a tensor of shape {this}.");
         return a;
     }
 

@@ -45,6 +45,7 @@ public static class Jet
             jets[g.Inputs[i]] = jet;
         }
 
+        var outerOrigin = target.InheritedOrigin;
         foreach (var node in GraphWalk.Reachable(g))
         {
             if (node.Op is InputOp) continue;
@@ -65,7 +66,7 @@ public static class Jet
                 }
                 jets[node] = jet;
             }
-            finally { target.InheritedOrigin = null; }
+            finally { target.InheritedOrigin = outerOrigin; }
         }
         return [.. g.Outputs.Select(o => jets[o])];
     }
@@ -77,6 +78,7 @@ public static class Jet
     /// </summary>
     public static Graph Transform(Graph g, int order, Shape prefix = default)
     {
+        if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
         var jg = new Graph(g.DType);
         var primals = g.Inputs.Select(i => jg.Input(i.Shape, Name(i))).ToArray();
         var coefs = g.Inputs.Select(i => Enumerable.Range(1, order)
@@ -94,8 +96,13 @@ public static class Jet
         if (primals.Count != g.Inputs.Count)
             throw new ArgumentException($"{transform}: {primals.Count} input(s) given to a function of {g.Inputs.Count} input(s).");
         for (int i = 0; i < primals.Count; i++)
+        {
             if (primals[i].Shape != g.Inputs[i].Shape)
                 throw new ShapeException($"{transform}: input {i} has shape {primals[i].Shape}; the function was traced for {g.Inputs[i].Shape}.");
+            // Copied nodes keep their ops, and a constant holds a tensor of the traced dtype: the result could not run.
+            if (primals[i].DType != g.DType)
+                throw new ShapeException($"{transform}: mixed dtypes, input {i} is {primals[i].DType.Name()} {primals[i].Shape}; the function was traced as {g.DType.Name()}.");
+        }
     }
 
     private static Node Conform(Node y, Shape expected, Node source, int k)

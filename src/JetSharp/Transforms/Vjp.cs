@@ -25,12 +25,14 @@ public static class Vjp
         var map = new Dictionary<Node, Node>();
         for (int i = 0; i < g.Inputs.Count; i++) map[g.Inputs[i]] = primals[i];
         var order = GraphWalk.Reachable(g);
+        // Restored on every exit, a throwing rule included, so later nodes of the target get their own origin.
+        var outerOrigin = target.InheritedOrigin;
         foreach (var node in order)
         {
             if (node.Op is InputOp) continue;
             target.InheritedOrigin = node.Origin;
-            map[node] = target.Apply(node.Op, [.. node.InputArray.Select(x => map[x])]);
-            target.InheritedOrigin = null;
+            try { map[node] = target.Apply(node.Op, [.. node.InputArray.Select(x => map[x])]); }
+            finally { target.InheritedOrigin = outerOrigin; }
         }
 
         // Only values that depend on a selected input need cotangents.
@@ -56,8 +58,9 @@ public static class Vjp
             if (copy.Op != node.Op)
                 throw new InvalidOperationException($"vjp: the target graph rewrote '{node.Op.Name}'; differentiate before simplifying.");
             target.InheritedOrigin = node.Origin;
-            var inputCts = node.Op.Vjp(copy, cotangent);
-            target.InheritedOrigin = null;
+            Node?[] inputCts;
+            try { inputCts = node.Op.Vjp(copy, cotangent); }
+            finally { target.InheritedOrigin = outerOrigin; }
             for (int j = 0; j < node.InputArray.Length; j++)
                 if (inputCts[j] is { } cj && active.Contains(node.InputArray[j]))
                     Accumulate(ct, node.InputArray[j], cj);
