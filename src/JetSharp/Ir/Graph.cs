@@ -46,11 +46,18 @@ public sealed class Graph
     /// <summary>Appends <paramref name="op"/> applied to <paramref name="inputs"/>, checking graph membership, dtype and shapes first.</summary>
     public Node Apply(Primitive op, params Node[] inputs)
     {
-        foreach (var x in inputs)
+        for (int i = 0; i < inputs.Length; i++)
         {
+            var x = inputs[i];
+            // A constant is a value, not a computation: one captured from another trace is re-created here.
+            if (x.Graph != this && x.Op is ConstantOp && x.DType == DType)
+            {
+                inputs = (Node[])inputs.Clone();
+                x = inputs[i] = Apply(x.Op);
+            }
             if (x.Graph != this)
                 throw new ArgumentException($"{op.Name}: input %{x.Id} {x.Shape} belongs to another graph (mixing nodes of different traces)" +
-                    (x.DType != DType ? $"; it is {x.DType.Name()}, this graph is {DType.Name()}." : "."));
+                    (x.DType != DType ? $"; it is {x.DType.Name()}, this graph is {DType.Name()}." : "; pass it to the inner function as an input (e.g. as θ) instead of capturing it."));
             if (x.DType != DType)
                 throw new ShapeException($"{op.Name}: mixed dtypes, input %{x.Id} {x.Shape} is {x.DType.Name()} in a {DType.Name()} graph.");
         }

@@ -9,10 +9,10 @@ namespace JetSharp;
 /// </summary>
 public static class Fn
 {
-    public static Node Add(Node a, Node b) => a.Graph.Apply(AddOp.Instance, a, b);
-    public static Node Sub(Node a, Node b) => a.Graph.Apply(SubOp.Instance, a, b);
-    public static Node Mul(Node a, Node b) => a.Graph.Apply(MulOp.Instance, a, b);
-    public static Node Div(Node a, Node b) => a.Graph.Apply(DivOp.Instance, a, b);
+    public static Node Add(Node a, Node b) => GraphOf(a, b).Apply(AddOp.Instance, a, b);
+    public static Node Sub(Node a, Node b) => GraphOf(a, b).Apply(SubOp.Instance, a, b);
+    public static Node Mul(Node a, Node b) => GraphOf(a, b).Apply(MulOp.Instance, a, b);
+    public static Node Div(Node a, Node b) => GraphOf(a, b).Apply(DivOp.Instance, a, b);
     public static Node Neg(Node x) => x.Graph.Apply(NegOp.Instance, x);
 
     public static Node Exp(Node x) => x.Graph.Apply(ExpOp.Instance, x);
@@ -38,7 +38,7 @@ public static class Fn
     /// Both operands need rank ≥ 2. The flags multiply by the transpose of the last two axes instead.
     /// </summary>
     public static Node MatMul(Node a, Node b, bool transposeA = false, bool transposeB = false) =>
-        a.Graph.Apply(new MatMulOp(transposeA, transposeB), a, b);
+        GraphOf(a, b).Apply(new MatMulOp(transposeA, transposeB), a, b);
 
     /// <summary>Sum over <paramref name="axes"/> (all axes when null or empty is not given).</summary>
     public static Node Sum(Node x, int[]? axes = null, bool keepDims = false)
@@ -96,7 +96,7 @@ public static class Fn
     public static Node Concat(int axis, params Node[] xs)
     {
         if (xs.Length == 0) throw new ShapeException("concat: no inputs.");
-        return xs[0].Graph.Apply(new ConcatOp(xs[0].Shape.Axis(axis, "concat")), xs);
+        return GraphOf(xs).Apply(new ConcatOp(xs[0].Shape.Axis(axis, "concat")), xs);
     }
 
     /// <summary>A tensor of zeros (a broadcast scalar: costs no memory until something reads it).</summary>
@@ -133,6 +133,9 @@ public static class Fn
         for (int i = 0; i < rank; i++) dims[i] = norm.Contains(i) ? 1 : x.Shape[src++];
         return Reshape(x, dims);
     }
+
+    /// <summary>The graph an operation on these nodes belongs to: that of the first non-constant one (constants travel between graphs).</summary>
+    private static Graph GraphOf(params Node[] xs) => (xs.FirstOrDefault(x => x.Op is not ConstantOp) ?? xs[0]).Graph;
 
     /// <summary>Dot product of the last axes: Σ_j a[..., j]·b[..., j].</summary>
     public static Node Dot(Node a, Node b) => Sum(a * b, -1);

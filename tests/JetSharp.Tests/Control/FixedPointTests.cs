@@ -104,3 +104,76 @@ public class FixedPointTests
         Assert.True(Peak(FixedPointMode.Unrolled, 100) > 5 * Peak(FixedPointMode.Unrolled, 10));
     }
 }
+
+public class FixedPointCompositionTests
+{
+    // x* = ½ tanh(A x*) + θ elementwise-coupled through A, inside a larger function of θ.
+    private static readonly Tensor<double> A = Tensor.RandomNormal<double>(new Shape(3, 3), 5);
+
+    private static Node Outer(Node theta, FixedPointMode mode)
+    {
+        var a = theta.Graph.Constant(A);
+        var r = FixedPoint.Solve((x, t) => 0.5 * Fn.Tanh(Fn.MatMul(a, x)) * 0.5 + t, theta, Fn.Zeros(theta.Graph, theta.Shape), 1e-14, 500, mode);
+        return Fn.Sum(Fn.Sin(r.Value) * theta);
+    }
+
+    [Theory]
+    [InlineData(FixedPointMode.Implicit)]
+    [InlineData(FixedPointMode.Unrolled)]
+    public void GradientThroughAFixedPointInsideALargerGraphMatchesFiniteDifferences(FixedPointMode mode)
+    {
+        var theta = Tensor.RandomNormal<double>(new Shape(3, 1), 6);
+        var g = Trace.Function(xs => Outer(xs[0], mode), [theta.Shape]);
+        var grad = (Tensor<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
+        var f = Executable.Compile(g);
+        double h = 1e-6;
+        for (int i = 0; i < 3; i++)
+        {
+            var plus = theta.Clone(); plus.Data[i] += h;
+            var minus = theta.Clone(); minus.Data[i] -= h;
+            double fd = (((Tensor<double>)f.Run(plus)[0]).Data[0] - ((Tensor<double>)f.Run(minus)[0]).Data[0]) / (2 * h);
+            Assert.Equal(fd, grad.Data[i], 7);
+        }
+    }
+
+    [Theory]
+    [InlineData(FixedPointMode.Implicit)]
+    [InlineData(FixedPointMode.Unrolled)]
+    public void ForwardModeWithSeveralDirectionsAtOnceMatchesReverseMode(FixedPointMode mode)
+    {
+        var theta = Tensor.RandomNormal<double>(new Shape(3, 1), 7);
+        var g = Trace.Function(xs => Outer(xs[0], mode), [theta.Shape]);
+        var grad = (Tensor<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
+        var basis = new Tensor<double>(new Shape(3, 3, 1));
+        for (int i = 0; i < 3; i++) basis[i, i, 0] = 1;
+        var jvp = (Tensor<double>)Executable.Compile(Jvp.Transform(g, new Shape(3))).Run(theta, basis)[1];
+        for (int i = 0; i < 3; i++) Assert.Equal(grad.Data[i], jvp.Data[i], 12);
+    }
+
+    [Fact]
+    public void SecondOrderTaylorModeThroughAFixedPointIsRefusedClearly()
+    {
+        var g = Trace.Function(xs => Outer(xs[0], FixedPointMode.Implicit), [new Shape(3, 1)]);
+        var e = Assert.Throws<NotSupportedException>(() => Jet.Transform(g, 2));
+        Assert.Contains("fixed_point", e.Message);
+    }
+
+    [Fact]
+    public void StepFunctionsMayCaptureConstantsButNotOtherNodes()
+    {
+        var ok = Trace.Function(xs =>
+        {
+            var c = xs[0].Graph.Constant(Tensor.Full(new Shape(2), 0.25));
+            return FixedPoint.Solve((x, t) => c * x + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(2)), 1e-14, 200, FixedPointMode.Implicit).Value;
+        }, [new Shape(2)]);
+        var value = (Tensor<double>)Executable.Compile(ok).Run(Tensor.Ones<double>(new Shape(2)))[0];
+        Assert.Equal(1 / 0.75, value.Data[0], 12);
+
+        var e = Assert.Throws<ArgumentException>(() => Trace.Function(xs =>
+        {
+            var outer = Fn.Sin(xs[0]);
+            return FixedPoint.Solve((x, t) => outer * x + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(2)), 1e-14, 200, FixedPointMode.Implicit).Value;
+        }, [new Shape(2)]));
+        Assert.Contains("another graph", e.Message);
+    }
+}
