@@ -23,6 +23,7 @@ public sealed class GraphStats
         NodeCount = live.Count;
         PerNode = [.. live.Where(n => n.Op is not InputOp).Select(n => (n, VectorsOf(n, batch)))];
         TotalVectors = PerNode.Sum(p => p.Vectors);
+        MatMulFlops = live.Where(n => n.Op is MatMulOp).Sum(MatMulFlopsOf);
         PerLayer = [.. live.Where(n => n.Op is MatMulOp)
             .Select(n => (weight: Weight(n, batch), vectors: VectorsOf(n, batch)))
             .Where(p => p.weight is not null)
@@ -41,6 +42,17 @@ public sealed class GraphStats
 
     /// <summary>Vectors through each weight matrix, in graph order (layer 1 first).</summary>
     public IReadOnlyList<LayerVectors> PerLayer { get; }
+
+    /// <summary>Floating-point operations of all matrix products (2·m·n·k each): the bulk of the work of an operator on a network.</summary>
+    public double MatMulFlops { get; }
+
+    private static double MatMulFlopsOf(Node n)
+    {
+        var op = (MatMulOp)n.Op;
+        var a = n.Inputs[0].Shape;
+        double k = op.TransposeA ? a[^2] : a[^1];
+        return 2.0 * n.Shape.Size * k;
+    }
 
     public static double VectorsOf(Node n, int batch) =>
         n.Rank >= 2 && n.Shape[^2] == batch && n.Shape[^1] > 0 ? n.Shape.Size / ((double)batch * n.Shape[^1]) : 0;
