@@ -108,7 +108,8 @@ public sealed class DifferentialOperator
                 if (Math.Abs(a[i, j] - a[j, i]) > 1e-12 * (Math.Abs(a[i, j]) + Math.Abs(a[j, i]) + 1))
                     throw new ArgumentException($"WeightedLaplacianFromCoefficients: A is not symmetric (A[{i},{j}] = {a[i, j]}, A[{j},{i}] = {a[j, i]}).");
         var (values, vectors) = SymmetricEigen.Decompose(a);
-        double tol = 1e-14 * Math.Max(1, values.Max(Math.Abs));
+        // Relative to the largest eigenvalue, so that tr(A∇²f) scales with A (an absolute floor dropped every eigenvalue of a small A).
+        double tol = 1e-14 * values.Select(Math.Abs).DefaultIfEmpty(0).Max();
         double[,] Part(int sign)
         {
             var idx = Enumerable.Range(0, n).Where(i => sign * values[i] > tol).ToArray();
