@@ -1,3 +1,4 @@
+using System.Numerics;
 using static JetSharp.Tests.TestUtil;
 using static JetSharp.Tests.OperatorTestUtil;
 
@@ -284,5 +285,29 @@ public class ClosedFormTests
         var op = DifferentialOperator.Linear([(1.0, [0, 0, 1]), (2.0, [1, 1]), (-0.5, [2]), (0.25, Array.Empty<int>())]);
         var x = Rand(45, -1, 1, 3, 3);
         Close(PerRow(x, p => Dxxy(p) + 2 * Dyy(p) - 0.5 * Dz(p) + 0.25 * Poly3Value(p)), op.Apply(Poly3, x, s), Tol);
+    }
+
+    /// <summary>
+    /// Mixed partials of every order up to 6 touching all three variables: f = exp(a·x)·sin(b·x) = Im e^{c·x}
+    /// with c = a + ib, so ∂^α f = Im(c^α e^{c·x}) for any multi-index α (a polynomial would miss
+    /// derivatives that vanish identically, e.g. ones involving more variables than a term has).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Strategies), MemberType = typeof(OperatorTestUtil))]
+    public void HighOrderMixedPartialsOfComplexExponential(Strategy s)
+    {
+        double[] a = [0.4, -0.3, 0.5], b = [0.6, 0.35, -0.2];
+        var c = a.Zip(b, (p, q) => new Complex(p, q)).ToArray();
+        Node F(Node v) => Fn.Exp(Fn.MatMul(v, Column(v.Graph, a))) * Fn.Sin(Fn.MatMul(v, Column(v.Graph, b)));
+        double Partial(double[] x, string alpha)
+        {
+            var e = Complex.Exp(Enumerable.Range(0, 3).Aggregate(Complex.Zero, (acc, d) => acc + c[d] * x[d]));
+            return alpha.Aggregate(e, (acc, ch) => acc * c["xyz".IndexOf(ch)]).Imaginary;
+        }
+        var x = Rand(46, -1, 1, 2, 3);
+        foreach (var alpha in new[] { "xyz", "xxyz", "xxyyz", "xxyyzz", "zzzzz", "xyyyyz" })
+            Close(PerRow(x, p => Partial(p, alpha)), Pde.Linear(F, x, [(1.0, alpha)], "xyz", s), Tol);
+        (double, string)[] mix = [(0.5, "xyz"), (-2.0, "xxyyzz"), (1.0, "yyyy"), (0.3, "z"), (-1.0, "")];
+        Close(PerRow(x, p => mix.Sum(t => t.Item1 * Partial(p, t.Item2))), Pde.Linear(F, x, mix, "xyz", s), Tol);
     }
 }
