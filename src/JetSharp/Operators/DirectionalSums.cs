@@ -86,7 +86,7 @@ public static class DirectionalSums
     public static Node QuadraticForms(Graph f, IReadOnlyList<Node> inputs, Node directions)
     {
         var outShape = f.Outputs[0].Shape;
-        int n = outShape[0], channels = outShape.Size / Math.Max(n, 1);
+        int n = outShape[0], channels = Channels(outShape);
         var prefix = new Shape(directions.Shape[0]);
         var wrt = inputs.Select((_, i) => i == 0).ToArray();
         var results = new List<Node>();
@@ -106,7 +106,7 @@ public static class DirectionalSums
     private static Graph ChannelSum(Graph f, int channel)
     {
         var outShape = f.Outputs[0].Shape;
-        int n = outShape[0], channels = outShape.Size / Math.Max(n, 1);
+        int n = outShape[0], channels = Channels(outShape);
         var h = new Graph(f.DType);
         var ins = f.Inputs.Select(i => h.Input(i.Shape, Jet.Name(i))).ToArray();
         var y = Inline.Apply(f, ins)[0];
@@ -114,6 +114,14 @@ public static class DirectionalSums
         var col = channels == 1 ? flat : Fn.Slice(flat, 1, channel, 1);
         h.SetOutputs(Fn.Sum(col));
         return h;
+    }
+
+    /// <summary>Size of one datum's output (the trailing axes); from the shape, not Size / N, which is 0 for an empty batch.</summary>
+    private static int Channels(Shape outShape)
+    {
+        int c = 1;
+        for (int i = 1; i < outShape.Rank; i++) c *= outShape[i];
+        return c;
     }
 
     /// <summary>The same per-datum function traced for other input shapes (only graphs made by <see cref="Trace"/> can be).</summary>
