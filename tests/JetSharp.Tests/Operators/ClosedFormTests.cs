@@ -310,4 +310,28 @@ public class ClosedFormTests
         (double, string)[] mix = [(0.5, "xyz"), (-2.0, "xxyyzz"), (1.0, "yyyy"), (0.3, "z"), (-1.0, "")];
         Close(PerRow(x, p => mix.Sum(t => t.Item1 * Partial(p, t.Item2))), Pde.Linear(F, x, mix, "xyz", s), Tol);
     }
+
+    /// <summary>
+    /// Degenerate but common cases: an affine function has zero second and higher derivatives (its gradient
+    /// does not depend on x at all) and a constant function has no derivatives; every strategy must return
+    /// zeros (and the exact first derivatives), not fail on the missing dependence.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Strategies), MemberType = typeof(OperatorTestUtil))]
+    public void AffineAndConstantFunctions(Strategy s)
+    {
+        double[] a = [0.5, -2.0, 1.5];
+        Node Affine(Node v) => Fn.MatMul(v, Column(v.Graph, a)) + 1.0;
+        Node Constant(Node v) => Fn.BroadcastTo(v.Graph.Scalar(3.0), new Shape(v.Shape[0], 1));
+        var x = Rand(47, -1, 1, 3, 3);
+        var zeros = new Tensor<double>(new Shape(3, 1));
+        Close(zeros, Pde.Laplacian(Affine, x, s), 0);
+        Close(zeros, Pde.Biharmonic(Affine, x, s), 0);
+        Close(zeros, Pde.Laplacian(Affine, x, Estimate.Stochastic(3), s), 0);
+        Close(zeros, Pde.Linear(Affine, x, [(1.0, "xyz")], "xyz", s), 0);
+        Close(PerRow(x, p => a[0] - 2 * a[2]), Pde.Linear(Affine, x, [(1.0, "x"), (-2.0, "z")], "xyz", s), 1e-14);
+        Close(zeros, Pde.Laplacian(Constant, x, s), 0);
+        Close(zeros, Pde.Linear(Constant, x, [(1.0, "x")], "xyz", s), 0);
+        Close(zeros, Pde.Linear(Constant, x, [(1.0, "xyy")], "xyz", s), 0);
+    }
 }
