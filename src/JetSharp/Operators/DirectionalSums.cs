@@ -35,7 +35,8 @@ public static class DirectionalSums
         if (order == 1)
         {
             var (_, tangents) = Jvp.Apply(f, inputs, [directions, .. parameters.Select(_ => (Node?)null)], new Shape(directions.Shape[0]));
-            return Fn.Sum(tangents[0]!, 0);
+            // A null tangent means f does not depend on x: the derivative is zero.
+            return tangents[0] is { } t ? Fn.Sum(t, 0) : Fn.Zeros(x.Graph, f.Outputs[0].Shape);
         }
         if (order == 2) return QuadraticForms(f, inputs, directions);
 
@@ -57,7 +58,7 @@ public static class DirectionalSums
             g = Lift(f, (x, v, ps) =>
             {
                 var (_, t) = Jvp.Apply(first, [x, v, .. ps], [Fn.Reshape(v, [1, .. v.Shape]), .. new Node?[1 + ps.Length]], new Shape(1));
-                return Fn.Sum(t[0]!, 0);
+                return t[0] is { } t0 ? Fn.Sum(t0, 0) : Fn.Zeros(x.Graph, first.Outputs[0].Shape);
             });
         }
         for (int k = order % 2; k < order; k += 2)
@@ -95,8 +96,10 @@ public static class DirectionalSums
             var grad = Vjp.Grad(ChannelSum(f, c), wrt);
             var tangents = inputs.Select((_, i) => i == 0 ? directions : null).ToArray();
             var (_, outT) = Jvp.Apply(grad, inputs, tangents, prefix);
-            var hv = outT[1]!;                                             // [R, N, D]
-            results.Add(Fn.Reshape(Fn.Sum(directions * hv, [0, 2]), n, 1)); // [N, 1]
+            // hv is null when the gradient does not depend on x (f affine in x, or piecewise linear): Hv = 0.
+            results.Add(outT[1] is { } hv                                  // [R, N, D]
+                ? Fn.Reshape(Fn.Sum(directions * hv, [0, 2]), n, 1)       // [N, 1]
+                : Fn.Zeros(directions.Graph, new Shape(n, 1)));
         }
         var stacked = channels == 1 ? results[0] : Fn.Concat(1, [.. results]);
         return Fn.Reshape(stacked, outShape.ToArray());
