@@ -80,6 +80,18 @@ public class StrategyAgreementTests
         AssertAgree(DifferentialOperator.WeightedLaplacian(sigma, Estimate.Stochastic(3, seed: 5)), Net(d, a).Apply, Randn(d + 50, N, d));
     }
 
+    /// <summary>σ(x) = diag(1 + x²)·M (per datum), exact and stochastic with one seed.</summary>
+    [Theory]
+    [MemberData(nameof(ActivationsAndDimensions))]
+    public void WeightedLaplacianWithSigmaOfX(Activation a, int d)
+    {
+        var m = Tensor.FromArray(RandomMatrix(d, 2, seed: d + 1)).Reshape(new Shape(1, d, 2));
+        Node Sigma(Node v) => Fn.ExpandDims(1.0 + v * v, 2) * v.Graph.Constant(m);
+        var x = Randn(d + 55, N, d);
+        AssertAgree(DifferentialOperator.WeightedLaplacian(Sigma), Net(d, a).Apply, x);
+        AssertAgree(DifferentialOperator.WeightedLaplacian(Sigma, Estimate.Stochastic(3, Distribution.Rademacher, seed: 8)), Net(d, a).Apply, x);
+    }
+
     [Theory]
     [InlineData(Activation.Tanh)]
     [InlineData(Activation.Sigmoid)]
