@@ -108,7 +108,8 @@ public sealed class DifferentialOperator
                 if (Math.Abs(a[i, j] - a[j, i]) > 1e-12 * (Math.Abs(a[i, j]) + Math.Abs(a[j, i]) + 1))
                     throw new ArgumentException($"WeightedLaplacianFromCoefficients: A is not symmetric (A[{i},{j}] = {a[i, j]}, A[{j},{i}] = {a[j, i]}).");
         var (values, vectors) = SymmetricEigen.Decompose(a);
-        double tol = 1e-14 * Math.Max(1, values.Max(Math.Abs));
+        // Relative to the largest eigenvalue, so that tr(A∇²f) scales with A (an absolute floor dropped every eigenvalue of a small A).
+        double tol = 1e-14 * values.Select(Math.Abs).DefaultIfEmpty(0).Max();
         double[,] Part(int sign)
         {
             var idx = Enumerable.Range(0, n).Where(i => sign * values[i] > tol).ToArray();
@@ -239,11 +240,18 @@ public sealed class DifferentialOperator
 
     /// <summary>Traces f for inputs of <paramref name="inputShape"/>, builds and compiles L f once; run it on many points.</summary>
     public CompiledOperator Compile(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64, Strategy strategy = Strategy.Collapsed) =>
-        new(this, strategy, Build(Trace.Function(f, inputShape, dtype), strategy));
+        new(this, strategy, Build(Trace.Function(f, CheckPoints(inputShape), dtype), strategy));
 
     /// <summary>As <see cref="Compile(Func{Node, Node}, Shape, DType, Strategy)"/> for f(x, parameters): parameters are inputs of the compiled graph.</summary>
     public CompiledOperator Compile(Func<Node, Node[], Node> f, Shape inputShape, Shape[] parameterShapes, DType dtype = DType.Float64, Strategy strategy = Strategy.Collapsed) =>
-        new(this, strategy, Build(Trace.Function(xs => f(xs[0], xs[1..]), [inputShape, .. parameterShapes], dtype), strategy));
+        new(this, strategy, Build(Trace.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+
+    /// <summary>
+    /// The points must be [N, D] before f is traced: f is written for that shape, so tracing it on another
+    /// shape fails inside f with an error that does not name this operator.
+    /// </summary>
+    private Shape CheckPoints(Shape inputShape) => inputShape.Rank == 2 ? inputShape
+        : throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {inputShape}.");
 
     /// <summary>L f at the points x ([N, D]).</summary>
     public Tensor<T> Apply<T>(Func<Node, Node> f, Tensor<T> x, Strategy strategy = Strategy.Collapsed) where T : unmanaged, IFloatingPointIeee754<T>

@@ -35,7 +35,8 @@ public static class DirectionalSums
         if (order == 1)
         {
             var (_, tangents) = Jvp.Apply(f, inputs, [directions, .. parameters.Select(_ => (Node?)null)], new Shape(directions.Shape[0]));
-            return Fn.Sum(tangents[0]!, 0);
+            // A null tangent means f does not depend on x: the derivative is zero.
+            return tangents[0] is { } t ? Fn.Sum(t, 0) : Fn.Zeros(x.Graph, f.Outputs[0].Shape);
         }
         if (order == 2) return QuadraticForms(f, inputs, directions);
 
@@ -57,7 +58,7 @@ public static class DirectionalSums
             g = Lift(f, (x, v, ps) =>
             {
                 var (_, t) = Jvp.Apply(first, [x, v, .. ps], [Fn.Reshape(v, [1, .. v.Shape]), .. new Node?[1 + ps.Length]], new Shape(1));
-                return Fn.Sum(t[0]!, 0);
+                return t[0] is { } t0 ? Fn.Sum(t0, 0) : Fn.Zeros(x.Graph, first.Outputs[0].Shape);
             });
         }
         for (int k = order % 2; k < order; k += 2)
@@ -86,7 +87,7 @@ public static class DirectionalSums
     public static Node QuadraticForms(Graph f, IReadOnlyList<Node> inputs, Node directions)
     {
         var outShape = f.Outputs[0].Shape;
-        int n = outShape[0], channels = outShape.Size / Math.Max(n, 1);
+        int n = outShape[0], channels = Channels(outShape);
         var prefix = new Shape(directions.Shape[0]);
         var wrt = inputs.Select((_, i) => i == 0).ToArray();
         var results = new List<Node>();
@@ -95,8 +96,10 @@ public static class DirectionalSums
             var grad = Vjp.Grad(ChannelSum(f, c), wrt);
             var tangents = inputs.Select((_, i) => i == 0 ? directions : null).ToArray();
             var (_, outT) = Jvp.Apply(grad, inputs, tangents, prefix);
-            var hv = outT[1]!;                                             // [R, N, D]
-            results.Add(Fn.Reshape(Fn.Sum(directions * hv, [0, 2]), n, 1)); // [N, 1]
+            // hv is null when the gradient does not depend on x (f affine in x, or piecewise linear): Hv = 0.
+            results.Add(outT[1] is { } hv                                  // [R, N, D]
+                ? Fn.Reshape(Fn.Sum(directions * hv, [0, 2]), n, 1)       // [N, 1]
+                : Fn.Zeros(directions.Graph, new Shape(n, 1)));
         }
         var stacked = channels == 1 ? results[0] : Fn.Concat(1, [.. results]);
         return Fn.Reshape(stacked, outShape.ToArray());
@@ -106,7 +109,7 @@ public static class DirectionalSums
     private static Graph ChannelSum(Graph f, int channel)
     {
         var outShape = f.Outputs[0].Shape;
-        int n = outShape[0], channels = outShape.Size / Math.Max(n, 1);
+        int n = outShape[0], channels = Channels(outShape);
         var h = new Graph(f.DType);
         var ins = f.Inputs.Select(i => h.Input(i.Shape, Jet.Name(i))).ToArray();
         var y = Inline.Apply(f, ins)[0];
@@ -114,6 +117,14 @@ public static class DirectionalSums
         var col = channels == 1 ? flat : Fn.Slice(flat, 1, channel, 1);
         h.SetOutputs(Fn.Sum(col));
         return h;
+    }
+
+    /// <summary>Size of one datum's output (the trailing axes); from the shape, not Size / N, which is 0 for an empty batch.</summary>
+    private static int Channels(Shape outShape)
+    {
+        int c = 1;
+        for (int i = 1; i < outShape.Rank; i++) c *= outShape[i];
+        return c;
     }
 
     /// <summary>The same per-datum function traced for other input shapes (only graphs made by <see cref="Trace"/> can be).</summary>

@@ -10,12 +10,17 @@ public static class SymmetricEigen
         var m = (double[,])a.Clone();
         var q = new double[n, n];
         for (int i = 0; i < n; i++) q[i, i] = 1;
+        // Convergence is judged relative to ‖A‖²: an absolute threshold stops too early for small A
+        // (entries ~1e-9 kept off-diagonals ~1e-15, a 1e-6 relative error) and never for large A.
+        double total = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) total += a[i, j] * a[i, j];
         for (int sweep = 0; sweep < 100; sweep++)
         {
             double off = 0;
             for (int i = 0; i < n; i++)
                 for (int j = i + 1; j < n; j++) off += m[i, j] * m[i, j];
-            if (off < 1e-30) break;
+            if (off <= 1e-30 * total) break;
             for (int p = 0; p < n; p++)
                 for (int r = p + 1; r < n; r++)
                 {
