@@ -8,7 +8,7 @@ namespace JetSharp.Tests;
 /// Misuse must fail early with a clear exception whose message names the operation and the offending
 /// shapes or values (not an index error deep in a kernel, and never a silently wrong number).
 /// </summary>
-public class BadInputTests
+public class OperatorBadInputTests
 {
     private static Node Smooth(Node v) => Fn.Sum(Fn.Sin(v) * v, 1, keepDims: true);
 
