@@ -163,11 +163,15 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
     }
 }
 
-/// <summary>max(x, 0). First-order only: its higher derivatives are not functions, so jets of order ≥ 2 are refused.</summary>
+/// <summary>
+/// max(x, 0). First-order only: its derivative is the step 1[x &gt; 0] (<see cref="ReluGradOp"/>), which has
+/// no derivative at 0, so any second-order use — a jet of order ≥ 2, or differentiating the derivative
+/// (an HVP, grad of grad) — raises <see cref="NotSmoothException"/>.
+/// </summary>
 public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 {
     public static readonly ReluOp Instance = new();
-    public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? Fn.Step(x0) : null;
+    public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? x0.Graph.Apply(ReluGradOp.Instance, x0) : null;
 
     public override Node?[] Taylor(JetRuleArgs a)
     {
@@ -176,6 +180,17 @@ public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
                 throw new NotSmoothException(a.Source, a.Order);
         return base.Taylor(a);
     }
+}
+
+/// <summary>The derivative of relu, 1[x &gt; 0]. Differentiating it again means a second derivative of relu, which is refused.</summary>
+public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
+{
+    public static readonly ReluGradOp Instance = new();
+    public override string Name => "relu_grad";
+    public override Node? Derivative(Node x0, Node y0, int m) => null;
+    public override Node?[] Vjp(Node node, Node ct) => throw new NotSmoothException(node, 2);
+
+    public override Node?[] Taylor(JetRuleArgs a) => a.AllZero() ? new Node?[a.Order + 1] : throw new NotSmoothException(a.Source, a.Order + 1);
 }
 
 /// <summary>1[x &gt; 0]: piecewise constant, so all its derivatives are zero.</summary>
@@ -187,9 +202,9 @@ public sealed class StepOp() : KernelUnaryOp(UnaryOp.Step)
 
 /// <summary>Raised when a derivative of order ≥ 2 is requested through a primitive that is not smooth.</summary>
 public sealed class NotSmoothException(Node node, int order) : InvalidOperationException(
-    $"Taylor mode of order {order}: primitive '{node.Op.Name}' (%{node.Id} : {node.Shape}" +
+    $"Derivative of order {order}: primitive '{node.Op.Name}'{(node.Op is ReluGradOp ? " (the derivative of relu)" : "")} (%{node.Id} : {node.Shape}" +
     (node.Origin is null ? "" : $", from {node.Origin}") +
-    $") is not smooth; its derivatives of order ≥ 2 do not exist. Use a smooth activation (tanh, sigmoid, softplus, sin) under higher-order operators.")
+    $") is not smooth; relu has no derivatives of order ≥ 2. Use a smooth activation (tanh, sigmoid, softplus, sin) under higher-order operators.")
 {
     public Node Node { get; } = node;
 }

@@ -2,9 +2,11 @@ namespace JetSharp;
 
 /// <summary>
 /// The project's reproducible random numbers. Element <c>i</c> of a sample drawn with seed <c>s</c>
-/// is a pure function of (s, i): the SplitMix64 finaliser applied to the counter
-/// <c>s·φ + (i+1)·φ</c> (φ = 0x9E3779B97F4A7C15, arithmetic mod 2⁶⁴). Being counter-based, the
-/// values do not depend on threading, on the order of generation or on the machine.
+/// is a pure function of (s, i): the SplitMix64 finaliser M applied to the counter
+/// <c>M(s) + (i+1)·φ</c> (φ = 0x9E3779B97F4A7C15, arithmetic mod 2⁶⁴). Hashing the seed first makes
+/// the streams of different seeds unrelated (with the counter s·φ + i·φ, seed s+1 would be seed s
+/// shifted by one element). Being counter-based, the values do not depend on threading, on the order
+/// of generation or on the machine.
 /// <list type="bullet">
 /// <item>Uniform on [0, 1): the top 53 bits of the word times 2⁻⁵³ (bit-exact everywhere).</item>
 /// <item>Rademacher ±1: the top bit of the word (bit-exact everywhere).</item>
@@ -19,9 +21,11 @@ public static class SeededRandom
     private const ulong Golden = 0x9E3779B97F4A7C15UL;
 
     /// <summary>Word <paramref name="index"/> of the stream for <paramref name="seed"/>.</summary>
-    public static ulong Word(long seed, long index)
+    public static ulong Word(long seed, long index) =>
+        unchecked(Mix(Mix((ulong)seed) + ((ulong)index + 1) * Golden));
+
+    private static ulong Mix(ulong z)
     {
-        ulong z = unchecked((ulong)seed * Golden + ((ulong)index + 1) * Golden);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
