@@ -42,7 +42,7 @@ public sealed class DifferentialOperator
         estimate ??= Estimate.Exact;
         var est = estimate;
         return new($"Laplacian ({est})", d => est.IsExact
-            ? [DirectionFamily.Constant(2, 1, Identity(d), "e_d")]
+            ? [DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d")]
             : [RandomFamily(2, 1.0 / est.Samples, est, d)]);
     }
 
@@ -266,12 +266,6 @@ public sealed class DifferentialOperator
         new(order, scale, x => Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], d), est.Distribution, est.Seed),
             $"{est.Samples} {est.Distribution} samples");
 
-    private static double[,] Identity(int d)
-    {
-        var e = new double[d, d];
-        for (int i = 0; i < d; i++) e[i, i] = 1;
-        return e;
-    }
 
     private static double[,] Transposed(Tensor sigma)
     {

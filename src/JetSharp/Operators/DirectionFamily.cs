@@ -12,6 +12,14 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
     public static DirectionFamily Constant(int order, double scale, double[,] directions, string description) =>
         new(order, scale, x => Broadcast(x, directions), description);
 
+    /// <summary>The basis e_1..e_D as rows.</summary>
+    public static double[,] Basis(int d)
+    {
+        var e = new double[d, d];
+        for (int i = 0; i < d; i++) e[i, i] = 1;
+        return e;
+    }
+
     private static Node Broadcast(Node x, double[,] directions)
     {
         int r = directions.GetLength(0), d = directions.GetLength(1);

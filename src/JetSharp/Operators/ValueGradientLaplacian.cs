@@ -25,7 +25,7 @@ public static class ValueGradientLaplacian
         int n = x0.Shape[0], d = x0.Shape[1];
         var g = new Graph(f.DType);
         var inputs = f.Inputs.Select(i => g.Input(i.Shape, Jet.Name(i))).ToArray();
-        var basis = DirectionFamily.Constant(2, 1, Identity(d), "e_d").Directions(inputs[0]);
+        var basis = DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d").Directions(inputs[0]);
         if (strategy == Strategy.NestedFirstOrder)
         {
             var grad = Vjp.Apply(f, inputs, [Fn.BroadcastTo(g.Scalar(1), outShape)], [.. inputs.Select((_, i) => i == 0)]);
@@ -47,10 +47,4 @@ public static class ValueGradientLaplacian
         return (outs[0], outs[1], outs[2]);
     }
 
-    private static double[,] Identity(int d)
-    {
-        var e = new double[d, d];
-        for (int i = 0; i < d; i++) e[i, i] = 1;
-        return e;
-    }
 }

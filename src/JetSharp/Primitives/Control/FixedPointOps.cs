@@ -179,6 +179,14 @@ public abstract class FixedPointOpBase(FixedPointProblem problem) : Primitive
 {
     public FixedPointProblem Problem { get; } = problem;
     public override string Attributes => $"#{Problem.Id}";
+
+    /// <summary>Inputs (x, θ, θ̇): the tangent of x carries θ̇'s direction axes.</summary>
+    protected Shape TangentShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 3, Name);
+        int lead = inputs[2].Rank - inputs[1].Rank;
+        return new Shape([.. inputs[2].Shape.Take(lead), .. inputs[0].Shape]);
+    }
 }
 
 /// <summary>
@@ -252,12 +260,7 @@ public sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointOpB
 {
     public override string Name => "fixed_point_tangent";
 
-    public override Shape InferShape(IReadOnlyList<Node> inputs)
-    {
-        Arity(inputs, 3, Name);
-        int lead = inputs[2].Rank - inputs[1].Rank;
-        return new Shape([.. inputs[2].Shape.Take(lead), .. inputs[0].Shape]);
-    }
+    public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
 
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
     {
@@ -311,12 +314,7 @@ public sealed class UnrolledTangentOp(FixedPointProblem problem, int iterations)
 {
     public override string Name => "fixed_point_unrolled_jvp";
 
-    public override Shape InferShape(IReadOnlyList<Node> inputs)
-    {
-        Arity(inputs, 3, Name);
-        int lead = inputs[2].Rank - inputs[1].Rank;
-        return new Shape([.. inputs[2].Shape.Take(lead), .. inputs[0].Shape]);
-    }
+    public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
 
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
     {

@@ -1,0 +1,160 @@
+namespace JetSharp.Kernels;
+
+/// <summary>
+/// How the kernels split work across cores. Elementwise and layout kernels split freely (their
+/// results do not depend on the split); reductions use <see cref="DeterministicPieces"/>, which
+/// depends only on the problem size, so a sum rounds the same way on every machine and core count.
+/// </summary>
+internal static class Parallelism
+{
+    /// <summary>
+    /// Elements of work below which a Parallel.For costs more (a few microseconds of scheduling)
+    /// than it saves: 32K doubles is ~256 KB per operand, tens of microseconds of streaming.
+    /// </summary>
+    public const int Threshold = 32 * 1024;
+
+    /// <summary>
+    /// Piece count for work whose result is independent of the split. A few pieces per core lets
+    /// the thread pool balance uneven progress without paying per-piece overhead too often.
+    /// </summary>
+    public static int Pieces(long work, int costPerElement = 1)
+    {
+        int cores = Environment.ProcessorCount;
+        long w = work * costPerElement;
+        if (cores <= 1 || w < Threshold) return 1;
+        return (int)Math.Min(w / (Threshold / 2), 4L * cores);
+    }
+
+    /// <summary>Piece count that depends on the size only (never on the core count).</summary>
+    public static int DeterministicPieces(long work, int max = 32) =>
+        (int)Math.Clamp(work / Threshold, 1, max);
+
+    /// <summary>Start of piece <paramref name="p"/> of <paramref name="pieces"/> over [0, total).</summary>
+    public static long Start(long total, int pieces, int p) => total * p / pieces;
+
+    /// <summary>Runs <paramref name="body"/> for each piece, inline when there is only one.</summary>
+    public static void Run(int pieces, Action<int> body)
+    {
+        if (pieces <= 1)
+        {
+            body(0);
+            return;
+        }
+        // A single-core machine gains nothing from the pool; run in order (same results either way).
+        if (Environment.ProcessorCount <= 1)
+        {
+            for (int p = 0; p < pieces; p++) body(p);
+            return;
+        }
+        Parallel.For(0, pieces, body);
+    }
+}
+
+/// <summary>
+/// Row-major counter over a few outer axes that tracks two element offsets with their own strides,
+/// so inner loops never divide. Starting at an arbitrary row costs O(rank) divisions, once per piece.
+/// </summary>
+internal ref struct Odometer
+{
+    private readonly ReadOnlySpan<int> _dims;
+    private readonly ReadOnlySpan<int> _s0;
+    private readonly ReadOnlySpan<int> _s1;
+    private readonly Span<int> _idx;
+    public int Off0;
+    public int Off1;
+
+    /// <param name="dims">Extents of the axes counted over.</param>
+    /// <param name="s0">Strides (in elements) of the first offset along those axes.</param>
+    /// <param name="s1">Strides of the second offset.</param>
+    /// <param name="idx">Scratch of at least dims.Length ints (usually stackalloc'd by the caller).</param>
+    /// <param name="row">Flat row-major index over <paramref name="dims"/> to start at.</param>
+    public Odometer(ReadOnlySpan<int> dims, ReadOnlySpan<int> s0, ReadOnlySpan<int> s1, Span<int> idx, long row)
+    {
+        _dims = dims;
+        _s0 = s0;
+        _s1 = s1;
+        _idx = idx;
+        Off0 = 0;
+        Off1 = 0;
+        for (int k = dims.Length - 1; k >= 0; k--)
+        {
+            int i = (int)(row % dims[k]);
+            row /= dims[k];
+            idx[k] = i;
+            Off0 += i * s0[k];
+            Off1 += i * s1[k];
+        }
+    }
+
+    public void Next()
+    {
+        for (int k = _dims.Length - 1; k >= 0; k--)
+        {
+            Off0 += _s0[k];
+            Off1 += _s1[k];
+            if (++_idx[k] < _dims[k]) return;
+            Off0 -= _s0[k] * _dims[k];
+            Off1 -= _s1[k] * _dims[k];
+            _idx[k] = 0;
+        }
+    }
+}
+
+/// <summary>Shape bookkeeping shared by the kernels.</summary>
+internal static class ShapeMath
+{
+    /// <summary>
+    /// Describes <paramref name="outShape"/> as a loop nest over at most two broadcast operands,
+    /// with axes of extent 1 dropped and adjacent axes merged wherever both operands step through
+    /// them as one (jointly contiguous, or jointly repeated). Entries are written outermost first;
+    /// the innermost stride of each operand is then 0 (a repeated scalar) or 1 (contiguous), which
+    /// is what lets the inner block go to TensorPrimitives. Returns the collapsed rank (at least 1).
+    /// Spans must hold outShape.Rank + 1 entries.
+    /// </summary>
+    public static int CollapseBroadcast(Shape outShape, Shape a, Shape b, Span<int> dims, Span<int> sa, Span<int> sb)
+    {
+        int rank = outShape.Rank, offA = rank - a.Rank, offB = rank - b.Rank;
+        int n = 0, accA = 1, accB = 1;
+        for (int i = rank - 1; i >= 0; i--)
+        {
+            int d = outShape[i];
+            int da = i >= offA ? a[i - offA] : 1;
+            int db = i >= offB ? b[i - offB] : 1;
+            int ta = da == 1 ? 0 : accA;
+            int tb = db == 1 ? 0 : accB;
+            accA *= da;
+            accB *= db;
+            if (d == 1) continue;
+            if (n > 0 && ta == sa[n - 1] * dims[n - 1] && tb == sb[n - 1] * dims[n - 1])
+            {
+                dims[n - 1] *= d;
+                continue;
+            }
+            dims[n] = d;
+            sa[n] = ta;
+            sb[n] = tb;
+            n++;
+        }
+        if (n == 0)
+        {
+            dims[0] = 1;
+            sa[0] = 0;
+            sb[0] = 0;
+            n = 1;
+        }
+        dims[..n].Reverse();
+        sa[..n].Reverse();
+        sb[..n].Reverse();
+        return n;
+    }
+
+    public static void RowMajorStrides(ReadOnlySpan<int> dims, Span<int> strides)
+    {
+        int acc = 1;
+        for (int i = dims.Length - 1; i >= 0; i--)
+        {
+            strides[i] = acc;
+            acc *= dims[i];
+        }
+    }
+}
