@@ -25,22 +25,31 @@ public sealed record FilterResult(Node Means, Node Factors, Node LogLikelihood);
 
 /// <summary>
 /// The square-root Kalman filter emitted into a graph (traced, unrolled over time, batched over series
-/// along the leading axis of the observations [B, T, dy]). Every covariance is carried as a factor and
-/// every factor is produced by one <see cref="Linalg.Tria"/>:
+/// along the leading axis of the observations [B, T, dy]). Every covariance is carried as a factor:
 /// <list type="bullet">
 /// <item>predict: m⁻ = F·m, L⁻ = tria([F·L, L_Q]) (so L⁻·L⁻ᵀ = F·P·Fᵀ + Q);</item>
-/// <item>update: tria of the stacked block [[L_R, H·L⁻], [0, L⁻]] = [[Ψ₁₁, 0], [Ψ₂₁, Ψ₂₂]], whose Gramian
-///   identity gives S = Ψ₁₁Ψ₁₁ᵀ (innovation covariance), P⁻Hᵀ = Ψ₂₁Ψ₁₁ᵀ and P = Ψ₂₂Ψ₂₂ᵀ; hence the gain
-///   K = Ψ₂₁Ψ₁₁⁻¹, m = m⁻ + Ψ₂₁·z with z = Ψ₁₁⁻¹(y − H·m⁻), L = Ψ₂₂, and the log-likelihood increment
-///   −½‖z‖² − Σ log Ψ₁₁,ᵢᵢ − (dy/2)·log 2π.</item>
+/// <item>update: Ψ = tria of the stacked block [[L_R, H·L⁻], [0, L⁻]], whose Gramian is
+///   [[S, H·P⁻], [P⁻Hᵀ, P⁻]] (S = H·P⁻·Hᵀ + L_R·L_Rᵀ). In value Ψ = [[Ψ₁₁, 0], [Ψ₂₁, Ψ₂₂]] with S = Ψ₁₁Ψ₁₁ᵀ,
+///   gain K = Ψ₂₁Ψ₁₁⁻¹ and posterior factor Ψ₂₂; the log-likelihood increment is
+///   −½‖z‖² − Σ log Ψ₁₁,ᵢᵢ − (dy/2)·log 2π with z = Ψ₁₁⁻¹(y − H·m⁻).</item>
 /// </list>
-/// <para><b>Differentiability.</b> Means and log-likelihood depend on the model only through Gramians
-/// (covariances), which is exactly where the Gramian rule of tria is exact, so their gradients with
-/// respect to every model matrix are correct also when a tria input is rank-deficient (singular process
-/// noise, degenerate prior). Ψ₁₁ and Ψ₂₁ are unique given the Gramian when S is positive definite,
-/// and the triangular solve and log-diagonal read only those. The returned factors L_t are correct as
-/// factors (L_t·L_tᵀ is exact and so are its derivatives), but when P_t is singular L_t itself is not a
-/// unique function of the model: differentiate functions of L_t·L_tᵀ, not of L_t's entries.</para>
+/// <para><b>Why the update reads Ψ through its row blocks.</b> The Gramian rule of tria gives a tangent dR
+/// that satisfies dR·Rᵀ + R·dRᵀ = dA·Aᵀ + A·dAᵀ but, when A is rank-deficient, need not be lower triangular.
+/// A consumer is then differentiated exactly only if it is a smooth function of R·Rᵀ. The triangular
+/// sub-blocks Ψ₁₁, Ψ₂₁, Ψ₂₂ are functions of the Gramian only on lower-triangular matrices, so they are not
+/// (this matters, e.g., with singular observation noise). Products of row blocks are blocks of the Gramian
+/// for any matrix (R_bot·R_topᵀ = (R·Rᵀ)₂₁), so the filter works with those: with R_top = [Ψ₁₁, 0] and
+/// R_bot = [Ψ₂₁, Ψ₂₂] (first dy and last dx rows), the filter uses L_S = tria(R_top) (= Ψ₁₁; S is positive
+/// definite, so this is the exact Cholesky derivative), W = L_S⁻¹·R_top (= [I, 0]), the gain block
+/// R_bot·Wᵀ (= Ψ₂₁) and the posterior factor L = R_bot − R_bot·Wᵀ·W (= [0, Ψ₂₂], dx × (dy + dx), whose
+/// Gramian is P = P⁻ − K·S·Kᵀ for any tangent). The next predict's tria accepts its width. Every value is
+/// the textbook one up to rounding; only the derivatives change, to the exact ones.</para>
+/// <para><b>Differentiability.</b> Means and log-likelihood depend on the model only through covariances,
+/// and every tria output is consumed through its Gramian, so gradients with respect to every model matrix
+/// are exact also when a tria input is rank-deficient (singular process or observation noise, degenerate
+/// prior); the innovation covariance S must be positive definite. The returned factors (tria(L), square and
+/// lower triangular) are correct as factors — L_t·L_tᵀ and its derivatives are exact — but when P_t is
+/// singular the entries of L_t are not a unique function of the model: differentiate functions of L_t·L_tᵀ.</para>
 /// </summary>
 public static class SquareRootKalmanFilter
 {
@@ -74,23 +83,27 @@ public static class SquareRootKalmanFilter
             var mPred = Fn.MatMul(f, m);
             var lPred = tria(Fn.Concat(-1, Fn.MatMul(f, l), lqB));
 
-            // Update: one tria of [[L_R, H·L⁻], [0, L⁻]].
+            // Update: one tria of [[L_R, H·L⁻], [0, L⁻]], read through its row blocks (see the class summary).
             var hl = Fn.MatMul(h, lPred);
             var block = Fn.Concat(-2, Fn.Concat(-1, lrB, hl), Fn.Concat(-1, zeros, lPred));
             var psi = tria(block);
-            var psi11 = Fn.Slice(psi, [0, 0, 0], [b, dy, dy]);
-            var psi21 = Fn.Slice(psi, [0, dy, 0], [b, dx, dy]);
-            var psi22 = Fn.Slice(psi, [0, dy, dy], [b, dx, dx]);
+            int width = psi.Shape[^1];
+            var top = Fn.Slice(psi, [0, 0, 0], [b, dy, width]);        // [Ψ₁₁, 0]
+            var bottom = Fn.Slice(psi, [0, dy, 0], [b, dx, width]);    // [Ψ₂₁, Ψ₂₂]
+            var ls = tria(top);                                          // = Ψ₁₁, S = L_S·L_Sᵀ
+            var w = Linalg.SolveTriangular(ls, top, lower: true);        // = [I, 0], orthonormal rows
+            var gain = Fn.MatMul(bottom, w, transposeB: true);           // = Ψ₂₁ = P⁻Hᵀ·L_S⁻ᵀ
 
             var y = Fn.Reshape(Fn.Slice(observations, 1, t, 1), b, dy, 1);
-            var z = Linalg.SolveTriangular(psi11, y - Fn.MatMul(h, mPred), lower: true);
-            m = mPred + Fn.MatMul(psi21, z);
-            l = psi22;
+            var z = Linalg.SolveTriangular(ls, y - Fn.MatMul(h, mPred), lower: true);
+            m = mPred + Fn.MatMul(gain, z);
+            l = bottom - Fn.MatMul(gain, w);                             // = [0, Ψ₂₂], L·Lᵀ = P
 
-            var increment = -0.5 * Fn.Sum(Fn.Square(z), [1, 2]) - Linalg.LogAbsDetTriangular(psi11) - constant;
+            var increment = -0.5 * Fn.Sum(Fn.Square(z), [1, 2]) - Linalg.LogAbsDetTriangular(ls) - constant;
             logLik = logLik is null ? increment : logLik + increment;
             means[t] = Fn.Reshape(m, b, 1, dx);
-            factors[t] = Fn.Reshape(l, b, 1, dx, dx);
+            // The returned factor is square and lower triangular; it is only computed when an output needs it.
+            factors[t] = Fn.Reshape(tria(l), b, 1, dx, dx);
         }
         return new FilterResult(Fn.Concat(1, means), Fn.Concat(1, factors), logLik!);
     }

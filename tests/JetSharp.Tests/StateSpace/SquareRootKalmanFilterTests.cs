@@ -29,6 +29,9 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     private static Model Singular => new(F3, H3, new double[,] { { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0.35 } }, Lr2,
         [0.5, -0.2, 0.1], new double[,] { { 0.7, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 } });
 
+    private static Model SingularObservationNoise => new(F3, H3, Regular.Lq, new double[,] { { 0.4, 0.0 }, { 0.0, 0.0 } },
+        [0.5, -0.2, 0.1], Regular.L0);
+
     /// <summary>Observations [Series, Steps, dy] simulated from the model with seeded noise.</summary>
     private static Tensor<double> Simulate(Model model, long seed)
     {
@@ -77,9 +80,10 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     [Theory]
     [InlineData("regular")]
     [InlineData("singular process noise, degenerate prior")]
+    [InlineData("singular observation noise")]
     public void MatchesTheCovarianceFormFilter(string which)
     {
-        var model = which == "regular" ? Regular : Singular;
+        var model = which == "regular" ? Regular : which == "singular observation noise" ? SingularObservationNoise : Singular;
         var ys = Simulate(model, seed: 3);
         var g = Trace.Function(xs => { var r = Filter(xs[..6], xs[6]); return new[] { r.LogLikelihood, r.Means, r.Factors }; },
             [.. model.Tensors.Select(t => t.Shape), ys.Shape]);
@@ -114,9 +118,10 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     [Theory]
     [InlineData("regular")]
     [InlineData("singular process noise, degenerate prior")]
+    [InlineData("singular observation noise")]
     public void GradientWithRespectToEveryModelMatrixMatchesFiniteDifferences(string which)
     {
-        var model = which == "regular" ? Regular : Singular;
+        var model = which == "regular" ? Regular : which == "singular observation noise" ? SingularObservationNoise : Singular;
         var ys = Simulate(model, seed: 4);
         double vjp = LinalgCheck.VjpError(LogLikelihood(ys), model.Tensors, seed: 5);
         double jvp = LinalgCheck.JvpError(LogLikelihood(ys), model.Tensors, [.. model.Tensors.Select((t, i) => Randn(10 + i, [.. t.Shape]))]);
@@ -127,11 +132,12 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     [Theory]
     [InlineData("regular")]
     [InlineData("singular process noise, degenerate prior")]
+    [InlineData("singular observation noise")]
     public void HessianVectorProductInTheTransitionMatrixMatchesDifferencesOfGradients(string which)
     {
         // Forward-over-reverse through the filter: the JVP of the gradient graph runs the first-order rules of
         // tria and pinv inside the VJP of tria. Perturbing F keeps every block's rank, where pinv is smooth.
-        var model = which == "regular" ? Regular : Singular;
+        var model = which == "regular" ? Regular : which == "singular observation noise" ? SingularObservationNoise : Singular;
         var ys = Simulate(model, seed: 7);
         var rest = model.Tensors[1..];
         Node Loss(Node f)
@@ -150,6 +156,27 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         double e = LinalgCheck.Rel(hvp, fd);
         output.WriteLine($"{which}: Hessian-vector product in F vs differences of gradients {e:E2}");
         Assert.True(e <= 1e-6, $"{e:E2}");
+    }
+
+    [Theory]
+    [InlineData("singular process noise, degenerate prior")]
+    [InlineData("singular observation noise")]
+    public void GradientsOfFunctionsOfTheFilteredCovariancesMatchFiniteDifferences(string which)
+    {
+        // The returned factors are exact as factors: functions of L_t·L_tᵀ (and of the means) differentiate correctly.
+        var model = which == "singular observation noise" ? SingularObservationNoise : Singular;
+        var ys = Simulate(model, seed: 9);
+        var weights = Randn(10, Series, Steps, 3, 3);
+        Node F(Node[] xs)
+        {
+            var g = xs[0].Graph;
+            var r = Filter(xs, g.Constant(ys));
+            var cov = Fn.MatMul(r.Factors, r.Factors, transposeB: true);
+            return Fn.Reshape(Fn.Sum(cov * g.Constant(weights)) + Fn.Sum(Fn.Square(r.Means)), 1);
+        }
+        double vjp = LinalgCheck.VjpError(F, model.Tensors, seed: 11);
+        output.WriteLine($"{which}: gradient of Σ W∘(L_t·L_tᵀ) + Σ‖m_t‖² vs finite differences {vjp:E2}");
+        Assert.True(vjp <= 1e-6, $"{vjp:E2}");
     }
 
     [Fact]
