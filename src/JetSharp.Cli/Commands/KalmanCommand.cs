@@ -26,7 +26,9 @@ public static class KalmanCommand
     {
         int series = args.Int("series", 8), steps = args.Int("steps", 100), iterations = args.Int("iterations", 150);
         int seed = args.Int("seed", 1);
-        double rate = args.Value("lr") is { } lr ? double.Parse(lr, System.Globalization.CultureInfo.InvariantCulture) : 0.03;
+        double rate = 0.03;
+        if (args.Value("lr") is { } lr && !(double.TryParse(lr, System.Globalization.CultureInfo.InvariantCulture, out rate) && rate > 0))
+            throw new ArgumentException($"--lr expects a positive number, got '{lr}'.");
         string outDir = args.Value("out") ?? "kalman-out";
         if (series < 1 || steps < 2 || iterations < 1) throw new ArgumentException("--series ≥ 1, --steps ≥ 2 and --iterations ≥ 1 are required.");
         Directory.CreateDirectory(outDir);
