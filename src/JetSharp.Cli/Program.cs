@@ -10,6 +10,7 @@ public static class Program
         ["demo"] = ("every operator of a tanh MLP in three strategies: agreement, time and memory", DemoCommand.Run),
         ["graph"] = ("before/after listing and SVG of the collapsed Laplacian graph of a small MLP", GraphCommand.Run),
         ["fixedpoint"] = ("hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared", FixedPointCommand.Run),
+        ["kalman"] = ("fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter", KalmanCommand.Run),
     };
 
     public static int Main(string[] argv)

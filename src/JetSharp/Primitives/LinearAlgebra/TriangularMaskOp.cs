@@ -1,0 +1,46 @@
+using System.Globalization;
+using JetSharp.Ir;
+using JetSharp.Transforms;
+
+namespace JetSharp.Primitives.LinearAlgebra;
+
+/// <summary>
+/// Scales the three regions of each matrix (last two axes, any m×n): entries below the diagonal by
+/// <see cref="Lower"/>, on it by <see cref="Diagonal"/>, above it by <see cref="Upper"/>. One primitive
+/// covers the masks the matrix-derivative rules need: tril = (1, 1, 0), strictly lower = (1, 0, 0),
+/// triu = (0, 1, 1), the diagonal part = (0, 1, 0), and Φ = (1, ½, 0), the "lower triangle with half
+/// the diagonal" of the Cholesky derivative. Linear and self-adjoint (an elementwise mask), so its VJP
+/// is itself and its Taylor rule maps every coefficient.
+/// </summary>
+public sealed class TriangularMaskOp(double lower, double diagonal, double upper) : Primitive
+{
+    public double Lower { get; } = lower;
+    public double Diagonal { get; } = diagonal;
+    public double Upper { get; } = upper;
+    public override string Name => "trimask";
+    public override string Attributes => string.Create(CultureInfo.InvariantCulture, $"l={Lower:R},d={Diagonal:R},u={Upper:R}");
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        if (s.Rank < 2) throw new ShapeException($"trimask: expected a matrix or a batch of matrices (rank ≥ 2), got {s}.");
+        return s;
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    {
+        var x = inputs[0].Data;
+        var y = output.Data;
+        int m = output.Shape[^2], n = output.Shape[^1];
+        T lo = T.CreateTruncating(Lower), di = T.CreateTruncating(Diagonal), up = T.CreateTruncating(Upper);
+        for (int b = 0, off = 0; b < DenseKernels.BatchCount(output.Shape); b++, off += m * n)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    y[off + i * n + j] = x[off + i * n + j] * (i > j ? lo : i == j ? di : up);
+    }
+
+    public override Node?[] Vjp(Node node, Node ct) => [ct.Graph.Apply(this, ct)];
+
+    public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => x.Graph.Apply(this, x));
+}
