@@ -102,7 +102,15 @@ public class RandomGraphTests
     private static Node ReshapeRandom(Node x, Random rng)
     {
         var dims = x.Shape.ToList();
-        int choice = rng.Next(3);
+        int choice = rng.Next(4);
+        if (choice == 3)                                                // split an axis into two factors
+        {
+            int i = rng.Next(dims.Count), e = dims[i];
+            int f = Enumerable.Range(2, Math.Max(0, e - 2)).FirstOrDefault(q => e % q == 0 && q < e);
+            if (f == 0) return x;
+            dims[i] = e / f;
+            dims.Insert(i + 1, f);
+        }
         if (choice == 1 && !dims.Remove(1)) choice = 2;                 // remove a size-1 axis, if there is one
         if (choice == 0) dims.Insert(rng.Next(dims.Count + 1), 1);      // add a size-1 axis
         if (choice == 2 && dims.Count >= 2)                             // merge two neighbouring axes

@@ -224,14 +224,18 @@ public class RuleTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void PullSumThroughReshape_IsBlockedWhenTheReshapeMergesOrSplitsTheSummedAxis(bool split)
+    [InlineData("split")]
+    [InlineData("merge")]
+    [InlineData("same extent elsewhere")]
+    public void PullSumThroughReshape_IsBlockedWhenTheReshapeMergesOrSplitsTheSummedAxis(string form)
     {
-        if (split) // output axis 2 (H) is a piece of the input's merged N·H axis
-            DoesNotFire(new PullSumThroughReshape(), xs => Fn.Sum(Fn.Reshape(xs[0], R, N, H), [0, 2]), X(1, R, N * H));
-        else       // output axis 0 (R·N) merges R with N
-            DoesNotFire(new PullSumThroughReshape(), xs => Fn.Sum(Fn.Reshape(xs[0], R * N, H), 0), X(1, R, N, H));
+        var rule = new PullSumThroughReshape();
+        if (form == "split")       // output axis 2 (H) is a piece of the input's merged N·H axis
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R, N, H), [0, 2]), X(1, R, N * H));
+        else if (form == "merge")  // output axis 0 (R·N) merges R with N
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R * N, H), 0), X(1, R, N, H));
+        else                       // [R, 2R] → [R, R, 2]: output axis 1 has input axis 0's extent but is a piece of input axis 1
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R, R, 2), 1), X(1, R, 2 * R));
     }
 
     [Theory]
