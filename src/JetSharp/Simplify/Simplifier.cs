@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 using JetSharp.Transforms;
@@ -14,11 +15,21 @@ public readonly record struct RuleFiring(int Pass, string Rule, string Site);
 /// node already in the new graph is reused (common-subexpression elimination; random sampling is
 /// never merged), otherwise the node is appended. Copying only what the outputs reach removes dead
 /// code. Passes repeat until one fires no rule.
+/// <para>Cascades nest one rewrite per step (pulling a sum from the output of an L-layer network to its
+/// input nests about 3L rewrites), so their depth grows with the graph. Past <see cref="MaxDepth"/>
+/// levels, or when the stack runs low, a pass stops cascading and leaves the node for the next pass,
+/// which starts again at depth 0. Rules that do not terminate are caught by a budget of firings
+/// proportional to the graph's size.</para>
 /// </summary>
 public sealed class Simplifier
 {
     private const int MaxPasses = 32;
-    private const int MaxDepth = 4000;
+
+    /// <summary>Nesting depth at which a pass stops cascading (well within a default thread stack).</summary>
+    private const int MaxDepth = 1000;
+
+    /// <summary>Firings allowed per node of the input graph (plus a fixed allowance) before rules are declared non-terminating.</summary>
+    private const long FiringsPerNode = 64, FiringAllowance = 10_000;
 
     public Simplifier(IEnumerable<RewriteRule> rules) { Rules = [.. rules]; }
 
@@ -42,16 +53,24 @@ public sealed class Simplifier
     {
         Log.Clear();
         var g = graph;
-        for (int pass = 1; pass <= MaxPasses; pass++)
+        long budget = FiringAllowance + FiringsPerNode * graph.Nodes.Count;
+        int plainPasses = 0;
+        for (int pass = 1; ; pass++)
         {
             int before = Log.Count;
-            g = Pass(g, pass);
+            g = Pass(g, pass, out bool deferred);
             if (Log.Count == before) return g;
+            if (Log.Count > budget)
+            {
+                var last = Log[^1];
+                throw new InvalidOperationException($"simplify: {Log.Count} rule firings in {pass} passes on a graph of {graph.Nodes.Count} nodes without reaching a fixed point (last: {last.Rule} at {last.Site}); the rules do not terminate.");
+            }
+            // Passes that only continue deferred cascades do not count towards the pass limit.
+            if (!deferred && ++plainPasses >= MaxPasses) return g;
         }
-        return g;
     }
 
-    private Graph Pass(Graph source, int pass)
+    private Graph Pass(Graph source, int pass, out bool deferred)
     {
         var target = new Graph(source.DType);
         var interceptor = new Interceptor(this, pass);
@@ -67,6 +86,7 @@ public sealed class Simplifier
         target.InheritedOrigin = null;
         target.Interceptor = null;
         target.SetOutputs([.. source.Outputs.Select(o => map[o])]);
+        deferred = interceptor.Deferred;
         return Compact(target);
     }
 
@@ -95,16 +115,21 @@ public sealed class Simplifier
         private readonly RewriteContext _context = new(owner.Rules);
         private int _depth;
 
+        /// <summary>True when this pass left a node unrewritten because the cascade was too deep.</summary>
+        public bool Deferred { get; private set; }
+
         public Node? TryIntercept(Graph graph, Primitive op, Node[] inputs)
         {
-            foreach (var rule in owner.Rules)
+            // Too deep to cascade further here: keep the node as it is; the next pass rewrites it.
+            bool defer = _depth >= MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack();
+            Deferred |= defer;
+            foreach (var rule in defer ? [] : owner.Rules)
             {
                 if (!rule.Matches(op, inputs, _context)) continue;
                 var site = $"{op}({string.Join(", ", inputs.Select(i => $"%{i.Id}{i.Shape}"))})";
                 owner.Log.Add(new RuleFiring(pass, rule.Name, site));
                 owner.Trace?.WriteLine($"pass {pass}: {rule.Name} at {site}");
-                if (++_depth > MaxDepth)
-                    throw new InvalidOperationException($"simplify: rewriting nested deeper than {MaxDepth} at {site} (rule {rule.Name}); the rules do not terminate.");
+                ++_depth;
                 try
                 {
                     var result = rule.Rewrite(op, inputs, _context);

@@ -1,0 +1,694 @@
+using JetSharp.Primitives;
+using JetSharp.Simplify;
+using JetSharp.Simplify.Rules;
+using static JetSharp.Tests.SimplifyTestUtil;
+using static JetSharp.Tests.TestUtil;
+
+namespace JetSharp.Tests;
+
+/// <summary>
+/// Every rule on its own: a simplifier holding only that rule runs on a tiny hand-built graph. Each
+/// positive test checks that the rule fired (the log), the structure it leaves (which op now consumes
+/// which), and that the values are unchanged (the unsimplified graph is the reference). Negative tests
+/// check the guards: the rule must not fire where the rewrite would be wrong or would not pay.
+/// </summary>
+public class RuleTests
+{
+    // Distinct extents, so a wrong axis shows up as a shape error rather than passing by coincidence.
+    private const int R = 3, N = 4, H = 5, K = 2;
+
+    private static Tensor<double> X(long seed, params int[] shape) => Randn(seed, shape);
+
+    /// <summary>Runs <paramref name="rule"/> alone, asserts it fired, and returns the simplified graph (values already compared).</summary>
+    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params Tensor<double>[] inputs)
+    {
+        var s = new Simplifier([rule]);
+        var (_, after) = SimplifyAndCompare(s, f, inputs);
+        AssertFired(s, rule);
+        return after;
+    }
+
+    /// <summary>Runs <paramref name="rule"/> alone and asserts it did not fire and left the graph as it was.</summary>
+    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params Tensor<double>[] inputs)
+    {
+        var s = new Simplifier([rule]);
+        var (before, after) = SimplifyAndCompare(s, f, inputs);
+        AssertNotFired(s, rule);
+        Assert.Equal(Live(before).Select(n => n.Op.ToString()), Live(after).Select(n => n.Op.ToString()));
+    }
+
+    /// <summary>A sum without keepDims comes out as reshape(sum(…, keepDims)); look through the reshape.</summary>
+    private static Node SkipReshape(Node n) => n.Op is ReshapeOp ? n.Inputs[0] : n;
+
+    private static Node Zeros(Node like, params int[] shape) => Fn.Zeros(like.Graph, new Shape(shape));
+
+    // ------------------------------------------------------------------ rule coverage
+
+    /// <summary>The rule classes this file tests; the test below fails when a rule is added to Rules/ without a test here.</summary>
+    private static readonly Type[] Covered =
+    [
+        typeof(PullSumThroughAddSub), typeof(PullSumThroughNeg), typeof(PullSumThroughScaling), typeof(PullSumThroughMatMul),
+        typeof(PullSumThroughReshape), typeof(PullSumThroughTranspose), typeof(PullSumThroughBroadcast), typeof(PullSumThroughSlice),
+        typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
+        typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
+        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(LinearOfZero),
+        typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
+    ];
+
+    [Fact]
+    public void EveryRuleClassIsCoveredAndInTheStandardSet()
+    {
+        var all = typeof(RewriteRule).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && typeof(RewriteRule).IsAssignableFrom(t))
+            .OrderBy(t => t.Name).ToList();
+        Assert.Equal(all.Select(t => t.Name), Covered.OrderBy(t => t.Name).Select(t => t.Name));
+        Assert.Equal(all.Select(t => t.Name), Simplifier.StandardRules.Select(r => r.GetType().Name).Order());
+    }
+
+    // ------------------------------------------------------------------ Broadcasting.Carries
+
+    [Fact]
+    public void CarriesTreatsStretchedSizeOneAxesAsNotCarriedAndMatchingSizeOneAxesAsCarried()
+    {
+        var output = new Shape(R, N, H);
+        Assert.True(Broadcasting.Carries(new Shape(R, N, H), output, 0));
+        Assert.False(Broadcasting.Carries(new Shape(1, N, H), output, 0));   // stretched: same value for every r
+        Assert.False(Broadcasting.Carries(new Shape(N, H), output, 0));      // absent
+        Assert.True(Broadcasting.Carries(new Shape(N, H), output, 1));
+        Assert.False(Broadcasting.Carries(new Shape(H), output, 1));
+        Assert.True(Broadcasting.Carries(new Shape(1, N, H), new Shape(1, N, H), 0)); // size 1 facing size 1: conservative
+    }
+
+    // ------------------------------------------------------------------ sum pulling
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void PullSumThroughAddSub_SumsEachOperandAndScalesTheDirectionFreeOne(bool subtract, bool keepDims)
+    {
+        // a carries the direction axis, the bias b does not: Σ_r(a_r ± b) = Σ_r a_r ± R·b.
+        var after = Fires(new PullSumThroughAddSub(),
+            xs => Fn.Sum(subtract ? xs[0] - xs[1] : xs[0] + xs[1], 0, keepDims), X(1, R, N, H), X(2, N, H));
+        var output = after.Outputs[0];
+        Assert.True(subtract ? output.Op is SubOp : output.Op is AddOp, $"output is {output}");
+        Assert.False(Consumes<SumOp, AddOp>(after) || Consumes<SumOp, SubOp>(after));
+        var sum = Assert.Single(LiveOf<SumOp>(after));
+        Assert.IsType<InputOp>(sum.Inputs[0].Op);
+        Assert.Contains(LiveOf<MulOp>(after), m => m.Inputs.Any(i => i.Op is ConstantOp { ScalarValue: R }));
+    }
+
+    [Fact]
+    public void PullSumThroughAddSub_SumsBothOperandsWhenBothCarryTheAxis()
+    {
+        var after = Fires(new PullSumThroughAddSub(), xs => Fn.Sum(xs[0] - xs[1], 0), X(1, R, N, H), X(2, R, N, H));
+        Assert.IsType<SubOp>(after.Outputs[0].Op);
+        var sums = LiveOf<SumOp>(after);
+        Assert.Equal(2, sums.Count);
+        Assert.All(sums, sum => Assert.IsType<InputOp>(sum.Inputs[0].Op));
+    }
+
+    [Fact]
+    public void PullSumThroughNeg_NegatesTheSum()
+    {
+        var after = Fires(new PullSumThroughNeg(), xs => Fn.Sum(-xs[0], 0), X(1, R, N, H));
+        var output = after.Outputs[0];
+        Assert.IsType<NegOp>(output.Op);
+        Assert.Equal(new Shape(N, H), output.Shape);
+        Assert.IsType<SumOp>(output.Inputs[0].Op);
+        Assert.IsType<InputOp>(output.Inputs[0].Inputs[0].Op);
+    }
+
+    public static TheoryData<string> ScalingCases => ["a*c", "c*a", "a/c", "a*c[1,N,H]", "a*scalar", "middle axis, keepDims"];
+
+    [Theory]
+    [MemberData(nameof(ScalingCases))]
+    public void PullSumThroughScaling_MovesTheSumOntoTheDirectionCarryingOperand(string form)
+    {
+        // c is direction-free (absent, or size 1 against R), so Σ_r a_r·c = (Σ_r a_r)·c.
+        var a = X(1, R, N, H);
+        var c = Rand(2, 0.5, 1.5, N, H);   // positive: also a divisor
+        var after = form switch
+        {
+            "a*c" => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * xs[1], 0), a, c),
+            "c*a" => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[1] * xs[0], 0), a, c),
+            "a/c" => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] / xs[1], 0), a, c),
+            "a*c[1,N,H]" => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * xs[1], 0), a, Rand(2, 0.5, 1.5, 1, N, H)),
+            "a*scalar" => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * 0.7, 0), a),
+            // [N, R, H] scaled by [N, 1, H], summed over the middle axis with keepDims.
+            _ => Fires(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * xs[1], 1, keepDims: true), X(1, N, R, H), Rand(2, 0.5, 1.5, N, 1, H)),
+        };
+        Assert.False(Consumes<SumOp, MulOp>(after) || Consumes<SumOp, DivOp>(after));
+        var scaling = Assert.Single(Live(after), n => n.Op is MulOp or DivOp);
+        Assert.Contains(scaling.Inputs, i => SkipReshape(i).Op is SumOp);
+        Assert.DoesNotContain(R, scaling.Shape);   // the product is taken once, after the sum
+    }
+
+    [Fact]
+    public void PullSumThroughScaling_IsBlockedWhenBothFactorsCarryTheSummedAxis()
+    {
+        // Σ_r a_r·c_r is not (Σ a)·c.
+        DoesNotFire(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * xs[1], 0), X(1, R, N, H), X(2, R, N, H));
+    }
+
+    [Fact]
+    public void PullSumThroughScaling_IsBlockedWhenTheDivisorCarriesTheSummedAxis()
+    {
+        // Σ_r c/a_r is not c/Σ a; only the divisor may be the direction-free factor.
+        DoesNotFire(new PullSumThroughScaling(), xs => Fn.Sum(xs[1] / xs[0], 0), Rand(1, 0.5, 1.5, R, N, H), X(2, N, H));
+    }
+
+    [Fact]
+    public void PullSumThroughScaling_SizeOneOutputAxisWithSizeOneOperandsCountsAsCarried()
+    {
+        // Output axis 0 has extent 1 and so do both operands: neither is known to be direction-free.
+        DoesNotFire(new PullSumThroughScaling(), xs => Fn.Sum(xs[0] * xs[1], 0), X(1, 1, N, H), X(2, 1, N, H));
+    }
+
+    public static TheoryData<string> MatMulCases => ["A·W", "M·B", "Aᵀ·Wᵀ", "A·W[1,H,K]", "keepDims", "two batch axes"];
+
+    [Theory]
+    [MemberData(nameof(MatMulCases))]
+    public void PullSumThroughMatMul_MultipliesTheSummedOperandOnce(string form)
+    {
+        var after = form switch
+        {
+            "A·W" => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 0), X(1, R, N, H), X(2, H, K)),
+            // The direction-free operand on the left: Σ_r M·B_r = M·Σ_r B_r.
+            "M·B" => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[1], xs[0]), 0), X(1, R, N, K), X(2, H, N)),
+            "Aᵀ·Wᵀ" => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1], true, true), 0), X(1, R, H, N), X(2, K, H)),
+            // A size-1 batch axis facing R does not carry it.
+            "A·W[1,H,K]" => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 0), X(1, R, N, H), X(2, 1, H, K)),
+            "keepDims" => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 0, keepDims: true), X(1, R, N, H), X(2, H, K)),
+            // [2, R, N, H] · [2, 1, H, K] summed over R (axis 1): the weight carries axis 0 but not axis 1.
+            _ => Fires(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 1), X(1, 2, R, N, H), X(2, 2, 1, H, K)),
+        };
+        Assert.False(Consumes<SumOp, MatMulOp>(after));
+        var mm = Assert.Single(LiveOf<MatMulOp>(after));
+        Assert.DoesNotContain(R, mm.Shape);
+        Assert.Contains(mm.Inputs, i => i.Op is SumOp && i.Inputs[0].Op is InputOp);
+    }
+
+    [Fact]
+    public void PullSumThroughMatMul_IsBlockedWhenBothOperandsCarryTheSummedAxis()
+    {
+        DoesNotFire(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 0), X(1, R, N, H), X(2, R, H, K));
+    }
+
+    [Fact]
+    public void PullSumThroughMatMul_IsBlockedForSumsOverMatrixAxes()
+    {
+        // Summing the rows of A·W is not a batch sum (it would be 1ᵀA·W, a different rewrite).
+        DoesNotFire(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 1), X(1, R, N, H), X(2, H, K));
+    }
+
+    [Fact]
+    public void PullSumThroughMatMul_SizeOneOutputAxisWithSizeOneOperandsCountsAsCarried()
+    {
+        DoesNotFire(new PullSumThroughMatMul(), xs => Fn.Sum(Fn.MatMul(xs[0], xs[1]), 0), X(1, 1, N, H), X(2, 1, H, K));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PullSumThroughReshape_SumsBeforeAReshapeThatKeepsTheAxisWhole(bool split)
+    {
+        var after = split
+            ? Fires(new PullSumThroughReshape(), xs => Fn.Sum(Fn.Reshape(xs[0], R, N, H), 0), X(1, R, N * H))
+            : Fires(new PullSumThroughReshape(), xs => Fn.Sum(Fn.Reshape(xs[0], R, N * H), 0), X(1, R, N, H));
+        Assert.False(Consumes<SumOp, ReshapeOp>(after));
+        var sum = Assert.Single(LiveOf<SumOp>(after));
+        Assert.IsType<InputOp>(sum.Inputs[0].Op);
+        Assert.IsType<ReshapeOp>(after.Outputs[0].Op);
+    }
+
+    [Theory]
+    [InlineData("split")]
+    [InlineData("merge")]
+    [InlineData("same extent elsewhere")]
+    public void PullSumThroughReshape_IsBlockedWhenTheReshapeMergesOrSplitsTheSummedAxis(string form)
+    {
+        var rule = new PullSumThroughReshape();
+        if (form == "split")       // output axis 2 (H) is a piece of the input's merged N·H axis
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R, N, H), [0, 2]), X(1, R, N * H));
+        else if (form == "merge")  // output axis 0 (R·N) merges R with N
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R * N, H), 0), X(1, R, N, H));
+        else                       // [R, 2R] → [R, R, 2]: output axis 1 has input axis 0's extent but is a piece of input axis 1
+            DoesNotFire(rule, xs => Fn.Sum(Fn.Reshape(xs[0], R, R, 2), 1), X(1, R, 2 * R));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PullSumThroughTranspose_SumsTheSourceAxes(bool twoAxes)
+    {
+        var after = twoAxes
+            // transpose [N, R, H] by [2, 0, 1] → [H, N, R]; Σ over axes 0 and 2 are source axes 2 and 1.
+            ? Fires(new PullSumThroughTranspose(), xs => Fn.Sum(Fn.Transpose(xs[0], 2, 0, 1), [0, 2]), X(1, N, R, H))
+            : Fires(new PullSumThroughTranspose(), xs => Fn.Sum(Fn.Transpose(xs[0], 1, 0, 2), 0), X(1, N, R, H));
+        Assert.False(Consumes<SumOp, TransposeOp>(after));
+        Assert.IsType<InputOp>(Assert.Single(LiveOf<SumOp>(after)).Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughBroadcast_ReplacesTheSumOfRepeatsByAScaling()
+    {
+        var after = Fires(new PullSumThroughBroadcast(), xs => Fn.Sum(Fn.BroadcastTo(xs[0], new Shape(R, N, H)), 0), X(1, N, H));
+        Assert.Empty(LiveOf<SumOp>(after));
+        Assert.Empty(LiveOf<BroadcastToOp>(after));
+        var output = after.Outputs[0];
+        Assert.IsType<MulOp>(output.Op);
+        Assert.Contains(output.Inputs, i => i.Op is ConstantOp { ScalarValue: R });
+    }
+
+    [Fact]
+    public void PullSumThroughBroadcast_SumsCarriedAxesAndScalesStretchedOnes()
+    {
+        // [1, N, H] stretched along R, then summed over R (stretched: ×R) and H (carried: summed).
+        var after = Fires(new PullSumThroughBroadcast(), xs => Fn.Sum(Fn.BroadcastTo(xs[0], new Shape(R, N, H)), [0, 2]), X(1, 1, N, H));
+        Assert.Empty(LiveOf<BroadcastToOp>(after));
+        Assert.IsType<InputOp>(Assert.Single(LiveOf<SumOp>(after)).Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughSlice_SumsBeforeASliceThatTakesTheAxisWhole()
+    {
+        var after = Fires(new PullSumThroughSlice(), xs => Fn.Sum(Fn.Slice(xs[0], 2, 1, H - 2), 0), X(1, R, N, H));
+        Assert.False(Consumes<SumOp, SliceOp>(after));
+        var slice = Assert.Single(LiveOf<SliceOp>(after));
+        Assert.IsType<SumOp>(slice.Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughSlice_IsBlockedWhenTheSliceCutsTheSummedAxis()
+    {
+        DoesNotFire(new PullSumThroughSlice(), xs => Fn.Sum(Fn.Slice(xs[0], 0, 1, R - 1), 0), X(1, R, N, H));
+    }
+
+    [Fact]
+    public void PullSumThroughPad_SumsBeforePaddingOtherAxes()
+    {
+        var after = Fires(new PullSumThroughPad(), xs => Fn.Sum(Fn.Pad(xs[0], [0, 1, 0], [0, 0, 2]), 0), X(1, R, N, H));
+        Assert.False(Consumes<SumOp, PadOp>(after));
+        var pad = Assert.Single(LiveOf<PadOp>(after));
+        Assert.IsType<SumOp>(pad.Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughPad_IsBlockedWhenTheSummedAxisIsPadded()
+    {
+        DoesNotFire(new PullSumThroughPad(), xs => Fn.Sum(Fn.Pad(xs[0], [1, 0, 0], [0, 0, 0]), 0), X(1, R, N, H));
+    }
+
+    [Fact]
+    public void PullSumThroughConcat_ConcatenatesTheSumsAlongAnotherAxis()
+    {
+        var after = Fires(new PullSumThroughConcat(), xs => Fn.Sum(Fn.Concat(2, xs[0], xs[1]), 0), X(1, R, N, H), X(2, R, N, 2));
+        Assert.False(Consumes<SumOp, ConcatOp>(after));
+        var concat = Assert.Single(LiveOf<ConcatOp>(after));
+        Assert.All(concat.Inputs, i => Assert.IsType<SumOp>(i.Op));
+    }
+
+    [Fact]
+    public void PullSumThroughConcat_AddsThePartSumsWhenTheConcatenationAxisIsSummed()
+    {
+        var after = Fires(new PullSumThroughConcat(), xs => Fn.Sum(Fn.Concat(0, xs[0], xs[1]), 0), X(1, R, N, H), X(2, 2, N, H));
+        Assert.Empty(LiveOf<ConcatOp>(after));
+        Assert.Equal(2, LiveOf<SumOp>(after).Count);
+    }
+
+    [Fact]
+    public void PullSumThroughSum_CommutesSumsSoTheOuterOneMovesOn()
+    {
+        // Σ_0 Σ_2 (a·c) with c [1, N, H]: the inner sum over H cannot pass the product (both factors carry H),
+        // but the outer sum over R can once it is inside: Σ_2 (Σ_0 a)·c, one product instead of R.
+        var s = new Simplifier([new PullSumThroughSum(), new PullSumThroughScaling()]);
+        var (_, after) = SimplifyAndCompare(s, xs => Fn.Sum(Fn.Sum(xs[0] * xs[1], 2), 0), X(1, R, N, H), X(2, 1, N, H));
+        AssertFired(s, new PullSumThroughSum());
+        AssertFired(s, new PullSumThroughScaling());
+        var mul = Assert.Single(LiveOf<MulOp>(after));
+        Assert.DoesNotContain(R, mul.Shape);
+        Assert.Contains(mul.Inputs, i => SkipReshape(i).Op is SumOp);
+    }
+
+    [Fact]
+    public void PullSumThroughSum_DoesNotFireWhenNoOtherRuleCanMoveTheOuterSumFurther()
+    {
+        // Commuting is only worth it as a step towards another rule; alone it must not fire (nor loop).
+        DoesNotFire(new PullSumThroughSum(), xs => Fn.Sum(Fn.Sum(xs[0] * xs[1], 2), 0), X(1, R, N, H), X(2, 1, N, H));
+    }
+
+    // ------------------------------------------------------------------ clean-ups
+
+    [Theory]
+    [InlineData("reshape")]
+    [InlineData("transpose")]
+    [InlineData("broadcast")]
+    [InlineData("slice")]
+    [InlineData("pad")]
+    [InlineData("concat")]
+    [InlineData("sum")]
+    public void RemoveNoOp_DropsIdentityShapeOps(string kind)
+    {
+        var after = Fires(new RemoveNoOp(), xs =>
+        {
+            var x = xs[0];
+            var g = x.Graph;
+            var same = kind switch
+            {
+                "reshape" => Fn.Reshape(x, N, H),
+                "transpose" => Fn.Transpose(x, 0, 1),
+                "broadcast" => g.Apply(new BroadcastToOp(x.Shape), x),   // Fn.BroadcastTo would skip it itself
+                "slice" => Fn.Slice(x, [0, 0], [N, H]),
+                "pad" => Fn.Pad(x, [0, 0], [0, 0]),
+                "concat" => Fn.Concat(1, x),
+                _ => Fn.Sum(x, Array.Empty<int>()),
+            };
+            return Fn.Tanh(same);
+        }, X(1, N, H));
+        Assert.Equal(2, Live(after).Count);
+        Assert.IsType<InputOp>(after.Outputs[0].Inputs[0].Op);
+    }
+
+    [Theory]
+    [InlineData("reshape")]
+    [InlineData("broadcast")]
+    [InlineData("transpose")]
+    [InlineData("neg")]
+    public void ComposeShapeOps_MergesChainsIntoOneOp(string kind)
+    {
+        var input = kind switch
+        {
+            "broadcast" => X(1, 1, H),
+            "transpose" => X(1, 2, 3, 4),
+            _ => X(1, N, H),
+        };
+        var after = Fires(new ComposeShapeOps(), xs =>
+        {
+            var x = xs[0];
+            return Fn.Tanh(kind switch
+            {
+                "reshape" => Fn.Reshape(Fn.Reshape(x, H, N), N * H),
+                "broadcast" => Fn.BroadcastTo(Fn.BroadcastTo(x, new Shape(N, H)), new Shape(R, N, H)),
+                "transpose" => Fn.Transpose(Fn.Transpose(x, 1, 2, 0), 1, 0, 2),   // not an identity: checks the composed permutation
+                _ => -(-x),
+            });
+        }, input);
+        var shapeOps = Live(after).Where(n => n.Op is ReshapeOp or BroadcastToOp or TransposeOp or NegOp).ToList();
+        if (kind == "neg") Assert.Empty(shapeOps);
+        else Assert.IsType<InputOp>(Assert.Single(shapeOps).Inputs[0].Op);
+    }
+
+    [Fact]
+    public void FoldConstants_EvaluatesOperationsOnConstants()
+    {
+        var c1 = X(1, N, H);
+        var c2 = X(2, N, H);
+        var after = Fires(new FoldConstants(), xs =>
+        {
+            var g = xs[0].Graph;
+            var folded = Fn.Tanh(g.Constant(c1) + g.Constant(c2)) * Fn.Sum(g.Constant(c1));   // all constant
+            return xs[0] * folded;
+        }, X(3, N, H));
+        // What remains: the input, one folded constant and the product with it.
+        Assert.Equal(3, Live(after).Count);
+        var mul = Assert.IsType<MulOp>(after.Outputs[0].Op);
+        Assert.Single(after.Outputs[0].Inputs, i => i.Op is ConstantOp);
+    }
+
+    [Fact]
+    public void FoldConstants_DoesNotMaterialiseABroadcastOfAConstant()
+    {
+        // broadcast [1, H] → [N, H] would store N times the data: folding must not pay for that.
+        DoesNotFire(new FoldConstants(), xs => xs[0] + Fn.BroadcastTo(xs[0].Graph.Constant(X(1, 1, H)), new Shape(N, H)), X(2, N, H));
+    }
+
+    [Fact]
+    public void FoldConstants_FoldsInFloat32Graphs()
+    {
+        var c = X(1, N, H).To<float>();
+        var g = Trace.Function(xs => xs[0] * Fn.Exp(xs[0].Graph.Constant(c)), [new Shape(N, H)], DType.Float32);
+        var s = new Simplifier([new FoldConstants()]);
+        var after = s.Run(g);
+        AssertFired(s, new FoldConstants());
+        Assert.Empty(LiveOf<ExpOp>(after));
+        var x = X(2, N, H).To<float>();
+        var expected = Run32(g, x);
+        var actual = Run32(after, x);
+        for (int i = 0; i < expected.Size; i++)
+            Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) <= 1e-6f * Math.Max(1, Math.Abs(expected.Data[i])), $"element {i}: {expected.Data[i]} vs {actual.Data[i]}");
+        static Tensor<float> Run32(Graph graph, Tensor<float> x) => Runtime.Executable.Compile(graph).Run(x)[0];
+    }
+
+    [Theory]
+    [InlineData("x*0")]
+    [InlineData("0*x")]
+    [InlineData("0/x")]
+    [InlineData("x*zeros tensor")]
+    [InlineData("x[N,H]*zeros[R,N,H]")]
+    public void MultiplyByZero_ReplacesTheProductByZeros(string form)
+    {
+        var after = Fires(new MultiplyByZero(), xs =>
+        {
+            var x = xs[0];
+            var g = x.Graph;
+            var zero = form switch
+            {
+                "x*0" => x * 0.0,
+                "0*x" => 0.0 * x,
+                "0/x" => 0.0 / x,
+                "x*zeros tensor" => x * g.Constant(new Tensor<double>(new Shape(N, H))),
+                _ => x * Zeros(x, R, N, H),
+            };
+            return Fn.Tanh(x) + zero;
+        }, X(1, N, H));
+        Assert.DoesNotContain(Live(after), n => n.Op is MulOp or DivOp);
+        Assert.Equal(form.Contains("R,N,H") ? new Shape(R, N, H) : new Shape(N, H), after.Outputs[0].Shape);
+    }
+
+    [Theory]
+    [InlineData("x+0")]
+    [InlineData("0+x")]
+    [InlineData("x-0")]
+    [InlineData("0-x")]
+    [InlineData("x[N,H]+zeros[R,N,H]")]
+    public void AddZero_DropsTheZeroOperand(string form)
+    {
+        var after = Fires(new AddZero(), xs =>
+        {
+            var x = xs[0];
+            return Fn.Tanh(form switch
+            {
+                "x+0" => x + 0.0,
+                "0+x" => 0.0 + x,
+                "x-0" => x - 0.0,
+                "0-x" => 0.0 - x,
+                _ => x + Zeros(x, R, N, H),
+            });
+        }, X(1, N, H));
+        Assert.DoesNotContain(Live(after), n => n.Op is AddOp or SubOp);
+        Assert.Equal(form == "0-x", LiveOf<NegOp>(after).Count == 1);
+    }
+
+    [Theory]
+    [InlineData("x*1")]
+    [InlineData("1*x")]
+    [InlineData("x/1")]
+    [InlineData("x*ones tensor")]
+    [InlineData("x[N,H]*ones[R,N,H]")]
+    public void MultiplyByOne_DropsTheUnitFactor(string form)
+    {
+        var after = Fires(new MultiplyByOne(), xs =>
+        {
+            var x = xs[0];
+            var g = x.Graph;
+            return Fn.Tanh(form switch
+            {
+                "x*1" => x * 1.0,
+                "1*x" => 1.0 * x,
+                "x/1" => x / 1.0,
+                "x*ones tensor" => x * g.Constant(Tensor.Ones<double>(new Shape(N, H))),
+                _ => x * Fn.BroadcastTo(g.Scalar(1), new Shape(R, N, H)),
+            });
+        }, X(1, N, H));
+        Assert.DoesNotContain(Live(after), n => n.Op is MulOp or DivOp);
+    }
+
+    [Fact]
+    public void MultiplyByOne_DoesNotTouchOneOverX()
+    {
+        DoesNotFire(new MultiplyByOne(), xs => 1.0 / xs[0], Rand(1, 0.5, 1.5, N, H));
+    }
+
+    [Theory]
+    [InlineData("A·I")]
+    [InlineData("I·B")]
+    [InlineData("batched A·I")]
+    public void MatMulByIdentity_DropsTheIdentityFactor(string form)
+    {
+        var input = form switch { "I·B" => X(1, N, H), "batched A·I" => X(1, R, N, H), _ => X(1, N, H) };
+        var after = Fires(new MatMulByIdentity(), xs =>
+        {
+            var x = xs[0];
+            var g = x.Graph;
+            return Fn.Tanh(form == "I·B" ? Fn.MatMul(g.Constant(Tensor.Identity<double>(N)), x) : Fn.MatMul(x, g.Constant(Tensor.Identity<double>(H))));
+        }, input);
+        Assert.Empty(LiveOf<MatMulOp>(after));
+        Assert.IsType<InputOp>(after.Outputs[0].Inputs[0].Op);
+    }
+
+    [Fact]
+    public void MatMulByIdentity_LeavesNearIdentityAndTransposedProductsAlone()
+    {
+        var nearIdentity = Tensor.Identity<double>(H);
+        nearIdentity[0, 1] = 1e-3;
+        DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(nearIdentity)), X(1, N, H));
+        // Transposed operands are out of the rule's pattern (conservative, not wrong).
+        DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(Tensor.Identity<double>(N)), transposeA: true), X(1, N, H));
+    }
+
+    [Theory]
+    [InlineData("sum")]
+    [InlineData("reshape")]
+    [InlineData("transpose")]
+    [InlineData("slice")]
+    [InlineData("pad")]
+    [InlineData("neg")]
+    [InlineData("matmul")]
+    [InlineData("concat")]
+    public void LinearOfZero_MapsZerosToZeros(string kind)
+    {
+        var after = Fires(new LinearOfZero(), xs =>
+        {
+            var x = xs[0];
+            var zero = kind switch
+            {
+                "sum" => Fn.Sum(Zeros(x, R, N, H), 0),
+                "reshape" => Fn.Reshape(Zeros(x, N * H), N, H),
+                "transpose" => Fn.Transpose(Zeros(x, H, N)),
+                "slice" => Fn.Slice(Zeros(x, N, H + 2), 1, 1, H),
+                "pad" => Fn.Pad(Zeros(x, N, H - 1), [0, 0], [0, 1]),
+                "neg" => -Zeros(x, N, H),
+                "matmul" => Fn.MatMul(Zeros(x, N, K), xs[1]),
+                _ => Fn.Concat(1, Zeros(x, N, 2), Zeros(x, N, H - 2)),
+            };
+            return x + zero;
+        }, X(1, N, H), X(2, K, H));
+        Assert.DoesNotContain(Live(after), n => n.Op is SumOp or ReshapeOp or TransposeOp or SliceOp or PadOp or NegOp or MatMulOp or ConcatOp);
+    }
+
+    // ------------------------------------------------------------------ broadcast sinking
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SinkBroadcastThroughUnary_AppliesTheFunctionBeforeRepeating(bool sin)
+    {
+        var after = Fires(new SinkBroadcastThroughUnary(), xs =>
+        {
+            var b = Fn.BroadcastTo(xs[0], new Shape(R, N, H));
+            return sin ? Fn.Sin(b) : Fn.Tanh(b);
+        }, X(1, N, H));
+        var f = Assert.Single(Live(after), n => n.Op is ElementwiseUnaryOp);
+        Assert.Equal(new Shape(N, H), f.Shape);
+        Assert.IsType<BroadcastToOp>(after.Outputs[0].Op);
+    }
+
+    [Theory]
+    [InlineData("b(x)*y")]
+    [InlineData("y-b(x)")]
+    [InlineData("b(x)+b(y)")]
+    public void SinkBroadcastThroughBinary_ComputesOnTheNarrowShape(string form)
+    {
+        var full = new Shape(R, N, H);
+        var after = Fires(new SinkBroadcastThroughBinary(), xs => form switch
+        {
+            "b(x)*y" => Fn.BroadcastTo(xs[0], full) * xs[1],
+            "y-b(x)" => xs[1] - Fn.BroadcastTo(xs[0], full),
+            _ => Fn.BroadcastTo(xs[0], full) + Fn.BroadcastTo(Fn.Slice(xs[1], 0, 0, 1), full),
+        }, X(1, N, H), X(2, N, H));
+        var op = Assert.Single(Live(after), n => n.Op is ElementwiseBinaryOp);
+        Assert.Equal(new Shape(N, H), op.Shape);
+        Assert.IsType<BroadcastToOp>(after.Outputs[0].Op);
+    }
+
+    [Fact]
+    public void SinkBroadcastThroughBinary_DoesNotFireWhenTheOtherOperandIsFullSize()
+    {
+        DoesNotFire(new SinkBroadcastThroughBinary(), xs => Fn.BroadcastTo(xs[0], new Shape(R, N, H)) * xs[1], X(1, N, H), X(2, R, N, H));
+    }
+
+    [Theory]
+    [InlineData("basis")]
+    [InlineData("batch")]
+    [InlineData("transposed A")]
+    [InlineData("right operand")]
+    public void SinkBroadcastThroughMatMul_MultipliesTheUnrepeatedOperand(string form)
+    {
+        const int d = 6;
+        var after = form switch
+        {
+            // The basis e_d broadcast over the data is multiplied by W once: [R, 1, D]·W → [R, 1, H].
+            "basis" => Fires(new SinkBroadcastThroughMatMul(), xs => Fn.MatMul(Fn.BroadcastTo(xs[0], new Shape(R, N, d)), xs[1]), X(1, R, 1, d), X(2, d, H)),
+            "batch" => Fires(new SinkBroadcastThroughMatMul(), xs => Fn.MatMul(Fn.BroadcastTo(xs[0], new Shape(R, N, d)), xs[1]), X(1, N, d), X(2, d, H)),
+            "transposed A" => Fires(new SinkBroadcastThroughMatMul(), xs => Fn.MatMul(Fn.BroadcastTo(xs[0], new Shape(d, N)), xs[1], transposeA: true), X(1, d, 1), X(2, d, H)),
+            _ => Fires(new SinkBroadcastThroughMatMul(), xs => Fn.MatMul(xs[1], Fn.BroadcastTo(xs[0], new Shape(N, H))), X(1, N, 1), X(2, K, N)),
+        };
+        var mm = Assert.Single(LiveOf<MatMulOp>(after));
+        Assert.True(mm.Shape.Size < after.Outputs[0].Shape.Size, $"{mm} is not narrower than {after.Outputs[0].Shape}");
+        Assert.IsType<BroadcastToOp>(after.Outputs[0].Op);
+    }
+
+    [Fact]
+    public void SinkBroadcastThroughMatMul_IsBlockedWhenTheContractedAxisIsStretched()
+    {
+        // [N, 1] stretched to [N, D] along the contracted axis: x·W sums D equal entries times different weights.
+        DoesNotFire(new SinkBroadcastThroughMatMul(), xs => Fn.MatMul(Fn.BroadcastTo(xs[0], new Shape(N, 6)), xs[1]), X(1, N, 1), X(2, 6, H));
+    }
+
+    // ------------------------------------------------------------------ the driver: CSE and DCE
+
+    [Fact]
+    public void CseMergesIdenticalDeterministicNodes()
+    {
+        var s = new Simplifier([]);
+        var (before, after) = SimplifyAndCompare(s, xs => Fn.Tanh(xs[0]) * Fn.Tanh(xs[0]) + Fn.Tanh(xs[0]) * 2.0 + Fn.Tanh(xs[0]) * 2.0, X(1, N, H));
+        Assert.Equal(4, LiveOf<TanhOp>(before).Count);
+        Assert.Single(LiveOf<TanhOp>(after));
+        Assert.Single(Live(after), n => n.Op is MulOp && n.Inputs.Any(i => i.Op is ConstantOp));   // the two ·2 products merge too
+        Assert.Empty(s.Log);
+    }
+
+    [Fact]
+    public void CseNeverMergesRandomSamplingNodes()
+    {
+        // Two sampling nodes with identical attributes are two draws as far as the graph is concerned.
+        var s = new Simplifier([]);
+        var (_, after) = SimplifyAndCompare(s, xs =>
+        {
+            var g = xs[0].Graph;
+            var a = Fn.Random(g, new Shape(N, H), Distribution.Normal, 7);
+            var b = Fn.Random(g, new Shape(N, H), Distribution.Normal, 7);
+            return xs[0] + a * b;
+        }, X(1, N, H));
+        Assert.Equal(2, LiveOf<RandomOp>(after).Count);
+        // Nor does the standard rule set (FoldConstants must not treat samples as constants).
+        var standard = Simplifier.Standard().Run(after);
+        Assert.Equal(2, LiveOf<RandomOp>(standard).Count);
+    }
+
+    [Fact]
+    public void UnusedNodesAreDropped()
+    {
+        var s = new Simplifier([]);
+        var (before, after) = SimplifyAndCompare(s, xs =>
+        {
+            _ = Fn.Exp(xs[0]);   // dead
+            return Fn.Tanh(xs[0]);
+        }, X(1, N, H));
+        Assert.Contains(before.Nodes, n => n.Op is ExpOp);
+        Assert.DoesNotContain(after.Nodes, n => n.Op is ExpOp);
+        Assert.Equal(2, after.Nodes.Count);
+    }
+}
