@@ -11,6 +11,7 @@ public static class Program
         ["graph"] = ("before/after listing and SVG of the collapsed Laplacian graph of a small MLP", GraphCommand.Run),
         ["fixedpoint"] = ("hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared", FixedPointCommand.Run),
         ["kalman"] = ("fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter", KalmanCommand.Run),
+        ["jacobian"] = ("multiplication counts and run times of vertex-elimination orders on the Jacobian benchmarks", JacobianCommand.Run),
     };
 
     public static int Main(string[] argv)
