@@ -15,42 +15,25 @@ public readonly record struct EliminationStep(int Vertex, int Predecessors, int 
 /// <summary>The log of an elimination and, when the graph had labels, the Jacobian it accumulated.</summary>
 public sealed class EliminationResult
 {
-    internal EliminationResult(LinearizedGraph graph, EliminationStep[] steps, Dictionary<int, double[]?>[] finalSuccessors)
+    internal EliminationResult(LinearizedGraph graph, EliminationProgram program)
     {
         Graph = graph;
-        Steps = steps;
-        Multiplications = steps.Sum(s => (long)s.Multiplications);
-        _final = finalSuccessors;
+        Program = program;
     }
-
-    private readonly Dictionary<int, double[]?>[] _final;
 
     public LinearizedGraph Graph { get; }
 
+    /// <summary>The compiled elimination (reusable for labels at other points).</summary>
+    public EliminationProgram Program { get; }
+
     /// <summary>The steps in the order they were taken.</summary>
-    public IReadOnlyList<EliminationStep> Steps { get; }
+    public IReadOnlyList<EliminationStep> Steps => Program.Steps;
 
     /// <summary>Σ of the step costs: multiplications of edge labels, per point.</summary>
-    public long Multiplications { get; }
+    public long Multiplications => Program.Multiplications;
 
-    /// <summary>
-    /// The Jacobian, [N, m, n]: after every intermediate is gone, the label of edge x_i → y_j is ∂y_j/∂x_i
-    /// (the sum over all paths of the products of their labels); a missing edge is a zero.
-    /// </summary>
-    public Tensor<double> Jacobian()
-    {
-        if (!Graph.HasLabels)
-            throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to read; evaluate the labels at points first.");
-        int n = Graph.Independents, m = Graph.Dependents, first = n + Graph.Intermediates, points = Graph.PointCount;
-        var j = new Tensor<double>(new Shape(points, m, n));
-        for (int i = 0; i < n; i++)
-            foreach (var (to, label) in _final[i])
-            {
-                int row = to - first;
-                for (int k = 0; k < points; k++) j.Data[(k * m + row) * n + i] = label![k];
-            }
-        return j;
-    }
+    /// <summary>The Jacobian [N, m, n] (see <see cref="EliminationProgram.Run"/>).</summary>
+    public Tensor<double> Jacobian() => Program.Run(Graph);
 }
 
 /// <summary>
@@ -66,61 +49,12 @@ public sealed class EliminationResult
 public static class Elimination
 {
     /// <summary>
-    /// Eliminates the intermediates in <paramref name="order"/> (every intermediate exactly once), on the
-    /// labels when the graph has them and on the structure alone otherwise, logging every step.
-    /// The graph is not modified (labels are copied before any arithmetic).
+    /// Eliminates the intermediates in <paramref name="order"/> (every intermediate exactly once), logging
+    /// every step; when the graph has labels, <see cref="EliminationResult.Jacobian"/> gives the result.
+    /// The graph is not modified.
     /// </summary>
-    public static EliminationResult Run(LinearizedGraph graph, IReadOnlyList<int> order)
-    {
-        EliminationOrder.Validate(graph, order, "elimination");
-        int v = graph.VertexCount, points = graph.PointCount;
-        var pred = new Dictionary<int, double[]?>[v];
-        var succ = new Dictionary<int, double[]?>[v];
-        for (int i = 0; i < v; i++) { pred[i] = []; succ[i] = []; }
-        for (int e = 0; e < graph.Edges.Count; e++)
-        {
-            var (from, to) = graph.Edges[e];
-            var label = graph.HasLabels ? (double[])graph.Label(e).Clone() : null;
-            succ[from][to] = label;
-            pred[to][from] = label;
-        }
-
-        var steps = new EliminationStep[order.Count];
-        for (int s = 0; s < order.Count; s++)
-        {
-            int j = order[s];
-            int fill = 0;
-            foreach (var (i, cji) in pred[j])
-            {
-                var succI = succ[i];
-                foreach (var (k, ckj) in succ[j])
-                {
-                    if (succI.TryGetValue(k, out var cki))
-                    {
-                        if (cki is not null) TensorPrimitives.MultiplyAdd<double>(ckj, cji, cki, cki);
-                    }
-                    else
-                    {
-                        double[]? product = null;
-                        if (ckj is not null)
-                        {
-                            product = new double[points];
-                            TensorPrimitives.Multiply<double>(ckj, cji, product);
-                        }
-                        succI[k] = product;
-                        pred[k][i] = product;
-                        fill++;
-                    }
-                }
-                succI.Remove(j);
-            }
-            foreach (var k in succ[j].Keys) pred[k].Remove(j);
-            steps[s] = new EliminationStep(j, pred[j].Count, succ[j].Count, fill);
-            pred[j].Clear();
-            succ[j].Clear();
-        }
-        return new EliminationResult(graph, steps, succ);
-    }
+    public static EliminationResult Run(LinearizedGraph graph, IReadOnlyList<int> order) =>
+        new(graph, EliminationProgram.Compile(graph, order));
 
     /// <summary>The multiplication count of <paramref name="order"/> (structure only; fast, no log).</summary>
     public static long Count(LinearizedGraph graph, IReadOnlyList<int> order)
@@ -130,6 +64,157 @@ public static class Elimination
         long total = 0;
         foreach (var j in order) total += state.Eliminate(j);
         return total;
+    }
+}
+
+/// <summary>
+/// An elimination order compiled against a graph's structure into straight-line code: one instruction per
+/// predecessor × successor pair, c ← a·b (fill-in) or c ← a·b + c. Running it on labels evaluated at N
+/// points executes the elimination for all of them, so the work is exactly <see cref="Multiplications"/>
+/// vector products. The original labels are read in place and never copied: the first accumulation into an
+/// original edge writes a·b + c into a buffer slot, which from then on holds that edge. Slots of removed edges
+/// are reused by later ones, and points are processed in blocks small enough for a block's slots to stay in cache.
+/// </summary>
+public sealed class EliminationProgram
+{
+    private const int Block = 256;
+
+    private readonly Edge[] _edges;
+    private readonly Instruction[] _code;
+    private readonly (int Location, int Row, int Column)[] _jacobian;
+
+    /// <summary>
+    /// Target ← A·B (+ Addend when Addend ≥ 0). A location below the edge count E is an original label
+    /// (read-only); location E + s is buffer slot s.
+    /// </summary>
+    private readonly record struct Instruction(int Target, int A, int B, int Addend);
+
+    private EliminationProgram(LinearizedGraph structure, int[] order, EliminationStep[] steps, Instruction[] code,
+        (int, int, int)[] jacobian, int slots)
+    {
+        Structure = structure;
+        Order = order;
+        Steps = steps;
+        Multiplications = steps.Sum(s => (long)s.Multiplications);
+        _edges = [.. structure.Edges];
+        _code = code;
+        _jacobian = jacobian;
+        SlotCount = slots;
+    }
+
+    public LinearizedGraph Structure { get; }
+    public IReadOnlyList<int> Order { get; }
+    public IReadOnlyList<EliminationStep> Steps { get; }
+
+    /// <summary>Σ of the step costs; also the number of instructions.</summary>
+    public long Multiplications { get; }
+
+    /// <summary>Buffer slots (vectors of a block of points) the program needs at once.</summary>
+    public int SlotCount { get; }
+
+    /// <summary>Simulates the elimination on the structure of <paramref name="graph"/>, recording the instructions and the step log.</summary>
+    public static EliminationProgram Compile(LinearizedGraph graph, IReadOnlyList<int> order)
+    {
+        EliminationOrder.Validate(graph, order, "elimination");
+        int v = graph.VertexCount, edges = graph.Edges.Count;
+        // pred[k][i] / succ[i][k]: where the label of edge i → k currently lives.
+        var pred = new Dictionary<int, int>[v];
+        var succ = new Dictionary<int, int>[v];
+        for (int i = 0; i < v; i++) { pred[i] = []; succ[i] = []; }
+        for (int e = 0; e < edges; e++)
+        {
+            var (from, to) = graph.Edges[e];
+            succ[from][to] = e;
+            pred[to][from] = e;
+        }
+        int slots = 0;
+        var free = new Stack<int>();
+        int NewSlot() => edges + (free.Count > 0 ? free.Pop() : slots++);
+        var code = new List<Instruction>();
+        var steps = new EliminationStep[order.Count];
+        for (int s = 0; s < order.Count; s++)
+        {
+            int j = order[s], fill = 0;
+            foreach (var (i, ji) in pred[j])
+            {
+                var succI = succ[i];
+                foreach (var (k, kj) in succ[j])
+                {
+                    int target;
+                    if (succI.TryGetValue(k, out int ki))
+                    {
+                        target = ki >= edges ? ki : NewSlot(); // an original label is read-only: accumulate into a copy
+                        code.Add(new Instruction(target, kj, ji, ki));
+                    }
+                    else
+                    {
+                        target = NewSlot();
+                        code.Add(new Instruction(target, kj, ji, -1));
+                        fill++;
+                    }
+                    succI[k] = target;
+                    pred[k][i] = target;
+                }
+                succI.Remove(j);
+            }
+            foreach (var k in succ[j].Keys) pred[k].Remove(j);
+            steps[s] = new EliminationStep(j, pred[j].Count, succ[j].Count, fill);
+            // j's edges are dead once the step is done; their buffer slots serve later edges.
+            foreach (var location in pred[j].Values.Concat(succ[j].Values))
+                if (location >= edges) free.Push(location - edges);
+            pred[j].Clear();
+            succ[j].Clear();
+        }
+        int first = graph.Independents + graph.Intermediates;
+        var jacobian = new List<(int, int, int)>();
+        for (int i = 0; i < graph.Independents; i++)
+            foreach (var (k, location) in succ[i]) jacobian.Add((location, k - first, i));
+        return new EliminationProgram(graph, [.. order], steps, [.. code], [.. jacobian], slots);
+    }
+
+    /// <summary>
+    /// The Jacobian [N, m, n] at the N points of <paramref name="labelled"/> (a graph with this program's
+    /// structure and labels): after every intermediate is gone, the label of x_i → y_j is ∂y_j/∂x_i, the sum
+    /// over all paths of the products of their labels; a missing edge is a zero.
+    /// </summary>
+    public Tensor<double> Run(LinearizedGraph labelled)
+    {
+        if (!labelled.HasLabels)
+            throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
+        if (labelled.Independents != Structure.Independents || labelled.Intermediates != Structure.Intermediates
+            || labelled.Dependents != Structure.Dependents || !labelled.Edges.SequenceEqual(_edges))
+            throw new ArgumentException($"elimination: the labelled graph ({labelled}) does not have the structure the order was compiled for ({Structure}).");
+        int n = Structure.Independents, m = Structure.Dependents, points = labelled.PointCount, edges = _edges.Length;
+        var jacobian = new Tensor<double>(new Shape(points, m, n));
+        var buffer = new double[Math.Max(1, SlotCount) * Block];
+        var labels = Enumerable.Range(0, edges).Select(labelled.Label).ToArray();
+        var targets = _jacobian.Select(t => t.Row * n + t.Column).ToArray();
+        var sources = new double[_jacobian.Length][];
+        var sourceOffsets = new int[_jacobian.Length];
+        for (int start = 0; start < points; start += Block)
+        {
+            int len = Math.Min(Block, points - start);
+            Span<double> At(int location) =>
+                location < edges ? labels[location].AsSpan(start, len) : buffer.AsSpan((location - edges) * Block, len);
+            foreach (var op in _code)
+            {
+                var target = At(op.Target);
+                if (op.Addend >= 0) TensorPrimitives.MultiplyAdd(At(op.A), At(op.B), At(op.Addend), target);
+                else TensorPrimitives.Multiply(At(op.A), At(op.B), target);
+            }
+            // Point-major write-out: each point's m × n block of the result is written contiguously.
+            for (int q = 0; q < _jacobian.Length; q++)
+            {
+                var (location, _, _) = _jacobian[q];
+                (sources[q], sourceOffsets[q]) = location < edges ? (labels[location], start) : (buffer, (location - edges) * Block);
+            }
+            for (int k = 0; k < len; k++)
+            {
+                var row = jacobian.Data.AsSpan((start + k) * m * n, m * n);
+                for (int q = 0; q < _jacobian.Length; q++) row[targets[q]] = sources[q][sourceOffsets[q] + k];
+            }
+        }
+        return jacobian;
     }
 }
 
