@@ -34,7 +34,7 @@ public static class JacobianAccumulator
     public static JacobianResult Jacobian(LinearizedFunction function, Tensor<double> x, EliminationOrder order)
     {
         PointShape(x, "jacobian");
-        LinearizedFunction.Columns(x, function.InputCount, function.PointCount, "jacobian"); // shape check before any work
+        LinearizedFunction.CheckPoints(x, function.InputCount, function.PointCount, "jacobian");
         var vertices = order.For(function.Structure);
         EliminationOrder.Validate(function.Structure, vertices, $"jacobian ({order.Name} order)");
         var program = EliminationProgram.Compile(function.Structure, vertices);
@@ -56,7 +56,7 @@ public static class JacobianAccumulator
     public static ReferenceJacobian ForwardModeGraph(Func<Node[], Node[]> f, Tensor<double> x)
     {
         var (points, inputs) = PointShape(x, "forward-mode jacobian");
-        var g = LinearizedFunction.Trace(f, inputs, points).Primal;
+        var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
         var xs = g.Inputs.Select(i => jg.Input(i.Shape, Jet.Name(i))).ToArray();
         var prefix = new Shape(inputs);
@@ -78,7 +78,7 @@ public static class JacobianAccumulator
     public static ReferenceJacobian ReverseModeGraph(Func<Node[], Node[]> f, Tensor<double> x)
     {
         var (points, inputs) = PointShape(x, "reverse-mode jacobian");
-        var g = LinearizedFunction.Trace(f, inputs, points).Primal;
+        var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
         var xs = g.Inputs.Select(i => jg.Input(i.Shape, Jet.Name(i))).ToArray();
         var rows = new List<Node>();
@@ -94,6 +94,10 @@ public static class JacobianAccumulator
         jg.SetOutputs(rows.Count == 1 ? rows[0] : Fn.Concat(0, [.. rows]));
         return new ReferenceJacobian(jg, inputs, points);
     }
+
+    /// <summary>f traced on n columns of N points (the references use the library's transforms on it, not the linearization).</summary>
+    private static Graph TraceColumns(Func<Node[], Node[]> f, int inputs, int points) =>
+        Trace.Function(f, [.. Enumerable.Repeat(new Shape(points), inputs)], DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]);
 
     internal static (int Points, int Inputs) PointShape(Tensor<double> x, string op)
     {

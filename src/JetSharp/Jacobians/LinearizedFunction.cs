@@ -174,16 +174,22 @@ public sealed class LinearizedFunction
     public LinearizedGraph At(Tensor<double> x)
     {
         var columns = Columns(x, InputCount, PointCount, "linearize");
-        if (Structure.Edges.Count == 0) return Structure.WithLabels([]);
+        if (Structure.Edges.Count == 0) return Structure.WithLabels([], PointCount);
         var outs = _partials.Run(columns);
-        return Structure.WithLabels([.. outs.Select(t => t.Data)]);
+        return Structure.WithLabels([.. outs.Select(t => t.Data)], PointCount);
+    }
+
+    /// <summary>Throws unless x has shape [N, n] = [<paramref name="points"/>, <paramref name="inputs"/>].</summary>
+    internal static void CheckPoints(Tensor<double> x, int inputs, int points, string op)
+    {
+        if (x.Rank != 2 || x.Shape[1] != inputs || x.Shape[0] != points)
+            throw new ShapeException($"{op}: points have shape {x.Shape}; expected [N, n] = [{points}, {inputs}] (N points as traced, one column per input).");
     }
 
     /// <summary>The n columns of points x [N, n] as tensors of shape [N] (copies).</summary>
     internal static Tensor<double>[] Columns(Tensor<double> x, int inputs, int points, string op)
     {
-        if (x.Rank != 2 || x.Shape[1] != inputs || x.Shape[0] != points)
-            throw new ShapeException($"{op}: points have shape {x.Shape}; expected [N, n] = [{points}, {inputs}] (N points as traced, one column per input).");
+        CheckPoints(x, inputs, points, op);
         var cols = new Tensor<double>[inputs];
         for (int i = 0; i < inputs; i++)
         {

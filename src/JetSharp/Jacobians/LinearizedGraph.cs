@@ -107,10 +107,11 @@ public sealed class LinearizedGraph
     /// <summary>
     /// Builds a graph from its edge list. <paramref name="labels"/>, when given, holds one vector per edge
     /// (all of the same length N ≥ 1, the number of points); without it the graph is structure only.
+    /// <paramref name="points"/> states N explicitly (needed when there are no edges, checked otherwise).
     /// Throws on anything that breaks the numbering convention, before building anything.
     /// </summary>
     public static LinearizedGraph Create(int independents, int intermediates, int dependents, IEnumerable<Edge> edges,
-        IReadOnlyList<double[]>? labels = null, IReadOnlyList<string>? names = null)
+        IReadOnlyList<double[]>? labels = null, IReadOnlyList<string>? names = null, int? points = null)
     {
         const string op = "LinearizedGraph.Create";
         if (independents < 1 || intermediates < 0 || dependents < 1)
@@ -129,31 +130,35 @@ public sealed class LinearizedGraph
             if (!seen.Add(e))
                 throw new ArgumentException($"{op}: edge {e} appears twice (add the partials of parallel edges into one label).");
         }
-        int points = 0;
+        int pointCount = 0;
         if (labels is not null)
         {
             if (labels.Count != list.Length)
                 throw new ArgumentException($"{op}: {labels.Count} labels for {list.Length} edges.");
-            points = list.Length == 0 ? 1 : labels[0].Length;
-            if (points < 1) throw new ArgumentException($"{op}: labels must have at least one point; edge {list[0]} has an empty label.");
+            if (list.Length == 0 && points is null)
+                throw new ArgumentException($"{op}: a labelled graph without edges needs the number of points stated.");
+            pointCount = points ?? labels[0].Length;
+            if (pointCount < 1) throw new ArgumentException($"{op}: labels must have at least one point, got {pointCount}.");
             for (int i = 0; i < list.Length; i++)
-                if (labels[i].Length != points)
-                    throw new ArgumentException($"{op}: the label of edge {list[i]} has {labels[i].Length} points; edge {list[0]} has {points}.");
+                if (labels[i].Length != pointCount)
+                    throw new ArgumentException($"{op}: the label of edge {list[i]} has {labels[i].Length} points; expected {pointCount}.");
         }
+        else if (points is not null)
+            throw new ArgumentException($"{op}: {points} points stated but no labels given.");
         if (names is not null && names.Count != v)
             throw new ArgumentException($"{op}: {names.Count} vertex names for {v} vertices.");
         var nameArray = names?.ToArray() ?? [.. Enumerable.Range(0, v).Select(i => DefaultName(i, independents, intermediates))];
         return new LinearizedGraph(independents, intermediates, dependents, list,
-            labels is null ? new double[]?[list.Length] : [.. labels], points, nameArray);
+            labels is null ? new double[]?[list.Length] : [.. labels], pointCount, nameArray);
     }
 
     /// <summary>The same structure without labels.</summary>
     public LinearizedGraph StructureOnly() =>
         new(Independents, Intermediates, Dependents, _edges, new double[]?[_edges.Length], 0, _names);
 
-    /// <summary>The same structure with new labels (one vector per edge, in <see cref="Edges"/> order).</summary>
-    public LinearizedGraph WithLabels(IReadOnlyList<double[]> labels) =>
-        Create(Independents, Intermediates, Dependents, _edges, labels, _names);
+    /// <summary>The same structure with new labels (one vector of <paramref name="points"/> values per edge, in <see cref="Edges"/> order).</summary>
+    public LinearizedGraph WithLabels(IReadOnlyList<double[]> labels, int points) =>
+        Create(Independents, Intermediates, Dependents, _edges, labels, _names, points);
 
     public override string ToString() =>
         $"linearized graph: n = {Independents}, p = {Intermediates}, m = {Dependents}, {_edges.Length} edges" +

@@ -64,6 +64,19 @@ public class EliminationTests
     }
 
     [Fact]
+    public void CompiledProgramRunsManyPointsInBlocksAndChecksTheStructure()
+    {
+        // 600 points: more than two blocks of 256, the last one partial.
+        var g = RandomDag(3, 14, 4, 0.3, seed: 9, points: 600);
+        var rng = new Random(1);
+        var program = EliminationProgram.Compile(g.StructureOnly(), [.. g.IntermediateVertices.OrderBy(_ => rng.Next())]);
+        Assert.Equal(program.Multiplications, program.Steps.Sum(s => (long)s.Multiplications));
+        TestUtil.Close(DenseJacobian(g), program.Run(g), 1e-12);
+        var other = RandomDag(3, 14, 4, 0.3, seed: 10, points: 2);
+        Assert.Contains("does not have the structure", Assert.Throws<ArgumentException>(() => program.Run(other)).Message);
+    }
+
+    [Fact]
     public void FillInIsCountedOnlyForNewEdges()
     {
         // x0 → v2 → v3 → y4 and x0 → v3: eliminating v2 adds into the existing edge x0 → v3.

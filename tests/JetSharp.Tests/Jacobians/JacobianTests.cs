@@ -84,6 +84,16 @@ public class JacobianTests
     }
 
     [Fact]
+    public void AFunctionWithoutEdgesHasAZeroJacobianAtEveryPoint()
+    {
+        static Node[] F(Node[] x) => [Fn.BroadcastTo(x[0].Graph.Scalar(3), x[0].Shape)];
+        var r = JacobianAccumulator.Jacobian(F, TestUtil.Randn(1, 4, 2), EliminationOrder.Markowitz);
+        Assert.Equal(new Shape(4, 1, 2), r.Value.Shape);
+        Assert.All(r.Value.Data, v => Assert.Equal(0.0, v));
+        Assert.Equal(0, r.Multiplications);
+    }
+
+    [Fact]
     public void StructurallyZeroPartialsGiveNoEdge()
     {
         // step(x) has derivative zero by its rule: y = step(x0)·x1 depends on x0 through no edge.
