@@ -181,11 +181,22 @@ public sealed class EliminationProgram
     {
         if (!labelled.HasLabels)
             throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
+        var jacobian = new Tensor<double>(new Shape(labelled.PointCount, Structure.Dependents, Structure.Independents));
+        RunInto(labelled, jacobian);
+        return jacobian;
+    }
+
+    /// <summary>As <see cref="Run"/>, writing into <paramref name="jacobian"/> ([N, m, n]; every entry is overwritten), e.g. to time runs without allocating.</summary>
+    public void RunInto(LinearizedGraph labelled, Tensor<double> jacobian)
+    {
+        if (!labelled.HasLabels)
+            throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
         if (labelled.Independents != Structure.Independents || labelled.Intermediates != Structure.Intermediates
             || labelled.Dependents != Structure.Dependents || !labelled.Edges.SequenceEqual(_edges))
             throw new ArgumentException($"elimination: the labelled graph ({labelled}) does not have the structure the order was compiled for ({Structure}).");
         int n = Structure.Independents, m = Structure.Dependents, points = labelled.PointCount, edges = _edges.Length;
-        var jacobian = new Tensor<double>(new Shape(points, m, n));
+        if (jacobian.Shape != new Shape(points, m, n))
+            throw new ShapeException($"elimination: the result has shape {jacobian.Shape}; expected [N, m, n] = [{points}, {m}, {n}].");
         var buffer = new double[Math.Max(1, SlotCount) * Block];
         var labels = Enumerable.Range(0, edges).Select(labelled.Label).ToArray();
         var targets = _jacobian.Select(t => t.Row * n + t.Column).ToArray();
@@ -211,10 +222,10 @@ public sealed class EliminationProgram
             for (int k = 0; k < len; k++)
             {
                 var row = jacobian.Data.AsSpan((start + k) * m * n, m * n);
+                if (_jacobian.Length < m * n) row.Clear(); // entries without an edge are zeros
                 for (int q = 0; q < _jacobian.Length; q++) row[targets[q]] = sources[q][sourceOffsets[q] + k];
             }
         }
-        return jacobian;
     }
 }
 
