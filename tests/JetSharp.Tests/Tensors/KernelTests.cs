@@ -5,7 +5,7 @@ namespace JetSharp.Tests;
 
 /// <summary>
 /// The CPU kernels against index-by-index reference implementations computed in double. Sizes
-/// marked "parallel" exceed the 32K-element threshold so the multi-threaded paths run too.
+/// marked "parallel" take the multi-threaded paths (see <see cref="ForBoth"/>).
 /// </summary>
 public class KernelTests
 {
@@ -130,8 +130,15 @@ public class KernelTests
 
     private static void AssertExact(double[] expected, double[] actual, string what) => AssertClose(expected, actual, 0, 0, what);
 
+    /// <summary>
+    /// Runs the float or the double variant with the parallelism thresholds lowered 32× on this
+    /// thread, so the sizes marked "parallel" (≥ 32K elements; ≥ 1K for transcendentals and
+    /// transposes) take the multi-threaded and split-reduction paths while staying small enough
+    /// for naive reference loops.
+    /// </summary>
     private static void ForBoth(Type t, Action f32, Action f64)
     {
+        using var _ = Parallelism.ScaleThresholdsForTesting(1.0 / 32);
         if (t == typeof(float)) f32();
         else f64();
     }
@@ -409,15 +416,15 @@ public class KernelTests
         [
             ([20000, 3], [0]),        // few outputs, short rows: reduced range split into partials
             ([20000, 3], [1]),
-            ([1500, 700], [0]),       // bias-gradient pattern
-            ([1500, 700], [1]),
-            ([1500, 700], [0, 1]),    // full sum
-            ([2, 300000], [1]),       // two long rows
-            ([2, 300000], [0]),       // one long strip-mined row
+            ([600, 700], [0]),        // bias-gradient pattern
+            ([600, 700], [1]),
+            ([600, 700], [0, 1]),     // full sum
+            ([2, 100000], [1]),       // two long rows
+            ([2, 100000], [0]),       // one long strip-mined row
             ([2000, 5, 40], [0, 2]),
             ([2000, 5, 40], [1]),
             ([40, 50, 60], [0, 2]),
-            ([1 << 20], [0]),
+            ([1 << 18], [0]),
             ([], []),
             ([0, 3], [0]),
             ([4, 0], [1]),
@@ -654,6 +661,36 @@ public class KernelTests
             start += shape[axis];
         }
         AssertExact(expected, D(r), $"concat along {axis} into {new Shape(outShape)}");
+    }
+
+    // ------------------------------------------------------------------ serial vs parallel
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void ParallelPathsAgreeWithSerialOnes(Type t) => ForBoth(t, CheckSplitInvariance<float>, CheckSplitInvariance<double>);
+
+    /// <summary>Elementwise and layout results must not depend on how the work is split; sums may differ by rounding only.</summary>
+    private static void CheckSplitInvariance<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = Rand<T>([96, 40, 64], 47);
+        var row = Rand<T>([40, 64], 53);
+        (Func<Tensor<T>> Run, bool Exact)[] kernels =
+        [
+            (() => { var r = Garbage<T>([96, 40, 64]); Elementwise.Binary(BinaryOp.Mul, x, row, r); return r; }, true),
+            (() => { var r = Garbage<T>([96, 40, 64]); Elementwise.Unary(UnaryOp.Softplus, x, r); return r; }, true),
+            (() => { var r = Garbage<T>([96, 64, 40]); Layout.Transpose(x, [0, 2, 1], r); return r; }, true),
+            (() => { var r = Garbage<T>([64, 96, 40]); Layout.Transpose(x, [2, 0, 1], r); return r; }, true),
+            (() => { var r = Garbage<T>([40, 64]); Reduce.Sum(x, [0], false, r); return r; }, false),
+            (() => { var r = Garbage<T>([]); Reduce.Sum(x, [0, 1, 2], false, r); return r; }, false),
+        ];
+        foreach (var (run, exact) in kernels)
+        {
+            double[] parallel = D(run());
+            double[] serial;
+            using (Parallelism.ScaleThresholdsForTesting(1e12)) serial = D(run());
+            if (exact) AssertExact(serial, parallel, "serial vs parallel");
+            else AssertClose(serial, parallel, IsFloat<T>() ? 1e-4 : 1e-12, 1e-3, "serial vs parallel sum");
+        }
     }
 
     // ------------------------------------------------------------------ interop

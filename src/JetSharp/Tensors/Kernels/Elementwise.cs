@@ -63,7 +63,7 @@ public static class Elementwise
         T[] xs = x.Data, rs = result.Data;
         int n = xs.Length;
         if (n == 0) return;
-        int pieces = Parallelism.Pieces(n, IsTranscendental(op) ? 4 : 1);
+        int pieces = Parallelism.Pieces(n, computeBound: IsTranscendental(op));
         Parallelism.Run(pieces, p =>
         {
             int s = (int)Parallelism.Start(n, pieces, p), e = (int)Parallelism.Start(n, pieces, p + 1);
@@ -85,7 +85,7 @@ public static class Elementwise
         int n = xs.Length;
         if (n == 0) return;
         bool cheap = p is 0 or 1 or 2 or -1 or -2 or 3;
-        int pieces = Parallelism.Pieces(n, cheap ? 1 : 4);
+        int pieces = Parallelism.Pieces(n, computeBound: !cheap);
         T pt = T.CreateTruncating(p);
         Parallelism.Run(pieces, i =>
         {

@@ -247,7 +247,7 @@ public static class Layout
     {
         int groups = (N + Tile - 1) / Tile;
         long units = (long)batch * groups;
-        int pieces = (int)Math.Min(Parallelism.Pieces((long)batch * M * N), units);
+        int pieces = (int)Math.Min(Parallelism.Pieces((long)batch * M * N, computeBound: true), units);
         Parallelism.Run(pieces, p =>
         {
             long u0 = Parallelism.Start(units, pieces, p), u1 = Parallelism.Start(units, pieces, p + 1);
@@ -300,7 +300,8 @@ public static class Layout
         }
         int inner = cd[cp[c - 1]], si = xs[cp[c - 1]];
         long n = R.Length;
-        int pieces = Parallelism.Pieces(n);
+        // Strided reads are latency-bound; two cores keep twice as many misses in flight.
+        int pieces = Parallelism.Pieces(n, computeBound: si != 1);
         Parallelism.Run(pieces, p =>
         {
             long s = Parallelism.Start(n, pieces, p), e = Parallelism.Start(n, pieces, p + 1);

@@ -5,29 +5,48 @@ namespace JetSharp.Kernels;
 /// results do not depend on the split); reductions use <see cref="DeterministicPieces"/>, which
 /// depends only on the problem size, so a sum rounds the same way on every machine and core count.
 /// </summary>
+/// <remarks>
+/// Two thresholds, because the kernels are of two kinds. Measured on the 2-vCPU target (EPYC VM,
+/// pool threads warm): a fork/join costs roughly 10–50 µs; TensorPrimitives.Exp on 32K doubles takes
+/// ~50 µs on one core and ~28 µs on two, while an add of 4M doubles takes ~2.8 ms on one core and no
+/// less on two, because one core already draws the memory bandwidth the VM gets (two threads gained
+/// at most ~25% at 8M elements and lost ~50 µs at 256K). So compute-bound kernels go parallel early,
+/// bandwidth-bound ones only when the tensors are large enough that the fork/join is noise (and
+/// where a second core does add bandwidth, as on most bare-metal machines, it then helps).
+/// </remarks>
 internal static class Parallelism
 {
-    /// <summary>
-    /// Elements of work below which a Parallel.For costs more (a few microseconds of scheduling)
-    /// than it saves: 32K doubles is ~256 KB per operand, tens of microseconds of streaming.
-    /// </summary>
-    public const int Threshold = 32 * 1024;
+    /// <summary>Elements above which compute-bound kernels (transcendentals, pow, transposes) run in parallel.</summary>
+    public const int ComputeThreshold = 32 * 1024;
+
+    /// <summary>Elements above which bandwidth-bound kernels (arithmetic, copies, sums) run in parallel.</summary>
+    public const int StreamingThreshold = 1 << 20;
+
+    /// <summary>Test hook: a per-thread factor on both thresholds; 0 means unset (1).</summary>
+    [ThreadStatic] private static double t_scale;
+
+    /// <summary>The threshold in force on this thread (see <see cref="ScaleThresholdsForTesting"/>).</summary>
+    public static long Threshold(bool computeBound)
+    {
+        long baseline = computeBound ? ComputeThreshold : StreamingThreshold;
+        return t_scale == 0 ? baseline : (long)Math.Clamp(baseline * t_scale, 2, long.MaxValue / 2);
+    }
 
     /// <summary>
     /// Piece count for work whose result is independent of the split. A few pieces per core lets
     /// the thread pool balance uneven progress without paying per-piece overhead too often.
     /// </summary>
-    public static int Pieces(long work, int costPerElement = 1)
+    public static int Pieces(long elements, bool computeBound = false)
     {
         int cores = Environment.ProcessorCount;
-        long w = work * costPerElement;
-        if (cores <= 1 || w < Threshold) return 1;
-        return (int)Math.Min(w / (Threshold / 2), 4L * cores);
+        long threshold = Threshold(computeBound);
+        if (cores <= 1 || elements < threshold) return 1;
+        return (int)Math.Min(elements / (threshold / 2), 4L * cores);
     }
 
-    /// <summary>Piece count that depends on the size only (never on the core count).</summary>
-    public static int DeterministicPieces(long work, int max = 32) =>
-        (int)Math.Clamp(work / Threshold, 1, max);
+    /// <summary>Piece count for partial sums: a function of the size only (never of the core count).</summary>
+    public static int DeterministicPieces(long elements, int max = 32) =>
+        (int)Math.Clamp(elements / Math.Max(1, Threshold(false) / 4), 1, max);
 
     /// <summary>Start of piece <paramref name="p"/> of <paramref name="pieces"/> over [0, total).</summary>
     public static long Start(long total, int pieces, int p) => total * p / pieces;
@@ -47,6 +66,24 @@ internal static class Parallelism
             return;
         }
         Parallel.For(0, pieces, body);
+    }
+
+    /// <summary>
+    /// Test hook: multiplies both thresholds on the calling thread until disposed, so tests reach
+    /// the parallel and split-reduction paths with tensors small enough to check against naive
+    /// loops (factor &lt; 1), or force the serial paths (a huge factor). Thread-local, so tests
+    /// running concurrently are unaffected.
+    /// </summary>
+    internal static ThresholdScope ScaleThresholdsForTesting(double factor)
+    {
+        var scope = new ThresholdScope(t_scale);
+        t_scale = factor;
+        return scope;
+    }
+
+    internal readonly struct ThresholdScope(double previous) : IDisposable
+    {
+        public void Dispose() => t_scale = previous;
     }
 }
 

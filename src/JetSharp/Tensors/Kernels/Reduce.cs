@@ -124,7 +124,7 @@ public static class Reduce
         int nStrips = (L + strip - 1) / strip;
         long items = Q * nStrips;
 
-        if (items >= MinItems || work < Parallelism.Threshold)
+        if (items >= MinItems || work < Parallelism.Threshold(false))
         {
             int pieces = (int)Math.Min(Parallelism.Pieces(work), items);
             Parallelism.Run(pieces, p =>
@@ -207,7 +207,7 @@ public static class Reduce
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         long Q = plan.Q, per = plan.Rc * plan.L, work = Q * per;
-        if (Q >= MinItems || work < Parallelism.Threshold)
+        if (Q >= MinItems || work < Parallelism.Threshold(false))
         {
             int pieces = (int)Math.Min(Parallelism.Pieces(work), Q);
             Parallelism.Run(pieces, p =>
