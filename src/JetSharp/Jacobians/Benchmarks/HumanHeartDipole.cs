@@ -1,10 +1,11 @@
 namespace JetSharp.Jacobians.Benchmarks;
 
 /// <summary>
-/// The human heart dipole problem of MINPACK-2 ("dhhd"; B. M. Averick, R. G. Carter, J. J. Moré and G.-L. Xue,
-/// "The MINPACK-2 test problem collection", Argonne preprint MCS-P153-0692, 1992; from C. R. Nelson and
-/// J. P. Hodgkin, and Dennis, Gay and Vu): eight equations in eight unknowns (a, b, c, d, t, u, v, w), the
-/// residuals of fitting two dipoles to measured moments σ:
+/// The human heart dipole problem of MINPACK-2 (B. M. Averick, R. G. Carter, J. J. Moré and G.-L. Xue, "The
+/// MINPACK-2 test problem collection", Argonne preprint MCS-P153-0692, 1992; subroutine dhhdfj, problem
+/// version 'DHHD1'). Formulated by C. V. Nelson and B. C. Hodgkin, in the form of Dennis, Gay and Vu: eight
+/// equations in eight unknowns x = (a, b, c, d, t, u, v, w), in that order, the residuals of fitting two
+/// dipoles to measured moments σ:
 /// <code>
 /// f₁ = a + b − σ_mx
 /// f₂ = c + d − σ_my
@@ -15,16 +16,24 @@ namespace JetSharp.Jacobians.Benchmarks;
 /// f₇ = a t(t² − 3v²) + c v(v² − 3t²) + b u(u² − 3w²) + d w(w² − 3u²) − σ_E
 /// f₈ = c t(t² − 3v²) − a v(v² − 3t²) + d u(u² − 3w²) − b w(w² − 3u²) − σ_F
 /// </code>
-/// The σ are the data of the collection's first case as we recall them (σ_mx = 0.485, σ_my = −0.0019,
-/// σ_A = −0.0581, σ_B = 0.015, σ_C = 0.105, σ_D = 0.0406, σ_E = 0.167, σ_F = −0.399); they shift the
-/// residuals and change neither the Jacobian nor the graph. Common subexpressions (t², tv, …) are computed once.
+/// The σ are dhhdfj's data for version 'DHHD1' (experiment 791129 of Dennis, Gay and Vu): σ_mx = 0.485,
+/// σ_my = −0.0019, σ_A = −0.0581, σ_B = 0.015, σ_C = 0.105, σ_D = 0.0406, σ_E = 0.167, σ_F = −0.399; the
+/// other four versions change only the σ and the starting point, so they shift the residuals and change
+/// neither the Jacobian nor the graph. <see cref="StandardStart"/> is that version's standard starting point.
+/// Common subexpressions are computed once: t², v², u², w², tv, uw and the differences built from them
+/// (as dhhdfj does), and also the products a t, b u, c v, d w, c t, a v, d u, b w that occur in two residuals
+/// and c·tv, a·tv, d·uw, b·uw for the products 2ctv, … (dhhdfj writes those inline, e.g. two*c*t*v).
 /// </summary>
 public static class HumanHeartDipole
 {
+    // MINPACK-2, Averick, Carter, Moré & Xue 1992, subroutine dhhdfj, prob = 'DHHD1'.
     private const double Smx = 0.485, Smy = -0.0019, SA = -0.0581, SB = 0.015, SC = 0.105, SD = 0.0406, SE = 0.167, SF = -0.399;
 
+    /// <summary>The standard starting point of dhhdfj for 'DHHD1' (task 'XS'), in the order (a, b, c, d, t, u, v, w).</summary>
+    public static double[] StandardStart => [0.299, 0.186, -0.0273, 0.0254, -0.474, 0.474, -0.0892, 0.0892];
+
     public static BenchmarkFunction Benchmark { get; } = new("heart", "MINPACK-2 human heart dipole", 8, 8, Residuals, SamplePoints,
-        "Averick, Carter, Moré, Xue: The MINPACK-2 test problem collection (1992), dhhd");
+        "Averick, Carter, Moré, Xue: The MINPACK-2 test problem collection (1992), subroutine dhhdfj, version DHHD1");
 
     public static Node[] Residuals(Node[] x)
     {
@@ -63,7 +72,7 @@ public static class HumanHeartDipole
         ];
     }
 
-    /// <summary>Unknowns uniform on [−1, 1].</summary>
+    /// <summary>Unknowns uniform on [−1, 1] (the box holds the standard starting point).</summary>
     public static Tensor<double> SamplePoints(int points, long seed) =>
         BenchmarkFunction.Uniform(points, seed, [.. Enumerable.Repeat((-1.0, 1.0), 8)]);
 }
