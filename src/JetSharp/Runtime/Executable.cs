@@ -26,25 +26,38 @@ public sealed class Executable
     private readonly Node[] _schedule;
     private readonly int[] _uses;          // consumers in the schedule, +1 for each output slot
     private readonly Dictionary<Node, int> _slot = [];
-    private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs
+    private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs (a fused tree's leaves)
     private readonly int[] _outputSlots;
+    private readonly Dictionary<Node, FusedTree> _fused;
     private object? _pool;
 
-    public Executable(Graph graph)
+    /// <summary>Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>).</summary>
+    public Executable(Graph graph, bool fuse = true)
     {
         Graph = graph;
-        _schedule = [.. GraphWalk.Reachable(graph)];
+        var reachable = GraphWalk.Reachable(graph);
+        var consumers = reachable.ToDictionary(n => n, _ => 0);
+        foreach (var n in reachable)
+            foreach (var i in n.InputArray.Distinct()) consumers[i]++;
+        foreach (var o in graph.Outputs) consumers[o]++;
+        (_fused, var absorbed) = fuse ? FusedTree.Plan(reachable, consumers) : ([], []);
+
+        _schedule = [.. reachable.Where(n => !absorbed.Contains(n))];
         for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
         _uses = new int[_schedule.Length];
         _inputSlots = new int[_schedule.Length][];
         for (int i = 0; i < _schedule.Length; i++)
         {
-            _inputSlots[i] = [.. _schedule[i].InputArray.Select(x => _slot[x]).Distinct()];
+            var inputs = _fused.TryGetValue(_schedule[i], out var tree) ? tree.Leaves : _schedule[i].InputArray;
+            _inputSlots[i] = [.. inputs.Select(x => _slot[x]).Distinct()];
             foreach (var s in _inputSlots[i]) _uses[s]++;
         }
         _outputSlots = [.. graph.Outputs.Select(o => _slot[o])];
         foreach (var s in _outputSlots) _uses[s]++;
     }
+
+    /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
+    public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 
     public static Executable Compile(Graph graph) => new(graph);
 
@@ -115,7 +128,8 @@ public sealed class Executable
                     values[i] = constant.Get<T>();
                     break;
                 default:
-                    var args = node.InputArray.Select(x => values[_slot[x]]!).ToArray();
+                    _fused.TryGetValue(node, out var tree);
+                    var args = (tree?.Leaves ?? node.InputArray).Select(x => values[_slot[x]]!).ToArray();
                     Tensor<T> result;
                     if (node.Op.IsView)
                     {
@@ -128,7 +142,8 @@ public sealed class Executable
                         long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
                         meter.Allocate(bytes);
                         produced += bytes;
-                        node.Op.Execute(args, result);
+                        if (tree is not null) tree.Execute(args, result);
+                        else node.Op.Execute(args, result);
                         owners[result.Data] = 1;
                     }
                     values[i] = result;
