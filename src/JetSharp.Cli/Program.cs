@@ -16,6 +16,8 @@ public static class Program
 
     public static int Main(string[] argv)
     {
+        // Redirected output (CI logs, files) has no window width; tables need more than Spectre's default 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
         if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help" || !Commands.TryGetValue(argv[0], out var command))
         {
             if (argv.Length > 0 && argv[0] is not ("-h" or "--help" or "help"))
