@@ -8,6 +8,7 @@ public static class Program
     private static readonly Dictionary<string, (string Help, Func<Args, int> Run)> Commands = new()
     {
         ["demo"] = ("every operator of a tanh MLP in three strategies: agreement, time and memory", DemoCommand.Run),
+        ["bench"] = ("the paper's benchmark on the CPU (time, memory, ratios, GFLOP/s); 'bench gemm' for the matrix-multiply backend", BenchCommand.Run),
         ["graph"] = ("before/after listing and SVG of the collapsed Laplacian graph of a small MLP", GraphCommand.Run),
         ["fixedpoint"] = ("hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared", FixedPointCommand.Run),
         ["kalman"] = ("fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter", KalmanCommand.Run),

@@ -1,0 +1,568 @@
+using System.Numerics;
+using System.Runtime.Intrinsics.X86;
+using JetSharp.Kernels;
+
+namespace JetSharp.Tests;
+
+/// <summary>Runs only when OpenBLAS can be loaded; otherwise reported as skipped with the reason.</summary>
+public sealed class OpenBlasFactAttribute : FactAttribute
+{
+    public OpenBlasFactAttribute()
+    {
+        if (!Gemm.OpenBlasAvailable)
+            Skip = "OpenBLAS is not installed (apt-get install libopenblas0-pthread); " +
+                   "GemmTests.OpenBlas_Availability_IsReportedConsistently checks the managed fallback instead.";
+    }
+}
+
+public sealed class OpenBlasTheoryAttribute : TheoryAttribute
+{
+    public OpenBlasTheoryAttribute()
+    {
+        if (!Gemm.OpenBlasAvailable)
+            Skip = "OpenBLAS is not installed (apt-get install libopenblas0-pthread).";
+    }
+}
+
+/// <summary>Tests that change the process-wide <see cref="Gemm.Provider"/> must not overlap.</summary>
+[CollectionDefinition(nameof(GemmProviderCollection), DisableParallelization = true)]
+public sealed class GemmProviderCollection;
+
+public class GemmTests
+{
+    private const float FloatSentinel = 1234.5f;
+
+    // ----------------------------------------------------------------------------------------
+    // Reference and checking helpers
+
+    private sealed record Layout(bool TransA, bool TransB, int M, int N, int K,
+        int OffA = 0, int PadA = 0, int OffB = 0, int PadB = 0, int OffC = 0, int PadC = 0)
+    {
+        public int RowsA => TransA ? K : M;
+        public int ColsA => TransA ? M : K;
+        public int RowsB => TransB ? N : K;
+        public int ColsB => TransB ? K : N;
+        public int Lda => Math.Max(1, ColsA) + PadA;
+        public int Ldb => Math.Max(1, ColsB) + PadB;
+        public int Ldc => Math.Max(1, N) + PadC;
+        public int ExtentA => Extent(RowsA, ColsA, Lda);
+        public int ExtentB => Extent(RowsB, ColsB, Ldb);
+        public int ExtentC => Extent(M, N, Ldc);
+        private static int Extent(int rows, int cols, int ld) => rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
+    }
+
+    private static T[] RandomArray<T>(int length, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new System.Random(seed);
+        var x = new T[length];
+        for (int i = 0; i < x.Length; i++) x[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    private static T Tol<T>() where T : IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? T.CreateTruncating(1e-5) : T.CreateTruncating(1e-12);
+
+    /// <summary>
+    /// Checks C against a double-precision reference. The allowed error scales with the magnitude
+    /// the sum passed through (|alpha|·Σ|a||b| + |beta·c|), and with sqrt(k) for the accumulation.
+    /// Elements of the C array outside the m×n window must be untouched.
+    /// </summary>
+    private static void AssertMatchesReference<T>(Layout l, double alpha, double beta,
+        T[] a, T[] b, int offA, int offB, T[] cBefore, T[] cAfter, int offC, string context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double tol = double.CreateTruncating(Tol<T>()) * Math.Sqrt(Math.Max(1, l.K));
+        for (int i = 0; i < l.M; i++)
+        {
+            for (int j = 0; j < l.N; j++)
+            {
+                double sum = 0, mag = 0;
+                for (int p = 0; p < l.K; p++)
+                {
+                    double x = double.CreateTruncating(l.TransA ? a[offA + p * l.Lda + i] : a[offA + i * l.Lda + p]);
+                    double y = double.CreateTruncating(l.TransB ? b[offB + j * l.Ldb + p] : b[offB + p * l.Ldb + j]);
+                    sum += x * y;
+                    mag += Math.Abs(x * y);
+                }
+                int ci = offC + i * l.Ldc + j;
+                double c0 = beta == 0 ? 0 : double.CreateTruncating(cBefore[ci]);
+                double expected = alpha * sum + beta * c0;
+                double bound = Math.Abs(alpha) * mag + Math.Abs(beta * c0);
+                double got = double.CreateTruncating(cAfter[ci]);
+                if (!(Math.Abs(got - expected) <= tol * bound + 1e-300))
+                    Assert.Fail($"{context}: C[{i},{j}] = {got}, expected {expected} (bound {tol * bound:E2})");
+            }
+        }
+        // Untouched outside the window (gaps from ldc > n, the offset and the tail).
+        var inside = new bool[cAfter.Length];
+        for (int i = 0; i < l.M; i++)
+            for (int j = 0; j < l.N; j++)
+                inside[offC + i * l.Ldc + j] = true;
+        for (int x = 0; x < cAfter.Length; x++)
+            if (!inside[x] && !cAfter[x].Equals(cBefore[x]))
+                Assert.Fail($"{context}: element {x} outside C was modified ({cBefore[x]} → {cAfter[x]})");
+    }
+
+    private static void Check<T>(GemmProvider provider, GemmKernelPath path, Layout l,
+        double alpha = 1, double beta = 0, bool nanInC = false, int seed = 1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] a = RandomArray<T>(l.OffA + l.ExtentA + 3, seed);
+        T[] b = RandomArray<T>(l.OffB + l.ExtentB + 3, seed + 1);
+        T[] c = new T[l.OffC + l.ExtentC + 5];
+        Array.Fill(c, T.CreateTruncating(FloatSentinel));
+        T[] fill = RandomArray<T>(c.Length, seed + 2);
+        for (int i = 0; i < l.M; i++)
+            for (int j = 0; j < l.N; j++)
+                c[l.OffC + i * l.Ldc + j] = nanInC ? T.NaN : fill[l.OffC + i * l.Ldc + j];
+        T[] before = (T[])c.Clone();
+
+        Gemm.Execute(provider, path, 1, l.TransA, l.TransB, l.M, l.N, l.K, T.CreateTruncating(alpha),
+            a, l.OffA, l.Lda, 0, b, l.OffB, l.Ldb, 0, T.CreateTruncating(beta), c, l.OffC, l.Ldc, 0);
+
+        AssertMatchesReference(l, alpha, beta, a, b, l.OffA, l.OffB, before, c, l.OffC,
+            $"{provider}/{path} {typeof(T).Name} {l} alpha={alpha} beta={beta}");
+    }
+
+    private static void CheckBoth(GemmProvider provider, GemmKernelPath path, Layout l,
+        double alpha = 1, double beta = 0, bool nanInC = false)
+    {
+        Check<float>(provider, path, l, alpha, beta, nanInC);
+        Check<double>(provider, path, l, alpha, beta, nanInC);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Correctness of the default (hardware-selected) managed path
+
+    public static TheoryData<bool, bool, int, int, int> OddShapes()
+    {
+        var data = new TheoryData<bool, bool, int, int, int>();
+        (int, int, int)[] shapes =
+        [
+            (1, 1, 1), (7, 17, 129), (129, 7, 17), (17, 129, 7), (1, 129, 17),
+            (129, 1, 7), (17, 7, 1), (129, 129, 129), (7, 1000, 300),
+        ];
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+                foreach (var (m, n, k) in shapes)
+                    data.Add(ta, tb, m, n, k);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(OddShapes))]
+    public void Managed_AllTransposes_OddSizes_MatchReference(bool transA, bool transB, int m, int n, int k)
+        => CheckBoth(GemmProvider.Managed, GemmKernelPath.Auto, new Layout(transA, transB, m, n, k), alpha: 1, beta: 0);
+
+    [Theory]
+    [InlineData(false, false, 1000, 1000, 17)]
+    [InlineData(true, false, 1000, 129, 1000)]
+    public void Managed_Size1000_MatchesReference(bool transA, bool transB, int m, int n, int k)
+    {
+        // One dtype each keeps the O(m·n·k) reference affordable.
+        if (transA) Check<double>(GemmProvider.Managed, GemmKernelPath.Auto, new Layout(transA, transB, m, n, k), 1, 0);
+        else Check<float>(GemmProvider.Managed, GemmKernelPath.Auto, new Layout(transA, transB, m, n, k), 1, 0);
+    }
+
+    [Theory]
+    [InlineData(-1.5, 0.0)]
+    [InlineData(0.5, 1.0)]
+    [InlineData(2.0, -0.75)]
+    [InlineData(-1.0, 3.0)]
+    public void Managed_AlphaBeta_MatchReference(double alpha, double beta)
+    {
+        // k = 600 spans several KC blocks: beta must be applied once, by the first block only.
+        foreach (var l in new[] { new Layout(false, false, 37, 45, 600), new Layout(true, true, 23, 70, 33) })
+            CheckBoth(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha, beta);
+    }
+
+    [Theory]
+    [InlineData(GemmProvider.Managed)]
+    [InlineData(GemmProvider.Naive)]
+    public void BetaZero_IgnoresNaNInC(GemmProvider provider)
+        => CheckBoth(provider, GemmKernelPath.Auto, new Layout(false, true, 19, 33, 21), alpha: 1.25, beta: 0, nanInC: true);
+
+    [Fact]
+    public void AlphaZero_ScalesCAndDoesNotReadAOrB()
+    {
+        double[] a = [double.NaN, double.NaN, double.NaN, double.NaN];
+        double[] b = [double.NaN, double.NaN, double.NaN, double.NaN];
+        double[] c = [1, 2, 3, 4];
+        Gemm.Multiply(false, false, 2, 2, 2, 0.0, a, 0, 2, b, 0, 2, 0.5, c, 0, 2);
+        Assert.Equal(new[] { 0.5, 1, 1.5, 2 }, c);
+        double[] c2 = [double.NaN, 2];
+        Gemm.Multiply(false, false, 1, 2, 2, 0.0, a, 0, 2, b, 0, 2, 0.0, c2, 0, 2);
+        Assert.Equal(new[] { 0.0, 0.0 }, c2);
+    }
+
+    [Fact]
+    public void KZero_GivesBetaTimesC_AndEmptyOutputIsNoOp()
+    {
+        float[] c = [1, 2, 3, 4, 5, 6];
+        Gemm.Multiply(false, false, 2, 3, 0, 1f, [], 0, 1, [], 0, 3, -2f, c, 0, 3);
+        Assert.Equal(new[] { -2f, -4, -6, -8, -10, -12 }, c);
+        float[] untouched = [7f];
+        Gemm.Multiply(false, false, 0, 1, 5, 1f, [], 0, 5, new float[5], 0, 1, 0f, untouched, 0, 1);
+        Gemm.Multiply(false, false, 1, 0, 5, 1f, new float[5], 0, 5, [], 0, 1, 0f, untouched, 0, 1);
+        Assert.Equal(7f, untouched[0]);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void OffsetsAndLeadingDimensions_AreHonoured(bool transA, bool transB)
+    {
+        var l = new Layout(transA, transB, 29, 35, 41, OffA: 5, PadA: 7, OffB: 3, PadB: 11, OffC: 9, PadC: 6);
+        CheckBoth(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha: 0.75, beta: 0.5);
+        CheckBoth(GemmProvider.Naive, GemmKernelPath.Auto, l, alpha: 0.75, beta: 0.5);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Every micro-kernel, forced (Vector512 is emulated in software where AVX-512 is absent, so its
+    // shapes stay small)
+
+    // Kernel paths travel as names: GemmKernelPath is internal and test signatures are public.
+    public static TheoryData<string, bool, bool> KernelPaths()
+    {
+        var data = new TheoryData<string, bool, bool>();
+        foreach (var path in new[] { GemmKernelPath.Vector512, GemmKernelPath.Vector256, GemmKernelPath.Portable })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    data.Add(path.ToString(), ta, tb);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelPaths))]
+    public void ForcedKernel_MatchesReference(string kernel, bool transA, bool transB)
+    {
+        var path = Enum.Parse<GemmKernelPath>(kernel);
+        // Sizes straddle every tile shape in use (MR ∈ {4,6,8}, NR ∈ {8..32}): full tiles, M edges,
+        // N edges wider and narrower than NR/2 (the half-width kernel), and several k blocks.
+        (int m, int n, int k)[] shapes = [(1, 1, 1), (9, 20, 5), (25, 70, 300), (17, 37, 9), (48, 64, 16)];
+        foreach (var (m, n, k) in shapes)
+        {
+            var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
+            Check<float>(GemmProvider.Managed, path, l, alpha: -0.5, beta: 1.5);
+            Check<double>(GemmProvider.Managed, path, l, alpha: 1, beta: 0, nanInC: true);
+        }
+    }
+
+    [Fact]
+    public void ForcedKernels_AgreeWithEachOther()
+    {
+        const int m = 41, n = 53, k = 67;
+        float[] a = RandomArray<float>(m * k, 5), b = RandomArray<float>(k * n, 6);
+        float[][] results = new float[3][];
+        var paths = new[] { GemmKernelPath.Vector512, GemmKernelPath.Vector256, GemmKernelPath.Portable };
+        for (int i = 0; i < paths.Length; i++)
+        {
+            results[i] = new float[m * n];
+            Gemm.Execute(GemmProvider.Managed, paths[i], 1, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, results[i], 0, n, 0);
+        }
+        for (int x = 0; x < m * n; x++)
+        {
+            Assert.Equal(results[0][x], results[1][x], 1e-4f);
+            Assert.Equal(results[0][x], results[2][x], 1e-4f);
+        }
+    }
+
+    [Fact]
+    public void Partition_SplitsTheLongDimension_AndKeepsSmallProblemsSerial()
+    {
+        Assert.Equal((1, 1), GemmDriver<float, Vector256Kernel<float>>.Partition(8, 8, 8, 2));
+        Assert.Equal((2, 1), GemmDriver<float, Vector256Kernel<float>>.Partition(4096, 512, 512, 2));
+        Assert.Equal((1, 2), GemmDriver<float, Vector256Kernel<float>>.Partition(6, 4096, 512, 2));
+        Assert.Equal((2, 2), GemmDriver<double, Vector256Kernel<double>>.Partition(2048, 2048, 256, 4));
+        Assert.Equal((1, 1), GemmDriver<double, Vector256Kernel<double>>.Partition(4096, 512, 512, 1));
+    }
+
+    [Fact]
+    public void Blocking_FitsTheCaches()
+    {
+        var cache = new CacheSizes(32 << 10, 512 << 10, 32 << 20);
+        var f = GemmBlocking.For(6, 16, 4, cache, 2);
+        Assert.Equal(256, f.KC);                      // 256×16 floats = 16 KiB = L1/2
+        Assert.True(f.MC % 6 == 0 && f.MC * f.KC * 4 <= 256 << 10);
+        Assert.True(f.NC % 16 == 0 && f.NC >= 64);
+        var d = GemmBlocking.For(8, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 16);
+        Assert.Equal(192, d.KC);
+        Assert.True(d.MC % 8 == 0 && d.MC * d.KC * 8 <= 512 << 10);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Batched
+
+    private static void CheckBatched<T>(GemmKernelPath path, int batch, Layout l, long strideA, long strideB, long strideC,
+        double alpha, double beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] a = RandomArray<T>((int)(l.OffA + Math.Max(0, batch - 1) * strideA + l.ExtentA), 11);
+        T[] b = RandomArray<T>((int)(l.OffB + Math.Max(0, batch - 1) * strideB + l.ExtentB), 12);
+        T[] c = RandomArray<T>((int)(l.OffC + Math.Max(0, batch - 1) * strideC + l.ExtentC), 13);
+        T[] before = (T[])c.Clone();
+        Gemm.Execute(GemmProvider.Managed, path, batch, l.TransA, l.TransB, l.M, l.N, l.K, T.CreateTruncating(alpha),
+            a, l.OffA, l.Lda, strideA, b, l.OffB, l.Ldb, strideB, T.CreateTruncating(beta), c, l.OffC, l.Ldc, strideC);
+        var inAnyWindow = new bool[c.Length];
+        for (int i = 0; i < batch; i++)
+        {
+            var li = l with { OffA = (int)(l.OffA + i * strideA), OffB = (int)(l.OffB + i * strideB), OffC = (int)(l.OffC + i * strideC) };
+            // Reference for item i: its window starts from the original C; everything else is
+            // taken as-is here and checked against the original below.
+            T[] itemBefore = (T[])c.Clone();
+            for (int r = 0; r < l.M; r++)
+                for (int j = 0; j < l.N; j++)
+                {
+                    int x = li.OffC + r * l.Ldc + j;
+                    itemBefore[x] = before[x];
+                    inAnyWindow[x] = true;
+                }
+            AssertMatchesReference(li, alpha, beta, a, b, li.OffA, li.OffB, itemBefore, c, li.OffC, $"batch item {i} of {batch}");
+        }
+        for (int x = 0; x < c.Length; x++)
+            if (!inAnyWindow[x]) Assert.Equal(before[x], c[x]);
+    }
+
+    [Theory]
+    [InlineData(nameof(GemmKernelPath.Auto))]
+    [InlineData(nameof(GemmKernelPath.Portable))]
+    public void Batched_WithStrides_MatchesPerItemReference(string kernel)
+    {
+        var path = Enum.Parse<GemmKernelPath>(kernel);
+        var l = new Layout(false, true, 13, 21, 17, OffA: 2, PadA: 1, OffC: 1, PadC: 3);
+        CheckBatched<float>(path, 3, l, l.ExtentA + 4, l.ExtentB + 2, l.ExtentC + 5, 1.5, 0.5);
+        CheckBatched<double>(path, 3, l, l.ExtentA + 4, l.ExtentB + 2, l.ExtentC + 5, 1.5, 0);
+    }
+
+    [Fact]
+    public void Batched_SharedB_StrideZero()
+    {
+        var l = new Layout(true, false, 64, 72, 40);
+        // 12 items of ~0.4 MFLOP: the batch is spread over the worker threads.
+        CheckBatched<float>(GemmKernelPath.Auto, 12, l, l.ExtentA, 0, l.ExtentC, 1, 0);
+        CheckBatched<double>(GemmKernelPath.Auto, 5, l, l.ExtentA, 0, l.ExtentC, 1, 0);
+        CheckBatched<double>(GemmKernelPath.Auto, 4, l, 0, l.ExtentB, l.ExtentC, 1, 0);  // shared A
+    }
+
+    [Fact]
+    public void Batched_OverlappingC_AccumulatesInOrder()
+    {
+        // strideC = 0 with beta = 1: C ends up as C + Σ A_i·B_i, as if the products ran one by one.
+        const int batch = 4, m = 9, n = 10, k = 11;
+        double[] a = RandomArray<double>(batch * m * k, 21), b = RandomArray<double>(batch * k * n, 22);
+        double[] c = RandomArray<double>(m * n, 23), expected = (double[])c.Clone();
+        for (int i = 0; i < batch; i++)
+            NaiveGemm.Multiply(false, false, m, n, k, 1.0, a, i * m * k, k, b, i * k * n, n, 1.0, expected, 0, n);
+        Gemm.MultiplyBatched(batch, false, false, m, n, k, 1.0, a, 0, k, m * k, b, 0, n, k * n, 1.0, c, 0, n, 0);
+        for (int x = 0; x < c.Length; x++) Assert.Equal(expected[x], c[x], 1e-12);
+    }
+
+    [Fact]
+    public void Batched_ZeroBatch_IsNoOp()
+    {
+        float[] c = [3f];
+        Gemm.MultiplyBatched(0, false, false, 1, 1, 1, 1f, [], 0, 1, 1, [], 0, 1, 1, 0f, c, 0, 1, 1);
+        Assert.Equal(3f, c[0]);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // OpenBLAS
+
+    [OpenBlasTheory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void OpenBlas_MatchesReferenceAndManaged(bool transA, bool transB)
+    {
+        var l = new Layout(transA, transB, 67, 45, 129, OffA: 3, PadA: 2, OffB: 1, PadB: 5, OffC: 2, PadC: 1);
+        CheckBoth(GemmProvider.OpenBlas, GemmKernelPath.Auto, l, alpha: 0.75, beta: -0.5);
+        CheckBoth(GemmProvider.OpenBlas, GemmKernelPath.Auto, l, alpha: 1, beta: 0, nanInC: true);
+
+        double[] a = RandomArray<double>(l.OffA + l.ExtentA, 31), b = RandomArray<double>(l.OffB + l.ExtentB, 32);
+        double[] viaManaged = new double[l.OffC + l.ExtentC], viaBlas = new double[viaManaged.Length];
+        foreach (var (provider, c) in new[] { (GemmProvider.Managed, viaManaged), (GemmProvider.OpenBlas, viaBlas) })
+            Gemm.Execute(provider, GemmKernelPath.Auto, 1, transA, transB, l.M, l.N, l.K, 1.0, a, l.OffA, l.Lda, 0,
+                b, l.OffB, l.Ldb, 0, 0.0, c, l.OffC, l.Ldc, 0);
+        for (int x = 0; x < viaManaged.Length; x++) Assert.Equal(viaManaged[x], viaBlas[x], 1e-11);
+    }
+
+    [OpenBlasFact]
+    public void OpenBlas_Batched_MatchesManaged()
+    {
+        const int batch = 3, m = 33, n = 20, k = 50;
+        float[] a = RandomArray<float>(batch * m * k, 41), b = RandomArray<float>(k * n, 42);
+        float[] c1 = new float[batch * m * n], c2 = new float[batch * m * n];
+        Gemm.Execute(GemmProvider.Managed, GemmKernelPath.Auto, batch, false, false, m, n, k, 1f, a, 0, k, m * k, b, 0, n, 0, 0f, c1, 0, n, m * n);
+        Gemm.Execute(GemmProvider.OpenBlas, GemmKernelPath.Auto, batch, false, false, m, n, k, 1f, a, 0, k, m * k, b, 0, n, 0, 0f, c2, 0, n, m * n);
+        for (int x = 0; x < c1.Length; x++) Assert.Equal(c1[x], c2[x], 1e-4f);
+    }
+
+    [OpenBlasFact]
+    public void OpenBlas_CoreTypeDecision_MatchesTheCpu()
+    {
+        Assert.False(string.IsNullOrEmpty(OpenBlasGemm.CoreName));
+        Assert.True(OpenBlasGemm.Threads >= 1);
+        bool avx512 = Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported;
+        if (OpenBlasGemm.CoreTypeDecision.Contains("set by user")) return; // the user's choice wins
+        if (avx512)
+        {
+            Assert.Contains("SkylakeX", OpenBlasGemm.CoreTypeDecision);
+            Assert.Equal("SkylakeX", OpenBlasGemm.NativeGetEnv("OPENBLAS_CORETYPE"));
+            Assert.Contains("skylakex", OpenBlasGemm.CoreName!, StringComparison.OrdinalIgnoreCase);
+        }
+        else
+        {
+            Assert.Contains("not set", OpenBlasGemm.CoreTypeDecision);
+        }
+    }
+
+    [Fact]
+    public void NativeSetEnv_IsVisibleToGetenv()
+    {
+        if (OperatingSystem.IsWindows()) return; // setenv is only used on Unix
+        Assert.True(OpenBlasGemm.NativeSetEnv("JETSHARP_GEMM_TEST_VAR", "42"));
+        Assert.Equal("42", OpenBlasGemm.NativeGetEnv("JETSHARP_GEMM_TEST_VAR"));
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Provider selection
+
+    [Theory]
+    [InlineData(null, GemmProvider.Managed)]
+    [InlineData("", GemmProvider.Managed)]
+    [InlineData(" Managed ", GemmProvider.Managed)]
+    [InlineData("OPENBLAS", GemmProvider.OpenBlas)]
+    [InlineData("naive", GemmProvider.Naive)]
+    public void ParseProvider_AcceptsKnownNames(string? value, GemmProvider expected)
+        => Assert.Equal(expected, Gemm.ParseProvider(value, "JETSHARP_GEMM"));
+
+    [Fact]
+    public void ParseProvider_RejectsUnknownNames()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Gemm.ParseProvider("mkl", "JETSHARP_GEMM"));
+        Assert.Contains("JETSHARP_GEMM", e.Message);
+        Assert.Contains("mkl", e.Message);
+    }
+
+    [Fact]
+    public void KernelPath_Auto_FollowsTheHardware()
+    {
+        var path = ManagedGemm.HardwarePath;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) Assert.Equal(GemmKernelPath.Vector512, path);
+        else if (Fma.IsSupported && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) Assert.Equal(GemmKernelPath.Vector256, path);
+        else Assert.Equal(GemmKernelPath.Portable, path);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Argument validation
+
+    [Fact]
+    public void Validation_RejectsBadSizesAndShortBuffers()
+    {
+        float[] a = new float[6], b = new float[6], c = new float[4];
+
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, -1, 2, 3, 1f, a, 0, 3, b, 0, 2, 0f, c, 0, 2));
+        Assert.Contains("Gemm", e.Message);
+        Assert.Contains("m=-1", e.Message);
+
+        // A is 2×3 but lda = 2 < 3.
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, 1f, a, 0, 2, b, 0, 2, 0f, c, 0, 2));
+        Assert.Contains("Gemm", e.Message);
+        Assert.Contains("leading dimension 2 of A", e.Message);
+
+        // A needs 7 elements from offset 1.
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, 1f, a, 1, 3, b, 0, 2, 0f, c, 0, 2));
+        Assert.Contains("A needs 7 elements", e.Message);
+        Assert.Contains("m=2, n=2, k=3", e.Message);
+
+        // Transposed B is stored 2×3 (n×k): ldb must be ≥ 3.
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, true, 2, 2, 3, 1f, a, 0, 3, b, 0, 2, 0f, c, 0, 2));
+        Assert.Contains("of B", e.Message);
+
+        // C too short (needs 5 with ldc = 3).
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, 1f, a, 0, 3, b, 0, 2, 0f, c, 0, 3));
+        Assert.Contains("C needs 5 elements", e.Message);
+
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(false, false, 2, 2, 3, 1f, a, -1, 3, b, 0, 2, 0f, c, 0, 2));
+        Assert.Throws<ArgumentNullException>(() => Gemm.Multiply(false, false, 2, 2, 3, 1f, null!, 0, 3, b, 0, 2, 0f, c, 0, 2));
+    }
+
+    [Fact]
+    public void Validation_Batched_ChecksTheLastItemAndStrides()
+    {
+        float[] a = new float[12], b = new float[6], c = new float[8];
+        // Two items of A (2×3) need 6 + 6 = 12 elements with stride 6: fine. Stride 7 overruns.
+        Gemm.MultiplyBatched(2, false, false, 2, 2, 3, 1f, a, 0, 3, 6, b, 0, 2, 0, 0f, c, 0, 2, 4);
+        var e = Assert.Throws<ArgumentException>(() =>
+            Gemm.MultiplyBatched(2, false, false, 2, 2, 3, 1f, a, 0, 3, 7, b, 0, 2, 0, 0f, c, 0, 2, 4));
+        Assert.Contains("A needs 13 elements", e.Message);
+        Assert.Contains("batch=2", e.Message);
+        Assert.Throws<ArgumentException>(() =>
+            Gemm.MultiplyBatched(-1, false, false, 2, 2, 3, 1f, a, 0, 3, 6, b, 0, 2, 0, 0f, c, 0, 2, 4));
+        Assert.Throws<ArgumentException>(() =>
+            Gemm.MultiplyBatched(2, false, false, 2, 2, 3, 1f, a, 0, 3, -6, b, 0, 2, 0, 0f, c, 0, 2, 4));
+    }
+
+    [Fact]
+    public void UnsupportedElementType_Throws()
+    {
+        Half[] x = new Half[4];
+        Assert.Throws<NotSupportedException>(() => Gemm.Multiply(false, false, 2, 2, 2, Half.One, x, 0, 2, x, 0, 2, Half.Zero, x, 0, 2));
+    }
+}
+
+/// <summary>Tests that set the process-wide provider; serialised with each other.</summary>
+[Collection(nameof(GemmProviderCollection))]
+public class GemmProviderTests
+{
+    [Fact]
+    public void OpenBlas_Availability_IsReportedConsistently()
+    {
+        GemmProvider saved = Gemm.Provider;
+        try
+        {
+            if (Gemm.OpenBlasAvailable)
+            {
+                Gemm.Provider = GemmProvider.OpenBlas;
+                Assert.Equal(GemmProvider.OpenBlas, Gemm.Provider);
+                Assert.False(string.IsNullOrEmpty(OpenBlasGemm.LibraryName));
+            }
+            else
+            {
+                // Absent library: selecting it fails loudly and the managed provider stays in charge.
+                var e = Assert.Throws<InvalidOperationException>(() => Gemm.Provider = GemmProvider.OpenBlas);
+                Assert.Contains("OpenBLAS", e.Message);
+                Assert.Equal(saved, Gemm.Provider);
+                Assert.NotEqual(GemmProvider.OpenBlas, Gemm.Provider);
+            }
+            // Either way a product still computes correctly through the public entry point.
+            double[] a = [1, 2, 3, 4], b = [5, 6, 7, 8], c = new double[4];
+            Gemm.Multiply(false, false, 2, 2, 2, 1.0, a, 0, 2, b, 0, 2, 0.0, c, 0, 2);
+            Assert.Equal(new[] { 19.0, 22, 43, 50 }, c);
+        }
+        finally
+        {
+            Gemm.Provider = saved;
+        }
+    }
+
+    [Fact]
+    public void Provider_Naive_IsUsedByMultiply()
+    {
+        GemmProvider saved = Gemm.Provider;
+        try
+        {
+            Gemm.Provider = GemmProvider.Naive;
+            Assert.Equal(GemmProvider.Naive, Gemm.Provider);
+            float[] a = [1, 2], b = [3, 4], c = new float[1];
+            Gemm.Multiply(false, true, 1, 1, 2, 2f, a, 0, 2, b, 0, 2, 0f, c, 0, 1);
+            Assert.Equal(22f, c[0]);
+        }
+        finally
+        {
+            Gemm.Provider = saved;
+        }
+    }
+}
