@@ -52,6 +52,9 @@ public sealed class Mlp
 
     public int LayerCount => Widths.Length - 1;
 
+    /// <summary>A short description, e.g. "mlp 2→32→32→1 tanh": what checkpoints compare before loading parameters.</summary>
+    public string Architecture => $"mlp {string.Join("→", Widths)} {Activation.ToString().ToLowerInvariant()}";
+
     /// <summary>Shapes of W₁, b₁, W₂, b₂, ….</summary>
     public Shape[] ParameterShapes => [.. Enumerable.Range(0, LayerCount).SelectMany(l => new[] { new Shape(Widths[l], Widths[l + 1]), new Shape(Widths[l + 1]) })];
 
