@@ -198,6 +198,7 @@ public sealed class Trainer
         long windowStep = 0;
         var windowClock = Stopwatch.StartNew();
         double rate = 0;
+        long reported = -1;
         var stop = TrainingStop.Completed;
         var lastGood = (double[])Parameters.Clone();
 
@@ -205,7 +206,8 @@ public sealed class Trainer
 
         void Report()
         {
-            if (_options.Progress is null) return;
+            if (_options.Progress is null || reported == Step) return;
+            reported = Step;
             if (windowClock.Elapsed.TotalSeconds > 0 && stepsThisRun > windowStep)
                 rate = (stepsThisRun - windowStep) / windowClock.Elapsed.TotalSeconds;
             windowStep = stepsThisRun;
@@ -266,6 +268,7 @@ public sealed class Trainer
         {
             lastError = m(Parameters);
             if (_history.Count > 0) _history[^1] = _history[^1] with { Error = lastError };
+            reported = -1;   // report the error just measured
         }
         Report();
         if (_options.CheckpointPath is { } p) ToCheckpoint(Total()).Save(p);
