@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using JetSharp.Nn;
+
+namespace JetSharp.Examples;
+
+/// <summary>
+/// Sizes and schedule of a physics-informed example: a tanh MLP with the given hidden widths, trained
+/// by Adam (learning rate decaying exponentially from <see cref="LearningRate"/> to
+/// <see cref="FinalLearningRate"/>, fresh points every <see cref="ResampleEvery"/> steps), then L-BFGS on
+/// one fixed set of points.
+/// </summary>
+public sealed record PinnConfig
+{
+    /// <summary>Input dimension of the network (space, plus time for evolution problems).</summary>
+    public required int Dimension { get; init; }
+
+    public required int[] Hidden { get; init; }
+
+    /// <summary>Monte-Carlo directions per point of stochastic operators (0: exact operators).</summary>
+    public int Samples { get; init; }
+
+    public required int Interior { get; init; }
+    public int Boundary { get; init; }
+    public required int AdamSteps { get; init; }
+    public double LearningRate { get; init; } = 1e-2;
+    public double FinalLearningRate { get; init; } = 1e-3;
+    public int ResampleEvery { get; init; } = 1;
+    public int LbfgsSteps { get; init; }
+    public int ErrorEvery { get; init; } = 100;
+
+    /// <summary>Batch sizes (interior points) at which the per-step time of the strategies is compared.</summary>
+    public int[] TimingSizes { get; init; } = [];
+
+    public IReadOnlyList<TrainingPhase> Phases(double scale)
+    {
+        int adam = Math.Max(1, (int)Math.Round(AdamSteps * scale));
+        var phases = new List<TrainingPhase>
+        {
+            new(new Adam(Nn.LearningRate.Exponential(LearningRate, FinalLearningRate / LearningRate, adam)), adam, ResampleEvery),
+        };
+        int lbfgs = (int)Math.Round(LbfgsSteps * scale);
+        if (lbfgs > 0) phases.Add(new TrainingPhase(new Lbfgs(memory: 30), lbfgs, ResampleEvery: 0));
+        return phases;
+    }
+}
+
+/// <summary>
+/// The common flow of the physics-informed examples: build the objective (collapsed operators), train
+/// with progress and checkpoints, measure the relative L2 error against the exact solution on a fixed
+/// evaluation set, draw the figures, and optionally time a training step by strategy.
+/// </summary>
+public abstract class PinnExample : Example
+{
+    /// <summary>The configuration of the full run or of the fast (test) run.</summary>
+    public abstract PinnConfig Config(bool fast);
+
+    /// <summary>The relative L2 error the full run promises.</summary>
+    public abstract double Target { get; }
+
+    /// <summary>The loss for the given configuration; <paramref name="interior"/> overrides the number of interior points (timings).</summary>
+    public abstract PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null);
+
+    /// <summary>Points where the error is measured, and the exact solution there.</summary>
+    public abstract (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast);
+
+    /// <summary>Problem-specific figures (e.g. solution and error maps); the loss curve is drawn for every example.</summary>
+    protected virtual IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory) => [];
+
+    /// <summary>Problem-specific figures to report (e.g. the estimator used).</summary>
+    protected virtual IEnumerable<(string, string)> Details(PinnConfig config) =>
+        config.Samples > 0 ? [("dimension", config.Dimension.ToString()), ("directions per point", config.Samples.ToString())] : [("dimension", config.Dimension.ToString())];
+
+    public override IObjective CreateObjective(bool fast, Strategy strategy = Strategy.Collapsed, long seed = 0) => Build(Config(fast), strategy, seed);
+
+    public override double[] InitialParameters(bool fast, long seed = 0) =>
+        ParameterVector.Flatten(Network(Config(fast), seed).Parameters);
+
+    protected static Mlp Network(PinnConfig config, long seed) => Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
+
+    public override ExampleResult Run(ExampleOptions options)
+    {
+        var wall = Stopwatch.StartNew();
+        var config = Config(options.Fast);
+        var log = options.Log ?? (_ => { });
+        var objective = Build(config, Strategy.Collapsed, options.Seed);
+        log($"{Name}: {Summary}");
+        log($"network {objective.Architecture}, {ParameterVector.Count(objective.ParameterShapes)} parameters; loss terms {string.Join(", ", objective.TermNames.Select((n, i) => $"{n} ({objective.Points[i].Shape[0]} points)"))}; gradient graph {objective.GradientGraph.Nodes.Count} nodes (built in {wall.Elapsed.TotalSeconds:0.0} s)");
+
+        var (evalPoints, exact) = EvaluationSet(options.Fast);
+        double Error(double[] theta) => Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
+
+        var trainer = new Trainer(objective, InitialParameters(options.Fast, options.Seed), config.Phases(options.StepScale), new TrainerOptions
+        {
+            Error = Error,
+            ErrorEvery = config.ErrorEvery,
+            Progress = options.Progress,
+            ProgressEvery = options.Fast ? 1 : 5,
+            TimeBudget = options.TimeBudget,
+            CheckpointPath = options.CheckpointPath,
+            CheckpointEvery = options.CheckpointEvery,
+            Cancellation = options.Cancellation,
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString() },
+        });
+        if (options.Resume)
+        {
+            if (options.CheckpointPath is not { } path) throw new ArgumentException($"{Name}: resuming needs a checkpoint path.");
+            trainer.Restore(path);
+            log($"resumed from {path} at step {trainer.Step}");
+        }
+        var training = trainer.Run();
+        double error = Error(trainer.Parameters);
+
+        var figures = new List<string>();
+        if (options.OutputDirectory is { } dir)
+        {
+            figures.Add(Reporting.LossCurve(training.History, dir, $"{Name}: training"));
+            figures.AddRange(Plot(objective, trainer.Parameters, dir));
+        }
+
+        var timings = new List<StrategyTiming>();
+        if (options.CompareStrategies)
+        {
+            var rows = new List<(int, IReadOnlyList<StrategyTiming>)>();
+            var sizes = config.TimingSizes.Length > 0 ? config.TimingSizes : [config.Interior];
+            foreach (var n in sizes)
+            {
+                log($"timing a training step with {n} interior points: collapsed vs nested");
+                var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 5);
+                rows.Add((n, t));
+                if (n == config.Interior || n == sizes[^1]) { timings.Clear(); timings.AddRange(t); }
+            }
+            if (options.OutputDirectory is { } d && rows.Count > 1)
+                figures.Add(Reporting.StepTimeChart(d, $"{Name}: time per training step", "interior points per step", rows));
+        }
+
+        return new ExampleResult
+        {
+            Name = Name,
+            ErrorName = "relative L2 error of u",
+            Error = error,
+            Target = Target,
+            Training = training,
+            WallTime = wall.Elapsed,
+            Figures = figures,
+            Timings = timings,
+            Details =
+            [
+                ("network", objective.Architecture),
+                ("parameters", ParameterVector.Count(objective.ParameterShapes).ToString()),
+                ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.Points[i].Shape[0]}"))),
+                ("final term losses", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.TermLosses[i]:0.###e0}"))),
+                .. Details(config),
+            ],
+        };
+    }
+}
