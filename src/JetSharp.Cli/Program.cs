@@ -13,6 +13,7 @@ public static class Program
         ["fixedpoint"] = ("hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared", FixedPointCommand.Run),
         ["kalman"] = ("fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter", KalmanCommand.Run),
         ["jacobian"] = ("multiplication counts and run times of vertex-elimination orders on the Jacobian benchmarks", JacobianCommand.Run),
+        ["example"] = ("train an example (poisson2d, poisson-highdim, heat, plate, vmc-oscillator): error, time, figures", ExampleCommand.Run),
     };
 
     public static int Main(string[] argv)

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using JetSharp.Examples;
+using JetSharp.Nn;
+using Spectre.Console;
+
+namespace JetSharp.Cli.Commands;
+
+/// <summary>
+/// <c>jetsharp example NAME</c>: trains one of the example problems (examples/NAME) with live progress,
+/// prints its error against the exact solution and its run time, and writes the figures, a summary and
+/// a checkpoint into the output folder. Ctrl+C stops training and saves the checkpoint;
+/// <c>--resume</c> continues from it.
+/// </summary>
+public static class ExampleCommand
+{
+    public static int Run(Args args)
+    {
+        if (args.Positional.Length == 0)
+        {
+            AnsiConsole.MarkupLine("usage: [bold]jetsharp example[/] NAME [[--fast]] [[--out DIR]] [[--seed N]] [[--scale X]] [[--budget SECONDS]] [[--resume]] [[--no-compare]]");
+            var list = new Table().Border(TableBorder.Rounded).AddColumns("name", "problem");
+            foreach (var e in ExampleCatalog.All) list.AddRow(e.Name, Markup.Escape(e.Summary));
+            AnsiConsole.Write(list);
+            return 0;
+        }
+        var example = ExampleCatalog.Find(args.Positional[0]);
+        bool fast = args.Flag("fast");
+        string outDir = args.Value("out") ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
+        string checkpoint = args.Value("checkpoint") ?? Path.Combine(outDir, "checkpoint.json");
+        bool resume = args.Flag("resume");
+        if (resume && !File.Exists(checkpoint))
+            throw new ArgumentException($"example: --resume needs the checkpoint '{checkpoint}', which does not exist (run without --resume first, or pass --checkpoint PATH).");
+        double scale = args.Value("scale") is { } sv
+            ? double.TryParse(sv, NumberStyles.Float, CultureInfo.InvariantCulture, out var sc) && sc > 0 ? sc : throw new ArgumentException($"--scale expects a positive number, got '{sv}'.")
+            : 1;
+        TimeSpan? budget = args.Value("budget") is { } bv
+            ? double.TryParse(bv, NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && b > 0 ? TimeSpan.FromSeconds(b) : throw new ArgumentException($"--budget expects seconds, got '{bv}'.")
+            : null;
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        AnsiConsole.Write(new Rule($"[bold]jetsharp example {example.Name}[/]{(fast ? " (fast)" : "")}").LeftJustified());
+
+        ExampleResult? result = null;
+        try
+        {
+            AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("setting up", maxValue: 1);
+                    var options = new ExampleOptions
+                    {
+                        Fast = fast,
+                        Seed = args.Int("seed", 0),
+                        StepScale = scale,
+                        TimeBudget = budget,
+                        OutputDirectory = outDir,
+                        CheckpointPath = checkpoint,
+                        Resume = resume,
+                        CompareStrategies = !args.Flag("no-compare"),
+                        Cancellation = cancel.Token,
+                        Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"),
+                        Progress = p =>
+                        {
+                            task.MaxValue = Math.Max(1, p.TotalSteps);
+                            task.Value = Math.Min(p.Step, p.TotalSteps);
+                            string error = p.Error is { } e ? $" error {e:0.00e0}" : "";
+                            task.Description = Markup.Escape($"step {p.Step}/{p.TotalSteps} {p.PhaseName,-6} loss {p.Loss:0.000e0}{error} {p.StepsPerSecond,5:0.0} steps/s");
+                            ctx.Refresh();
+                        },
+                    };
+                    result = example.Run(options);
+                    task.Value = task.MaxValue;
+                });
+        }
+        catch (CheckpointMismatchException e)
+        {
+            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return 2;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        var r = result!;
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("", "");
+        string colour = r.TargetReached ? "[green]" : fast ? "[yellow]" : "[red]";
+        table.AddRow(Markup.Escape(r.ErrorName), $"{colour}{r.Error:0.000e0}[/] (target ≤ {r.Target:0.0e0}{(fast ? " for the full run; --fast only checks that training runs" : "")})");
+        table.AddRow("steps", $"{r.Training.Steps} ({r.Training.StepsThisRun} in this run, stopped: {r.Training.Stop})");
+        table.AddRow("training time", Measure.Time(r.Training.Elapsed.TotalSeconds) + (r.Training.Steps > r.Training.StepsThisRun ? $" ({Measure.Time(r.Training.ElapsedThisRun.TotalSeconds)} in this run)" : ""));
+        table.AddRow("wall time (this run)", Measure.Time(r.WallTime.TotalSeconds));
+        table.AddRow("final loss", $"{r.Training.Loss:0.000e0}");
+        foreach (var (name, value) in r.Details) table.AddRow(Markup.Escape(name), Markup.Escape(value));
+        foreach (var t in r.Timings)
+            table.AddRow($"step time, {Reporting.StrategyName(t.Strategy)}", Measure.Time(t.SecondsPerStep));
+        if (r.Timings.Count == 2)
+            table.AddRow("collapsed / nested", $"{r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}×");
+        AnsiConsole.Write(table);
+        var summary = Path.Combine(outDir, "summary.md");
+        File.WriteAllText(summary, Summary(r, fast));
+        AnsiConsole.MarkupLine($"figures: {Markup.Escape(string.Join(", ", r.Figures))}");
+        AnsiConsole.MarkupLine($"summary: {Markup.Escape(summary)}; checkpoint: {Markup.Escape(checkpoint)}");
+        if (r.Training.Stop is TrainingStop.Cancelled or TrainingStop.TimeBudget)
+            AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] jetsharp example {example.Name}{(fast ? " --fast" : "")} --resume");
+        return r.TargetReached || fast ? 0 : 1;
+    }
+
+    /// <summary>The result as a Markdown table (what docs/examples/NAME.md quotes).</summary>
+    private static string Summary(ExampleResult r, bool fast)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {r.Name}{(fast ? " (fast)" : "")}").AppendLine();
+        sb.AppendLine("| quantity | value |").AppendLine("|---|---|");
+        sb.AppendLine($"| {r.ErrorName} | {r.Error:0.000e0} (target ≤ {r.Target:0.0e0}, {(r.TargetReached ? "reached" : "not reached")}) |");
+        sb.AppendLine($"| steps | {r.Training.Steps} ({r.Training.Stop}) |");
+        sb.AppendLine($"| training time | {r.Training.Elapsed.TotalSeconds:0.0} s |");
+        sb.AppendLine($"| wall time of the run | {r.WallTime.TotalSeconds:0.0} s |");
+        sb.AppendLine($"| final loss | {r.Training.Loss:0.000e0} |");
+        foreach (var (name, value) in r.Details) sb.AppendLine($"| {name} | {value} |");
+        foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {t.SecondsPerStep * 1e3:0.0} ms |");
+        if (r.Timings.Count == 2) sb.AppendLine($"| collapsed / nested | {r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}× |");
+        sb.AppendLine($"| machine | {Environment.ProcessorCount} cores, .NET {Environment.Version} |");
+        return sb.ToString();
+    }
+}
