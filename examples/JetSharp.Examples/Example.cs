@@ -72,8 +72,14 @@ public sealed record ExampleResult
     /// <summary>SVG files written.</summary>
     public IReadOnlyList<string> Figures { get; init; } = [];
 
-    /// <summary>Per-step times by strategy, when requested.</summary>
+    /// <summary>Per-step times by strategy at the training batch size, when requested.</summary>
     public IReadOnlyList<StrategyTiming> Timings { get; init; } = [];
+
+    /// <summary>Per-step times by strategy for every batch size timed (what the step-time figure shows).</summary>
+    public IReadOnlyList<(int Size, IReadOnlyList<StrategyTiming> Timings)> TimingSweep { get; init; } = [];
+
+    /// <summary>What the sizes of <see cref="TimingSweep"/> count (e.g. "interior points", "walkers").</summary>
+    public string TimingSizeName { get; init; } = "points";
 }
 
 /// <summary>One example problem: a documented, runnable program with an exact solution to check against.</summary>

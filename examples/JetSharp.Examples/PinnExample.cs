@@ -118,17 +118,18 @@ public abstract class PinnExample : Example
         }
 
         var timings = new List<StrategyTiming>();
+        var rows = new List<(int, IReadOnlyList<StrategyTiming>)>();
         if (options.CompareStrategies)
         {
-            var rows = new List<(int, IReadOnlyList<StrategyTiming>)>();
             var sizes = config.TimingSizes.Length > 0 ? config.TimingSizes : [config.Interior];
             foreach (var n in sizes)
             {
                 log($"timing a training step with {n} interior points: collapsed vs nested");
                 var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 5);
                 rows.Add((n, t));
-                if (n == config.Interior || n == sizes[^1]) { timings.Clear(); timings.AddRange(t); }
             }
+            // Report the batch size training used (or the largest timed, if it was not among them).
+            timings.AddRange(rows.FirstOrDefault(r => r.Item1 == config.Interior, rows[^1]).Item2);
             if (options.OutputDirectory is { } d && rows.Count > 1)
                 figures.Add(Reporting.StepTimeChart(d, $"{Name}: time per training step", "interior points per step", rows));
         }
@@ -143,6 +144,8 @@ public abstract class PinnExample : Example
             WallTime = wall.Elapsed,
             Figures = figures,
             Timings = timings,
+            TimingSweep = rows,
+            TimingSizeName = "interior points",
             Details =
             [
                 ("network", objective.Architecture),

@@ -75,7 +75,7 @@ public sealed class Plate : PinnExample
 
     protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
     {
-        int n = 64;
+        int n = 48;
         var grid = Reporting.Grid(n);
         var u = objective.Predict(theta, grid).Data;
         var err = new double[u.Length];

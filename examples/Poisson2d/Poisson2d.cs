@@ -33,6 +33,7 @@ public sealed class Poisson2d : PinnExample
 
     public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
+        int n = interior ?? config.Interior;
         var net = Network(config, seed);
         var square = Box.UnitCube(2);
         var laplacian = DifferentialOperator.Laplacian();
@@ -41,8 +42,8 @@ public sealed class Poisson2d : PinnExample
             new()
             {
                 Name = "interior",
-                Points = interior ?? config.Interior,
-                Sample = s => square.Interior<double>(interior ?? config.Interior, s),
+                Points = n,
+                Sample = s => square.Interior<double>(n, s),
                 Residual = c => (c.Apply(laplacian) + Source(c.Coordinate(0), c.Coordinate(1))) * (1 / Scale),
             },
             new()
@@ -74,7 +75,7 @@ public sealed class Poisson2d : PinnExample
 
     protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
     {
-        int n = 64;
+        int n = 48;
         var grid = Reporting.Grid(n);
         var u = objective.Predict(theta, grid).Data;
         var err = new double[u.Length];

@@ -124,6 +124,15 @@ public static class ExampleCommand
         foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {t.SecondsPerStep * 1e3:0.0} ms |");
         if (r.Timings.Count == 2) sb.AppendLine($"| collapsed / nested | {r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}× |");
         sb.AppendLine($"| machine | {Environment.ProcessorCount} cores, .NET {Environment.Version} |");
+        if (r.TimingSweep.Count > 0)
+        {
+            var strategies = r.TimingSweep[0].Timings.Select(t => t.Strategy).ToList();
+            sb.AppendLine().AppendLine("Time per training step (loss and gradient; minimum over timed steps):").AppendLine();
+            sb.AppendLine($"| {r.TimingSizeName} | {string.Join(" | ", strategies.Select(Reporting.StrategyName))} | collapsed / nested |");
+            sb.AppendLine($"|---|{string.Concat(strategies.Select(_ => "---|"))}---|");
+            foreach (var (size, ts) in r.TimingSweep)
+                sb.AppendLine($"| {size} | {string.Join(" | ", ts.Select(t => $"{t.SecondsPerStep * 1e3:0.0} ms"))} | {ts[0].SecondsPerStep / ts[^1].SecondsPerStep:0.00}× |");
+        }
         return sb.ToString();
     }
 }
