@@ -43,7 +43,7 @@ public static class Reporting
     }
 
     /// <summary>Loss (and error, where measured) against the step, logarithmic y axis.</summary>
-    public static string LossCurve(IReadOnlyList<TrainingRecord> history, string directory, string title, string lossName = "loss", string errorName = "relative L2 error", bool logY = true, double? reference = null)
+    public static string LossCurve(IReadOnlyList<TrainingRecord> history, string directory, string title, string lossName = "loss", string? errorName = "relative L2 error", bool logY = true, double? reference = null)
     {
         var chart = new LineChart { Title = title, XLabel = "step", YLabel = logY ? "value (log scale)" : "value", LogY = logY };
         // Thin long histories so the SVG stays small (every k-th step; the curve shape is unchanged).
@@ -51,7 +51,7 @@ public static class Reporting
         var thinned = history.Where((_, i) => i % k == 0 || i == history.Count - 1).ToList();
         chart.Add(lossName, [.. thinned.Select(h => (double)h.Step)], [.. thinned.Select(h => h.Loss)]);
         var errors = history.Where(h => h.Error is not null).ToList();
-        if (errors.Count > 0) chart.Add(errorName, [.. errors.Select(h => (double)h.Step)], [.. errors.Select(h => h.Error!.Value)]);
+        if (errors.Count > 0 && errorName is not null) chart.Add(errorName, [.. errors.Select(h => (double)h.Step)], [.. errors.Select(h => h.Error!.Value)]);
         if (reference is { } r && history.Count > 0) chart.Add($"exact {r:g4}", [history[0].Step, history[^1].Step], [r, r]);
         return Save(directory, "loss.svg", chart.ToSvg());
     }

@@ -112,15 +112,16 @@ public static class ExampleCommand
     /// <summary>The result as a Markdown table (what docs/examples/NAME.md quotes).</summary>
     private static string Summary(ExampleResult r, bool fast)
     {
+        static string Cell(string s) => s.Replace("|", "\\|");   // a literal bar inside a Markdown table cell
         var sb = new StringBuilder();
         sb.AppendLine($"# {r.Name}{(fast ? " (fast)" : "")}").AppendLine();
         sb.AppendLine("| quantity | value |").AppendLine("|---|---|");
-        sb.AppendLine($"| {r.ErrorName} | {r.Error:0.000e0} (target ≤ {r.Target:0.0e0}, {(r.TargetReached ? "reached" : "not reached")}) |");
+        sb.AppendLine($"| {Cell(r.ErrorName)} | {r.Error:0.000e0} (target ≤ {r.Target:0.0e0}, {(r.TargetReached ? "reached" : "not reached")}) |");
         sb.AppendLine($"| steps | {r.Training.Steps} ({r.Training.Stop}) |");
         sb.AppendLine($"| training time | {r.Training.Elapsed.TotalSeconds:0.0} s |");
         sb.AppendLine($"| wall time of the run | {r.WallTime.TotalSeconds:0.0} s |");
         sb.AppendLine($"| final loss | {r.Training.Loss:0.000e0} |");
-        foreach (var (name, value) in r.Details) sb.AppendLine($"| {name} | {value} |");
+        foreach (var (name, value) in r.Details) sb.AppendLine($"| {Cell(name)} | {Cell(value)} |");
         foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {t.SecondsPerStep * 1e3:0.0} ms |");
         if (r.Timings.Count == 2) sb.AppendLine($"| collapsed / nested | {r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}× |");
         sb.AppendLine($"| machine | {Environment.ProcessorCount} cores, .NET {Environment.Version} |");

@@ -101,8 +101,8 @@ public sealed class LineChart
     }
 
     private static string Label(double t, bool log) => log
-        ? "1e" + t.ToString("0", CultureInfo.InvariantCulture)
-        : t.ToString(Math.Abs(t) >= 1e4 || (Math.Abs(t) < 1e-3 && t != 0) ? "0.##e0" : "0.###", CultureInfo.InvariantCulture);
+        ? "1e" + (t + 0.0).ToString("0", CultureInfo.InvariantCulture)
+        : (t + 0.0).ToString(Math.Abs(t) >= 1e4 || (Math.Abs(t) < 1e-3 && t != 0) ? "0.##e0" : "0.###", CultureInfo.InvariantCulture);
 
     internal static StringBuilder Header(int w, int h) => new StringBuilder()
         .Append(F($"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' viewBox='0 0 {w} {h}' font-family='Helvetica, Arial, sans-serif'>\n"))
