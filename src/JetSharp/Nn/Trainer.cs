@@ -50,7 +50,10 @@ public enum TrainingStop
     TimeBudget,
     /// <summary>The cancellation token was triggered (e.g. Ctrl+C).</summary>
     Cancelled,
-    /// <summary>The loss became NaN or infinite; parameters are those of the last finite step.</summary>
+    /// <summary>
+    /// The loss or the parameters became NaN or infinite; the parameters are rolled back to those of the last
+    /// finite step (the optimizer's internal state is not, so lower its learning rate before continuing).
+    /// </summary>
     NonFinite,
 }
 
