@@ -49,7 +49,7 @@ public class TrainerTests
         Assert.True(result.History[^1].Loss < 1e-6 * result.History[0].Loss, $"loss {result.History[0].Loss} → {result.History[^1].Loss}");
         // Adam resamples every step (draws 0..29); L-BFGS draws once, at its first step (30).
         Assert.Equal([.. Enumerable.Range(0, 31).Select(i => (long)i)], objective.Draws);
-        Assert.Equal(2.0, trainer.Parameters[2], 1e-6);
+        Assert.Equal(2.0, trainer.Parameters[2], 1e-4);
         Assert.Contains(progress, p => p.PhaseName == "lbfgs");
         Assert.Equal(result.Steps, progress[^1].Step);
         Assert.NotNull(result.Error);
