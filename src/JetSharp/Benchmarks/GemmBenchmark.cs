@@ -54,8 +54,8 @@ public sealed class GemmBenchmarkOptions
     public int Repeats { get; init; } = 5;
     /// <summary>Each sample repeats the product until it lasts at least this long (timer resolution, noise).</summary>
     public double MinSampleSeconds { get; init; } = 0.03;
-    /// <summary>Length of each FMA peak measurement.</summary>
-    public double PeakSeconds { get; init; } = 0.5;
+    /// <summary>Length of each of the three FMA peak measurements (the best is kept).</summary>
+    public double PeakSeconds { get; init; } = 0.3;
     /// <summary>Called as each result is measured, for live progress output.</summary>
     public Action<GemmBenchmarkResult>? OnResult { get; init; }
 
@@ -65,7 +65,7 @@ public sealed class GemmBenchmarkOptions
         Ms = [256, 2048],
         Repeats = 3,
         MinSampleSeconds = 0.01,
-        PeakSeconds = 0.25,
+        PeakSeconds = 0.15,
         OnResult = onResult,
     };
 }
@@ -207,9 +207,10 @@ public static class GemmBenchmark
         var env = DescribeEnvironment(cores);
         bool openBlas = env.OpenBlasAvailable;
 
+        // Best of three: anything else running on the machine can only lower a measurement.
         var peaks = new List<FmaPeakResult>();
         foreach (DType dt in options.DTypes)
-            peaks.Add(MeasurePeak(dt, cores, options.PeakSeconds));
+            peaks.Add(Enumerable.Range(0, 3).Select(_ => MeasurePeak(dt, cores, options.PeakSeconds)).MaxBy(p => p.GFlops)!);
 
         var results = new List<GemmBenchmarkResult>();
         foreach (DType dt in options.DTypes)

@@ -125,7 +125,7 @@ public static class Gemm
         if (v.Length == 0 || v.Equals("managed", StringComparison.OrdinalIgnoreCase)) return GemmProvider.Managed;
         if (v.Equals("openblas", StringComparison.OrdinalIgnoreCase)) return GemmProvider.OpenBlas;
         if (v.Equals("naive", StringComparison.OrdinalIgnoreCase)) return GemmProvider.Naive;
-        throw new InvalidOperationException($"{source}='{value}' is not a GEMM provider; use managed, openblas or naive.");
+        throw new InvalidOperationException($"Gemm: {source}='{value}' is not a GEMM provider; use managed, openblas or naive.");
     }
 
     private static GemmProvider ResolveProviderFromEnvironment()
@@ -136,7 +136,7 @@ public static class Gemm
             var p = ParseProvider(Environment.GetEnvironmentVariable(ProviderVariable), ProviderVariable);
             // Not cached on failure: the caller can still pick another provider through the setter.
             if (p == GemmProvider.OpenBlas && !OpenBlasGemm.IsAvailable)
-                throw new InvalidOperationException($"{ProviderVariable}=openblas, but {OpenBlasGemm.UnavailableMessage}");
+                throw new InvalidOperationException($"{OpenBlasGemm.UnavailableMessage} (requested by {ProviderVariable}=openblas)");
             Volatile.Write(ref s_provider, (int)p);
             return p;
         }

@@ -38,7 +38,7 @@ internal static unsafe class ManagedGemm
     /// Each extra thread must get at least this many flops: handing work to a polling worker costs
     /// about a microsecond all told, in which a core does ~50–100 kflop.
     /// </summary>
-    internal static double MinFlopsPerThread = 2e5;
+    internal const double MinFlopsPerThread = 2e5;
 
     /// <summary>
     /// Products below this many flops (≈ 50 µs on one core) do not wake blocked workers: waking
@@ -189,14 +189,15 @@ internal readonly record struct GemmBlocking(int MC, int KC, int NC)
 {
     public static GemmBlocking For(int mr, int nr, int elementSize, CacheSizes cache, int threads)
     {
-        // KC: a B̃ sliver (KC×NR) takes half of L1, leaving room for the A sliver and C tile that
-        // stream through alongside it.
+        // KC: a B̃ sliver (KC×NR) takes half of L1, so one can stream through per micro-kernel call
+        // without evicting the A sliver (MR×KC) that the macro-kernel keeps there.
         int kc = cache.L1 / 2 / (nr * elementSize);
         kc = Math.Clamp(kc, 64, 512) & ~7;
-        // MC: the Ã block (MC×KC) takes half of L2 so it survives while B̃ slivers cycle through.
+        // MC: a packed Ã block (MC×KC; only A stored transposed is packed) takes half of L2, so
+        // its slivers are still cached when the macro-kernel reads them back.
         int mc = cache.L2 / 2 / (kc * elementSize);
         mc = Math.Clamp(mc / mr * mr, mr, 1024 / mr * mr);
-        // NC: each thread's B̃ block takes a share of half the L3.
+        // NC: each thread's B̃ block, which every A sliver streams through, gets a share of half the L3.
         long nc = (long)cache.L3 / 2 / Math.Max(1, threads) / ((long)kc * elementSize);
         nc = Math.Clamp(nc / nr * nr, 4L * nr, 8192L / nr * nr);
         return new(mc, kc, (int)nc);
@@ -284,8 +285,8 @@ internal static unsafe class GemmDriver<T, TK>
 
     /// <summary>
     /// Chooses a tm×tn grid of C rectangles. Cost per thread ≈ its (padded) tile area plus the
-    /// packing each thread repeats: splitting M makes every thread pack all of B, splitting N makes
-    /// every thread pack all of A.
+    /// operand traffic each thread repeats: splitting M makes every thread pack all of B, splitting
+    /// N makes every thread read (or pack) all of A.
     /// </summary>
     internal static (int Tm, int Tn) Partition(int m, int n, int k, int maxThreads)
     {
@@ -303,7 +304,7 @@ internal static unsafe class GemmDriver<T, TK>
             if (tm > slM || tn > slN) continue;
             double rows = (slM + tm - 1) / tm * mr;
             double cols = (slN + tn - 1) / tn * nr;
-            // A packed element costs about as much as 16 multiply-adds.
+            // Moving an operand element costs about as much as 16 multiply-adds.
             double cost = rows * cols + 16 * (rows + cols);
             if (cost < bestCost - 1e-9) { bestCost = cost; best = (tm, tn); }
         }

@@ -40,8 +40,8 @@ internal static unsafe class OpenBlasGemm
         get
         {
             _ = s_binding.Value;
-            return "the OpenBLAS library could not be loaded (" + s_loadReport + "). Install it " +
-                   "(Debian/Ubuntu: apt-get install libopenblas0-pthread) or point JETSHARP_OPENBLAS_PATH at libopenblas.";
+            return "Gemm: the OpenBLAS provider is unavailable: the library could not be loaded (" + s_loadReport +
+                   "). Install it (Debian/Ubuntu: apt-get install libopenblas0-pthread) or point JETSHARP_OPENBLAS_PATH at libopenblas.";
         }
     }
 
@@ -60,7 +60,7 @@ internal static unsafe class OpenBlasGemm
         T beta, T[] c, int offC, int ldc, long strideC)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Binding bind = s_binding.Value ?? throw new InvalidOperationException("Gemm: " + UnavailableMessage);
+        Binding bind = s_binding.Value ?? throw new InvalidOperationException(UnavailableMessage);
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         fixed (T* pa0 = a, pb0 = b, pc0 = c)
         {
