@@ -125,7 +125,7 @@ public abstract class PinnExample : Example
             foreach (var n in sizes)
             {
                 log($"timing a training step with {n} interior points: collapsed vs nested");
-                var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 5);
+                var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 10);
                 rows.Add((n, t));
             }
             // Report the batch size training used (or the largest timed, if it was not among them).
