@@ -96,7 +96,7 @@ public static class ExampleCommand
         table.AddRow("final loss", $"{r.Training.Loss:0.000e0}");
         foreach (var (name, value) in r.Details) table.AddRow(Markup.Escape(name), Markup.Escape(value));
         foreach (var t in r.Timings)
-            table.AddRow($"step time, {Reporting.StrategyName(t.Strategy)}", Measure.Time(t.SecondsPerStep));
+            table.AddRow($"step time, {Reporting.StrategyName(t.Strategy)}", Milliseconds(t.SecondsPerStep));
         if (r.Timings.Count == 2)
             table.AddRow("collapsed / nested", $"{r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}×");
         AnsiConsole.Write(table);
@@ -107,6 +107,13 @@ public static class ExampleCommand
         if (r.Training.Stop is TrainingStop.Cancelled or TrainingStop.TimeBudget)
             AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] jetsharp example {example.Name}{(fast ? " --fast" : "")} --resume");
         return r.TargetReached || fast ? 0 : 1;
+    }
+
+    /// <summary>Three significant digits in milliseconds (steps take from a fraction of a millisecond to seconds).</summary>
+    private static string Milliseconds(double seconds)
+    {
+        double ms = seconds * 1e3;
+        return ms >= 100 ? $"{ms:0} ms" : ms >= 10 ? $"{ms:0.0} ms" : ms >= 1 ? $"{ms:0.00} ms" : $"{ms:0.000} ms";
     }
 
     /// <summary>The result as a Markdown table (what docs/examples/NAME.md quotes).</summary>
@@ -122,7 +129,7 @@ public static class ExampleCommand
         sb.AppendLine($"| wall time of the run | {r.WallTime.TotalSeconds:0.0} s |");
         sb.AppendLine($"| final loss | {r.Training.Loss:0.000e0} |");
         foreach (var (name, value) in r.Details) sb.AppendLine($"| {Cell(name)} | {Cell(value)} |");
-        foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {t.SecondsPerStep * 1e3:0.0} ms |");
+        foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {Milliseconds(t.SecondsPerStep)} |");
         if (r.Timings.Count == 2) sb.AppendLine($"| collapsed / nested | {r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}× |");
         sb.AppendLine($"| machine | {Environment.ProcessorCount} cores, .NET {Environment.Version} |");
         if (r.TimingSweep.Count > 0)
@@ -132,7 +139,7 @@ public static class ExampleCommand
             sb.AppendLine($"| {r.TimingSizeName} | {string.Join(" | ", strategies.Select(Reporting.StrategyName))} | collapsed / nested |");
             sb.AppendLine($"|---|{string.Concat(strategies.Select(_ => "---|"))}---|");
             foreach (var (size, ts) in r.TimingSweep)
-                sb.AppendLine($"| {size} | {string.Join(" | ", ts.Select(t => $"{t.SecondsPerStep * 1e3:0.0} ms"))} | {ts[0].SecondsPerStep / ts[^1].SecondsPerStep:0.00}× |");
+                sb.AppendLine($"| {size} | {string.Join(" | ", ts.Select(t => Milliseconds(t.SecondsPerStep)))} | {ts[0].SecondsPerStep / ts[^1].SecondsPerStep:0.00}× |");
         }
         return sb.ToString();
     }
