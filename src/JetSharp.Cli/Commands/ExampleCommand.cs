@@ -105,7 +105,10 @@ public static class ExampleCommand
         AnsiConsole.MarkupLine($"figures: {Markup.Escape(string.Join(", ", r.Figures))}");
         AnsiConsole.MarkupLine($"summary: {Markup.Escape(summary)}; checkpoint: {Markup.Escape(checkpoint)}");
         if (r.Training.Stop is TrainingStop.Cancelled or TrainingStop.TimeBudget)
-            AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] jetsharp example {example.Name}{(fast ? " --fast" : "")} --resume");
+        {
+            string again = $"jetsharp example {example.Name}{(fast ? " --fast" : "")}{(args.Value("out") is { } o ? $" --out {o}" : "")}{(args.Value("checkpoint") is { } c ? $" --checkpoint {c}" : "")} --resume";
+            AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] {Markup.Escape(again)}");
+        }
         return r.TargetReached || fast ? 0 : 1;
     }
 
