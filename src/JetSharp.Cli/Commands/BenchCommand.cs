@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using JetSharp.Benchmarks;
-using JetSharp.Kernels;
+using JetSharp.Backend;
 using JetSharp.Plotting;
 using Spectre.Console;
 

@@ -18,7 +18,7 @@ public static class DemoCommand
         int batch = args.Int("batch", 16);
         int repeats = args.Int("repeats", 2);
         AnsiConsole.Write(new Rule("[bold]JetSharp demo[/]").LeftJustified());
-        AnsiConsole.MarkupLine($"tanh MLP D → 768 → 768 → 512 → 512 → 1, float64, batch N = {batch}, GEMM: {Kernels.Gemm.Provider}");
+        AnsiConsole.MarkupLine($"tanh MLP D → 768 → 768 → 512 → 512 → 1, float64, batch N = {batch}, GEMM: {JetSharp.Backend.Gemm.Provider}");
 
         var cases = new List<(string Name, int D, int N, DifferentialOperator Op)>
         {

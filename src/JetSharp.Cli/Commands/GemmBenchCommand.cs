@@ -28,7 +28,7 @@ public static class GemmBenchCommand
             $"OpenBLAS: {(env.OpenBlasAvailable ? Markup.Escape($"{env.OpenBlasLibrary}, core {env.OpenBlasCore}, {env.OpenBlasThreads} threads — {env.OpenBlasCoreTypeDecision}") : "not installed")}");
         foreach (var dtype in report.Peaks.Select(p => p.DType).Distinct())
         {
-            var managed = report.Results.Where(r => r.Provider == Kernels.GemmProvider.Managed && r.DType == dtype).ToList();
+            var managed = report.Results.Where(r => r.Provider == JetSharp.Backend.GemmProvider.Managed && r.DType == dtype).ToList();
             if (managed.Count > 0)
                 AnsiConsole.MarkupLine($"managed {dtype.Name()}: best {managed.Max(r => r.FractionOfPeak):P0} of peak, on the largest shapes {managed.Where(r => r.M == managed.Max(q => q.M)).Average(r => r.FractionOfPeak):P0} (target ≥ 75%)");
         }

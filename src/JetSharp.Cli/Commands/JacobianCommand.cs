@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using JetSharp.Jacobians;
-using JetSharp.Jacobians.Benchmarks;
+using JetSharp.Examples.Jacobians;
 using Spectre.Console;
 
 namespace JetSharp.Cli.Commands;

@@ -1,8 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using JetSharp.Ir;
-using JetSharp.Primitives;
+using System.Reflection;
+using JetSharp.Tensors;
 
-namespace JetSharp;
+namespace JetSharp.Ir;
 
 /// <summary>
 /// A typed SSA graph: nodes in topological order (every node after its inputs), a list of inputs and
@@ -88,28 +89,22 @@ public sealed class Graph
         _outputs = outputs;
     }
 
-    /// <summary>The nodes each node is used by (including being an output, which is not listed).</summary>
-    public Dictionary<Node, List<Node>> Users()
-    {
-        var users = _nodes.ToDictionary(n => n, _ => new List<Node>());
-        foreach (var n in _nodes)
-            foreach (var i in n.InputArray)
-                users[i].Add(n);
-        return users;
-    }
-
     public override string ToString() => GraphPrinter.Print(this);
 
     /// <summary>Graphviz DOT text of the graph.</summary>
     public string ToDot(string title = "graph") => GraphPrinter.ToDot(this, title);
 
+    private static readonly ConcurrentDictionary<Assembly, bool> LibraryAssemblies = new();
+
+    private static bool IsLibrary(Assembly a) =>
+        LibraryAssemblies.GetOrAdd(a, x => x.IsDefined(typeof(JetSharpLibraryAttribute), false));
+
     private static string? CallerOutsideLibrary()
     {
-        var library = typeof(Graph).Assembly;
         foreach (var frame in new StackTrace(2, true).GetFrames())
         {
             var method = frame.GetMethod();
-            if (method?.DeclaringType is null || method.DeclaringType.Assembly == library) continue;
+            if (method?.DeclaringType is null || IsLibrary(method.DeclaringType.Assembly)) continue;
             var file = frame.GetFileName();
             var where = file is null ? "" : $" at {Path.GetFileName(file)}:{frame.GetFileLineNumber()}";
             return $"{method.DeclaringType.Name}.{method.Name}{where}";

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using JetSharp.Primitives;
+using JetSharp.Tensors;
 
 namespace JetSharp.Ir;
 

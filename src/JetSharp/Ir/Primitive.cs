@@ -1,4 +1,4 @@
-using JetSharp.Transforms;
+using JetSharp.Tensors;
 
 namespace JetSharp.Ir;
 
@@ -26,17 +26,17 @@ public abstract class Primitive : IEquatable<Primitive>
     public abstract Shape InferShape(IReadOnlyList<Node> inputs);
 
     /// <summary>Computes <paramref name="output"/> (pre-allocated, contents undefined) from the inputs.</summary>
-    public abstract void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) where T : unmanaged, IFloatingPointIeee754<T>;
+    public abstract void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>
     /// Reverse-mode rule: given the node (its inputs and output live in the graph being built) and the
     /// cotangent of its output, returns one cotangent per input (null where the input gets none).
-    /// Cotangents must have the input's shape: undo broadcasting with <see cref="Fn.SumToShape"/>.
+    /// Cotangents must have the input's shape: undo broadcasting with <c>Fn.SumToShape</c>.
     /// </summary>
     public virtual Node?[] Vjp(Node node, Node cotangent) => throw new MissingRuleException(node, "reverse-mode (VJP)");
 
     /// <summary>
-    /// Taylor rule (derivative convention, see <see cref="Transforms.Jet"/>): from the input jets,
+    /// Taylor rule (derivative convention, see <c>JetSharp.Transforms.Jet</c>): from the input jets,
     /// the output coefficients y_1..y_K. A null coefficient is known to be zero.
     /// </summary>
     public virtual Node?[] Taylor(JetRuleArgs args) => throw new MissingRuleException(args.Source, "Taylor-mode (jet)");

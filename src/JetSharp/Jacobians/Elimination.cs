@@ -1,4 +1,5 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using JetSharp.Tensors;
 
 namespace JetSharp.Jacobians;
 

@@ -1,6 +1,7 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
 using JetSharp.Primitives;
 using JetSharp.Runtime;
-using JetSharp.Transforms;
 
 namespace JetSharp.Jacobians;
 
@@ -58,7 +59,7 @@ public sealed class LinearizedFunction
         if (inputs < 1) throw new ArgumentException($"linearize: the function needs at least one input, got {inputs}.");
         if (points < 1) throw new ArgumentException($"linearize: the number of points must be at least 1, got {points}.");
         var shapes = Enumerable.Repeat(new Shape(points), inputs).ToArray();
-        return FromGraph(JetSharp.Trace.Function(f, shapes, DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]));
+        return FromGraph(Tracing.Trace.Function(f, shapes, DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]));
     }
 
     /// <summary>Linearizes a traced graph whose inputs all have shape [N] (see the class remarks).</summary>
@@ -112,7 +113,7 @@ public sealed class LinearizedFunction
         int nIn = g.Inputs.Count;
         var vertex = new Dictionary<Node, int>();
         var names = new List<string>();
-        for (int i = 0; i < nIn; i++) { vertex[g.Inputs[i]] = i; names.Add(Jet.Name(g.Inputs[i])); }
+        for (int i = 0; i < nIn; i++) { vertex[g.Inputs[i]] = i; names.Add(GraphWalk.InputName(g.Inputs[i])); }
         foreach (var node in reachable)
             if (active.Contains(node) && node.Op is not InputOp && !isDependent.ContainsKey(node))
             {
@@ -130,7 +131,7 @@ public sealed class LinearizedFunction
         // The partials program: the primal computation copied, plus one label per edge.
         var pg = new Graph(DType.Float64);
         var map = new Dictionary<Node, Node>();
-        for (int i = 0; i < nIn; i++) map[g.Inputs[i]] = pg.Input(column, Jet.Name(g.Inputs[i]));
+        for (int i = 0; i < nIn; i++) map[g.Inputs[i]] = pg.Input(column, GraphWalk.InputName(g.Inputs[i]));
         var ones = Fn.BroadcastTo(pg.Scalar(1), column);
         var edges = new List<Edge>();
         var labels = new List<Node>();

@@ -1,9 +1,12 @@
-using JetSharp.Operators;
-using JetSharp.Runtime;
-using JetSharp.Simplify;
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Primitives;
 using JetSharp.Transforms;
+using JetSharp.Simplify;
+using JetSharp.Runtime;
+using JetSharp.Tracing;
 
-namespace JetSharp;
+namespace JetSharp.Operators;
 
 /// <summary>
 /// A linear differential operator L acting on per-datum functions f: [N, D] → [N, C…] (row n of the
@@ -214,7 +217,7 @@ public sealed class DifferentialOperator
         if (f.Outputs.Count != 1 || f.Outputs[0].Rank == 0 || f.Outputs[0].Shape[0] != f.Inputs[0].Shape[0])
             throw new ShapeException($"{Name}: the function must return one tensor [N, …] for inputs [N, D] = {f.Inputs[0].Shape}; it returns {string.Join(", ", f.Outputs.Select(o => o.Shape.ToString()))}.");
         var g = new Graph(f.DType);
-        var inputs = f.Inputs.Select(i => g.Input(i.Shape, Jet.Name(i))).ToArray();
+        var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         g.SetOutputs(Emit(f, inputs, strategy));
         if (!simplify) return g;
         return strategy == Strategy.Collapsed ? Simplifier.Simplify(g) : new Simplifier([]).Run(g);

@@ -1,4 +1,8 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Primitives;
 using JetSharp.Transforms;
+using JetSharp.Tracing;
 
 namespace JetSharp.Operators;
 
@@ -75,7 +79,7 @@ public static class DirectionalSums
         var g = new Graph(f.DType);
         var x = g.Input(f.Inputs[0].Shape, "x");
         var v = g.Input(f.Inputs[0].Shape, "v");
-        var ps = f.Inputs.Skip(1).Select(i => g.Input(i.Shape, Jet.Name(i))).ToArray();
+        var ps = f.Inputs.Skip(1).Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         g.SetOutputs(body(x, v, ps));
         return g;
     }
@@ -111,7 +115,7 @@ public static class DirectionalSums
         var outShape = f.Outputs[0].Shape;
         int n = outShape[0], channels = Channels(outShape);
         var h = new Graph(f.DType);
-        var ins = f.Inputs.Select(i => h.Input(i.Shape, Jet.Name(i))).ToArray();
+        var ins = f.Inputs.Select(i => h.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         var y = Inline.Apply(f, ins)[0];
         var flat = Fn.Reshape(y, n, channels);
         var col = channels == 1 ? flat : Fn.Slice(flat, 1, channel, 1);

@@ -1,4 +1,6 @@
-namespace JetSharp;
+using JetSharp.Tensors;
+
+namespace JetSharp.Operators;
 
 /// <summary>Exact evaluation or a seeded Monte-Carlo estimate with S samples.</summary>
 public sealed record Estimate

@@ -1,4 +1,8 @@
-namespace JetSharp;
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Tracing;
+
+namespace JetSharp.Operators;
 
 /// <summary>
 /// The differential operators of a per-datum function f: [N, D] → [N, C…] at a batch of points x

@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace JetSharp.Operators;
 
 /// <summary>An exact fraction of arbitrary-precision integers, always in lowest terms with a positive denominator.</summary>

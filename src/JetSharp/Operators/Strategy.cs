@@ -1,4 +1,4 @@
-namespace JetSharp;
+namespace JetSharp.Operators;
 
 /// <summary>How a differential operator is computed. All strategies give the same result up to rounding.</summary>
 public enum Strategy

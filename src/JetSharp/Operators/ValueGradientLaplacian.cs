@@ -1,9 +1,12 @@
-using JetSharp.Operators;
-using JetSharp.Runtime;
-using JetSharp.Simplify;
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Primitives;
 using JetSharp.Transforms;
+using JetSharp.Simplify;
+using JetSharp.Runtime;
+using JetSharp.Tracing;
 
-namespace JetSharp;
+namespace JetSharp.Operators;
 
 /// <summary>
 /// f, ∇f and Δf of a scalar per-datum function f: [N, D] → [N] or [N, 1] in one graph. With Taylor
@@ -24,7 +27,7 @@ public static class ValueGradientLaplacian
             throw new ShapeException($"ValueGradientLaplacian: needs a scalar per datum, f: [N, D] → [N] or [N, 1]; got {x0.Shape} → {outShape}.");
         int n = x0.Shape[0], d = x0.Shape[1];
         var g = new Graph(f.DType);
-        var inputs = f.Inputs.Select(i => g.Input(i.Shape, Jet.Name(i))).ToArray();
+        var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         var basis = DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d").Directions(inputs[0]);
         if (strategy == Strategy.NestedFirstOrder)
         {

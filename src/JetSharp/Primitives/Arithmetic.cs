@@ -1,6 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Kernels;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives;
 
@@ -16,7 +16,7 @@ public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
         return Shape.Broadcast(inputs[0].Shape, inputs[1].Shape, Name);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Elementwise.Binary(Kernel, inputs[0], inputs[1], output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Binary(Kernel, inputs[0], inputs[1], output);
 }
 
 /// <summary>a + b. Linear in both inputs.</summary>

@@ -1,6 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Kernels;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives;
 
@@ -39,7 +39,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
         return new Shape([.. batch.ToArray(), m, n]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) =>
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
         MatMulKernel.Run(inputs[0], inputs[1], TransposeA, TransposeB, output);
 
     public override Node?[] Vjp(Node node, Node ct)

@@ -1,6 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Kernels;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives;
 
@@ -38,7 +38,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
         return Shape;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => inputs[0].Data.CopyTo(output.Data, 0);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Reshape(ct, node.Inputs[0].Shape.ToArray())];
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Reshape(x, [.. x.Shape.Take(a.PrefixRank), .. Shape]));
@@ -67,7 +67,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
         return inv;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Transpose(inputs[0], Perm, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Transpose(inputs[0], Perm, output);
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Transpose(ct, Inverse())];
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Transpose(x, [.. Enumerable.Range(0, a.PrefixRank), .. Perm.Select(p => p + a.PrefixRank)]));
@@ -88,7 +88,7 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
         return Shape;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.BroadcastTo(inputs[0], output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.BroadcastTo(inputs[0], output);
     public override Node?[] Vjp(Node node, Node ct) => [Fn.SumToShape(ct, node.Inputs[0].Shape)];
 
     public override Node?[] Taylor(JetRuleArgs a)
@@ -120,7 +120,7 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
         return new Shape(Sizes);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Slice(inputs[0], Starts, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Slice(inputs[0], Starts, output);
 
     public override Node?[] Vjp(Node node, Node ct)
     {
@@ -149,7 +149,7 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
         return new Shape([.. s.Select((d, i) => d + Before[i] + After[i])]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Pad(inputs[0], Before, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Pad(inputs[0], Before, output);
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Slice(ct, Before, node.Inputs[0].Shape.ToArray())];
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Pad(x, [.. new int[a.PrefixRank], .. Before], [.. new int[a.PrefixRank], .. After]));
@@ -181,7 +181,7 @@ public sealed class ConcatOp(int axis) : Primitive
         return new Shape(dims);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Layout.Concat(inputs, Axis, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Concat(inputs, Axis, output);
 
     public override Node?[] Vjp(Node node, Node ct)
     {

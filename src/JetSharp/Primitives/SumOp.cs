@@ -1,6 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Kernels;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives;
 
@@ -39,7 +39,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return new Shape([.. dims]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
 
     public override Node?[] Vjp(Node node, Node ct)
     {

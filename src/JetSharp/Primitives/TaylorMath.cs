@@ -1,3 +1,5 @@
+using JetSharp.Ir;
+
 namespace JetSharp.Primitives;
 
 /// <summary>

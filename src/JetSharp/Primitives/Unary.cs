@@ -1,6 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Kernels;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives;
 
@@ -36,7 +36,7 @@ public abstract class ElementwiseUnaryOp : Primitive
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
     public override string Name => kernel.ToString().ToLowerInvariant();
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Elementwise.Unary(kernel, inputs[0], output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
 }
 
 /// <summary>−x. Linear.</summary>
@@ -150,7 +150,7 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
     public double Exponent { get; } = exponent;
     public override string Name => "pow";
     public override string Attributes => Exponent.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output) => Elementwise.Pow(inputs[0], Exponent, output);
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Pow(inputs[0], Exponent, output);
     public override Node? Derivative(Node x0, Node y0, int m) => PowerDerivative(x0, Exponent, m);
 
     public static Node? PowerDerivative(Node x0, double p, int m)
@@ -177,7 +177,7 @@ public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
     {
         for (int k = 2; k <= a.Order; k++)
             if (a.X(0, 1) is not null || a.X(0, k) is not null)
-                throw new NotSmoothException(a.Source, a.Order);
+                throw new NotSmoothException(a.Source, a.Order, "relu has no derivatives of order ≥ 2");
         return base.Taylor(a);
     }
 }
@@ -188,9 +188,9 @@ public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
     public static readonly ReluGradOp Instance = new();
     public override string Name => "relu_grad";
     public override Node? Derivative(Node x0, Node y0, int m) => null;
-    public override Node?[] Vjp(Node node, Node ct) => throw new NotSmoothException(node, 2);
+    public override Node?[] Vjp(Node node, Node ct) => throw new NotSmoothException(node, 2, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 
-    public override Node?[] Taylor(JetRuleArgs a) => a.AllZero() ? new Node?[a.Order + 1] : throw new NotSmoothException(a.Source, a.Order + 1);
+    public override Node?[] Taylor(JetRuleArgs a) => a.AllZero() ? new Node?[a.Order + 1] : throw new NotSmoothException(a.Source, a.Order + 1, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 }
 
 /// <summary>1[x &gt; 0]: piecewise constant, so all its derivatives are zero.</summary>
@@ -198,13 +198,4 @@ public sealed class StepOp() : KernelUnaryOp(UnaryOp.Step)
 {
     public static readonly StepOp Instance = new();
     public override Node? Derivative(Node x0, Node y0, int m) => null;
-}
-
-/// <summary>Raised when a derivative of order ≥ 2 is requested through a primitive that is not smooth.</summary>
-public sealed class NotSmoothException(Node node, int order) : InvalidOperationException(
-    $"Derivative of order {order}: primitive '{node.Op.Name}'{(node.Op is ReluGradOp ? " (the derivative of relu)" : "")} (%{node.Id} : {node.Shape}" +
-    (node.Origin is null ? "" : $", from {node.Origin}") +
-    $") is not smooth; relu has no derivatives of order ≥ 2. Use a smooth activation (tanh, sigmoid, softplus, sin) under higher-order operators.")
-{
-    public Node Node { get; } = node;
 }

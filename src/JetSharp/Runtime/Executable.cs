@@ -1,8 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using JetSharp.Tensors;
 using JetSharp.Ir;
-using JetSharp.Primitives;
-using JetSharp.Transforms;
 
 namespace JetSharp.Runtime;
 
@@ -17,9 +17,10 @@ public readonly record struct RunStats(long PeakLiveBytes, long AllocatedBytes, 
 /// <summary>
 /// A graph compiled for execution: a schedule (the graph's topological order, restricted to what
 /// the outputs need) and a memory plan. Each value's last use is known in advance; when it passes,
-/// the buffer goes back to a pool owned by the executable and is reused by later values of the same
-/// size, in this run and the next. Views (reshape) share their input's buffer, which is released
-/// when its last view dies. Compile once per graph (a graph has fixed shapes), run many times.
+/// the buffer goes back to a pool and is reused by later values of the same size, in this run and the
+/// next. Views (reshape) share their input's buffer, which is released when its last view dies.
+/// Compile once per graph (a graph has fixed shapes), run many times, from any number of threads:
+/// each concurrent run takes a pool of its own.
 /// </summary>
 public sealed class Executable
 {
@@ -29,7 +30,6 @@ public sealed class Executable
     private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs (a fused tree's leaves)
     private readonly int[] _outputSlots;
     private readonly Dictionary<Node, FusedTree> _fused;
-    private object? _pool;
 
     /// <summary>Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>).</summary>
     public Executable(Graph graph, bool fuse = true)
@@ -63,16 +63,18 @@ public sealed class Executable
 
     public Graph Graph { get; }
 
-    /// <summary>Added to the seed of every random-sampling node in this executable's runs (e.g. the training step).</summary>
+    /// <summary>
+    /// Added to the seed of every random-sampling node in runs that do not pass their own offset (e.g.
+    /// the training step). Set it before the runs it applies to; runs in flight keep the value they started with.
+    /// </summary>
     public long SeedOffset { get; set; }
 
-    [ThreadStatic] private static long _currentSeedOffset;
+    /// <summary>Statistics of the most recent run that finished (on any thread).</summary>
+    public RunStats LastRun => Volatile.Read(ref _lastRun).Stats;
 
-    /// <summary>The seed offset of the run in progress on this thread.</summary>
-    internal static long CurrentSeedOffset => _currentSeedOffset;
+    private RunStatsBox _lastRun = new(default);
 
-    /// <summary>Statistics of the most recent run.</summary>
-    public RunStats LastRun { get; private set; }
+    private sealed record RunStatsBox(RunStats Stats); // swapped whole, so a reader never sees a torn struct
 
     /// <summary>Runs on tensors of the graph's dtype, one per graph input, and returns one tensor per output.</summary>
     public Tensor[] Run(params Tensor[] inputs) => Graph.DType switch
@@ -81,25 +83,51 @@ public sealed class Executable
         _ => [.. Run(Cast<double>(inputs))],
     };
 
-    public Tensor<T>[] Run<T>(params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Runs on one tensor per graph input and returns one tensor per output. Safe to call from several
+    /// threads at once: every run has its own <see cref="RunContext"/>, value table and buffers.
+    /// The outputs are new tensors that the caller owns (never an input's or a constant's storage).
+    /// </summary>
+    public Tensor<T>[] Run<T>(params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Run(inputs, SeedOffset);
+
+    /// <summary>As <see cref="Run{T}(Tensor{T}[])"/>, with this run's seed offset and cancellation.</summary>
+    public Tensor<T>[] Run<T>(Tensor<T>[] inputs, long seedOffset, CancellationToken cancellation = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Validate(inputs);
-        var pool = _pool as BufferPool<T> ?? (BufferPool<T>)(_pool = new BufferPool<T>());
-        pool.ResetCounters();
-        var clock = Stopwatch.StartNew();
-        long previousOffset = _currentSeedOffset;
-        _currentSeedOffset = SeedOffset;
-        try
-        {
-            return RunScheduled(inputs, pool, clock);
-        }
-        finally { _currentSeedOffset = previousOffset; }
+        ArgumentNullException.ThrowIfNull(inputs);
+        return Run(inputs, new RunContext(GraphRunner.Instance, seedOffset, null, cancellation));
     }
 
-    private Tensor<T>[] RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, Stopwatch clock) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Runs within <paramref name="context"/> (a nested run: the context's meter counts what this run holds).</summary>
+    public Tensor<T>[] Run<T>(Tensor<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using var scope = MemoryMeter.Enter();
-        var meter = scope.Meter;
+        Validate(inputs);
+        var pool = RentPool<T>();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var (outputs, stats) = RunScheduled(inputs, pool, context, clock);
+            Volatile.Write(ref _lastRun, new RunStatsBox(stats));
+            return outputs;
+        }
+        finally { _pools.Add(pool); }
+    }
+
+    // Buffer pools, one per concurrent run: a run takes one (or makes one) and gives it back when done,
+    // so sequential runs reuse buffers and concurrent runs never share one.
+    private readonly ConcurrentBag<object> _pools = [];
+
+    private BufferPool<T> RentPool<T>()
+    {
+        var pool = _pools.TryTake(out var p) ? (BufferPool<T>)p : new BufferPool<T>();
+        pool.ResetCounters();
+        return pool;
+    }
+
+    private (Tensor<T>[] Outputs, RunStats Stats) RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, RunContext context, Stopwatch clock)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var meter = context.Meter;
         var values = new Tensor<T>?[_schedule.Length];
         var remaining = (int[])_uses.Clone();
         var owners = new Dictionary<T[], int>(ReferenceEqualityComparer.Instance);
@@ -118,6 +146,7 @@ public sealed class Executable
 
         for (int i = 0; i < _schedule.Length; i++)
         {
+            context.Cancellation.ThrowIfCancellationRequested();
             var node = _schedule[i];
             switch (node.Op)
             {
@@ -142,8 +171,8 @@ public sealed class Executable
                         long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
                         meter.Allocate(bytes);
                         produced += bytes;
-                        if (tree is not null) tree.Execute(args, result);
-                        else node.Op.Execute(args, result);
+                        if (tree is not null) tree.Execute(args, result, context);
+                        else node.Op.Execute(args, result, context);
                         owners[result.Data] = 1;
                     }
                     values[i] = result;
@@ -154,23 +183,25 @@ public sealed class Executable
             if (remaining[i] == 0) Release(i);
         }
 
+        // The caller owns what it gets back: storage that is not this run's (an input, a constant, or a
+        // view of one) and storage already handed out under another output are copied.
         var outputs = _outputSlots.Select(s => values[s]!).ToArray();
+        var handedOut = new HashSet<T[]>(ReferenceEqualityComparer.Instance);
         for (int o = 0; o < outputs.Length; o++)
         {
-            // A constant (or a view of one) is the graph's own storage: the caller gets a copy to keep and modify.
             var data = outputs[o].Data;
-            if (owners.ContainsKey(data) || inputs.Any(x => ReferenceEquals(x.Data, data))) continue;
+            if (owners.ContainsKey(data) && handedOut.Add(data)) continue;
             outputs[o] = outputs[o].Clone();
             long bytes = data.Length * (long)Unsafe.SizeOf<T>();
             meter.Allocate(bytes);
             owners[outputs[o].Data] = 1;
+            handedOut.Add(outputs[o].Data);
             produced += bytes;
             pool.CountAllocation(bytes);
         }
         // The caller now owns the outputs: they no longer count as live in an enclosing run.
         foreach (var data in owners.Keys) meter.Release(data.Length * (long)Unsafe.SizeOf<T>());
-        LastRun = new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed);
-        return outputs;
+        return (outputs, new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed));
     }
 
     private void Validate<T>(Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
@@ -182,7 +213,7 @@ public sealed class Executable
             throw new ArgumentException($"run: {inputs.Length} input tensor(s) given; the graph takes {Graph.Inputs.Count} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}).");
         for (int i = 0; i < inputs.Length; i++)
             if (inputs[i].Shape != Graph.Inputs[i].Shape)
-                throw new ShapeException($"run: input {i} ({Jet.Name(Graph.Inputs[i])}) has shape {inputs[i].Shape}; the graph was compiled for {Graph.Inputs[i].Shape}.");
+                throw new ShapeException($"run: input {i} ({GraphWalk.InputName(Graph.Inputs[i])}) has shape {inputs[i].Shape}; the graph was compiled for {Graph.Inputs[i].Shape}.");
     }
 
     private static Tensor<T>[] Cast<T>(Tensor[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -1,5 +1,6 @@
-using System.Numerics.Tensors;
-using JetSharp.Kernels;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using JetSharp.Tensors;
+using JetSharp.Ir;
 using JetSharp.Primitives;
 
 namespace JetSharp.Runtime;
@@ -96,7 +97,7 @@ internal sealed class FusedTree
                 foreach (var m in Members(i, joins)) yield return m;
     }
 
-    public void Execute<T>(Tensor<T>[] leaves, Tensor<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    public void Execute<T>(Tensor<T>[] leaves, Tensor<T> output, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int size = output.Size;
         int chunks = (size + Chunk - 1) / Chunk;

@@ -1,6 +1,6 @@
 using System.Text;
+using JetSharp.Ir;
 using JetSharp.Primitives;
-using JetSharp.Transforms;
 
 namespace JetSharp.Simplify;
 

@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using JetSharp.Ir;
-using JetSharp.Primitives;
-using JetSharp.Transforms;
 
 namespace JetSharp.Simplify;
 
@@ -74,16 +72,9 @@ public sealed class Simplifier
     {
         var target = new Graph(source.DType);
         var interceptor = new Interceptor(this, pass);
-        var map = new Dictionary<Node, Node>();
-        foreach (var input in source.Inputs) map[input] = target.Input(input.Shape, Jet.Name(input));
+        var inputs = GraphWalk.MirrorInputs(source, target);
         target.Interceptor = interceptor;
-        foreach (var node in GraphWalk.Reachable(source))
-        {
-            if (node.Op is InputOp) continue;
-            target.InheritedOrigin = node.Origin;
-            map[node] = target.Apply(node.Op, [.. node.InputArray.Select(x => map[x])]);
-        }
-        target.InheritedOrigin = null;
+        var map = GraphWalk.Copy(source, target, inputs);
         target.Interceptor = null;
         target.SetOutputs([.. source.Outputs.Select(o => map[o])]);
         deferred = interceptor.Deferred;
@@ -96,15 +87,7 @@ public sealed class Simplifier
         var reachable = GraphWalk.Reachable(g);
         if (reachable.Union(g.Inputs).Count() == g.Nodes.Count) return g;
         var c = new Graph(g.DType);
-        var map = new Dictionary<Node, Node>();
-        foreach (var input in g.Inputs) map[input] = c.Input(input.Shape, Jet.Name(input));
-        foreach (var node in reachable)
-        {
-            if (node.Op is InputOp) continue;
-            c.InheritedOrigin = node.Origin;
-            map[node] = c.Append(node.Op, [.. node.InputArray.Select(x => map[x])]);
-        }
-        c.InheritedOrigin = null;
+        var map = GraphWalk.Copy(g, c, GraphWalk.MirrorInputs(g, c), c.Append);
         c.SetOutputs([.. g.Outputs.Select(o => map[o])]);
         return c;
     }

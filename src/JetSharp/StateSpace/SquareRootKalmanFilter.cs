@@ -1,3 +1,7 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Primitives;
+
 namespace JetSharp.StateSpace;
 
 /// <summary>

@@ -1,4 +1,4 @@
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 /// <summary>Element type of a tensor or graph node. A graph uses a single dtype throughout.</summary>
 public enum DType

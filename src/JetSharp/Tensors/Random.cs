@@ -1,4 +1,4 @@
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 /// <summary>
 /// The project's reproducible random numbers. Element <c>i</c> of a sample drawn with seed <c>s</c>

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 /// <summary>
 /// The extents of a dense row-major tensor. Immutable; equality is by value.

@@ -4,7 +4,7 @@
 
 using Sn = System.Numerics.Tensors;
 
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 /// <summary>
 /// Conversions between <see cref="Tensor{T}"/> and System.Numerics.Tensors, and to .NET arrays.

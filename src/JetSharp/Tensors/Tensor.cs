@@ -1,4 +1,4 @@
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 /// <summary>
 /// A dense, contiguous, row-major tensor. <see cref="Tensor{T}"/> holds the elements; this base

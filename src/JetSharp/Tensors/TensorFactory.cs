@@ -1,4 +1,4 @@
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 public abstract partial class Tensor
 {

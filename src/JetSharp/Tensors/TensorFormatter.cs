@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace JetSharp;
+namespace JetSharp.Tensors;
 
 internal static class TensorFormatter
 {

@@ -1,6 +1,9 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
 using JetSharp.Primitives;
+using JetSharp.Control;
 
-namespace JetSharp;
+namespace JetSharp.Tracing;
 
 /// <summary>A fixed point in a graph: its value node and the problem, which reports iterations and residual after a run.</summary>
 public sealed record FixedPointResult(Node Value, FixedPointProblem Problem);

@@ -1,4 +1,7 @@
-namespace JetSharp;
+using JetSharp.Tensors;
+using JetSharp.Ir;
+
+namespace JetSharp.Tracing;
 
 /// <summary>
 /// Turns ordinary C# functions over <see cref="Node"/>s into graphs: the function is called once with

@@ -1,3 +1,5 @@
+using JetSharp.Ir;
+
 namespace JetSharp.Transforms;
 
 /// <summary>Calls a graph from another: copies its computation onto the given input nodes and returns its outputs.</summary>

@@ -1,3 +1,4 @@
+using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 
@@ -21,7 +22,7 @@ public static class Jet
     public static Node?[][] Apply(Graph g, IReadOnlyList<Node> primals, IReadOnlyList<Node?[]> coefficients, int order, Shape prefix)
     {
         if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
-        CheckInputs(g, primals, "jet");
+        GraphWalk.CheckInputs(g, primals, "jet");
         if (coefficients.Count != g.Inputs.Count)
             throw new ArgumentException($"jet: {coefficients.Count} coefficient lists for a function of {g.Inputs.Count} input(s).");
         var target = primals.Count > 0 ? primals[0].Graph : throw new ArgumentException("jet: the function has no inputs.");
@@ -45,29 +46,22 @@ public static class Jet
             jets[g.Inputs[i]] = jet;
         }
 
-        var outerOrigin = target.InheritedOrigin;
-        foreach (var node in GraphWalk.Reachable(g))
+        GraphWalk.ForEachNode(g, target, node =>
         {
-            if (node.Op is InputOp) continue;
             var inputJets = node.InputArray.Select(i => jets[i]).ToArray();
             var primalIns = inputJets.Select(j => j[0]!).ToArray();
-            target.InheritedOrigin = node.Origin;
-            try
+            var y0 = target.Apply(node.Op, primalIns);
+            var jet = new Node?[order + 1];
+            jet[0] = y0;
+            if (order > 0 && inputJets.Any(j => j.Skip(1).Any(c => c is not null)))
             {
-                var y0 = target.Apply(node.Op, primalIns);
-                var jet = new Node?[order + 1];
-                jet[0] = y0;
-                if (order > 0 && inputJets.Any(j => j.Skip(1).Any(c => c is not null)))
-                {
-                    var args = new JetRuleArgs(node, primalIns, inputJets, y0, order, prefix);
-                    var y = node.Op.Taylor(args);
-                    for (int k = 1; k <= order; k++)
-                        jet[k] = y[k] is { } yk ? Conform(yk, new Shape([.. prefix, .. y0.Shape]), node, k) : null;
-                }
-                jets[node] = jet;
+                var args = new JetRuleArgs(node, primalIns, inputJets, y0, order, prefix);
+                var y = node.Op.Taylor(args);
+                for (int k = 1; k <= order; k++)
+                    jet[k] = y[k] is { } yk ? Conform(yk, new Shape([.. prefix, .. y0.Shape]), node, k) : null;
             }
-            finally { target.InheritedOrigin = outerOrigin; }
-        }
+            jets[node] = jet;
+        });
         return [.. g.Outputs.Select(o => jets[o])];
     }
 
@@ -80,29 +74,13 @@ public static class Jet
     {
         if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
         var jg = new Graph(g.DType);
-        var primals = g.Inputs.Select(i => jg.Input(i.Shape, Name(i))).ToArray();
+        var primals = GraphWalk.MirrorInputs(g, jg);
         var coefs = g.Inputs.Select(i => Enumerable.Range(1, order)
-            .Select(k => (Node?)jg.Input(new Shape([.. prefix, .. i.Shape]), $"{Name(i)}_{k}")).ToArray()).ToArray();
+            .Select(k => (Node?)jg.Input(new Shape([.. prefix, .. i.Shape]), $"{GraphWalk.InputName(i)}_{k}")).ToArray()).ToArray();
         var outs = Apply(g, primals, coefs, order, prefix);
         jg.SetOutputs([.. outs.SelectMany((jet, o) => jet.Select((c, k) =>
             c ?? Fn.Zeros(jg, k == 0 ? g.Outputs[o].Shape : new Shape([.. prefix, .. g.Outputs[o].Shape]))))]);
         return jg;
-    }
-
-    internal static string Name(Node input) => input.Op is InputOp op ? op.InputName : $"in{input.Id}";
-
-    internal static void CheckInputs(Graph g, IReadOnlyList<Node> primals, string transform)
-    {
-        if (primals.Count != g.Inputs.Count)
-            throw new ArgumentException($"{transform}: {primals.Count} input(s) given to a function of {g.Inputs.Count} input(s).");
-        for (int i = 0; i < primals.Count; i++)
-        {
-            if (primals[i].Shape != g.Inputs[i].Shape)
-                throw new ShapeException($"{transform}: input {i} has shape {primals[i].Shape}; the function was traced for {g.Inputs[i].Shape}.");
-            // Copied nodes keep their ops, and a constant holds a tensor of the traced dtype: the result could not run.
-            if (primals[i].DType != g.DType)
-                throw new ShapeException($"{transform}: mixed dtypes, input {i} is {primals[i].DType.Name()} {primals[i].Shape}; the function was traced as {g.DType.Name()}.");
-        }
     }
 
     private static Node Conform(Node y, Shape expected, Node source, int k)
@@ -132,20 +110,5 @@ public static class Jvp
         for (int o = 0; o < g.Outputs.Count; o++) outs.Add(jet.Outputs[2 * o + 1]);
         jet.SetOutputs([.. outs]);
         return jet;
-    }
-}
-
-internal static class GraphWalk
-{
-    /// <summary>Nodes from which an output can be reached, in topological order.</summary>
-    public static List<Node> Reachable(Graph g) => Reachable(g.Nodes, g.Outputs);
-
-    public static List<Node> Reachable(IReadOnlyList<Node> nodes, IEnumerable<Node> roots)
-    {
-        var live = new HashSet<Node>(roots);
-        for (int i = nodes.Count - 1; i >= 0; i--)
-            if (live.Contains(nodes[i]))
-                foreach (var x in nodes[i].InputArray) live.Add(x);
-        return [.. nodes.Where(live.Contains)];
     }
 }

@@ -1,3 +1,5 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
 using JetSharp.Primitives;
 
 namespace JetSharp.Transforms;
@@ -16,24 +18,14 @@ public static class Vjp
     /// </summary>
     public static (Node[] Outputs, Node?[] InputCotangents) Apply(Graph g, IReadOnlyList<Node> primals, IReadOnlyList<Node?> outputCotangents, bool[]? wrt = null)
     {
-        Jet.CheckInputs(g, primals, "vjp");
+        GraphWalk.CheckInputs(g, primals, "vjp");
         if (outputCotangents.Count != g.Outputs.Count)
             throw new ArgumentException($"vjp: {outputCotangents.Count} cotangent(s) for {g.Outputs.Count} output(s).");
         wrt ??= [.. g.Inputs.Select(_ => true)];
-        var target = primals.Count > 0 ? primals[0].Graph : throw new ArgumentException("vjp: the function has no inputs.");
 
-        var map = new Dictionary<Node, Node>();
-        for (int i = 0; i < g.Inputs.Count; i++) map[g.Inputs[i]] = primals[i];
+        var target = primals.Count > 0 ? primals[0].Graph : throw new ArgumentException("vjp: the function has no inputs.");
+        var map = GraphWalk.Copy(g, target, primals);
         var order = GraphWalk.Reachable(g);
-        // Restored on every exit, a throwing rule included, so later nodes of the target get their own origin.
-        var outerOrigin = target.InheritedOrigin;
-        foreach (var node in order)
-        {
-            if (node.Op is InputOp) continue;
-            target.InheritedOrigin = node.Origin;
-            try { map[node] = target.Apply(node.Op, [.. node.InputArray.Select(x => map[x])]); }
-            finally { target.InheritedOrigin = outerOrigin; }
-        }
 
         // Only values that depend on a selected input need cotangents.
         var active = new HashSet<Node>(g.Inputs.Where((_, i) => wrt[i]));
@@ -57,10 +49,8 @@ public static class Vjp
             var copy = map[node];
             if (copy.Op != node.Op)
                 throw new InvalidOperationException($"vjp: the target graph rewrote '{node.Op.Name}'; differentiate before simplifying.");
-            target.InheritedOrigin = node.Origin;
-            Node?[] inputCts;
-            try { inputCts = node.Op.Vjp(copy, cotangent); }
-            finally { target.InheritedOrigin = outerOrigin; }
+            Node?[] inputCts = [];
+            GraphWalk.WithOrigin(target, node, () => inputCts = node.Op.Vjp(copy, cotangent));
             for (int j = 0; j < node.InputArray.Length; j++)
                 if (inputCts[j] is { } cj && active.Contains(node.InputArray[j]))
                     Accumulate(ct, node.InputArray[j], cj);
@@ -88,7 +78,7 @@ public static class Vjp
             throw new ShapeException($"grad: the function must return one scalar; it returns {string.Join(", ", g.Outputs.Select(o => o.Shape.ToString()))}.");
         wrt ??= [.. g.Inputs.Select(_ => true)];
         var gg = new Graph(g.DType);
-        var primals = g.Inputs.Select(i => gg.Input(i.Shape, Jet.Name(i))).ToArray();
+        var primals = GraphWalk.MirrorInputs(g, gg);
         var seed = Fn.BroadcastTo(gg.Scalar(1), g.Outputs[0].Shape);
         var (outs, cts) = Apply(g, primals, [seed], wrt);
         var results = new List<Node> { outs[0] };

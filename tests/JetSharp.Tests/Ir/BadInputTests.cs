@@ -22,7 +22,7 @@ internal sealed class CubeWithoutTaylorRule(bool withVjp = true) : Primitive
         return inputs[0].Shape;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         Interlocked.Increment(ref Executions);
         for (int i = 0; i < output.Size; i++) output.Data[i] = inputs[0].Data[i] * inputs[0].Data[i] * inputs[0].Data[i];

@@ -1,5 +1,5 @@
 using JetSharp.Jacobians;
-using JetSharp.Jacobians.Benchmarks;
+using JetSharp.Examples.Jacobians;
 
 namespace JetSharp.Tests.Jacobians;
 

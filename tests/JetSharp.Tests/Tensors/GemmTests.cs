@@ -1,6 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics.X86;
-using JetSharp.Kernels;
+using JetSharp.Backend;
 
 namespace JetSharp.Tests;
 

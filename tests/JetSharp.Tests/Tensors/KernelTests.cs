@@ -1,5 +1,5 @@
 using System.Numerics;
-using JetSharp.Kernels;
+using JetSharp.Backend;
 
 namespace JetSharp.Tests;
 

@@ -1,5 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -30,7 +31,7 @@ public sealed class CholeskyOp : Primitive
         return s;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         int n = output.Shape[^1];
         for (int b = 0; b < DenseKernels.BatchCount(output.Shape); b++)

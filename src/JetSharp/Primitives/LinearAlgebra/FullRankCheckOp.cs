@@ -1,5 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -24,7 +25,7 @@ public sealed class FullRankCheckOp(string context) : Primitive
         return s;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var x = inputs[0].Data;
         int n = output.Shape[^1];

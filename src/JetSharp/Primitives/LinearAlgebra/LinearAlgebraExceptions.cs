@@ -1,3 +1,5 @@
+using JetSharp.Ir;
+
 namespace JetSharp.Primitives.LinearAlgebra;
 
 /// <summary>A derivative was requested where it does not exist or is not unique (e.g. QR of a wide matrix).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -30,7 +31,7 @@ public sealed class PinvOp(double? rcond) : Primitive
         return new Shape([.. s.ToArray()[..^2], s[^1], s[^2]]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
         int m = a.Shape[^2], n = a.Shape[^1];

@@ -1,5 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -41,7 +42,7 @@ public sealed class QrOp(QrPart part) : Primitive
         return Part == QrPart.Q ? new Shape([.. batch, m, k]) : new Shape([.. batch, k, n]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
         int m = a.Shape[^2], n = a.Shape[^1], k = Math.Min(m, n);

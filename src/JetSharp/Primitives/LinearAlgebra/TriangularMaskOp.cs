@@ -1,6 +1,7 @@
 using System.Globalization;
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -28,7 +29,7 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
         return s;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var x = inputs[0].Data;
         var y = output.Data;

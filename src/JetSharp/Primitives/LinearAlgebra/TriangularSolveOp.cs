@@ -1,5 +1,6 @@
+using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
-using JetSharp.Transforms;
 
 namespace JetSharp.Primitives.LinearAlgebra;
 
@@ -33,7 +34,7 @@ public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
         return new Shape([.. batch, b[^2], b[^1]]);
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output)
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         Tensor<T> t = inputs[0], b = inputs[1];
         int n = output.Shape[^2], k = output.Shape[^1];

@@ -1,6 +1,7 @@
+using static JetSharp.Simplify.Broadcasting;
+using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
-using static JetSharp.Simplify.Broadcasting;
 
 namespace JetSharp.Simplify.Rules;
 
@@ -158,7 +159,7 @@ public sealed class FoldConstants : RewriteRule
     {
         var values = inputs.Select(i => ((ConstantOp)i.Op).Get<T>()).ToArray();
         var result = new Tensor<T>(op.InferShape(inputs));
-        op.Execute(values, result);
+        op.Execute(values, result, RunContext.Detached());
         return result.Rank == 0 ? g.Scalar(double.CreateTruncating(result.Data[0])) : g.Constant(result);
     }
 }

@@ -1,3 +1,4 @@
+using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 

@@ -1,6 +1,7 @@
+using static JetSharp.Simplify.Broadcasting;
+using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
-using static JetSharp.Simplify.Broadcasting;
 
 namespace JetSharp.Simplify.Rules;
 

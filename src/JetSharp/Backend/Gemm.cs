@@ -1,0 +1,218 @@
+namespace JetSharp.Backend;
+
+/// <summary>Backend that <see cref="Gemm"/> dispatches to.</summary>
+public enum GemmProvider
+{
+    /// <summary>Built-in cache-blocked, SIMD, multi-threaded implementation (always available).</summary>
+    Managed,
+
+    /// <summary>OpenBLAS loaded at run time (see <see cref="Gemm.OpenBlasAvailable"/>).</summary>
+    OpenBlas,
+
+    /// <summary>Plain triple loop; a reference and a baseline, not for real work.</summary>
+    Naive,
+}
+
+/// <summary>
+/// General matrix multiply on row-major arrays: C = alpha·op(A)·op(B) + beta·C.
+/// </summary>
+/// <remarks>
+/// All providers share the argument validation and the degenerate cases (empty C, k == 0,
+/// alpha == 0) here, so they agree exactly on them and never see them. C must not overlap A or B.
+/// </remarks>
+public static class Gemm
+{
+    private const string ProviderVariable = "JETSHARP_GEMM";
+
+    private static readonly Lock s_providerLock = new();
+    private static int s_provider = -1; // -1: not resolved from the environment yet
+
+    /// <summary>
+    /// Provider in use. Default <see cref="GemmProvider.Managed"/>; the environment variable
+    /// JETSHARP_GEMM=openblas|managed|naive overrides it at first use. Selecting
+    /// <see cref="GemmProvider.OpenBlas"/> when the library cannot be loaded throws
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static GemmProvider Provider
+    {
+        get
+        {
+            int p = Volatile.Read(ref s_provider);
+            return p >= 0 ? (GemmProvider)p : ResolveProviderFromEnvironment();
+        }
+        set
+        {
+            if (!Enum.IsDefined(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Gemm: unknown provider.");
+            if (value == GemmProvider.OpenBlas && !OpenBlasGemm.IsAvailable)
+                throw new InvalidOperationException(OpenBlasGemm.UnavailableMessage);
+            lock (s_providerLock) Volatile.Write(ref s_provider, (int)value);
+        }
+    }
+
+    /// <summary>Whether an OpenBLAS library could be loaded (attempted once, on first query).</summary>
+    public static bool OpenBlasAvailable => OpenBlasGemm.IsAvailable;
+
+    /// <summary>
+    /// Row-major C[m×n] = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ.
+    /// A is read from a[offA..] with row stride lda (op(A) is m×k; stored A is m×k or, if transA, k×m),
+    /// likewise B (k×n, or n×k if transB) and C (m×n, row stride ldc).
+    /// beta == 0 means C is overwritten (never read, so NaN garbage in C is ignored).
+    /// </summary>
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T[] a, int offA, int lda, T[] b, int offB, int ldb, T beta, T[] c, int offC, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Execute(Provider, GemmKernelPath.Auto, 1, transA, transB, m, n, k, alpha,
+            a, offA, lda, 0, b, offB, ldb, 0, beta, c, offC, ldc, 0);
+
+    /// <summary>
+    /// <paramref name="batch"/> independent products; matrix i of A starts at offA + i·strideA
+    /// (strideA may be 0: the same A for all), likewise B and C. Products whose C blocks overlap
+    /// (e.g. strideC == 0) are applied in order, each seeing the previous one's result.
+    /// </summary>
+    public static void MultiplyBatched<T>(int batch, bool transA, bool transB, int m, int n, int k, T alpha,
+        T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
+        T beta, T[] c, int offC, int ldc, long strideC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Execute(Provider, GemmKernelPath.Auto, batch, transA, transB, m, n, k, alpha,
+            a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC);
+
+    /// <summary>Entry point with an explicit provider and managed kernel path (tests, benchmarks).</summary>
+    internal static void Execute<T>(GemmProvider provider, GemmKernelPath path, int batch,
+        bool transA, bool transB, int m, int n, int k, T alpha,
+        T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
+        T beta, T[] c, int offC, int ldc, long strideC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        Validate(batch, transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc, strideC);
+
+        if (batch == 0 || m == 0 || n == 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            // op(A)·op(B) contributes nothing; A and B are not read (so NaN in them cannot leak).
+            // Items are scaled in order so overlapping C blocks see beta applied once per product.
+            for (int i = 0; i < batch; i++)
+                ScaleC(m, n, beta, c, checked((int)(offC + i * strideC)), ldc);
+            return;
+        }
+
+        switch (provider)
+        {
+            case GemmProvider.Managed:
+                ManagedGemm.Multiply(path, batch, transA, transB, m, n, k, alpha,
+                    a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC);
+                break;
+            case GemmProvider.OpenBlas:
+                OpenBlasGemm.Multiply(batch, transA, transB, m, n, k, alpha,
+                    a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC);
+                break;
+            case GemmProvider.Naive:
+                for (int i = 0; i < batch; i++)
+                    NaiveGemm.Multiply(transA, transB, m, n, k, alpha,
+                        a, checked((int)(offA + i * strideA)), lda, b, checked((int)(offB + i * strideB)), ldb,
+                        beta, c, checked((int)(offC + i * strideC)), ldc);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(provider), provider, "Gemm: unknown provider.");
+        }
+    }
+
+    internal static GemmProvider ParseProvider(string? value, string source)
+    {
+        string v = (value ?? "").Trim();
+        if (v.Length == 0 || v.Equals("managed", StringComparison.OrdinalIgnoreCase)) return GemmProvider.Managed;
+        if (v.Equals("openblas", StringComparison.OrdinalIgnoreCase)) return GemmProvider.OpenBlas;
+        if (v.Equals("naive", StringComparison.OrdinalIgnoreCase)) return GemmProvider.Naive;
+        throw new InvalidOperationException($"Gemm: {source}='{value}' is not a GEMM provider; use managed, openblas or naive.");
+    }
+
+    private static GemmProvider ResolveProviderFromEnvironment()
+    {
+        lock (s_providerLock)
+        {
+            if (s_provider >= 0) return (GemmProvider)s_provider;
+            var p = ParseProvider(Environment.GetEnvironmentVariable(ProviderVariable), ProviderVariable);
+            // Not cached on failure: the caller can still pick another provider through the setter.
+            if (p == GemmProvider.OpenBlas && !OpenBlasGemm.IsAvailable)
+                throw new InvalidOperationException($"{OpenBlasGemm.UnavailableMessage} (requested by {ProviderVariable}=openblas)");
+            Volatile.Write(ref s_provider, (int)p);
+            return p;
+        }
+    }
+
+    private static void Validate<T>(int batch, bool transA, bool transB, int m, int n, int k,
+        T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
+        T[] c, int offC, int ldc, long strideC)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"Gemm: sizes must be non-negative (m={m}, n={n}, k={k}).");
+        if (batch < 0)
+            throw new ArgumentException($"Gemm: batch={batch} must be non-negative.", nameof(batch));
+        string dims = $"m={m}, n={n}, k={k}" + (batch != 1 ? $", batch={batch}" : "");
+        CheckOperand("A", nameof(a), a, offA, lda, strideA, transA ? k : m, transA ? m : k, transA, batch, dims);
+        CheckOperand("B", nameof(b), b, offB, ldb, strideB, transB ? n : k, transB ? k : n, transB, batch, dims);
+        CheckOperand("C", nameof(c), c, offC, ldc, strideC, m, n, false, batch, dims);
+    }
+
+    private static void CheckOperand<T>(string name, string param, T[] x, int off, int ld, long stride,
+        int rows, int cols, bool trans, int batch, string dims)
+    {
+        if (x is null)
+            throw new ArgumentNullException(param, $"Gemm: {name} is null ({dims}).");
+        string shape = $"{name} is stored {rows}×{cols}{(trans ? " (transposed)" : "")}, ld={ld}";
+        if (off < 0)
+            throw new ArgumentException($"Gemm: offset {off} of {name} is negative ({dims}).", param);
+        if (stride < 0)
+            throw new ArgumentException($"Gemm: stride {stride} of {name} is negative ({dims}).", param);
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"Gemm: leading dimension {ld} of {name} is smaller than its row width {cols} ({shape}; {dims}).", param);
+        if (batch == 0 || rows == 0 || cols == 0) return;
+        long need = off + (batch - 1) * stride + (long)(rows - 1) * ld + cols;
+        if (need > x.Length)
+            throw new ArgumentException(
+                $"Gemm: {name} needs {need} elements ({shape}, offset {off}" +
+                (batch > 1 ? $", stride {stride}" : "") + $"; {dims}) but its array has {x.Length}.", param);
+    }
+
+    private static void ScaleC<T>(int m, int n, T beta, T[] c, int offC, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (beta == T.One) return;
+        for (int i = 0; i < m; i++)
+        {
+            Span<T> row = c.AsSpan(offC + i * ldc, n);
+            if (beta == T.Zero) row.Clear();
+            else for (int j = 0; j < row.Length; j++) row[j] *= beta;
+        }
+    }
+}
+
+/// <summary>
+/// Textbook dot-product-per-element loop. It exists as an independent reference and as the
+/// baseline the benchmark compares against; it makes no attempt to be fast.
+/// </summary>
+internal static class NaiveGemm
+{
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,
+        T[] a, int offA, int lda, T[] b, int offB, int ldb, T beta, T[] c, int offC, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                {
+                    T x = transA ? a[offA + p * lda + i] : a[offA + i * lda + p];
+                    T y = transB ? b[offB + j * ldb + p] : b[offB + p * ldb + j];
+                    sum += x * y;
+                }
+                ref T dst = ref c[offC + i * ldc + j];
+                dst = beta == T.Zero ? alpha * sum : alpha * sum + beta * dst;
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace JetSharp.Backend;
+
+/// <summary>
+/// A register-tiled micro-kernel: computes one MR×NR tile of C from an MR-row sliver of A and a
+/// packed NR-column sliver of B̃ over kc steps. Implementations are structs so that the driver,
+/// which is generic over the kernel, gets MR/NR as JIT-time constants and inlines nothing it
+/// should not (the kernels themselves are deliberately not inlined: they are large and hot).
+/// </summary>
+/// <remarks>
+/// A is addressed as a[r*rsA + p*csA] (r = row within the sliver, p = step along k) rather than
+/// through a fixed packed layout, so the same kernel serves a packed sliver (rsA = 1, csA = MR) and an
+/// unpacked one (row-major A: rsA = lda, csA = 1; stored-transposed A: rsA = 1, csA = lda).
+/// B̃ is always packed: kc rows of NR contiguous elements. C is written as
+/// C = alpha·acc + beta·C, and when beta == 0 C is never read (NaN in C must not leak through).
+/// The kernels (and the loops around them) are marked AggressiveOptimization: tier-0 code for them
+/// runs ~25× slower, and a training loop's first few hundred milliseconds of small products would
+/// otherwise be spent there before tiered compilation catches up.
+/// </remarks>
+internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static abstract int MR { get; }
+    static abstract int NR { get; }
+
+    /// <summary>Full MR×NR tile.</summary>
+    static abstract void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>MR × NR/2 tile over the first half of each B̃ row; used for narrow right-edge panels
+    /// so that an n that is just past a multiple of NR does not pay for a whole zero-padded panel.</summary>
+    static abstract void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta);
+}
+
+/// <summary>Element-type dispatch for fused multiply-add; the typeof checks fold away at JIT time.</summary>
+internal static unsafe class Simd
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Fma<T>(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Put<T>(T* dst, Vector512<T> acc, Vector512<T> alpha, Vector512<T> beta, bool readC)
+        where T : unmanaged
+    {
+        Vector512<T> r = acc * alpha;
+        if (readC) r = Fma(Vector512.Load(dst), beta, r);
+        Vector512.Store(r, dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Put<T>(T* dst, Vector256<T> acc, Vector256<T> alpha, Vector256<T> beta, bool readC)
+        where T : unmanaged
+    {
+        Vector256<T> r = acc * alpha;
+        if (readC) r = Fma(Vector256.Load(dst), beta, r);
+        Vector256.Store(r, dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Put<T>(T* dst, Vector<T> acc, Vector<T> alpha, Vector<T> beta, bool readC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector<T> r = acc * alpha;
+        if (readC) r += Vector.Load(dst) * beta;
+        Vector.Store(r, dst);
+    }
+}
+
+/// <summary>
+/// AVX-512: 8 rows × 2 zmm (32 floats / 16 doubles). 16 accumulators cover the FMA latency×throughput
+/// product (4 cycles × 2 pipes) twice over while leaving most of the 32 registers free, so the JIT
+/// never has to spill inside the k loop.
+/// </summary>
+internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 8;
+    public static int NR => 2 * Vector512<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint w = Vector512<T>.Count;
+        // Rows 4..7 are addressed from a second base pointer so each broadcast is a plain
+        // [base + index*scale] operand with no per-iteration address arithmetic.
+        T* a4 = a + 4 * rsA;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            Vector512<T> b1 = Vector512.Load(b + w);
+            Vector512<T> x = Vector512.Create(a[0]);
+            c00 = Simd.Fma(x, b0, c00); c01 = Simd.Fma(x, b1, c01);
+            x = Vector512.Create(a[rsA]);
+            c10 = Simd.Fma(x, b0, c10); c11 = Simd.Fma(x, b1, c11);
+            x = Vector512.Create(a[r2]);
+            c20 = Simd.Fma(x, b0, c20); c21 = Simd.Fma(x, b1, c21);
+            x = Vector512.Create(a[r3]);
+            c30 = Simd.Fma(x, b0, c30); c31 = Simd.Fma(x, b1, c31);
+            x = Vector512.Create(a4[0]);
+            c40 = Simd.Fma(x, b0, c40); c41 = Simd.Fma(x, b1, c41);
+            x = Vector512.Create(a4[rsA]);
+            c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51);
+            x = Vector512.Create(a4[r2]);
+            c60 = Simd.Fma(x, b0, c60); c61 = Simd.Fma(x, b1, c61);
+            x = Vector512.Create(a4[r3]);
+            c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71);
+            a += csA; a4 += csA; b += 2 * w;
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c00, va, vb, readC); Simd.Put(c + w, c01, va, vb, readC); c += ldc;
+        Simd.Put(c, c10, va, vb, readC); Simd.Put(c + w, c11, va, vb, readC); c += ldc;
+        Simd.Put(c, c20, va, vb, readC); Simd.Put(c + w, c21, va, vb, readC); c += ldc;
+        Simd.Put(c, c30, va, vb, readC); Simd.Put(c + w, c31, va, vb, readC); c += ldc;
+        Simd.Put(c, c40, va, vb, readC); Simd.Put(c + w, c41, va, vb, readC); c += ldc;
+        Simd.Put(c, c50, va, vb, readC); Simd.Put(c + w, c51, va, vb, readC); c += ldc;
+        Simd.Put(c, c60, va, vb, readC); Simd.Put(c + w, c61, va, vb, readC); c += ldc;
+        Simd.Put(c, c70, va, vb, readC); Simd.Put(c + w, c71, va, vb, readC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint nr = NR;
+        T* a4 = a + 4 * rsA;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        // Even and odd k steps accumulate separately: 8 chains alone would leave the FMA pipes
+        // waiting on latency; 16 keep them full. The two halves are summed at the end.
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<T> c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<T> d0 = default, d1 = default, d2 = default, d3 = default;
+        Vector512<T> d4 = default, d5 = default, d6 = default, d7 = default;
+        int p = 0;
+        for (; p + 2 <= kc; p += 2)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector512.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector512.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector512.Create(a[r3]), b0, c3);
+            c4 = Simd.Fma(Vector512.Create(a4[0]), b0, c4);
+            c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
+            c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
+            c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
+            a += csA; a4 += csA; b += nr;
+            b0 = Vector512.Load(b);
+            d0 = Simd.Fma(Vector512.Create(a[0]), b0, d0);
+            d1 = Simd.Fma(Vector512.Create(a[rsA]), b0, d1);
+            d2 = Simd.Fma(Vector512.Create(a[r2]), b0, d2);
+            d3 = Simd.Fma(Vector512.Create(a[r3]), b0, d3);
+            d4 = Simd.Fma(Vector512.Create(a4[0]), b0, d4);
+            d5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, d5);
+            d6 = Simd.Fma(Vector512.Create(a4[r2]), b0, d6);
+            d7 = Simd.Fma(Vector512.Create(a4[r3]), b0, d7);
+            a += csA; a4 += csA; b += nr;
+        }
+        if (p < kc)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector512.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector512.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector512.Create(a[r3]), b0, c3);
+            c4 = Simd.Fma(Vector512.Create(a4[0]), b0, c4);
+            c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
+            c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
+            c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c0 + d0, va, vb, readC); c += ldc;
+        Simd.Put(c, c1 + d1, va, vb, readC); c += ldc;
+        Simd.Put(c, c2 + d2, va, vb, readC); c += ldc;
+        Simd.Put(c, c3 + d3, va, vb, readC); c += ldc;
+        Simd.Put(c, c4 + d4, va, vb, readC); c += ldc;
+        Simd.Put(c, c5 + d5, va, vb, readC); c += ldc;
+        Simd.Put(c, c6 + d6, va, vb, readC); c += ldc;
+        Simd.Put(c, c7 + d7, va, vb, readC);
+    }
+}
+
+/// <summary>
+/// AVX2+FMA: 6 rows × 2 ymm (16 floats / 8 doubles). With only 16 ymm registers this is the largest
+/// tile that fits: 12 accumulators + 2 B̃ vectors + 1 broadcast + 1 spare.
+/// </summary>
+internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector256<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint w = Vector256<T>.Count;
+        T* a3 = a + 3 * rsA;
+        nint r2 = 2 * rsA;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<T> b0 = Vector256.Load(b);
+            Vector256<T> b1 = Vector256.Load(b + w);
+            Vector256<T> x = Vector256.Create(a[0]);
+            c00 = Simd.Fma(x, b0, c00); c01 = Simd.Fma(x, b1, c01);
+            x = Vector256.Create(a[rsA]);
+            c10 = Simd.Fma(x, b0, c10); c11 = Simd.Fma(x, b1, c11);
+            x = Vector256.Create(a[r2]);
+            c20 = Simd.Fma(x, b0, c20); c21 = Simd.Fma(x, b1, c21);
+            x = Vector256.Create(a3[0]);
+            c30 = Simd.Fma(x, b0, c30); c31 = Simd.Fma(x, b1, c31);
+            x = Vector256.Create(a3[rsA]);
+            c40 = Simd.Fma(x, b0, c40); c41 = Simd.Fma(x, b1, c41);
+            x = Vector256.Create(a3[r2]);
+            c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51);
+            a += csA; a3 += csA; b += 2 * w;
+        }
+
+        Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c00, va, vb, readC); Simd.Put(c + w, c01, va, vb, readC); c += ldc;
+        Simd.Put(c, c10, va, vb, readC); Simd.Put(c + w, c11, va, vb, readC); c += ldc;
+        Simd.Put(c, c20, va, vb, readC); Simd.Put(c + w, c21, va, vb, readC); c += ldc;
+        Simd.Put(c, c30, va, vb, readC); Simd.Put(c + w, c31, va, vb, readC); c += ldc;
+        Simd.Put(c, c40, va, vb, readC); Simd.Put(c + w, c41, va, vb, readC); c += ldc;
+        Simd.Put(c, c50, va, vb, readC); Simd.Put(c + w, c51, va, vb, readC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint nr = NR;
+        T* a3 = a + 3 * rsA;
+        nint r2 = 2 * rsA;
+        // Even and odd k steps accumulate separately: 6 chains alone run at 6/8 of FMA throughput
+        // (latency 4 × 2 pipes); 12 saturate it. The two halves are summed at the end.
+        Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<T> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        int p = 0;
+        for (; p + 2 <= kc; p += 2)
+        {
+            Vector256<T> b0 = Vector256.Load(b);
+            c0 = Simd.Fma(Vector256.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector256.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector256.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector256.Create(a3[0]), b0, c3);
+            c4 = Simd.Fma(Vector256.Create(a3[rsA]), b0, c4);
+            c5 = Simd.Fma(Vector256.Create(a3[r2]), b0, c5);
+            a += csA; a3 += csA; b += nr;
+            b0 = Vector256.Load(b);
+            d0 = Simd.Fma(Vector256.Create(a[0]), b0, d0);
+            d1 = Simd.Fma(Vector256.Create(a[rsA]), b0, d1);
+            d2 = Simd.Fma(Vector256.Create(a[r2]), b0, d2);
+            d3 = Simd.Fma(Vector256.Create(a3[0]), b0, d3);
+            d4 = Simd.Fma(Vector256.Create(a3[rsA]), b0, d4);
+            d5 = Simd.Fma(Vector256.Create(a3[r2]), b0, d5);
+            a += csA; a3 += csA; b += nr;
+        }
+        if (p < kc)
+        {
+            Vector256<T> b0 = Vector256.Load(b);
+            c0 = Simd.Fma(Vector256.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector256.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector256.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector256.Create(a3[0]), b0, c3);
+            c4 = Simd.Fma(Vector256.Create(a3[rsA]), b0, c4);
+            c5 = Simd.Fma(Vector256.Create(a3[r2]), b0, c5);
+        }
+
+        Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c0 + d0, va, vb, readC); c += ldc;
+        Simd.Put(c, c1 + d1, va, vb, readC); c += ldc;
+        Simd.Put(c, c2 + d2, va, vb, readC); c += ldc;
+        Simd.Put(c, c3 + d3, va, vb, readC); c += ldc;
+        Simd.Put(c, c4 + d4, va, vb, readC); c += ldc;
+        Simd.Put(c, c5 + d5, va, vb, readC);
+    }
+}
+
+/// <summary>
+/// Portable fallback on <see cref="Vector{T}"/>: 4 rows × 2 vectors with separate multiply and add,
+/// because a fused multiply-add on hardware without FMA is emulated per element and is far slower
+/// than the rounding difference is worth. Where Vector&lt;T&gt; is not accelerated the runtime runs
+/// these operations element by element, so this is also the scalar path.
+/// </summary>
+internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 4;
+    public static int NR => 2 * Vector<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint w = Vector<T>.Count;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        Vector<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector<T> b0 = Vector.Load(b);
+            Vector<T> b1 = Vector.Load(b + w);
+            Vector<T> x = new(a[0]);
+            c00 += x * b0; c01 += x * b1;
+            x = new(a[rsA]);
+            c10 += x * b0; c11 += x * b1;
+            x = new(a[r2]);
+            c20 += x * b0; c21 += x * b1;
+            x = new(a[r3]);
+            c30 += x * b0; c31 += x * b1;
+            a += csA; b += 2 * w;
+        }
+
+        Vector<T> va = new(alpha), vb = new(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c00, va, vb, readC); Simd.Put(c + w, c01, va, vb, readC); c += ldc;
+        Simd.Put(c, c10, va, vb, readC); Simd.Put(c + w, c11, va, vb, readC); c += ldc;
+        Simd.Put(c, c20, va, vb, readC); Simd.Put(c + w, c21, va, vb, readC); c += ldc;
+        Simd.Put(c, c30, va, vb, readC); Simd.Put(c + w, c31, va, vb, readC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint nr = NR;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        Vector<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector<T> b0 = Vector.Load(b);
+            c0 += new Vector<T>(a[0]) * b0;
+            c1 += new Vector<T>(a[rsA]) * b0;
+            c2 += new Vector<T>(a[r2]) * b0;
+            c3 += new Vector<T>(a[r3]) * b0;
+            a += csA; b += nr;
+        }
+
+        Vector<T> va = new(alpha), vb = new(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c0, va, vb, readC); c += ldc;
+        Simd.Put(c, c1, va, vb, readC); c += ldc;
+        Simd.Put(c, c2, va, vb, readC); c += ldc;
+        Simd.Put(c, c3, va, vb, readC);
+    }
+}

@@ -1,0 +1,168 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace JetSharp.Backend;
+
+/// <summary>
+/// Packing routines. Packing turns an arbitrarily strided (and possibly transposed) block into the
+/// exact order in which the micro-kernel streams it, so the kernel's inner loop only ever walks
+/// forward through contiguous, 64-byte aligned memory, and tiles past the matrix edge read zeros
+/// instead of needing their own code path.
+/// </summary>
+internal static unsafe class GemmPacking
+{
+    internal static bool OldPack;
+    /// <summary>
+    /// Packs rows [0, mc) × steps [0, kc) of an operand addressed as src[r*rs + p*cs] into slivers of
+    /// <paramref name="mr"/> rows: sliver s holds, for each p, the mr values of rows s*mr.. s*mr+mr-1
+    /// (zero past mc). Used for A (rows = m) and, with rows/columns swapped, for B (rows = n).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackSlivers<T>(T* src, nint rs, nint cs, int mc, int kc, int mr, T* dst)
+        where T : unmanaged
+    {
+        if (rs == 1 && !OldPack)
+        {
+            PackStepContiguous(src, cs, mc, kc, mr, dst);
+            return;
+        }
+        if (rs == 1)
+        {
+            for (int s = 0; s < mc; s += mr)
+            {
+                PackStepContiguous(src + s, cs, Math.Min(mr, mc - s), kc, mr, dst);
+                dst += (nint)mr * kc;
+            }
+            return;
+        }
+        for (int s = 0; s < mc; s += mr)
+        {
+            int rows = Math.Min(mr, mc - s);
+            T* from = src + s * rs;
+            if (cs == 1) TransposeSliver(from, rs, kc, rows, mr, dst);
+            else GatherSliver(from, rs, cs, kc, rows, mr, dst);
+            dst += (nint)mr * kc;
+        }
+    }
+
+    // The mc values of each step are adjacent in the source (row-major B, transposed A). Walk the
+    // source one step (one source row) at a time and deal its values out to all slivers: every
+    // source row is read once, front to back. Going sliver by sliver instead would touch kc
+    // different rows (and pages) for only mr values each.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackStepContiguous<T>(T* src, nint cs, int mc, int kc, int mr, T* dst) where T : unmanaged
+    {
+        int full = mc / mr * mr, rest = mc - full;
+        nint sliver = (nint)mr * kc;
+        nint bytes = (nint)mr * sizeof(T);
+        // Every B̃ sliver of the SIMD kernels is a multiple of 32 bytes wide.
+        bool wide = Vector256.IsHardwareAccelerated && (bytes & 31) == 0;
+        for (int p = 0; p < kc; p++)
+        {
+            T* s = src + p * cs;
+            T* d = dst + (nint)p * mr;
+            int i = 0;
+            if (wide)
+            {
+                for (; i < full; i += mr, d += sliver)
+                    for (nint o = 0; o < bytes; o += 32)
+                        Vector256.Store(Vector256.Load((byte*)(s + i) + o), (byte*)d + o);
+            }
+            else
+            {
+                for (; i < full; i += mr, d += sliver)
+                    for (int r = 0; r < mr; r++) d[r] = s[i + r];
+            }
+            if (rest > 0)
+            {
+                int r = 0;
+                for (; r < rest; r++) d[r] = s[i + r];
+                for (; r < mr; r++) d[r] = default;
+            }
+        }
+    }
+
+    // Source rows are contiguous along k (row-major A, transposed B): read each row forward and
+    // scatter it with stride mr; the destination sliver (mr·kc elements) is small enough to stay in
+    // L1 while it is being filled, so the strided stores are cheap.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeSliver<T>(T* src, nint rs, int kc, int rows, int mr, T* dst) where T : unmanaged
+    {
+        int r = 0;
+        // Four rows at a time: four independent load streams and one pass over dst per four rows.
+        for (; r + 4 <= rows; r += 4)
+        {
+            T* s0 = src + r * rs, s1 = s0 + rs, s2 = s1 + rs, s3 = s2 + rs;
+            T* d = dst + r;
+            for (int p = 0; p < kc; p++)
+            {
+                d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+                d += mr;
+            }
+        }
+        for (; r < rows; r++)
+        {
+            T* s = src + r * rs;
+            T* d = dst + r;
+            for (int p = 0; p < kc; p++) { *d = s[p]; d += mr; }
+        }
+        ZeroPad(dst, kc, rows, mr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GatherSliver<T>(T* src, nint rs, nint cs, int kc, int rows, int mr, T* dst) where T : unmanaged
+    {
+        T* d = dst;
+        for (int p = 0; p < kc; p++)
+        {
+            T* s = src + p * cs;
+            for (int r = 0; r < rows; r++) d[r] = s[r * rs];
+            d += mr;
+        }
+        ZeroPad(dst, kc, rows, mr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ZeroPad<T>(T* dst, int kc, int rows, int mr) where T : unmanaged
+    {
+        if (rows == mr) return;
+        for (int p = 0; p < kc; p++)
+        {
+            T* d = dst + (nint)p * mr;
+            for (int r = rows; r < mr; r++) d[r] = default;
+        }
+    }
+}
+
+/// <summary>
+/// Per-thread packing storage. Buffers grow to the largest block seen and are then reused, so a
+/// steady stream of GEMM calls allocates nothing. They live on the pinned object heap: no pinning
+/// per call, 64-byte alignment by offsetting into the array, and the GC reclaims them when the
+/// owning thread dies (a native allocation held in a [ThreadStatic] would leak).
+/// </summary>
+internal sealed unsafe class GemmPackBuffers
+{
+    [ThreadStatic] private static GemmPackBuffers? t_current;
+
+    private byte[]? _a, _b, _scratch;
+
+    public static GemmPackBuffers Current => t_current ??= new GemmPackBuffers();
+
+    public void* A(nint bytes) => Ensure(ref _a, bytes);
+    public void* B(nint bytes) => Ensure(ref _b, bytes);
+    public void* Scratch(nint bytes) => Ensure(ref _scratch, bytes);
+
+    private static void* Ensure(ref byte[]? buffer, nint bytes)
+    {
+        const int Align = 64;
+        if (buffer is null || buffer.Length < bytes + Align)
+        {
+            // Grow geometrically so a slowly increasing problem size does not reallocate every call.
+            nint size = Math.Max(bytes + Align, buffer is null ? 0 : (nint)buffer.Length * 3 / 2);
+            buffer = GC.AllocateUninitializedArray<byte>(checked((int)size), pinned: true);
+        }
+        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        return (void*)((p + Align - 1) & ~(nint)(Align - 1));
+    }
+}

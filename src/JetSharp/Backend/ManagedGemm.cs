@@ -1,0 +1,465 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace JetSharp.Backend;
+
+/// <summary>Which micro-kernel the managed GEMM uses.</summary>
+internal enum GemmKernelPath
+{
+    /// <summary>Best for the hardware (or JETSHARP_GEMM_KERNEL when set).</summary>
+    Auto,
+    Vector512,
+    Vector256,
+    /// <summary>Vector&lt;T&gt; without FMA; element-wise where Vector&lt;T&gt; is not accelerated.</summary>
+    Portable,
+}
+
+/// <summary>
+/// Managed GEMM in the Goto/BLIS structure (packing, cache blocking, register-tiled micro-kernel):
+/// <code>
+/// for jc in N step NC            // B̃ block (KC×NC) packed once, read from L2/L3
+///   for pc in K step KC          // k blocks: C accumulates across them
+///     for ic in M step MC        // (A stored transposed: pack the Ã block, MC×KC, into slivers)
+///       for ir in MC step MR     // one A sliver (MR×KC) stays in L1 ...
+///         for jr in NC step NR   // ... while the B̃ slivers stream past it
+///           micro-kernel: C[MR×NR] = alpha·(A sliver · B̃ sliver) + beta·C
+/// </code>
+/// Threads split C into rectangles (normally along M), cut into a few parts each that the threads
+/// claim dynamically; each part runs that loop nest with its own packing buffers, so threads never
+/// synchronise mid-product.
+/// </summary>
+internal static unsafe class ManagedGemm
+{
+    private static GemmKernelPath? s_defaultPath;
+    private static int s_maxThreads;
+
+    /// <summary>
+    /// Each extra thread must get at least this many flops: handing work to a polling worker costs
+    /// about a microsecond all told, in which a core does ~50–100 kflop.
+    /// </summary>
+    internal const double MinFlopsPerThread = 2e5;
+
+    /// <summary>
+    /// Products below this many flops (≈ 50 µs on one core) do not wake blocked workers: waking
+    /// costs tens of microseconds. Awake (polling) workers are still used.
+    /// </summary>
+    internal const double ColdWakeFlops = 4e6;
+
+    /// <summary>Kernel used for <see cref="GemmKernelPath.Auto"/>; settable for tests and benchmarks.</summary>
+    internal static GemmKernelPath DefaultPath
+    {
+        get => s_defaultPath ??= DetectPath();
+        set => s_defaultPath = value == GemmKernelPath.Auto ? DetectPath() : value;
+    }
+
+    /// <summary>Upper bound on threads (JETSHARP_GEMM_THREADS, else all cores).</summary>
+    internal static int MaxThreads
+    {
+        get
+        {
+            if (s_maxThreads > 0) return s_maxThreads;
+            int t = Environment.ProcessorCount;
+            if (int.TryParse(Environment.GetEnvironmentVariable("JETSHARP_GEMM_THREADS"), out int env) && env > 0)
+                t = env;
+            return s_maxThreads = Math.Clamp(t, 1, 256);
+        }
+        set => s_maxThreads = value <= 0 ? 0 : Math.Clamp(value, 1, 256);
+    }
+
+    internal static GemmKernelPath HardwarePath =>
+        Vector512.IsHardwareAccelerated ? GemmKernelPath.Vector512
+        : Vector256.IsHardwareAccelerated && Fma.IsSupported ? GemmKernelPath.Vector256
+        : GemmKernelPath.Portable;
+
+    private static GemmKernelPath DetectPath()
+    {
+        string? env = Environment.GetEnvironmentVariable("JETSHARP_GEMM_KERNEL")?.Trim().ToLowerInvariant();
+        return env switch
+        {
+            "avx512" or "vector512" => GemmKernelPath.Vector512,
+            "avx2" or "vector256" => GemmKernelPath.Vector256,
+            "portable" or "scalar" => GemmKernelPath.Portable,
+            _ => HardwarePath,
+        };
+    }
+
+    /// <summary>Arguments are validated and degenerate cases (m, n, k or alpha zero) removed by <see cref="Gemm"/>.</summary>
+    public static void Multiply<T>(GemmKernelPath path, int batch, bool transA, bool transB, int m, int n, int k, T alpha,
+        T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
+        T beta, T[] c, int offC, int ldc, long strideC)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (path == GemmKernelPath.Auto) path = DefaultPath;
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            var batchDesc = new GemmBatch<T>
+            {
+                Count = batch,
+                StrideA = (nint)strideA,
+                StrideB = (nint)strideB,
+                StrideC = (nint)strideC,
+                Problem = new GemmProblem<T>
+                {
+                    A = pa + offA, RsA = transA ? 1 : lda, CsA = transA ? lda : 1,
+                    B = pb + offB, RsB = transB ? 1 : ldb, CsB = transB ? ldb : 1,
+                    C = pc + offC, Ldc = ldc,
+                    M = m, N = n, K = k, Alpha = alpha, Beta = beta,
+                },
+            };
+            switch (path)
+            {
+                case GemmKernelPath.Vector512: GemmDriver<T, Vector512Kernel<T>>.Run(batchDesc, MaxThreads); break;
+                case GemmKernelPath.Vector256: GemmDriver<T, Vector256Kernel<T>>.Run(batchDesc, MaxThreads); break;
+                default: GemmDriver<T, PortableKernel<T>>.Run(batchDesc, MaxThreads); break;
+            }
+        }
+    }
+}
+
+/// <summary>One product on raw pointers. op(A)(i,p) = A[i·RsA + p·CsA], op(B)(p,j) = B[p·RsB + j·CsB].</summary>
+internal unsafe struct GemmProblem<T> where T : unmanaged
+{
+    public T* A; public nint RsA, CsA;
+    public T* B; public nint RsB, CsB;
+    public T* C; public nint Ldc;
+    public int M, N, K;
+    public T Alpha, Beta;
+
+    public readonly GemmProblem<T> Item(int i, nint strideA, nint strideB, nint strideC)
+    {
+        var p = this;
+        p.A += i * strideA;
+        p.B += i * strideB;
+        p.C += i * strideC;
+        return p;
+    }
+}
+
+internal struct GemmBatch<T> where T : unmanaged
+{
+    public GemmProblem<T> Problem;
+    public int Count;
+    public nint StrideA, StrideB, StrideC;
+}
+
+/// <summary>Cache sizes in bytes (per core for L1/L2, whole chip for L3).</summary>
+internal readonly record struct CacheSizes(int L1, int L2, int L3)
+{
+    public static readonly CacheSizes Current = Detect();
+
+    private static CacheSizes Detect()
+    {
+        // Conservative defaults (32K/512K/8M) when the OS does not tell us.
+        int l1 = 32 << 10, l2 = 512 << 10, l3 = 8 << 20;
+        try
+        {
+            const string root = "/sys/devices/system/cpu/cpu0/cache";
+            if (!Directory.Exists(root)) return new(l1, l2, l3);
+            foreach (string dir in Directory.EnumerateDirectories(root, "index*"))
+            {
+                string type = File.ReadAllText(Path.Combine(dir, "type")).Trim();
+                if (type == "Instruction") continue;
+                int level = int.Parse(File.ReadAllText(Path.Combine(dir, "level")).Trim());
+                int size = ParseSize(File.ReadAllText(Path.Combine(dir, "size")).Trim());
+                if (size <= 0) continue;
+                if (level == 1) l1 = size;
+                else if (level == 2) l2 = size;
+                else if (level == 3) l3 = size;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Keep the defaults; blocking only needs to be roughly right.
+        }
+        return new(l1, l2, l3);
+    }
+
+    private static int ParseSize(string s)
+    {
+        long mult = 1;
+        if (s.EndsWith('K')) { mult = 1 << 10; s = s[..^1]; }
+        else if (s.EndsWith('M')) { mult = 1 << 20; s = s[..^1]; }
+        return long.TryParse(s, out long v) ? (int)Math.Min(v * mult, 1 << 30) : 0;
+    }
+}
+
+/// <summary>Cache-blocking parameters for one kernel shape and element size.</summary>
+internal readonly record struct GemmBlocking(int MC, int KC, int NC)
+{
+    public static GemmBlocking For(int mr, int nr, int elementSize, CacheSizes cache, int threads)
+    {
+        // KC: a B̃ sliver (KC×NR) takes half of L1, so one can stream through per micro-kernel call
+        // without evicting the A sliver (MR×KC) that the macro-kernel keeps there.
+        int kc = cache.L1 / 2 / (nr * elementSize);
+        kc = Math.Clamp(kc, 64, 512) & ~7;
+        // MC: a packed Ã block (MC×KC; only A stored transposed is packed) takes half of L2, so
+        // its slivers are still cached when the macro-kernel reads them back.
+        int mc = cache.L2 / 2 / (kc * elementSize);
+        mc = Math.Clamp(mc / mr * mr, mr, 1024 / mr * mr);
+        // NC: each thread's B̃ block, which every A sliver streams through, gets a share of half the L3.
+        long nc = (long)cache.L3 / 2 / Math.Max(1, threads) / ((long)kc * elementSize);
+        nc = Math.Clamp(nc / nr * nr, 4L * nr, 8192L / nr * nr);
+        return new(mc, kc, (int)nc);
+    }
+}
+
+/// <summary>The loop nest, specialised per element type and micro-kernel.</summary>
+internal static unsafe class GemmDriver<T, TK>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TK : IGemmKernel<T>
+{
+    internal static readonly GemmBlocking Blocking =
+        GemmBlocking.For(TK.MR, TK.NR, sizeof(T), CacheSizes.Current, Environment.ProcessorCount);
+
+    [ThreadStatic] private static ProductJob? t_productJob;
+    [ThreadStatic] private static BatchJob? t_batchJob;
+
+    public static void Run(in GemmBatch<T> batch, int maxThreads)
+    {
+        ref readonly GemmProblem<T> p = ref batch.Problem;
+        double flops = 2.0 * p.M * p.N * p.K;
+        int threads = Math.Min(maxThreads, GemmWorkerPool.Shared.Capacity);
+
+        if (batch.Count > 1 && !OutputsOverlap(batch) && threads > 1
+            && (batch.Count >= threads || flops < MinParallelFlops(threads))
+            && flops * batch.Count >= ManagedGemm.MinFlopsPerThread * 2)
+        {
+            // Many small (or at least as many as cores) independent products: whole products per
+            // thread beat splitting each product finely. Each item is one claimable part.
+            var job = t_batchJob ??= new BatchJob();
+            job.Batch = batch;
+            try
+            {
+                if (GemmWorkerPool.Shared.TryRun(job, batch.Count, threads - 1)) return;
+            }
+            finally
+            {
+                job.Batch = default;
+            }
+        }
+
+        for (int i = 0; i < batch.Count; i++)
+            RunOne(p.Item(i, batch.StrideA, batch.StrideB, batch.StrideC), threads);
+    }
+
+    private static double MinParallelFlops(int threads) => ManagedGemm.MinFlopsPerThread * threads;
+
+    private static bool OutputsOverlap(in GemmBatch<T> batch)
+    {
+        ref readonly GemmProblem<T> p = ref batch.Problem;
+        long extent = (long)(p.M - 1) * p.Ldc + p.N;
+        return batch.StrideC < extent;
+    }
+
+    private static void RunOne(in GemmProblem<T> p, int maxThreads)
+    {
+        var (tm, tn) = Partition(p.M, p.N, p.K, maxThreads);
+        // A product this small finishes sooner on one core than a blocked worker takes to wake up;
+        // use the workers only if they are still polling after a recent product.
+        if (tm * tn > 1 && 2.0 * p.M * p.N * p.K < ManagedGemm.ColdWakeFlops
+            && !GemmWorkerPool.Shared.WorkersAwake(tm * tn - 1))
+            (tm, tn) = (1, 1);
+        if (tm * tn > 1)
+        {
+            // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
+            // each part repeats stays negligible): with parts claimed dynamically, a thread whose
+            // core is slowed by other work ends up with fewer of them.
+            int rowsPerThread = p.M / tm;
+            int perThread = Math.Clamp(rowsPerThread / 256, 1, 4);
+            var job = t_productJob ??= new ProductJob();
+            job.Problem = p;
+            job.Tm = tm * perThread;
+            job.Tn = tn;
+            try
+            {
+                if (GemmWorkerPool.Shared.TryRun(job, job.Tm * tn, tm * tn - 1)) return;
+            }
+            finally
+            {
+                job.Problem = default;
+            }
+        }
+        RunRange(p, 0, p.M, 0, p.N);
+    }
+
+    /// <summary>
+    /// Chooses a tm×tn grid of C rectangles. Cost per thread ≈ its (padded) tile area plus the
+    /// operand traffic each thread repeats: splitting M makes every thread pack all of B, splitting
+    /// N makes every thread read (or pack) all of A.
+    /// </summary>
+    internal static (int Tm, int Tn) Partition(int m, int n, int k, int maxThreads)
+    {
+        double flops = 2.0 * m * n * k;
+        int threads = (int)Math.Min(maxThreads, Math.Max(1.0, flops / ManagedGemm.MinFlopsPerThread));
+        if (threads <= 1) return (1, 1);
+
+        int mr = TK.MR, nr = TK.NR;
+        long slM = (m + mr - 1) / mr, slN = (n + nr - 1) / nr;
+        (int, int) best = (1, 1);
+        double bestCost = double.MaxValue;
+        for (int tm = threads; tm >= 1; tm--)
+        {
+            int tn = threads / tm;
+            if (tm > slM || tn > slN) continue;
+            double rows = (slM + tm - 1) / tm * mr;
+            double cols = (slN + tn - 1) / tn * nr;
+            // Moving an operand element costs about as much as 16 multiply-adds.
+            double cost = rows * cols + 16 * (rows + cols);
+            if (cost < bestCost - 1e-9) { bestCost = cost; best = (tm, tn); }
+        }
+        return best;
+    }
+
+    /// <summary>Bounds of part <paramref name="i"/> of <paramref name="parts"/> over <paramref name="size"/>, aligned to whole slivers.</summary>
+    private static (int Start, int End) Split(int size, int unit, int parts, int i)
+    {
+        long slivers = (size + unit - 1) / unit;
+        int start = (int)Math.Min(size, slivers * i / parts * unit);
+        int end = (int)Math.Min(size, slivers * (i + 1) / parts * unit);
+        return (start, end);
+    }
+
+    /// <summary>Computes the rectangle [m0,m1)×[n0,n1) of C on the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1)
+    {
+        if (m0 >= m1 || n0 >= n1) return;
+        int MR = TK.MR, NR = TK.NR;
+        GemmBlocking bl = Blocking;
+
+        // Balance the k blocks (K=300 → 150+150, not 256+44) so no pass is dominated by overhead.
+        int kBlocks = (p.K + bl.KC - 1) / bl.KC;
+        int kcMax = (p.K + kBlocks - 1) / kBlocks;
+        int mBlocks = (m1 - m0 + bl.MC - 1) / bl.MC;
+        int mcMax = RoundUp((m1 - m0 + mBlocks - 1) / mBlocks, MR);
+        int ncMax = RoundUp(Math.Min(bl.NC, n1 - n0), NR);
+
+        var buffers = GemmPackBuffers.Current;
+        T* bPack = (T*)buffers.B((nint)kcMax * ncMax * sizeof(T));
+        T* aPack = (T*)buffers.A((nint)kcMax * mcMax * sizeof(T));
+        T* scratch = (T*)buffers.Scratch((nint)MR * NR * sizeof(T));
+
+        // Row-major A is read in place: the micro-kernel walks MR rows side by side, each row
+        // forward, which the prefetchers follow as well as a packed copy (measured: equal or up to
+        // 25% faster, since the packing pass is gone). A stored transposed would make every k step
+        // touch a new cache line for only MR elements, so that case is packed into slivers.
+        bool packA = p.CsA != 1;
+
+        for (int jc = n0; jc < n1; jc += bl.NC)
+        {
+            int nc = Math.Min(bl.NC, n1 - jc);
+            for (int pc = 0; pc < p.K; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, p.K - pc);
+                // B̃ slivers are "rows" of op(B)ᵀ: index j with stride CsB, step p with stride RsB.
+                GemmPacking.PackSlivers(p.B + pc * p.RsB + jc * p.CsB, p.CsB, p.RsB, nc, kc, NR, bPack);
+                // Later k blocks accumulate onto what the first one wrote.
+                T beta = pc == 0 ? p.Beta : T.One;
+                for (int ic = m0; ic < m1; ic += mcMax)
+                {
+                    int mc = Math.Min(mcMax, m1 - ic);
+                    T* aBlock = p.A + ic * p.RsA + pc * p.CsA;
+                    int fullRows = mc / MR * MR;
+                    T* cBlock = p.C + ic * p.Ldc + jc;
+                    if (packA)
+                    {
+                        GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
+                        MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
+                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch);
+                    }
+                    else
+                    {
+                        // Only a partial bottom sliver is packed: reading it in place would run past
+                        // the last row of A.
+                        if (fullRows < mc)
+                            GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
+                        MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
+                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows outer, columns inner: each A sliver is brought into L1 once and used against every B̃
+    /// sliver, which stream from L2/L3 in order (a pattern the prefetchers handle at full speed).
+    /// This measured faster here than the classic BLIS order (B̃ sliver in L1, A slivers streaming
+    /// from L2), mainly because unpacked A is then read exactly once per k block.
+    /// </summary>
+    /// <remarks>
+    /// A sliver s starts at a + s·sliverStride with element (r, p) at r·rsA + p·csA; aEdge is the
+    /// packed (rsA = 1, csA = MR) partial sliver holding the last mc mod MR rows.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
+        T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch)
+    {
+        int MR = TK.MR, NR = TK.NR;
+        int fullCols = nc / NR * NR;
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            int mr = Math.Min(MR, mc - ir);
+            T* asl = a + ir / MR * sliverStride;
+            nint rs = rsA, cs = csA;
+            if (mr < MR) { asl = aEdge; rs = 1; cs = MR; }
+            T* ct = c + ir * ldc;
+            int jr = 0;
+            if (mr == MR)
+            {
+                for (; jr < fullCols; jr += NR)
+                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
+            }
+            // Edge tiles: compute the whole (zero-padded) tile into scratch and merge the valid
+            // part, so the kernels never need bounds checks.
+            for (; jr < nc; jr += NR)
+            {
+                int nr = Math.Min(NR, nc - jr);
+                T* bs = bPack + (nint)jr * kc;
+                if (nr <= NR / 2) TK.Half(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
+                else TK.Full(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
+                MergeTile(scratch, NR, ct + jr, ldc, mr, nr, alpha, beta);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MergeTile(T* s, nint lds, T* c, nint ldc, int mr, int nr, T alpha, T beta)
+    {
+        for (int i = 0; i < mr; i++, s += lds, c += ldc)
+        {
+            if (beta == T.Zero)
+                for (int j = 0; j < nr; j++) c[j] = alpha * s[j];
+            else
+                for (int j = 0; j < nr; j++) c[j] = alpha * s[j] + beta * c[j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RoundUp(int x, int unit) => (x + unit - 1) / unit * unit;
+
+    private sealed class ProductJob : IGemmParallelJob
+    {
+        public GemmProblem<T> Problem;
+        public int Tm, Tn;
+
+        public void Execute(int part, int parts)
+        {
+            var (m0, m1) = Split(Problem.M, TK.MR, Tm, part % Tm);
+            var (n0, n1) = Split(Problem.N, TK.NR, Tn, part / Tm);
+            RunRange(Problem, m0, m1, n0, n1);
+        }
+    }
+
+    private sealed class BatchJob : IGemmParallelJob
+    {
+        public GemmBatch<T> Batch;
+
+        public void Execute(int part, int parts)
+        {
+            var p = Batch.Problem.Item(part, Batch.StrideA, Batch.StrideB, Batch.StrideC);
+            RunRange(p, 0, p.M, 0, p.N);
+        }
+    }
+}

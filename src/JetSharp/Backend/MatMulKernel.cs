@@ -1,0 +1,81 @@
+using JetSharp.Tensors;
+
+namespace JetSharp.Backend;
+
+/// <summary>
+/// Batched matrix products on tensors, mapped onto <see cref="Gemm"/>. Batch axes broadcast like
+/// NumPy. When the right operand is shared by every batch entry and the left one is not transposed,
+/// the batch is folded into the rows, so [R, N, H]·[H, K] runs as one (R·N)×H·H×K GEMM.
+/// </summary>
+public static class MatMulKernel
+{
+    public static void Run<T>(Tensor<T> a, Tensor<T> b, bool transA, bool transB, Tensor<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Shape sa = a.Shape, sb = b.Shape, sc = c.Shape;
+        int m = sc[^2], n = sc[^1], k = transA ? sa[^2] : sa[^1];
+        int lda = sa[^1], ldb = sb[^1];
+        int batchRank = sc.Rank - 2;
+        int batchA = sa.Size / (sa[^1] * sa[^2] == 0 ? 1 : sa[^1] * sa[^2]);
+        int batchB = sb.Size / (sb[^1] * sb[^2] == 0 ? 1 : sb[^1] * sb[^2]);
+        int batch = 1;
+        for (int i = 0; i < batchRank; i++) batch *= sc[i];
+        if (c.Size == 0) return;
+        if (k == 0) { Array.Clear(c.Data); return; }
+
+        if (batchB == 1 && !transA && batchA == batch)
+        {
+            Gemm.Multiply(false, transB, batch * m, n, k, T.One, a.Data, 0, lda, b.Data, 0, ldb, T.Zero, c.Data, 0, n);
+            return;
+        }
+
+        // General case: walk the broadcast batch index and locate each operand's matrix.
+        var batchShape = new Shape(sc.ToArray()[..batchRank]);
+        var strideA = BatchStrides(sa, batchShape);
+        var strideB = BatchStrides(sb, batchShape);
+        if (IsUniform(strideA, batchShape, out long sA) && IsUniform(strideB, batchShape, out long sB))
+        {
+            Gemm.MultiplyBatched(batch, transA, transB, m, n, k, T.One, a.Data, 0, lda, sA, b.Data, 0, ldb, sB, T.Zero, c.Data, 0, n, (long)m * n);
+            return;
+        }
+        var index = new int[batchRank];
+        for (int t = 0; t < batch; t++)
+        {
+            long offA = 0, offB = 0;
+            for (int d = 0; d < batchRank; d++) { offA += index[d] * strideA[d]; offB += index[d] * strideB[d]; }
+            Gemm.Multiply(transA, transB, m, n, k, T.One, a.Data, (int)offA, lda, b.Data, (int)offB, ldb, T.Zero, c.Data, t * m * n, n);
+            for (int d = batchRank - 1; d >= 0 && ++index[d] == batchShape[d]; d--) index[d] = 0;
+        }
+    }
+
+    /// <summary>Element stride of each broadcast batch axis in an operand (0 where the operand is broadcast).</summary>
+    private static long[] BatchStrides(Shape s, Shape batch)
+    {
+        var strides = new long[batch.Rank];
+        int own = s.Rank - 2, offset = batch.Rank - own;
+        long acc = (long)s[^1] * s[^2];
+        for (int d = batch.Rank - 1; d >= 0; d--)
+        {
+            int od = d - offset;
+            if (od < 0) continue;
+            strides[d] = s[od] == 1 ? 0 : acc;
+            acc *= s[od];
+        }
+        return strides;
+    }
+
+    /// <summary>True when the batch index maps to offsets t·stride (contiguous batch or one shared matrix).</summary>
+    private static bool IsUniform(long[] strides, Shape batch, out long stride)
+    {
+        stride = 0;
+        if (strides.All(s => s == 0)) return true;
+        long expected = -1;
+        for (int d = batch.Rank - 1; d >= 0; d--)
+        {
+            if (batch[d] == 1) continue;
+            if (expected < 0) { expected = strides[d]; stride = strides[d]; }
+            if (strides[d] != expected) return false;
+            expected *= batch[d];
+        }
+        return true;
+    }
+}

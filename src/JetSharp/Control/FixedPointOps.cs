@@ -1,0 +1,329 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+using JetSharp.Primitives;
+using JetSharp.Transforms;
+
+namespace JetSharp.Control;
+
+/// <summary>How the derivative of a fixed point x* = F(x*, θ) with respect to θ is computed.</summary>
+public enum FixedPointMode
+{
+    /// <summary>Differentiate through every iteration (memory grows with the iteration count in reverse mode).</summary>
+    Unrolled,
+    /// <summary>Implicit function theorem: dx* = (I − ∂ₓF)⁻¹ ∂_θF dθ, solved matrix-free with JVPs/VJPs of F.</summary>
+    Implicit,
+    /// <summary>Only the last application of F is differentiated (Jacobian-free backpropagation).</summary>
+    OneStep,
+}
+
+/// <summary>Raised when a fixed-point iteration (or the linear solve of its implicit derivative) does not converge.</summary>
+public sealed class FixedPointException(string message) : InvalidOperationException(message);
+
+/// <summary>
+/// The settings and compiled pieces shared by the ops of one fixed-point problem: F as a graph with
+/// inputs (x, θ) and output x, a tolerance on max|x_k − x_{k−1}|, and an iteration limit.
+/// </summary>
+public sealed class FixedPointProblem
+{
+    private static int _next;
+    private readonly Dictionary<string, Graph> _graphs = [];
+
+    internal FixedPointProblem(Graph f, double tolerance, int maxIterations, bool requireConvergence)
+    {
+        F = f;
+        Tolerance = tolerance;
+        MaxIterations = maxIterations;
+        RequireConvergence = requireConvergence;
+        Id = Interlocked.Increment(ref _next);
+    }
+
+    public Graph F { get; }
+    public double Tolerance { get; }
+    public int MaxIterations { get; }
+    public bool RequireConvergence { get; }
+    internal int Id { get; }
+
+    /// <summary>Iterations and final residual of the most recent primal solve.</summary>
+    public int LastIterations { get; internal set; }
+    public double LastResidual { get; internal set; }
+
+    /// <summary>Derived graphs are built once per problem (and compiled once by the runtime's runner).</summary>
+    private Graph Derived(string key, Func<Graph> build)
+    {
+        lock (_graphs)
+        {
+            if (!_graphs.TryGetValue(key, out var g)) _graphs[key] = g = build();
+            return g;
+        }
+    }
+
+    /// <summary>(x, θ, x̄) → (∂ₓF(x, θ)ᵀx̄, ∂_θF(x, θ)ᵀx̄).</summary>
+    internal Graph Adjoint => Derived("vjp", () =>
+    {
+        var g = new Graph(F.DType);
+        var x = g.Input(F.Inputs[0].Shape, "x");
+        var theta = g.Input(F.Inputs[1].Shape, "theta");
+        var c = g.Input(F.Outputs[0].Shape, "ct");
+        var (_, cts) = Vjp.Apply(F, [x, theta], [c]);
+        g.SetOutputs(cts[0] ?? Fn.Zeros(g, x.Shape), cts[1] ?? Fn.Zeros(g, theta.Shape));
+        return g;
+    });
+
+    /// <summary>(x, θ, ẋ, θ̇) → (F, ∂ₓF ẋ + ∂_θF θ̇) with tangents carrying the direction prefix.</summary>
+    internal Graph Tangent(Shape prefix) => Derived("jvp" + prefix, () => Jvp.Transform(F, prefix));
+
+    /// <summary>Iterates x ← F(x, θ) from x₀; returns x and records iterations and residual.</summary>
+    internal Tensor<T> Solve<T>(RunContext context, Tensor<T> x0, Tensor<T> theta, int maxIterations, Action<Tensor<T>>? visit = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var x = x0;
+        double residual = double.PositiveInfinity;
+        int k = 0;
+        while (k < maxIterations)
+        {
+            visit?.Invoke(x);
+            context.Cancellation.ThrowIfCancellationRequested();
+            var next = context.Run(F, x, theta)[0];
+            residual = MaxAbsDifference(next, x);
+            x = next;
+            k++;
+            if (residual <= Tolerance) break;
+        }
+        LastIterations = k;
+        LastResidual = maxIterations == 0 ? 0 : residual;
+        if (maxIterations > 0 && !(residual <= Tolerance) && RequireConvergence)
+            throw new FixedPointException($"FixedPoint: did not converge in {k} iterations: max|x_k − x_(k−1)| = {residual:G4} > tolerance {Tolerance:G4} (x of shape {x0.Shape}).");
+        return x;
+    }
+
+    /// <summary>
+    /// Solves (I − A) y = b for a linear map A given by JVPs or VJPs of F, matrix-free, by BiCGSTAB
+    /// (A need not be symmetric, and a slowly contracting F — where the Neumann series y ← b + Ay would
+    /// need thousands of steps — converges in a few). Stops at ‖r‖ ≤ max(tolerance, 1e-14)·‖b‖.
+    /// </summary>
+    internal Tensor<T> SolveLinear<T>(Tensor<T> b, Func<Tensor<T>, Tensor<T>> apply, string what) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = b.Size;
+        double[] Op(double[] v)
+        {
+            var t = new Tensor<T>(b.Shape);
+            for (int i = 0; i < n; i++) t.Data[i] = T.CreateTruncating(v[i]);
+            var av = apply(t);
+            var r = new double[n];
+            for (int i = 0; i < n; i++) r[i] = v[i] - double.CreateTruncating(av.Data[i]);
+            return r;
+        }
+        static double Dot(double[] a, double[] c) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * c[i]; return s; }
+
+        var rhs = b.Data.Select(v => double.CreateTruncating(v)).ToArray();
+        double bNorm = Math.Sqrt(Dot(rhs, rhs));
+        var y = new double[n];
+        var result = new Tensor<T>(b.Shape);
+        if (bNorm == 0) return result;
+        double tol = Math.Max(Tolerance, 1e-14) * bNorm;
+        var r0 = (double[])rhs.Clone();
+        var res = (double[])rhs.Clone();
+        var p = new double[n];
+        var v = new double[n];
+        double rho = 1, alpha = 1, omega = 1;
+        int limit = Math.Max(2 * n, 200);
+        for (int k = 0; k < limit; k++)
+        {
+            double rhoNext = Dot(r0, res);
+            if (rhoNext == 0) break;
+            double beta = rhoNext / rho * (alpha / omega);
+            for (int i = 0; i < n; i++) p[i] = res[i] + beta * (p[i] - omega * v[i]);
+            v = Op(p);
+            alpha = rhoNext / Dot(r0, v);
+            var s = new double[n];
+            for (int i = 0; i < n; i++) s[i] = res[i] - alpha * v[i];
+            if (Math.Sqrt(Dot(s, s)) <= tol)
+            {
+                for (int i = 0; i < n; i++) y[i] += alpha * p[i];
+                return ToTensor(y, result);
+            }
+            var t = Op(s);
+            omega = Dot(t, s) / Dot(t, t);
+            for (int i = 0; i < n; i++)
+            {
+                y[i] += alpha * p[i] + omega * s[i];
+                res[i] = s[i] - omega * t[i];
+            }
+            rho = rhoNext;
+            if (Math.Sqrt(Dot(res, res)) <= tol) return ToTensor(y, result);
+        }
+        throw new FixedPointException($"FixedPoint ({what}): the linear solve (I − ∂ₓF)·y = b of the implicit derivative did not converge; I − ∂ₓF may be singular at the fixed point (x of shape {b.Shape}).");
+    }
+
+    private static Tensor<T> ToTensor<T>(double[] y, Tensor<T> into) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < y.Length; i++) into.Data[i] = T.CreateTruncating(y[i]);
+        return into;
+    }
+
+    internal static double MaxAbsDifference<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double m = 0;
+        for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(a.Data[i] - b.Data[i])));
+        return m;
+    }
+
+    private static double MaxAbs<T>(Tensor<T> a) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double m = 0;
+        for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(a.Data[i])));
+        return m;
+    }
+}
+
+/// <summary>Base of the fixed-point ops: attributes identify the problem, so CSE never merges two problems.</summary>
+public abstract class FixedPointOpBase(FixedPointProblem problem) : Primitive
+{
+    public FixedPointProblem Problem { get; } = problem;
+    public override string Attributes => $"#{Problem.Id}";
+
+    /// <summary>Inputs (x, θ, θ̇): the tangent of x carries θ̇'s direction axes.</summary>
+    protected Shape TangentShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 3, Name);
+        int lead = inputs[2].Rank - inputs[1].Rank;
+        return new Shape([.. inputs[2].Shape.Take(lead), .. inputs[0].Shape]);
+    }
+}
+
+/// <summary>
+/// x* = F(x*, θ) by iteration from x₀ (inputs x₀, θ). Its derivative with respect to θ follows
+/// <see cref="Mode"/>; x₀ is treated as a constant. In one-step mode this op is not differentiated at
+/// all: the graph applies F once more to its result, and only that application carries derivatives.
+/// </summary>
+public sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mode, int iterations) : FixedPointOpBase(problem)
+{
+    public FixedPointMode Mode { get; } = mode;
+    public int Iterations { get; } = iterations;
+    public override string Name => "fixed_point";
+    public override string Attributes => $"{base.Attributes}, {Mode}, ≤{Iterations} it";
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 2, Name);
+        if (inputs[0].Shape != Problem.F.Inputs[0].Shape || inputs[1].Shape != Problem.F.Inputs[1].Shape)
+            throw new ShapeException($"fixed_point: x₀ {inputs[0].Shape} and θ {inputs[1].Shape} do not match F's inputs {Problem.F.Inputs[0].Shape}, {Problem.F.Inputs[1].Shape}.");
+        return inputs[0].Shape;
+    }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+        Problem.Solve(context, inputs[0], inputs[1], Iterations).Data.CopyTo(output.Data, 0);
+
+    public override Node?[] Vjp(Node node, Node ct)
+    {
+        var theta = node.Inputs[1];
+        switch (Mode)
+        {
+            case FixedPointMode.Implicit:
+                var w = node.Graph.Apply(new ImplicitAdjointOp(Problem), node, theta, ct);
+                var (_, cts) = Transforms.Vjp.Apply(Problem.F, [node, theta], [w], [false, true]);
+                return [null, cts[1]];
+            case FixedPointMode.Unrolled:
+                return [null, node.Graph.Apply(new UnrolledAdjointOp(Problem, Iterations), node.Inputs[0], theta, ct)];
+            default:
+                return [null, null];
+        }
+    }
+
+    public override Node?[] Taylor(JetRuleArgs a)
+    {
+        var y = new Node?[a.Order + 1];
+        if (Mode == FixedPointMode.OneStep || a.X(1, 1) is not { } thetaDot) return y;
+        if (a.Order > 1)
+            throw new NotSupportedException($"fixed_point: Taylor mode of order {a.Order} is not supported (first order only: JVP).");
+        y[1] = Mode == FixedPointMode.Implicit
+            ? a.Graph.Apply(new ImplicitTangentOp(Problem), a.Output0, a.Primals[1], thetaDot)
+            : a.Graph.Apply(new UnrolledTangentOp(Problem, Iterations), a.Primals[0], a.Primals[1], thetaDot);
+        return y;
+    }
+}
+
+/// <summary>w solving (I − ∂ₓF)ᵀ w = x̄ at the fixed point (inputs x*, θ, x̄), matrix-free with VJPs of F.</summary>
+public sealed class ImplicitAdjointOp(FixedPointProblem problem) : FixedPointOpBase(problem)
+{
+    public override string Name => "fixed_point_adjoint";
+    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[2].Shape; }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    {
+        var (x, theta, ct) = (inputs[0], inputs[1], inputs[2]);
+        var w = Problem.SolveLinear(ct, v => context.Run(Problem.Adjoint, x, theta, v)[0], "adjoint");
+        w.Data.CopyTo(output.Data, 0);
+    }
+}
+
+/// <summary>ẋ solving (I − ∂ₓF) ẋ = ∂_θF θ̇ at the fixed point (inputs x*, θ, θ̇ with direction axes), matrix-free with JVPs of F.</summary>
+public sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointOpBase(problem)
+{
+    public override string Name => "fixed_point_tangent";
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    {
+        var (x, theta, thetaDot) = (inputs[0], inputs[1], inputs[2]);
+        var prefix = new Shape([.. thetaDot.Shape.Take(thetaDot.Rank - theta.Rank)]);
+        var jvp = Problem.Tangent(prefix);
+        var zeroTheta = new Tensor<T>(thetaDot.Shape);
+        var b = context.Run(jvp, x, theta, new Tensor<T>(output.Shape), thetaDot)[1];
+        var xDot = Problem.SolveLinear(b, v => context.Run(jvp, x, theta, v, zeroTheta)[1], "tangent");
+        xDot.Data.CopyTo(output.Data, 0);
+    }
+}
+
+/// <summary>
+/// Reverse mode through the unrolled iteration (inputs x₀, θ, x̄ → θ̄): the iteration is replayed
+/// storing every iterate (memory proportional to the iteration count, reported to the run's
+/// <see cref="RunContext.Meter"/>), then x̄ is pulled back step by step and θ̄ accumulated.
+/// </summary>
+public sealed class UnrolledAdjointOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
+{
+    public override string Name => "fixed_point_unrolled_vjp";
+    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[1].Shape; }
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    {
+        var (x0, theta, ct) = (inputs[0], inputs[1], inputs[2]);
+        var iterates = new List<Tensor<T>>();
+        long stored = 0;
+        var meter = context.Meter;
+        Problem.Solve(context, x0, theta, iterations, x =>
+        {
+            iterates.Add(x);
+            stored += x.Bytes;
+            meter.Allocate(x.Bytes);
+        });
+        var xBar = ct;
+        var thetaBar = new Tensor<T>(theta.Shape);
+        for (int k = iterates.Count - 1; k >= 0; k--)
+        {
+            var pulled = context.Run(Problem.Adjoint, iterates[k], theta, xBar);
+            xBar = pulled[0];
+            for (int i = 0; i < thetaBar.Size; i++) thetaBar.Data[i] += pulled[1].Data[i];
+        }
+        meter.Release(stored);
+        thetaBar.Data.CopyTo(output.Data, 0);
+    }
+}
+
+/// <summary>Forward mode through the unrolled iteration (inputs x₀, θ, θ̇ → ẋ): ẋ_k = ∂ₓF ẋ_(k−1) + ∂_θF θ̇ alongside x_k.</summary>
+public sealed class UnrolledTangentOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
+{
+    public override string Name => "fixed_point_unrolled_jvp";
+
+    public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
+
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    {
+        var (x0, theta, thetaDot) = (inputs[0], inputs[1], inputs[2]);
+        var prefix = new Shape([.. thetaDot.Shape.Take(thetaDot.Rank - theta.Rank)]);
+        var jvp = Problem.Tangent(prefix);
+        var xDot = new Tensor<T>(output.Shape);
+        Problem.Solve(context, x0, theta, iterations, x => xDot = context.Run(jvp, x, theta, xDot, thetaDot)[1]);
+        xDot.Data.CopyTo(output.Data, 0);
+    }
+}

@@ -1,0 +1,142 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+
+namespace JetSharp.Primitives;
+
+/// <summary>
+/// The functions users (and rules) write graphs with. Each appends one primitive, or a short
+/// composition of primitives, to the graph of its inputs. Shapes are checked immediately.
+/// </summary>
+public static class Fn
+{
+    public static Node Add(Node a, Node b) => GraphOf(a, b).Apply(AddOp.Instance, a, b);
+    public static Node Sub(Node a, Node b) => GraphOf(a, b).Apply(SubOp.Instance, a, b);
+    public static Node Mul(Node a, Node b) => GraphOf(a, b).Apply(MulOp.Instance, a, b);
+    public static Node Div(Node a, Node b) => GraphOf(a, b).Apply(DivOp.Instance, a, b);
+    public static Node Neg(Node x) => x.Graph.Apply(NegOp.Instance, x);
+
+    public static Node Exp(Node x) => x.Graph.Apply(ExpOp.Instance, x);
+    public static Node Log(Node x) => x.Graph.Apply(LogOp.Instance, x);
+    public static Node Sin(Node x) => x.Graph.Apply(SinOp.Instance, x);
+    public static Node Cos(Node x) => x.Graph.Apply(CosOp.Instance, x);
+    public static Node Tanh(Node x) => x.Graph.Apply(TanhOp.Instance, x);
+    public static Node Sigmoid(Node x) => x.Graph.Apply(SigmoidOp.Instance, x);
+    public static Node Softplus(Node x) => x.Graph.Apply(SoftplusOp.Instance, x);
+    public static Node Sqrt(Node x) => x.Graph.Apply(SqrtOp.Instance, x);
+    public static Node Relu(Node x) => x.Graph.Apply(ReluOp.Instance, x);
+
+    /// <summary>Heaviside step 1[x &gt; 0] (the derivative of relu; its own derivative is zero).</summary>
+    public static Node Step(Node x) => x.Graph.Apply(StepOp.Instance, x);
+
+    /// <summary>xᵖ for a real exponent (any sign; 0 gives ones).</summary>
+    public static Node Pow(Node x, double exponent) => x.Graph.Apply(new PowOp(exponent), x);
+
+    public static Node Square(Node x) => Pow(x, 2);
+
+    /// <summary>
+    /// Matrix product with NumPy batching: [..., m, k] · [..., k, n] → [..., m, n], batch axes broadcast.
+    /// Both operands need rank ≥ 2. The flags multiply by the transpose of the last two axes instead.
+    /// </summary>
+    public static Node MatMul(Node a, Node b, bool transposeA = false, bool transposeB = false) =>
+        GraphOf(a, b).Apply(new MatMulOp(transposeA, transposeB), a, b);
+
+    /// <summary>Sum over <paramref name="axes"/> (all axes when null or empty is not given).</summary>
+    public static Node Sum(Node x, int[]? axes = null, bool keepDims = false)
+    {
+        axes ??= [.. Enumerable.Range(0, x.Rank)];
+        return x.Graph.Apply(new SumOp(SumOp.Normalize(axes, x.Shape), keepDims), x);
+    }
+
+    public static Node Sum(Node x, int axis, bool keepDims = false) => Sum(x, [axis], keepDims);
+
+    /// <summary>Mean over axes: a sum scaled by 1/count (a composition, not a primitive of its own).</summary>
+    public static Node Mean(Node x, int[]? axes = null, bool keepDims = false)
+    {
+        axes ??= [.. Enumerable.Range(0, x.Rank)];
+        var norm = SumOp.Normalize(axes, x.Shape);
+        long count = 1;
+        foreach (var a in norm) count *= x.Shape[a];
+        return Sum(x, norm, keepDims) * (1.0 / count);
+    }
+
+    public static Node Mean(Node x, int axis, bool keepDims = false) => Mean(x, [axis], keepDims);
+
+    /// <summary>Same elements, new shape; one extent may be −1 (inferred).</summary>
+    public static Node Reshape(Node x, params int[] shape) =>
+        x.Graph.Apply(new ReshapeOp(ReshapeOp.Resolve(shape, x.Shape)), x);
+
+    /// <summary>Permutes axes: result axis i is input axis perm[i]. Without perm, reverses the axes.</summary>
+    public static Node Transpose(Node x, params int[] perm)
+    {
+        if (perm.Length == 0) perm = [.. Enumerable.Range(0, x.Rank).Reverse()];
+        return x.Graph.Apply(new TransposeOp(perm), x);
+    }
+
+    /// <summary>NumPy broadcast of x to <paramref name="shape"/>.</summary>
+    public static Node BroadcastTo(Node x, Shape shape) =>
+        x.Shape == shape ? x : x.Graph.Apply(new BroadcastToOp(shape), x);
+
+    /// <summary>The block x[starts[i] : starts[i] + sizes[i]] along every axis.</summary>
+    public static Node Slice(Node x, int[] starts, int[] sizes) => x.Graph.Apply(new SliceOp(starts, sizes), x);
+
+    /// <summary>The range [start, start + length) along one axis.</summary>
+    public static Node Slice(Node x, int axis, int start, int length)
+    {
+        int a = x.Shape.Axis(axis, "slice");
+        var starts = new int[x.Rank];
+        var sizes = x.Shape.ToArray();
+        starts[a] = start;
+        sizes[a] = length;
+        return Slice(x, starts, sizes);
+    }
+
+    /// <summary>Zero padding: <paramref name="before"/>[i] zeros before and <paramref name="after"/>[i] after, per axis.</summary>
+    public static Node Pad(Node x, int[] before, int[] after) => x.Graph.Apply(new PadOp(before, after), x);
+
+    public static Node Concat(int axis, params Node[] xs)
+    {
+        if (xs.Length == 0) throw new ShapeException("concat: no inputs.");
+        return GraphOf(xs).Apply(new ConcatOp(xs[0].Shape.Axis(axis, "concat")), xs);
+    }
+
+    /// <summary>A tensor of zeros (a broadcast scalar: costs no memory until something reads it).</summary>
+    public static Node Zeros(Graph g, Shape shape) => BroadcastTo(g.Scalar(0), shape);
+
+    /// <summary>Seeded samples of the given shape, drawn afresh by every run from the same seed (see <see cref="SeededRandom"/>).</summary>
+    public static Node Random(Graph g, Shape shape, Distribution distribution, long seed) =>
+        g.Apply(new RandomOp(shape, distribution, seed));
+
+    /// <summary>
+    /// Sums <paramref name="x"/> down to <paramref name="shape"/>, undoing NumPy broadcasting
+    /// (leading axes are summed away, stretched size-1 axes are summed with keepDims).
+    /// </summary>
+    public static Node SumToShape(Node x, Shape shape)
+    {
+        if (x.Shape == shape) return x;
+        if (!shape.BroadcastsTo(x.Shape))
+            throw new ShapeException($"sum_to_shape: {shape} does not broadcast to {x.Shape}.");
+        int lead = x.Rank - shape.Rank;
+        var axes = new List<int>();
+        for (int i = 0; i < x.Rank; i++)
+            if (i < lead || (shape[i - lead] == 1 && x.Shape[i] != 1)) axes.Add(i);
+        var s = axes.Count == 0 ? x : Sum(x, [.. axes], keepDims: true);
+        return s.Shape == shape ? s : Reshape(s, shape.ToArray());
+    }
+
+    /// <summary>Inserts size-1 axes at the given positions of the result.</summary>
+    public static Node ExpandDims(Node x, params int[] axes)
+    {
+        int rank = x.Rank + axes.Length;
+        var norm = axes.Select(a => a < 0 ? a + rank : a).ToHashSet();
+        var dims = new int[rank];
+        int src = 0;
+        for (int i = 0; i < rank; i++) dims[i] = norm.Contains(i) ? 1 : x.Shape[src++];
+        return Reshape(x, dims);
+    }
+
+    /// <summary>The graph an operation on these nodes belongs to: that of the first non-constant one (constants travel between graphs).</summary>
+    private static Graph GraphOf(params Node[] xs) => (xs.FirstOrDefault(x => x.Op is not ConstantOp) ?? xs[0]).Graph;
+
+    /// <summary>Dot product of the last axes: Σ_j a[..., j]·b[..., j].</summary>
+    public static Node Dot(Node a, Node b) => Sum(a * b, -1);
+}

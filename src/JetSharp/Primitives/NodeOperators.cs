@@ -1,0 +1,29 @@
+using JetSharp.Ir;
+
+namespace JetSharp.Primitives;
+
+/// <summary>
+/// Arithmetic operators on <see cref="Node"/>s: <c>a + b</c>, <c>a * 2.0</c>, <c>-a</c>, … append the
+/// corresponding primitive (as <see cref="Fn"/> does). They are extension operators so that the IR,
+/// which knows no primitive but inputs and constants, stays below this layer.
+/// </summary>
+public static class NodeOperators
+{
+    extension(Node)
+    {
+        /// <summary>Elementwise arithmetic (NumPy broadcasting; a number is a scalar constant).</summary>
+        public static Node operator +(Node a, Node b) => Fn.Add(a, b);
+        public static Node operator -(Node a, Node b) => Fn.Sub(a, b);
+        public static Node operator *(Node a, Node b) => Fn.Mul(a, b);
+        public static Node operator /(Node a, Node b) => Fn.Div(a, b);
+        public static Node operator -(Node a) => Fn.Neg(a);
+        public static Node operator +(Node a, double b) => Fn.Add(a, a.Graph.Scalar(b));
+        public static Node operator +(double a, Node b) => Fn.Add(b.Graph.Scalar(a), b);
+        public static Node operator -(Node a, double b) => Fn.Sub(a, a.Graph.Scalar(b));
+        public static Node operator -(double a, Node b) => Fn.Sub(b.Graph.Scalar(a), b);
+        public static Node operator *(Node a, double b) => Fn.Mul(a, a.Graph.Scalar(b));
+        public static Node operator *(double a, Node b) => Fn.Mul(b.Graph.Scalar(a), b);
+        public static Node operator /(Node a, double b) => Fn.Div(a, a.Graph.Scalar(b));
+        public static Node operator /(double a, Node b) => Fn.Div(b.Graph.Scalar(a), b);
+    }
+}

@@ -1,0 +1,25 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+
+namespace JetSharp.Primitives;
+
+/// <summary>
+/// Seeded random samples (see <see cref="SeededRandom"/>); never merged with another sampling node.
+/// A run draws with seed <c>Seed + SeedOffset</c>, where the offset is the executing
+/// <see cref="RunContext.SeedOffset"/> (0 by default), so a compiled graph can draw fresh,
+/// reproducible samples on every step of a training loop.
+/// </summary>
+public sealed class RandomOp(Shape shape, Distribution distribution, long seed) : Primitive
+{
+    public Shape Shape { get; } = shape;
+    public Distribution Distribution { get; } = distribution;
+    public long Seed { get; } = seed;
+    public override string Name => "random";
+    public override bool IsRandom => true;
+    public override string Attributes => $"{Distribution.ToString().ToLowerInvariant()}, seed={Seed}, {Shape}";
+    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+        SeededRandom.Fill<T>(output.Data, Distribution, Seed + context.SeedOffset);
+    public override Node?[] Vjp(Node node, Node cotangent) => [];
+    public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
+}

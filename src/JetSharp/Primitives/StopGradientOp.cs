@@ -1,0 +1,15 @@
+using JetSharp.Tensors;
+using JetSharp.Ir;
+
+namespace JetSharp.Primitives;
+
+/// <summary>The identity whose derivative is declared zero: no cotangent flows back, every Taylor coefficient is zero.</summary>
+public sealed class StopGradientOp : Primitive
+{
+    public static readonly StopGradientOp Instance = new();
+    public override string Name => "stop_gradient";
+    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 1, Name); return inputs[0].Shape; }
+    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
+    public override Node?[] Vjp(Node node, Node cotangent) => [null];
+    public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
+}
