@@ -135,27 +135,21 @@ public sealed class LinearizedFunction
         var ones = Fn.BroadcastTo(pg.Scalar(1), column);
         var edges = new List<Edge>();
         var labels = new List<Node>();
-        foreach (var node in reachable)
+        GraphWalk.ForEachNode(reachable, pg, node =>
         {
-            if (node.Op is InputOp) continue;
             var primalIns = node.InputArray.Select(x => map[x]).ToArray();
-            pg.InheritedOrigin = node.Origin;
-            try
+            var y0 = pg.Apply(node.Op, primalIns);
+            map[node] = y0;
+            if (!active.Contains(node)) return;
+            foreach (var u in node.InputArray.Distinct().Where(active.Contains))
             {
-                var y0 = pg.Apply(node.Op, primalIns);
-                map[node] = y0;
-                if (!active.Contains(node)) continue;
-                foreach (var u in node.InputArray.Distinct().Where(active.Contains))
-                {
-                    var jets = node.InputArray.Select((x, i) => new Node?[] { primalIns[i], x == u ? ones : null }).ToArray();
-                    var tangent = node.Op.Taylor(new JetRuleArgs(node, primalIns, jets, y0, 1, default))[1];
-                    if (tangent is null) continue; // structurally zero partial: no edge
-                    edges.Add(new Edge(vertex[u], vertex[node]));
-                    labels.Add(ToColumn(tangent, column, node));
-                }
+                var jets = node.InputArray.Select((x, i) => new Node?[] { primalIns[i], x == u ? ones : null }).ToArray();
+                var tangent = node.Op.Taylor(new JetRuleArgs(node, primalIns, jets, y0, 1, default))[1];
+                if (tangent is null) continue; // structurally zero partial: no edge
+                edges.Add(new Edge(vertex[u], vertex[node]));
+                labels.Add(ToColumn(tangent, column, node));
             }
-            finally { pg.InheritedOrigin = null; }
-        }
+        });
         for (int j = 0; j < g.Outputs.Count; j++)
             if (copyOf[j] is { } o)
             {
