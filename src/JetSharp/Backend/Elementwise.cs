@@ -26,6 +26,30 @@ public enum UnaryOp
     Abs,
 }
 
+/// <summary>One elementwise operation named by its arithmetic: a <see cref="BinaryOp"/> or a <see cref="UnaryOp"/>.</summary>
+public readonly record struct ElementwiseArithmetic
+{
+    private ElementwiseArithmetic(BinaryOp? binary, UnaryOp? unary) => (Binary, Unary) = (binary, unary);
+
+    /// <summary>The binary operation, or null for a unary one.</summary>
+    public BinaryOp? Binary { get; }
+
+    /// <summary>The unary operation, or null for a binary one.</summary>
+    public UnaryOp? Unary { get; }
+
+    /// <summary>Number of operands: 2 for a binary operation, 1 for a unary one.</summary>
+    public int Arity => Binary is null ? 1 : 2;
+
+    /// <summary>The binary operation <paramref name="op"/>.</summary>
+    public static implicit operator ElementwiseArithmetic(BinaryOp op) => new(op, null);
+
+    /// <summary>The unary operation <paramref name="op"/>.</summary>
+    public static implicit operator ElementwiseArithmetic(UnaryOp op) => new(null, op);
+
+    /// <inheritdoc/>
+    public override string ToString() => Binary?.ToString() ?? Unary?.ToString() ?? "none";
+}
+
 /// <summary>
 /// Elementwise kernels over dense row-major tensors. The result is pre-allocated by the caller and
 /// completely overwritten. <see cref="Binary{T}"/> and <see cref="Unary{T}"/> may run in place

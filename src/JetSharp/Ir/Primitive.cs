@@ -1,12 +1,39 @@
+using JetSharp.Backend;
 using JetSharp.Tensors;
 
 namespace JetSharp.Ir;
 
 /// <summary>
+/// How a primitive's output depends on one of its inputs, declared by the primitive
+/// (<see cref="Primitive.LinearityIn"/>) so that rewrite rules need not name primitives.
+/// </summary>
+public enum Linearity
+{
+    /// <summary>Not declared linear in this input (the default).</summary>
+    Nonlinear,
+
+    /// <summary>
+    /// Linear in this input on its own, the other inputs held fixed: a zero here makes the output zero,
+    /// and a sum over this input's terms can move inside. Both factors of a·b and of a matmul, the
+    /// numerator of a / b, the input of a one-input linear map (sum, reshape, transpose, −x).
+    /// </summary>
+    Linear,
+
+    /// <summary>
+    /// Linear only together with the primitive's other <see cref="JointlyLinear"/> inputs: the output is
+    /// a linear map of all of them at once, and affine in each alone (both inputs of a + b and a − b,
+    /// every input of a concat). Zeros in all of them make the output zero.
+    /// </summary>
+    JointlyLinear,
+}
+
+/// <summary>
 /// An operation of the graph IR. A primitive is data plus its rules, all in one place: how it infers
 /// and checks its output shape, how it computes (the kernel), its vector-Jacobian product (reverse
-/// mode) and its Taylor rule (forward mode of any order; the JVP is the order-1 case). Transforms
-/// look up these rules and never switch on the kind of primitive.
+/// mode) and its Taylor rule (forward mode of any order; the JVP is the order-1 case), and its traits
+/// (<see cref="LinearityIn"/>, <see cref="IsElementwise"/>, <see cref="Arithmetic"/>). Transforms look
+/// up these rules, and the simplifier and the fuser read the traits; none of them switch on the kind of
+/// primitive for a property the primitive declares.
 /// </summary>
 public abstract class Primitive : IEquatable<Primitive>
 {
@@ -21,6 +48,24 @@ public abstract class Primitive : IEquatable<Primitive>
 
     /// <summary>True for primitives whose output shares the storage of input 0 (a view such as reshape).</summary>
     public virtual bool IsView => false;
+
+    /// <summary>
+    /// Trait: how the output depends on input <paramref name="input"/>, the others held fixed (see
+    /// <see cref="Linearity"/>). <see cref="Linearity.Nonlinear"/> unless the primitive declares otherwise.
+    /// </summary>
+    public virtual Linearity LinearityIn(int input) => Linearity.Nonlinear;
+
+    /// <summary>
+    /// Trait: output element i depends only on element i of each input, the inputs broadcast to the
+    /// output's shape, so that f(broadcast x) = broadcast f(x). True whenever <see cref="Arithmetic"/> is set.
+    /// </summary>
+    public virtual bool IsElementwise => Arithmetic is not null;
+
+    /// <summary>
+    /// Trait: the elementwise arithmetic this primitive computes, as a backend operation (one
+    /// <see cref="BinaryOp"/> or <see cref="UnaryOp"/>), or null. The fuser runs fused trees of these.
+    /// </summary>
+    public virtual ElementwiseArithmetic? Arithmetic => null;
 
     /// <summary>Checks the inputs and returns the output shape; throws <see cref="ShapeException"/> naming the op and shapes.</summary>
     public abstract Shape InferShape(IReadOnlyList<Node> inputs);

@@ -9,6 +9,7 @@ public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 {
     public BinaryOp Kernel { get; } = kernel;
     public override string Name => Kernel.ToString().ToLowerInvariant();
+    public override ElementwiseArithmetic? Arithmetic => Kernel;
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
@@ -23,6 +24,7 @@ public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 {
     public static readonly AddOp Instance = new();
+    public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
 
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct, node.Inputs[0].Shape), Fn.SumToShape(ct, node.Inputs[1].Shape)];
@@ -44,6 +46,7 @@ public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 {
     public static readonly SubOp Instance = new();
+    public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
 
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct, node.Inputs[0].Shape), Fn.SumToShape(-ct, node.Inputs[1].Shape)];
@@ -67,6 +70,7 @@ public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 {
     public static readonly MulOp Instance = new();
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
 
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct * node.Inputs[1], node.Inputs[0].Shape), Fn.SumToShape(ct * node.Inputs[0], node.Inputs[1].Shape)];
@@ -83,6 +87,7 @@ public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 public sealed class DivOp() : ElementwiseBinaryOp(BinaryOp.Div)
 {
     public static readonly DivOp Instance = new();
+    public override Linearity LinearityIn(int input) => input == 0 ? Linearity.Linear : Linearity.Nonlinear;
 
     public override Node?[] Vjp(Node node, Node ct)
     {

@@ -13,6 +13,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     public bool TransposeA { get; } = transposeA;
     public bool TransposeB { get; } = transposeB;
     public override string Name => "matmul";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => (TransposeA, TransposeB) switch
     {
         (false, false) => "",

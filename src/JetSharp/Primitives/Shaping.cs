@@ -9,6 +9,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
 {
     public Shape Shape { get; } = shape;
     public override string Name => "reshape";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => Shape.ToString();
     public override bool IsView => true;
 
@@ -49,6 +50,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
 {
     public int[] Perm { get; } = perm;
     public override string Name => "transpose";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => $"[{string.Join(",", Perm)}]";
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -78,6 +80,7 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
 {
     public Shape Shape { get; } = shape;
     public override string Name => "broadcast";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => Shape.ToString();
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -106,6 +109,7 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
     public int[] Starts { get; } = starts;
     public int[] Sizes { get; } = sizes;
     public override string Name => "slice";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{s + Sizes[i]}"));
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -138,6 +142,7 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
     public int[] Before { get; } = before;
     public int[] After { get; } = after;
     public override string Name => "pad";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => string.Join(",", Before.Select((b, i) => $"{b}+{After[i]}"));
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -160,6 +165,7 @@ public sealed class ConcatOp(int axis) : Primitive
 {
     public int Axis { get; } = axis;
     public override string Name => "concat";
+    public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
     public override string Attributes => $"axis={Axis}";
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)

@@ -10,6 +10,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
     public int[] Axes { get; } = axes;
     public bool KeepDims { get; } = keepDims;
     public override string Name => "sum";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => $"axes=[{string.Join(",", Axes)}]{(KeepDims ? ", keepdims" : "")}";
 
     /// <summary>Sorted, non-negative, distinct axes; throws naming "sum" and the shape when invalid.</summary>

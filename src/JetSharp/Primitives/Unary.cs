@@ -14,6 +14,8 @@ namespace JetSharp.Primitives;
 /// </summary>
 public abstract class ElementwiseUnaryOp : Primitive
 {
+    public override bool IsElementwise => true;
+
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -36,6 +38,7 @@ public abstract class ElementwiseUnaryOp : Primitive
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
     public override string Name => kernel.ToString().ToLowerInvariant();
+    public override ElementwiseArithmetic? Arithmetic => kernel;
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
 }
 
@@ -43,6 +46,7 @@ public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 {
     public static readonly NegOp Instance = new();
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? Fn.BroadcastTo(x0.Graph.Scalar(-1), x0.Shape) : null;
     public override Node?[] Vjp(Node node, Node ct) => [-ct];
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => -x);

@@ -19,6 +19,7 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
     public double Diagonal { get; } = diagonal;
     public double Upper { get; } = upper;
     public override string Name => "trimask";
+    public override Linearity LinearityIn(int input) => Linearity.Linear;
     public override string Attributes => string.Create(CultureInfo.InvariantCulture, $"l={Lower:R},d={Diagonal:R},u={Upper:R}");
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)

@@ -1,5 +1,6 @@
 using static JetSharp.Simplify.Broadcasting;
 using JetSharp.Tensors;
+using JetSharp.Backend;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 
@@ -30,12 +31,15 @@ internal static class Constants
     }
 }
 
-/// <summary>x·0 → 0 and 0 / x → 0 (the zero broadcast to the result's shape).</summary>
+/// <summary>
+/// x·0 → 0 and 0 / x → 0 (the zero broadcast to the result's shape): an elementwise binary op with a
+/// zero in an input it is <see cref="Linearity.Linear"/> in.
+/// </summary>
 public sealed class MultiplyByZero : RewriteRule
 {
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        (op is MulOp && (Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1]))) ||
-        (op is DivOp && Constants.IsZero(inputs[0]));
+        op.IsElementwise && inputs.Length == 2 &&
+        Enumerable.Range(0, 2).Any(i => op.LinearityIn(i) == Linearity.Linear && Constants.IsZero(inputs[i]));
 
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Fn.Zeros(inputs[0].Graph, op.InferShape(inputs));
@@ -45,14 +49,13 @@ public sealed class MultiplyByZero : RewriteRule
 public sealed class AddZero : RewriteRule
 {
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        (op is AddOp && (Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1]))) ||
-        (op is SubOp && (Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1])));
+        op.Arithmetic?.Binary is BinaryOp.Add or BinaryOp.Sub && (Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1]));
 
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var shape = op.InferShape(inputs);
         if (Constants.IsZero(inputs[1])) return Conform(inputs[0], shape);
-        return Conform(op is SubOp ? -inputs[1] : inputs[1], shape);
+        return Conform(op.Arithmetic?.Binary == BinaryOp.Sub ? -inputs[1] : inputs[1], shape);
     }
 }
 
@@ -60,8 +63,12 @@ public sealed class AddZero : RewriteRule
 public sealed class MultiplyByOne : RewriteRule
 {
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        (op is MulOp && (Constants.IsOne(inputs[0]) || Constants.IsOne(inputs[1]))) ||
-        (op is DivOp && Constants.IsOne(inputs[1]));
+        op.Arithmetic?.Binary switch
+        {
+            BinaryOp.Mul => Constants.IsOne(inputs[0]) || Constants.IsOne(inputs[1]),
+            BinaryOp.Div => Constants.IsOne(inputs[1]),
+            _ => false,
+        };
 
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Conform(Constants.IsOne(inputs[1]) ? inputs[0] : inputs[1], op.InferShape(inputs));
@@ -79,17 +86,29 @@ public sealed class MatMulByIdentity : RewriteRule
         Constants.IsIdentityMatrix(inputs[1]) && op.InferShape(inputs) == inputs[0].Shape ? inputs[0] : inputs[1];
 }
 
-/// <summary>A linear map of zeros is zeros: sum, reshape, transpose, broadcast, slice, pad, negation, a matmul with a zero factor, a concat of zeros.</summary>
+/// <summary>
+/// A linear map of zeros is zeros, read from <see cref="Primitive.LinearityIn"/>: a zero in an input the
+/// op is <see cref="Linearity.Linear"/> in (sum, reshape, transpose, slice, pad, negation, a matmul
+/// factor), or zeros in all its <see cref="Linearity.JointlyLinear"/> inputs (a concat of zeros).
+/// Broadcasts are left alone (zeros are written as a broadcast scalar, see <c>Fn.Zeros</c>), and so are
+/// scalar constants (constant folding's business).
+/// </summary>
 public sealed class LinearOfZero : RewriteRule
 {
-    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) => op switch
+    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
+        op is not BroadcastToOp && !inputs.Any(i => i.Op is ConstantOp { ScalarValue: not null }) && ZeroByLinearity(op, inputs);
+
+    private static bool ZeroByLinearity(Primitive op, Node[] inputs)
     {
-        SumOp or TransposeOp or SliceOp or PadOp or NegOp => Constants.IsZero(inputs[0]) && inputs[0].Op is not ConstantOp { ScalarValue: not null },
-        ReshapeOp => Constants.IsZero(inputs[0]) && inputs[0].Op is not ConstantOp,
-        MatMulOp => Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1]),
-        ConcatOp => inputs.All(Constants.IsZero),
-        _ => false,
-    };
+        bool joint = false, jointZero = true;
+        for (int i = 0; i < inputs.Length; i++)
+            switch (op.LinearityIn(i))
+            {
+                case Linearity.Linear when Constants.IsZero(inputs[i]): return true;
+                case Linearity.JointlyLinear: joint = true; jointZero &= Constants.IsZero(inputs[i]); break;
+            }
+        return joint && jointZero;
+    }
 
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Fn.Zeros(inputs[0].Graph, op.InferShape(inputs));

@@ -12,7 +12,7 @@ namespace JetSharp.Simplify.Rules;
 public sealed class SinkBroadcastThroughUnary : RewriteRule
 {
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        op is ElementwiseUnaryOp && inputs[0].Op is BroadcastToOp;
+        op.IsElementwise && inputs.Length == 1 && inputs[0].Op is BroadcastToOp;
 
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
@@ -25,7 +25,7 @@ public sealed class SinkBroadcastThroughUnary : RewriteRule
 public sealed class SinkBroadcastThroughBinary : RewriteRule
 {
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        op is ElementwiseBinaryOp && Narrowed(op, inputs) is not null;
+        op.IsElementwise && inputs.Length == 2 && Narrowed(op, inputs) is not null;
 
     private static Node[]? Narrowed(Primitive op, Node[] inputs)
     {

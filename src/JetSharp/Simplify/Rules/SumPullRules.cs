@@ -28,19 +28,26 @@ public abstract class PullSumRule<TInner> : RewriteRule where TInner : Primitive
 
     /// <summary>The replacement; <see cref="Conform"/> fixes its shape to <paramref name="reduced"/> afterwards.</summary>
     protected abstract Node Pull(SumOp sum, Node x, TInner inner, Shape reduced);
+
+    /// <summary><paramref name="op"/>(a, b) in the graph of the first non-constant operand (as <c>a + b</c> and friends do).</summary>
+    protected static Node Apply(Primitive op, Node a, Node b) => (a.Op is ConstantOp ? b : a).Graph.Apply(op, a, b);
 }
 
-/// <summary>Σ(a + b) → Σa + Σb, and Σ(a − b) → Σa − Σb (an operand broadcast along a summed axis is scaled by its extent).</summary>
-public sealed class PullSumThroughAddSub : PullSumRule<ElementwiseBinaryOp>
+/// <summary>
+/// Σ(a + b) → Σa + Σb, and Σ(a − b) → Σa − Σb (an operand broadcast along a summed axis is scaled by its
+/// extent): any elementwise binary op <see cref="Linearity.JointlyLinear"/> in both inputs.
+/// </summary>
+public sealed class PullSumThroughAddSub : PullSumRule<Primitive>
 {
-    protected override bool CanPull(SumOp sum, Node x, ElementwiseBinaryOp inner, RewriteContext context) =>
-        inner is AddOp or SubOp;
+    protected override bool CanPull(SumOp sum, Node x, Primitive inner, RewriteContext context) =>
+        inner.IsElementwise && x.Inputs.Count == 2 &&
+        inner.LinearityIn(0) == Linearity.JointlyLinear && inner.LinearityIn(1) == Linearity.JointlyLinear;
 
-    protected override Node Pull(SumOp sum, Node x, ElementwiseBinaryOp inner, Shape reduced)
+    protected override Node Pull(SumOp sum, Node x, Primitive inner, Shape reduced)
     {
         var a = SumOfBroadcast(x.Inputs[0], x.Shape, sum.Axes, sum.KeepDims);
         var b = SumOfBroadcast(x.Inputs[1], x.Shape, sum.Axes, sum.KeepDims);
-        return inner is AddOp ? a + b : a - b;
+        return Apply(inner, a, b);
     }
 }
 
@@ -53,29 +60,33 @@ public sealed class PullSumThroughNeg : PullSumRule<NegOp>
 
 /// <summary>
 /// Σ(a·c) → (Σa)·c and Σ(a / c) → (Σa) / c when c does not carry any summed axis (it is the same
-/// for every term of the sum). An operand that carries a summed axis blocks the pull.
+/// for every term of the sum): any elementwise binary op <see cref="Linearity.Linear"/> in the summed
+/// operand. An operand that carries a summed axis blocks the pull.
 /// </summary>
-public sealed class PullSumThroughScaling : PullSumRule<ElementwiseBinaryOp>
+public sealed class PullSumThroughScaling : PullSumRule<Primitive>
 {
-    protected override bool CanPull(SumOp sum, Node x, ElementwiseBinaryOp inner, RewriteContext context) =>
+    protected override bool CanPull(SumOp sum, Node x, Primitive inner, RewriteContext context) =>
         FreeOperand(sum, x, inner) >= 0;
 
-    /// <summary>Index of the operand that carries no summed axis (for division only the divisor qualifies), or −1.</summary>
-    private static int FreeOperand(SumOp sum, Node x, ElementwiseBinaryOp inner)
+    /// <summary>
+    /// Index of the operand that carries no summed axis while the op is linear in the other one (the
+    /// second operand first: for division only the divisor qualifies), or −1.
+    /// </summary>
+    private static int FreeOperand(SumOp sum, Node x, Primitive inner)
     {
-        if (inner is DivOp) return CarriesAny(x.Inputs[1].Shape, x.Shape, sum.Axes) ? -1 : 1;
-        if (inner is not MulOp) return -1;
-        if (!CarriesAny(x.Inputs[1].Shape, x.Shape, sum.Axes)) return 1;
-        if (!CarriesAny(x.Inputs[0].Shape, x.Shape, sum.Axes)) return 0;
+        if (!inner.IsElementwise || x.Inputs.Count != 2) return -1;
+        foreach (int free in (ReadOnlySpan<int>)[1, 0])
+            if (inner.LinearityIn(1 - free) == Linearity.Linear && !CarriesAny(x.Inputs[free].Shape, x.Shape, sum.Axes))
+                return free;
         return -1;
     }
 
-    protected override Node Pull(SumOp sum, Node x, ElementwiseBinaryOp inner, Shape reduced)
+    protected override Node Pull(SumOp sum, Node x, Primitive inner, Shape reduced)
     {
         int free = FreeOperand(sum, x, inner);
         var c = sum.KeepDims ? x.Inputs[free] : DropAxes(x.Inputs[free], x.Shape, sum.Axes);
         var summed = SumOfBroadcast(x.Inputs[1 - free], x.Shape, sum.Axes, sum.KeepDims);
-        return inner is DivOp ? summed / c : free == 1 ? summed * c : c * summed;
+        return free == 1 ? Apply(inner, summed, c) : Apply(inner, c, summed);
     }
 }
 

@@ -1,0 +1,122 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using JetSharp.Tensors;
+
+namespace JetSharp.Backend;
+
+/// <summary>
+/// One step of a fused elementwise program: load leaf <see cref="Leaf"/>, or apply
+/// <see cref="Arithmetic"/> to the values of the earlier steps <see cref="A"/> (and <see cref="B"/>).
+/// </summary>
+internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int A, int B, int Leaf)
+{
+    public static FusedStep Load(int leaf) => new(null, -1, -1, leaf);
+    public static FusedStep Apply(ElementwiseArithmetic arithmetic, int a, int b) => new(arithmetic, a, b, -1);
+    public bool IsLoad => Arithmetic is null;
+}
+
+/// <summary>
+/// Runs a fused tree of elementwise arithmetic — a program of <see cref="FusedStep"/>s whose last step
+/// is the output — in one pass: it walks the output in chunks that stay in cache, running the program
+/// on each chunk with <see cref="TensorPrimitives"/>, so the tree reads its leaves once and writes one
+/// output; chunks are shared between cores for large outputs. Leaves have the output's shape, a single
+/// element, or the output's trailing axes (repeated along the leading ones).
+/// </summary>
+internal static class FusedKernel
+{
+    private const int Chunk = 1024;
+    private const int ParallelThreshold = 1 << 16;
+
+    /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
+    public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary == UnaryOp.Neg;
+
+    public static void Run<T>(FusedStep[] program, Tensor<T>[] leaves, Tensor<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int size = output.Size;
+        int chunks = (size + Chunk - 1) / Chunk;
+        if (size < ParallelThreshold || Environment.ProcessorCount == 1)
+        {
+            var scratch = new Scratch<T>(program.Length);
+            for (int c = 0; c < chunks; c++) RunChunk(program, c, leaves, output, scratch);
+            return;
+        }
+        int workers = Math.Min(Environment.ProcessorCount, chunks);
+        Parallel.For(0, workers, w =>
+        {
+            var scratch = new Scratch<T>(program.Length);
+            for (int c = (int)((long)chunks * w / workers); c < (int)((long)chunks * (w + 1) / workers); c++)
+                RunChunk(program, c, leaves, output, scratch);
+        });
+    }
+
+    private sealed class Scratch<T>(int registers)
+    {
+        public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];
+        public readonly Value<T>[] Values = new Value<T>[registers];
+    }
+
+    /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
+    private readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
+
+    private static void RunChunk<T>(FusedStep[] program, int chunk, Tensor<T>[] leaves, Tensor<T> output, Scratch<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int start = chunk * Chunk, length = Math.Min(Chunk, output.Size - start);
+        for (int i = 0; i < program.Length; i++)
+        {
+            var step = program[i];
+            bool last = i == program.Length - 1;
+            if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
+            var dest = last ? output.Data.AsSpan(start, length) : s.Buffers[i].AsSpan(0, length);
+            var a = s.Values[step.A];
+            if (op.Binary is { } binary) Binary(binary, a, s.Values[step.B], dest, length);
+            else if (op.Unary == UnaryOp.Neg)
+            {
+                if (a.IsScalar) dest.Fill(-a.Scalar); else TensorPrimitives.Negate(Span(a, length), dest);
+            }
+            else throw new NotSupportedException($"FusedKernel: {op} is not fusable.");
+            s.Values[i] = new Value<T>(false, default, last ? output.Data : s.Buffers[i], last ? start : 0);
+        }
+    }
+
+    private static Value<T> Load<T>(Tensor<T> leaf, int start, int length, T[] buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int period = leaf.Size;
+        if (period == 1) return new Value<T>(true, leaf.Data[0], null, 0);
+        int offset = start % period;
+        if (offset + length <= period) return new Value<T>(false, default, leaf.Data, offset);
+        // The chunk wraps around the end of a trailing-axes leaf: copy the pieces.
+        for (int done = 0; done < length;)
+        {
+            int n = Math.Min(length - done, period - offset);
+            Array.Copy(leaf.Data, offset, buffer, done, n);
+            done += n;
+            offset = 0;
+        }
+        return new Value<T>(false, default, buffer, 0);
+    }
+
+    private static ReadOnlySpan<T> Span<T>(Value<T> v, int length) => v.Array.AsSpan(v.Offset, length);
+
+    private static void Binary<T>(BinaryOp op, Value<T> a, Value<T> b, Span<T> dest, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.IsScalar && b.IsScalar)
+        {
+            dest.Fill(op switch { BinaryOp.Add => a.Scalar + b.Scalar, BinaryOp.Sub => a.Scalar - b.Scalar, BinaryOp.Mul => a.Scalar * b.Scalar, _ => a.Scalar / b.Scalar });
+            return;
+        }
+        switch (op)
+        {
+            case BinaryOp.Add when b.IsScalar: TensorPrimitives.Add(Span(a, length), b.Scalar, dest); break;
+            case BinaryOp.Add when a.IsScalar: TensorPrimitives.Add(Span(b, length), a.Scalar, dest); break;
+            case BinaryOp.Add: TensorPrimitives.Add(Span(a, length), Span(b, length), dest); break;
+            case BinaryOp.Sub when b.IsScalar: TensorPrimitives.Subtract(Span(a, length), b.Scalar, dest); break;
+            case BinaryOp.Sub when a.IsScalar: TensorPrimitives.Subtract(a.Scalar, Span(b, length), dest); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(Span(a, length), Span(b, length), dest); break;
+            case BinaryOp.Mul when b.IsScalar: TensorPrimitives.Multiply(Span(a, length), b.Scalar, dest); break;
+            case BinaryOp.Mul when a.IsScalar: TensorPrimitives.Multiply(Span(b, length), a.Scalar, dest); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(Span(a, length), Span(b, length), dest); break;
+            case BinaryOp.Div when b.IsScalar: TensorPrimitives.Divide(Span(a, length), b.Scalar, dest); break;
+            case BinaryOp.Div when a.IsScalar: TensorPrimitives.Divide(a.Scalar, Span(b, length), dest); break;
+            default: TensorPrimitives.Divide(Span(a, length), Span(b, length), dest); break;
+        }
+    }
+}
