@@ -93,8 +93,11 @@ public abstract class Example
 
     public abstract ExampleResult Run(ExampleOptions options);
 
-    /// <summary>The training objective of the fast (test) or full configuration, built with the given strategy (for tests and timings).</summary>
-    public abstract IObjective CreateObjective(bool fast, Strategy strategy = Strategy.Collapsed, long seed = 0);
+    /// <summary>
+    /// The training objective of the fast (test) or full configuration, built with the given strategy (for tests and
+    /// timings); a null strategy means <see cref="Strategy.Collapsed"/>.
+    /// </summary>
+    public abstract IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0);
 
     /// <summary>Initial parameters of that objective's model.</summary>
     public abstract double[] InitialParameters(bool fast, long seed = 0);

@@ -70,7 +70,8 @@ public abstract class PinnExample : Example
     protected virtual IEnumerable<(string, string)> Details(PinnConfig config) =>
         config.Samples > 0 ? [("dimension", config.Dimension.ToString()), ("directions per point", config.Samples.ToString())] : [("dimension", config.Dimension.ToString())];
 
-    public override IObjective CreateObjective(bool fast, Strategy strategy = Strategy.Collapsed, long seed = 0) => Build(Config(fast), strategy, seed);
+    /// <inheritdoc/>
+    public override IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Build(Config(fast), strategy ?? Strategy.Collapsed, seed);
 
     public override double[] InitialParameters(bool fast, long seed = 0) =>
         ParameterVector.Flatten(Network(Config(fast), seed).Parameters);

@@ -71,10 +71,10 @@ public sealed class PinnObjective : IObjective
     /// <param name="model">u(θ, x): [N, D] → [N, 1] (e.g. an MLP, possibly times a factor that enforces boundary values).</param>
     /// <param name="dimension">D, the number of coordinates of a point.</param>
     /// <param name="terms">The loss terms.</param>
-    /// <param name="strategy">How the differential operators are computed.</param>
+    /// <param name="strategy">How the differential operators are computed; null means <see cref="Strategy.Collapsed"/>.</param>
     /// <param name="seed">Mixed into every draw of points and directions.</param>
     public PinnObjective(string architecture, IReadOnlyList<Shape> parameterShapes, Func<IReadOnlyList<Node>, Node, Node> model, int dimension,
-        IReadOnlyList<PinnTerm> terms, Strategy strategy = Strategy.Collapsed, long seed = 0)
+        IReadOnlyList<PinnTerm> terms, Strategy? strategy = null, long seed = 0)
     {
         if (terms.Count == 0) throw new ArgumentException("PinnObjective: no loss terms.");
         if (dimension <= 0) throw new ArgumentOutOfRangeException(nameof(dimension), $"PinnObjective: dimension must be positive, got {dimension}.");
@@ -85,7 +85,7 @@ public sealed class PinnObjective : IObjective
         _model = model;
         Dimension = dimension;
         _terms = terms;
-        Strategy = strategy;
+        Strategy = strategy ?? Strategy.Collapsed;
         _seed = seed;
 
         var g = new Graph(DType.Float64);
@@ -122,6 +122,7 @@ public sealed class PinnObjective : IObjective
     public string Architecture { get; }
     public IReadOnlyList<Shape> ParameterShapes { get; }
     public int Dimension { get; }
+    /// <summary>How the differential operators are computed (never null).</summary>
     public Strategy Strategy { get; }
     public IReadOnlyList<string> TermNames => [.. _terms.Select(t => t.Name)];
 

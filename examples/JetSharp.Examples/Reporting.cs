@@ -104,14 +104,7 @@ public static class Reporting
     {
         var chart = new LineChart { Title = title, XLabel = xLabel, YLabel = "ms per training step", LogX = true, LogY = true };
         foreach (var strategy in rows[0].Timings.Select(t => t.Strategy))
-            chart.Add(StrategyName(strategy), [.. rows.Select(r => (double)r.Size)], [.. rows.Select(r => r.Timings.First(t => t.Strategy == strategy).SecondsPerStep * 1e3)]);
+            chart.Add(strategy.Description, [.. rows.Select(r => (double)r.Size)], [.. rows.Select(r => r.Timings.First(t => ReferenceEquals(t.Strategy, strategy)).SecondsPerStep * 1e3)]);
         return Save(directory, "step-time.svg", chart.ToSvg());
     }
-
-    public static string StrategyName(Strategy s) => s switch
-    {
-        Strategy.Collapsed => "collapsed Taylor",
-        Strategy.StandardTaylor => "standard Taylor",
-        _ => "nested first-order",
-    };
 }

@@ -53,13 +53,14 @@ public sealed class VmcObjective : IObjective
     private double[] _walkerLogPsi = [];
     private bool _equilibrated;
 
-    public VmcObjective(VmcConfig config, Strategy strategy = Strategy.Collapsed, long seed = 0)
+    /// <summary>The objective for <paramref name="config"/>; a null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
+    public VmcObjective(VmcConfig config, Strategy? strategy = null, long seed = 0)
     {
         if (config.Dimension <= 0 || config.Walkers <= 1) throw new ArgumentException($"VmcObjective: need D ≥ 1 and at least 2 walkers, got D = {config.Dimension}, {config.Walkers} walkers.");
         if (!(config.Envelope > 0)) throw new ArgumentOutOfRangeException(nameof(config), $"VmcObjective: the envelope width α must be positive (it makes ψ normalisable), got {config.Envelope}.");
         _config = config;
         _seed = seed;
-        Strategy = strategy;
+        Strategy = strategy ?? Strategy.Collapsed;
         _net = Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
         int w = config.Walkers, d = config.Dimension;
         var shapes = _net.ParameterShapes;
@@ -69,7 +70,7 @@ public sealed class VmcObjective : IObjective
         _logPsi = new Executable(logPsi);
 
         // E_L from value, gradient and Laplacian of log ψ in one pass.
-        var vgl = ValueGradientLaplacian.Build(logPsi, strategy);
+        var vgl = ValueGradientLaplacian.Build(logPsi, Strategy);
         var el = new Graph(DType.Float64);
         var xe = el.Input(x, "x");
         var pe = shapes.Select((s, i) => el.Input(s, $"θ{i}")).ToArray();
@@ -93,6 +94,7 @@ public sealed class VmcObjective : IObjective
 
     public string Architecture => $"{_net.Architecture} · exp(−{_config.Envelope:0.###}‖x‖²)";
     public IReadOnlyList<Shape> ParameterShapes => _net.ParameterShapes;
+    /// <summary>How the local energy's Laplacian is computed (never null).</summary>
     public Strategy Strategy { get; }
     public VmcConfig Config => _config;
 
@@ -277,7 +279,8 @@ public sealed class VmcOscillator : Example
         ? new VmcConfig { Dimension = 3, Hidden = [8], Walkers = 32, Steps = 8, LearningRate = 2e-2, FinalLearningRate = 1e-2, BurnIn = 20, SweepsPerStep = 2, EvaluationBlocks = 4 }
         : new VmcConfig { Dimension = 10, Hidden = [64, 64], Walkers = 512, Steps = 5000, LearningRate = 3e-2, FinalLearningRate = 1e-4, BurnIn = 200, SweepsPerStep = 5, EvaluationBlocks = 40 };
 
-    public override IObjective CreateObjective(bool fast, Strategy strategy = Strategy.Collapsed, long seed = 0) => new VmcObjective(Config(fast), strategy, seed);
+    /// <inheritdoc/>
+    public override IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => new VmcObjective(Config(fast), strategy, seed);
 
     public override double[] InitialParameters(bool fast, long seed = 0) => new VmcObjective(Config(fast) with { Walkers = 2 }, Strategy.Collapsed, seed).InitialParameters();
 

@@ -25,7 +25,8 @@ public sealed record StrategyResult(Strategy Strategy, IReadOnlyList<BenchmarkPo
 
 public sealed record CaseResult(BenchmarkCase Case, IReadOnlyList<StrategyResult> Strategies)
 {
-    public StrategyResult Of(Strategy s) => Strategies.First(r => r.Strategy == s);
+    /// <summary>The result of strategy <paramref name="s"/> (strategies are singletons: found by reference).</summary>
+    public StrategyResult Of(Strategy s) => Strategies.First(r => ReferenceEquals(r.Strategy, s));
 }
 
 /// <summary>Settings of a run. <see cref="Quick"/> shrinks every grid to about a minute in all.</summary>

@@ -96,7 +96,7 @@ public static class ExampleCommand
         table.AddRow("final loss", $"{r.Training.Loss:0.000e0}");
         foreach (var (name, value) in r.Details) table.AddRow(Markup.Escape(name), Markup.Escape(value));
         foreach (var t in r.Timings)
-            table.AddRow($"step time, {Reporting.StrategyName(t.Strategy)}", Milliseconds(t.SecondsPerStep));
+            table.AddRow($"step time, {t.Strategy.Description}", Milliseconds(t.SecondsPerStep));
         if (r.Timings.Count == 2)
             table.AddRow("collapsed / nested", $"{r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}×");
         AnsiConsole.Write(table);
@@ -132,14 +132,14 @@ public static class ExampleCommand
         sb.AppendLine($"| wall time of the run | {r.WallTime.TotalSeconds:0.0} s |");
         sb.AppendLine($"| final loss | {r.Training.Loss:0.000e0} |");
         foreach (var (name, value) in r.Details) sb.AppendLine($"| {Cell(name)} | {Cell(value)} |");
-        foreach (var t in r.Timings) sb.AppendLine($"| time per step, {Reporting.StrategyName(t.Strategy)} | {Milliseconds(t.SecondsPerStep)} |");
+        foreach (var t in r.Timings) sb.AppendLine($"| time per step, {t.Strategy.Description} | {Milliseconds(t.SecondsPerStep)} |");
         if (r.Timings.Count == 2) sb.AppendLine($"| collapsed / nested | {r.Timings[0].SecondsPerStep / r.Timings[1].SecondsPerStep:0.00}× |");
         sb.AppendLine($"| machine | {Environment.ProcessorCount} cores, .NET {Environment.Version} |");
         if (r.TimingSweep.Count > 0)
         {
             var strategies = r.TimingSweep[0].Timings.Select(t => t.Strategy).ToList();
             sb.AppendLine().AppendLine("Time per training step (loss and gradient; minimum over timed steps):").AppendLine();
-            sb.AppendLine($"| {r.TimingSizeName} | {string.Join(" | ", strategies.Select(Reporting.StrategyName))} | collapsed / nested |");
+            sb.AppendLine($"| {r.TimingSizeName} | {string.Join(" | ", strategies.Select(s => s.Description))} | collapsed / nested |");
             sb.AppendLine($"|---|{string.Concat(strategies.Select(_ => "---|"))}---|");
             foreach (var (size, ts) in r.TimingSweep)
                 sb.AppendLine($"| {size} | {string.Join(" | ", ts.Select(t => Milliseconds(t.SecondsPerStep)))} | {ts[0].SecondsPerStep / ts[^1].SecondsPerStep:0.00}× |");

@@ -17,16 +17,22 @@ namespace JetSharp.Operators;
 public sealed class DifferentialOperator
 {
     private readonly Func<int, IReadOnlyList<DirectionFamily>> _families;
-    private readonly Func<Graph, Node[], Node>? _nested;
+    private readonly Func<Graph, Node[], Node>? _nestedFirstOrder;
 
-    private DifferentialOperator(string name, Func<int, IReadOnlyList<DirectionFamily>> families, double zeroOrder = 0, Func<Graph, Node[], Node>? nested = null)
+    /// <param name="name">Display name.</param>
+    /// <param name="families">The direction families for inputs of dimension D.</param>
+    /// <param name="zeroOrder">Coefficient of f itself.</param>
+    /// <param name="nestedFirstOrder">Optional formulation of L f by nested first-order AD, used by
+    /// <see cref="Strategy.NestedFirstOrder"/> instead of nesting along every direction family (see <see cref="Strategy.Formulate{T}"/>).</param>
+    private DifferentialOperator(string name, Func<int, IReadOnlyList<DirectionFamily>> families, double zeroOrder = 0, Func<Graph, Node[], Node>? nestedFirstOrder = null)
     {
         Name = name;
         _families = families;
         ZeroOrder = zeroOrder;
-        _nested = nested;
+        _nestedFirstOrder = nestedFirstOrder;
     }
 
+    /// <summary>Display name, e.g. "Laplacian (exact)".</summary>
     public string Name { get; }
 
     /// <summary>Coefficient of f itself.</summary>
@@ -35,6 +41,7 @@ public sealed class DifferentialOperator
     /// <summary>The direction families for inputs of dimension D.</summary>
     public IReadOnlyList<DirectionFamily> Families(int dimension) => _families(dimension);
 
+    /// <summary>The <see cref="Name"/>.</summary>
     public override string ToString() => Name;
 
     // ------------------------------------------------------------------ operators
@@ -146,7 +153,7 @@ public sealed class DifferentialOperator
         if (!est.IsExact)
             return new($"biharmonic ({est})", d => [RandomFamily(4, 1.0 / (3.0 * est.Samples), est, d)]);
         return new($"biharmonic (exact)", d => MixedPartials.Families(BiharmonicTerms(d), d),
-            nested: (f, inputs) =>
+            nestedFirstOrder: (f, inputs) =>
             {
                 var lap = Laplacian().Build(f, Strategy.NestedFirstOrder, simplify: false);
                 return Laplacian().Emit(lap, inputs, Strategy.NestedFirstOrder);
@@ -207,11 +214,14 @@ public sealed class DifferentialOperator
 
     /// <summary>
     /// The graph of L f: same inputs as <paramref name="f"/> (x [N, D] first, then any parameters),
-    /// one output of f's output shape. Collapsed graphs are simplified with the standard rules; the
-    /// other strategies only get common-subexpression and dead-code elimination (x₀ is shared).
+    /// one output of f's output shape. With <paramref name="simplify"/>, the graph is finished by the strategy
+    /// (<see cref="Strategy.Finish"/>): collapsed graphs are simplified with the standard rules; the other
+    /// strategies only get <see cref="CleanUp"/> (common-subexpression and dead-code elimination, so x₀ is shared).
+    /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
-    public Graph Build(Graph f, Strategy strategy = Strategy.Collapsed, bool simplify = true)
+    public Graph Build(Graph f, Strategy? strategy = null, bool simplify = true)
     {
+        strategy ??= Strategy.Collapsed;
         if (f.Inputs.Count == 0 || f.Inputs[0].Rank != 2)
             throw new ShapeException($"{Name}: the function's first input must be a batch of points [N, D], got {(f.Inputs.Count == 0 ? "no inputs" : f.Inputs[0].Shape.ToString())}.");
         if (f.Outputs.Count != 1 || f.Outputs[0].Rank == 0 || f.Outputs[0].Shape[0] != f.Inputs[0].Shape[0])
@@ -219,14 +229,25 @@ public sealed class DifferentialOperator
         var g = new Graph(f.DType);
         var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         g.SetOutputs(Emit(f, inputs, strategy));
-        if (!simplify) return g;
-        return strategy == Strategy.Collapsed ? Simplifier.Simplify(g) : new Simplifier([]).Run(g);
+        return simplify ? strategy.Finish(g) : g;
     }
 
-    /// <summary>Emits L f into the graph of <paramref name="inputs"/> (x first, then f's parameters).</summary>
-    public Node Emit(Graph f, Node[] inputs, Strategy strategy)
+    /// <summary>
+    /// Emits L f into the graph of <paramref name="inputs"/> (x first, then f's parameters): the zero-order
+    /// term plus each direction family's sum as the strategy emits it, or the operator's own nested
+    /// first-order formulation where it has one and the strategy prefers it (<see cref="Strategy.Formulate{T}"/>).
+    /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
+    /// </summary>
+    public Node Emit(Graph f, Node[] inputs, Strategy? strategy)
     {
-        if (strategy == Strategy.NestedFirstOrder && _nested is not null) return _nested(f, inputs);
+        var s = strategy ?? Strategy.Collapsed;
+        var nested = _nestedFirstOrder;
+        return s.Formulate(() => EmitTerms(f, inputs, s), nested is null ? null : () => nested(f, inputs));
+    }
+
+    /// <summary>ZeroOrder·f + Σ_families Scale·Σ_r ⟨∂ᴷf, v_r^⊗K⟩, each sum from <see cref="Strategy.DirectionalSum"/>.</summary>
+    private Node EmitTerms(Graph f, Node[] inputs, Strategy strategy)
+    {
         var x = inputs[0];
         Node? total = ZeroOrder == 0 ? null : Inline.Apply(f, inputs)[0] * ZeroOrder;
         foreach (var family in Families(x.Shape[1]))
@@ -234,20 +255,32 @@ public sealed class DifferentialOperator
             var directions = family.Directions(x);
             if (directions.Rank != 3 || directions.Shape[1] != x.Shape[0] || directions.Shape[2] != x.Shape[1])
                 throw new ShapeException($"{Name}: directions of family '{family.Description}' have shape {directions.Shape}; expected [R, {x.Shape[0]}, {x.Shape[1]}].");
-            var sum = DirectionalSums.Emit(strategy, f, inputs, directions, family.Order);
+            var sum = strategy.DirectionalSum(f, inputs, directions, family.Order);
             var term = family.Scale == 1 ? sum : sum * family.Scale;
             total = total is null ? term : total + term;
         }
         return total ?? Fn.Zeros(x.Graph, f.Outputs[0].Shape);
     }
 
-    /// <summary>Traces f for inputs of <paramref name="inputShape"/>, builds and compiles L f once; run it on many points.</summary>
-    public CompiledOperator Compile(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64, Strategy strategy = Strategy.Collapsed) =>
-        new(this, strategy, Build(Trace.Function(f, CheckPoints(inputShape), dtype), strategy));
+    /// <summary>
+    /// Traces f for inputs of <paramref name="inputShape"/>, builds and compiles L f once; run it on many points.
+    /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
+    /// </summary>
+    public CompiledOperator Compile(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64, Strategy? strategy = null)
+    {
+        strategy ??= Strategy.Collapsed;
+        return new(this, strategy, Build(Trace.Function(f, CheckPoints(inputShape), dtype), strategy));
+    }
 
-    /// <summary>As <see cref="Compile(Func{Node, Node}, Shape, DType, Strategy)"/> for f(x, parameters): parameters are inputs of the compiled graph.</summary>
-    public CompiledOperator Compile(Func<Node, Node[], Node> f, Shape inputShape, Shape[] parameterShapes, DType dtype = DType.Float64, Strategy strategy = Strategy.Collapsed) =>
-        new(this, strategy, Build(Trace.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+    /// <summary>
+    /// As <see cref="Compile(Func{Node, Node}, Shape, DType, Strategy)"/> for f(x, parameters): parameters are inputs
+    /// of the compiled graph. A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
+    /// </summary>
+    public CompiledOperator Compile(Func<Node, Node[], Node> f, Shape inputShape, Shape[] parameterShapes, DType dtype = DType.Float64, Strategy? strategy = null)
+    {
+        strategy ??= Strategy.Collapsed;
+        return new(this, strategy, Build(Trace.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+    }
 
     /// <summary>
     /// The points must be [N, D] before f is traced: f is written for that shape, so tracing it on another
@@ -256,8 +289,8 @@ public sealed class DifferentialOperator
     private Shape CheckPoints(Shape inputShape) => inputShape.Rank == 2 ? inputShape
         : throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {inputShape}.");
 
-    /// <summary>L f at the points x ([N, D]).</summary>
-    public Tensor<T> Apply<T>(Func<Node, Node> f, Tensor<T> x, Strategy strategy = Strategy.Collapsed) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>L f at the points x ([N, D]). A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
+    public Tensor<T> Apply<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Rank != 2) throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {x.Shape}.");
         return Compile(f, x.Shape, DTypes.Of<T>(), strategy).Run(x);
@@ -291,9 +324,16 @@ public sealed class CompiledOperator
         Executable = new Executable(graph);
     }
 
+    /// <summary>The operator that was compiled.</summary>
     public DifferentialOperator Operator { get; }
+
+    /// <summary>The strategy it was compiled with (never null: a null strategy was compiled as <see cref="Strategy.Collapsed"/>).</summary>
     public Strategy Strategy { get; }
+
+    /// <summary>The finished graph of L f.</summary>
     public Graph Graph { get; }
+
+    /// <summary>The compiled <see cref="Graph"/>.</summary>
     public Executable Executable { get; }
 
     /// <summary>L f at the points x, with the given parameter values (when f takes parameters).</summary>

@@ -13,8 +13,9 @@ namespace JetSharp.Operators;
 /// </summary>
 public static class DirectionalSums
 {
-    public static Node Emit(Strategy strategy, Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
-        strategy == Strategy.NestedFirstOrder ? Nested(f, inputs, directions, order) : StandardTaylor(f, inputs, directions, order);
+    /// <summary>S(x) as the strategy emits it (<see cref="Strategy.DirectionalSum"/>); a null strategy means <see cref="Strategy.Collapsed"/>.</summary>
+    public static Node Emit(Strategy? strategy, Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
+        (strategy ?? Strategy.Collapsed).DirectionalSum(f, inputs, directions, order);
 
     /// <summary>Standard Taylor mode: one K-jet per direction (x₁ = v_r, x₂..x_K = 0, x₀ shared), then Σ_r of y_K.</summary>
     public static Node StandardTaylor(Graph f, IReadOnlyList<Node> inputs, Node directions, int order)

@@ -2,7 +2,6 @@ using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 using JetSharp.Transforms;
-using JetSharp.Simplify;
 using JetSharp.Runtime;
 using JetSharp.Tracing;
 
@@ -17,10 +16,13 @@ public static class ValueGradientLaplacian
 {
     /// <summary>
     /// A graph with f's inputs (x [N, D] first, then any parameters) and three outputs: f (f's shape),
-    /// ∇_x f [N, D], Δf (f's shape).
+    /// ∇_x f [N, D], Δf (f's shape). Taylor strategies use one 2-jet along e_1..e_D;
+    /// <see cref="Strategy.NestedFirstOrder"/> uses a VJP for ∇f and Hessian-vector products for Δf. The graph is
+    /// finished by the strategy (<see cref="Strategy.Finish"/>). A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
-    public static Graph Build(Graph f, Strategy strategy = Strategy.Collapsed)
+    public static Graph Build(Graph f, Strategy? strategy = null)
     {
+        strategy ??= Strategy.Collapsed;
         var x0 = f.Inputs.Count > 0 ? f.Inputs[0] : throw new ArgumentException("ValueGradientLaplacian: the function has no inputs.");
         var outShape = f.Outputs.Count == 1 ? f.Outputs[0].Shape : throw new ShapeException("ValueGradientLaplacian: the function must have one output.");
         if (x0.Rank != 2 || outShape.Size != x0.Shape[0] || outShape[0] != x0.Shape[0])
@@ -29,21 +31,25 @@ public static class ValueGradientLaplacian
         var g = new Graph(f.DType);
         var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
         var basis = DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d").Directions(inputs[0]);
-        if (strategy == Strategy.NestedFirstOrder)
-        {
-            var grad = Vjp.Apply(f, inputs, [Fn.BroadcastTo(g.Scalar(1), outShape)], [.. inputs.Select((_, i) => i == 0)]);
-            g.SetOutputs(grad.Outputs[0], grad.InputCotangents[0]!, DirectionalSums.QuadraticForms(f, inputs, basis));
-            return new Simplifier([]).Run(g);
-        }
-        var coefs = inputs.Select((_, i) => new Node?[] { i == 0 ? basis : null, null }).ToArray();
-        var y = Jet.Apply(f, inputs, coefs, 2, new Shape(d))[0];
-        var gradient = Fn.Transpose(Fn.Reshape(y[1]!, d, n), 1, 0);
-        g.SetOutputs(y[0]!, gradient, y[2] is { } y2 ? Fn.Sum(y2, 0) : Fn.Zeros(g, outShape));
-        return strategy == Strategy.Collapsed ? Simplifier.Simplify(g) : new Simplifier([]).Run(g);
+        var outputs = strategy.Formulate(
+            general: () =>
+            {
+                var coefs = inputs.Select((_, i) => new Node?[] { i == 0 ? basis : null, null }).ToArray();
+                var y = Jet.Apply(f, inputs, coefs, 2, new Shape(d))[0];
+                var gradient = Fn.Transpose(Fn.Reshape(y[1]!, d, n), 1, 0);
+                return new[] { y[0]!, gradient, y[2] is { } y2 ? Fn.Sum(y2, 0) : Fn.Zeros(g, outShape) };
+            },
+            nestedFirstOrder: () =>
+            {
+                var grad = Vjp.Apply(f, inputs, [Fn.BroadcastTo(g.Scalar(1), outShape)], [.. inputs.Select((_, i) => i == 0)]);
+                return new[] { grad.Outputs[0], grad.InputCotangents[0]!, DirectionalSums.QuadraticForms(f, inputs, basis) };
+            });
+        g.SetOutputs(outputs);
+        return strategy.Finish(g);
     }
 
-    /// <summary>(f(x), ∇f(x), Δf(x)) at the points x [N, D].</summary>
-    public static (Tensor<T> Value, Tensor<T> Gradient, Tensor<T> Laplacian) Evaluate<T>(Func<Node, Node> f, Tensor<T> x, Strategy strategy = Strategy.Collapsed)
+    /// <summary>(f(x), ∇f(x), Δf(x)) at the points x [N, D]. A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
+    public static (Tensor<T> Value, Tensor<T> Gradient, Tensor<T> Laplacian) Evaluate<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var outs = Executable.Compile(Build(Trace.Function(f, x.Shape, DTypes.Of<T>()), strategy)).Run(x);

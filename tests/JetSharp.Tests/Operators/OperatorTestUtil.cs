@@ -5,7 +5,8 @@ internal static class OperatorTestUtil
 {
     public static readonly Strategy[] AllStrategies = [Strategy.Collapsed, Strategy.StandardTaylor, Strategy.NestedFirstOrder];
 
-    public static TheoryData<Strategy> Strategies => [.. AllStrategies];
+    /// <summary>The strategies by name (theory data must be serializable for xUnit to list one case per strategy); map back with <see cref="Strategy.FromName"/>.</summary>
+    public static TheoryData<string> Strategies => [.. AllStrategies.Select(s => s.Name)];
 
     /// <summary>Row n of x as a double[] (references are written per datum, independent of the library).</summary>
     public static double[] Row(Tensor<double> x, int n)

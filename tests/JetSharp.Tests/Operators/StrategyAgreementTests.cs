@@ -120,8 +120,9 @@ public class StrategyAgreementTests
     /// <summary>An empty batch is a valid [0, D] input: every strategy returns an empty [0, C] result.</summary>
     [Theory]
     [MemberData(nameof(Strategies), MemberType = typeof(OperatorTestUtil))]
-    public void EmptyBatch(Strategy s)
+    public void EmptyBatch(string strategy)
     {
+        var s = Strategy.FromName(strategy);
         var x = new Tensor<double>(new Shape(0, 3));
         Assert.Equal(new Shape(0, 1), Pde.Laplacian(Net(3, Activation.Tanh).Apply, x, s).Shape);
         Assert.Equal(new Shape(0, 2), Pde.Laplacian(Net(3, Activation.Tanh, outputs: 2).Apply, x, s).Shape);
