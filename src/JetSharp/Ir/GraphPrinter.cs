@@ -23,6 +23,10 @@ public static class GraphPrinter
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Graphviz DOT text: one box per node labelled with its id, primitive and shape, an edge per input;
+    /// inputs, outputs and constants are filled in distinct colours. <paramref name="title"/> names the digraph.
+    /// </summary>
     public static string ToDot(Graph g, string title)
     {
         var sb = new StringBuilder();
