@@ -87,7 +87,7 @@ public sealed class Graph
     /// <summary>A constant tensor (converted to the graph's dtype).</summary>
     public Node Constant(Tensor value) => Apply(new ConstantOp(value, DType));
 
-    /// <summary>Makes <paramref name="outputs"/> the graph's results (replacing any earlier ones); a node may appear more than once.</summary>
+    /// <summary>Makes <paramref name="outputs"/> the graph's results (replacing any earlier ones).</summary>
     /// <exception cref="ArgumentException">A node belongs to another graph.</exception>
     public void SetOutputs(params Node[] outputs)
     {
@@ -96,7 +96,7 @@ public sealed class Graph
         _outputs = outputs;
     }
 
-    /// <summary>The listing of <see cref="GraphPrinter.Print"/>: one line per node, <c>%7 = tanh(%6) : [16, 768]</c>.</summary>
+    /// <summary>A listing that reads like code: the inputs, one line per node (<c>%7 = tanh(%6) : [16, 768]</c>) and the outputs.</summary>
     public override string ToString() => GraphPrinter.Print(this);
 
     /// <summary>Graphviz DOT text of the graph.</summary>

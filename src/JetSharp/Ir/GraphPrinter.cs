@@ -5,7 +5,7 @@ using JetSharp.Tensors;
 namespace JetSharp.Ir;
 
 /// <summary>Readable listings and Graphviz DOT export of graphs.</summary>
-public static class GraphPrinter
+internal static class GraphPrinter
 {
     /// <summary>A listing that reads like code: one line per node, <c>%7 = tanh(%6) : [16, 768]</c>.</summary>
     public static string Print(Graph g)

@@ -44,7 +44,7 @@ public sealed class ConstantOp : Primitive
     /// <summary>
     /// A tensor constant of element type <paramref name="dtype"/> (<paramref name="value"/> is converted
     /// when its dtype differs, and shared otherwise: do not modify it afterwards). Each tensor constant
-    /// is distinct: two are never merged by common-subexpression elimination.
+    /// gets a unique id in its <see cref="Attributes"/>, so two tensor constants never compare equal.
     /// </summary>
     public ConstantOp(Tensor value, DType dtype)
     {
