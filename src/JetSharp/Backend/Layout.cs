@@ -8,7 +8,7 @@ namespace JetSharp.Backend;
 /// Kernels that move elements without arithmetic. The result is pre-allocated by the caller with
 /// the right shape and completely overwritten; it must not share storage with an input.
 /// </summary>
-public static class Layout
+internal static class Layout
 {
     /// <summary>
     /// Edge of the transpose buffer (32 KB of doubles, the size of L1). Measured best of 8–64 on

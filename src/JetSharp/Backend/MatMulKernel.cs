@@ -7,8 +7,13 @@ namespace JetSharp.Backend;
 /// NumPy. When the right operand is shared by every batch entry and the left one is not transposed,
 /// the batch is folded into the rows, so [R, N, H]·[H, K] runs as one (R·N)×H·H×K GEMM.
 /// </summary>
-public static class MatMulKernel
+internal static class MatMulKernel
 {
+    /// <summary>
+    /// c = op(a)·op(b) over the broadcast batch axes, where op transposes the last two axes when
+    /// <paramref name="transA"/> / <paramref name="transB"/> is set. <paramref name="c"/> is
+    /// pre-allocated with the result shape (batch axes + [m, n]) and completely overwritten.
+    /// </summary>
     public static void Run<T>(Tensor<T> a, Tensor<T> b, bool transA, bool transB, Tensor<T> c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Shape sa = a.Shape, sb = b.Shape, sc = c.Shape;

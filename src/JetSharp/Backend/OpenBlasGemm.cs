@@ -26,9 +26,6 @@ internal static unsafe class OpenBlasGemm
     /// <summary>Kernel family OpenBLAS selected (openblas_get_corename), e.g. "SkylakeX" or "Haswell".</summary>
     public static string? CoreName => s_binding.Value?.CoreName;
 
-    /// <summary>Build configuration string (openblas_get_config).</summary>
-    public static string? Config => s_binding.Value?.Config;
-
     /// <summary>Threads OpenBLAS will use.</summary>
     public static int Threads => s_binding.Value is { } b && b.GetNumThreads != null ? b.GetNumThreads() : 0;
 
@@ -51,7 +48,7 @@ internal static unsafe class OpenBlasGemm
         public required delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm;
         public required delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void> Dgemm;
         public delegate* unmanaged<int> GetNumThreads;
-        public string? CoreName, Config;
+        public string? CoreName;
     }
 
     /// <summary>Arguments are validated and degenerate cases removed by <see cref="Gemm"/>.</summary>
@@ -97,7 +94,7 @@ internal static unsafe class OpenBlasGemm
                 // unoptimised reference implementation, which would only mislead.
                 if (!NativeLibrary.TryGetExport(handle, "cblas_sgemm", out nint sgemm)
                     || !NativeLibrary.TryGetExport(handle, "cblas_dgemm", out nint dgemm)
-                    || !NativeLibrary.TryGetExport(handle, "openblas_get_config", out nint getConfig))
+                    || !NativeLibrary.TryGetExport(handle, "openblas_get_config", out _))
                 {
                     tried.Add(candidate + ": not OpenBLAS (missing cblas_*gemm or openblas_get_config)");
                     NativeLibrary.Free(handle);
@@ -109,7 +106,6 @@ internal static unsafe class OpenBlasGemm
                     Name = candidate,
                     Sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm,
                     Dgemm = (delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void>)dgemm,
-                    Config = Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)getConfig)())?.Trim(),
                 };
                 if (NativeLibrary.TryGetExport(handle, "openblas_get_corename", out nint coreName))
                     binding.CoreName = Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)coreName)())?.Trim();

@@ -5,7 +5,7 @@ using JetSharp.Tensors;
 namespace JetSharp.Backend;
 
 /// <summary>Reductions over dense row-major tensors.</summary>
-public static class Reduce
+internal static class Reduce
 {
     /// <summary>Runs shorter than this are summed with a plain loop rather than a TensorPrimitives call.</summary>
     private const int SmallRun = 16;

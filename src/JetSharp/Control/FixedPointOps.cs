@@ -37,14 +37,19 @@ public sealed class FixedPointProblem
         Id = Interlocked.Increment(ref _next);
     }
 
+    /// <summary>F as a graph with inputs (x, θ) and one output of x's shape.</summary>
     public Graph F { get; }
+    /// <summary>Convergence threshold on max|x_k − x_(k−1)|; also the relative residual target of the implicit linear solves (at least 1e-14).</summary>
     public double Tolerance { get; }
+    /// <summary>The most applications of F a primal solve makes.</summary>
     public int MaxIterations { get; }
+    /// <summary>When true, a primal solve that reaches the iteration limit unconverged throws <see cref="FixedPointException"/>.</summary>
     public bool RequireConvergence { get; }
     internal int Id { get; }
 
-    /// <summary>Iterations and final residual of the most recent primal solve.</summary>
+    /// <summary>Iterations of the most recent primal solve (0 before any run).</summary>
     public int LastIterations { get; internal set; }
+    /// <summary>max|x_k − x_(k−1)| at the end of the most recent primal solve.</summary>
     public double LastResidual { get; internal set; }
 
     /// <summary>Derived graphs are built once per problem (and compiled once by the runtime's runner).</summary>
@@ -166,17 +171,10 @@ public sealed class FixedPointProblem
         for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(a.Data[i] - b.Data[i])));
         return m;
     }
-
-    private static double MaxAbs<T>(Tensor<T> a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        double m = 0;
-        for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(a.Data[i])));
-        return m;
-    }
 }
 
 /// <summary>Base of the fixed-point ops: attributes identify the problem, so CSE never merges two problems.</summary>
-public abstract class FixedPointOpBase(FixedPointProblem problem) : Primitive
+internal abstract class FixedPointOpBase(FixedPointProblem problem) : Primitive
 {
     public FixedPointProblem Problem { get; } = problem;
     public override string Attributes => $"#{Problem.Id}";
@@ -195,7 +193,7 @@ public abstract class FixedPointOpBase(FixedPointProblem problem) : Primitive
 /// <see cref="Mode"/>; x₀ is treated as a constant. In one-step mode this op is not differentiated at
 /// all: the graph applies F once more to its result, and only that application carries derivatives.
 /// </summary>
-public sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mode, int iterations) : FixedPointOpBase(problem)
+internal sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mode, int iterations) : FixedPointOpBase(problem)
 {
     public FixedPointMode Mode { get; } = mode;
     public int Iterations { get; } = iterations;
@@ -243,7 +241,7 @@ public sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mode,
 }
 
 /// <summary>w solving (I − ∂ₓF)ᵀ w = x̄ at the fixed point (inputs x*, θ, x̄), matrix-free with VJPs of F.</summary>
-public sealed class ImplicitAdjointOp(FixedPointProblem problem) : FixedPointOpBase(problem)
+internal sealed class ImplicitAdjointOp(FixedPointProblem problem) : FixedPointOpBase(problem)
 {
     public override string Name => "fixed_point_adjoint";
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[2].Shape; }
@@ -257,7 +255,7 @@ public sealed class ImplicitAdjointOp(FixedPointProblem problem) : FixedPointOpB
 }
 
 /// <summary>ẋ solving (I − ∂ₓF) ẋ = ∂_θF θ̇ at the fixed point (inputs x*, θ, θ̇ with direction axes), matrix-free with JVPs of F.</summary>
-public sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointOpBase(problem)
+internal sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointOpBase(problem)
 {
     public override string Name => "fixed_point_tangent";
 
@@ -280,7 +278,7 @@ public sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointOpB
 /// storing every iterate (memory proportional to the iteration count, reported to the run's
 /// <see cref="RunContext.Meter"/>), then x̄ is pulled back step by step and θ̄ accumulated.
 /// </summary>
-public sealed class UnrolledAdjointOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
+internal sealed class UnrolledAdjointOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
 {
     public override string Name => "fixed_point_unrolled_vjp";
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[1].Shape; }
@@ -311,7 +309,7 @@ public sealed class UnrolledAdjointOp(FixedPointProblem problem, int iterations)
 }
 
 /// <summary>Forward mode through the unrolled iteration (inputs x₀, θ, θ̇ → ẋ): ẋ_k = ∂ₓF ẋ_(k−1) + ∂_θF θ̇ alongside x_k.</summary>
-public sealed class UnrolledTangentOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
+internal sealed class UnrolledTangentOp(FixedPointProblem problem, int iterations) : FixedPointOpBase(problem)
 {
     public override string Name => "fixed_point_unrolled_jvp";
 

@@ -16,11 +16,16 @@ public sealed class Graph
     private readonly List<Node> _inputs = [];
     private Node[] _outputs = [];
 
+    /// <summary>An empty graph whose nodes all have element type <paramref name="dtype"/>.</summary>
     public Graph(DType dtype) { DType = dtype; }
 
+    /// <summary>The element type of every node.</summary>
     public DType DType { get; }
+    /// <summary>All nodes in topological order (inputs included), indexed by <see cref="Node.Id"/>.</summary>
     public IReadOnlyList<Node> Nodes => _nodes;
+    /// <summary>The input placeholders, in the order values are passed at run time.</summary>
     public IReadOnlyList<Node> Inputs => _inputs;
+    /// <summary>The results, as set by <see cref="SetOutputs"/> (empty until then).</summary>
     public IReadOnlyList<Node> Outputs => _outputs;
 
     /// <summary>For a graph traced from C#: traces the same function for other input shapes.</summary>
@@ -82,6 +87,8 @@ public sealed class Graph
     /// <summary>A constant tensor (converted to the graph's dtype).</summary>
     public Node Constant(Tensor value) => Apply(new ConstantOp(value, DType));
 
+    /// <summary>Makes <paramref name="outputs"/> the graph's results (replacing any earlier ones).</summary>
+    /// <exception cref="ArgumentException">A node belongs to another graph.</exception>
     public void SetOutputs(params Node[] outputs)
     {
         foreach (var o in outputs)
@@ -89,6 +96,7 @@ public sealed class Graph
         _outputs = outputs;
     }
 
+    /// <summary>A listing that reads like code: the inputs, one line per node (<c>%7 = tanh(%6) : [16, 768]</c>) and the outputs.</summary>
     public override string ToString() => GraphPrinter.Print(this);
 
     /// <summary>Graphviz DOT text of the graph.</summary>

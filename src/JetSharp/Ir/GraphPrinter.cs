@@ -5,7 +5,7 @@ using JetSharp.Tensors;
 namespace JetSharp.Ir;
 
 /// <summary>Readable listings and Graphviz DOT export of graphs.</summary>
-public static class GraphPrinter
+internal static class GraphPrinter
 {
     /// <summary>A listing that reads like code: one line per node, <c>%7 = tanh(%6) : [16, 768]</c>.</summary>
     public static string Print(Graph g)
@@ -23,6 +23,10 @@ public static class GraphPrinter
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Graphviz DOT text: one box per node labelled with its id, primitive and shape, an edge per input;
+    /// inputs, outputs and constants are filled in distinct colours. <paramref name="title"/> names the digraph.
+    /// </summary>
     public static string ToDot(Graph g, string title)
     {
         var sb = new StringBuilder();

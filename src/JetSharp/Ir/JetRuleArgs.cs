@@ -37,8 +37,11 @@ public sealed class JetRuleArgs
     /// <summary>Leading direction axes of every coefficient of order ≥ 1.</summary>
     public Shape Prefix { get; }
 
+    /// <summary>Number of leading direction axes (the rank of <see cref="Prefix"/>).</summary>
     public int PrefixRank => Prefix.Rank;
+    /// <summary>Number of inputs of the source node.</summary>
     public int InputCount => Primals.Length;
+    /// <summary>The graph being built, where the rule appends the output coefficients.</summary>
     public Graph Graph => Output0.Graph;
 
     /// <summary>Coefficient k of input i (k = 0: primal). Null when structurally zero.</summary>

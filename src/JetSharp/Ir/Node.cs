@@ -20,20 +20,27 @@ public sealed class Node
         Origin = origin;
     }
 
+    /// <summary>The graph the node belongs to.</summary>
     public Graph Graph { get; }
 
     /// <summary>Position-independent identifier, unique within the graph (printed as %Id).</summary>
     public int Id { get; }
 
+    /// <summary>The primitive that computes the node (with its attributes).</summary>
     public Primitive Op { get; }
     internal Node[] InputArray { get; }
+    /// <summary>The operands, in the order the primitive expects them (empty for inputs and constants).</summary>
     public IReadOnlyList<Node> Inputs => InputArray;
+    /// <summary>The output shape, as inferred by <see cref="Primitive.InferShape"/>.</summary>
     public Shape Shape { get; }
+    /// <summary>The element type, that of the graph.</summary>
     public DType DType { get; }
+    /// <summary>Number of axes of the output (0 for a scalar).</summary>
     public int Rank => Shape.Rank;
 
     /// <summary>Where the node came from in user code (method and line), when the graph was traced with origins.</summary>
     public string? Origin { get; }
 
+    /// <summary>The node's listing line, e.g. <c>%7 = tanh(%6) : [16, 768]</c>.</summary>
     public override string ToString() => $"%{Id} = {Op}({string.Join(", ", Inputs.Select(i => "%" + i.Id))}) : {Shape}";
 }

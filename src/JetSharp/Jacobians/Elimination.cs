@@ -22,6 +22,7 @@ public sealed class EliminationResult
         Program = program;
     }
 
+    /// <summary>The graph that was eliminated (unchanged).</summary>
     public LinearizedGraph Graph { get; }
 
     /// <summary>The compiled elimination (reusable for labels at other points).</summary>
@@ -103,8 +104,11 @@ public sealed class EliminationProgram
         SlotCount = slots;
     }
 
+    /// <summary>The graph structure the program was compiled against; labels it runs on must have this structure.</summary>
     public LinearizedGraph Structure { get; }
+    /// <summary>The intermediate vertices in the order they are eliminated.</summary>
     public IReadOnlyList<int> Order { get; }
+    /// <summary>One step per vertex of <see cref="Order"/>, with its cost and fill-in.</summary>
     public IReadOnlyList<EliminationStep> Steps { get; }
 
     /// <summary>Σ of the step costs; also the number of instructions.</summary>
@@ -263,12 +267,6 @@ internal sealed class BitElimination
     {
         _pred0.AsSpan().CopyTo(_pred);
         _succ0.AsSpan().CopyTo(_succ);
-    }
-
-    public void CopyFrom(BitElimination other)
-    {
-        other._pred.AsSpan().CopyTo(_pred);
-        other._succ.AsSpan().CopyTo(_succ);
     }
 
     public int PredecessorCount(int j) => PopCount(_pred.AsSpan(j * Words, Words));

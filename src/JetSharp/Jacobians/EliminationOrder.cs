@@ -12,6 +12,7 @@ public abstract class EliminationOrder
     /// <summary>The order for <paramref name="graph"/> (its structure is all that is read).</summary>
     public abstract int[] For(LinearizedGraph graph);
 
+    /// <summary>The <see cref="Name"/>.</summary>
     public override string ToString() => Name;
 
     /// <summary>Intermediates in topological order: vertex elimination's form of forward mode.</summary>

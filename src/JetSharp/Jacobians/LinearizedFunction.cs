@@ -50,7 +50,9 @@ public sealed class LinearizedFunction
     /// <summary>N, the number of points the function was traced for.</summary>
     public int PointCount { get; }
 
+    /// <summary>n, the number of scalar inputs (columns of the points passed in).</summary>
     public int InputCount => Structure.Independents;
+    /// <summary>m, the number of scalar outputs (rows of each point's Jacobian).</summary>
     public int OutputCount => Structure.Dependents;
 
     /// <summary>Traces <paramref name="f"/> on <paramref name="inputs"/> columns of <paramref name="points"/> points each.</summary>

@@ -16,6 +16,7 @@ public enum VertexKind
 /// <summary>An edge u → v of a linearized graph; its label is the local partial ∂v/∂u.</summary>
 public readonly record struct Edge(int From, int To)
 {
+    /// <summary>The edge as <c>From→To</c>, e.g. <c>2→5</c>.</summary>
     public override string ToString() => $"{From}→{To}";
 }
 
@@ -67,18 +68,23 @@ public sealed class LinearizedGraph
     /// <summary>m, the number of outputs.</summary>
     public int Dependents { get; }
 
+    /// <summary>n + p + m, the number of vertices.</summary>
     public int VertexCount => Independents + Intermediates + Dependents;
 
     /// <summary>Number of points the labels were evaluated at (0 for a structure-only graph).</summary>
     public int PointCount { get; }
 
+    /// <summary>True when the edges carry labels (<see cref="PointCount"/> &gt; 0), so a Jacobian can be computed.</summary>
     public bool HasLabels => PointCount > 0;
 
+    /// <summary>The edges; an edge's index here is its label's index in <see cref="Label"/>.</summary>
     public IReadOnlyList<Edge> Edges => _edges;
 
     /// <summary>The vertex indices n..n+p−1, in topological order.</summary>
     public IEnumerable<int> IntermediateVertices => Enumerable.Range(Independents, Intermediates);
 
+    /// <summary>Whether <paramref name="vertex"/> is an independent, an intermediate or a dependent.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="vertex"/> is not a vertex of the graph.</exception>
     public VertexKind Kind(int vertex)
     {
         CheckVertex(vertex, "Kind");
@@ -87,10 +93,15 @@ public sealed class LinearizedGraph
             : VertexKind.Dependent;
     }
 
+    /// <summary>True when <paramref name="vertex"/> is in n..n+p−1 (false for any other index, including out-of-range ones).</summary>
     public bool IsIntermediate(int vertex) => vertex >= Independents && vertex < Independents + Intermediates;
 
+    /// <summary>The vertices u with an edge u → <paramref name="vertex"/>, in edge order.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="vertex"/> is not a vertex of the graph.</exception>
     public IReadOnlyList<int> Predecessors(int vertex) { CheckVertex(vertex, "Predecessors"); return _predecessors[vertex]; }
 
+    /// <summary>The vertices v with an edge <paramref name="vertex"/> → v, in edge order.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="vertex"/> is not a vertex of the graph.</exception>
     public IReadOnlyList<int> Successors(int vertex) { CheckVertex(vertex, "Successors"); return _successors[vertex]; }
 
     /// <summary>A human-readable name: for a traced function the node it came from (e.g. "%12 mul").</summary>
@@ -160,6 +171,7 @@ public sealed class LinearizedGraph
     public LinearizedGraph WithLabels(IReadOnlyList<double[]> labels, int points) =>
         Create(Independents, Intermediates, Dependents, _edges, labels, _names, points);
 
+    /// <summary>A one-line summary: n, p, m, the edge count and whether labels are present.</summary>
     public override string ToString() =>
         $"linearized graph: n = {Independents}, p = {Intermediates}, m = {Dependents}, {_edges.Length} edges" +
         (HasLabels ? $", labels at {PointCount} point(s)" : ", structure only");

@@ -3,12 +3,17 @@ namespace JetSharp.Tensors;
 /// <summary>Element type of a tensor or graph node. A graph uses a single dtype throughout.</summary>
 public enum DType
 {
+    /// <summary>IEEE 754 binary32 (<c>float</c>), 4 bytes per element.</summary>
     Float32,
+    /// <summary>IEEE 754 binary64 (<c>double</c>), 8 bytes per element.</summary>
     Float64,
 }
 
+/// <summary>Helpers that map between <see cref="DType"/> and .NET element types.</summary>
 public static class DTypes
 {
+    /// <summary>The dtype of element type <typeparamref name="T"/>.</summary>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither <c>float</c> nor <c>double</c>.</exception>
     public static DType Of<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float)) return DType.Float32;
@@ -16,7 +21,9 @@ public static class DTypes
         throw new NotSupportedException($"Element type {typeof(T).Name} is not supported; use float or double.");
     }
 
+    /// <summary>Bytes per element: 4 for float32, 8 for float64.</summary>
     public static int SizeInBytes(this DType t) => t == DType.Float32 ? 4 : 8;
 
+    /// <summary>The NumPy-style name, <c>"float32"</c> or <c>"float64"</c>, used in printed graphs and tensors.</summary>
     public static string Name(this DType t) => t == DType.Float32 ? "float32" : "float64";
 }

@@ -31,10 +31,16 @@ public static class SeededRandom
         return z ^ (z >> 31);
     }
 
+    /// <summary>Element <paramref name="index"/> of the uniform stream for <paramref name="seed"/>: a value in [0, 1).</summary>
     public static double Uniform(long seed, long index) => (Word(seed, index) >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>Element <paramref name="index"/> of the Rademacher stream for <paramref name="seed"/>: +1 or −1.</summary>
     public static double Rademacher(long seed, long index) => (Word(seed, index) >> 63) == 0 ? 1.0 : -1.0;
 
+    /// <summary>
+    /// Element <paramref name="index"/> of the standard-normal stream for <paramref name="seed"/>
+    /// (Box–Muller on uniform words 2·index and 2·index+1).
+    /// </summary>
     public static double Normal(long seed, long index)
     {
         double u1 = 1.0 - Uniform(seed, 2 * index);
@@ -42,6 +48,11 @@ public static class SeededRandom
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
+    /// <summary>
+    /// Writes elements 0 … <c>dest.Length</c>−1 of the <paramref name="distribution"/> stream for
+    /// <paramref name="seed"/> into <paramref name="dest"/>, rounded to <typeparamref name="T"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="distribution"/> is not a defined value.</exception>
     public static void Fill<T>(Span<T> dest, Distribution distribution, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < dest.Length; i++)

@@ -11,6 +11,8 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
 {
     private readonly int[]? _dims;
 
+    /// <summary>A shape with the given extents (copied), outermost axis first.</summary>
+    /// <exception cref="ArgumentException">An extent is negative.</exception>
     public Shape(params int[] dims)
     {
         foreach (var d in dims)
@@ -18,14 +20,19 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         _dims = (int[])dims.Clone();
     }
 
+    /// <summary>The rank-0 shape <c>[]</c> of a scalar (one element).</summary>
     public static Shape Scalar => new([]);
 
+    /// <summary>Converts an array of extents to a shape, as <see cref="Shape(int[])"/>.</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 
     private int[] Dims => _dims ?? [];
 
+    /// <summary>Number of axes (0 for a scalar).</summary>
     public int Rank => Dims.Length;
+    /// <summary>Number of axes, the same as <see cref="Rank"/> (the <see cref="IReadOnlyCollection{T}"/> count, not the element count; see <see cref="Size"/>).</summary>
     public int Count => Dims.Length;
+    /// <summary>The extent of axis <paramref name="axis"/> (0-based; <c>^1</c> is the last axis).</summary>
     public int this[int axis] => Dims[axis];
 
     /// <summary>Number of elements (product of extents; 1 for a scalar).</summary>
@@ -40,6 +47,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         }
     }
 
+    /// <summary>The extents as a new array.</summary>
     public int[] ToArray() => (int[])Dims.Clone();
 
     /// <summary>Row-major strides in elements.</summary>
@@ -90,23 +98,32 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         return true;
     }
 
+    /// <summary>This shape with the extents <paramref name="leading"/> added in front.</summary>
     public Shape Prepend(params int[] leading) => new([.. leading, .. Dims]);
 
+    /// <summary>This shape without its first <paramref name="n"/> axes.</summary>
     public Shape Skip(int n) => new(Dims[n..]);
 
+    /// <summary>True when both shapes have the same extents in the same order.</summary>
     public bool Equals(Shape other) => Dims.AsSpan().SequenceEqual(other.Dims);
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var h = new HashCode();
         foreach (var d in Dims) h.Add(d);
         return h.ToHashCode();
     }
+    /// <summary>Value equality of the extents.</summary>
     public static bool operator ==(Shape a, Shape b) => a.Equals(b);
+    /// <summary>Value inequality of the extents.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
 
+    /// <summary>Enumerates the extents, outermost axis first.</summary>
     public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)Dims).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>The extents in brackets, e.g. <c>[2, 3]</c>; a scalar prints as <c>[]</c>.</summary>
     public override string ToString() => "[" + string.Join(", ", Dims) + "]";
 }

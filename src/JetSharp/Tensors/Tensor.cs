@@ -6,12 +6,18 @@ namespace JetSharp.Tensors;
 /// </summary>
 public abstract partial class Tensor
 {
+    /// <summary>Sets the shape; only <see cref="Tensor{T}"/> derives from this class.</summary>
     protected Tensor(Shape shape) { Shape = shape; }
 
+    /// <summary>The extents (row-major).</summary>
     public Shape Shape { get; }
+    /// <summary>The element type.</summary>
     public abstract DType DType { get; }
+    /// <summary>Number of elements (1 for a scalar).</summary>
     public int Size => Shape.Size;
+    /// <summary>Number of axes (0 for a scalar).</summary>
     public int Rank => Shape.Rank;
+    /// <summary>Size of the element storage in bytes.</summary>
     public long Bytes => (long)Size * DType.SizeInBytes();
 
     /// <summary>Element at a flat row-major index, widened to double.</summary>
@@ -38,10 +44,15 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     /// <summary>The elements in row-major order.</summary>
     public T[] Data { get; }
 
+    /// <summary>The elements in row-major order, as a span over <see cref="Data"/>.</summary>
     public Span<T> Span => Data;
 
+    /// <inheritdoc/>
     public override DType DType => DTypes.Of<T>();
 
+    /// <summary>The element at a multi-index, one index per axis.</summary>
+    /// <exception cref="ArgumentException">The number of indices differs from <see cref="Tensor.Rank"/>.</exception>
+    /// <exception cref="IndexOutOfRangeException">An index is outside its axis.</exception>
     public T this[params int[] index]
     {
         get => Data[FlatIndex(index)];
@@ -62,8 +73,10 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
         return flat;
     }
 
+    /// <inheritdoc/>
     public override double GetDouble(int flatIndex) => double.CreateTruncating(Data[flatIndex]);
 
+    /// <inheritdoc/>
     public override Tensor<TOut> To<TOut>()
     {
         var r = new Tensor<TOut>(Shape);
@@ -86,10 +99,15 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
         return new Tensor<T>(shape, Data);
     }
 
+    /// <summary>A tensor with the same shape and a copy of the elements.</summary>
     public Tensor<T> Clone() => new(Shape, (T[])Data.Clone());
 
     /// <summary>The elements as a flat array (a copy).</summary>
     public T[] ToArray() => (T[])Data.Clone();
 
+    /// <summary>
+    /// The dtype, shape and elements (nested brackets, 6 significant digits); tensors over 64 elements
+    /// show only their first 6.
+    /// </summary>
     public override string ToString() => TensorFormatter.Format(this);
 }

@@ -2,10 +2,13 @@ namespace JetSharp.Tensors;
 
 public abstract partial class Tensor
 {
+    /// <summary>A zero-filled tensor.</summary>
     public static Tensor<T> Zeros<T>(Shape shape) where T : unmanaged, IFloatingPointIeee754<T> => new(shape);
 
+    /// <summary>A tensor filled with ones.</summary>
     public static Tensor<T> Ones<T>(Shape shape) where T : unmanaged, IFloatingPointIeee754<T> => Full(shape, T.One);
 
+    /// <summary>A tensor with every element equal to <paramref name="value"/>.</summary>
     public static Tensor<T> Full<T>(Shape shape, T value) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var t = new Tensor<T>(shape);
@@ -13,6 +16,7 @@ public abstract partial class Tensor
         return t;
     }
 
+    /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
     public static Tensor<T> Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T> => new(Shape.Scalar, [value]);
 
     /// <summary>The n×n identity matrix.</summary>

@@ -8,6 +8,7 @@ namespace JetSharp.Tracing;
 /// <summary>A fixed point in a graph: its value node and the problem, which reports iterations and residual after a run.</summary>
 public sealed record FixedPointResult(Node Value, FixedPointProblem Problem);
 
+/// <summary>Fixed points x* = F(x*, θ) inside a traced function, differentiable with respect to θ.</summary>
 public static class FixedPoint
 {
     /// <summary>
@@ -15,8 +16,19 @@ public static class FixedPoint
     /// <paramref name="maxIterations"/> applications of F. Without convergence it throws
     /// <see cref="FixedPointException"/>, unless <paramref name="requireConvergence"/> is false (then exactly
     /// the iterations run are used, e.g. to study k steps of a method). The derivative with respect to θ
-    /// follows <paramref name="mode"/>, in forward and reverse mode; x₀ is a constant.
+    /// follows <paramref name="mode"/>, in forward and reverse mode; x₀ is a constant. Taylor mode is
+    /// first order only (JVP), except in <see cref="FixedPointMode.OneStep"/> mode.
     /// </summary>
+    /// <param name="f">F(x, θ), traced once for the shapes of <paramref name="x0"/> and <paramref name="theta"/>; it must return a node of x's shape.</param>
+    /// <param name="theta">The parameters, a node of the graph being traced.</param>
+    /// <param name="x0">The starting iterate, a node of the same graph.</param>
+    /// <param name="tolerance">Convergence threshold on max|x_k − x_(k−1)| (≥ 0).</param>
+    /// <param name="maxIterations">The most applications of F (≥ 1).</param>
+    /// <param name="mode">How the derivative with respect to θ is computed.</param>
+    /// <param name="requireConvergence">Whether a run that reaches <paramref name="maxIterations"/> unconverged throws.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tolerance"/> is negative or NaN, or <paramref name="maxIterations"/> &lt; 1.</exception>
+    /// <exception cref="ArgumentException"><paramref name="theta"/> and <paramref name="x0"/> belong to different graphs.</exception>
+    /// <exception cref="ShapeException">F does not return a node of x's shape.</exception>
     public static FixedPointResult Solve(Func<Node, Node, Node> f, Node theta, Node x0, double tolerance, int maxIterations,
         FixedPointMode mode, bool requireConvergence = true)
     {

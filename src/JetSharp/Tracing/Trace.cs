@@ -10,12 +10,20 @@ namespace JetSharp.Tracing;
 /// </summary>
 public static class Trace
 {
+    /// <summary>Traces a function of one input into a graph with one input (named <c>x</c>) and one output.</summary>
     public static Graph Function(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64) =>
         Function(xs => [f(xs[0])], [inputShape], dtype);
 
+    /// <summary>Traces a function of several inputs (named <c>x0</c>, <c>x1</c>, …) into a graph with one output.</summary>
     public static Graph Function(Func<Node[], Node> f, Shape[] inputShapes, DType dtype = DType.Float64) =>
         Function(xs => [f(xs)], inputShapes, dtype);
 
+    /// <summary>
+    /// Traces a function of several inputs and outputs. Inputs are named by <paramref name="names"/>, or
+    /// <c>x</c> for a single input and <c>x0</c>, <c>x1</c>, … otherwise. The graph can be retraced for
+    /// other input shapes (<see cref="Graph.Retrace"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="f"/> returned no outputs, or an output of another graph.</exception>
     public static Graph Function(Func<Node[], Node[]> f, Shape[] inputShapes, DType dtype = DType.Float64, string[]? names = null)
     {
         var g = new Graph(dtype) { RecordOrigins = true };
