@@ -1,7 +1,10 @@
+using JetSharp.Benchmarks;
+using JetSharp.Examples.CollapsedGraph;
 using JetSharp.Examples.FixedPoint;
 using JetSharp.Examples.Jacobians;
 using JetSharp.Examples.Kalman;
 using JetSharp.Jacobians;
+using JetSharp.Runtime;
 
 namespace JetSharp.Tests.Examples;
 
@@ -145,5 +148,29 @@ public class DemoTests
                 Assert.True(Math.Abs(forward.Data[i] - r.OptimizedJacobian.Data[i]) <= 1e-10 * scale, $"{r.Function.Name}[{i}]");
             Assert.True(double.IsNaN(r.LabelsSeconds));
         }
+    }
+
+    [Fact]
+    public void CollapsedGraphHasFewerVectorsAndTheSameValues()
+    {
+        var r = CollapsedGraphDemo.Build(dim: 2, batch: 3);
+        Assert.True(r.Collapsed.Stats.TotalVectors < r.Standard.Stats.TotalVectors, $"{r.Standard.Stats.TotalVectors} → {r.Collapsed.Stats.TotalVectors}");
+        Assert.NotEmpty(r.RulesFired);
+        var x = Tensor.RandomNormal<double>(new Shape(3, 2), seed: 5);
+        var before = (Tensor<double>)Executable.Compile(r.Standard.Graph).Run(x)[0];
+        var after = (Tensor<double>)Executable.Compile(r.Collapsed.Graph).Run(x)[0];
+        for (int i = 0; i < before.Size; i++) Assert.Equal(before.Data[i], after.Data[i], 10);
+    }
+
+    [Fact]
+    public void StrategyComparisonAgreesAndMatchesSecondDifferences()
+    {
+        int[] hidden = [16, 16];
+        var r = StrategyComparison.Run(new StrategyCase("Δf", 4, 3, DifferentialOperator.Laplacian()), repeats: 1, hidden: hidden);
+        Assert.Equal(StrategyComparison.Strategies, r.Results.Keys);
+        Assert.True(r.Agree, $"max rel. diff {r.MaxRelativeDifference}");
+        Assert.All(r.Results.Values, m => Assert.True(m.Seconds > 0 && m.PeakLiveBytes > 0));
+        var (ad, fd, rel) = StrategyComparison.FiniteDifferenceCheck(dimension: 4, hidden: hidden);
+        Assert.True(rel < 1e-4, $"AD {ad} vs second differences {fd}");
     }
 }
