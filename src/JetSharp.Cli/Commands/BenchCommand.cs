@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -54,7 +53,7 @@ public static class BenchCommand
                 task.Description = "done";
             });
 
-        var ceiling = GemmCeiling(options.DType, results);
+        var ceiling = GemmCeiling.Measure(options.DType, results);
         var report = Report(results, options, ceiling, clock.Elapsed);
         AnsiConsole.Write(SummaryTable(results));
         AnsiConsole.Write(RatioTable(results));
@@ -68,33 +67,6 @@ public static class BenchCommand
     }
 
     private static int[]? IntList(string? s) => s?.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-
-    /// <summary>The GEMM ceiling for the collapsed Laplacian's dominant product, measured now: GFLOP/s of one (rows × 768)·(768 × 768) product.</summary>
-    public record Ceiling(double GemmGflops, int Rows, double FmaPeakGflops);
-
-    private static Ceiling GemmCeiling(DType dtype, List<CaseResult> results)
-    {
-        var lap = results.FirstOrDefault(r => r.Case.Key == "laplacian");
-        int rows = lap is null ? 4096 : (int)Math.Min(16384, lap.Of(Strategy.Collapsed).Points[^1].X * (2 + lap.Case.Dimension));
-        double gemm = dtype == DType.Float32 ? GemmGflops<float>(rows, 768, 768) : GemmGflops<double>(rows, 768, 768);
-        return new Ceiling(gemm, rows, GemmBenchmark.MeasureFmaPeak(dtype, Environment.ProcessorCount));
-    }
-
-    public static double GemmGflops<T>(int m, int k, int n) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var a = Tensor.RandomNormal<T>(new Shape(m, k), 1).Data;
-        var b = Tensor.RandomNormal<T>(new Shape(k, n), 2).Data;
-        var c = new T[m * n];
-        Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n);
-        double best = double.MaxValue;
-        for (int r = 0; r < 3; r++)
-        {
-            var clock = Stopwatch.StartNew();
-            Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-        return 2.0 * m * n * k / best / 1e9;
-    }
 
     private static double Gflops(CaseResult r, Strategy s)
     {
@@ -130,7 +102,7 @@ public static class BenchCommand
     }
 
     /// <summary>The issue's targets, each with the measured figure; a miss is shown, never hidden.</summary>
-    private static IEnumerable<string> Targets(List<CaseResult> results, Ceiling ceiling)
+    private static IEnumerable<string> Targets(List<CaseResult> results, GemmCeiling ceiling)
     {
         string Check(bool ok, string text) => (ok ? "[green]met[/]    " : "[red]missed[/]  ") + Markup.Escape(text);
         if (results.FirstOrDefault(r => r.Case.Key == "laplacian") is { } lap)
@@ -157,7 +129,7 @@ public static class BenchCommand
 
     private static string Ms(double s) => double.IsNaN(s) ? "–" : s >= 1 ? $"{s:0.00} s" : $"{s * 1e3:0.000} ms";
 
-    private static string Report(List<CaseResult> results, BenchmarkOptions o, Ceiling ceiling, TimeSpan elapsed)
+    private static string Report(List<CaseResult> results, BenchmarkOptions o, GemmCeiling ceiling, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# JetSharp operator benchmark ({o.DType.Name()}{(o.Quick ? ", quick" : "")})").AppendLine();
@@ -193,7 +165,7 @@ public static class BenchCommand
         catch (IOException) { return "unknown CPU"; }
     }
 
-    private static string Json(List<CaseResult> results, BenchmarkOptions o, Ceiling ceiling) => JsonSerializer.Serialize(new
+    private static string Json(List<CaseResult> results, BenchmarkOptions o, GemmCeiling ceiling) => JsonSerializer.Serialize(new
     {
         dtype = o.DType.Name(),
         quick = o.Quick,

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using JetSharp.Nn;
-using JetSharp.Simplify;
+using JetSharp.Examples.CollapsedGraph;
 using Spectre.Console;
 
 namespace JetSharp.Cli.Commands;
@@ -17,23 +16,18 @@ public static class GraphCommand
         string outDir = args.Value("out") ?? "graph-out";
         int d = args.Int("dim", 2), n = args.Int("batch", 4);
         Directory.CreateDirectory(outDir);
-        var net = Mlp.Create(d, [3, 3], 1, Activation.Tanh, seed: 0);
-        var standard = DifferentialOperator.Laplacian().Build(Trace.Function(net.Apply, new Shape(n, d)), Strategy.StandardTaylor, simplify: false);
-        var simplifier = Simplifier.Standard();
-        var collapsed = simplifier.Run(standard);
-
-        foreach (var (title, g) in new[] { ("before (standard Taylor)", standard), ("after (collapsed)", collapsed) })
+        var result = CollapsedGraphDemo.Build(d, n);
+        foreach (var (title, g, stats) in new[] { result.Standard, result.Collapsed })
         {
-            var stats = GraphStats.Of(g, n);
             AnsiConsole.Write(new Rule($"[bold]{title}[/]: {stats.NodeCount} nodes, {stats.TotalVectors:0.##} vectors").LeftJustified());
             AnsiConsole.WriteLine(g.ToString());
             AnsiConsole.WriteLine(stats.Listing());
         }
-        AnsiConsole.MarkupLine("[bold]rules fired:[/] " + string.Join(", ", simplifier.Log.GroupBy(f => f.Rule).Select(gr => $"{gr.Key} ×{gr.Count()}")));
+        AnsiConsole.MarkupLine("[bold]rules fired:[/] " + string.Join(", ", result.RulesFired.Select(r => $"{r.Rule} ×{r.Count}")));
 
         string before = Path.Combine(outDir, "laplacian-standard.dot"), after = Path.Combine(outDir, "laplacian-collapsed.dot");
-        File.WriteAllText(before, standard.ToDot("Laplacian, standard Taylor"));
-        File.WriteAllText(after, collapsed.ToDot("Laplacian, collapsed"));
+        File.WriteAllText(before, result.Standard.Graph.ToDot("Laplacian, standard Taylor"));
+        File.WriteAllText(after, result.Collapsed.Graph.ToDot("Laplacian, collapsed"));
         if (RenderSvg(before) && RenderSvg(after))
             AnsiConsole.MarkupLine($"SVG written: {Markup.Escape(Path.ChangeExtension(before, ".svg"))}, {Markup.Escape(Path.ChangeExtension(after, ".svg"))}");
         else

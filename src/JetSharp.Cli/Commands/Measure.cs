@@ -1,28 +1,8 @@
-using System.Diagnostics;
-using JetSharp.Runtime;
-
 namespace JetSharp.Cli.Commands;
 
-/// <summary>One timed evaluation: minimum wall time over repeats after a warm-up, and the run's peak live bytes.</summary>
-public readonly record struct Measurement(double Seconds, long PeakLiveBytes, Tensor Result);
-
+/// <summary>How the commands print times and byte counts.</summary>
 public static class Measure
 {
-    public static Measurement Run(Executable exe, Tensor[] inputs, int repeats)
-    {
-        var result = exe.Run(inputs)[0]; // warm-up: JIT, buffer pool
-        double best = double.MaxValue;
-        long peak = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            result = exe.Run(inputs)[0];
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-            peak = exe.LastRun.PeakLiveBytes;
-        }
-        return new(best, peak, result);
-    }
-
     public static string Bytes(double b) => b switch
     {
         >= 1 << 30 => $"{b / (1 << 30):0.00} GiB",
