@@ -95,9 +95,12 @@ public abstract class Primitive : IEquatable<Primitive>
     public bool Equals(Primitive? other) =>
         other is not null && other.GetType() == GetType() && other.Attributes == Attributes && !IsRandom && !other.IsRandom;
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Primitive p && Equals(p);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(GetType(), Attributes);
 
+    /// <inheritdoc/>
     public override string ToString() => Attributes.Length == 0 ? Name : $"{Name}[{Attributes}]";
 }

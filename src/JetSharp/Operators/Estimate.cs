@@ -32,5 +32,6 @@ public sealed record Estimate
         return new(samples, distribution, seed);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => IsExact ? "exact" : $"stochastic (S = {Samples}, {Distribution}, seed {Seed})";
 }

@@ -14,12 +14,19 @@ public sealed class RandomOp(Shape shape, Distribution distribution, long seed) 
     public Shape Shape { get; } = shape;
     public Distribution Distribution { get; } = distribution;
     public long Seed { get; } = seed;
+    /// <inheritdoc/>
     public override string Name => "random";
+    /// <inheritdoc/>
     public override bool IsRandom => true;
+    /// <inheritdoc/>
     public override string Attributes => $"{Distribution.ToString().ToLowerInvariant()}, seed={Seed}, {Shape}";
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
         SeededRandom.Fill<T>(output.Data, Distribution, Seed + context.SeedOffset);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node cotangent) => [];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
 }

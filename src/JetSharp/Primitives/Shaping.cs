@@ -8,9 +8,13 @@ namespace JetSharp.Primitives;
 public sealed class ReshapeOp(Shape shape) : Primitive
 {
     public Shape Shape { get; } = shape;
+    /// <inheritdoc/>
     public override string Name => "reshape";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
+    /// <inheritdoc/>
     public override bool IsView => true;
 
     /// <summary>Replaces a single −1 by the extent that keeps the size; validates against <paramref name="from"/>.</summary>
@@ -31,6 +35,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
         return new Shape(dims);
     }
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -39,8 +44,11 @@ public sealed class ReshapeOp(Shape shape) : Primitive
         return Shape;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Reshape(ct, node.Inputs[0].Shape.ToArray())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Reshape(x, [.. x.Shape.Take(a.PrefixRank), .. Shape]));
 }
@@ -49,10 +57,14 @@ public sealed class ReshapeOp(Shape shape) : Primitive
 public sealed class TransposeOp(int[] perm) : Primitive
 {
     public int[] Perm { get; } = perm;
+    /// <inheritdoc/>
     public override string Name => "transpose";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => $"[{string.Join(",", Perm)}]";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -69,8 +81,11 @@ public sealed class TransposeOp(int[] perm) : Primitive
         return inv;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Transpose(inputs[0], Perm, output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Transpose(ct, Inverse())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Transpose(x, [.. Enumerable.Range(0, a.PrefixRank), .. Perm.Select(p => p + a.PrefixRank)]));
 }
@@ -79,10 +94,14 @@ public sealed class TransposeOp(int[] perm) : Primitive
 public sealed class BroadcastToOp(Shape shape) : Primitive
 {
     public Shape Shape { get; } = shape;
+    /// <inheritdoc/>
     public override string Name => "broadcast";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -91,9 +110,12 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
         return Shape;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.BroadcastTo(inputs[0], output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.SumToShape(ct, node.Inputs[0].Shape)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];
@@ -108,10 +130,14 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 {
     public int[] Starts { get; } = starts;
     public int[] Sizes { get; } = sizes;
+    /// <inheritdoc/>
     public override string Name => "slice";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{s + Sizes[i]}"));
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -124,14 +150,17 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
         return new Shape(Sizes);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Slice(inputs[0], Starts, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var s = node.Inputs[0].Shape;
         return [Fn.Pad(ct, Starts, [.. Starts.Select((st, i) => s[i] - st - Sizes[i])])];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Slice(x, [.. new int[a.PrefixRank], .. Starts], [.. x.Shape.Take(a.PrefixRank), .. Sizes]));
 }
@@ -141,10 +170,14 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
 {
     public int[] Before { get; } = before;
     public int[] After { get; } = after;
+    /// <inheritdoc/>
     public override string Name => "pad";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Join(",", Before.Select((b, i) => $"{b}+{After[i]}"));
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -154,8 +187,11 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
         return new Shape([.. s.Select((d, i) => d + Before[i] + After[i])]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Pad(inputs[0], Before, output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Slice(ct, Before, node.Inputs[0].Shape.ToArray())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Pad(x, [.. new int[a.PrefixRank], .. Before], [.. new int[a.PrefixRank], .. After]));
 }
@@ -164,10 +200,14 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
 public sealed class ConcatOp(int axis) : Primitive
 {
     public int Axis { get; } = axis;
+    /// <inheritdoc/>
     public override string Name => "concat";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
+    /// <inheritdoc/>
     public override string Attributes => $"axis={Axis}";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         if (inputs.Count == 0) throw new ShapeException("concat: no inputs.");
@@ -187,8 +227,10 @@ public sealed class ConcatOp(int axis) : Primitive
         return new Shape(dims);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Concat(inputs, Axis, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var r = new Node?[node.Inputs.Count];
@@ -202,6 +244,7 @@ public sealed class ConcatOp(int axis) : Primitive
         return r;
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];

@@ -9,8 +9,11 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
 {
     public int[] Axes { get; } = axes;
     public bool KeepDims { get; } = keepDims;
+    /// <inheritdoc/>
     public override string Name => "sum";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => $"axes=[{string.Join(",", Axes)}]{(KeepDims ? ", keepdims" : "")}";
 
     /// <summary>Sorted, non-negative, distinct axes; throws naming "sum" and the shape when invalid.</summary>
@@ -22,6 +25,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return r;
     }
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -40,8 +44,10 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return new Shape([.. dims]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var x = node.Inputs[0];
@@ -49,6 +55,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return [Fn.BroadcastTo(kept, x.Shape)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Sum(x, [.. Axes.Select(ax => ax + a.PrefixRank)], KeepDims));
 }

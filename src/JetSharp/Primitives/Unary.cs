@@ -14,8 +14,10 @@ namespace JetSharp.Primitives;
 /// </summary>
 public abstract class ElementwiseUnaryOp : Primitive
 {
+    /// <inheritdoc/>
     public override bool IsElementwise => true;
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -25,9 +27,11 @@ public abstract class ElementwiseUnaryOp : Primitive
     /// <summary>f⁽ᵐ⁾(x₀) for m ≥ 1, or null when it is identically zero.</summary>
     public abstract Node? Derivative(Node x0, Node y0, int m);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) =>
         [Derivative(node.Inputs[0], node, 1) is { } d ? ct * d : null];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         return TaylorMath.FaaDiBruno(k => a.X(0, k), a.Order, m => Derivative(a.Primals[0], a.Output0, m));
@@ -37,8 +41,11 @@ public abstract class ElementwiseUnaryOp : Primitive
 /// <summary>An elementwise function computed by one <see cref="Elementwise.Unary{T}"/> kernel.</summary>
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
+    /// <inheritdoc/>
     public override string Name => kernel.ToString().ToLowerInvariant();
+    /// <inheritdoc/>
     public override ElementwiseArithmetic? Arithmetic => kernel;
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
 }
 
@@ -46,9 +53,13 @@ public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 {
     public static readonly NegOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? Fn.BroadcastTo(x0.Graph.Scalar(-1), x0.Shape) : null;
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [-ct];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => -x);
 }
 
@@ -56,6 +67,7 @@ public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 public sealed class ExpOp() : KernelUnaryOp(UnaryOp.Exp)
 {
     public static readonly ExpOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => y0;
 }
 
@@ -63,6 +75,7 @@ public sealed class ExpOp() : KernelUnaryOp(UnaryOp.Exp)
 public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 {
     public static readonly LogOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) =>
         TaylorMath.Scale((m % 2 == 1 ? 1 : -1) * TaylorMath.Factorial(m - 1), Fn.Pow(x0, -m));
 }
@@ -71,6 +84,7 @@ public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 {
     public static readonly SinOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
     {
         1 => Fn.Cos(x0),
@@ -84,6 +98,7 @@ public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 public sealed class CosOp() : KernelUnaryOp(UnaryOp.Cos)
 {
     public static readonly CosOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
     {
         1 => -Fn.Sin(x0),
@@ -111,6 +126,7 @@ public abstract class PolynomialDerivativeOp(UnaryOp kernel, double[] firstDeriv
         }
     }
 
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => TaylorMath.Polynomial(DerivativePolynomial(m), y0);
 }
 
@@ -131,6 +147,7 @@ public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 {
     public static readonly SoftplusOp Instance = new();
 
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m)
     {
         var s = Fn.Sigmoid(x0);
@@ -142,6 +159,7 @@ public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 {
     public static readonly SqrtOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowOp.PowerDerivative(x0, 0.5, m);
 }
 
@@ -152,9 +170,13 @@ public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 {
     public double Exponent { get; } = exponent;
+    /// <inheritdoc/>
     public override string Name => "pow";
+    /// <inheritdoc/>
     public override string Attributes => Exponent.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Pow(inputs[0], Exponent, output);
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowerDerivative(x0, Exponent, m);
 
     public static Node? PowerDerivative(Node x0, double p, int m)
@@ -175,8 +197,10 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 {
     public static readonly ReluOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? x0.Graph.Apply(ReluGradOp.Instance, x0) : null;
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         for (int k = 2; k <= a.Order; k++)
@@ -190,10 +214,14 @@ public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
 {
     public static readonly ReluGradOp Instance = new();
+    /// <inheritdoc/>
     public override string Name => "relu_grad";
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => null;
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => throw new NotSmoothException(node, 2, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.AllZero() ? new Node?[a.Order + 1] : throw new NotSmoothException(a.Source, a.Order + 1, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 }
 
@@ -201,5 +229,6 @@ public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
 public sealed class StepOp() : KernelUnaryOp(UnaryOp.Step)
 {
     public static readonly StepOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => null;
 }

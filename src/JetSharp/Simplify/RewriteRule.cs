@@ -18,6 +18,7 @@ public abstract class RewriteRule
     /// <summary>The replacement, with the same shape as <c>op(inputs)</c>, emitted into the inputs' graph.</summary>
     public abstract Node Rewrite(Primitive op, Node[] inputs, RewriteContext context);
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 

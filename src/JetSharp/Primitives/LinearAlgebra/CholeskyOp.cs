@@ -20,8 +20,10 @@ namespace JetSharp.Primitives.LinearAlgebra;
 public sealed class CholeskyOp : Primitive
 {
     public static readonly CholeskyOp Instance = new();
+    /// <inheritdoc/>
     public override string Name => "cholesky";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -31,6 +33,7 @@ public sealed class CholeskyOp : Primitive
         return s;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         int n = output.Shape[^1];
@@ -43,6 +46,7 @@ public sealed class CholeskyOp : Primitive
         }
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var l = node;
@@ -51,6 +55,7 @@ public sealed class CholeskyOp : Primitive
         return [(x + Linalg.MatrixTranspose(x)) * 0.5];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var s = new Node?[a.Order + 1];

@@ -29,9 +29,12 @@ public enum QrPart { Q, R }
 public sealed class QrOp(QrPart part) : Primitive
 {
     public QrPart Part { get; } = part;
+    /// <inheritdoc/>
     public override string Name => "qr";
+    /// <inheritdoc/>
     public override string Attributes => Part.ToString();
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -42,6 +45,7 @@ public sealed class QrOp(QrPart part) : Primitive
         return Part == QrPart.Q ? new Shape([.. batch, m, k]) : new Shape([.. batch, k, n]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
@@ -56,6 +60,7 @@ public sealed class QrOp(QrPart part) : Primitive
         }
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var a = node.Inputs[0];
@@ -67,6 +72,7 @@ public sealed class QrOp(QrPart part) : Primitive
         return [Linalg.SolveTriangularRight(x, r, lower: false, transpose: true)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         RequireTall(a.Source, a.Source.Inputs[0]);

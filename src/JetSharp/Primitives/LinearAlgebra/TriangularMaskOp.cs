@@ -18,10 +18,14 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
     public double Lower { get; } = lower;
     public double Diagonal { get; } = diagonal;
     public double Upper { get; } = upper;
+    /// <inheritdoc/>
     public override string Name => "trimask";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Create(CultureInfo.InvariantCulture, $"l={Lower:R},d={Diagonal:R},u={Upper:R}");
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -30,6 +34,7 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
         return s;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var x = inputs[0].Data;
@@ -42,7 +47,9 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
                     y[off + i * n + j] = x[off + i * n + j] * (i > j ? lo : i == j ? di : up);
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [ct.Graph.Apply(this, ct)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => x.Graph.Apply(this, x));
 }
