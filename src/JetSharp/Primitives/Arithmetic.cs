@@ -7,6 +7,7 @@ namespace JetSharp.Primitives;
 /// <summary>Elementwise binary operation with NumPy broadcasting.</summary>
 public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 {
+    /// <summary>The backend kernel that executes this operation.</summary>
     public BinaryOp Kernel { get; } = kernel;
     /// <inheritdoc/>
     public override string Name => Kernel.ToString().ToLowerInvariant();
@@ -27,6 +28,7 @@ public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 /// <summary>a + b. Linear in both inputs.</summary>
 public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly AddOp Instance = new();
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
@@ -52,6 +54,7 @@ public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 /// <summary>a − b. Linear in both inputs.</summary>
 public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SubOp Instance = new();
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
@@ -79,6 +82,7 @@ public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 /// <summary>a · b elementwise. Linear in each input separately; Taylor rule: Leibniz.</summary>
 public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly MulOp Instance = new();
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
@@ -99,6 +103,7 @@ public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 /// </summary>
 public sealed class DivOp() : ElementwiseBinaryOp(BinaryOp.Div)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly DivOp Instance = new();
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => input == 0 ? Linearity.Linear : Linearity.Nonlinear;

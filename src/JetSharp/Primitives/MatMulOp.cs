@@ -10,7 +10,9 @@ namespace JetSharp.Primitives;
 /// </summary>
 public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
 {
+    /// <summary>Whether the first operand is transposed (last two axes swapped) before the product.</summary>
     public bool TransposeA { get; } = transposeA;
+    /// <summary>Whether the second operand is transposed (last two axes swapped) before the product.</summary>
     public bool TransposeB { get; } = transposeB;
     /// <inheritdoc/>
     public override string Name => "matmul";

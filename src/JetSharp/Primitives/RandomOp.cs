@@ -11,8 +11,11 @@ namespace JetSharp.Primitives;
 /// </summary>
 public sealed class RandomOp(Shape shape, Distribution distribution, long seed) : Primitive
 {
+    /// <summary>Shape of the sampled tensor.</summary>
     public Shape Shape { get; } = shape;
+    /// <summary>Distribution the entries are drawn from.</summary>
     public Distribution Distribution { get; } = distribution;
+    /// <summary>Base seed; a run adds its <see cref="RunContext.SeedOffset"/>.</summary>
     public long Seed { get; } = seed;
     /// <inheritdoc/>
     public override string Name => "random";

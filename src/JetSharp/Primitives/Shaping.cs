@@ -7,6 +7,7 @@ namespace JetSharp.Primitives;
 /// <summary>Same elements, new shape (a view: shares storage with its input). Linear.</summary>
 public sealed class ReshapeOp(Shape shape) : Primitive
 {
+    /// <summary>The target shape (fully resolved, no −1); same size as the input.</summary>
     public Shape Shape { get; } = shape;
     /// <inheritdoc/>
     public override string Name => "reshape";
@@ -56,6 +57,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
 /// <summary>Permutation of axes: output axis i is input axis Perm[i]. Linear.</summary>
 public sealed class TransposeOp(int[] perm) : Primitive
 {
+    /// <summary>The permutation: output axis i is input axis Perm[i].</summary>
     public int[] Perm { get; } = perm;
     /// <inheritdoc/>
     public override string Name => "transpose";
@@ -74,6 +76,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
         return new Shape([.. Perm.Select(p => s[p])]);
     }
 
+    /// <summary>The inverse permutation (transposing by it undoes this transpose).</summary>
     public int[] Inverse()
     {
         var inv = new int[Perm.Length];
@@ -93,6 +96,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
 /// <summary>NumPy broadcast to a target shape. Linear; its VJP sums over the stretched axes.</summary>
 public sealed class BroadcastToOp(Shape shape) : Primitive
 {
+    /// <summary>The target shape; the input must broadcast to it.</summary>
     public Shape Shape { get; } = shape;
     /// <inheritdoc/>
     public override string Name => "broadcast";
@@ -128,7 +132,9 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
 /// <summary>A rectangular block: output = x[Starts[i] : Starts[i] + Sizes[i]] per axis. Linear; VJP pads.</summary>
 public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 {
+    /// <summary>Start index of the block along each axis.</summary>
     public int[] Starts { get; } = starts;
+    /// <summary>Extent of the block along each axis.</summary>
     public int[] Sizes { get; } = sizes;
     /// <inheritdoc/>
     public override string Name => "slice";
@@ -168,7 +174,9 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 /// <summary>Zero padding: Before[i] zeros ahead of axis i and After[i] behind it. Linear; VJP slices.</summary>
 public sealed class PadOp(int[] before, int[] after) : Primitive
 {
+    /// <summary>Zeros inserted ahead of each axis.</summary>
     public int[] Before { get; } = before;
+    /// <summary>Zeros appended behind each axis.</summary>
     public int[] After { get; } = after;
     /// <inheritdoc/>
     public override string Name => "pad";
@@ -199,6 +207,7 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
 /// <summary>Concatenation along one axis. Linear in every input.</summary>
 public sealed class ConcatOp(int axis) : Primitive
 {
+    /// <summary>The (non-negative) axis the inputs are joined along; all other extents must agree.</summary>
     public int Axis { get; } = axis;
     /// <inheritdoc/>
     public override string Name => "concat";

@@ -6,6 +6,7 @@ namespace JetSharp.Primitives;
 /// <summary>The identity whose derivative is declared zero: no cotangent flows back, every Taylor coefficient is zero.</summary>
 public sealed class StopGradientOp : Primitive
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly StopGradientOp Instance = new();
     /// <inheritdoc/>
     public override string Name => "stop_gradient";

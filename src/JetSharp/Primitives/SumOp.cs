@@ -7,7 +7,9 @@ namespace JetSharp.Primitives;
 /// <summary>Sum over a set of axes (sorted, distinct). Linear.</summary>
 public sealed class SumOp(int[] axes, bool keepDims) : Primitive
 {
+    /// <summary>The summed axes: sorted, distinct, non-negative.</summary>
     public int[] Axes { get; } = axes;
+    /// <summary>Whether summed axes stay as size-1 axes (otherwise they are removed).</summary>
     public bool KeepDims { get; } = keepDims;
     /// <inheritdoc/>
     public override string Name => "sum";
@@ -35,6 +37,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return ReducedShape(s, Axes, KeepDims);
     }
 
+    /// <summary>Shape of <paramref name="s"/> summed over <paramref name="axes"/>: those axes removed, or set to 1 when <paramref name="keepDims"/>.</summary>
     public static Shape ReducedShape(Shape s, int[] axes, bool keepDims)
     {
         var dims = new List<int>();

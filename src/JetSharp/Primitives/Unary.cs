@@ -52,6 +52,7 @@ public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 /// <summary>−x. Linear.</summary>
 public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly NegOp Instance = new();
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
@@ -66,6 +67,7 @@ public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 /// <summary>eˣ: every derivative is y₀.</summary>
 public sealed class ExpOp() : KernelUnaryOp(UnaryOp.Exp)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ExpOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => y0;
@@ -74,6 +76,7 @@ public sealed class ExpOp() : KernelUnaryOp(UnaryOp.Exp)
 /// <summary>ln x: f⁽ᵐ⁾ = (−1)^(m−1)(m−1)!·x^(−m).</summary>
 public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly LogOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) =>
@@ -83,6 +86,7 @@ public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 /// <summary>sin x: derivatives cycle cos, −sin, −cos, sin.</summary>
 public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SinOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
@@ -97,6 +101,7 @@ public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 /// <summary>cos x: derivatives cycle −sin, −cos, sin, cos.</summary>
 public sealed class CosOp() : KernelUnaryOp(UnaryOp.Cos)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly CosOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
@@ -133,18 +138,21 @@ public abstract class PolynomialDerivativeOp(UnaryOp kernel, double[] firstDeriv
 /// <summary>tanh x, with f′ = 1 − y².</summary>
 public sealed class TanhOp() : PolynomialDerivativeOp(UnaryOp.Tanh, [1, 0, -1])
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly TanhOp Instance = new();
 }
 
 /// <summary>σ(x) = 1/(1 + e⁻ˣ), with σ′ = σ − σ².</summary>
 public sealed class SigmoidOp() : PolynomialDerivativeOp(UnaryOp.Sigmoid, [0, 1, -1])
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SigmoidOp Instance = new();
 }
 
 /// <summary>softplus x = ln(1 + eˣ): f′ = σ(x), and f⁽ᵐ⁺¹⁾ = σ⁽ᵐ⁾(x), a polynomial in σ(x).</summary>
 public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SoftplusOp Instance = new();
 
     /// <inheritdoc/>
@@ -158,6 +166,7 @@ public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 /// <summary>√x: f⁽ᵐ⁾ = (½)(½−1)…(½−m+1)·x^(½−m).</summary>
 public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SqrtOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowOp.PowerDerivative(x0, 0.5, m);
@@ -169,6 +178,7 @@ public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 /// </summary>
 public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 {
+    /// <summary>The real exponent p.</summary>
     public double Exponent { get; } = exponent;
     /// <inheritdoc/>
     public override string Name => "pow";
@@ -179,6 +189,10 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowerDerivative(x0, Exponent, m);
 
+    /// <summary>
+    /// The m-th derivative of xᵖ at <paramref name="x0"/>: p(p−1)…(p−m+1)·x0^(p−m), or null when the
+    /// coefficient is zero (a non-negative integer p with m &gt; p).
+    /// </summary>
     public static Node? PowerDerivative(Node x0, double p, int m)
     {
         double c = 1;
@@ -196,6 +210,7 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 /// </summary>
 public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ReluOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? x0.Graph.Apply(ReluGradOp.Instance, x0) : null;
@@ -213,6 +228,7 @@ public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 /// <summary>The derivative of relu, 1[x &gt; 0]. Differentiating it again means a second derivative of relu, which is refused.</summary>
 public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ReluGradOp Instance = new();
     /// <inheritdoc/>
     public override string Name => "relu_grad";
@@ -228,6 +244,7 @@ public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
 /// <summary>1[x &gt; 0]: piecewise constant, so all its derivatives are zero.</summary>
 public sealed class StepOp() : KernelUnaryOp(UnaryOp.Step)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly StepOp Instance = new();
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => null;

@@ -19,6 +19,7 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class CholeskyOp : Primitive
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly CholeskyOp Instance = new();
     /// <inheritdoc/>
     public override string Name => "cholesky";

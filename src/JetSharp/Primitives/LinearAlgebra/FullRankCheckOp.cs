@@ -13,6 +13,7 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class FullRankCheckOp(string context) : Primitive
 {
+    /// <summary>Text naming the rule or operation that needed full rank; quoted in the exception message.</summary>
     public string Context { get; } = context;
     /// <inheritdoc/>
     public override string Name => "require_full_rank";

@@ -18,6 +18,7 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class PinvOp(double? rcond) : Primitive
 {
+    /// <summary>Relative cutoff for small singular values; null for the default 10·max(m, n)·ε.</summary>
     public double? RCond { get; } = rcond;
     /// <inheritdoc/>
     public override string Name => "pinv";

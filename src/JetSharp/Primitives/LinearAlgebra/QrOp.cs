@@ -5,7 +5,13 @@ using JetSharp.Ir;
 namespace JetSharp.Primitives.LinearAlgebra;
 
 /// <summary>Which factor of the QR decomposition a <see cref="QrOp"/> node returns.</summary>
-public enum QrPart { Q, R }
+public enum QrPart
+{
+    /// <summary>The orthonormal factor Q [..., m, k].</summary>
+    Q,
+    /// <summary>The upper-triangular factor R [..., k, n] with non-negative diagonal.</summary>
+    R,
+}
 
 /// <summary>
 /// Reduced Householder QR, A = Q·R with k = min(m, n): Q [..., m, k] has orthonormal columns, R
@@ -28,6 +34,7 @@ public enum QrPart { Q, R }
 /// </summary>
 public sealed class QrOp(QrPart part) : Primitive
 {
+    /// <summary>The factor this node returns.</summary>
     public QrPart Part { get; } = part;
     /// <inheritdoc/>
     public override string Name => "qr";

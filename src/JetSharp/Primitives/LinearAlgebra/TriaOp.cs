@@ -26,6 +26,7 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriaOp : Primitive
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly TriaOp Instance = new();
     /// <inheritdoc/>
     public override string Name => "tria";

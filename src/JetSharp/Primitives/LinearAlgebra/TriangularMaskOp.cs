@@ -15,8 +15,11 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriangularMaskOp(double lower, double diagonal, double upper) : Primitive
 {
+    /// <summary>Scale of the entries below the diagonal.</summary>
     public double Lower { get; } = lower;
+    /// <summary>Scale of the diagonal entries.</summary>
     public double Diagonal { get; } = diagonal;
+    /// <summary>Scale of the entries above the diagonal.</summary>
     public double Upper { get; } = upper;
     /// <inheritdoc/>
     public override string Name => "trimask";

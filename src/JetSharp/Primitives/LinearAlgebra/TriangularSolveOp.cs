@@ -16,7 +16,9 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
 {
+    /// <summary>True to use the lower triangle of A, false for the upper one.</summary>
     public bool Lower { get; } = lower;
+    /// <summary>True to solve with Tᵀ instead of T.</summary>
     public bool Transpose { get; } = transpose;
     /// <inheritdoc/>
     public override string Name => "trisolve";
