@@ -3,27 +3,44 @@ using JetSharp.Tensors;
 
 namespace JetSharp.Backend;
 
-public enum BinaryOp { Add, Sub, Mul, Div }
+/// <summary>Elementwise binary arithmetic; operands broadcast NumPy-style.</summary>
+public enum BinaryOp
+{
+    /// <summary>a + b.</summary>
+    Add,
+    /// <summary>a - b.</summary>
+    Sub,
+    /// <summary>a * b.</summary>
+    Mul,
+    /// <summary>a / b (IEEE semantics: division by zero gives ±inf or NaN).</summary>
+    Div,
+}
 
+/// <summary>Elementwise unary functions computed by <see cref="Elementwise.Unary{T}"/>.</summary>
 public enum UnaryOp
 {
+    /// <summary>-x.</summary>
     Neg,
+    /// <summary>e^x.</summary>
     Exp,
+    /// <summary>Natural logarithm; NaN for x &lt; 0, -inf at 0.</summary>
     Log,
+    /// <summary>sin x.</summary>
     Sin,
+    /// <summary>cos x.</summary>
     Cos,
+    /// <summary>tanh x.</summary>
     Tanh,
     /// <summary>1 / (1 + e^-x); saturates cleanly to 0 and 1 for large |x|.</summary>
     Sigmoid,
+    /// <summary>Square root; NaN for x &lt; 0.</summary>
     Sqrt,
     /// <summary>log(1 + e^x), evaluated as max(x, 0) + log1p(e^-|x|) so it neither overflows nor loses small values.</summary>
     Softplus,
+    /// <summary>max(x, 0).</summary>
     Relu,
     /// <summary>1 where x &gt; 0, else 0 (also 0 for NaN).</summary>
     Step,
-    Reciprocal,
-    Square,
-    Abs,
 }
 
 /// <summary>One elementwise operation named by its arithmetic: a <see cref="BinaryOp"/> or a <see cref="UnaryOp"/>.</summary>
@@ -83,7 +100,7 @@ public static class Elementwise
     {
         if (x.Shape != result.Shape)
             throw new ArgumentException($"Elementwise.Unary({op}): result shape {result.Shape} differs from input shape {x.Shape}.");
-        if ((uint)op > (uint)UnaryOp.Abs)
+        if ((uint)op > (uint)UnaryOp.Step)
             throw new ArgumentOutOfRangeException(nameof(op), op, "Elementwise.Unary: unknown operation.");
         T[] xs = x.Data, rs = result.Data;
         int n = xs.Length;
@@ -283,9 +300,6 @@ public static class Elementwise
             case UnaryOp.Softplus: Transcendental.Softplus(x, r); break;
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, r); break;
             case UnaryOp.Step: Transcendental.Step(x, r); break;
-            case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, r); break;
-            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
-            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
         }
     }
 

@@ -86,18 +86,30 @@ public abstract class Primitive : IEquatable<Primitive>
     /// </summary>
     public virtual Node?[] Taylor(JetRuleArgs args) => throw new MissingRuleException(args.Source, "Taylor-mode (jet)");
 
+    /// <summary>Checks that <paramref name="inputs"/> has exactly <paramref name="n"/> elements.</summary>
+    /// <param name="inputs">The inputs passed to <c>InferShape</c> or a similar rule.</param>
+    /// <param name="n">The expected count.</param>
+    /// <param name="op">Name used in the error message.</param>
+    /// <exception cref="ShapeException">The count differs.</exception>
     protected static void Arity(IReadOnlyList<Node> inputs, int n, string op)
     {
         if (inputs.Count != n)
             throw new ShapeException($"{op}: expected {n} input(s), got {inputs.Count}.");
     }
 
+    /// <summary>
+    /// Structural equality: same type and equal <see cref="Attributes"/>. Random primitives are never equal,
+    /// not even to themselves, so that common-subexpression elimination does not merge independent draws.
+    /// </summary>
     public bool Equals(Primitive? other) =>
         other is not null && other.GetType() == GetType() && other.Attributes == Attributes && !IsRandom && !other.IsRandom;
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Primitive p && Equals(p);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(GetType(), Attributes);
 
+    /// <inheritdoc/>
     public override string ToString() => Attributes.Length == 0 ? Name : $"{Name}[{Attributes}]";
 }

@@ -11,7 +11,7 @@ namespace JetSharp.Operators;
 /// parameters; one output [N, C…]) and directions [R, N, D], emitted into the caller's graph by each
 /// strategy. Parameters enter as constants of the differentiation (no coefficients).
 /// </summary>
-public static class DirectionalSums
+internal static class DirectionalSums
 {
     /// <summary>S(x) as the strategy emits it (<see cref="Strategy.DirectionalSum"/>); a null strategy means <see cref="Strategy.Collapsed"/>.</summary>
     public static Node Emit(Strategy? strategy, Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>

@@ -14,10 +14,14 @@ public sealed record Estimate
 
     /// <summary>0 for exact evaluation.</summary>
     public int Samples { get; }
+    /// <summary>Distribution of the random directions (ignored when <see cref="IsExact"/>).</summary>
     public Distribution Distribution { get; }
+    /// <summary>Seed of the random directions (ignored when <see cref="IsExact"/>).</summary>
     public long Seed { get; }
+    /// <summary>True for exact evaluation (no sampling).</summary>
     public bool IsExact => Samples == 0;
 
+    /// <summary>Exact evaluation: the operator is computed from a full set of directions, without sampling.</summary>
     public static Estimate Exact { get; } = new(0, Distribution.Normal, 0);
 
     /// <summary>
@@ -32,5 +36,6 @@ public sealed record Estimate
         return new(samples, distribution, seed);
     }
 
+    /// <inheritdoc/>
     public override string ToString() => IsExact ? "exact" : $"stochastic (S = {Samples}, {Distribution}, seed {Seed})";
 }

@@ -7,7 +7,7 @@ namespace JetSharp.Operators;
 /// γ_{i,j} = Σ_{0 &lt; m ≤ i} (−1)^{|i|−|m|} · Π_p C(i_p, m_p) · Π_p C(|i|·m_p/|m|, j_p) · (|m|/|i|)^{|i|},
 /// C(a, b) = Π_{l&lt;b} (a − l)/(b − l) the generalized binomial. All in exact rational arithmetic.
 /// </summary>
-public static class Interpolation
+internal static class Interpolation
 {
     /// <summary>γ_{i,j}.</summary>
     public static Rational Gamma(int[] i, int[] j)

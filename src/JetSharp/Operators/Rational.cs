@@ -1,7 +1,7 @@
 namespace JetSharp.Operators;
 
 /// <summary>An exact fraction of arbitrary-precision integers, always in lowest terms with a positive denominator.</summary>
-public readonly struct Rational : IEquatable<Rational>, IComparable<Rational>
+internal readonly struct Rational : IEquatable<Rational>
 {
     public Rational(BigInteger numerator, BigInteger denominator)
     {
@@ -22,7 +22,6 @@ public readonly struct Rational : IEquatable<Rational>, IComparable<Rational>
     public static implicit operator Rational(long n) => new(n, 1);
 
     public bool IsZero => Numerator.IsZero;
-    public int Sign => Numerator.Sign;
 
     public static Rational operator +(Rational a, Rational b) => new(a.Numerator * b.Denominator + b.Numerator * a.Denominator, a.Denominator * b.Denominator);
     public static Rational operator -(Rational a, Rational b) => new(a.Numerator * b.Denominator - b.Numerator * a.Denominator, a.Denominator * b.Denominator);
@@ -40,10 +39,12 @@ public readonly struct Rational : IEquatable<Rational>, IComparable<Rational>
         ? d : Math.Exp(BigInteger.Log(BigInteger.Abs(Numerator)) - BigInteger.Log(Denominator)) * Numerator.Sign;
 
     public bool Equals(Rational other) => Numerator == other.Numerator && Denominator == other.Denominator;
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Rational r && Equals(r);
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Numerator, Denominator);
-    public int CompareTo(Rational other) => (Numerator * other.Denominator).CompareTo(other.Numerator * Denominator);
     public static bool operator ==(Rational a, Rational b) => a.Equals(b);
     public static bool operator !=(Rational a, Rational b) => !a.Equals(b);
+    /// <inheritdoc/>
     public override string ToString() => Denominator.IsOne ? Numerator.ToString() : $"{Numerator}/{Denominator}";
 }

@@ -1,7 +1,7 @@
 namespace JetSharp.Operators;
 
 /// <summary>Eigendecomposition of a small symmetric matrix by cyclic Jacobi rotations (accurate to rounding; O(n³) per sweep).</summary>
-public static class SymmetricEigen
+internal static class SymmetricEigen
 {
     /// <summary>Eigenvalues λ and eigenvectors (columns of Q) with A = Q diag(λ) Qᵀ.</summary>
     public static (double[] Values, double[,] Vectors) Decompose(double[,] a)

@@ -7,28 +7,37 @@ namespace JetSharp.Primitives;
 /// <summary>Elementwise binary operation with NumPy broadcasting.</summary>
 public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 {
+    /// <summary>The backend kernel that executes this operation.</summary>
     public BinaryOp Kernel { get; } = kernel;
+    /// <inheritdoc/>
     public override string Name => Kernel.ToString().ToLowerInvariant();
+    /// <inheritdoc/>
     public override ElementwiseArithmetic? Arithmetic => Kernel;
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 2, Name);
         return Shape.Broadcast(inputs[0].Shape, inputs[1].Shape, Name);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Binary(Kernel, inputs[0], inputs[1], output);
 }
 
 /// <summary>a + b. Linear in both inputs.</summary>
 public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly AddOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct, node.Inputs[0].Shape), Fn.SumToShape(ct, node.Inputs[1].Shape)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];
@@ -45,12 +54,16 @@ public sealed class AddOp() : ElementwiseBinaryOp(BinaryOp.Add)
 /// <summary>a − b. Linear in both inputs.</summary>
 public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SubOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct, node.Inputs[0].Shape), Fn.SumToShape(-ct, node.Inputs[1].Shape)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];
@@ -69,12 +82,16 @@ public sealed class SubOp() : ElementwiseBinaryOp(BinaryOp.Sub)
 /// <summary>a · b elementwise. Linear in each input separately; Taylor rule: Leibniz.</summary>
 public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly MulOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) =>
         [Fn.SumToShape(ct * node.Inputs[1], node.Inputs[0].Shape), Fn.SumToShape(ct * node.Inputs[0], node.Inputs[1].Shape)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         TaylorMath.Leibniz(k => a.Lifted(0, k), k => a.Lifted(1, k), a.Order, (p, q) => p * q);
 }
@@ -86,9 +103,12 @@ public sealed class MulOp() : ElementwiseBinaryOp(BinaryOp.Mul)
 /// </summary>
 public sealed class DivOp() : ElementwiseBinaryOp(BinaryOp.Div)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly DivOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => input == 0 ? Linearity.Linear : Linearity.Nonlinear;
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var b = node.Inputs[1];
@@ -96,6 +116,7 @@ public sealed class DivOp() : ElementwiseBinaryOp(BinaryOp.Div)
         return [Fn.SumToShape(ctOverB, node.Inputs[0].Shape), Fn.SumToShape(-(ctOverB * node), b.Shape)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];

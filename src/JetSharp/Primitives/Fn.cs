@@ -9,20 +9,34 @@ namespace JetSharp.Primitives;
 /// </summary>
 public static class Fn
 {
+    /// <summary>a + b elementwise, NumPy broadcasting.</summary>
     public static Node Add(Node a, Node b) => GraphOf(a, b).Apply(AddOp.Instance, a, b);
+    /// <summary>a − b elementwise, NumPy broadcasting.</summary>
     public static Node Sub(Node a, Node b) => GraphOf(a, b).Apply(SubOp.Instance, a, b);
+    /// <summary>a · b elementwise, NumPy broadcasting.</summary>
     public static Node Mul(Node a, Node b) => GraphOf(a, b).Apply(MulOp.Instance, a, b);
+    /// <summary>a / b elementwise, NumPy broadcasting (IEEE: division by zero gives ±inf or NaN).</summary>
     public static Node Div(Node a, Node b) => GraphOf(a, b).Apply(DivOp.Instance, a, b);
+    /// <summary>−x elementwise.</summary>
     public static Node Neg(Node x) => x.Graph.Apply(NegOp.Instance, x);
 
+    /// <summary>eˣ elementwise.</summary>
     public static Node Exp(Node x) => x.Graph.Apply(ExpOp.Instance, x);
+    /// <summary>Natural logarithm elementwise (NaN for x &lt; 0, −inf at 0).</summary>
     public static Node Log(Node x) => x.Graph.Apply(LogOp.Instance, x);
+    /// <summary>sin x elementwise.</summary>
     public static Node Sin(Node x) => x.Graph.Apply(SinOp.Instance, x);
+    /// <summary>cos x elementwise.</summary>
     public static Node Cos(Node x) => x.Graph.Apply(CosOp.Instance, x);
+    /// <summary>tanh x elementwise.</summary>
     public static Node Tanh(Node x) => x.Graph.Apply(TanhOp.Instance, x);
+    /// <summary>Logistic function 1 / (1 + e⁻ˣ) elementwise.</summary>
     public static Node Sigmoid(Node x) => x.Graph.Apply(SigmoidOp.Instance, x);
+    /// <summary>log(1 + eˣ) elementwise, computed without overflow.</summary>
     public static Node Softplus(Node x) => x.Graph.Apply(SoftplusOp.Instance, x);
+    /// <summary>√x elementwise (NaN for x &lt; 0).</summary>
     public static Node Sqrt(Node x) => x.Graph.Apply(SqrtOp.Instance, x);
+    /// <summary>max(x, 0) elementwise.</summary>
     public static Node Relu(Node x) => x.Graph.Apply(ReluOp.Instance, x);
 
     /// <summary>Heaviside step 1[x &gt; 0] (the derivative of relu; its own derivative is zero).</summary>
@@ -31,6 +45,7 @@ public static class Fn
     /// <summary>xᵖ for a real exponent (any sign; 0 gives ones).</summary>
     public static Node Pow(Node x, double exponent) => x.Graph.Apply(new PowOp(exponent), x);
 
+    /// <summary>x² elementwise (a <see cref="PowOp"/> with exponent 2).</summary>
     public static Node Square(Node x) => Pow(x, 2);
 
     /// <summary>
@@ -40,13 +55,14 @@ public static class Fn
     public static Node MatMul(Node a, Node b, bool transposeA = false, bool transposeB = false) =>
         GraphOf(a, b).Apply(new MatMulOp(transposeA, transposeB), a, b);
 
-    /// <summary>Sum over <paramref name="axes"/> (all axes when null or empty is not given).</summary>
+    /// <summary>Sum over <paramref name="axes"/> (all axes when null); negative axes count from the end.</summary>
     public static Node Sum(Node x, int[]? axes = null, bool keepDims = false)
     {
         axes ??= [.. Enumerable.Range(0, x.Rank)];
         return x.Graph.Apply(new SumOp(SumOp.Normalize(axes, x.Shape), keepDims), x);
     }
 
+    /// <summary>Sum over one axis (negative counts from the end).</summary>
     public static Node Sum(Node x, int axis, bool keepDims = false) => Sum(x, [axis], keepDims);
 
     /// <summary>Mean over axes: a sum scaled by 1/count (a composition, not a primitive of its own).</summary>
@@ -59,6 +75,7 @@ public static class Fn
         return Sum(x, norm, keepDims) * (1.0 / count);
     }
 
+    /// <summary>Mean over one axis (negative counts from the end).</summary>
     public static Node Mean(Node x, int axis, bool keepDims = false) => Mean(x, [axis], keepDims);
 
     /// <summary>Same elements, new shape; one extent may be −1 (inferred).</summary>
@@ -93,6 +110,8 @@ public static class Fn
     /// <summary>Zero padding: <paramref name="before"/>[i] zeros before and <paramref name="after"/>[i] after, per axis.</summary>
     public static Node Pad(Node x, int[] before, int[] after) => x.Graph.Apply(new PadOp(before, after), x);
 
+    /// <summary>Concatenation of <paramref name="xs"/> along <paramref name="axis"/> (negative counts from the end); the other extents must agree.</summary>
+    /// <exception cref="ShapeException">No inputs, or mismatched shapes.</exception>
     public static Node Concat(int axis, params Node[] xs)
     {
         if (xs.Length == 0) throw new ShapeException("concat: no inputs.");

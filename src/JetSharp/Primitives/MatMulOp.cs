@@ -10,10 +10,15 @@ namespace JetSharp.Primitives;
 /// </summary>
 public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
 {
+    /// <summary>Whether the first operand is transposed (last two axes swapped) before the product.</summary>
     public bool TransposeA { get; } = transposeA;
+    /// <summary>Whether the second operand is transposed (last two axes swapped) before the product.</summary>
     public bool TransposeB { get; } = transposeB;
+    /// <inheritdoc/>
     public override string Name => "matmul";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => (TransposeA, TransposeB) switch
     {
         (false, false) => "",
@@ -22,6 +27,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
         _ => "Aᵀ,Bᵀ",
     };
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 2, Name);
@@ -40,9 +46,11 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
         return new Shape([.. batch.ToArray(), m, n]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
         MatMulKernel.Run(inputs[0], inputs[1], TransposeA, TransposeB, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         Node a = node.Inputs[0], b = node.Inputs[1];
@@ -67,6 +75,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
         return [Fn.SumToShape(da, a.Shape), Fn.SumToShape(db, b.Shape)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         int rank = a.Output0.Rank;

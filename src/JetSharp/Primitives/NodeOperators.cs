@@ -11,19 +11,31 @@ public static class NodeOperators
 {
     extension(Node)
     {
-        /// <summary>Elementwise arithmetic (NumPy broadcasting; a number is a scalar constant).</summary>
+        /// <summary>a + b elementwise (<see cref="Fn.Add"/>). All these operators broadcast NumPy-style; a number is a scalar constant.</summary>
         public static Node operator +(Node a, Node b) => Fn.Add(a, b);
+        /// <summary>a − b (<see cref="Fn.Sub"/>).</summary>
         public static Node operator -(Node a, Node b) => Fn.Sub(a, b);
+        /// <summary>a · b elementwise (<see cref="Fn.Mul"/>).</summary>
         public static Node operator *(Node a, Node b) => Fn.Mul(a, b);
+        /// <summary>a / b elementwise (<see cref="Fn.Div"/>).</summary>
         public static Node operator /(Node a, Node b) => Fn.Div(a, b);
+        /// <summary>−a (<see cref="Fn.Neg"/>).</summary>
         public static Node operator -(Node a) => Fn.Neg(a);
+        /// <summary>a + b with b a scalar constant.</summary>
         public static Node operator +(Node a, double b) => Fn.Add(a, a.Graph.Scalar(b));
+        /// <summary>a + b with a a scalar constant.</summary>
         public static Node operator +(double a, Node b) => Fn.Add(b.Graph.Scalar(a), b);
+        /// <summary>a − b with b a scalar constant.</summary>
         public static Node operator -(Node a, double b) => Fn.Sub(a, a.Graph.Scalar(b));
+        /// <summary>a − b with a a scalar constant.</summary>
         public static Node operator -(double a, Node b) => Fn.Sub(b.Graph.Scalar(a), b);
+        /// <summary>a · b with b a scalar constant.</summary>
         public static Node operator *(Node a, double b) => Fn.Mul(a, a.Graph.Scalar(b));
+        /// <summary>a · b with a a scalar constant.</summary>
         public static Node operator *(double a, Node b) => Fn.Mul(b.Graph.Scalar(a), b);
+        /// <summary>a / b with b a scalar constant.</summary>
         public static Node operator /(Node a, double b) => Fn.Div(a, a.Graph.Scalar(b));
+        /// <summary>a / b with a a scalar constant.</summary>
         public static Node operator /(double a, Node b) => Fn.Div(b.Graph.Scalar(a), b);
     }
 }

@@ -11,15 +11,25 @@ namespace JetSharp.Primitives;
 /// </summary>
 public sealed class RandomOp(Shape shape, Distribution distribution, long seed) : Primitive
 {
+    /// <summary>Shape of the sampled tensor.</summary>
     public Shape Shape { get; } = shape;
+    /// <summary>Distribution the entries are drawn from.</summary>
     public Distribution Distribution { get; } = distribution;
+    /// <summary>Base seed; a run adds its <see cref="RunContext.SeedOffset"/>.</summary>
     public long Seed { get; } = seed;
+    /// <inheritdoc/>
     public override string Name => "random";
+    /// <inheritdoc/>
     public override bool IsRandom => true;
+    /// <inheritdoc/>
     public override string Attributes => $"{Distribution.ToString().ToLowerInvariant()}, seed={Seed}, {Shape}";
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
         SeededRandom.Fill<T>(output.Data, Distribution, Seed + context.SeedOffset);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node cotangent) => [];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs args) => new Node?[args.Order + 1];
 }

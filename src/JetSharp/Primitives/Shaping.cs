@@ -7,10 +7,15 @@ namespace JetSharp.Primitives;
 /// <summary>Same elements, new shape (a view: shares storage with its input). Linear.</summary>
 public sealed class ReshapeOp(Shape shape) : Primitive
 {
+    /// <summary>The target shape (fully resolved, no −1); same size as the input.</summary>
     public Shape Shape { get; } = shape;
+    /// <inheritdoc/>
     public override string Name => "reshape";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
+    /// <inheritdoc/>
     public override bool IsView => true;
 
     /// <summary>Replaces a single −1 by the extent that keeps the size; validates against <paramref name="from"/>.</summary>
@@ -31,6 +36,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
         return new Shape(dims);
     }
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -39,8 +45,11 @@ public sealed class ReshapeOp(Shape shape) : Primitive
         return Shape;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Reshape(ct, node.Inputs[0].Shape.ToArray())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Reshape(x, [.. x.Shape.Take(a.PrefixRank), .. Shape]));
 }
@@ -48,11 +57,16 @@ public sealed class ReshapeOp(Shape shape) : Primitive
 /// <summary>Permutation of axes: output axis i is input axis Perm[i]. Linear.</summary>
 public sealed class TransposeOp(int[] perm) : Primitive
 {
+    /// <summary>The permutation: output axis i is input axis Perm[i].</summary>
     public int[] Perm { get; } = perm;
+    /// <inheritdoc/>
     public override string Name => "transpose";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => $"[{string.Join(",", Perm)}]";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -62,6 +76,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
         return new Shape([.. Perm.Select(p => s[p])]);
     }
 
+    /// <summary>The inverse permutation (transposing by it undoes this transpose).</summary>
     public int[] Inverse()
     {
         var inv = new int[Perm.Length];
@@ -69,8 +84,11 @@ public sealed class TransposeOp(int[] perm) : Primitive
         return inv;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Transpose(inputs[0], Perm, output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Transpose(ct, Inverse())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Transpose(x, [.. Enumerable.Range(0, a.PrefixRank), .. Perm.Select(p => p + a.PrefixRank)]));
 }
@@ -78,11 +96,16 @@ public sealed class TransposeOp(int[] perm) : Primitive
 /// <summary>NumPy broadcast to a target shape. Linear; its VJP sums over the stretched axes.</summary>
 public sealed class BroadcastToOp(Shape shape) : Primitive
 {
+    /// <summary>The target shape; the input must broadcast to it.</summary>
     public Shape Shape { get; } = shape;
+    /// <inheritdoc/>
     public override string Name => "broadcast";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -91,9 +114,12 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
         return Shape;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.BroadcastTo(inputs[0], output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.SumToShape(ct, node.Inputs[0].Shape)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];
@@ -106,12 +132,18 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
 /// <summary>A rectangular block: output = x[Starts[i] : Starts[i] + Sizes[i]] per axis. Linear; VJP pads.</summary>
 public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 {
+    /// <summary>Start index of the block along each axis.</summary>
     public int[] Starts { get; } = starts;
+    /// <summary>Extent of the block along each axis.</summary>
     public int[] Sizes { get; } = sizes;
+    /// <inheritdoc/>
     public override string Name => "slice";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{s + Sizes[i]}"));
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -124,14 +156,17 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
         return new Shape(Sizes);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Slice(inputs[0], Starts, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var s = node.Inputs[0].Shape;
         return [Fn.Pad(ct, Starts, [.. Starts.Select((st, i) => s[i] - st - Sizes[i])])];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Slice(x, [.. new int[a.PrefixRank], .. Starts], [.. x.Shape.Take(a.PrefixRank), .. Sizes]));
 }
@@ -139,12 +174,18 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 /// <summary>Zero padding: Before[i] zeros ahead of axis i and After[i] behind it. Linear; VJP slices.</summary>
 public sealed class PadOp(int[] before, int[] after) : Primitive
 {
+    /// <summary>Zeros inserted ahead of each axis.</summary>
     public int[] Before { get; } = before;
+    /// <summary>Zeros appended behind each axis.</summary>
     public int[] After { get; } = after;
+    /// <inheritdoc/>
     public override string Name => "pad";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Join(",", Before.Select((b, i) => $"{b}+{After[i]}"));
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -154,8 +195,11 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
         return new Shape([.. s.Select((d, i) => d + Before[i] + After[i])]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Pad(inputs[0], Before, output);
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Slice(ct, Before, node.Inputs[0].Shape.ToArray())];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Pad(x, [.. new int[a.PrefixRank], .. Before], [.. new int[a.PrefixRank], .. After]));
 }
@@ -163,11 +207,16 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
 /// <summary>Concatenation along one axis. Linear in every input.</summary>
 public sealed class ConcatOp(int axis) : Primitive
 {
+    /// <summary>The (non-negative) axis the inputs are joined along; all other extents must agree.</summary>
     public int Axis { get; } = axis;
+    /// <inheritdoc/>
     public override string Name => "concat";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
+    /// <inheritdoc/>
     public override string Attributes => $"axis={Axis}";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         if (inputs.Count == 0) throw new ShapeException("concat: no inputs.");
@@ -187,8 +236,10 @@ public sealed class ConcatOp(int axis) : Primitive
         return new Shape(dims);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Concat(inputs, Axis, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var r = new Node?[node.Inputs.Count];
@@ -202,6 +253,7 @@ public sealed class ConcatOp(int axis) : Primitive
         return r;
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var y = new Node?[a.Order + 1];

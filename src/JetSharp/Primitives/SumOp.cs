@@ -7,10 +7,15 @@ namespace JetSharp.Primitives;
 /// <summary>Sum over a set of axes (sorted, distinct). Linear.</summary>
 public sealed class SumOp(int[] axes, bool keepDims) : Primitive
 {
+    /// <summary>The summed axes: sorted, distinct, non-negative.</summary>
     public int[] Axes { get; } = axes;
+    /// <summary>Whether summed axes stay as size-1 axes (otherwise they are removed).</summary>
     public bool KeepDims { get; } = keepDims;
+    /// <inheritdoc/>
     public override string Name => "sum";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => $"axes=[{string.Join(",", Axes)}]{(KeepDims ? ", keepdims" : "")}";
 
     /// <summary>Sorted, non-negative, distinct axes; throws naming "sum" and the shape when invalid.</summary>
@@ -22,6 +27,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return r;
     }
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -31,6 +37,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return ReducedShape(s, Axes, KeepDims);
     }
 
+    /// <summary>Shape of <paramref name="s"/> summed over <paramref name="axes"/>: those axes removed, or set to 1 when <paramref name="keepDims"/>.</summary>
     public static Shape ReducedShape(Shape s, int[] axes, bool keepDims)
     {
         var dims = new List<int>();
@@ -40,8 +47,10 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return new Shape([.. dims]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var x = node.Inputs[0];
@@ -49,6 +58,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
         return [Fn.BroadcastTo(kept, x.Shape)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) =>
         a.MapLinear(x => Fn.Sum(x, [.. Axes.Select(ax => ax + a.PrefixRank)], KeepDims));
 }

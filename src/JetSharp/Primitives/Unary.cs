@@ -14,8 +14,10 @@ namespace JetSharp.Primitives;
 /// </summary>
 public abstract class ElementwiseUnaryOp : Primitive
 {
+    /// <inheritdoc/>
     public override bool IsElementwise => true;
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -25,9 +27,11 @@ public abstract class ElementwiseUnaryOp : Primitive
     /// <summary>f⁽ᵐ⁾(x₀) for m ≥ 1, or null when it is identically zero.</summary>
     public abstract Node? Derivative(Node x0, Node y0, int m);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) =>
         [Derivative(node.Inputs[0], node, 1) is { } d ? ct * d : null];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         return TaylorMath.FaaDiBruno(k => a.X(0, k), a.Order, m => Derivative(a.Primals[0], a.Output0, m));
@@ -37,32 +41,44 @@ public abstract class ElementwiseUnaryOp : Primitive
 /// <summary>An elementwise function computed by one <see cref="Elementwise.Unary{T}"/> kernel.</summary>
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
+    /// <inheritdoc/>
     public override string Name => kernel.ToString().ToLowerInvariant();
+    /// <inheritdoc/>
     public override ElementwiseArithmetic? Arithmetic => kernel;
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
 }
 
 /// <summary>−x. Linear.</summary>
 public sealed class NegOp() : KernelUnaryOp(UnaryOp.Neg)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly NegOp Instance = new();
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? Fn.BroadcastTo(x0.Graph.Scalar(-1), x0.Shape) : null;
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [-ct];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => -x);
 }
 
 /// <summary>eˣ: every derivative is y₀.</summary>
 public sealed class ExpOp() : KernelUnaryOp(UnaryOp.Exp)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ExpOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => y0;
 }
 
 /// <summary>ln x: f⁽ᵐ⁾ = (−1)^(m−1)(m−1)!·x^(−m).</summary>
 public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly LogOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) =>
         TaylorMath.Scale((m % 2 == 1 ? 1 : -1) * TaylorMath.Factorial(m - 1), Fn.Pow(x0, -m));
 }
@@ -70,7 +86,9 @@ public sealed class LogOp() : KernelUnaryOp(UnaryOp.Log)
 /// <summary>sin x: derivatives cycle cos, −sin, −cos, sin.</summary>
 public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SinOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
     {
         1 => Fn.Cos(x0),
@@ -83,7 +101,9 @@ public sealed class SinOp() : KernelUnaryOp(UnaryOp.Sin)
 /// <summary>cos x: derivatives cycle −sin, −cos, sin, cos.</summary>
 public sealed class CosOp() : KernelUnaryOp(UnaryOp.Cos)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly CosOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => (m % 4) switch
     {
         1 => -Fn.Sin(x0),
@@ -111,26 +131,31 @@ public abstract class PolynomialDerivativeOp(UnaryOp kernel, double[] firstDeriv
         }
     }
 
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => TaylorMath.Polynomial(DerivativePolynomial(m), y0);
 }
 
 /// <summary>tanh x, with f′ = 1 − y².</summary>
 public sealed class TanhOp() : PolynomialDerivativeOp(UnaryOp.Tanh, [1, 0, -1])
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly TanhOp Instance = new();
 }
 
 /// <summary>σ(x) = 1/(1 + e⁻ˣ), with σ′ = σ − σ².</summary>
 public sealed class SigmoidOp() : PolynomialDerivativeOp(UnaryOp.Sigmoid, [0, 1, -1])
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SigmoidOp Instance = new();
 }
 
 /// <summary>softplus x = ln(1 + eˣ): f′ = σ(x), and f⁽ᵐ⁺¹⁾ = σ⁽ᵐ⁾(x), a polynomial in σ(x).</summary>
 public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SoftplusOp Instance = new();
 
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m)
     {
         var s = Fn.Sigmoid(x0);
@@ -141,7 +166,9 @@ public sealed class SoftplusOp() : KernelUnaryOp(UnaryOp.Softplus)
 /// <summary>√x: f⁽ᵐ⁾ = (½)(½−1)…(½−m+1)·x^(½−m).</summary>
 public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly SqrtOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowOp.PowerDerivative(x0, 0.5, m);
 }
 
@@ -151,12 +178,21 @@ public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 /// </summary>
 public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 {
+    /// <summary>The real exponent p.</summary>
     public double Exponent { get; } = exponent;
+    /// <inheritdoc/>
     public override string Name => "pow";
+    /// <inheritdoc/>
     public override string Attributes => Exponent.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Pow(inputs[0], Exponent, output);
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowerDerivative(x0, Exponent, m);
 
+    /// <summary>
+    /// The m-th derivative of xᵖ at <paramref name="x0"/>: p(p−1)…(p−m+1)·x0^(p−m), or null when the
+    /// coefficient is zero (a non-negative integer p with m &gt; p).
+    /// </summary>
     public static Node? PowerDerivative(Node x0, double p, int m)
     {
         double c = 1;
@@ -174,9 +210,12 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 /// </summary>
 public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ReluOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => m == 1 ? x0.Graph.Apply(ReluGradOp.Instance, x0) : null;
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         for (int k = 2; k <= a.Order; k++)
@@ -189,17 +228,24 @@ public sealed class ReluOp() : KernelUnaryOp(UnaryOp.Relu)
 /// <summary>The derivative of relu, 1[x &gt; 0]. Differentiating it again means a second derivative of relu, which is refused.</summary>
 public sealed class ReluGradOp() : KernelUnaryOp(UnaryOp.Step)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly ReluGradOp Instance = new();
+    /// <inheritdoc/>
     public override string Name => "relu_grad";
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => null;
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => throw new NotSmoothException(node, 2, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.AllZero() ? new Node?[a.Order + 1] : throw new NotSmoothException(a.Source, a.Order + 1, "relu_grad is the derivative of relu, which has no derivatives of order ≥ 2");
 }
 
 /// <summary>1[x &gt; 0]: piecewise constant, so all its derivatives are zero.</summary>
 public sealed class StepOp() : KernelUnaryOp(UnaryOp.Step)
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly StepOp Instance = new();
+    /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => null;
 }

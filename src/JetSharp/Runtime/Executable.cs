@@ -59,8 +59,10 @@ public sealed class Executable
     /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 
+    /// <summary>Compiles <paramref name="graph"/>: schedules it, fuses elementwise trees and plans its buffers.</summary>
     public static Executable Compile(Graph graph) => new(graph);
 
+    /// <summary>The compiled graph.</summary>
     public Graph Graph { get; }
 
     /// <summary>

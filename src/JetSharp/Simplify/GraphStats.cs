@@ -32,12 +32,18 @@ public sealed class GraphStats
             .OrderBy(l => l.Weight.Id)];
     }
 
+    /// <summary>Statistics of <paramref name="graph"/> evaluated on a batch of <paramref name="batch"/> data.</summary>
     public static GraphStats Of(Graph graph, int batch) => new(graph, batch);
 
+    /// <summary>The inspected graph.</summary>
     public Graph Graph { get; }
+    /// <summary>Batch size N: the extent of the data axis (second to last).</summary>
     public int Batch { get; }
+    /// <summary>Nodes reachable from the outputs (inputs included).</summary>
     public int NodeCount { get; }
+    /// <summary>Sum of <see cref="PerNode"/>: the vectors held by all reachable nodes but the inputs.</summary>
     public double TotalVectors { get; }
+    /// <summary>Vectors held by each reachable non-input node, in graph order.</summary>
     public IReadOnlyList<(Node Node, double Vectors)> PerNode { get; }
 
     /// <summary>Vectors through each weight matrix, in graph order (layer 1 first).</summary>
@@ -54,6 +60,10 @@ public sealed class GraphStats
         return 2.0 * n.Shape.Size * k;
     }
 
+    /// <summary>
+    /// Vectors held by <paramref name="n"/>: Size / (N·F) for a node of shape [..., N, F] with N = <paramref name="batch"/>,
+    /// else 0 (no data axis).
+    /// </summary>
     public static double VectorsOf(Node n, int batch) =>
         n.Rank >= 2 && n.Shape[^2] == batch && n.Shape[^1] > 0 ? n.Shape.Size / ((double)batch * n.Shape[^1]) : 0;
 

@@ -10,6 +10,7 @@ namespace JetSharp.Simplify;
 /// </summary>
 public abstract class RewriteRule
 {
+    /// <summary>The rule's name in logs and traces: its type name.</summary>
     public string Name => GetType().Name;
 
     /// <summary>Pattern and guard: true when this rule applies to <paramref name="op"/>(<paramref name="inputs"/>).</summary>
@@ -18,6 +19,7 @@ public abstract class RewriteRule
     /// <summary>The replacement, with the same shape as <c>op(inputs)</c>, emitted into the inputs' graph.</summary>
     public abstract Node Rewrite(Primitive op, Node[] inputs, RewriteContext context);
 
+    /// <inheritdoc/>
     public override string ToString() => Name;
 }
 

@@ -29,8 +29,10 @@ public sealed class Simplifier
     /// <summary>Firings allowed per node of the input graph (plus a fixed allowance) before rules are declared non-terminating.</summary>
     private const long FiringsPerNode = 64, FiringAllowance = 10_000;
 
+    /// <summary>A simplifier applying <paramref name="rules"/>; earlier rules are tried first.</summary>
     public Simplifier(IEnumerable<RewriteRule> rules) { Rules = [.. rules]; }
 
+    /// <summary>The rules, in the order they are tried.</summary>
     public IReadOnlyList<RewriteRule> Rules { get; }
 
     /// <summary>Rule firings of the last <see cref="Run"/>, in order.</summary>
@@ -42,11 +44,18 @@ public sealed class Simplifier
     /// <summary>The standard rule set: collapsing (sum pulling), broadcast sinking, algebraic identities and constant folding.</summary>
     public static IReadOnlyList<RewriteRule> StandardRules { get; } = StandardRuleSet.Create();
 
+    /// <summary>A new simplifier with <see cref="StandardRules"/>.</summary>
     public static Simplifier Standard() => new(StandardRules);
 
     /// <summary>Simplifies with the standard rules.</summary>
     public static Graph Simplify(Graph g) => Standard().Run(g);
 
+    /// <summary>
+    /// Rewrites <paramref name="graph"/> to a fixed point of the rules (at most 32 passes that are not
+    /// continuations of deferred cascades) and returns the result as a new graph; the input is unchanged.
+    /// <see cref="Log"/> records the firings.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The rules fire more often than a budget proportional to the graph's size (they do not terminate).</exception>
     public Graph Run(Graph graph)
     {
         Log.Clear();

@@ -19,9 +19,12 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class CholeskyOp : Primitive
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly CholeskyOp Instance = new();
+    /// <inheritdoc/>
     public override string Name => "cholesky";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -31,6 +34,7 @@ public sealed class CholeskyOp : Primitive
         return s;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         int n = output.Shape[^1];
@@ -43,6 +47,7 @@ public sealed class CholeskyOp : Primitive
         }
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var l = node;
@@ -51,6 +56,7 @@ public sealed class CholeskyOp : Primitive
         return [(x + Linalg.MatrixTranspose(x)) * 0.5];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         var s = new Node?[a.Order + 1];

@@ -13,10 +13,14 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class FullRankCheckOp(string context) : Primitive
 {
+    /// <summary>Text naming the rule or operation that needed full rank; quoted in the exception message.</summary>
     public string Context { get; } = context;
+    /// <inheritdoc/>
     public override string Name => "require_full_rank";
+    /// <inheritdoc/>
     public override string Attributes => Context;
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -25,6 +29,7 @@ public sealed class FullRankCheckOp(string context) : Primitive
         return s;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var x = inputs[0].Data;
@@ -46,6 +51,8 @@ public sealed class FullRankCheckOp(string context) : Primitive
         x.CopyTo(output.Data, 0);
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [ct];
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => x);
 }

@@ -18,10 +18,14 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class PinvOp(double? rcond) : Primitive
 {
+    /// <summary>Relative cutoff for small singular values; null for the default 10·max(m, n)·ε.</summary>
     public double? RCond { get; } = rcond;
+    /// <inheritdoc/>
     public override string Name => "pinv";
+    /// <inheritdoc/>
     public override string Attributes => RCond is { } r ? "rcond=" + r.ToString("R", CultureInfo.InvariantCulture) : "";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -31,6 +35,7 @@ public sealed class PinvOp(double? rcond) : Primitive
         return new Shape([.. s.ToArray()[..^2], s[^1], s[^2]]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
@@ -43,6 +48,7 @@ public sealed class PinvOp(double? rcond) : Primitive
     /// <summary>(I − A·X) and (I − X·A) written as differences, so no identity constant is needed.</summary>
     private static Node LeftResidual(Node a, Node x, Node y) => y - Fn.MatMul(a, Fn.MatMul(x, y));
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         Node a = node.Inputs[0], x = node;
@@ -54,6 +60,7 @@ public sealed class PinvOp(double? rcond) : Primitive
         return [t1 + t2 + t3];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         for (int k = 2; k <= a.Order; k++)

@@ -5,7 +5,13 @@ using JetSharp.Ir;
 namespace JetSharp.Primitives.LinearAlgebra;
 
 /// <summary>Which factor of the QR decomposition a <see cref="QrOp"/> node returns.</summary>
-public enum QrPart { Q, R }
+public enum QrPart
+{
+    /// <summary>The orthonormal factor Q [..., m, k].</summary>
+    Q,
+    /// <summary>The upper-triangular factor R [..., k, n] with non-negative diagonal.</summary>
+    R,
+}
 
 /// <summary>
 /// Reduced Householder QR, A = Q·R with k = min(m, n): Q [..., m, k] has orthonormal columns, R
@@ -28,10 +34,14 @@ public enum QrPart { Q, R }
 /// </summary>
 public sealed class QrOp(QrPart part) : Primitive
 {
+    /// <summary>The factor this node returns.</summary>
     public QrPart Part { get; } = part;
+    /// <inheritdoc/>
     public override string Name => "qr";
+    /// <inheritdoc/>
     public override string Attributes => Part.ToString();
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -42,6 +52,7 @@ public sealed class QrOp(QrPart part) : Primitive
         return Part == QrPart.Q ? new Shape([.. batch, m, k]) : new Shape([.. batch, k, n]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
@@ -56,6 +67,7 @@ public sealed class QrOp(QrPart part) : Primitive
         }
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         var a = node.Inputs[0];
@@ -67,6 +79,7 @@ public sealed class QrOp(QrPart part) : Primitive
         return [Linalg.SolveTriangularRight(x, r, lower: false, transpose: true)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         RequireTall(a.Source, a.Source.Inputs[0]);

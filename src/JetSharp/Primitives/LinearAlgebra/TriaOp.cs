@@ -26,9 +26,12 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriaOp : Primitive
 {
+    /// <summary>The shared instance (the primitive has no attributes).</summary>
     public static readonly TriaOp Instance = new();
+    /// <inheritdoc/>
     public override string Name => "tria";
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -37,6 +40,7 @@ public sealed class TriaOp : Primitive
         return new Shape([.. s.ToArray()[..^2], s[^2], s[^2]]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var a = inputs[0];
@@ -63,6 +67,7 @@ public sealed class TriaOp : Primitive
         return (rp, Fn.MatMul(a, rp, transposeA: true, transposeB: true));
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         Node a = node.Inputs[0], r = node;
@@ -74,6 +79,7 @@ public sealed class TriaOp : Primitive
         return [Fn.MatMul(x, q, transposeB: true)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         Node a0 = a.Primals[0], r0 = a.Output0;

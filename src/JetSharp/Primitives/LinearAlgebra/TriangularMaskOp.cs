@@ -15,13 +15,20 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriangularMaskOp(double lower, double diagonal, double upper) : Primitive
 {
+    /// <summary>Scale of the entries below the diagonal.</summary>
     public double Lower { get; } = lower;
+    /// <summary>Scale of the diagonal entries.</summary>
     public double Diagonal { get; } = diagonal;
+    /// <summary>Scale of the entries above the diagonal.</summary>
     public double Upper { get; } = upper;
+    /// <inheritdoc/>
     public override string Name => "trimask";
+    /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <inheritdoc/>
     public override string Attributes => string.Create(CultureInfo.InvariantCulture, $"l={Lower:R},d={Diagonal:R},u={Upper:R}");
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
@@ -30,6 +37,7 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
         return s;
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         var x = inputs[0].Data;
@@ -42,7 +50,9 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
                     y[off + i * n + j] = x[off + i * n + j] * (i > j ? lo : i == j ? di : up);
     }
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [ct.Graph.Apply(this, ct)];
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a) => a.MapLinear(x => x.Graph.Apply(this, x));
 }

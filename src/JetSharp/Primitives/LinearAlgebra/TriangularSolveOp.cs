@@ -16,11 +16,16 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// </summary>
 public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
 {
+    /// <summary>True to use the lower triangle of A, false for the upper one.</summary>
     public bool Lower { get; } = lower;
+    /// <summary>True to solve with Tᵀ instead of T.</summary>
     public bool Transpose { get; } = transpose;
+    /// <inheritdoc/>
     public override string Name => "trisolve";
+    /// <inheritdoc/>
     public override string Attributes => (Lower ? "lower" : "upper") + (Transpose ? ",Tᵀ" : "");
 
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 2, Name);
@@ -34,6 +39,7 @@ public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
         return new Shape([.. batch, b[^2], b[^1]]);
     }
 
+    /// <inheritdoc/>
     public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
     {
         Tensor<T> t = inputs[0], b = inputs[1];
@@ -47,6 +53,7 @@ public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
 
     private Node Tri(Node x) => Lower ? Linalg.Tril(x) : Linalg.Triu(x);
 
+    /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {
         Node a = node.Inputs[0], b = node.Inputs[1], x = node;
@@ -55,6 +62,7 @@ public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
         return [Fn.SumToShape(aBar, a.Shape), Fn.SumToShape(bBar, b.Shape)];
     }
 
+    /// <inheritdoc/>
     public override Node?[] Taylor(JetRuleArgs a)
     {
         int rank = a.Output0.Rank;

@@ -37,10 +37,12 @@ internal static class Constants
 /// </summary>
 public sealed class MultiplyByZero : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.IsElementwise && inputs.Length == 2 &&
         Enumerable.Range(0, 2).Any(i => op.LinearityIn(i) == Linearity.Linear && Constants.IsZero(inputs[i]));
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Fn.Zeros(inputs[0].Graph, op.InferShape(inputs));
 }
@@ -48,9 +50,11 @@ public sealed class MultiplyByZero : RewriteRule
 /// <summary>x + 0 → x, 0 + x → x, x − 0 → x, 0 − x → −x (broadcast to the result's shape when needed).</summary>
 public sealed class AddZero : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.Arithmetic?.Binary is BinaryOp.Add or BinaryOp.Sub && (Constants.IsZero(inputs[0]) || Constants.IsZero(inputs[1]));
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var shape = op.InferShape(inputs);
@@ -62,6 +66,7 @@ public sealed class AddZero : RewriteRule
 /// <summary>x·1 → x, 1·x → x, x / 1 → x.</summary>
 public sealed class MultiplyByOne : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.Arithmetic?.Binary switch
         {
@@ -70,6 +75,7 @@ public sealed class MultiplyByOne : RewriteRule
             _ => false,
         };
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Conform(Constants.IsOne(inputs[1]) ? inputs[0] : inputs[1], op.InferShape(inputs));
 }
@@ -77,11 +83,13 @@ public sealed class MultiplyByOne : RewriteRule
 /// <summary>A·I → A and I·B → B for a constant identity matrix (no transposes).</summary>
 public sealed class MatMulByIdentity : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op is MatMulOp { TransposeA: false, TransposeB: false } &&
         ((Constants.IsIdentityMatrix(inputs[1]) && op.InferShape(inputs) == inputs[0].Shape) ||
          (Constants.IsIdentityMatrix(inputs[0]) && op.InferShape(inputs) == inputs[1].Shape));
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Constants.IsIdentityMatrix(inputs[1]) && op.InferShape(inputs) == inputs[0].Shape ? inputs[0] : inputs[1];
 }
@@ -95,6 +103,7 @@ public sealed class MatMulByIdentity : RewriteRule
 /// </summary>
 public sealed class LinearOfZero : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op is not BroadcastToOp && !inputs.Any(i => i.Op is ConstantOp { ScalarValue: not null }) && ZeroByLinearity(op, inputs);
 
@@ -110,6 +119,7 @@ public sealed class LinearOfZero : RewriteRule
         return joint && jointZero;
     }
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>
         Fn.Zeros(inputs[0].Graph, op.InferShape(inputs));
 }
@@ -117,6 +127,7 @@ public sealed class LinearOfZero : RewriteRule
 /// <summary>Sum over no axes, reshape to the same shape, transpose by the identity and broadcast to the same shape are the input itself.</summary>
 public sealed class RemoveNoOp : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) => op switch
     {
         SumOp s => s.Axes.Length == 0,
@@ -129,12 +140,14 @@ public sealed class RemoveNoOp : RewriteRule
         _ => false,
     };
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) => inputs[0];
 }
 
 /// <summary>reshape(reshape x) → reshape x; broadcast(broadcast x) → broadcast x; transpose(transpose x) → one transpose; −(−x) → x.</summary>
 public sealed class ComposeShapeOps : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) => inputs.Length == 1 && (op, inputs[0].Op) switch
     {
         (ReshapeOp, ReshapeOp) => true,
@@ -144,6 +157,7 @@ public sealed class ComposeShapeOps : RewriteRule
         _ => false,
     };
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var inner = inputs[0].Inputs[0];
@@ -164,10 +178,12 @@ public sealed class ComposeShapeOps : RewriteRule
 /// </summary>
 public sealed class FoldConstants : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         inputs.Length > 0 && !op.IsRandom && inputs.All(i => i.Op is ConstantOp) &&
         op.InferShape(inputs).Size <= Math.Max(1, inputs.Max(i => i.Shape.Size));
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var g = inputs[0].Graph;

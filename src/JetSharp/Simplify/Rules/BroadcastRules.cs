@@ -11,9 +11,11 @@ namespace JetSharp.Simplify.Rules;
 /// </summary>
 public sealed class SinkBroadcastThroughUnary : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.IsElementwise && inputs.Length == 1 && inputs[0].Op is BroadcastToOp;
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var b = inputs[0];
@@ -24,6 +26,7 @@ public sealed class SinkBroadcastThroughUnary : RewriteRule
 /// <summary>broadcast(x) ⊕ y → broadcast(x ⊕ y) (or with both operands narrowed) when the narrowed result is smaller and broadcasts to the original.</summary>
 public sealed class SinkBroadcastThroughBinary : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.IsElementwise && inputs.Length == 2 && Narrowed(op, inputs) is not null;
 
@@ -41,6 +44,7 @@ public sealed class SinkBroadcastThroughBinary : RewriteRule
         return null;
     }
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var narrowed = Narrowed(op, inputs)!;
@@ -55,6 +59,7 @@ public sealed class SinkBroadcastThroughBinary : RewriteRule
 /// </summary>
 public sealed class SinkBroadcastThroughMatMul : RewriteRule
 {
+    /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op is MatMulOp && Narrowed((MatMulOp)op, inputs) is not null;
 
@@ -76,6 +81,7 @@ public sealed class SinkBroadcastThroughMatMul : RewriteRule
         return null;
     }
 
+    /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var narrowed = Narrowed((MatMulOp)op, inputs)!;

@@ -12,9 +12,11 @@ namespace JetSharp.Simplify.Rules;
 /// </summary>
 public abstract class PullSumRule<TInner> : RewriteRule where TInner : Primitive
 {
+    /// <inheritdoc/>
     public sealed override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op is SumOp sum && sum.Axes.Length > 0 && inputs[0].Op is TInner inner && CanPull(sum, inputs[0], inner, context);
 
+    /// <inheritdoc/>
     public sealed override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var sum = (SumOp)op;
@@ -39,10 +41,12 @@ public abstract class PullSumRule<TInner> : RewriteRule where TInner : Primitive
 /// </summary>
 public sealed class PullSumThroughAddSub : PullSumRule<Primitive>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, Primitive inner, RewriteContext context) =>
         inner.IsElementwise && x.Inputs.Count == 2 &&
         inner.LinearityIn(0) == Linearity.JointlyLinear && inner.LinearityIn(1) == Linearity.JointlyLinear;
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, Primitive inner, Shape reduced)
     {
         var a = SumOfBroadcast(x.Inputs[0], x.Shape, sum.Axes, sum.KeepDims);
@@ -54,7 +58,9 @@ public sealed class PullSumThroughAddSub : PullSumRule<Primitive>
 /// <summary>Σ(−x) → −Σx.</summary>
 public sealed class PullSumThroughNeg : PullSumRule<NegOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, NegOp inner, RewriteContext context) => true;
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, NegOp inner, Shape reduced) => -Fn.Sum(x.Inputs[0], sum.Axes, sum.KeepDims);
 }
 
@@ -65,6 +71,7 @@ public sealed class PullSumThroughNeg : PullSumRule<NegOp>
 /// </summary>
 public sealed class PullSumThroughScaling : PullSumRule<Primitive>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, Primitive inner, RewriteContext context) =>
         FreeOperand(sum, x, inner) >= 0;
 
@@ -81,6 +88,7 @@ public sealed class PullSumThroughScaling : PullSumRule<Primitive>
         return -1;
     }
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, Primitive inner, Shape reduced)
     {
         int free = FreeOperand(sum, x, inner);
@@ -93,6 +101,7 @@ public sealed class PullSumThroughScaling : PullSumRule<Primitive>
 /// <summary>Σ_batch(A·B) → (Σ_batch A)·B over batch axes that B does not carry (or the mirror image).</summary>
 public sealed class PullSumThroughMatMul : PullSumRule<MatMulOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, MatMulOp inner, RewriteContext context) =>
         sum.Axes.All(a => a < x.Rank - 2) && FreeOperand(sum, x) >= 0;
 
@@ -105,6 +114,7 @@ public sealed class PullSumThroughMatMul : PullSumRule<MatMulOp>
 
     private static Shape BatchShape(Node n) => new(n.Shape.ToArray()[..^2]);
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, MatMulOp inner, Shape reduced)
     {
         int free = FreeOperand(sum, x);
@@ -120,6 +130,7 @@ public sealed class PullSumThroughMatMul : PullSumRule<MatMulOp>
 /// <summary>Σ(reshape x) → reshape(Σx) when every summed axis is an axis of x that the reshape keeps whole.</summary>
 public sealed class PullSumThroughReshape : PullSumRule<ReshapeOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, ReshapeOp inner, RewriteContext context) =>
         sum.Axes.All(a => SourceAxis(x.Inputs[0].Shape, x.Shape, a) >= 0);
 
@@ -138,6 +149,7 @@ public sealed class PullSumThroughReshape : PullSumRule<ReshapeOp>
         return -1;
     }
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, ReshapeOp inner, Shape reduced)
     {
         var source = x.Inputs[0];
@@ -149,8 +161,10 @@ public sealed class PullSumThroughReshape : PullSumRule<ReshapeOp>
 /// <summary>Σ(transpose x) → transpose(Σx) over the permuted axes.</summary>
 public sealed class PullSumThroughTranspose : PullSumRule<TransposeOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, TransposeOp inner, RewriteContext context) => true;
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, TransposeOp inner, Shape reduced) =>
         Fn.Transpose(Fn.Sum(x.Inputs[0], [.. sum.Axes.Select(a => inner.Perm[a])], keepDims: true), inner.Perm);
 }
@@ -158,8 +172,10 @@ public sealed class PullSumThroughTranspose : PullSumRule<TransposeOp>
 /// <summary>Σ(broadcast x) → extent × x over stretched axes, Σx over the others, then broadcast.</summary>
 public sealed class PullSumThroughBroadcast : PullSumRule<BroadcastToOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, BroadcastToOp inner, RewriteContext context) => true;
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, BroadcastToOp inner, Shape reduced) =>
         SumOfBroadcast(x.Inputs[0], x.Shape, sum.Axes, sum.KeepDims);
 }
@@ -167,9 +183,11 @@ public sealed class PullSumThroughBroadcast : PullSumRule<BroadcastToOp>
 /// <summary>Σ(slice x) → slice(Σx) when the slice takes the summed axes whole.</summary>
 public sealed class PullSumThroughSlice : PullSumRule<SliceOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, SliceOp inner, RewriteContext context) =>
         sum.Axes.All(a => inner.Starts[a] == 0 && inner.Sizes[a] == x.Inputs[0].Shape[a]);
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, SliceOp inner, Shape reduced)
     {
         var sizes = (int[])inner.Sizes.Clone();
@@ -181,9 +199,11 @@ public sealed class PullSumThroughSlice : PullSumRule<SliceOp>
 /// <summary>Σ(pad x) → pad(Σx) when the summed axes are not padded.</summary>
 public sealed class PullSumThroughPad : PullSumRule<PadOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, PadOp inner, RewriteContext context) =>
         sum.Axes.All(a => inner.Before[a] == 0 && inner.After[a] == 0);
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, PadOp inner, Shape reduced) =>
         Fn.Pad(Fn.Sum(x.Inputs[0], sum.Axes, keepDims: true), inner.Before, inner.After);
 }
@@ -191,8 +211,10 @@ public sealed class PullSumThroughPad : PullSumRule<PadOp>
 /// <summary>Σ(concat xs) → concat(Σx_i), or Σ_i Σx_i when the concatenation axis is summed.</summary>
 public sealed class PullSumThroughConcat : PullSumRule<ConcatOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, ConcatOp inner, RewriteContext context) => true;
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, ConcatOp inner, Shape reduced)
     {
         var parts = x.Inputs.Select(p => Fn.Sum(p, sum.Axes, keepDims: true)).ToArray();
@@ -207,6 +229,7 @@ public sealed class PullSumThroughConcat : PullSumRule<ConcatOp>
 /// </summary>
 public sealed class PullSumThroughSum : PullSumRule<SumOp>
 {
+    /// <inheritdoc/>
     protected override bool CanPull(SumOp sum, Node x, SumOp inner, RewriteContext context)
     {
         var source = x.Inputs[0];
@@ -220,6 +243,7 @@ public sealed class PullSumThroughSum : PullSumRule<SumOp>
         return [.. outer.Axes.Select(a => kept[a]).Order()];
     }
 
+    /// <inheritdoc/>
     protected override Node Pull(SumOp sum, Node x, SumOp inner, Shape reduced)
     {
         var source = x.Inputs[0];
