@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using JetSharp.Tensors;
@@ -20,7 +19,7 @@ public readonly record struct RunStats(long PeakLiveBytes, long AllocatedBytes, 
 /// the buffer goes back to a pool and is reused by later values of the same size, in this run and the
 /// next. Views (reshape) share their input's buffer, which is released when its last view dies.
 /// Compile once per graph (a graph has fixed shapes), run many times, from any number of threads:
-/// each concurrent run takes a pool of its own.
+/// a run takes the executable's pool when no other run holds it, and a fresh one otherwise.
 /// </summary>
 public sealed class Executable
 {
@@ -112,19 +111,21 @@ public sealed class Executable
             Volatile.Write(ref _lastRun, new RunStatsBox(stats));
             return outputs;
         }
-        finally { _pools.Add(pool); }
+        finally { ReturnPool(pool); }
     }
 
-    // Buffer pools, one per concurrent run: a run takes one (or makes one) and gives it back when done,
+    // A run takes the executable's buffer pool if no other run holds it, else makes a pool of its own,
     // so sequential runs reuse buffers and concurrent runs never share one.
-    private readonly ConcurrentBag<object> _pools = [];
+    private object? _pool;
 
     private BufferPool<T> RentPool<T>()
     {
-        var pool = _pools.TryTake(out var p) ? (BufferPool<T>)p : new BufferPool<T>();
+        var pool = Interlocked.Exchange(ref _pool, null) as BufferPool<T> ?? new BufferPool<T>();
         pool.ResetCounters();
         return pool;
     }
+
+    private void ReturnPool<T>(BufferPool<T> pool) => Interlocked.CompareExchange(ref _pool, pool, null);
 
     private (Tensor<T>[] Outputs, RunStats Stats) RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, RunContext context, Stopwatch clock)
         where T : unmanaged, IFloatingPointIeee754<T>
