@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using JetSharp.Backend;
 
 namespace JetSharp.Benchmarks;
@@ -27,14 +26,7 @@ public sealed record GemmCeiling(double GemmGflops, int Rows, double FmaPeakGflo
         var a = Tensor.RandomNormal<T>(new Shape(m, k), 1).Data;
         var b = Tensor.RandomNormal<T>(new Shape(k, n), 2).Data;
         var c = new T[m * n];
-        Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n);
-        double best = double.MaxValue;
-        for (int r = 0; r < 3; r++)
-        {
-            var clock = Stopwatch.StartNew();
-            Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
+        double best = Timing.BestSeconds(() => Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n), repeats: 3);
         return 2.0 * m * n * k / best / 1e9;
     }
 }

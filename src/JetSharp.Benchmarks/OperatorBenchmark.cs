@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using JetSharp.Nn;
 using JetSharp.Runtime;
 using JetSharp.Simplify;
@@ -115,14 +114,7 @@ public static class OperatorBenchmark
         Tensor xs = options.DType == DType.Float64 ? input : input.To<float>();
         var graph = op.Build(Trace.Function(v => net.Apply(v), xs.Shape, options.DType), strategy);
         var exe = new Executable(graph);
-        exe.Run(xs);
-        double best = double.MaxValue;
-        for (int r = 0; r < options.Repeats; r++)
-        {
-            var clock = Stopwatch.StartNew();
-            exe.Run(xs);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
+        double best = Timing.BestSeconds(() => exe.Run(xs), options.Repeats);
         var stats = GraphStats.Of(graph, n);
         double layerVectors = stats.PerLayer.Count > 2 ? stats.PerLayer[2].Vectors : 0;
         long? trainingBytes = training ? TrainingPeak(op, net, strategy, xs) : null;

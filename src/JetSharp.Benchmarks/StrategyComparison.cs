@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using JetSharp.Nn;
 using JetSharp.Runtime;
 
@@ -68,17 +67,9 @@ public static class StrategyComparison
     /// <summary>Runs <paramref name="exe"/> once to warm up, then <paramref name="repeats"/> times: the best time and the peak live bytes.</summary>
     public static Measurement Measure(Executable exe, Tensor[] inputs, int repeats)
     {
-        var result = exe.Run(inputs)[0]; // warm-up: JIT, buffer pool
-        double best = double.MaxValue;
-        long peak = 0;
-        for (int i = 0; i < repeats; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            result = exe.Run(inputs)[0];
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-            peak = exe.LastRun.PeakLiveBytes;
-        }
-        return new(best, peak, result);
+        Tensor result = null!;
+        double best = Timing.BestSeconds(() => result = exe.Run(inputs)[0], repeats);
+        return new(best, exe.LastRun.PeakLiveBytes, result);
     }
 
     /// <summary>

@@ -58,8 +58,17 @@ public static class GraphWalk
     /// <inheritdoc cref="ForEachNode(Graph, Graph, Action{Node})"/>
     public static void ForEachNode(IReadOnlyList<Node> order, Graph target, Action<Node> visit)
     {
-        foreach (var node in order)
-            if (node.Op is not InputOp) WithOrigin(target, node, () => visit(node));
+        var outer = target.InheritedOrigin;
+        try
+        {
+            foreach (var node in order)
+            {
+                if (node.Op is InputOp) continue;
+                target.InheritedOrigin = node.Origin;
+                visit(node);
+            }
+        }
+        finally { target.InheritedOrigin = outer; }
     }
 
     /// <summary>Runs <paramref name="action"/> with new nodes of <paramref name="target"/> inheriting <paramref name="source"/>'s origin.</summary>

@@ -62,7 +62,7 @@ public static class JacobianAccumulator
         var (points, inputs) = PointShape(x, "forward-mode jacobian");
         var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
-        var xs = g.Inputs.Select(i => jg.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var xs = GraphWalk.MirrorInputs(g, jg);
         var prefix = new Shape(inputs);
         var tangents = new Node?[inputs];
         for (int i = 0; i < inputs; i++)
@@ -84,7 +84,7 @@ public static class JacobianAccumulator
         var (points, inputs) = PointShape(x, "reverse-mode jacobian");
         var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
-        var xs = g.Inputs.Select(i => jg.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var xs = GraphWalk.MirrorInputs(g, jg);
         var rows = new List<Node>();
         for (int j = 0; j < g.Outputs.Count; j++)
         {

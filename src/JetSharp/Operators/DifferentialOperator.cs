@@ -227,7 +227,7 @@ public sealed class DifferentialOperator
         if (f.Outputs.Count != 1 || f.Outputs[0].Rank == 0 || f.Outputs[0].Shape[0] != f.Inputs[0].Shape[0])
             throw new ShapeException($"{Name}: the function must return one tensor [N, …] for inputs [N, D] = {f.Inputs[0].Shape}; it returns {string.Join(", ", f.Outputs.Select(o => o.Shape.ToString()))}.");
         var g = new Graph(f.DType);
-        var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var inputs = GraphWalk.MirrorInputs(f, g);
         g.SetOutputs(Emit(f, inputs, strategy));
         return simplify ? strategy.Finish(g) : g;
     }
@@ -301,7 +301,6 @@ public sealed class DifferentialOperator
     private static DirectionFamily RandomFamily(int order, double scale, Estimate est, int d) =>
         new(order, scale, x => Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], d), est.Distribution, est.Seed),
             $"{est.Samples} {est.Distribution} samples");
-
 
     private static double[,] Transposed(Tensor sigma)
     {

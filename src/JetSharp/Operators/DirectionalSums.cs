@@ -13,10 +13,6 @@ namespace JetSharp.Operators;
 /// </summary>
 internal static class DirectionalSums
 {
-    /// <summary>S(x) as the strategy emits it (<see cref="Strategy.DirectionalSum"/>); a null strategy means <see cref="Strategy.Collapsed"/>.</summary>
-    public static Node Emit(Strategy? strategy, Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
-        (strategy ?? Strategy.Collapsed).DirectionalSum(f, inputs, directions, order);
-
     /// <summary>Standard Taylor mode: one K-jet per direction (x₁ = v_r, x₂..x_K = 0, x₀ shared), then Σ_r of y_K.</summary>
     public static Node StandardTaylor(Graph f, IReadOnlyList<Node> inputs, Node directions, int order)
     {
@@ -116,7 +112,7 @@ internal static class DirectionalSums
         var outShape = f.Outputs[0].Shape;
         int n = outShape[0], channels = Channels(outShape);
         var h = new Graph(f.DType);
-        var ins = f.Inputs.Select(i => h.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var ins = GraphWalk.MirrorInputs(f, h);
         var y = Inline.Apply(f, ins)[0];
         var flat = Fn.Reshape(y, n, channels);
         var col = channels == 1 ? flat : Fn.Slice(flat, 1, channel, 1);

@@ -29,7 +29,7 @@ public static class ValueGradientLaplacian
             throw new ShapeException($"ValueGradientLaplacian: needs a scalar per datum, f: [N, D] → [N] or [N, 1]; got {x0.Shape} → {outShape}.");
         int n = x0.Shape[0], d = x0.Shape[1];
         var g = new Graph(f.DType);
-        var inputs = f.Inputs.Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var inputs = GraphWalk.MirrorInputs(f, g);
         var basis = DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d").Directions(inputs[0]);
         var outputs = strategy.Formulate(
             general: () =>

@@ -156,6 +156,17 @@ public static class Fn
     /// <summary>The graph an operation on these nodes belongs to: that of the first non-constant one (constants travel between graphs).</summary>
     private static Graph GraphOf(params Node[] xs) => (xs.FirstOrDefault(x => x.Op is not ConstantOp) ?? xs[0]).Graph;
 
+    /// <summary>
+    /// Applies any primitive to <paramref name="inputs"/> in the graph of the first non-constant input, as
+    /// the named functions here do (for rules that rebuild a node with the primitive they matched).
+    /// </summary>
+    public static Node Apply(Primitive op, params Node[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(op);
+        if (inputs.Length == 0) throw new ArgumentException($"{op.Name}: Fn.Apply needs at least one input; use Graph.Apply for a primitive without inputs.", nameof(inputs));
+        return GraphOf(inputs).Apply(op, inputs);
+    }
+
     /// <summary>Dot product of the last axes: Σ_j a[..., j]·b[..., j].</summary>
     public static Node Dot(Node a, Node b) => Sum(a * b, -1);
 }

@@ -106,8 +106,7 @@ public sealed class Executable
         var pool = RentPool<T>();
         try
         {
-            var clock = Stopwatch.StartNew();
-            var (outputs, stats) = RunScheduled(inputs, pool, context, clock);
+            var (outputs, stats) = RunScheduled(inputs, pool, context);
             Volatile.Write(ref _lastRun, new RunStatsBox(stats));
             return outputs;
         }
@@ -127,9 +126,10 @@ public sealed class Executable
 
     private void ReturnPool<T>(BufferPool<T> pool) => Interlocked.CompareExchange(ref _pool, pool, null);
 
-    private (Tensor<T>[] Outputs, RunStats Stats) RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, RunContext context, Stopwatch clock)
+    private (Tensor<T>[] Outputs, RunStats Stats) RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, RunContext context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var clock = Stopwatch.StartNew();
         var meter = context.Meter;
         var values = new Tensor<T>?[_schedule.Length];
         var remaining = (int[])_uses.Clone();
@@ -174,7 +174,7 @@ public sealed class Executable
                         long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
                         meter.Allocate(bytes);
                         produced += bytes;
-                        if (tree is not null) tree.Execute(args, result, context);
+                        if (tree is not null) tree.Execute(args, result);
                         else node.Op.Execute(args, result, context);
                         owners[result.Data] = 1;
                     }
@@ -198,7 +198,6 @@ public sealed class Executable
             long bytes = data.Length * (long)Unsafe.SizeOf<T>();
             meter.Allocate(bytes);
             owners[outputs[o].Data] = 1;
-            handedOut.Add(outputs[o].Data);
             produced += bytes;
             pool.CountAllocation(bytes);
         }

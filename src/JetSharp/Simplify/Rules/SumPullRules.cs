@@ -30,9 +30,6 @@ public abstract class PullSumRule<TInner> : RewriteRule where TInner : Primitive
 
     /// <summary>The replacement; <see cref="Conform"/> fixes its shape to <paramref name="reduced"/> afterwards.</summary>
     protected abstract Node Pull(SumOp sum, Node x, TInner inner, Shape reduced);
-
-    /// <summary><paramref name="op"/>(a, b) in the graph of the first non-constant operand (as <c>a + b</c> and friends do).</summary>
-    protected static Node Apply(Primitive op, Node a, Node b) => (a.Op is ConstantOp ? b : a).Graph.Apply(op, a, b);
 }
 
 /// <summary>
@@ -51,7 +48,7 @@ public sealed class PullSumThroughAddSub : PullSumRule<Primitive>
     {
         var a = SumOfBroadcast(x.Inputs[0], x.Shape, sum.Axes, sum.KeepDims);
         var b = SumOfBroadcast(x.Inputs[1], x.Shape, sum.Axes, sum.KeepDims);
-        return Apply(inner, a, b);
+        return Fn.Apply(inner, a, b);
     }
 }
 
@@ -94,7 +91,7 @@ public sealed class PullSumThroughScaling : PullSumRule<Primitive>
         int free = FreeOperand(sum, x, inner);
         var c = sum.KeepDims ? x.Inputs[free] : DropAxes(x.Inputs[free], x.Shape, sum.Axes);
         var summed = SumOfBroadcast(x.Inputs[1 - free], x.Shape, sum.Axes, sum.KeepDims);
-        return free == 1 ? Apply(inner, summed, c) : Apply(inner, c, summed);
+        return free == 1 ? Fn.Apply(inner, summed, c) : Fn.Apply(inner, c, summed);
     }
 }
 
