@@ -25,7 +25,7 @@ public static class CollapsedGraphDemo
     public static CollapsedGraphResult Build(int dim = 2, int batch = 4)
     {
         var net = Mlp.Create(dim, [3, 3], 1, Activation.Tanh, seed: 0);
-        var standard = DifferentialOperator.Laplacian().Build(Trace.Function(net.Apply, new Shape(batch, dim)), Strategy.StandardTaylor, simplify: false);
+        var standard = DifferentialOperator.Laplacian().Build(Tracer.Function(net.Apply, new Shape(batch, dim)), Strategy.StandardTaylor, simplify: false);
         var simplifier = Simplifier.Standard();
         var collapsed = simplifier.Run(standard);
         return new CollapsedGraphResult(

@@ -64,11 +64,11 @@ public static class FixedPointDemo
     }
 
     /// <summary>dV/dλ by reverse mode through the fixed point of the chosen solver.</summary>
-    public static HypergradientResult Hypergradient(FixedPointSolver solver, FixedPointMode mode, Tensor<double> x, Tensor<double> y,
-        Tensor<double> xVal, Tensor<double> yVal, double lambda, double tolerance, int maxIterations)
+    public static HypergradientResult Hypergradient(FixedPointSolver solver, FixedPointMode mode, NDArray<double> x, NDArray<double> y,
+        NDArray<double> xVal, NDArray<double> yVal, double lambda, double tolerance, int maxIterations)
     {
         FixedPointProblem? problem = null;
-        var g = Trace.Function(inputs =>
+        var g = Tracer.Function(inputs =>
         {
             var lam = inputs[0];
             var graph = lam.Graph;
@@ -79,11 +79,11 @@ public static class FixedPointDemo
             return Loss(r.Value, graph.Constant(xVal), graph.Constant(yVal));
         }, [Shape.Scalar]);
         var exe = Executable.Compile(Vjp.Grad(g));
-        exe.Run(Tensor.Scalar(lambda));
+        exe.Run(NDArray.Scalar(lambda));
         var clock = Stopwatch.StartNew();
-        var outs = exe.Run(Tensor.Scalar(lambda));
+        var outs = exe.Run(NDArray.Scalar(lambda));
         double seconds = clock.Elapsed.TotalSeconds;
-        return new(((Tensor<double>)outs[1]).Data[0], problem!.LastIterations, seconds, exe.LastRun.PeakLiveBytes);
+        return new(((NDArray<double>)outs[1]).Data[0], problem!.LastIterations, seconds, exe.LastRun.PeakLiveBytes);
     }
 
     /// <summary>Mean logistic loss (labels ±1) of weights w [2, 1] on data X [N, 2].</summary>
@@ -113,12 +113,12 @@ public static class FixedPointDemo
     }
 
     /// <summary>Seeded data: x = (1, t) with t ~ N(0, 1), labels ±1 from a noisy threshold.</summary>
-    public static (Tensor<double> X, Tensor<double> Y) Data(int n, long seed)
+    public static (NDArray<double> X, NDArray<double> Y) Data(int n, long seed)
     {
-        var t = Tensor.RandomNormal<double>(new Shape(n), seed);
-        var noise = Tensor.RandomNormal<double>(new Shape(n), seed + 1000);
-        var x = new Tensor<double>(new Shape(n, 2));
-        var y = new Tensor<double>(new Shape(n, 1));
+        var t = NDArray.RandomNormal<double>(new Shape(n), seed);
+        var noise = NDArray.RandomNormal<double>(new Shape(n), seed + 1000);
+        var x = new NDArray<double>(new Shape(n, 2));
+        var y = new NDArray<double>(new Shape(n, 1));
         for (int i = 0; i < n; i++)
         {
             x[i, 0] = 1;

@@ -34,9 +34,9 @@ public sealed class Heat : PinnExample
     public static double[] K => [.. Enumerable.Repeat(Math.PI / 4, SpaceDimension)];
 
     /// <summary>σ ∈ ℝ^{5×3}: seeded standard normal entries, scaled so that ½‖σᵀk‖² = 1 (the solution decays like e^{−t}).</summary>
-    public static Tensor<double> Sigma()
+    public static NDArray<double> Sigma()
     {
-        var s = Tensor.RandomNormal<double>(new Shape(SpaceDimension, Rank), seed: 2024);
+        var s = NDArray.RandomNormal<double>(new Shape(SpaceDimension, Rank), seed: 2024);
         var k = K;
         double norm2 = 0;
         for (int r = 0; r < Rank; r++)
@@ -62,7 +62,7 @@ public sealed class Heat : PinnExample
 
         // σ̃ = [σ; 0]: the weighted Laplacian of a function of (x, t) acts on x only.
         var sigma = Sigma();
-        var padded = new Tensor<double>(new Shape(d, Rank));
+        var padded = new NDArray<double>(new Shape(d, Rank));
         sigma.Data.CopyTo(padded.Data, 0);
         var diffusion = DifferentialOperator.WeightedLaplacian(padded);
         var timeDerivative = DifferentialOperator.Linear([(1.0, new[] { SpaceDimension })]);
@@ -95,10 +95,10 @@ public sealed class Heat : PinnExample
     }
 
     /// <summary>Points (x, t) with x uniform on the boundary of the unit cube and t uniform in [0, 1].</summary>
-    private static Tensor<double> SpaceBoundaryTimesInterval(Box space, int n, long seed)
+    private static NDArray<double> SpaceBoundaryTimesInterval(Box space, int n, long seed)
     {
         var x = space.Boundary<double>(n, seed);
-        var p = new Tensor<double>(new Shape(n, SpaceDimension + 1));
+        var p = new NDArray<double>(new Shape(n, SpaceDimension + 1));
         for (int i = 0; i < n; i++)
         {
             for (int j = 0; j < SpaceDimension; j++) p.Data[i * (SpaceDimension + 1) + j] = x.Data[i * SpaceDimension + j];
@@ -113,7 +113,7 @@ public sealed class Heat : PinnExample
     {
         var x = Fn.Slice(xt, 1, 0, SpaceDimension);
         var t = Fn.Slice(xt, 1, SpaceDimension, 1);
-        var kx = Fn.MatMul(x, xt.Graph.Constant(Tensor.FromArray(K, new Shape(SpaceDimension, 1))));
+        var kx = Fn.MatMul(x, xt.Graph.Constant(NDArray.FromArray(K, new Shape(SpaceDimension, 1))));
         return Fn.Exp(t * -Decay) * Fn.Sin(kx);
     }
 
@@ -125,7 +125,7 @@ public sealed class Heat : PinnExample
         return Math.Exp(-Decay * xt[SpaceDimension]) * Math.Sin(kx);
     }
 
-    public override (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast)
+    public override (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast)
     {
         int d = SpaceDimension + 1, n = fast ? 64 : 4000;
         var points = Box.UnitCube(d).Interior<double>(n, seed: 55_555);
@@ -139,7 +139,7 @@ public sealed class Heat : PinnExample
     {
         int n = 48, d = SpaceDimension + 1;
         var grid = Reporting.Grid(n);
-        var points = new Tensor<double>(new Shape(n * n, d));
+        var points = new NDArray<double>(new Shape(n * n, d));
         for (int i = 0; i < n * n; i++)
         {
             for (int j = 1; j < SpaceDimension; j++) points.Data[i * d + j] = 0.5;

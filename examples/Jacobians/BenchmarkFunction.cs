@@ -13,15 +13,15 @@ namespace JetSharp.Examples.Jacobians;
 /// <param name="SamplePoints">(N, seed) → points [N, n], reproducible.</param>
 /// <param name="Source">Where the definition comes from.</param>
 public sealed record BenchmarkFunction(string Name, string Title, int Inputs, int Outputs, Func<Node[], Node[]> Function,
-    Func<int, long, Tensor<double>> SamplePoints, string Source)
+    Func<int, long, NDArray<double>> SamplePoints, string Source)
 {
     public override string ToString() => $"{Title} ({Inputs} → {Outputs})";
 
     /// <summary>Points whose column i is uniform on [lo_i, hi_i).</summary>
-    internal static Tensor<double> Uniform(int points, long seed, (double Lo, double Hi)[] ranges)
+    internal static NDArray<double> Uniform(int points, long seed, (double Lo, double Hi)[] ranges)
     {
         if (points < 1) throw new ArgumentException($"sample points: need at least one point, got {points}.");
-        var u = Tensor.RandomUniform<double>(new Shape(points, ranges.Length), seed);
+        var u = NDArray.RandomUniform<double>(new Shape(points, ranges.Length), seed);
         for (int k = 0; k < points; k++)
             for (int i = 0; i < ranges.Length; i++)
             {

@@ -73,6 +73,6 @@ public static class HumanHeartDipole
     }
 
     /// <summary>Unknowns uniform on [−1, 1] (the box holds the standard starting point).</summary>
-    public static Tensor<double> SamplePoints(int points, long seed) =>
+    public static NDArray<double> SamplePoints(int points, long seed) =>
         BenchmarkFunction.Uniform(points, seed, [.. Enumerable.Repeat((-1.0, 1.0), 8)]);
 }

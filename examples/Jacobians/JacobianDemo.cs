@@ -54,7 +54,7 @@ public sealed record EliminationOrderResult(string Name, long Multiplications, d
 /// <param name="OptimizedJacobian">The Jacobian [N, m, n] from the optimized order.</param>
 public sealed record JacobianFunctionResult(BenchmarkFunction Function, int Intermediates, int Edges, IReadOnlyList<EliminationOrderResult> Orders,
     OptimizationResult Optimization, double LabelsSeconds, double ForwardAdSeconds, double ReverseAdSeconds, double MaxAbsDifference, bool Agree,
-    Tensor<double> OptimizedJacobian);
+    NDArray<double> OptimizedJacobian);
 
 /// <summary>
 /// Jacobians by vertex elimination on the benchmark functions: the multiplication count of forward,
@@ -89,7 +89,7 @@ public static class JacobianDemo
         var labelled = lf.At(x);
         double worst = MaxAbsDiff(jf, jr);
         var programs = orders.Select(o => EliminationProgram.Compile(g, o.Order)).ToArray();
-        Tensor<double>? optimized = null;
+        NDArray<double>? optimized = null;
         foreach (var program in programs)
         {
             var j = program.Run(labelled);
@@ -137,7 +137,7 @@ public static class JacobianDemo
         return best;
     }
 
-    private static double MaxAbsDiff(Tensor<double> a, Tensor<double> b)
+    private static double MaxAbsDiff(NDArray<double> a, NDArray<double> b)
     {
         double m = 0;
         for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(a.Data[i] - b.Data[i]));

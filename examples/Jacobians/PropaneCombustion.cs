@@ -72,6 +72,6 @@ public static class PropaneCombustion
     /// Positive unknowns: x₁..x₁₀ uniform on [0.5, 2], the total x₁₁ on [5, 20]. (The standard starting point
     /// lies outside this box — seven of its components are below 0.5 — but the function is smooth there too.)
     /// </summary>
-    public static Tensor<double> SamplePoints(int points, long seed) =>
+    public static NDArray<double> SamplePoints(int points, long seed) =>
         BenchmarkFunction.Uniform(points, seed, [.. Enumerable.Repeat((0.5, 2.0), 10), (5.0, 20.0)]);
 }

@@ -85,6 +85,6 @@ public static class RobotArm
     }
 
     /// <summary>Joint angles uniform on [−0.6, 0.6] rad.</summary>
-    public static Tensor<double> SamplePoints(int points, long seed) =>
+    public static NDArray<double> SamplePoints(int points, long seed) =>
         BenchmarkFunction.Uniform(points, seed, [.. Enumerable.Repeat((-0.6, 0.6), 6)]);
 }

@@ -88,7 +88,7 @@ public static class RoeFlux
     private static Node Abs(Node x) => Fn.Sqrt(x * x);
 
     /// <summary>Subsonic left and right states: ρ, p ∈ [0.8, 1.2], u ∈ [0.2, 0.6], converted to (ρ, ρu, E).</summary>
-    public static Tensor<double> SamplePoints(int points, long seed)
+    public static NDArray<double> SamplePoints(int points, long seed)
     {
         var prim = BenchmarkFunction.Uniform(points, seed, [(0.8, 1.2), (0.2, 0.6), (0.8, 1.2), (0.8, 1.2), (0.2, 0.6), (0.8, 1.2)]);
         for (int k = 0; k < points; k++)

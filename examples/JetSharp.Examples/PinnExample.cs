@@ -61,7 +61,7 @@ public abstract class PinnExample : Example
     public abstract PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null);
 
     /// <summary>Points where the error is measured, and the exact solution there.</summary>
-    public abstract (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast);
+    public abstract (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast);
 
     /// <summary>Problem-specific figures (e.g. solution and error maps); the loss curve is drawn for every example.</summary>
     protected virtual IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory) => [];

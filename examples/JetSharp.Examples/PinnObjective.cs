@@ -14,7 +14,7 @@ public sealed class PinnTerm
 {
     public required string Name { get; init; }
     public required int Points { get; init; }
-    public required Func<long, Tensor<double>> Sample { get; init; }
+    public required Func<long, NDArray<double>> Sample { get; init; }
     public required Func<PinnContext, Node> Residual { get; init; }
     public double Weight { get; init; } = 1;
 }
@@ -62,8 +62,8 @@ public sealed class PinnObjective : IObjective
     private readonly Dictionary<int, Graph> _modelGraphs = [];
     private readonly Dictionary<(DifferentialOperator, int), Graph> _operatorGraphs = [];
     private readonly Dictionary<int, Executable> _predictors = [];
-    private readonly Tensor<double>[] _points;
-    private readonly Tensor<double>[] _parameters;
+    private readonly NDArray<double>[] _points;
+    private readonly NDArray<double>[] _parameters;
     private readonly long _seed;
 
     /// <param name="architecture">Describes the model for checkpoints.</param>
@@ -114,8 +114,8 @@ public sealed class PinnObjective : IObjective
         GradientGraph = Simplifier.Simplify(gg);
         Executable = new Executable(GradientGraph);
 
-        _points = [.. terms.Select(t => new Tensor<double>(new Shape(t.Points, dimension)))];
-        _parameters = [.. ParameterShapes.Select(s => new Tensor<double>(s))];
+        _points = [.. terms.Select(t => new NDArray<double>(new Shape(t.Points, dimension)))];
+        _parameters = [.. ParameterShapes.Select(s => new NDArray<double>(s))];
         TermLosses = new double[terms.Count];
     }
 
@@ -138,7 +138,7 @@ public sealed class PinnObjective : IObjective
     public double[] TermLosses { get; }
 
     /// <summary>The points of each term currently in use.</summary>
-    public IReadOnlyList<Tensor<double>> Points => _points;
+    public IReadOnlyList<NDArray<double>> Points => _points;
 
     public void Resample(long step, double[] theta)
     {
@@ -165,7 +165,7 @@ public sealed class PinnObjective : IObjective
     }
 
     /// <summary>The model u(x; θ) at the points x [N, D] (compiled once per N).</summary>
-    public Tensor<double> Predict(double[] theta, Tensor<double> x)
+    public NDArray<double> Predict(double[] theta, NDArray<double> x)
     {
         if (x.Rank != 2 || x.Shape[1] != Dimension)
             throw new ShapeException($"PinnObjective.Predict: points must be [N, {Dimension}], got {x.Shape}.");
@@ -178,7 +178,7 @@ public sealed class PinnObjective : IObjective
     {
         if (!_modelGraphs.TryGetValue(n, out var g))
         {
-            g = Trace.Function(xs => _model(xs[1..], xs[0]), [new Shape(n, Dimension), .. ParameterShapes]);
+            g = Tracer.Function(xs => _model(xs[1..], xs[0]), [new Shape(n, Dimension), .. ParameterShapes]);
             if (g.Outputs[0].Shape != new Shape(n, 1))
                 throw new ShapeException($"PinnObjective: the model must map [N, {Dimension}] to [N, 1]; it returns {g.Outputs[0].Shape} for N = {n}.");
             _modelGraphs[n] = g;

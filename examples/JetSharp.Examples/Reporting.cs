@@ -21,9 +21,9 @@ public static class Reporting
     }
 
     /// <summary>The n×n cell centres of [x0, x1] × [y0, y1] as [n², 2] points, row i (y) major.</summary>
-    public static Tensor<double> Grid(int n, double x0 = 0, double x1 = 1, double y0 = 0, double y1 = 1)
+    public static NDArray<double> Grid(int n, double x0 = 0, double x1 = 1, double y0 = 0, double y1 = 1)
     {
-        var t = new Tensor<double>(new Shape(n * n, 2));
+        var t = new NDArray<double>(new Shape(n * n, 2));
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
             {

@@ -52,7 +52,7 @@ public sealed record KalmanParameter(string Name, double True, double Initial, d
 public sealed record KalmanResult(IReadOnlyList<KalmanParameter> Parameters,
     (double Modulus, double Argument) TrueEigenvalues, (double Modulus, double Argument) FittedEigenvalues,
     double InitialLogLikelihood, double FittedLogLikelihood, double TrueLogLikelihood, IReadOnlyList<double> Curve,
-    double FitSeconds, Tensor<double> FittedMeans, Tensor<double> TrueModelMeans)
+    double FitSeconds, NDArray<double> FittedMeans, NDArray<double> TrueModelMeans)
 {
     /// <summary>Whether the fit reaches (within 10⁻³) at least the likelihood of the true parameters.</summary>
     public bool ReachesTrueLikelihood => double.IsFinite(FittedLogLikelihood) && FittedLogLikelihood >= TrueLogLikelihood - 1e-3;
@@ -100,7 +100,7 @@ public sealed class KalmanDemo
         (States, Observations) = Simulate(Options.Series, Options.Steps, Options.Seed);
         var clock = Stopwatch.StartNew();
         var ys = Observations;
-        _objective = Trace.Function(xs => new[] { Objective(xs[0], xs[1], xs[1].Graph.Constant(ys)) }, [new Shape(2, 2), new Shape(2)], names: ["F", "log_sigma"]);
+        _objective = Tracer.Function(xs => new[] { Objective(xs[0], xs[1], xs[1].Graph.Constant(ys)) }, [new Shape(2, 2), new Shape(2)], names: ["F", "log_sigma"]);
         _gradient = Executable.Compile(Vjp.Grad(_objective));
         CompileSeconds = clock.Elapsed.TotalSeconds;
     }
@@ -109,10 +109,10 @@ public sealed class KalmanDemo
     public KalmanOptions Options { get; }
 
     /// <summary>True states [B, T, 2].</summary>
-    public Tensor<double> States { get; }
+    public NDArray<double> States { get; }
 
     /// <summary>Observed positions [B, T, 1].</summary>
-    public Tensor<double> Observations { get; }
+    public NDArray<double> Observations { get; }
 
     /// <summary>Nodes of the objective graph.</summary>
     public int ObjectiveNodes => _objective.Nodes.Count;
@@ -126,20 +126,20 @@ public sealed class KalmanDemo
     /// <summary>Log-likelihood per observation and its gradient with respect to F (4 entries) and log σ (2 entries).</summary>
     public (double Value, double[] GradF, double[] GradLogSigma) ValueAndGradient(double[,] f, double[] logSigma)
     {
-        var outs = _gradient.Run<double>(Tensor.FromArray(f), Tensor.FromArray(logSigma));
+        var outs = _gradient.Run<double>(NDArray.FromArray(f), NDArray.FromArray(logSigma));
         return (outs[0].ToScalar(), outs[1].Data.ToArray(), outs[2].Data.ToArray());
     }
 
     /// <summary>Log-likelihood per observation at (F, log σ).</summary>
-    public double LogLikelihood(double[,] f, double[] logSigma) => Evaluate(Tensor.FromArray(f), Tensor.FromArray(logSigma));
+    public double LogLikelihood(double[,] f, double[] logSigma) => Evaluate(NDArray.FromArray(f), NDArray.FromArray(logSigma));
 
     /// <summary>How many gradient entries at the initial point are non-finite when tria is differentiated through QR (R⁻¹) instead of the Gramian rule, out of how many.</summary>
     public (int NonFinite, int Total) QrGradientCheck()
     {
         static Node QrTria(Node a) => Linalg.MatrixTranspose(Linalg.QrR(Linalg.MatrixTranspose(a)));
         var ys = Observations;
-        var (f, logSigma) = (Tensor.FromArray(InitialF), Tensor.FromArray([0.0, 0.0]));
-        var g = Trace.Function(xs => Objective(xs[0], xs[1], xs[1].Graph.Constant(ys), QrTria), [f.Shape, logSigma.Shape]);
+        var (f, logSigma) = (NDArray.FromArray(InitialF), NDArray.FromArray([0.0, 0.0]));
+        var g = Tracer.Function(xs => Objective(xs[0], xs[1], xs[1].Graph.Constant(ys), QrTria), [f.Shape, logSigma.Shape]);
         var grads = Executable.Compile(Vjp.Grad(g)).Run<double>(f, logSigma)[1..];
         return (grads.Sum(t => t.Data.Count(x => !double.IsFinite(x))), grads.Sum(t => t.Size));
     }
@@ -149,8 +149,8 @@ public sealed class KalmanDemo
     {
         int iterations = Options.Iterations;
         var initialF = InitialF;
-        var f = Tensor.FromArray(initialF);
-        var logSigma = Tensor.FromArray([0.0, 0.0]);
+        var f = NDArray.FromArray(initialF);
+        var logSigma = NDArray.FromArray([0.0, 0.0]);
         var adam = new Adam(Options.LearningRate, [f.Size, logSigma.Size]);
         var clock = Stopwatch.StartNew();
         var curve = new List<double>();
@@ -167,9 +167,9 @@ public sealed class KalmanDemo
         double fitSeconds = clock.Elapsed.TotalSeconds;
 
         var trueF = TrueF;
-        var trueLogSigma = Tensor.FromArray([Math.Log(TrueSigmaQ), Math.Log(TrueSigmaR)]);
+        var trueLogSigma = NDArray.FromArray([Math.Log(TrueSigmaQ), Math.Log(TrueSigmaR)]);
         double final = Evaluate(f, logSigma);
-        double atTruth = Evaluate(Tensor.FromArray(trueF), trueLogSigma);
+        double atTruth = Evaluate(NDArray.FromArray(trueF), trueLogSigma);
         // Only the position is observed, so the velocity's unit is not identifiable: x ↦ diag(1, c)·x maps F to
         // D·F·D⁻¹ and σ_q to c·σ_q with the same likelihood. Compare in the unit that makes F₁₂ = dt again.
         double c = f.Data[1] / Dt;
@@ -182,7 +182,7 @@ public sealed class KalmanDemo
         parameters.Add(new("σ_r", TrueSigmaR, 1, Math.Exp(logSigma.Data[1]), Math.Exp(logSigma.Data[1])));
         var fitted = FilteredMeans(f, logSigma);
         for (int i = 1; i < fitted.Size; i += 2) fitted.Data[i] *= c;   // velocity in the true unit
-        var truthFiltered = FilteredMeans(Tensor.FromArray(trueF), trueLogSigma);
+        var truthFiltered = FilteredMeans(NDArray.FromArray(trueF), trueLogSigma);
         return new KalmanResult(parameters, Eigen(trueF[0, 0], trueF[0, 1], trueF[1, 0], trueF[1, 1]),
             Eigen(f.Data[0], f.Data[1], f.Data[2], f.Data[3]), curve[0], final, atTruth, curve, fitSeconds, fitted, truthFiltered);
     }
@@ -193,7 +193,7 @@ public sealed class KalmanDemo
         Directory.CreateDirectory(dir);
         int steps = States.Shape[1];
         var time = Enumerable.Range(1, steps).Select(t => t * Dt).ToArray();
-        double[] Column(Tensor<double> x, int c) => [.. Enumerable.Range(0, steps).Select(t => x[0, t, c])];
+        double[] Column(NDArray<double> x, int c) => [.. Enumerable.Range(0, steps).Select(t => x[0, t, c])];
         var chart = new LineChart { Title = "Series 1: true state, observations and filtered means (fitted model)", XLabel = "time", YLabel = "value", Width = 760, Height = 440 };
         chart.Add("observed position", time, Column(Observations, 0))
             .Add("true position", time, Column(States, 0))
@@ -223,32 +223,32 @@ public sealed class KalmanDemo
     {
         var g = f.Graph;
         var sigma = Fn.Exp(logSigma);
-        var lq = Fn.Reshape(Fn.Slice(sigma, 0, 0, 1), 1, 1) * g.Constant(Tensor.FromArray(new double[,] { { 0, 0 }, { 0, 1 } }));
+        var lq = Fn.Reshape(Fn.Slice(sigma, 0, 0, 1), 1, 1) * g.Constant(NDArray.FromArray(new double[,] { { 0, 0 }, { 0, 1 } }));
         var lr = Fn.Reshape(Fn.Slice(sigma, 0, 1, 1), 1, 1);
-        return new LinearGaussianModel(f, g.Constant(Tensor.FromArray(new double[,] { { 1, 0 } })), lq, lr,
-            g.Constant(Tensor.FromArray(M0)), g.Constant(Tensor.FromArray(new double[,] { { 0, 0 }, { 0, 0 } })));
+        return new LinearGaussianModel(f, g.Constant(NDArray.FromArray(new double[,] { { 1, 0 } })), lq, lr,
+            g.Constant(NDArray.FromArray(M0)), g.Constant(NDArray.FromArray(new double[,] { { 0, 0 }, { 0, 0 } })));
     }
 
     /// <summary>Log marginal likelihood per observation, averaged over series and time.</summary>
     private static Node Objective(Node f, Node logSigma, Node ys, Func<Node, Node>? tria = null) =>
         Fn.Reshape(Fn.Mean(SquareRootKalmanFilter.Filter(Model(f, logSigma), ys, tria).LogLikelihood), 1) * (1.0 / ys.Shape[1]);
 
-    private double Evaluate(Tensor<double> f, Tensor<double> logSigma) =>
+    private double Evaluate(NDArray<double> f, NDArray<double> logSigma) =>
         Executable.Compile(_objective).Run<double>(f, logSigma)[0].ToScalar();
 
-    private Tensor<double> FilteredMeans(Tensor<double> f, Tensor<double> logSigma)
+    private NDArray<double> FilteredMeans(NDArray<double> f, NDArray<double> logSigma)
     {
         var ys = Observations;
-        var g = Trace.Function(xs => SquareRootKalmanFilter.Filter(Model(xs[0], xs[1]), xs[1].Graph.Constant(ys)).Means, [f.Shape, logSigma.Shape]);
+        var g = Tracer.Function(xs => SquareRootKalmanFilter.Filter(Model(xs[0], xs[1]), xs[1].Graph.Constant(ys)).Means, [f.Shape, logSigma.Shape]);
         return Executable.Compile(g).Run<double>(f, logSigma)[0];
     }
 
     /// <summary>States [B, T, 2] and observations [B, T, 1] of the true model, from seeded normal draws.</summary>
-    private static (Tensor<double> States, Tensor<double> Observations) Simulate(int series, int steps, int seed)
+    private static (NDArray<double> States, NDArray<double> Observations) Simulate(int series, int steps, int seed)
     {
         var trueF = TrueF;
-        var states = new Tensor<double>(new Shape(series, steps, 2));
-        var ys = new Tensor<double>(new Shape(series, steps, 1));
+        var states = new NDArray<double>(new Shape(series, steps, 2));
+        var ys = new NDArray<double>(new Shape(series, steps, 1));
         long draw = 0;
         for (int s = 0; s < series; s++)
         {

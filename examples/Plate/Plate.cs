@@ -65,7 +65,7 @@ public sealed class Plate : PinnExample
         return new PinnObjective(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
     }
 
-    public override (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast)
+    public override (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast)
     {
         var grid = Reporting.Grid(fast ? 8 : 64);
         var exact = new double[grid.Shape[0]];

@@ -65,7 +65,7 @@ public sealed class Poisson2d : PinnExample
 
     private static int GridSize(bool fast) => fast ? 8 : 64;
 
-    public override (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast)
+    public override (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast)
     {
         var grid = Reporting.Grid(GridSize(fast));
         var exact = new double[grid.Shape[0]];

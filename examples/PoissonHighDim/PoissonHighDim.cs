@@ -66,7 +66,7 @@ public sealed class PoissonHighDim : PinnExample
         return (1 - r2) * (1 + 0.5 * Math.Sin(s));
     }
 
-    public override (Tensor<double> Points, double[] Exact) EvaluationSet(bool fast)
+    public override (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast)
     {
         int d = Config(fast).Dimension, n = fast ? 64 : 2000;
         var points = Ball.Unit(d).Interior<double>(n, seed: 987_654_321);

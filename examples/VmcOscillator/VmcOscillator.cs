@@ -48,8 +48,8 @@ public sealed class VmcObjective : IObjective
     private readonly Mlp _net;
     private readonly long _seed;
     private readonly Executable _logPsi, _localEnergy, _gradient;
-    private readonly Tensor<double>[] _parameters;
-    private readonly Tensor<double> _walkers, _proposal, _weights;
+    private readonly NDArray<double>[] _parameters;
+    private readonly NDArray<double> _walkers, _proposal, _weights;
     private double[] _walkerLogPsi = [];
     private bool _equilibrated;
 
@@ -66,7 +66,7 @@ public sealed class VmcObjective : IObjective
         var shapes = _net.ParameterShapes;
         var x = new Shape(w, d);
 
-        var logPsi = Trace.Function(xs => LogPsi(xs[1..], xs[0]), [x, .. shapes]);
+        var logPsi = Tracer.Function(xs => LogPsi(xs[1..], xs[0]), [x, .. shapes]);
         _logPsi = new Executable(logPsi);
 
         // E_L from value, gradient and Laplacian of log ψ in one pass.
@@ -81,14 +81,14 @@ public sealed class VmcObjective : IObjective
         _localEnergy = new Executable(el);
 
         // Σ_n w_n log ψ(x_n) and its gradient with respect to θ only (w is an input: held constant).
-        var surrogate = Trace.Function(xs => Fn.Sum(xs[1] * LogPsi(xs[2..], xs[0])), [x, new Shape(w, 1), .. shapes]);
+        var surrogate = Tracer.Function(xs => Fn.Sum(xs[1] * LogPsi(xs[2..], xs[0])), [x, new Shape(w, 1), .. shapes]);
         GradientGraph = Simplifier.Simplify(Vjp.Grad(surrogate, [false, false, .. shapes.Select(_ => true)]));
         _gradient = new Executable(GradientGraph);
 
-        _parameters = [.. shapes.Select(s => new Tensor<double>(s))];
-        _walkers = new Tensor<double>(x);
-        _proposal = new Tensor<double>(x);
-        _weights = new Tensor<double>(new Shape(w, 1));
+        _parameters = [.. shapes.Select(s => new NDArray<double>(s))];
+        _walkers = new NDArray<double>(x);
+        _proposal = new NDArray<double>(x);
+        _weights = new NDArray<double>(new Shape(w, 1));
         StepSize = 1.0 / Math.Sqrt(d);
     }
 
@@ -123,7 +123,7 @@ public sealed class VmcObjective : IObjective
     private long _step;
 
     /// <summary>The walkers, [W, D].</summary>
-    public Tensor<double> Walkers => _walkers;
+    public NDArray<double> Walkers => _walkers;
 
     /// <summary>log ψ(x; θ) = NN(x; θ) − α‖x‖² ([N, D] → [N, 1]). A tanh MLP with a linear last layer is bounded, so the envelope makes ψ square-integrable for every θ.</summary>
     private Node LogPsi(IReadOnlyList<Node> ps, Node x) => _net.Apply(ps, x) - Fn.Sum(x * x, 1, keepDims: true) * _config.Envelope;
@@ -178,7 +178,7 @@ public sealed class VmcObjective : IObjective
         return rate;
     }
 
-    private double[] LogPsiAt(Tensor<double> x) => _logPsi.Run([x, .. _parameters])[0].Data.ToArray();
+    private double[] LogPsiAt(NDArray<double> x) => _logPsi.Run([x, .. _parameters])[0].Data.ToArray();
 
     /// <summary>E_L at the walkers for parameters θ.</summary>
     public double[] LocalEnergies(double[] theta)
@@ -247,9 +247,9 @@ public sealed class VmcObjective : IObjective
     }
 
     /// <summary>log ψ at the given points (e.g. a line through the origin, for plotting).</summary>
-    public double[] LogPsiValues(double[] theta, Tensor<double> points)
+    public double[] LogPsiValues(double[] theta, NDArray<double> points)
     {
-        var g = Trace.Function(xs => LogPsi(xs[1..], xs[0]), [points.Shape, .. ParameterShapes]);
+        var g = Tracer.Function(xs => LogPsi(xs[1..], xs[0]), [points.Shape, .. ParameterShapes]);
         return new Executable(g).Run([points, .. ParameterVector.Unflatten(theta, ParameterShapes)])[0].Data.ToArray();
     }
 }
@@ -401,7 +401,7 @@ public sealed class VmcOscillator : Example
     private string LogPsiChart(VmcObjective objective, double[] theta, string dir)
     {
         int n = 61, d = objective.Config.Dimension;
-        var points = new Tensor<double>(new Shape(n, d));
+        var points = new NDArray<double>(new Shape(n, d));
         var r = new double[n];
         for (int i = 0; i < n; i++) { r[i] = -3 + 6.0 * i / (n - 1); points.Data[i * d] = r[i]; }
         var lp = objective.LogPsiValues(theta, points);

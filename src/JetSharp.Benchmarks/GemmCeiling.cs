@@ -23,8 +23,8 @@ public sealed record GemmCeiling(double GemmGflops, int Rows, double FmaPeakGflo
     /// <summary>GFLOP/s of the best of three (m × k)·(k × n) products after a warm-up.</summary>
     public static double MeasureGemm<T>(int m, int k, int n) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var a = Tensor.RandomNormal<T>(new Shape(m, k), 1).Data;
-        var b = Tensor.RandomNormal<T>(new Shape(k, n), 2).Data;
+        var a = NDArray.RandomNormal<T>(new Shape(m, k), 1).Data;
+        var b = NDArray.RandomNormal<T>(new Shape(k, n), 2).Data;
         var c = new T[m * n];
         double best = Timing.BestSeconds(() => Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, c, 0, n), repeats: 3);
         return 2.0 * m * n * k / best / 1e9;

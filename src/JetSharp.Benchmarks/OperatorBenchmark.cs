@@ -61,7 +61,7 @@ public static class OperatorBenchmark
         int stochN = o.StochasticBatch ?? (o.Quick ? 32 : 256);
         const int d = ReferenceDimension, dB = 5;
         var weighted = (int rank) => new BenchmarkCase($"weighted-laplacian-r{rank}", $"exact weighted Laplacian, D = {d}, rank {rank}", d, GridAxis.Batch, batches, 0,
-            _ => DifferentialOperator.WeightedLaplacian(Tensor.RandomNormal<double>(new Shape(d, rank), seed: 11)), (2.0 + rank) / (1 + 2.0 * rank));
+            _ => DifferentialOperator.WeightedLaplacian(NDArray.RandomNormal<double>(new Shape(d, rank), seed: 11)), (2.0 + rank) / (1 + 2.0 * rank));
         var all = new List<BenchmarkCase>
         {
             new("laplacian", $"exact Laplacian, D = {d}", d, GridAxis.Batch, batches, 0, _ => DifferentialOperator.Laplacian(), (2.0 + d) / (1 + 2.0 * d)),
@@ -110,9 +110,9 @@ public static class OperatorBenchmark
     {
         int n = c.Axis == GridAxis.Batch ? x : c.FixedBatch;
         var op = c.Operator(x);
-        var input = Tensor.RandomNormal<double>(new Shape(n, c.Dimension), seed: 1);
-        Tensor xs = options.DType == DType.Float64 ? input : input.To<float>();
-        var graph = op.Build(Trace.Function(v => net.Apply(v), xs.Shape, options.DType), strategy);
+        var input = NDArray.RandomNormal<double>(new Shape(n, c.Dimension), seed: 1);
+        NDArray xs = options.DType == DType.Float64 ? input : input.To<float>();
+        var graph = op.Build(Tracer.Function(v => net.Apply(v), xs.Shape, options.DType), strategy);
         var exe = new Executable(graph);
         double best = Timing.BestSeconds(() => exe.Run(xs), options.Repeats);
         var stats = GraphStats.Of(graph, n);
@@ -122,16 +122,16 @@ public static class OperatorBenchmark
     }
 
     /// <summary>Peak live bytes of one run of ∇_θ Σ (L u_θ)(x): what training through the operator holds.</summary>
-    public static long TrainingPeak(DifferentialOperator op, Mlp net, Strategy strategy, Tensor x)
+    public static long TrainingPeak(DifferentialOperator op, Mlp net, Strategy strategy, NDArray x)
     {
         var shapes = net.ParameterShapes;
-        var u = Trace.Function(v => net.Apply(v[1..], v[0]), [x.Shape, .. shapes], x.DType);
+        var u = Tracer.Function(v => net.Apply(v[1..], v[0]), [x.Shape, .. shapes], x.DType);
         var lu = op.Build(u, strategy);
         var loss = new Graph(x.DType);
         var ins = lu.Inputs.Select(i => loss.Input(i.Shape)).ToArray();
         loss.SetOutputs(Fn.Sum(Inline.Apply(lu, ins)[0]));
         var grad = new Executable(Vjp.Grad(loss, [false, .. shapes.Select(_ => true)]));
-        grad.Run([x, .. net.Parameters.Select(p => p.DType == x.DType ? p : x.DType == DType.Float32 ? p.To<float>() : (Tensor)p.To<double>())]);
+        grad.Run([x, .. net.Parameters.Select(p => p.DType == x.DType ? p : x.DType == DType.Float32 ? p.To<float>() : (NDArray)p.To<double>())]);
         return grad.LastRun.PeakLiveBytes;
     }
 

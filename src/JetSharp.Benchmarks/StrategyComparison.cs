@@ -7,7 +7,7 @@ namespace JetSharp.Benchmarks;
 /// <param name="Seconds">Best wall time of one run.</param>
 /// <param name="PeakLiveBytes">Peak live tensor bytes of a run.</param>
 /// <param name="Result">The first output of the last run.</param>
-public readonly record struct Measurement(double Seconds, long PeakLiveBytes, Tensor Result);
+public readonly record struct Measurement(double Seconds, long PeakLiveBytes, NDArray Result);
 
 /// <summary>One operator of <see cref="StrategyComparison"/>: its name, input dimension, batch size and operator.</summary>
 /// <param name="Name">Display name.</param>
@@ -44,7 +44,7 @@ public static class StrategyComparison
     [
         new("Δf, exact, D = 50", 50, batch, DifferentialOperator.Laplacian()),
         new("Δf, S = 16, D = 50", 50, batch, DifferentialOperator.Laplacian(Estimate.Stochastic(16, Distribution.Rademacher, seed: 7))),
-        new("tr(σσᵀ∇²f), R = 25", 50, batch, DifferentialOperator.WeightedLaplacian(Tensor.RandomNormal<double>(new Shape(50, 25), seed: 3))),
+        new("tr(σσᵀ∇²f), R = 25", 50, batch, DifferentialOperator.WeightedLaplacian(NDArray.RandomNormal<double>(new Shape(50, 25), seed: 3))),
         new("Δ²f, exact, D = 5", 5, Math.Max(1, batch / 4), DifferentialOperator.Biharmonic()),
         new("Δ²f, S = 8, D = 5", 5, Math.Max(1, batch / 4), DifferentialOperator.Biharmonic(Estimate.Stochastic(8, Distribution.Normal, seed: 7))),
     ];
@@ -53,7 +53,7 @@ public static class StrategyComparison
     public static StrategyComparisonResult Run(StrategyCase c, int repeats, Action<Strategy>? onStrategy = null, IReadOnlyList<int>? hidden = null)
     {
         var net = Mlp.Create(c.Dimension, [.. hidden ?? Hidden], 1, Activation.Tanh, seed: 0);
-        var x = Tensor.RandomNormal<double>(new Shape(c.Batch, c.Dimension), seed: 1);
+        var x = NDArray.RandomNormal<double>(new Shape(c.Batch, c.Dimension), seed: 1);
         var results = new Dictionary<Strategy, Measurement>();
         foreach (var s in Strategies)
         {
@@ -61,13 +61,13 @@ public static class StrategyComparison
             results[s] = Measure(compiled.Executable, [x], repeats);
             onStrategy?.Invoke(s);
         }
-        return new StrategyComparisonResult(c, results, MaxRelativeDifference([.. results.Values.Select(r => (Tensor<double>)r.Result)]));
+        return new StrategyComparisonResult(c, results, MaxRelativeDifference([.. results.Values.Select(r => (NDArray<double>)r.Result)]));
     }
 
     /// <summary>Runs <paramref name="exe"/> once to warm up, then <paramref name="repeats"/> times: the best time and the peak live bytes.</summary>
-    public static Measurement Measure(Executable exe, Tensor[] inputs, int repeats)
+    public static Measurement Measure(Executable exe, NDArray[] inputs, int repeats)
     {
-        Tensor result = null!;
+        NDArray result = null!;
         double best = Timing.BestSeconds(() => result = exe.Run(inputs)[0], repeats);
         return new(best, exe.LastRun.PeakLiveBytes, result);
     }
@@ -80,20 +80,20 @@ public static class StrategyComparison
     {
         int d = dimension;
         var net = Mlp.Create(d, [.. hidden ?? Hidden], 1, Activation.Tanh, seed: 0);
-        var x = Tensor.RandomNormal<double>(new Shape(1, d), seed: 1);
+        var x = NDArray.RandomNormal<double>(new Shape(1, d), seed: 1);
         double ad = Pde.Laplacian(net.Apply, x, Strategy.NestedFirstOrder).Data[0];
-        var points = new Tensor<double>(new Shape(2 * d + 1, d));
+        var points = new NDArray<double>(new Shape(2 * d + 1, d));
         double h = 1e-3;
         for (int r = 0; r < 2 * d + 1; r++)
             for (int j = 0; j < d; j++) points[r, j] = x[0, j];
         for (int j = 0; j < d; j++) { points[2 * j + 1, j] += h; points[2 * j + 2, j] -= h; }
-        var f = Executable.Compile(Trace.Function(net.Apply, points.Shape)).Run(points)[0];
+        var f = Executable.Compile(Tracer.Function(net.Apply, points.Shape)).Run(points)[0];
         double fd = 0;
         for (int j = 0; j < d; j++) fd += (f.Data[2 * j + 1] - 2 * f.Data[0] + f.Data[2 * j + 2]) / (h * h);
         return (ad, fd, Math.Abs(ad - fd) / Math.Max(1e-12, Math.Abs(ad)));
     }
 
-    private static double MaxRelativeDifference(List<Tensor<double>> results)
+    private static double MaxRelativeDifference(List<NDArray<double>> results)
     {
         double scale = Math.Max(1e-300, results[0].Data.Max(Math.Abs));
         double m = 0;

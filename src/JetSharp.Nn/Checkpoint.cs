@@ -31,7 +31,7 @@ public sealed class Checkpoint
     public const string FormatName = "jetsharp-checkpoint";
     public const int FormatVersion = 1;
 
-    public Checkpoint(string architecture, IReadOnlyList<Tensor<double>> parameters)
+    public Checkpoint(string architecture, IReadOnlyList<NDArray<double>> parameters)
     {
         if (string.IsNullOrWhiteSpace(architecture)) throw new ArgumentException("Checkpoint: the architecture description must not be empty.", nameof(architecture));
         ArgumentNullException.ThrowIfNull(parameters);
@@ -43,7 +43,7 @@ public sealed class Checkpoint
     public string Architecture { get; }
 
     /// <summary>Parameter values (float64 copies).</summary>
-    public Tensor<double>[] Parameters { get; }
+    public NDArray<double>[] Parameters { get; }
 
     public Shape[] ParameterShapes => [.. Parameters.Select(p => p.Shape)];
 
@@ -147,14 +147,14 @@ public sealed class Checkpoint
             int version = root.GetProperty("version").GetInt32();
             if (version != FormatVersion)
                 throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this library reads version {FormatVersion}.");
-            var parameters = new List<Tensor<double>>();
+            var parameters = new List<NDArray<double>>();
             foreach (var p in root.GetProperty("parameters").EnumerateArray())
             {
                 var shape = new Shape([.. p.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32())]);
                 var values = ReadArray(p.GetProperty("values"));
                 if (values.Length != shape.Size)
                     throw new InvalidDataException($"Checkpoint '{path}': parameter {parameters.Count} has shape {shape} ({shape.Size} values) but stores {values.Length} values.");
-                parameters.Add(new Tensor<double>(shape, values));
+                parameters.Add(new NDArray<double>(shape, values));
             }
             OptimizerState? optimizer = null;
             if (root.TryGetProperty("optimizer", out var o) && o.ValueKind == JsonValueKind.Object)
@@ -204,13 +204,13 @@ public sealed class Checkpoint
 
     /// <summary>Saves an MLP's current parameters (architecture <see cref="Mlp.Architecture"/>).</summary>
     public static void Save(Mlp network, string path) =>
-        new Checkpoint(network.Architecture, [.. network.Parameters.Select(p => p as Tensor<double> ?? p.To<double>())]).Save(path);
+        new Checkpoint(network.Architecture, [.. network.Parameters.Select(p => p as NDArray<double> ?? p.To<double>())]).Save(path);
 
     /// <summary>Loads parameters saved for the same architecture into an MLP (converted to its dtype).</summary>
     public static void LoadInto(Mlp network, string path)
     {
         var c = Load(path, network.Architecture, network.ParameterShapes);
-        network.Parameters = [.. c.Parameters.Select((p, i) => network.Parameters[i].DType == DType.Float64 ? (Tensor)p : p.To<float>())];
+        network.Parameters = [.. c.Parameters.Select((p, i) => network.Parameters[i].DType == DType.Float64 ? (NDArray)p : p.To<float>())];
     }
 
     private static void WriteArray(Utf8JsonWriter w, string name, double[] values)

@@ -21,11 +21,11 @@ public static class Linear
     /// Seeded initial parameters: W and b uniform on [−1/√in, 1/√in] (the common default for tanh
     /// networks). W uses seed·2 and b seed·2+1 of the project's generator (<see cref="SeededRandom"/>).
     /// </summary>
-    public static (Tensor<T> Weight, Tensor<T> Bias) Init<T>(int inputs, int outputs, long seed) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (NDArray<T> Weight, NDArray<T> Bias) Init<T>(int inputs, int outputs, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double bound = 1 / Math.Sqrt(inputs);
-        return (Tensor.RandomUniform<T>(new Shape(inputs, outputs), 2 * seed, -bound, bound),
-                Tensor.RandomUniform<T>(new Shape(outputs), 2 * seed + 1, -bound, bound));
+        return (NDArray.RandomUniform<T>(new Shape(inputs, outputs), 2 * seed, -bound, bound),
+                NDArray.RandomUniform<T>(new Shape(outputs), 2 * seed + 1, -bound, bound));
     }
 }
 
@@ -36,7 +36,7 @@ public static class Linear
 /// </summary>
 public sealed class Mlp
 {
-    private Mlp(int[] widths, Activation activation, Tensor[] parameters)
+    private Mlp(int[] widths, Activation activation, NDArray[] parameters)
     {
         Widths = widths;
         Activation = activation;
@@ -48,7 +48,7 @@ public sealed class Mlp
     public Activation Activation { get; }
 
     /// <summary>Current parameter values W₁, b₁, W₂, b₂, … (replaceable, e.g. by an optimiser).</summary>
-    public Tensor[] Parameters { get; set; }
+    public NDArray[] Parameters { get; set; }
 
     public int LayerCount => Widths.Length - 1;
 
@@ -67,7 +67,7 @@ public sealed class Mlp
     {
         int[] widths = [inputs, .. hidden, outputs];
         if (widths.Any(w => w <= 0)) throw new ArgumentException($"Mlp: layer widths must be positive, got [{string.Join(", ", widths)}].");
-        var ps = new List<Tensor>();
+        var ps = new List<NDArray>();
         for (int l = 0; l + 1 < widths.Length; l++)
         {
             var (w, b) = Linear.Init<double>(widths[l], widths[l + 1], seed * 1000 + l);
@@ -98,7 +98,7 @@ public sealed class Mlp
     }
 
     /// <summary>The network applied to a concrete input (embedded as a constant).</summary>
-    public Node Apply(IReadOnlyList<Node> parameters, Tensor x) => Apply(parameters, parameters[0].Graph.Constant(x));
+    public Node Apply(IReadOnlyList<Node> parameters, NDArray x) => Apply(parameters, parameters[0].Graph.Constant(x));
 
     /// <summary>The network with its current parameters embedded as constants: a function of x alone.</summary>
     public Node Apply(Node x) => Apply([.. Parameters.Select(p => x.Graph.Constant(p))], x);

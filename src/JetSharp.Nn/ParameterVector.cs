@@ -15,13 +15,13 @@ public static class ParameterVector
     }
 
     /// <summary>The elements of all tensors, concatenated (float32 tensors are widened).</summary>
-    public static double[] Flatten(IReadOnlyList<Tensor> parameters)
+    public static double[] Flatten(IReadOnlyList<NDArray> parameters)
     {
         var theta = new double[Count([.. parameters.Select(p => p.Shape)])];
         int offset = 0;
         foreach (var p in parameters)
         {
-            if (p is Tensor<double> d) d.Data.CopyTo(theta, offset);
+            if (p is NDArray<double> d) d.Data.CopyTo(theta, offset);
             else for (int i = 0; i < p.Size; i++) theta[offset + i] = p.GetDouble(i);
             offset += p.Size;
         }
@@ -29,15 +29,15 @@ public static class ParameterVector
     }
 
     /// <summary>New float64 tensors of the given shapes holding the elements of <paramref name="theta"/>.</summary>
-    public static Tensor<double>[] Unflatten(ReadOnlySpan<double> theta, IReadOnlyList<Shape> shapes)
+    public static NDArray<double>[] Unflatten(ReadOnlySpan<double> theta, IReadOnlyList<Shape> shapes)
     {
-        var tensors = shapes.Select(s => new Tensor<double>(s)).ToArray();
+        var tensors = shapes.Select(s => new NDArray<double>(s)).ToArray();
         CopyTo(theta, tensors);
         return tensors;
     }
 
     /// <summary>Copies <paramref name="theta"/> into existing tensors (reused between steps to avoid allocation).</summary>
-    public static void CopyTo(ReadOnlySpan<double> theta, IReadOnlyList<Tensor<double>> tensors)
+    public static void CopyTo(ReadOnlySpan<double> theta, IReadOnlyList<NDArray<double>> tensors)
     {
         int n = Count([.. tensors.Select(t => t.Shape)]);
         if (theta.Length != n)
@@ -51,7 +51,7 @@ public static class ParameterVector
     }
 
     /// <summary>Concatenates gradient tensors into <paramref name="gradient"/> (length checked).</summary>
-    public static void Gather(IReadOnlyList<Tensor<double>> tensors, Span<double> gradient)
+    public static void Gather(IReadOnlyList<NDArray<double>> tensors, Span<double> gradient)
     {
         int offset = 0;
         foreach (var t in tensors)

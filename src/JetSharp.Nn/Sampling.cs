@@ -11,10 +11,10 @@ public interface IDomain
     int Dimension { get; }
 
     /// <summary>N points uniform in the region.</summary>
-    Tensor<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>;
+    NDArray<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>N points uniform on the boundary (surface measure).</summary>
-    Tensor<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>;
+    NDArray<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>True when the point lies in the closed region, up to <paramref name="tolerance"/>.</summary>
     bool Contains(ReadOnlySpan<double> point, double tolerance = 1e-12);
@@ -59,18 +59,18 @@ public sealed class Box : IDomain
     public IReadOnlyList<double> Lower => _lower;
     public IReadOnlyList<double> Upper => _upper;
 
-    public Tensor<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>
+    public NDArray<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckCount(count, "Box.Interior");
         int d = Dimension;
-        var t = new Tensor<T>(new Shape(count, d));
+        var t = new NDArray<T>(new Shape(count, d));
         for (int i = 0; i < count; i++)
             for (int j = 0; j < d; j++)
                 t.Data[i * d + j] = T.CreateTruncating(_lower[j] + (_upper[j] - _lower[j]) * SeededRandom.Uniform(seed, (long)i * d + j));
         return t;
     }
 
-    public Tensor<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>
+    public NDArray<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckCount(count, "Box.Boundary");
         int d = Dimension;
@@ -82,7 +82,7 @@ public sealed class Box : IDomain
             for (int j = 0; j < d; j++) if (j != a) area[a] *= _upper[j] - _lower[j];
         }
         double total = 2 * area.Sum();
-        var t = new Tensor<T>(new Shape(count, d));
+        var t = new NDArray<T>(new Shape(count, d));
         for (int i = 0; i < count; i++)
         {
             long row = (long)i * (d + 1);
@@ -106,7 +106,7 @@ public sealed class Box : IDomain
     }
 
     /// <summary>N points uniform on one face: coordinate <paramref name="axis"/> fixed at its lower or upper end (e.g. t = 0 for an initial condition).</summary>
-    public Tensor<T> Face<T>(int count, int axis, bool upper, long seed) where T : unmanaged, IFloatingPointIeee754<T>
+    public NDArray<T> Face<T>(int count, int axis, bool upper, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (axis < 0 || axis >= Dimension) throw new ArgumentOutOfRangeException(nameof(axis), $"Box.Face: axis {axis} is outside 0..{Dimension - 1}.");
         var t = Interior<T>(count, seed);
@@ -172,15 +172,15 @@ public sealed class Ball : IDomain
     public IReadOnlyList<double> Center => _center;
     public double Radius { get; }
 
-    public Tensor<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T> => Sample<T>(count, seed, interior: true);
+    public NDArray<T> Interior<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T> => Sample<T>(count, seed, interior: true);
 
-    public Tensor<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T> => Sample<T>(count, seed, interior: false);
+    public NDArray<T> Boundary<T>(int count, long seed) where T : unmanaged, IFloatingPointIeee754<T> => Sample<T>(count, seed, interior: false);
 
-    private Tensor<T> Sample<T>(int count, long seed, bool interior) where T : unmanaged, IFloatingPointIeee754<T>
+    private NDArray<T> Sample<T>(int count, long seed, bool interior) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Box.CheckCount(count, interior ? "Ball.Interior" : "Ball.Boundary");
         int d = Dimension;
-        var t = new Tensor<T>(new Shape(count, d));
+        var t = new NDArray<T>(new Shape(count, d));
         var z = new double[d];
         for (int i = 0; i < count; i++)
         {

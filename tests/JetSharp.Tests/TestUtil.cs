@@ -4,28 +4,28 @@ namespace JetSharp.Tests;
 
 internal static class TestUtil
 {
-    public static Tensor<double> T(params double[] v) => Tensor.FromArray(v);
-    public static Tensor<double> T(double[,] v) => Tensor.FromArray(v);
-    public static Tensor<double> Randn(long seed, params int[] shape) => Tensor.RandomNormal<double>(new Shape(shape), seed);
-    public static Tensor<double> Rand(long seed, double lo, double hi, params int[] shape) => Tensor.RandomUniform<double>(new Shape(shape), seed, lo, hi);
+    public static NDArray<double> T(params double[] v) => NDArray.FromArray(v);
+    public static NDArray<double> T(double[,] v) => NDArray.FromArray(v);
+    public static NDArray<double> Randn(long seed, params int[] shape) => NDArray.RandomNormal<double>(new Shape(shape), seed);
+    public static NDArray<double> Rand(long seed, double lo, double hi, params int[] shape) => NDArray.RandomUniform<double>(new Shape(shape), seed, lo, hi);
 
-    public static Tensor<double>[] Run(Graph g, params Tensor<double>[] inputs) => Executable.Compile(g).Run(inputs);
+    public static NDArray<double>[] Run(Graph g, params NDArray<double>[] inputs) => Executable.Compile(g).Run(inputs);
 
     /// <summary>Evaluates a traced function at concrete inputs.</summary>
-    public static Tensor<double> Eval(Func<Node[], Node> f, params Tensor<double>[] xs)
+    public static NDArray<double> Eval(Func<Node[], Node> f, params NDArray<double>[] xs)
     {
-        var g = Trace.Function(f, [.. xs.Select(x => x.Shape)]);
+        var g = Tracer.Function(f, [.. xs.Select(x => x.Shape)]);
         return Run(g, xs)[0];
     }
 
-    public static Tensor<double> Axpy(Tensor<double> x, double a, Tensor<double> v)
+    public static NDArray<double> Axpy(NDArray<double> x, double a, NDArray<double> v)
     {
-        var r = new Tensor<double>(x.Shape);
+        var r = new NDArray<double>(x.Shape);
         for (int i = 0; i < x.Size; i++) r.Data[i] = x.Data[i] + a * v.Data[i];
         return r;
     }
 
-    public static double Dot(Tensor<double> a, Tensor<double> b)
+    public static double Dot(NDArray<double> a, NDArray<double> b)
     {
         Assert.Equal(a.Shape, b.Shape);
         double s = 0;
@@ -33,10 +33,10 @@ internal static class TestUtil
         return s;
     }
 
-    public static double MaxAbs(Tensor<double> a) => a.Data.Length == 0 ? 0 : a.Data.Max(Math.Abs);
+    public static double MaxAbs(NDArray<double> a) => a.Data.Length == 0 ? 0 : a.Data.Max(Math.Abs);
 
     /// <summary>max |a − b| / max(1, max|b|).</summary>
-    public static double RelErr(Tensor<double> a, Tensor<double> b)
+    public static double RelErr(NDArray<double> a, NDArray<double> b)
     {
         Assert.Equal(b.Shape, a.Shape);
         double m = 0;
@@ -44,7 +44,7 @@ internal static class TestUtil
         return m / Math.Max(1, MaxAbs(b));
     }
 
-    public static void Close(Tensor<double> expected, Tensor<double> actual, double tol)
+    public static void Close(NDArray<double> expected, NDArray<double> actual, double tol)
     {
         double e = RelErr(actual, expected);
         Assert.True(e <= tol, $"relative error {e:E3} > {tol:E1}\nexpected {expected}\nactual   {actual}");
@@ -57,11 +57,11 @@ internal static class TestUtil
     }
 
     /// <summary>Central finite difference of f along v: (f(x + hv) − f(x − hv)) / 2h for every input at once.</summary>
-    public static Tensor<double> CentralDifference(Func<Node[], Node> f, Tensor<double>[] xs, Tensor<double>[] vs, double h = 1e-5)
+    public static NDArray<double> CentralDifference(Func<Node[], Node> f, NDArray<double>[] xs, NDArray<double>[] vs, double h = 1e-5)
     {
         var plus = Eval(f, [.. xs.Select((x, i) => Axpy(x, h, vs[i]))]);
         var minus = Eval(f, [.. xs.Select((x, i) => Axpy(x, -h, vs[i]))]);
-        var r = new Tensor<double>(plus.Shape);
+        var r = new NDArray<double>(plus.Shape);
         for (int i = 0; i < r.Size; i++) r.Data[i] = (plus.Data[i] - minus.Data[i]) / (2 * h);
         return r;
     }

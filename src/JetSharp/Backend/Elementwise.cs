@@ -81,7 +81,7 @@ public static class Elementwise
     internal const int Chunk = 1024;
 
     /// <summary>result = a op b with NumPy broadcasting; result.Shape must be the broadcast of the two shapes.</summary>
-    public static void Binary<T>(BinaryOp op, Tensor<T> a, Tensor<T> b, Tensor<T> result)
+    public static void Binary<T>(BinaryOp op, NDArray<T> a, NDArray<T> b, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (op)
@@ -95,7 +95,7 @@ public static class Elementwise
     }
 
     /// <summary>result = op(x) elementwise; shapes must match.</summary>
-    public static void Unary<T>(UnaryOp op, Tensor<T> x, Tensor<T> result)
+    public static void Unary<T>(UnaryOp op, NDArray<T> x, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Shape != result.Shape)
@@ -118,7 +118,7 @@ public static class Elementwise
     /// products, reciprocals or a square root (so 0^-1 = ∞ and (-2)^3 = -8 come out exact rather than
     /// through exp/log), and x^0 = 1 everywhere, 0 and NaN included. Other exponents use T.Pow.
     /// </summary>
-    public static void Pow<T>(Tensor<T> x, double p, Tensor<T> result)
+    public static void Pow<T>(NDArray<T> x, double p, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Shape != result.Shape)
@@ -141,7 +141,7 @@ public static class Elementwise
 
     // ---------------------------------------------------------------- binary
 
-    private static void Binary<T, TOp>(BinaryOp op, Tensor<T> a, Tensor<T> b, Tensor<T> result)
+    private static void Binary<T, TOp>(BinaryOp op, NDArray<T> a, NDArray<T> b, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TOp : struct, IBinaryOp<T>
     {

@@ -29,7 +29,7 @@ internal static class FusedKernel
     /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
     public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary == UnaryOp.Neg;
 
-    public static void Run<T>(FusedStep[] program, Tensor<T>[] leaves, Tensor<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Run<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int size = output.Size;
         int chunks = (size + Chunk - 1) / Chunk;
@@ -57,7 +57,7 @@ internal static class FusedKernel
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
     private readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
 
-    private static void RunChunk<T>(FusedStep[] program, int chunk, Tensor<T>[] leaves, Tensor<T> output, Scratch<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void RunChunk<T>(FusedStep[] program, int chunk, NDArray<T>[] leaves, NDArray<T> output, Scratch<T> s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int start = chunk * Chunk, length = Math.Min(Chunk, output.Size - start);
         for (int i = 0; i < program.Length; i++)
@@ -77,7 +77,7 @@ internal static class FusedKernel
         }
     }
 
-    private static Value<T> Load<T>(Tensor<T> leaf, int start, int length, T[] buffer) where T : unmanaged, IFloatingPointIeee754<T>
+    private static Value<T> Load<T>(NDArray<T> leaf, int start, int length, T[] buffer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int period = leaf.Size;
         if (period == 1) return new Value<T>(true, leaf.Data[0], null, 0);

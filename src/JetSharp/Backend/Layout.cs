@@ -17,7 +17,7 @@ internal static class Layout
     private const int Tile = 64;
 
     /// <summary>result.Shape[i] = x.Shape[perm[i]].</summary>
-    public static void Transpose<T>(Tensor<T> x, int[] perm, Tensor<T> result)
+    public static void Transpose<T>(NDArray<T> x, int[] perm, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = x.Rank;
@@ -86,7 +86,7 @@ internal static class Layout
     }
 
     /// <summary>result = x repeated along the axes where x has extent 1 (or is missing); x.Shape must broadcast to result.Shape.</summary>
-    public static void BroadcastTo<T>(Tensor<T> x, Tensor<T> result)
+    public static void BroadcastTo<T>(NDArray<T> x, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!x.Shape.BroadcastsTo(result.Shape))
@@ -120,7 +120,7 @@ internal static class Layout
     }
 
     /// <summary>result = x[starts[i] : starts[i] + result.Shape[i]] along every axis i.</summary>
-    public static void Slice<T>(Tensor<T> x, int[] starts, Tensor<T> result)
+    public static void Slice<T>(NDArray<T> x, int[] starts, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool ok = starts.Length == x.Rank && result.Rank == x.Rank;
@@ -132,7 +132,7 @@ internal static class Layout
     }
 
     /// <summary>result = zeros with x written at offset <paramref name="before"/> (the adjoint of <see cref="Slice{T}"/>).</summary>
-    public static void Pad<T>(Tensor<T> x, int[] before, Tensor<T> result)
+    public static void Pad<T>(NDArray<T> x, int[] before, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool ok = before.Length == x.Rank && result.Rank == x.Rank;
@@ -145,7 +145,7 @@ internal static class Layout
     }
 
     /// <summary>result = the inputs laid end to end along <paramref name="axis"/>; all other extents must agree.</summary>
-    public static void Concat<T>(IReadOnlyList<Tensor<T>> xs, int axis, Tensor<T> result)
+    public static void Concat<T>(IReadOnlyList<NDArray<T>> xs, int axis, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = result.Rank;

@@ -14,7 +14,7 @@ internal static class MatMulKernel
     /// <paramref name="transA"/> / <paramref name="transB"/> is set. <paramref name="c"/> is
     /// pre-allocated with the result shape (batch axes + [m, n]) and completely overwritten.
     /// </summary>
-    public static void Run<T>(Tensor<T> a, Tensor<T> b, bool transA, bool transB, Tensor<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Run<T>(NDArray<T> a, NDArray<T> b, bool transA, bool transB, NDArray<T> c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Shape sa = a.Shape, sb = b.Shape, sc = c.Shape;
         int m = sc[^2], n = sc[^1], k = transA ? sa[^2] : sa[^1];

@@ -29,7 +29,7 @@ internal static class Reduce
     /// the split depends only on the shapes, never on the core count, so results are reproducible.
     /// An empty reduction gives 0.
     /// </summary>
-    public static void Sum<T>(Tensor<T> x, int[] axes, bool keepDims, Tensor<T> result)
+    public static void Sum<T>(NDArray<T> x, int[] axes, bool keepDims, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rank = x.Rank;

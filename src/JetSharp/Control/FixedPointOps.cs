@@ -78,7 +78,7 @@ public sealed class FixedPointProblem
     internal Graph Tangent(Shape prefix) => Derived("jvp" + prefix, () => Jvp.Transform(F, prefix));
 
     /// <summary>Iterates x ← F(x, θ) from x₀; returns x and records iterations and residual.</summary>
-    internal Tensor<T> Solve<T>(RunContext context, Tensor<T> x0, Tensor<T> theta, int maxIterations, Action<Tensor<T>>? visit = null) where T : unmanaged, IFloatingPointIeee754<T>
+    internal NDArray<T> Solve<T>(RunContext context, NDArray<T> x0, NDArray<T> theta, int maxIterations, Action<NDArray<T>>? visit = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = x0;
         double residual = double.PositiveInfinity;
@@ -105,12 +105,12 @@ public sealed class FixedPointProblem
     /// (A need not be symmetric, and a slowly contracting F — where the Neumann series y ← b + Ay would
     /// need thousands of steps — converges in a few). Stops at ‖r‖ ≤ max(tolerance, 1e-14)·‖b‖.
     /// </summary>
-    internal Tensor<T> SolveLinear<T>(Tensor<T> b, Func<Tensor<T>, Tensor<T>> apply, string what) where T : unmanaged, IFloatingPointIeee754<T>
+    internal NDArray<T> SolveLinear<T>(NDArray<T> b, Func<NDArray<T>, NDArray<T>> apply, string what) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = b.Size;
         double[] Op(double[] v)
         {
-            var t = new Tensor<T>(b.Shape);
+            var t = new NDArray<T>(b.Shape);
             for (int i = 0; i < n; i++) t.Data[i] = T.CreateTruncating(v[i]);
             var av = apply(t);
             var r = new double[n];
@@ -122,7 +122,7 @@ public sealed class FixedPointProblem
         var rhs = b.Data.Select(v => double.CreateTruncating(v)).ToArray();
         double bNorm = Math.Sqrt(Dot(rhs, rhs));
         var y = new double[n];
-        var result = new Tensor<T>(b.Shape);
+        var result = new NDArray<T>(b.Shape);
         if (bNorm == 0) return result;
         double tol = Math.Max(Tolerance, 1e-14) * bNorm;
         var r0 = (double[])rhs.Clone();
@@ -159,13 +159,13 @@ public sealed class FixedPointProblem
         throw new FixedPointException($"FixedPoint ({what}): the linear solve (I − ∂ₓF)·y = b of the implicit derivative did not converge; I − ∂ₓF may be singular at the fixed point (x of shape {b.Shape}).");
     }
 
-    private static Tensor<T> ToTensor<T>(double[] y, Tensor<T> into) where T : unmanaged, IFloatingPointIeee754<T>
+    private static NDArray<T> ToTensor<T>(double[] y, NDArray<T> into) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < y.Length; i++) into.Data[i] = T.CreateTruncating(y[i]);
         return into;
     }
 
-    internal static double MaxAbsDifference<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static double MaxAbsDifference<T>(NDArray<T> a, NDArray<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double m = 0;
         for (int i = 0; i < a.Size; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(a.Data[i] - b.Data[i])));
@@ -208,7 +208,7 @@ internal sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mod
         return inputs[0].Shape;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
         Problem.Solve(context, inputs[0], inputs[1], Iterations).Data.CopyTo(output.Data, 0);
 
     public override Node?[] Vjp(Node node, Node ct)
@@ -246,7 +246,7 @@ internal sealed class ImplicitAdjointOp(FixedPointProblem problem) : FixedPointO
     public override string Name => "fixed_point_adjoint";
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[2].Shape; }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var (x, theta, ct) = (inputs[0], inputs[1], inputs[2]);
         var w = Problem.SolveLinear(ct, v => context.Run(Problem.Adjoint, x, theta, v)[0], "adjoint");
@@ -261,13 +261,13 @@ internal sealed class ImplicitTangentOp(FixedPointProblem problem) : FixedPointO
 
     public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var (x, theta, thetaDot) = (inputs[0], inputs[1], inputs[2]);
         var prefix = new Shape([.. thetaDot.Shape.Take(thetaDot.Rank - theta.Rank)]);
         var jvp = Problem.Tangent(prefix);
-        var zeroTheta = new Tensor<T>(thetaDot.Shape);
-        var b = context.Run(jvp, x, theta, new Tensor<T>(output.Shape), thetaDot)[1];
+        var zeroTheta = new NDArray<T>(thetaDot.Shape);
+        var b = context.Run(jvp, x, theta, new NDArray<T>(output.Shape), thetaDot)[1];
         var xDot = Problem.SolveLinear(b, v => context.Run(jvp, x, theta, v, zeroTheta)[1], "tangent");
         xDot.Data.CopyTo(output.Data, 0);
     }
@@ -283,10 +283,10 @@ internal sealed class UnrolledAdjointOp(FixedPointProblem problem, int iteration
     public override string Name => "fixed_point_unrolled_vjp";
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 3, Name); return inputs[1].Shape; }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var (x0, theta, ct) = (inputs[0], inputs[1], inputs[2]);
-        var iterates = new List<Tensor<T>>();
+        var iterates = new List<NDArray<T>>();
         long stored = 0;
         var meter = context.Meter;
         Problem.Solve(context, x0, theta, iterations, x =>
@@ -296,7 +296,7 @@ internal sealed class UnrolledAdjointOp(FixedPointProblem problem, int iteration
             meter.Allocate(x.Bytes);
         });
         var xBar = ct;
-        var thetaBar = new Tensor<T>(theta.Shape);
+        var thetaBar = new NDArray<T>(theta.Shape);
         for (int k = iterates.Count - 1; k >= 0; k--)
         {
             var pulled = context.Run(Problem.Adjoint, iterates[k], theta, xBar);
@@ -315,12 +315,12 @@ internal sealed class UnrolledTangentOp(FixedPointProblem problem, int iteration
 
     public override Shape InferShape(IReadOnlyList<Node> inputs) => TangentShape(inputs);
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var (x0, theta, thetaDot) = (inputs[0], inputs[1], inputs[2]);
         var prefix = new Shape([.. thetaDot.Shape.Take(thetaDot.Rank - theta.Rank)]);
         var jvp = Problem.Tangent(prefix);
-        var xDot = new Tensor<T>(output.Shape);
+        var xDot = new NDArray<T>(output.Shape);
         Problem.Solve(context, x0, theta, iterations, x => xDot = context.Run(jvp, x, theta, xDot, thetaDot)[1]);
         xDot.Data.CopyTo(output.Data, 0);
     }

@@ -85,7 +85,7 @@ public sealed class Graph
     public Node Scalar(double value) => Apply(new ConstantOp(value));
 
     /// <summary>A constant tensor (converted to the graph's dtype).</summary>
-    public Node Constant(Tensor value) => Apply(new ConstantOp(value, DType));
+    public Node Constant(NDArray value) => Apply(new ConstantOp(value, DType));
 
     /// <summary>Makes <paramref name="outputs"/> the graph's results (replacing any earlier ones).</summary>
     /// <exception cref="ArgumentException">A node belongs to another graph.</exception>

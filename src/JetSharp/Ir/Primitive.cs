@@ -71,7 +71,7 @@ public abstract class Primitive : IEquatable<Primitive>
     public abstract Shape InferShape(IReadOnlyList<Node> inputs);
 
     /// <summary>Computes <paramref name="output"/> (pre-allocated, contents undefined) from the inputs.</summary>
-    public abstract void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
+    public abstract void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>
     /// Reverse-mode rule: given the node (its inputs and output live in the graph being built) and the

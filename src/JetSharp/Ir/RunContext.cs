@@ -10,7 +10,7 @@ namespace JetSharp.Ir;
 public interface IGraphRunner
 {
     /// <summary>Runs <paramref name="graph"/> within <paramref name="context"/> (its meter nests in the context's).</summary>
-    Tensor<T>[] Run<T>(Graph graph, Tensor<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
+    NDArray<T>[] Run<T>(Graph graph, NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 /// <summary>
@@ -57,6 +57,6 @@ public sealed class RunContext
     public RunContext Nested() => new(Runner, SeedOffset, new MemoryMeter(Meter), Cancellation);
 
     /// <summary>Runs <paramref name="graph"/> as part of this run (its memory counts in this run's meter).</summary>
-    public Tensor<T>[] Run<T>(Graph graph, params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public NDArray<T>[] Run<T>(Graph graph, params NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
         Runner.Run(graph, inputs, Nested());
 }

@@ -20,7 +20,7 @@ public sealed class InputOp(string name, int index) : Primitive
         throw new InvalidOperationException("input: created by Graph.Input, never applied.");
     /// <summary>Always throws: the executor fills inputs with the values passed to the run.</summary>
     /// <exception cref="InvalidOperationException">Always.</exception>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
         throw new InvalidOperationException("input: filled by the executor.");
     /// <summary>No operands, so no cotangents: an empty array.</summary>
     public override Node?[] Vjp(Node node, Node cotangent) => [];
@@ -46,7 +46,7 @@ public sealed class ConstantOp : Primitive
     /// when its dtype differs, and shared otherwise: do not modify it afterwards). Each tensor constant
     /// gets a unique id in its <see cref="Attributes"/>, so two tensor constants never compare equal.
     /// </summary>
-    public ConstantOp(Tensor value, DType dtype)
+    public ConstantOp(NDArray value, DType dtype)
     {
         Value = value.DType == dtype ? value : dtype == DType.Float32 ? value.To<float>() : value.To<double>();
         Shape = value.Shape;
@@ -56,7 +56,7 @@ public sealed class ConstantOp : Primitive
     /// <summary>The value of a scalar constant; null for a tensor constant.</summary>
     public double? ScalarValue { get; }
     /// <summary>The value of a tensor constant; null for a scalar constant.</summary>
-    public Tensor? Value { get; }
+    public NDArray? Value { get; }
     /// <summary>The constant's shape (<see cref="Shape.Scalar"/> for a scalar constant).</summary>
     public Shape Shape { get; }
 
@@ -69,11 +69,11 @@ public sealed class ConstantOp : Primitive
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
 
     /// <summary>The value as a tensor of element type T (shared; do not modify).</summary>
-    public Tensor<T> Get<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
-        Value as Tensor<T> ?? Tensor.Scalar(T.CreateTruncating(ScalarValue!.Value));
+    public NDArray<T> Get<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
+        Value as NDArray<T> ?? NDArray.Scalar(T.CreateTruncating(ScalarValue!.Value));
 
     /// <summary>Copies the value into <paramref name="output"/>.</summary>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Get<T>().Data.CopyTo(output.Data, 0);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Get<T>().Data.CopyTo(output.Data, 0);
     /// <summary>No operands, so no cotangents: an empty array.</summary>
     public override Node?[] Vjp(Node node, Node cotangent) => [];
     /// <summary>A constant has zero derivatives: every coefficient of order ≥ 1 is null.</summary>

@@ -35,7 +35,7 @@ public sealed class EliminationResult
     public long Multiplications => Program.Multiplications;
 
     /// <summary>The Jacobian [N, m, n] (see <see cref="EliminationProgram.Run"/>).</summary>
-    public Tensor<double> Jacobian() => Program.Run(Graph);
+    public NDArray<double> Jacobian() => Program.Run(Graph);
 }
 
 /// <summary>
@@ -182,17 +182,17 @@ public sealed class EliminationProgram
     /// structure and labels): after every intermediate is gone, the label of x_i → y_j is ∂y_j/∂x_i, the sum
     /// over all paths of the products of their labels; a missing edge is a zero.
     /// </summary>
-    public Tensor<double> Run(LinearizedGraph labelled)
+    public NDArray<double> Run(LinearizedGraph labelled)
     {
         if (!labelled.HasLabels)
             throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
-        var jacobian = new Tensor<double>(new Shape(labelled.PointCount, Structure.Dependents, Structure.Independents));
+        var jacobian = new NDArray<double>(new Shape(labelled.PointCount, Structure.Dependents, Structure.Independents));
         RunInto(labelled, jacobian);
         return jacobian;
     }
 
     /// <summary>As <see cref="Run"/>, writing into <paramref name="jacobian"/> ([N, m, n]; every entry is overwritten), e.g. to time runs without allocating.</summary>
-    public void RunInto(LinearizedGraph labelled, Tensor<double> jacobian)
+    public void RunInto(LinearizedGraph labelled, NDArray<double> jacobian)
     {
         if (!labelled.HasLabels)
             throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");

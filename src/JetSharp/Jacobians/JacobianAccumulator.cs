@@ -4,7 +4,7 @@ using JetSharp.Ir;
 using JetSharp.Primitives;
 using JetSharp.Transforms;
 using JetSharp.Runtime;
-using Trace = JetSharp.Tracing.Trace;
+using JetSharp.Tracing;
 
 namespace JetSharp.Jacobians;
 
@@ -16,7 +16,7 @@ namespace JetSharp.Jacobians;
 /// <param name="Steps">The log of the elimination.</param>
 /// <param name="PartialsTime">Time to evaluate the local partials (the labels) at the N points.</param>
 /// <param name="EliminationTime">Time of the elimination itself over the N points (the compiled program's run).</param>
-public sealed record JacobianResult(Tensor<double> Value, long Multiplications, string OrderName, int[] Order,
+public sealed record JacobianResult(NDArray<double> Value, long Multiplications, string OrderName, int[] Order,
     IReadOnlyList<EliminationStep> Steps, TimeSpan PartialsTime, TimeSpan EliminationTime);
 
 /// <summary>
@@ -28,14 +28,14 @@ public sealed record JacobianResult(Tensor<double> Value, long Multiplications, 
 public static class JacobianAccumulator
 {
     /// <summary>∂f/∂x at each row of <paramref name="x"/> ([N, n]), by eliminating in <paramref name="order"/>.</summary>
-    public static JacobianResult Jacobian(Func<Node[], Node[]> f, Tensor<double> x, EliminationOrder order)
+    public static JacobianResult Jacobian(Func<Node[], Node[]> f, NDArray<double> x, EliminationOrder order)
     {
         var (points, inputs) = PointShape(x, "jacobian");
         return Jacobian(LinearizedFunction.Trace(f, inputs, points), x, order);
     }
 
     /// <summary>As above for a function already linearized (traced for x's number of points).</summary>
-    public static JacobianResult Jacobian(LinearizedFunction function, Tensor<double> x, EliminationOrder order)
+    public static JacobianResult Jacobian(LinearizedFunction function, NDArray<double> x, EliminationOrder order)
     {
         PointShape(x, "jacobian");
         LinearizedFunction.CheckPoints(x, function.InputCount, function.PointCount, "jacobian");
@@ -51,13 +51,13 @@ public static class JacobianAccumulator
     }
 
     /// <summary>Forward mode: the JVPs with the n unit tangents, as one Jet pass with a direction axis of n.</summary>
-    public static Tensor<double> ForwardMode(Func<Node[], Node[]> f, Tensor<double> x) => ForwardModeGraph(f, x).Run(x);
+    public static NDArray<double> ForwardMode(Func<Node[], Node[]> f, NDArray<double> x) => ForwardModeGraph(f, x).Run(x);
 
     /// <summary>Reverse mode: one VJP per output, each seeded with ones on that output.</summary>
-    public static Tensor<double> ReverseMode(Func<Node[], Node[]> f, Tensor<double> x) => ReverseModeGraph(f, x).Run(x);
+    public static NDArray<double> ReverseMode(Func<Node[], Node[]> f, NDArray<double> x) => ReverseModeGraph(f, x).Run(x);
 
     /// <summary>A compiled forward-mode Jacobian for points of x's shape (for timing repeated runs).</summary>
-    public static ReferenceJacobian ForwardModeGraph(Func<Node[], Node[]> f, Tensor<double> x)
+    public static ReferenceJacobian ForwardModeGraph(Func<Node[], Node[]> f, NDArray<double> x)
     {
         var (points, inputs) = PointShape(x, "forward-mode jacobian");
         var g = TraceColumns(f, inputs, points);
@@ -67,7 +67,7 @@ public static class JacobianAccumulator
         var tangents = new Node?[inputs];
         for (int i = 0; i < inputs; i++)
         {
-            var unit = new Tensor<double>(new Shape(inputs, points));
+            var unit = new NDArray<double>(new Shape(inputs, points));
             for (int k = 0; k < points; k++) unit.Data[i * points + k] = 1;
             tangents[i] = jg.Constant(unit);
         }
@@ -79,7 +79,7 @@ public static class JacobianAccumulator
     }
 
     /// <summary>A compiled reverse-mode Jacobian for points of x's shape.</summary>
-    public static ReferenceJacobian ReverseModeGraph(Func<Node[], Node[]> f, Tensor<double> x)
+    public static ReferenceJacobian ReverseModeGraph(Func<Node[], Node[]> f, NDArray<double> x)
     {
         var (points, inputs) = PointShape(x, "reverse-mode jacobian");
         var g = TraceColumns(f, inputs, points);
@@ -101,9 +101,9 @@ public static class JacobianAccumulator
 
     /// <summary>f traced on n columns of N points (the references use the library's transforms on it, not the linearization).</summary>
     private static Graph TraceColumns(Func<Node[], Node[]> f, int inputs, int points) =>
-        Trace.Function(f, [.. Enumerable.Repeat(new Shape(points), inputs)], DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]);
+        Tracer.Function(f, [.. Enumerable.Repeat(new Shape(points), inputs)], DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]);
 
-    internal static (int Points, int Inputs) PointShape(Tensor<double> x, string op)
+    internal static (int Points, int Inputs) PointShape(NDArray<double> x, string op)
     {
         if (x.Rank != 2 || x.Shape[0] < 1 || x.Shape[1] < 1)
             throw new ShapeException($"{op}: points must have shape [N, n] with N, n ≥ 1 (one row per point, one column per input); got {x.Shape}.");
@@ -125,12 +125,12 @@ public sealed class ReferenceJacobian
     }
 
     /// <summary>The Jacobian [N, m, n] at the rows of x.</summary>
-    public Tensor<double> Run(Tensor<double> x)
+    public NDArray<double> Run(NDArray<double> x)
     {
         var columns = LinearizedFunction.Columns(x, _inputs, _points, "reference jacobian");
         var mnN = _exe.Run(columns)[0];
         int m = mnN.Shape[0], n = mnN.Shape[1], points = mnN.Shape[2];
-        var j = new Tensor<double>(new Shape(points, m, n));
+        var j = new NDArray<double>(new Shape(points, m, n));
         for (int a = 0; a < m; a++)
             for (int i = 0; i < n; i++)
                 for (int k = 0; k < points; k++)

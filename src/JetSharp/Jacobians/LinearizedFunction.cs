@@ -2,6 +2,7 @@ using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
 using JetSharp.Runtime;
+using JetSharp.Tracing;
 
 namespace JetSharp.Jacobians;
 
@@ -61,7 +62,7 @@ public sealed class LinearizedFunction
         if (inputs < 1) throw new ArgumentException($"linearize: the function needs at least one input, got {inputs}.");
         if (points < 1) throw new ArgumentException($"linearize: the number of points must be at least 1, got {points}.");
         var shapes = Enumerable.Repeat(new Shape(points), inputs).ToArray();
-        return FromGraph(Tracing.Trace.Function(f, shapes, DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]));
+        return FromGraph(Tracer.Function(f, shapes, DType.Float64, [.. Enumerable.Range(0, inputs).Select(i => $"x{i}")]));
     }
 
     /// <summary>Linearizes a traced graph whose inputs all have shape [N] (see the class remarks).</summary>
@@ -168,7 +169,7 @@ public sealed class LinearizedFunction
     /// <summary>
     /// The linearized graph with labels evaluated at the rows of <paramref name="x"/> ([N, n], N as traced).
     /// </summary>
-    public LinearizedGraph At(Tensor<double> x)
+    public LinearizedGraph At(NDArray<double> x)
     {
         var columns = Columns(x, InputCount, PointCount, "linearize");
         if (Structure.Edges.Count == 0) return Structure.WithLabels([], PointCount);
@@ -177,22 +178,22 @@ public sealed class LinearizedFunction
     }
 
     /// <summary>Throws unless x has shape [N, n] = [<paramref name="points"/>, <paramref name="inputs"/>].</summary>
-    internal static void CheckPoints(Tensor<double> x, int inputs, int points, string op)
+    internal static void CheckPoints(NDArray<double> x, int inputs, int points, string op)
     {
         if (x.Rank != 2 || x.Shape[1] != inputs || x.Shape[0] != points)
             throw new ShapeException($"{op}: points have shape {x.Shape}; expected [N, n] = [{points}, {inputs}] (N points as traced, one column per input).");
     }
 
     /// <summary>The n columns of points x [N, n] as tensors of shape [N] (copies).</summary>
-    internal static Tensor<double>[] Columns(Tensor<double> x, int inputs, int points, string op)
+    internal static NDArray<double>[] Columns(NDArray<double> x, int inputs, int points, string op)
     {
         CheckPoints(x, inputs, points, op);
-        var cols = new Tensor<double>[inputs];
+        var cols = new NDArray<double>[inputs];
         for (int i = 0; i < inputs; i++)
         {
             var c = new double[points];
             for (int k = 0; k < points; k++) c[k] = x.Data[k * inputs + i];
-            cols[i] = new Tensor<double>(new Shape(points), c);
+            cols[i] = new NDArray<double>(new Shape(points), c);
         }
         return cols;
     }

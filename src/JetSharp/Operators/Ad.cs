@@ -16,22 +16,22 @@ namespace JetSharp.Operators;
 public static class Ad
 {
     /// <summary>∇f at <paramref name="at"/>, for f returning one scalar: one gradient per input.</summary>
-    public static Tensor[] Grad(Func<Node[], Node> f, IReadOnlyList<Tensor> at)
+    public static NDArray[] Grad(Func<Node[], Node> f, IReadOnlyList<NDArray> at)
     {
-        var g = Trace.Function(f, [.. at.Select(t => t.Shape)], CommonDType(at, "grad"));
+        var g = Tracer.Function(f, [.. at.Select(t => t.Shape)], CommonDType(at, "grad"));
         var outs = Executable.Compile(Vjp.Grad(g)).Run([.. at]);
         return outs[1..];
     }
 
     /// <summary>∇f(x) for a scalar function of one tensor.</summary>
-    public static Tensor<T> Grad<T>(Func<Node, Node> f, Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
-        (Tensor<T>)Grad(xs => f(xs[0]), [x])[0];
+    public static NDArray<T> Grad<T>(Func<Node, Node> f, NDArray<T> x) where T : unmanaged, IFloatingPointIeee754<T> =>
+        (NDArray<T>)Grad(xs => f(xs[0]), [x])[0];
 
     /// <summary>(f(x), ∂f(x)·v); v may carry leading direction axes: [R, ...x.Shape] gives R tangents at once.</summary>
-    public static (Tensor<T> Value, Tensor<T> Tangent) Jvp<T>(Func<Node, Node> f, Tensor<T> x, Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (NDArray<T> Value, NDArray<T> Tangent) Jvp<T>(Func<Node, Node> f, NDArray<T> x, NDArray<T> v) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var prefix = DirectionPrefix(x, v, "jvp");
-        var g = Trace.Function(f, x.Shape, DTypes.Of<T>());
+        var g = Tracer.Function(f, x.Shape, DTypes.Of<T>());
         var outs = Executable.Compile(Transforms.Jvp.Transform(g, prefix)).Run(x, v);
         return (outs[0], outs[1]);
     }
@@ -40,10 +40,10 @@ public static class Ad
     /// Hessian-vector products ∇²f(x)·v of a scalar function, forward-over-reverse (the JVP of the
     /// gradient graph). v of shape x.Shape, or [R, ...x.Shape] for R directions in one pass.
     /// </summary>
-    public static Tensor<T> Hvp<T>(Func<Node, Node> f, Tensor<T> x, Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    public static NDArray<T> Hvp<T>(Func<Node, Node> f, NDArray<T> x, NDArray<T> v) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var prefix = DirectionPrefix(x, v, "hvp");
-        var g = Trace.Function(f, x.Shape, DTypes.Of<T>());
+        var g = Tracer.Function(f, x.Shape, DTypes.Of<T>());
         return Executable.Compile(HvpGraph(g, prefix)).Run(x, v)[0];
     }
 
@@ -60,7 +60,7 @@ public static class Ad
         return h;
     }
 
-    private static Shape DirectionPrefix(Tensor x, Tensor v, string op)
+    private static Shape DirectionPrefix(NDArray x, NDArray v, string op)
     {
         int lead = v.Rank - x.Rank;
         if (lead < 0 || !v.Shape.Skip(lead).SequenceEqual(x.Shape))
@@ -69,7 +69,7 @@ public static class Ad
         return new Shape(v.Shape.Take(lead).ToArray());
     }
 
-    internal static DType CommonDType(IReadOnlyList<Tensor> ts, string op)
+    internal static DType CommonDType(IReadOnlyList<NDArray> ts, string op)
     {
         if (ts.Count == 0) throw new ArgumentException($"{op}: no inputs.");
         var d = ts[0].DType;

@@ -60,7 +60,7 @@ public sealed class DifferentialOperator
     /// tr(σσᵀ∇²f) = Σ_r ⟨∂²f, s_r⊗s_r⟩ for a constant σ = (s_1..s_R) of shape [D, R].
     /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ.
     /// </summary>
-    public static DifferentialOperator WeightedLaplacian(Tensor sigma, Estimate? estimate = null)
+    public static DifferentialOperator WeightedLaplacian(NDArray sigma, Estimate? estimate = null)
     {
         if (sigma.Rank != 2)
             throw new ShapeException($"WeightedLaplacian: σ must be a [D, R] matrix, got shape {sigma.Shape}.");
@@ -269,7 +269,7 @@ public sealed class DifferentialOperator
     public CompiledOperator Compile(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64, Strategy? strategy = null)
     {
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Trace.Function(f, CheckPoints(inputShape), dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy));
     }
 
     /// <summary>
@@ -279,7 +279,7 @@ public sealed class DifferentialOperator
     public CompiledOperator Compile(Func<Node, Node[], Node> f, Shape inputShape, Shape[] parameterShapes, DType dtype = DType.Float64, Strategy? strategy = null)
     {
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Trace.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
     }
 
     /// <summary>
@@ -290,7 +290,7 @@ public sealed class DifferentialOperator
         : throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {inputShape}.");
 
     /// <summary>L f at the points x ([N, D]). A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
-    public Tensor<T> Apply<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T>
+    public NDArray<T> Apply<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Rank != 2) throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {x.Shape}.");
         return Compile(f, x.Shape, DTypes.Of<T>(), strategy).Run(x);
@@ -302,7 +302,7 @@ public sealed class DifferentialOperator
         new(order, scale, x => Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], d), est.Distribution, est.Seed),
             $"{est.Samples} {est.Distribution} samples");
 
-    private static double[,] Transposed(Tensor sigma)
+    private static double[,] Transposed(NDArray sigma)
     {
         int d = sigma.Shape[0], r = sigma.Shape[1];
         var t = new double[r, d];
@@ -336,6 +336,6 @@ public sealed class CompiledOperator
     public Executable Executable { get; }
 
     /// <summary>L f at the points x, with the given parameter values (when f takes parameters).</summary>
-    public Tensor<T> Run<T>(Tensor<T> x, params Tensor<T>[] parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public NDArray<T> Run<T>(NDArray<T> x, params NDArray<T>[] parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
         Executable.Run([x, .. parameters])[0];
 }

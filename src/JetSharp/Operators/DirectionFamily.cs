@@ -29,7 +29,7 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
         int r = directions.GetLength(0), d = directions.GetLength(1);
         if (d != x.Shape[1])
             throw new ShapeException($"{nameof(DirectionFamily)}: directions of dimension {d} for inputs {x.Shape} (D = {x.Shape[1]}).");
-        var c = x.Graph.Constant(Tensor.FromArray(directions).Reshape(new Shape(r, 1, d)));
+        var c = x.Graph.Constant(NDArray.FromArray(directions).Reshape(new Shape(r, 1, d)));
         return Fn.BroadcastTo(c, new Shape(r, x.Shape[0], d));
     }
 }

@@ -128,8 +128,8 @@ internal static class DirectionalSums
         return c;
     }
 
-    /// <summary>The same per-datum function traced for other input shapes (only graphs made by <see cref="Trace"/> can be).</summary>
+    /// <summary>The same per-datum function traced for other input shapes (only graphs made by <see cref="Tracer"/> can be).</summary>
     internal static Graph Retrace(Graph f, Shape[] shapes) =>
         f.Retrace is { } retrace ? retrace(shapes)
-        : throw new InvalidOperationException("nested operator of order > 2: the function must come from Trace.Function so it can be traced for R·N data.");
+        : throw new InvalidOperationException("nested operator of order > 2: the function must come from Tracer.Function so it can be traced for R·N data.");
 }

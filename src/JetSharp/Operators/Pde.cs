@@ -13,34 +13,34 @@ namespace JetSharp.Operators;
 public static class Pde
 {
     /// <summary>Δf, exact.</summary>
-    public static Tensor<T> Laplacian<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> Laplacian<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Laplacian().Apply(f, x, strategy);
 
     /// <summary>Δf, exact or stochastic.</summary>
-    public static Tensor<T> Laplacian<T>(Func<Node, Node> f, Tensor<T> x, Estimate estimate, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> Laplacian<T>(Func<Node, Node> f, NDArray<T> x, Estimate estimate, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Laplacian(estimate).Apply(f, x, strategy);
 
     /// <summary>tr(σσᵀ∇²f) for a constant σ [D, R].</summary>
-    public static Tensor<T> WeightedLaplacian<T>(Func<Node, Node> f, Tensor<T> x, Tensor sigma, Estimate? estimate = null, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> WeightedLaplacian<T>(Func<Node, Node> f, NDArray<T> x, NDArray sigma, Estimate? estimate = null, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.WeightedLaplacian(sigma, estimate).Apply(f, x, strategy);
 
     /// <summary>tr(σ(x)σ(x)ᵀ∇²f) for σ: [N, D] → [N, D, R], evaluated per datum.</summary>
-    public static Tensor<T> WeightedLaplacian<T>(Func<Node, Node> f, Tensor<T> x, Func<Node, Node> sigma, Estimate? estimate = null, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> WeightedLaplacian<T>(Func<Node, Node> f, NDArray<T> x, Func<Node, Node> sigma, Estimate? estimate = null, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.WeightedLaplacian(sigma, estimate).Apply(f, x, strategy);
 
     /// <summary>Δ²f, exact.</summary>
-    public static Tensor<T> Biharmonic<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> Biharmonic<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Biharmonic().Apply(f, x, strategy);
 
     /// <summary>Δ²f, exact or stochastic (Gaussian).</summary>
-    public static Tensor<T> Biharmonic<T>(Func<Node, Node> f, Tensor<T> x, Estimate estimate, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> Biharmonic<T>(Func<Node, Node> f, NDArray<T> x, Estimate estimate, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Biharmonic(estimate).Apply(f, x, strategy);
 
     /// <summary>Σ c_α ∂^α f with derivatives named by variable letters, e.g. [(1, "t"), (−1, "xx"), (−1, "yy")] with variables "txy".</summary>
-    public static Tensor<T> Linear<T>(Func<Node, Node> f, Tensor<T> x, IEnumerable<(double, string)> terms, string variables, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public static NDArray<T> Linear<T>(Func<Node, Node> f, NDArray<T> x, IEnumerable<(double, string)> terms, string variables, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Linear(terms, variables).Apply(f, x, strategy);
 
     /// <summary>The graph x ↦ Δf(x) for inputs of the given shape [N, D].</summary>
     public static Graph LaplacianGraph(Func<Node, Node> f, Shape inputShape, DType dtype, Strategy? strategy = null) =>
-        DifferentialOperator.Laplacian().Build(Trace.Function(f, inputShape, dtype), strategy);
+        DifferentialOperator.Laplacian().Build(Tracer.Function(f, inputShape, dtype), strategy);
 }

@@ -49,10 +49,10 @@ public static class ValueGradientLaplacian
     }
 
     /// <summary>(f(x), ∇f(x), Δf(x)) at the points x [N, D]. A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
-    public static (Tensor<T> Value, Tensor<T> Gradient, Tensor<T> Laplacian) Evaluate<T>(Func<Node, Node> f, Tensor<T> x, Strategy? strategy = null)
+    public static (NDArray<T> Value, NDArray<T> Gradient, NDArray<T> Laplacian) Evaluate<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var outs = Executable.Compile(Build(Trace.Function(f, x.Shape, DTypes.Of<T>()), strategy)).Run(x);
+        var outs = Executable.Compile(Build(Tracer.Function(f, x.Shape, DTypes.Of<T>()), strategy)).Run(x);
         return (outs[0], outs[1], outs[2]);
     }
 

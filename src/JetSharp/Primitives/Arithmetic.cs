@@ -22,7 +22,7 @@ public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Binary(Kernel, inputs[0], inputs[1], output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Binary(Kernel, inputs[0], inputs[1], output);
 }
 
 /// <summary>a + b. Linear in both inputs.</summary>

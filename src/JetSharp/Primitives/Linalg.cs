@@ -49,7 +49,7 @@ public static class Linalg
     }
 
     /// <summary>The n×n identity as a constant of the graph.</summary>
-    public static Node Eye(Graph g, int n) => g.Constant(Tensor.Identity<double>(n));
+    public static Node Eye(Graph g, int n) => g.Constant(NDArray.Identity<double>(n));
 
     /// <summary>Reduced QR (Householder, diag(R) ≥ 0): Q [..., m, k], R [..., k, n], k = min(m, n).</summary>
     public static (Node Q, Node R) Qr(Node a) => (QrQ(a), QrR(a));

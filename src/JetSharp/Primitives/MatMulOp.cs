@@ -47,7 +47,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
         MatMulKernel.Run(inputs[0], inputs[1], TransposeA, TransposeB, output);
 
     /// <inheritdoc/>

@@ -26,7 +26,7 @@ public sealed class RandomOp(Shape shape, Distribution distribution, long seed) 
     /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) =>
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
         SeededRandom.Fill<T>(output.Data, Distribution, Seed + context.SeedOffset);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node cotangent) => [];

@@ -46,7 +46,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Reshape(ct, node.Inputs[0].Shape.ToArray())];
     /// <inheritdoc/>
@@ -85,7 +85,7 @@ public sealed class TransposeOp(int[] perm) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Transpose(inputs[0], Perm, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Layout.Transpose(inputs[0], Perm, output);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Transpose(ct, Inverse())];
     /// <inheritdoc/>
@@ -115,7 +115,7 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.BroadcastTo(inputs[0], output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Layout.BroadcastTo(inputs[0], output);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.SumToShape(ct, node.Inputs[0].Shape)];
 
@@ -157,7 +157,7 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Slice(inputs[0], Starts, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Layout.Slice(inputs[0], Starts, output);
 
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
@@ -196,7 +196,7 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Pad(inputs[0], Before, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Layout.Pad(inputs[0], Before, output);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct) => [Fn.Slice(ct, Before, node.Inputs[0].Shape.ToArray())];
     /// <inheritdoc/>
@@ -237,7 +237,7 @@ public sealed class ConcatOp(int axis) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Layout.Concat(inputs, Axis, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Layout.Concat(inputs, Axis, output);
 
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)

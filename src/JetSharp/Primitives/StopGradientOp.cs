@@ -13,7 +13,7 @@ public sealed class StopGradientOp : Primitive
     /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 1, Name); return inputs[0].Shape; }
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => inputs[0].Data.CopyTo(output.Data, 0);
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node cotangent) => [null];
     /// <inheritdoc/>

@@ -48,7 +48,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Reduce.Sum(inputs[0], Axes, KeepDims, output);
 
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)

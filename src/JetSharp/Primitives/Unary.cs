@@ -46,7 +46,7 @@ public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
     /// <inheritdoc/>
     public override ElementwiseArithmetic? Arithmetic => kernel;
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
 }
 
 /// <summary>−x. Linear.</summary>
@@ -185,7 +185,7 @@ public sealed class PowOp(double exponent) : ElementwiseUnaryOp
     /// <inheritdoc/>
     public override string Attributes => Exponent.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context) => Elementwise.Pow(inputs[0], Exponent, output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Pow(inputs[0], Exponent, output);
     /// <inheritdoc/>
     public override Node? Derivative(Node x0, Node y0, int m) => PowerDerivative(x0, Exponent, m);
 

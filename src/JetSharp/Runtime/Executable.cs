@@ -78,7 +78,7 @@ public sealed class Executable
     private sealed record RunStatsBox(RunStats Stats); // swapped whole, so a reader never sees a torn struct
 
     /// <summary>Runs on tensors of the graph's dtype, one per graph input, and returns one tensor per output.</summary>
-    public Tensor[] Run(params Tensor[] inputs) => Graph.DType switch
+    public NDArray[] Run(params NDArray[] inputs) => Graph.DType switch
     {
         DType.Float32 => [.. Run(Cast<float>(inputs))],
         _ => [.. Run(Cast<double>(inputs))],
@@ -89,18 +89,18 @@ public sealed class Executable
     /// threads at once: every run has its own <see cref="RunContext"/>, value table and buffers.
     /// The outputs are new tensors that the caller owns (never an input's or a constant's storage).
     /// </summary>
-    public Tensor<T>[] Run<T>(params Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public NDArray<T>[] Run<T>(params NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
         Run(inputs, SeedOffset);
 
-    /// <summary>As <see cref="Run{T}(Tensor{T}[])"/>, with this run's seed offset and cancellation.</summary>
-    public Tensor<T>[] Run<T>(Tensor<T>[] inputs, long seedOffset, CancellationToken cancellation = default) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>As <see cref="Run{T}(NDArray{T}[])"/>, with this run's seed offset and cancellation.</summary>
+    public NDArray<T>[] Run<T>(NDArray<T>[] inputs, long seedOffset, CancellationToken cancellation = default) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(inputs);
         return Run(inputs, new RunContext(GraphRunner.Instance, seedOffset, null, cancellation));
     }
 
     /// <summary>Runs within <paramref name="context"/> (a nested run: the context's meter counts what this run holds).</summary>
-    public Tensor<T>[] Run<T>(Tensor<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>
+    public NDArray<T>[] Run<T>(NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Validate(inputs);
         var pool = RentPool<T>();
@@ -126,12 +126,12 @@ public sealed class Executable
 
     private void ReturnPool<T>(BufferPool<T> pool) => Interlocked.CompareExchange(ref _pool, pool, null);
 
-    private (Tensor<T>[] Outputs, RunStats Stats) RunScheduled<T>(Tensor<T>[] inputs, BufferPool<T> pool, RunContext context)
+    private (NDArray<T>[] Outputs, RunStats Stats) RunScheduled<T>(NDArray<T>[] inputs, BufferPool<T> pool, RunContext context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var clock = Stopwatch.StartNew();
         var meter = context.Meter;
-        var values = new Tensor<T>?[_schedule.Length];
+        var values = new NDArray<T>?[_schedule.Length];
         var remaining = (int[])_uses.Clone();
         var owners = new Dictionary<T[], int>(ReferenceEqualityComparer.Instance);
         long produced = 0;
@@ -162,15 +162,15 @@ public sealed class Executable
                 default:
                     _fused.TryGetValue(node, out var tree);
                     var args = (tree?.Leaves ?? node.InputArray).Select(x => values[_slot[x]]!).ToArray();
-                    Tensor<T> result;
+                    NDArray<T> result;
                     if (node.Op.IsView)
                     {
-                        result = new Tensor<T>(node.Shape, args[0].Data);
+                        result = new NDArray<T>(node.Shape, args[0].Data);
                         if (owners.TryGetValue(result.Data, out int refs)) owners[result.Data] = refs + 1;
                     }
                     else
                     {
-                        result = new Tensor<T>(node.Shape, pool.Rent(node.Shape.Size));
+                        result = new NDArray<T>(node.Shape, pool.Rent(node.Shape.Size));
                         long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
                         meter.Allocate(bytes);
                         produced += bytes;
@@ -206,7 +206,7 @@ public sealed class Executable
         return (outputs, new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed));
     }
 
-    private void Validate<T>(Tensor<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    private void Validate<T>(NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (DTypes.Of<T>() != Graph.DType)
             throw new ArgumentException($"run: the graph is {Graph.DType.Name()} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}), " +
@@ -218,8 +218,8 @@ public sealed class Executable
                 throw new ShapeException($"run: input {i} ({GraphWalk.InputName(Graph.Inputs[i])}) has shape {inputs[i].Shape}; the graph was compiled for {Graph.Inputs[i].Shape}.");
     }
 
-    private static Tensor<T>[] Cast<T>(Tensor[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
-        [.. inputs.Select((t, i) => t as Tensor<T> ?? throw new ArgumentException(
+    private static NDArray<T>[] Cast<T>(NDArray[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        [.. inputs.Select((t, i) => t as NDArray<T> ?? throw new ArgumentException(
             $"run: input {i} is {t.DType.Name()} {t.Shape}; the graph is {DTypes.Of<T>().Name()} (mixed dtypes are not converted silently)."))];
 }
 

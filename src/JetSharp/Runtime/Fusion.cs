@@ -89,6 +89,6 @@ internal sealed class FusedTree
                 foreach (var m in Members(i, joins)) yield return m;
     }
 
-    public void Execute<T>(Tensor<T>[] leaves, Tensor<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
         FusedKernel.Run(_program, leaves, output);
 }

@@ -28,6 +28,6 @@ public sealed class GraphRunner : IGraphRunner
     public Executable Compiled(Graph graph) => _compiled.GetValue(graph, g => new Executable(g));
 
     /// <inheritdoc/>
-    public Tensor<T>[] Run<T>(Graph graph, Tensor<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T> =>
+    public NDArray<T>[] Run<T>(Graph graph, NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T> =>
         Compiled(graph).Run(inputs, context);
 }

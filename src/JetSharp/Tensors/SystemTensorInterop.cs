@@ -7,7 +7,7 @@ using Sn = System.Numerics.Tensors;
 namespace JetSharp.Tensors;
 
 /// <summary>
-/// Conversions between <see cref="Tensor{T}"/> and System.Numerics.Tensors, and to .NET arrays.
+/// Conversions between <see cref="NDArray{T}"/> and System.Numerics.Tensors, and to .NET arrays.
 /// Every conversion copies: the two libraries never share storage, so neither can observe the
 /// other's later writes.
 /// </summary>
@@ -18,7 +18,7 @@ public static class SystemTensorInterop
     /// System.Numerics.Tensors has no rank-0 tensors (empty lengths give an empty vector), so a
     /// scalar becomes a one-element vector of shape [1].
     /// </summary>
-    public static Sn.Tensor<T> ToSystemTensor<T>(this Tensor<T> tensor)
+    public static Sn.Tensor<T> ToSystemTensor<T>(this NDArray<T> tensor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (tensor.Rank == 0) return Sn.Tensor.Create([tensor.Data[0]], [1]);
@@ -28,16 +28,16 @@ public static class SystemTensorInterop
     }
 
     /// <summary>A JetSharp tensor with the same shape and elements (row-major, whatever the source strides).</summary>
-    public static Tensor<T> ToJetSharp<T>(this Sn.Tensor<T> tensor)
+    public static NDArray<T> ToJetSharp<T>(this Sn.Tensor<T> tensor)
         where T : unmanaged, IFloatingPointIeee754<T> =>
         tensor.AsReadOnlyTensorSpan().ToJetSharp();
 
     /// <summary>A JetSharp tensor with the same shape and elements (row-major, whatever the source strides).</summary>
-    public static Tensor<T> ToJetSharp<T>(this Sn.ReadOnlyTensorSpan<T> span)
+    public static NDArray<T> ToJetSharp<T>(this Sn.ReadOnlyTensorSpan<T> span)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var lengths = span.Lengths;
-        if (lengths.Length == 0) return new Tensor<T>(new Shape(0));
+        if (lengths.Length == 0) return new NDArray<T>(new Shape(0));
         var dims = new int[lengths.Length];
         for (int i = 0; i < dims.Length; i++)
         {
@@ -45,13 +45,13 @@ public static class SystemTensorInterop
                 throw new ArgumentException($"ToJetSharp: extent {lengths[i]} on axis {i} exceeds the largest JetSharp extent.");
             dims[i] = (int)lengths[i];
         }
-        var result = new Tensor<T>(new Shape(dims));
+        var result = new NDArray<T>(new Shape(dims));
         span.FlattenTo(result.Data);
         return result;
     }
 
     /// <summary>The elements of a rank-2 tensor as a [rows, columns] array (a copy).</summary>
-    public static T[,] ToArray2D<T>(this Tensor<T> tensor)
+    public static T[,] ToArray2D<T>(this NDArray<T> tensor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (tensor.Rank != 2)

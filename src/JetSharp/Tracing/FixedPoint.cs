@@ -35,7 +35,7 @@ public static class FixedPoint
         if (tolerance < 0 || double.IsNaN(tolerance)) throw new ArgumentOutOfRangeException(nameof(tolerance), $"FixedPoint: tolerance must be ≥ 0, got {tolerance}.");
         if (maxIterations < 1) throw new ArgumentOutOfRangeException(nameof(maxIterations), $"FixedPoint: maxIterations must be ≥ 1, got {maxIterations}.");
         if (theta.Graph != x0.Graph) throw new ArgumentException("FixedPoint: θ and x₀ belong to different graphs.");
-        var fGraph = Trace.Function(xs => [f(xs[0], xs[1])], [x0.Shape, theta.Shape], x0.DType, ["x", "theta"]);
+        var fGraph = Tracer.Function(xs => [f(xs[0], xs[1])], [x0.Shape, theta.Shape], x0.DType, ["x", "theta"]);
         if (fGraph.Outputs[0].Shape != x0.Shape)
             throw new ShapeException($"FixedPoint: F maps x {x0.Shape} to {fGraph.Outputs[0].Shape}; a fixed point needs F(x, θ) of x's shape.");
         var problem = new FixedPointProblem(fGraph, tolerance, maxIterations, requireConvergence);

@@ -40,7 +40,7 @@ public class LayeringTests
         ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
     };
 
-    private static readonly Assembly Core = typeof(Tensor).Assembly;
+    private static readonly Assembly Core = typeof(NDArray).Assembly;
 
     private static int LayerOf(string? ns)
     {

@@ -11,16 +11,16 @@ public class FixedPointTests
         Func<Node, Node, Node> f, double theta, double x0, double tol, int maxIt, FixedPointMode mode, bool require = true)
     {
         FixedPointProblem? problem = null;
-        var g = Trace.Function(xs =>
+        var g = Tracer.Function(xs =>
         {
-            var r = FixedPoint.Solve(f, xs[0], xs[0].Graph.Constant(Tensor.Scalar(x0)), tol, maxIt, mode, require);
+            var r = FixedPoint.Solve(f, xs[0], xs[0].Graph.Constant(NDArray.Scalar(x0)), tol, maxIt, mode, require);
             problem = r.Problem;
             return r.Value;
         }, [Shape.Scalar]);
-        var th = Tensor.Scalar(theta);
+        var th = NDArray.Scalar(theta);
         var grad = Executable.Compile(Vjp.Grad(g)).Run(th);
-        var jvp = Executable.Compile(Jvp.Transform(g)).Run(th, Tensor.Scalar(1.0));
-        return (((Tensor<double>)grad[0]).Data[0], ((Tensor<double>)grad[1]).Data[0], ((Tensor<double>)jvp[1]).Data[0], problem!);
+        var jvp = Executable.Compile(Jvp.Transform(g)).Run(th, NDArray.Scalar(1.0));
+        return (((NDArray<double>)grad[0]).Data[0], ((NDArray<double>)grad[1]).Data[0], ((NDArray<double>)jvp[1]).Data[0], problem!);
     }
 
     [Theory]
@@ -89,14 +89,14 @@ public class FixedPointTests
         // A vector fixed point x = ρ x + θ with a slowly contracting ρ; the iteration count is set by maxIterations.
         long Peak(FixedPointMode mode, int iterations)
         {
-            var g = Trace.Function(xs =>
+            var g = Tracer.Function(xs =>
             {
                 var x0 = Fn.Zeros(xs[0].Graph, xs[0].Shape);
                 var r = FixedPoint.Solve((x, t) => 0.999 * x + t, xs[0], x0, 0.0, iterations, mode, requireConvergence: false);
                 return Fn.Sum(r.Value);
             }, [new Shape(4096)]);
             var exe = Executable.Compile(Vjp.Grad(g));
-            exe.Run(Tensor.Ones<double>(new Shape(4096)));
+            exe.Run(NDArray.Ones<double>(new Shape(4096)));
             return exe.LastRun.PeakLiveBytes;
         }
         foreach (var mode in new[] { FixedPointMode.Implicit, FixedPointMode.OneStep })
@@ -108,7 +108,7 @@ public class FixedPointTests
 public class FixedPointCompositionTests
 {
     // x* = ½ tanh(A x*) + θ elementwise-coupled through A, inside a larger function of θ.
-    private static readonly Tensor<double> A = Tensor.RandomNormal<double>(new Shape(3, 3), 5);
+    private static readonly NDArray<double> A = NDArray.RandomNormal<double>(new Shape(3, 3), 5);
 
     private static Node Outer(Node theta, FixedPointMode mode)
     {
@@ -122,16 +122,16 @@ public class FixedPointCompositionTests
     [InlineData(FixedPointMode.Unrolled)]
     public void GradientThroughAFixedPointInsideALargerGraphMatchesFiniteDifferences(FixedPointMode mode)
     {
-        var theta = Tensor.RandomNormal<double>(new Shape(3, 1), 6);
-        var g = Trace.Function(xs => Outer(xs[0], mode), [theta.Shape]);
-        var grad = (Tensor<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
+        var theta = NDArray.RandomNormal<double>(new Shape(3, 1), 6);
+        var g = Tracer.Function(xs => Outer(xs[0], mode), [theta.Shape]);
+        var grad = (NDArray<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
         var f = Executable.Compile(g);
         double h = 1e-6;
         for (int i = 0; i < 3; i++)
         {
             var plus = theta.Clone(); plus.Data[i] += h;
             var minus = theta.Clone(); minus.Data[i] -= h;
-            double fd = (((Tensor<double>)f.Run(plus)[0]).Data[0] - ((Tensor<double>)f.Run(minus)[0]).Data[0]) / (2 * h);
+            double fd = (((NDArray<double>)f.Run(plus)[0]).Data[0] - ((NDArray<double>)f.Run(minus)[0]).Data[0]) / (2 * h);
             Assert.Equal(fd, grad.Data[i], 7);
         }
     }
@@ -141,19 +141,19 @@ public class FixedPointCompositionTests
     [InlineData(FixedPointMode.Unrolled)]
     public void ForwardModeWithSeveralDirectionsAtOnceMatchesReverseMode(FixedPointMode mode)
     {
-        var theta = Tensor.RandomNormal<double>(new Shape(3, 1), 7);
-        var g = Trace.Function(xs => Outer(xs[0], mode), [theta.Shape]);
-        var grad = (Tensor<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
-        var basis = new Tensor<double>(new Shape(3, 3, 1));
+        var theta = NDArray.RandomNormal<double>(new Shape(3, 1), 7);
+        var g = Tracer.Function(xs => Outer(xs[0], mode), [theta.Shape]);
+        var grad = (NDArray<double>)Executable.Compile(Vjp.Grad(g)).Run(theta)[1];
+        var basis = new NDArray<double>(new Shape(3, 3, 1));
         for (int i = 0; i < 3; i++) basis[i, i, 0] = 1;
-        var jvp = (Tensor<double>)Executable.Compile(Jvp.Transform(g, new Shape(3))).Run(theta, basis)[1];
+        var jvp = (NDArray<double>)Executable.Compile(Jvp.Transform(g, new Shape(3))).Run(theta, basis)[1];
         for (int i = 0; i < 3; i++) Assert.Equal(grad.Data[i], jvp.Data[i], 12);
     }
 
     [Fact]
     public void SecondOrderTaylorModeThroughAFixedPointIsRefusedClearly()
     {
-        var g = Trace.Function(xs => Outer(xs[0], FixedPointMode.Implicit), [new Shape(3, 1)]);
+        var g = Tracer.Function(xs => Outer(xs[0], FixedPointMode.Implicit), [new Shape(3, 1)]);
         var e = Assert.Throws<NotSupportedException>(() => Jet.Transform(g, 2));
         Assert.Contains("fixed_point", e.Message);
     }
@@ -161,15 +161,15 @@ public class FixedPointCompositionTests
     [Fact]
     public void StepFunctionsMayCaptureConstantsButNotOtherNodes()
     {
-        var ok = Trace.Function(xs =>
+        var ok = Tracer.Function(xs =>
         {
-            var c = xs[0].Graph.Constant(Tensor.Full(new Shape(2), 0.25));
+            var c = xs[0].Graph.Constant(NDArray.Full(new Shape(2), 0.25));
             return FixedPoint.Solve((x, t) => c * x + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(2)), 1e-14, 200, FixedPointMode.Implicit).Value;
         }, [new Shape(2)]);
-        var value = (Tensor<double>)Executable.Compile(ok).Run(Tensor.Ones<double>(new Shape(2)))[0];
+        var value = (NDArray<double>)Executable.Compile(ok).Run(NDArray.Ones<double>(new Shape(2)))[0];
         Assert.Equal(1 / 0.75, value.Data[0], 12);
 
-        var e = Assert.Throws<ArgumentException>(() => Trace.Function(xs =>
+        var e = Assert.Throws<ArgumentException>(() => Tracer.Function(xs =>
         {
             var outer = Fn.Sin(xs[0]);
             return FixedPoint.Solve((x, t) => outer * x + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(2)), 1e-14, 200, FixedPointMode.Implicit).Value;

@@ -156,9 +156,9 @@ public class DemoTests
         var r = CollapsedGraphDemo.Build(dim: 2, batch: 3);
         Assert.True(r.Collapsed.Stats.TotalVectors < r.Standard.Stats.TotalVectors, $"{r.Standard.Stats.TotalVectors} → {r.Collapsed.Stats.TotalVectors}");
         Assert.NotEmpty(r.RulesFired);
-        var x = Tensor.RandomNormal<double>(new Shape(3, 2), seed: 5);
-        var before = (Tensor<double>)Executable.Compile(r.Standard.Graph).Run(x)[0];
-        var after = (Tensor<double>)Executable.Compile(r.Collapsed.Graph).Run(x)[0];
+        var x = NDArray.RandomNormal<double>(new Shape(3, 2), seed: 5);
+        var before = (NDArray<double>)Executable.Compile(r.Standard.Graph).Run(x)[0];
+        var after = (NDArray<double>)Executable.Compile(r.Collapsed.Graph).Run(x)[0];
         for (int i = 0; i < before.Size; i++) Assert.Equal(before.Data[i], after.Data[i], 10);
     }
 

@@ -22,7 +22,7 @@ internal sealed class CubeWithoutTaylorRule(bool withVjp = true) : Primitive
         return inputs[0].Shape;
     }
 
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         Interlocked.Increment(ref Executions);
         for (int i = 0; i < output.Size; i++) output.Data[i] = inputs[0].Data[i] * inputs[0].Data[i] * inputs[0].Data[i];
@@ -56,56 +56,56 @@ public class BadInputTests
     [Fact]
     public void AddWithIncompatibleShapes()
     {
-        Throws<ArgumentException>(() => Trace.Function(xs => xs[0] + xs[1], [new Shape(3, 4), new Shape(5)]), "add", "[3, 4]", "[5]");
-        Throws<ArgumentException>(() => Trace.Function(xs => xs[0] * xs[1], [new Shape(2, 3), new Shape(3, 2)]), "mul", "[2, 3]", "[3, 2]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => xs[0] + xs[1], [new Shape(3, 4), new Shape(5)]), "add", "[3, 4]", "[5]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => xs[0] * xs[1], [new Shape(2, 3), new Shape(3, 2)]), "mul", "[2, 3]", "[3, 2]");
     }
 
     [Fact]
     public void MatMulWithIncompatibleShapes()
     {
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(2, 3), new Shape(4, 5)]), "matmul", "[2, 3]", "[4, 5]");
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.MatMul(xs[0], xs[1], transposeB: true), [new Shape(2, 3), new Shape(3, 5)]), "matmul", "[2, 3]", "[3, 5]");
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(3), new Shape(3, 4)]), "matmul", "[3]", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(2, 3), new Shape(4, 5)]), "matmul", "[2, 3]", "[4, 5]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.MatMul(xs[0], xs[1], transposeB: true), [new Shape(2, 3), new Shape(3, 5)]), "matmul", "[2, 3]", "[3, 5]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(3), new Shape(3, 4)]), "matmul", "[3]", "[3, 4]");
         // Batch axes that do not broadcast: the message must show the operands, not only their batch parts.
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(2, 3, 4), new Shape(3, 4, 5)]), "matmul", "[2, 3, 4]", "[3, 4, 5]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.MatMul(xs[0], xs[1]), [new Shape(2, 3, 4), new Shape(3, 4, 5)]), "matmul", "[2, 3, 4]", "[3, 4, 5]");
     }
 
     [Fact]
     public void SumOverAnAxisThatDoesNotExist()
     {
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Sum(x, 2), new Shape(3, 4)), "sum", "2", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Sum(x, -3), new Shape(3, 4)), "sum", "-3", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Sum(x, [1, -1]), new Shape(3, 4)), "sum", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Mean(x, 5), new Shape(3, 4)), "sum", "5", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Sum(x, 2), new Shape(3, 4)), "sum", "2", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Sum(x, -3), new Shape(3, 4)), "sum", "-3", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Sum(x, [1, -1]), new Shape(3, 4)), "sum", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Mean(x, 5), new Shape(3, 4)), "sum", "5", "[3, 4]");
         // The primitive checks too, when applied directly.
-        Throws<ShapeException>(() => Trace.Function(x => x.Graph.Apply(new SumOp([4], false), x), new Shape(3, 4)), "sum", "4", "[3, 4]");
+        Throws<ShapeException>(() => Tracer.Function(x => x.Graph.Apply(new SumOp([4], false), x), new Shape(3, 4)), "sum", "4", "[3, 4]");
     }
 
     [Fact]
     public void SliceOutsideTheTensor()
     {
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Slice(x, 2, 0, 1), new Shape(3, 4)), "slice", "2", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Slice(x, 1, 2, 3), new Shape(3, 4)), "slice", "2:5", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Slice(x, [0], [1]), new Shape(3, 4)), "slice", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Slice(x, [-1, 0], [2, 2]), new Shape(3, 4)), "slice", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Slice(x, 2, 0, 1), new Shape(3, 4)), "slice", "2", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Slice(x, 1, 2, 3), new Shape(3, 4)), "slice", "2:5", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Slice(x, [0], [1]), new Shape(3, 4)), "slice", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Slice(x, [-1, 0], [2, 2]), new Shape(3, 4)), "slice", "[3, 4]");
     }
 
     [Fact]
     public void ConcatAlongAWrongAxisOrOfMismatchedShapes()
     {
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.Concat(2, xs), [new Shape(2, 3), new Shape(2, 3)]), "concat", "2", "[2, 3]");
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.Concat(0, xs), [new Shape(2, 3), new Shape(2, 4)]), "concat", "[2, 3]", "[2, 4]");
-        Throws<ArgumentException>(() => Trace.Function(xs => Fn.Concat(1, xs), [new Shape(2, 3), new Shape(2, 3, 1)]), "concat", "[2, 3]", "[2, 3, 1]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.Concat(2, xs), [new Shape(2, 3), new Shape(2, 3)]), "concat", "2", "[2, 3]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.Concat(0, xs), [new Shape(2, 3), new Shape(2, 4)]), "concat", "[2, 3]", "[2, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(xs => Fn.Concat(1, xs), [new Shape(2, 3), new Shape(2, 3, 1)]), "concat", "[2, 3]", "[2, 3, 1]");
     }
 
     [Fact]
     public void OtherShapeOperationsNameTheirShapes()
     {
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Reshape(x, 5, 2), new Shape(3, 4)), "reshape", "[3, 4]", "[5, 2]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Transpose(x, 0, 0), new Shape(3, 4)), "transpose", "[3, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.BroadcastTo(x, new Shape(2, 4)), new Shape(3, 1)), "broadcast", "[3, 1]", "[2, 4]");
-        Throws<ArgumentException>(() => Trace.Function(x => Fn.Pad(x, [1], [1]), new Shape(3, 4)), "pad", "[3, 4]");
-        Throws<ArgumentException>(() => Vjp.Grad(Trace.Function(Fn.Exp, new Shape(3))), "grad", "[3]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Reshape(x, 5, 2), new Shape(3, 4)), "reshape", "[3, 4]", "[5, 2]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Transpose(x, 0, 0), new Shape(3, 4)), "transpose", "[3, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.BroadcastTo(x, new Shape(2, 4)), new Shape(3, 1)), "broadcast", "[3, 1]", "[2, 4]");
+        Throws<ArgumentException>(() => Tracer.Function(x => Fn.Pad(x, [1], [1]), new Shape(3, 4)), "pad", "[3, 4]");
+        Throws<ArgumentException>(() => Vjp.Grad(Tracer.Function(Fn.Exp, new Shape(3))), "grad", "[3]");
     }
 
     // ---- dtypes ------------------------------------------------------------------------------------
@@ -114,11 +114,11 @@ public class BadInputTests
     public void Float32GraphFedFloat64Tensors()
     {
         var prim = new CubeWithoutTaylorRule();
-        var g = Trace.Function(x => x.Graph.Apply(prim, x), new Shape(2, 3), DType.Float32);
+        var g = Tracer.Function(x => x.Graph.Apply(prim, x), new Shape(2, 3), DType.Float32);
         var exe = Executable.Compile(g);
-        Tensor x64 = Randn(400, 2, 3);
+        NDArray x64 = Randn(400, 2, 3);
         Throws<ArgumentException>(() => exe.Run(x64), "run", "float64", "float32", "[2, 3]");
-        Throws<ArgumentException>(() => exe.Run((Tensor<double>)x64), "run", "float64", "float32", "[2, 3]");
+        Throws<ArgumentException>(() => exe.Run((NDArray<double>)x64), "run", "float64", "float32", "[2, 3]");
         Assert.Equal(0, prim.Executions);
         // The same graph runs with float32 tensors.
         exe.Run(x64.To<float>());
@@ -141,8 +141,8 @@ public class BadInputTests
     {
         // A function traced in float32 (with a tensor constant) transformed at float64 primals would
         // build a graph that cannot run: refuse it when the transform is applied.
-        var c = Tensor.FromArray([1f, 2f, 3f]);
-        var g32 = Trace.Function(x => x * x.Graph.Constant(c), new Shape(3), DType.Float32);
+        var c = NDArray.FromArray([1f, 2f, 3f]);
+        var g32 = Tracer.Function(x => x * x.Graph.Constant(c), new Shape(3), DType.Float32);
         var h = new Graph(DType.Float64);
         var x = h.Input(new Shape(3), "x");
         Throws<ArgumentException>(() => Jet.Apply(g32, [x], [[x]], 1, default), "jet", "float32", "float64", "[3]");
@@ -164,16 +164,16 @@ public class BadInputTests
     {
         var net = Mlp.Create(3, [4], 1, Activation.Tanh, seed: 1);
         var shapes = net.ParameterShapes;
-        Throws<ShapeException>(() => Trace.Function(xs => net.Apply(xs[..3], xs[3]), [.. shapes[..3], new Shape(2, 3)]), "Mlp.Apply", "3 parameter(s)", "4");
-        Throws<ShapeException>(() => Trace.Function(xs => net.Apply(xs[..4], xs[4]), [new Shape(3, 5), .. shapes[1..], new Shape(2, 3)]), "Mlp.Apply", "[3, 5]", "[3, 4]");
-        Throws<ShapeException>(() => Trace.Function(xs => net.Apply(xs[..4], xs[4]), [.. shapes, new Shape(2, 2)]), "Mlp.Apply", "[2, 2]", "3");
+        Throws<ShapeException>(() => Tracer.Function(xs => net.Apply(xs[..3], xs[3]), [.. shapes[..3], new Shape(2, 3)]), "Mlp.Apply", "3 parameter(s)", "4");
+        Throws<ShapeException>(() => Tracer.Function(xs => net.Apply(xs[..4], xs[4]), [new Shape(3, 5), .. shapes[1..], new Shape(2, 3)]), "Mlp.Apply", "[3, 5]", "[3, 4]");
+        Throws<ShapeException>(() => Tracer.Function(xs => net.Apply(xs[..4], xs[4]), [.. shapes, new Shape(2, 2)]), "Mlp.Apply", "[2, 2]", "3");
     }
 
     [Fact]
     public void ExecutableRunWithWrongInputCountOrShape()
     {
         var prim = new CubeWithoutTaylorRule();
-        var g = Trace.Function(xs => xs[0].Graph.Apply(prim, xs[0]) + xs[1], [new Shape(2, 3), new Shape(3)]);
+        var g = Tracer.Function(xs => xs[0].Graph.Apply(prim, xs[0]) + xs[1], [new Shape(2, 3), new Shape(3)]);
         var exe = Executable.Compile(g);
         Throws<ArgumentException>(() => exe.Run(Randn(410, 2, 3)), "run", "1 input", "2", "[2, 3]", "[3]");
         Throws<ArgumentException>(() => exe.Run(Randn(411, 2, 3), Randn(412, 3), Randn(413, 3)), "run", "3 input", "[2, 3]", "[3]");
@@ -188,7 +188,7 @@ public class BadInputTests
     [Fact]
     public void JetWithMismatchedCoefficientShapes()
     {
-        var g = Trace.Function(Fn.Sin, new Shape(3, 4));
+        var g = Tracer.Function(Fn.Sin, new Shape(3, 4));
         var h = new Graph(DType.Float64);
         var x = h.Input(new Shape(3, 4), "x");
         Throws<ShapeException>(() => Jet.Apply(g, [x], [[h.Input(new Shape(4, 3))]], 1, default), "jet", "x_1", "[4, 3]", "[3, 4]");
@@ -200,7 +200,7 @@ public class BadInputTests
     [Fact]
     public void JetOfNegativeOrder()
     {
-        var g = Trace.Function(Fn.Sin, new Shape(3));
+        var g = Tracer.Function(Fn.Sin, new Shape(3));
         var h = new Graph(DType.Float64);
         var x = h.Input(new Shape(3), "x");
         Throws<ArgumentOutOfRangeException>(() => Jet.Apply(g, [x], [[]], -1, default), "jet", "-1");
@@ -211,7 +211,7 @@ public class BadInputTests
     [Fact]
     public void ReluUnderASecondOrderJetNamesReluAndWhereItCameFrom()
     {
-        var g = Trace.Function(x => Fn.Sum(Fn.Relu(x) * x), new Shape(3));
+        var g = Tracer.Function(x => Fn.Sum(Fn.Relu(x) * x), new Shape(3));
         // First order is fine.
         Jet.Transform(g, 1);
         var e = Assert.Throws<NotSmoothException>(() => Jet.Transform(g, 2));
@@ -231,7 +231,7 @@ public class BadInputTests
     public void ReluUnderAJetOfAGradientKeepsTheUsersOrigin()
     {
         // The gradient graph's nodes inherit the origin of the nodes they were derived from.
-        var grad = Vjp.Grad(Trace.Function(x => Fn.Sum(Fn.Relu(x) * Fn.Sin(x)), new Shape(3)));
+        var grad = Vjp.Grad(Tracer.Function(x => Fn.Sum(Fn.Relu(x) * Fn.Sin(x)), new Shape(3)));
         var e = Assert.Throws<NotSmoothException>(() => Jet.Transform(grad, 2));
         Mentions(e, "relu", nameof(ReluUnderAJetOfAGradientKeepsTheUsersOrigin));
     }
@@ -240,10 +240,10 @@ public class BadInputTests
     public void APrimitiveWithoutATaylorRuleIsNamedWithItsOrigin()
     {
         var prim = new CubeWithoutTaylorRule();
-        var g = Trace.Function(x => Fn.Sin(x.Graph.Apply(prim, x)), new Shape(2, 3));
+        var g = Tracer.Function(x => Fn.Sin(x.Graph.Apply(prim, x)), new Shape(2, 3));
         // Its value and VJP work: the missing rule is the only problem.
         var x0 = Randn(420, 2, 3);
-        var grad = Run(Vjp.Grad(Trace.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(2, 3))), x0)[1];
+        var grad = Run(Vjp.Grad(Tracer.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(2, 3))), x0)[1];
         AssertClose(Naive.Map(x0, v => 3 * v * v), grad, 1e-14, "VJP of the test primitive");
         int before = prim.Executions;
 
@@ -255,7 +255,7 @@ public class BadInputTests
 
     /// <summary>Traced in a helper, so its nodes' origin names the helper, not the calling test.</summary>
     private static Graph CubeSumTracedElsewhere(CubeWithoutTaylorRule prim) =>
-        Trace.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(4));
+        Tracer.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(4));
 
     [Fact]
     public void AFailedTransformLeavesNoOriginBehindOnLaterNodes()
@@ -274,7 +274,7 @@ public class BadInputTests
     public void APrimitiveWithoutAVjpRuleIsNamedWithItsOrigin()
     {
         var prim = new CubeWithoutTaylorRule(withVjp: false);
-        var g = Trace.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(4));
+        var g = Tracer.Function(x => Fn.Sum(x.Graph.Apply(prim, x)), new Shape(4));
         var e = Assert.Throws<MissingRuleException>(() => Vjp.Grad(g));
         Mentions(e, "test_cube", "VJP", "[4]", nameof(APrimitiveWithoutAVjpRuleIsNamedWithItsOrigin));
         Assert.Equal(0, prim.Executions);

@@ -72,10 +72,10 @@ public class EliminationTests
         var program = EliminationProgram.Compile(g.StructureOnly(), [.. g.IntermediateVertices.OrderBy(_ => rng.Next())]);
         Assert.Equal(program.Multiplications, program.Steps.Sum(s => (long)s.Multiplications));
         TestUtil.Close(DenseJacobian(g), program.Run(g), 1e-12);
-        var reused = Tensor.Full(new Shape(600, 4, 3), double.NaN); // every entry must be overwritten, zeros included
+        var reused = NDArray.Full(new Shape(600, 4, 3), double.NaN); // every entry must be overwritten, zeros included
         program.RunInto(g, reused);
         TestUtil.Close(DenseJacobian(g), reused, 1e-12);
-        Assert.Throws<ShapeException>(() => program.RunInto(g, new Tensor<double>(new Shape(600, 3, 4))));
+        Assert.Throws<ShapeException>(() => program.RunInto(g, new NDArray<double>(new Shape(600, 3, 4))));
         var other = RandomDag(3, 14, 4, 0.3, seed: 10, points: 2);
         Assert.Contains("does not have the structure", Assert.Throws<ArgumentException>(() => program.Run(other)).Message);
     }

@@ -88,7 +88,7 @@ internal static class GraphFixtures
     }
 
     /// <summary>The Jacobian by dense path accumulation: J = Σ over paths of label products, via a topological sweep.</summary>
-    public static Tensor<double> DenseJacobian(LinearizedGraph g)
+    public static NDArray<double> DenseJacobian(LinearizedGraph g)
     {
         int n = g.Independents, p = g.Intermediates, m = g.Dependents, points = g.PointCount;
         // d[v][i]: ∂v/∂x_i at each point, accumulated in topological (= index) order.
@@ -106,7 +106,7 @@ internal static class GraphFixtures
             for (int i = 0; i < n; i++)
                 for (int q = 0; q < points; q++) d[e.To][i][q] += label[q] * d[e.From][i][q];
         }
-        var j = new Tensor<double>(new Shape(points, m, n));
+        var j = new NDArray<double>(new Shape(points, m, n));
         for (int q = 0; q < points; q++)
             for (int a = 0; a < m; a++)
                 for (int i = 0; i < n; i++) j.Data[(q * m + a) * n + i] = d[n + p + a][i][q];

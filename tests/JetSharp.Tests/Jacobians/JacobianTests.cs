@@ -121,9 +121,9 @@ public class JacobianTests
         var badOrder = Assert.Throws<ArgumentException>(() => JacobianAccumulator.Jacobian(lf, RoeFlux.SamplePoints(4, 1), EliminationOrder.Custom([0, 1])));
         Assert.Contains("independent", badOrder.Message);
 
-        var float32 = Trace.Function(xs => [xs[0] * xs[0]], [new Shape(3)], DType.Float32);
+        var float32 = Tracer.Function(xs => [xs[0] * xs[0]], [new Shape(3)], DType.Float32);
         Assert.Contains("float64", Assert.Throws<ArgumentException>(() => LinearizedFunction.FromGraph(float32)).Message);
-        var matrix = Trace.Function(xs => [xs[0] * xs[0]], [new Shape(3, 2)]);
+        var matrix = Tracer.Function(xs => [xs[0] * xs[0]], [new Shape(3, 2)]);
         Assert.Contains("columns of shape [N]", Assert.Throws<ShapeException>(() => LinearizedFunction.FromGraph(matrix)).Message);
         Assert.Throws<ArgumentException>(() => JacobianBenchmarks.Get("nope"));
     }
@@ -136,12 +136,12 @@ internal static class FiniteDifferences
     private static readonly double[] Coefficients = [4.0 / 5, -1.0 / 5, 4.0 / 105, -1.0 / 280];
 
     /// <summary>∂f/∂x at each row of x ([N, n]) → [N, m, n], with step h·max(1, |x_i|).</summary>
-    public static Tensor<double> Jacobian(Func<Node[], Node[]> f, Tensor<double> x, double h = 1e-2)
+    public static NDArray<double> Jacobian(Func<Node[], Node[]> f, NDArray<double> x, double h = 1e-2)
     {
         int points = x.Shape[0], n = x.Shape[1];
         // All shifted copies of all points in one evaluation: row ((i·8 + s)·N + k) is point k with input i shifted by offset s.
         int shifts = 2 * Coefficients.Length, rows = n * shifts * points;
-        var shifted = new Tensor<double>(new Shape(rows, n));
+        var shifted = new NDArray<double>(new Shape(rows, n));
         for (int i = 0; i < n; i++)
             for (int s = 0; s < shifts; s++)
                 for (int k = 0; k < points; k++)
@@ -150,14 +150,14 @@ internal static class FiniteDifferences
                     for (int c = 0; c < n; c++) shifted.Data[row * n + c] = x.Data[k * n + c];
                     shifted.Data[row * n + i] += Offset(s) * Step(x.Data[k * n + i], h);
                 }
-        var columns = Enumerable.Range(0, n).Select(c => new Tensor<double>(new Shape(rows), [.. Enumerable.Range(0, rows).Select(r => shifted.Data[r * n + c])])).ToArray();
-        var g = Trace.Function(f, [.. Enumerable.Repeat(new Shape(rows), n)]);
+        var columns = Enumerable.Range(0, n).Select(c => new NDArray<double>(new Shape(rows), [.. Enumerable.Range(0, rows).Select(r => shifted.Data[r * n + c])])).ToArray();
+        var g = Tracer.Function(f, [.. Enumerable.Repeat(new Shape(rows), n)]);
         var y = Runtime.Executable.Compile(g).Run(columns);
         int m = y.Length;
-        var j = new Tensor<double>(new Shape(points, m, n));
+        var j = new NDArray<double>(new Shape(points, m, n));
         for (int a = 0; a < m; a++)
         {
-            var ya = (Tensor<double>)y[a];
+            var ya = (NDArray<double>)y[a];
             for (int i = 0; i < n; i++)
                 for (int k = 0; k < points; k++)
                 {

@@ -220,23 +220,23 @@ public class MinpackDefinitionTests
             _ => throw new ArgumentException(name),
         };
 
-    private static Tensor<double> Points(params double[][] rows)
+    private static NDArray<double> Points(params double[][] rows)
     {
         int n = rows[0].Length;
-        return new Tensor<double>(new Shape(rows.Length, n), [.. rows.SelectMany(r => r)]);
+        return new NDArray<double>(new Shape(rows.Length, n), [.. rows.SelectMany(r => r)]);
     }
 
-    private static double[][] Rows(Tensor<double> x) => [.. Enumerable.Range(0, x.Shape[0]).Select(k => Row(x, k))];
+    private static double[][] Rows(NDArray<double> x) => [.. Enumerable.Range(0, x.Shape[0]).Select(k => Row(x, k))];
 
-    private static double[] Row(Tensor<double> x, int k) => [.. Enumerable.Range(0, x.Shape[1]).Select(i => x[k, i])];
+    private static double[] Row(NDArray<double> x, int k) => [.. Enumerable.Range(0, x.Shape[1]).Select(i => x[k, i])];
 
     /// <summary>f at each row of x ([N, n]), traced on columns and run by the executor: [N][m].</summary>
-    private static double[][] Values(Func<Node[], Node[]> f, Tensor<double> x)
+    private static double[][] Values(Func<Node[], Node[]> f, NDArray<double> x)
     {
         int points = x.Shape[0], n = x.Shape[1];
-        var columns = Enumerable.Range(0, n).Select(i => new Tensor<double>(new Shape(points), [.. Enumerable.Range(0, points).Select(k => x[k, i])])).ToArray();
-        var g = Trace.Function(f, [.. Enumerable.Repeat(new Shape(points), n)]);
+        var columns = Enumerable.Range(0, n).Select(i => new NDArray<double>(new Shape(points), [.. Enumerable.Range(0, points).Select(k => x[k, i])])).ToArray();
+        var g = Tracer.Function(f, [.. Enumerable.Repeat(new Shape(points), n)]);
         var y = Runtime.Executable.Compile(g).Run(columns);
-        return [.. Enumerable.Range(0, points).Select(k => y.Select(col => ((Tensor<double>)col).Data[k]).ToArray())];
+        return [.. Enumerable.Range(0, points).Select(k => y.Select(col => ((NDArray<double>)col).Data[k]).ToArray())];
     }
 }

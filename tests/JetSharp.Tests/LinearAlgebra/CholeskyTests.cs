@@ -56,11 +56,11 @@ public class CholeskyTests(ITestOutputHelper output)
         var a2 = Randn(9, 4, 4);
         var jet = JetCoefficients(Linalg.Cholesky, a0, a1, 2, [null, a2]);
         double h = 1e-4;
-        Tensor<double> At(double t) => Axpy(Axpy(a0, t, a1), t * t / 2, a2);
+        NDArray<double> At(double t) => Axpy(Axpy(a0, t, a1), t * t / 2, a2);
         var fp = Eval(xs => Linalg.Cholesky(xs[0]), At(h));
         var f0 = Eval(xs => Linalg.Cholesky(xs[0]), a0);
         var fm = Eval(xs => Linalg.Cholesky(xs[0]), At(-h));
-        var fd = new Tensor<double>(f0.Shape);
+        var fd = new NDArray<double>(f0.Shape);
         for (int i = 0; i < fd.Size; i++) fd.Data[i] = (fp.Data[i] - 2 * f0.Data[i] + fm.Data[i]) / (h * h);
         double e = Rel(jet[1], fd);
         output.WriteLine($"Cholesky y₂ along a curved path vs second differences: {e:E2}");
@@ -70,10 +70,10 @@ public class CholeskyTests(ITestOutputHelper output)
     [Fact]
     public void RejectsNonSquareAndLowRankShapesAndIndefiniteValues()
     {
-        var e1 = Assert.Throws<ShapeException>(() => Trace.Function(x => Linalg.Cholesky(x), new Shape(3, 4)));
+        var e1 = Assert.Throws<ShapeException>(() => Tracer.Function(x => Linalg.Cholesky(x), new Shape(3, 4)));
         Assert.Contains("cholesky", e1.Message);
         Assert.Contains("square", e1.Message);
-        Assert.Throws<ShapeException>(() => Trace.Function(x => Linalg.Cholesky(x), new Shape(3)));
+        Assert.Throws<ShapeException>(() => Tracer.Function(x => Linalg.Cholesky(x), new Shape(3)));
         var e2 = Assert.Throws<SingularMatrixException>(() => Eval(xs => Linalg.Cholesky(xs[0]), T(new double[,] { { 1, 2 }, { 2, 1 } })));
         Assert.Contains("not positive definite", e2.Message);
     }

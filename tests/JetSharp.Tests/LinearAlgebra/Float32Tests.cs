@@ -7,8 +7,8 @@ public class Float32Tests
     [Fact]
     public void PrimitivesRunInSinglePrecision()
     {
-        var a = Tensor.RandomNormal<float>(new Shape(2, 3, 5), seed: 1);
-        var g = Trace.Function(xs =>
+        var a = NDArray.RandomNormal<float>(new Shape(2, 3, 5), seed: 1);
+        var g = Tracer.Function(xs =>
         {
             var r = Linalg.Tria(xs[0]);
             var gram = Fn.MatMul(xs[0], xs[0], transposeB: true);

@@ -11,7 +11,7 @@ namespace JetSharp.Tests.LinearAlgebra;
 internal static class LinalgCheck
 {
     /// <summary>‖a − b‖∞ / ‖b‖∞ (a genuinely relative error; b must not vanish).</summary>
-    public static double Rel(Tensor<double> a, Tensor<double> b)
+    public static double Rel(NDArray<double> a, NDArray<double> b)
     {
         Assert.Equal(b.Shape, a.Shape);
         double d = 0, s = 0;
@@ -21,13 +21,13 @@ internal static class LinalgCheck
 
 
     /// <summary>Relative error of the JVP of f at xs along vs against a central difference.</summary>
-    public static double JvpError(Func<Node[], Node> f, Tensor<double>[] xs, Tensor<double>[] vs, double h = 1e-5)
+    public static double JvpError(Func<Node[], Node> f, NDArray<double>[] xs, NDArray<double>[] vs, double h = 1e-5)
     {
-        var g = Trace.Function(f, [.. xs.Select(x => x.Shape)]);
+        var g = Tracer.Function(f, [.. xs.Select(x => x.Shape)]);
         var exe = Executable.Compile(g);
         var plus = exe.Run<double>([.. xs.Select((x, i) => TestUtil.Axpy(x, h, vs[i]))])[0];
         var minus = exe.Run<double>([.. xs.Select((x, i) => TestUtil.Axpy(x, -h, vs[i]))])[0];
-        var fd = new Tensor<double>(plus.Shape);
+        var fd = new NDArray<double>(plus.Shape);
         for (int i = 0; i < fd.Size; i++) fd.Data[i] = (plus.Data[i] - minus.Data[i]) / (2 * h);
         var jvp = Executable.Compile(Jvp.Transform(g)).Run<double>([.. xs, .. vs]);
         return Rel(jvp[1], fd);
@@ -37,18 +37,18 @@ internal static class LinalgCheck
     /// Relative error of the gradient of ⟨w, f(x)⟩ (reverse mode) against central differences in every
     /// coordinate of every input.
     /// </summary>
-    public static double VjpError(Func<Node[], Node> f, Tensor<double>[] xs, long seed, double h = 1e-5)
+    public static double VjpError(Func<Node[], Node> f, NDArray<double>[] xs, long seed, double h = 1e-5)
     {
-        var g = Trace.Function(f, [.. xs.Select(x => x.Shape)]);
+        var g = Tracer.Function(f, [.. xs.Select(x => x.Shape)]);
         var w = TestUtil.Randn(seed, [.. g.Outputs[0].Shape]);
         Node Scalar(Node[] ins) => Fn.Sum(f(ins) * ins[0].Graph.Constant(w));
-        var sg = Trace.Function(Scalar, [.. xs.Select(x => x.Shape)]);
+        var sg = Tracer.Function(Scalar, [.. xs.Select(x => x.Shape)]);
         var grads = Executable.Compile(Vjp.Grad(sg)).Run<double>(xs)[1..];
         var exe = Executable.Compile(sg);
         double worst = 0;
         for (int input = 0; input < xs.Length; input++)
         {
-            var fd = new Tensor<double>(xs[input].Shape);
+            var fd = new NDArray<double>(xs[input].Shape);
             for (int e = 0; e < fd.Size; e++)
             {
                 var shifted = xs.Select(x => x.Clone()).ToArray();
@@ -85,25 +85,25 @@ internal static class LinalgCheck
     }
 
     /// <summary>y_1..y_K of the K-jet of f at x with x₁ = v, x₂ = … = 0.</summary>
-    public static Tensor<double>[] JetCoefficients(Func<Node, Node> f, Tensor<double> x, Tensor<double> v, int order, Tensor<double>?[]? higher = null)
+    public static NDArray<double>[] JetCoefficients(Func<Node, Node> f, NDArray<double> x, NDArray<double> v, int order, NDArray<double>?[]? higher = null)
     {
-        var g = Trace.Function(f, x.Shape);
+        var g = Tracer.Function(f, x.Shape);
         var jet = Executable.Compile(Jet.Transform(g, order));
-        var coefs = new Tensor<double>[order];
+        var coefs = new NDArray<double>[order];
         coefs[0] = v;
-        for (int k = 2; k <= order; k++) coefs[k - 1] = higher?[k - 1] ?? new Tensor<double>(x.Shape);
+        for (int k = 2; k <= order; k++) coefs[k - 1] = higher?[k - 1] ?? new NDArray<double>(x.Shape);
         return jet.Run<double>([x, .. coefs])[1..];
     }
 
     // ---- plain matrix helpers on (batched) row-major tensors ----
 
-    public static Tensor<double> MatMul(Tensor<double> a, Tensor<double> b, bool ta = false, bool tb = false) =>
+    public static NDArray<double> MatMul(NDArray<double> a, NDArray<double> b, bool ta = false, bool tb = false) =>
         TestUtil.Eval(xs => Fn.MatMul(xs[0], xs[1], ta, tb), a, b);
 
-    public static Tensor<double> Transpose(Tensor<double> a) => TestUtil.Eval(xs => Linalg.MatrixTranspose(xs[0]), a);
+    public static NDArray<double> Transpose(NDArray<double> a) => TestUtil.Eval(xs => Linalg.MatrixTranspose(xs[0]), a);
 
     /// <summary>Largest |entry| strictly above (upper = true) or below the diagonal.</summary>
-    public static double OffTriangle(Tensor<double> a, bool upper)
+    public static double OffTriangle(NDArray<double> a, bool upper)
     {
         int m = a.Shape[^2], n = a.Shape[^1];
         double worst = 0;
@@ -115,7 +115,7 @@ internal static class LinalgCheck
         return worst;
     }
 
-    public static double MinDiagonal(Tensor<double> a)
+    public static double MinDiagonal(NDArray<double> a)
     {
         int m = a.Shape[^2], n = a.Shape[^1];
         double min = double.PositiveInfinity;
@@ -125,16 +125,16 @@ internal static class LinalgCheck
     }
 
     /// <summary>Batched identity of the given shape [..., n, n].</summary>
-    public static Tensor<double> Eye(params int[] shape)
+    public static NDArray<double> Eye(params int[] shape)
     {
-        var t = new Tensor<double>(new Shape(shape));
+        var t = new NDArray<double>(new Shape(shape));
         int n = shape[^1];
         for (int i = 0; i < t.Size; i++) if (i / n % n == i % n) t.Data[i] = 1;
         return t;
     }
 
     /// <summary>A well-conditioned lower (or upper) triangular matrix: random off-diagonal, diagonal in [1.5, 2.5], other triangle zero unless <paramref name="garbage"/>.</summary>
-    public static Tensor<double> Triangular(long seed, bool lower, bool garbage, params int[] shape)
+    public static NDArray<double> Triangular(long seed, bool lower, bool garbage, params int[] shape)
     {
         var t = TestUtil.Randn(seed, shape);
         var d = TestUtil.Rand(seed + 1000, 1.5, 2.5, shape);
@@ -150,7 +150,7 @@ internal static class LinalgCheck
     }
 
     /// <summary>A symmetric positive-definite matrix B·Bᵀ/n + I.</summary>
-    public static Tensor<double> Spd(long seed, params int[] shape)
+    public static NDArray<double> Spd(long seed, params int[] shape)
     {
         var b = TestUtil.Randn(seed, shape);
         var g = MatMul(b, b, tb: true);

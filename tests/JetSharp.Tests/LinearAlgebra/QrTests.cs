@@ -73,17 +73,17 @@ public class QrTests(ITestOutputHelper output)
     [Fact]
     public void DerivativeOfAWideQrIsRefusedWithAPointerToTria()
     {
-        var g = Trace.Function(x => Linalg.QrR(x), new Shape(3, 5));
+        var g = Tracer.Function(x => Linalg.QrR(x), new Shape(3, 5));
         var e = Assert.Throws<UndefinedDerivativeException>(() => Transforms.Jvp.Transform(g));
         Assert.Contains("wide", e.Message);
         Assert.Contains("Tria", e.Message);
-        Assert.Throws<UndefinedDerivativeException>(() => Transforms.Vjp.Grad(Trace.Function(x => Fn.Sum(Linalg.QrQ(x)), new Shape(3, 5))));
+        Assert.Throws<UndefinedDerivativeException>(() => Transforms.Vjp.Grad(Tracer.Function(x => Fn.Sum(Linalg.QrQ(x)), new Shape(3, 5))));
     }
 
     [Fact]
     public void RejectsVectors()
     {
-        var e = Assert.Throws<ShapeException>(() => Trace.Function(x => Linalg.QrR(x), new Shape(4)));
+        var e = Assert.Throws<ShapeException>(() => Tracer.Function(x => Linalg.QrR(x), new Shape(4)));
         Assert.Contains("qr", e.Message);
         Assert.Contains("[4]", e.Message);
     }

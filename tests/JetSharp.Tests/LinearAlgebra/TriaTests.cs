@@ -9,18 +9,18 @@ namespace JetSharp.Tests.LinearAlgebra;
 public class TriaTests(ITestOutputHelper output)
 {
     /// <summary>A [..., m, n] of the given rank (a product of random factors).</summary>
-    private static Tensor<double> OfRank(long seed, int rank, int[] batch, int m, int n) =>
+    private static NDArray<double> OfRank(long seed, int rank, int[] batch, int m, int n) =>
         MatMul(Randn(seed, [.. batch, m, rank]), Randn(seed + 1, [.. batch, rank, n]));
 
     /// <summary>(dR, R) by the forward-mode rule of tria at A along V.</summary>
-    private static (Tensor<double> DR, Tensor<double> R) TriaJvp(Tensor<double> a, Tensor<double> v, Func<Node, Node>? tria = null)
+    private static (NDArray<double> DR, NDArray<double> R) TriaJvp(NDArray<double> a, NDArray<double> v, Func<Node, Node>? tria = null)
     {
         var r = Ad.Jvp(tria ?? Linalg.Tria, a, v);
         return (r.Tangent, r.Value);
     }
 
     /// <summary>max |dR·Rᵀ + R·dRᵀ − (dA·Aᵀ + A·dAᵀ)| / max |dA·Aᵀ + A·dAᵀ|: the Gramian identity's residual.</summary>
-    private static double GramianResidual(Tensor<double> a, Tensor<double> v, Tensor<double> r, Tensor<double> dr)
+    private static double GramianResidual(NDArray<double> a, NDArray<double> v, NDArray<double> r, NDArray<double> dr)
     {
         var lhs = Eval(xs => Fn.MatMul(xs[0], xs[1], transposeB: true) + Fn.MatMul(xs[1], xs[0], transposeB: true), dr, r);
         var rhs = Eval(xs => Fn.MatMul(xs[0], xs[1], transposeB: true) + Fn.MatMul(xs[1], xs[0], transposeB: true), v, a);
@@ -107,7 +107,7 @@ public class TriaTests(ITestOutputHelper output)
         var rbar = Randn(14, 4, 4);
         var (dr, _) = TriaJvp(a, v);
         var abar = Ad.Grad(xs => Fn.Sum(Linalg.Tria(xs[0]) * xs[0].Graph.Constant(rbar)), [a])[0];
-        Close(Dot(rbar, dr), Dot((Tensor<double>)abar, v), 1e-12);
+        Close(Dot(rbar, dr), Dot((NDArray<double>)abar, v), 1e-12);
     }
 
     /// <summary>
@@ -115,7 +115,7 @@ public class TriaTests(ITestOutputHelper output)
     /// and noise on one component only (L_Q = diag(0, 0, ½)): rank 2 of 3, and the zero pivot is exact
     /// because the dependence is structural.
     /// </summary>
-    private static Tensor<double> StructurallyDeficient()
+    private static NDArray<double> StructurallyDeficient()
     {
         var f = T(new double[,] { { 0.9, 0.2, 0 }, { -0.1, 0.8, 0.3 }, { 0.05, 0, 0.7 } });
         var l0 = T(new double[,] { { 1, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 } });
@@ -150,7 +150,7 @@ public class TriaTests(ITestOutputHelper output)
             var g = Fn.MatMul(rr, rr, transposeB: true);
             return Fn.Reshape(Fn.Sum(Fn.MatMul(g, g) * xs[0].Graph.Constant(w)), 1);
         };
-        var naiveGrad = (Tensor<double>)Ad.Grad(xs => Fn.Sum(Loss(NaiveTria)(xs)), [a])[0];
+        var naiveGrad = (NDArray<double>)Ad.Grad(xs => Fn.Sum(Loss(NaiveTria)(xs)), [a])[0];
         int gradBad = naiveGrad.Data.Count(x => !double.IsFinite(x));
         double vjp = VjpError(Loss(Linalg.Tria), [a], seed: 18);
         output.WriteLine($"gradient of Σ W∘(A·Aᵀ)²: naive has {gradBad}/{naiveGrad.Size} non-finite entries; tria vs finite differences {vjp:E2}");
@@ -192,7 +192,7 @@ public class TriaTests(ITestOutputHelper output)
         var deficient = OfRank(19, 2, [], 4, 4);
         var e = Assert.Throws<SingularMatrixException>(() => JetCoefficients(Linalg.Tria, deficient, Randn(20, 4, 4), 2));
         Assert.Contains("full row rank", e.Message);
-        var tall = Trace.Function(Linalg.Tria, new Shape(5, 2));
+        var tall = Tracer.Function(Linalg.Tria, new Shape(5, 2));
         var t = Assert.Throws<UndefinedDerivativeException>(() => Transforms.Jet.Transform(tall, 2));
         Assert.Contains("tall", t.Message);
         // Order 1 stays available for both.
@@ -202,7 +202,7 @@ public class TriaTests(ITestOutputHelper output)
     [Fact]
     public void RejectsVectors()
     {
-        var e = Assert.Throws<ShapeException>(() => Trace.Function(x => Linalg.Tria(x), new Shape(3)));
+        var e = Assert.Throws<ShapeException>(() => Tracer.Function(x => Linalg.Tria(x), new Shape(3)));
         Assert.Contains("tria", e.Message);
     }
 }

@@ -58,11 +58,11 @@ public class TriangularSolveTests(ITestOutputHelper output)
     [Fact]
     public void RejectsMismatchedShapes()
     {
-        var e = Assert.Throws<ShapeException>(() => Trace.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(3, 3), new Shape(4, 2)]));
+        var e = Assert.Throws<ShapeException>(() => Tracer.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(3, 3), new Shape(4, 2)]));
         Assert.Contains("trisolve", e.Message);
         Assert.Contains("[4, 2]", e.Message);
-        Assert.Throws<ShapeException>(() => Trace.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(3, 4), new Shape(3, 2)]));
-        var batch = Assert.Throws<ShapeException>(() => Trace.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(2, 3, 3), new Shape(5, 3, 2)]));
+        Assert.Throws<ShapeException>(() => Tracer.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(3, 4), new Shape(3, 2)]));
+        var batch = Assert.Throws<ShapeException>(() => Tracer.Function(xs => Linalg.SolveTriangular(xs[0], xs[1]), [new Shape(2, 3, 3), new Shape(5, 3, 2)]));
         Assert.Contains("batch", batch.Message);
     }
 }

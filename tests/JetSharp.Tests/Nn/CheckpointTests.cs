@@ -14,7 +14,7 @@ public class CheckpointTests : IDisposable
     public void EverythingRoundTripsBitForBit()
     {
         var net = Mlp.Create(3, [5, 4], 2, Activation.Tanh, seed: 7);
-        var ps = net.Parameters.Cast<Tensor<double>>().ToArray();
+        var ps = net.Parameters.Cast<NDArray<double>>().ToArray();
         ps[0].Data[0] = 1.0 / 3;          // needs all 17 digits
         ps[1].Data[1] = -4.9e-324;        // subnormal
         var adam = new Adam(0.01);
@@ -72,7 +72,7 @@ public class CheckpointTests : IDisposable
         Checkpoint.Save(a, path);
         Checkpoint.LoadInto(b, path);
         for (int i = 0; i < a.Parameters.Length; i++)
-            Assert.Equal(((Tensor<double>)a.Parameters[i]).Data, ((Tensor<double>)b.Parameters[i]).Data);
+            Assert.Equal(((NDArray<double>)a.Parameters[i]).Data, ((NDArray<double>)b.Parameters[i]).Data);
     }
 
     [Fact]
@@ -92,13 +92,13 @@ public class CheckpointTests : IDisposable
     public void ATrainerRefusesACheckpointOfAnotherModel()
     {
         var path = Path.Combine(_dir, "other.json");
-        new Checkpoint("something else", [new Tensor<double>(new Shape(3))]).Save(path);
+        new Checkpoint("something else", [new NDArray<double>(new Shape(3))]).Save(path);
         var trainer = new Trainer(new PolynomialFit(), new double[3], [new TrainingPhase(new Adam(0.1), 3)]);
         var e = Assert.Throws<CheckpointMismatchException>(() => trainer.Restore(path));
         Assert.Contains("something else", e.Message);
         Assert.Contains("quadratic polynomial", e.Message);
         // The right architecture with another optimizer in the current phase is refused too.
-        new Checkpoint("quadratic polynomial", [new Tensor<double>(new Shape(3))]) { Optimizer = new Lbfgs().SaveState() }.Save(path);
+        new Checkpoint("quadratic polynomial", [new NDArray<double>(new Shape(3))]) { Optimizer = new Lbfgs().SaveState() }.Save(path);
         Assert.Contains("'lbfgs'", Assert.Throws<CheckpointMismatchException>(() => trainer.Restore(path)).Message);
     }
 }

@@ -4,7 +4,7 @@ namespace JetSharp.Tests.Nn;
 
 public class SamplingTests
 {
-    private static IEnumerable<double[]> Rows(Tensor<double> t)
+    private static IEnumerable<double[]> Rows(NDArray<double> t)
     {
         int d = t.Shape[1];
         for (int i = 0; i < t.Shape[0]; i++) yield return t.Data[(i * d)..((i + 1) * d)];

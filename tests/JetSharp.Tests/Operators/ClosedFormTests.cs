@@ -113,7 +113,7 @@ public class ClosedFormTests
         var sigma = RandomMatrix(Dw, rank, seed: 100 + rank);
         var x = Rand(21, -1, 1, 3, Dw);
         var expected = PerRow(x, row => Contract(Gram(sigma), ExpSinHessian(row)));
-        Close(expected, Pde.WeightedLaplacian(ExpSin, x, Tensor.FromArray(sigma), strategy: s), Tol);
+        Close(expected, Pde.WeightedLaplacian(ExpSin, x, NDArray.FromArray(sigma), strategy: s), Tol);
     }
 
     /// <summary>σ(x)_{d,r} = M_{d,r}·(1 + 0.5 sin x_d): evaluated per datum, not differentiated.</summary>
@@ -125,7 +125,7 @@ public class ClosedFormTests
         const int rank = 3;
         var m = RandomMatrix(Dw, rank, seed: 7);
         Node Sigma(Node v) =>
-            Fn.ExpandDims(1.0 + 0.5 * Fn.Sin(v), 2) * v.Graph.Constant(Tensor.FromArray(m).Reshape(new Shape(1, Dw, rank)));
+            Fn.ExpandDims(1.0 + 0.5 * Fn.Sin(v), 2) * v.Graph.Constant(NDArray.FromArray(m).Reshape(new Shape(1, Dw, rank)));
         double[,] SigmaAt(double[] row)
         {
             var r = new double[Dw, rank];
@@ -203,7 +203,7 @@ public class ClosedFormTests
     {
         var s = Strategy.FromName(strategy);
         // Δ²(x⁴y⁴) = 24y⁴ + 288x²y² + 24x⁴ = 298.5216 at (1.4, 0.6) (METHOD.md §4).
-        var x = Tensor.FromArray(new[] { 1.4, 0.6, -0.3, 1.1 }, new Shape(2, 2));
+        var x = NDArray.FromArray(new[] { 1.4, 0.6, -0.3, 1.1 }, new Shape(2, 2));
         var bih = Pde.Biharmonic(v => { var p = v * v * v * v; return Fn.Reshape(Fn.Slice(p, 1, 0, 1) * Fn.Slice(p, 1, 1, 1), 2, 1); }, x, s);
         Close(298.5216, bih[0, 0], 1e-12);
         Close(24 * Math.Pow(1.1, 4) + 288 * 0.09 * 1.21 + 24 * Math.Pow(0.3, 4), bih[1, 0], 1e-12);
@@ -340,7 +340,7 @@ public class ClosedFormTests
         Node Affine(Node v) => Fn.MatMul(v, Column(v.Graph, a)) + 1.0;
         Node Constant(Node v) => Fn.BroadcastTo(v.Graph.Scalar(3.0), new Shape(v.Shape[0], 1));
         var x = Rand(47, -1, 1, 3, 3);
-        var zeros = new Tensor<double>(new Shape(3, 1));
+        var zeros = new NDArray<double>(new Shape(3, 1));
         Close(zeros, Pde.Laplacian(Affine, x, s), 1e-14);
         Close(zeros, Pde.Biharmonic(Affine, x, s), 1e-14);
         Close(zeros, Pde.Laplacian(Affine, x, Estimate.Stochastic(3), s), 1e-14);

@@ -15,18 +15,18 @@ public class GradientTests
 {
     private const int N = 5, D = 2;
     private static readonly Mlp Net = Mlp.Create(D, [5, 4], 1, Activation.Tanh, seed: 21);
-    private static readonly Tensor<double> X = Rand(77, -1, 1, N, D);
-    private static Tensor<double>[] Theta => [.. Net.Parameters.Cast<Tensor<double>>()];
+    private static readonly NDArray<double> X = Rand(77, -1, 1, N, D);
+    private static NDArray<double>[] Theta => [.. Net.Parameters.Cast<NDArray<double>>()];
 
     /// <summary>u_θ(x) with x first and then the parameters as graph inputs.</summary>
     private static Graph U() =>
-        Trace.Function(xs => Net.Apply(xs[1..], xs[0]), [X.Shape, .. Net.ParameterShapes]);
+        Tracer.Function(xs => Net.Apply(xs[1..], xs[0]), [X.Shape, .. Net.ParameterShapes]);
 
     /// <summary>The loss graph (inputs x, θ; scalar output) for one strategy.</summary>
     private static Graph Loss(Strategy s)
     {
         var lap = DifferentialOperator.Laplacian().Build(U(), s);
-        return Trace.Function(xs =>
+        return Tracer.Function(xs =>
         {
             var residual = Inline.Apply(lap, xs)[0];                                          // [N, 1]
             var x0 = Fn.Slice(xs[0], 1, 0, 1);
@@ -37,7 +37,7 @@ public class GradientTests
     }
 
     /// <summary>(L, ∂L/∂θ_k for every parameter tensor) from the reverse-mode graph.</summary>
-    private static (double Loss, Tensor<double>[] Grads) Gradient(Strategy s)
+    private static (double Loss, NDArray<double>[] Grads) Gradient(Strategy s)
     {
         var loss = Loss(s);
         bool[] wrt = [false, .. Net.ParameterShapes.Select(_ => true)];
@@ -47,7 +47,7 @@ public class GradientTests
     }
 
     // A few entries spread over every parameter tensor: (tensor index, flat entry).
-    private static readonly (int Tensor, int Entry)[] Probes = [(0, 0), (0, 7), (1, 2), (2, 5), (2, 19), (3, 3), (4, 1), (5, 0)];
+    private static readonly (int NDArray, int Entry)[] Probes = [(0, 0), (0, 7), (1, 2), (2, 5), (2, 19), (3, 3), (4, 1), (5, 0)];
 
     [Theory]
     [MemberData(nameof(Strategies), MemberType = typeof(OperatorTestUtil))]
@@ -56,7 +56,7 @@ public class GradientTests
         var s = Strategy.FromName(strategy);
         var (value, grads) = Gradient(s);
         var lossExe = new Executable(Loss(s));
-        double Eval(Tensor<double>[] theta) => lossExe.Run([X, .. theta])[0].Data[0];
+        double Eval(NDArray<double>[] theta) => lossExe.Run([X, .. theta])[0].Data[0];
         Close(value, Eval(Theta), 1e-12);
         Assert.True(value > 1e-3, "a near-zero loss would make the check weak");
 

@@ -197,7 +197,7 @@ public class InterpolationTests
         {
             Assert.Equal(4, family.Order);
             Assert.True(family.Scale is 1 or -1, $"family scale {family.Scale}");
-            var dirs = Eval(xs => family.Directions(xs[0]), new Tensor<double>(new Shape(1, d)));
+            var dirs = Eval(xs => family.Directions(xs[0]), new NDArray<double>(new Shape(1, d)));
             int r = dirs.Shape[0];
             Assert.Equal(new Shape(r, 1, d), dirs.Shape);
             for (int row = 0; row < r; row++)

@@ -19,7 +19,7 @@ public class NestedLaplacianTests
     [Fact]
     public void NestedLaplacianMatchesTheReferenceValue()
     {
-        var x = Tensor.FromArray(new[] { 0.3, -0.1, 0.2 }, new Shape(1, 3));
+        var x = NDArray.FromArray(new[] { 0.3, -0.1, 0.2 }, new Shape(1, 3));
         var lap = Pde.Laplacian(SmallNet, x, Strategy.NestedFirstOrder);
         Assert.Equal(new Shape(1, 1), lap.Shape);
         Assert.InRange(Math.Abs(lap.Data[0] - (-0.499552555082981)), 0, 1e-12);
@@ -36,7 +36,7 @@ public class NestedLaplacianTests
             double sum = 0;
             for (int d = 0; d < 3; d++)
             {
-                var e = new Tensor<double>(x.Shape);
+                var e = new NDArray<double>(x.Shape);
                 e[n, d] = 1;
                 var fp = Eval(xs => SmallNet(xs[0]), Axpy(x, h, e)).Data[n];
                 var f0 = Eval(xs => SmallNet(xs[0]), x).Data[n];

@@ -20,7 +20,7 @@ public class OperatorBadInputTests
     [Fact]
     public void SigmaForOtherDimension()
     {
-        var sigma = Tensor.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 1, 1 } });        // [3, 2]
+        var sigma = NDArray.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 1, 1 } });        // [3, 2]
         var x = Randn(1, 2, 4);
         var e = Assert.Throws<ShapeException>(() => Pde.WeightedLaplacian(Smooth, x, sigma));
         Mentions(e, "WeightedLaplacian", "[3, 2]", "D = 4");
@@ -46,7 +46,7 @@ public class OperatorBadInputTests
     [Fact]
     public void SigmaOfRankOne()
     {
-        var e = Assert.Throws<ShapeException>(() => DifferentialOperator.WeightedLaplacian(Tensor.FromArray(new[] { 1.0, 2.0, 3.0 })));
+        var e = Assert.Throws<ShapeException>(() => DifferentialOperator.WeightedLaplacian(NDArray.FromArray(new[] { 1.0, 2.0, 3.0 })));
         Mentions(e, "WeightedLaplacian", "[D, R]", "[3]");
     }
 

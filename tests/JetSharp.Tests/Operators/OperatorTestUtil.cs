@@ -9,26 +9,26 @@ internal static class OperatorTestUtil
     public static TheoryData<string> Strategies => [.. AllStrategies.Select(s => s.Name)];
 
     /// <summary>Row n of x as a double[] (references are written per datum, independent of the library).</summary>
-    public static double[] Row(Tensor<double> x, int n)
+    public static double[] Row(NDArray<double> x, int n)
     {
         int d = x.Shape[1];
         return x.Data.AsSpan(n * d, d).ToArray();
     }
 
     /// <summary>[N, 1] tensor of a per-row reference value.</summary>
-    public static Tensor<double> PerRow(Tensor<double> x, Func<double[], double> f)
+    public static NDArray<double> PerRow(NDArray<double> x, Func<double[], double> f)
     {
         int n = x.Shape[0];
-        var r = new Tensor<double>(new Shape(n, 1));
+        var r = new NDArray<double>(new Shape(n, 1));
         for (int i = 0; i < n; i++) r.Data[i] = f(Row(x, i));
         return r;
     }
 
     /// <summary>A [rows, cols] matrix node from a C# array.</summary>
-    public static Node Matrix(Graph g, double[,] m) => g.Constant(Tensor.FromArray(m));
+    public static Node Matrix(Graph g, double[,] m) => g.Constant(NDArray.FromArray(m));
 
     /// <summary>A column vector [D, 1] constant, for x·a.</summary>
-    public static Node Column(Graph g, double[] a) => g.Constant(Tensor.FromArray(a, new Shape(a.Length, 1)));
+    public static Node Column(Graph g, double[] a) => g.Constant(NDArray.FromArray(a, new Shape(a.Length, 1)));
 
     public static double Dot(double[] a, double[] b)
     {

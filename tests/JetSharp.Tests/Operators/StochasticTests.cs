@@ -42,7 +42,7 @@ public class StochasticTests
     /// <summary>M estimates (one per replicated row of x₀) for each seed.</summary>
     private static double[] Estimates(Func<Estimate, DifferentialOperator> op, int samples, Distribution dist, int rows, int seeds)
     {
-        var x = new Tensor<double>(new Shape(rows, D));
+        var x = new NDArray<double>(new Shape(rows, D));
         for (int n = 0; n < rows; n++)
             for (int d = 0; d < D; d++) x[n, d] = X0[d];
         var all = new List<double>();
@@ -79,13 +79,13 @@ public class StochasticTests
     [InlineData(Distribution.Normal)]
     [InlineData(Distribution.Rademacher)]
     public void StochasticWeightedLaplacianIsUnbiased(Distribution dist) =>
-        AssertUnbiased(Estimates(e => DifferentialOperator.WeightedLaplacian(Tensor.FromArray(Sigma), e), 2, dist, 500, 8), ExactWeighted(Sigma), $"weighted Laplacian ({dist})");
+        AssertUnbiased(Estimates(e => DifferentialOperator.WeightedLaplacian(NDArray.FromArray(Sigma), e), 2, dist, 500, 8), ExactWeighted(Sigma), $"weighted Laplacian ({dist})");
 
     /// <summary>σ(x) ≡ Sigma as a per-datum [N, D, R] tensor: a different code path (directions [N, R, S]).</summary>
     [Fact]
     public void StochasticWeightedLaplacianWithSigmaOfXIsUnbiased()
     {
-        Node SigmaOfX(Node v) => Fn.BroadcastTo(v.Graph.Constant(Tensor.FromArray(Sigma).Reshape(new Shape(1, D, 2))), new Shape(v.Shape[0], D, 2));
+        Node SigmaOfX(Node v) => Fn.BroadcastTo(v.Graph.Constant(NDArray.FromArray(Sigma).Reshape(new Shape(1, D, 2))), new Shape(v.Shape[0], D, 2));
         AssertUnbiased(Estimates(e => DifferentialOperator.WeightedLaplacian(SigmaOfX, e), 2, Distribution.Normal, 500, 8), ExactWeighted(Sigma), "weighted Laplacian (σ(x))");
     }
 
@@ -100,10 +100,10 @@ public class StochasticTests
     [Fact]
     public void ClosedFormTargetsMatchExactOperators()
     {
-        var x = Tensor.FromArray(X0, new Shape(1, D));
+        var x = NDArray.FromArray(X0, new Shape(1, D));
         Close(ExactLaplacian, Pde.Laplacian(F, x)[0, 0], 1e-12);
         Close(ExactBiharmonic, Pde.Biharmonic(F, x)[0, 0], 1e-12);
-        Close(ExactWeighted(Sigma), Pde.WeightedLaplacian(F, x, Tensor.FromArray(Sigma))[0, 0], 1e-12);
+        Close(ExactWeighted(Sigma), Pde.WeightedLaplacian(F, x, NDArray.FromArray(Sigma))[0, 0], 1e-12);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public class StrategyAgreementTests
     private static Mlp Net(int d, Activation a, int outputs = 1) => Mlp.Create(d, [8, 8], outputs, a, seed: 3 + d);
 
     /// <summary>Applies the operator in every strategy and checks each against the collapsed result.</summary>
-    private static void AssertAgree(DifferentialOperator op, Func<Node, Node> f, Tensor<double> x)
+    private static void AssertAgree(DifferentialOperator op, Func<Node, Node> f, NDArray<double> x)
     {
         var reference = op.Apply(f, x, Strategy.Collapsed);
         Assert.True(reference.Data.All(double.IsFinite));
@@ -51,7 +51,7 @@ public class StrategyAgreementTests
     [MemberData(nameof(ActivationsAndDimensions))]
     public void WeightedLaplacian(Activation a, int d)
     {
-        var sigma = Tensor.FromArray(RandomMatrix(d, 2, seed: d));
+        var sigma = NDArray.FromArray(RandomMatrix(d, 2, seed: d));
         AssertAgree(DifferentialOperator.WeightedLaplacian(sigma), Net(d, a).Apply, Randn(d + 20, N, d));
     }
 
@@ -76,7 +76,7 @@ public class StrategyAgreementTests
     [MemberData(nameof(ActivationsAndDimensions))]
     public void StochasticWeightedLaplacianSameSeed(Activation a, int d)
     {
-        var sigma = Tensor.FromArray(RandomMatrix(d, 2, seed: d));
+        var sigma = NDArray.FromArray(RandomMatrix(d, 2, seed: d));
         AssertAgree(DifferentialOperator.WeightedLaplacian(sigma, Estimate.Stochastic(3, seed: 5)), Net(d, a).Apply, Randn(d + 50, N, d));
     }
 
@@ -85,7 +85,7 @@ public class StrategyAgreementTests
     [MemberData(nameof(ActivationsAndDimensions))]
     public void WeightedLaplacianWithSigmaOfX(Activation a, int d)
     {
-        var m = Tensor.FromArray(RandomMatrix(d, 2, seed: d + 1)).Reshape(new Shape(1, d, 2));
+        var m = NDArray.FromArray(RandomMatrix(d, 2, seed: d + 1)).Reshape(new Shape(1, d, 2));
         Node Sigma(Node v) => Fn.ExpandDims(1.0 + v * v, 2) * v.Graph.Constant(m);
         var x = Randn(d + 55, N, d);
         AssertAgree(DifferentialOperator.WeightedLaplacian(Sigma), Net(d, a).Apply, x);
@@ -123,7 +123,7 @@ public class StrategyAgreementTests
     public void EmptyBatch(string strategy)
     {
         var s = Strategy.FromName(strategy);
-        var x = new Tensor<double>(new Shape(0, 3));
+        var x = new NDArray<double>(new Shape(0, 3));
         Assert.Equal(new Shape(0, 1), Pde.Laplacian(Net(3, Activation.Tanh).Apply, x, s).Shape);
         Assert.Equal(new Shape(0, 2), Pde.Laplacian(Net(3, Activation.Tanh, outputs: 2).Apply, x, s).Shape);
         Assert.Equal(new Shape(0, 1), Pde.Biharmonic(Mlp.Create(3, [4], 1, Activation.Tanh, seed: 9).Apply, x, s).Shape);

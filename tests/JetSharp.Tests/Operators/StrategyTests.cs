@@ -44,7 +44,7 @@ public class StrategyTests
     public void ANullStrategyMeansCollapsed()
     {
         var net = Mlp.Create(3, [5], 1, Activation.Tanh, seed: 1);
-        var f = Trace.Function(net.Apply, new Shape(4, 3));
+        var f = Tracer.Function(net.Apply, new Shape(4, 3));
         var op = DifferentialOperator.Laplacian();
         var byDefault = op.Build(f);
         var collapsed = op.Build(f, Strategy.Collapsed);

@@ -7,7 +7,7 @@ namespace JetSharp.Tests;
 public enum Domain { Any, Positive, AwayFromZero }
 
 /// <summary>One primitive applied to inputs of given shapes, with a hand-written reference for its value.</summary>
-public sealed record PrimitiveCase(string Name, Func<Node[], Node> F, Shape[] Shapes, Domain[] Domains, Func<Tensor<double>[], Tensor<double>> Reference)
+public sealed record PrimitiveCase(string Name, Func<Node[], Node> F, Shape[] Shapes, Domain[] Domains, Func<NDArray<double>[], NDArray<double>> Reference)
 {
     public override string ToString() => Name;
 }
@@ -120,24 +120,24 @@ public class PrimitiveDerivativeTests
 
     // ---- sampling -------------------------------------------------------------------------------
 
-    private static Tensor<double> Sample(Shape s, Domain d, long seed) => d switch
+    private static NDArray<double> Sample(Shape s, Domain d, long seed) => d switch
     {
         // Positive inputs stay well inside the domain of log, sqrt, negative powers and divisors.
-        Domain.Positive => Tensor.RandomUniform<double>(s, seed, 0.7, 2.0),
+        Domain.Positive => NDArray.RandomUniform<double>(s, seed, 0.7, 2.0),
         // |x| ≥ 0.3, so that no difference step crosses relu's or step's kink at 0.
-        Domain.AwayFromZero => Naive.Map(Tensor.RandomUniform<double>(s, seed, -1, 1), u => Math.Sign(u) * (0.3 + Math.Abs(u))),
-        _ => Tensor.RandomNormal<double>(s, seed),
+        Domain.AwayFromZero => Naive.Map(NDArray.RandomUniform<double>(s, seed, -1, 1), u => Math.Sign(u) * (0.3 + Math.Abs(u))),
+        _ => NDArray.RandomNormal<double>(s, seed),
     };
 
-    private static Tensor<double>[] Points(PrimitiveCase c, long seed) =>
+    private static NDArray<double>[] Points(PrimitiveCase c, long seed) =>
         [.. c.Shapes.Select((s, i) => Sample(s, c.Domains[i], seed * 31 + i))];
 
     /// <summary>Directions of magnitude ≤ ~1 (normal / 2) so difference steps stay inside the sampled domains.</summary>
-    private static Tensor<double> Direction(Shape s, long seed) => Scale(Tensor.RandomNormal<double>(s, seed), 0.5);
+    private static NDArray<double> Direction(Shape s, long seed) => Scale(NDArray.RandomNormal<double>(s, seed), 0.5);
 
-    private static Tensor<double>[] Directions(PrimitiveCase c, long seed) => [.. c.Shapes.Select((s, i) => Direction(s, seed * 37 + i))];
+    private static NDArray<double>[] Directions(PrimitiveCase c, long seed) => [.. c.Shapes.Select((s, i) => Direction(s, seed * 37 + i))];
 
-    private static Graph Traced(PrimitiveCase c) => Trace.Function(c.F, c.Shapes);
+    private static Graph Traced(PrimitiveCase c) => Tracer.Function(c.F, c.Shapes);
 
     // ---- tests ----------------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ public class PrimitiveDerivativeTests
         var g = Traced(c);
         var xs = Points(c, 3);
         var vs = Directions(c, 3);
-        var u = Tensor.RandomNormal<double>(g.Outputs[0].Shape, 303);
+        var u = NDArray.RandomNormal<double>(g.Outputs[0].Shape, 303);
 
         var h = new Graph(DType.Float64);
         var inputs = g.Inputs.Select(i => h.Input(i.Shape)).ToArray();
@@ -199,10 +199,10 @@ public class PrimitiveDerivativeTests
         {
             int count = prefix.Size;
             var vs = Enumerable.Range(0, count).Select(r => Directions(c, 40 + r)).ToArray();
-            var stacked = c.Shapes.Select((s, i) => new Tensor<double>(new Shape([.. prefix, .. s]), [.. vs.SelectMany(v => v[i].Data)]));
+            var stacked = c.Shapes.Select((s, i) => new NDArray<double>(new Shape([.. prefix, .. s]), [.. vs.SelectMany(v => v[i].Data)]));
             var batched = Run(Jvp.Transform(g, prefix), [.. xs, .. stacked])[1];
             Assert.Equal(new Shape([.. prefix, .. g.Outputs[0].Shape]), batched.Shape);
-            var flat = new Tensor<double>(g.Outputs[0].Shape.Prepend(count), batched.Data);
+            var flat = new NDArray<double>(g.Outputs[0].Shape.Prepend(count), batched.Data);
             for (int r = 0; r < count; r++)
                 AssertClose(Run(single, [.. xs, .. vs[r]])[1], Row(flat, r), 1e-13, $"{name}: direction {r} of prefix {prefix}");
         }
@@ -229,7 +229,7 @@ public class PrimitiveDerivativeTests
             var jv = Run(h, [.. xs, Stack(v)])[0];
             for (int r = 0; r < 2; r++)
             {
-                var dirs = c.Shapes.Select((s, j) => j == i ? v[r] : new Tensor<double>(s)).ToArray();
+                var dirs = c.Shapes.Select((s, j) => j == i ? v[r] : new NDArray<double>(s)).ToArray();
                 AssertClose(Directional(g, xs, dirs), Row(jv, r), Tol, $"{name}: tangent on input {i} only, direction {r}");
             }
         }

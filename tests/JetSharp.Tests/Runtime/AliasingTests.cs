@@ -6,7 +6,7 @@ namespace JetSharp.Tests;
 /// <summary>A result the user receives owns its storage: writing into it never changes an input.</summary>
 public class AliasingTests
 {
-    private static void AssertOwned(Tensor<double> input, Tensor<double> result)
+    private static void AssertOwned(NDArray<double> input, NDArray<double> result)
     {
         var before = input.Data.ToArray();
         Assert.NotSame(input.Data, result.Data);
@@ -48,7 +48,7 @@ public class AliasingTests
     [Fact]
     public void TwoOutputsOfTheSameNodeAreTwoTensors()
     {
-        var g = Trace.Function(xs => [Fn.Exp(xs[0]), Fn.Exp(xs[0])], [new Shape(4)]);
+        var g = Tracer.Function(xs => [Fn.Exp(xs[0]), Fn.Exp(xs[0])], [new Shape(4)]);
         var outs = Runtime.Executable.Compile(g).Run(Randn(5, 4));
         Assert.NotSame(outs[0].Data, outs[1].Data);
     }

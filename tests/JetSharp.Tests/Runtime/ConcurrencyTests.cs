@@ -45,9 +45,9 @@ public class ConcurrencyTests
     public void ConcurrentRunsThroughANestedFixedPointEqualSequentialRuns()
     {
         // The fixed point's kernel runs graphs of its own through the run context.
-        var g = Trace.Function(xs => FixedPoint.Solve((x, t) => 0.5 * Fn.Sin(x) + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(Batch)),
+        var g = Tracer.Function(xs => FixedPoint.Solve((x, t) => 0.5 * Fn.Sin(x) + t, xs[0], Fn.Zeros(xs[0].Graph, new Shape(Batch)),
             1e-12, 200, FixedPointMode.Implicit).Value, [new Shape(Batch)]);
-        var exe = Executable.Compile(Vjp.Grad(Trace.Function(t => Fn.Sum(Fn.Square(Inline.Apply(g, [t])[0])), new Shape(Batch))));
+        var exe = Executable.Compile(Vjp.Grad(Tracer.Function(t => Fn.Sum(Fn.Square(Inline.Apply(g, [t])[0])), new Shape(Batch))));
         var inputs = Enumerable.Range(0, 4).Select(i => Randn(700 + i, Batch)).ToArray();
         var expected = inputs.Select(t => exe.Run(t)[1]).ToArray();
 
@@ -56,7 +56,7 @@ public class ConcurrencyTests
         Assert.Equal(0, wrong);
     }
 
-    private static (int Wrong, int Errors) Hammer(Func<int, Tensor<double>> run, Func<int, Tensor<double>> expected, int runs = RunsPerThread)
+    private static (int Wrong, int Errors) Hammer(Func<int, NDArray<double>> run, Func<int, NDArray<double>> expected, int runs = RunsPerThread)
     {
         int wrong = 0, errors = 0;
         using var start = new Barrier(Threads);

@@ -19,7 +19,7 @@ public class ExecutorTests
     public void PeakLiveBytesOfADeepMlpIsFarBelowTheSumOfItsIntermediates()
     {
         var net = DeepNet();
-        var g = Trace.Function(x => net.Apply(x), new Shape(Batch, Width));
+        var g = Tracer.Function(x => net.Apply(x), new Shape(Batch, Width));
         var exe = Executable.Compile(g);
         exe.Run(Randn(300, Batch, Width));
         var stats = exe.LastRun;
@@ -42,13 +42,13 @@ public class ExecutorTests
         // A final reduction makes the output tiny, so any intermediate allocation would show.
         // (A narrower 10-layer network than above keeps the test fast with the interim reference GEMM.)
         var net = Mlp.Create(64, [.. Enumerable.Repeat(64, Layers - 1)], 64, Activation.Tanh, seed: 8);
-        var exe = Executable.Compile(Trace.Function(x => Fn.Sum(net.Apply(x)), new Shape(16, 64)));
+        var exe = Executable.Compile(Tracer.Function(x => Fn.Sum(net.Apply(x)), new Shape(16, 64)));
         exe.Run(Randn(301, 16, 64));
         Assert.True(exe.LastRun.AllocatedBytes >= 16 * 64 * sizeof(double));
         var y = exe.Run(Randn(302, 16, 64));
         Assert.Equal(y[0].Bytes, exe.LastRun.AllocatedBytes);
 
-        var views = Executable.Compile(Trace.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]));
+        var views = Executable.Compile(Tracer.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]));
         views.Run(Randn(303, 2, 3));
         var outs = views.Run(Randn(304, 2, 3));
         // Output 0 is a view of u; u's and w + u's buffers and the transpose's are new, and output 2 (a
@@ -72,7 +72,7 @@ public class ExecutorTests
         return [Fn.Reshape(u, 6), w + Fn.Reshape(u, 2, 3), Fn.Reshape(x, 6), Fn.Transpose(Fn.Reshape(w, 3, 2))];
     }
 
-    private static Tensor<double>[] ViewExpected(Tensor<double> x)
+    private static NDArray<double>[] ViewExpected(NDArray<double> x)
     {
         var es = Naive.Map(x, v => Math.Exp(v) * Math.Sin(v));
         return
@@ -80,14 +80,14 @@ public class ExecutorTests
             new(new Shape(6), es.Data),
             Combine(Naive.Map(x, Math.Cos), es, (a, b) => a + b),
             new(new Shape(6), x.Data),
-            Naive.Transpose(new Tensor<double>(new Shape(3, 2), Naive.Map(x, Math.Cos).Data), [1, 0]),
+            Naive.Transpose(new NDArray<double>(new Shape(3, 2), Naive.Map(x, Math.Cos).Data), [1, 0]),
         ];
     }
 
     [Fact]
     public void ReshapeViewsShareStorageAndKeepItAlive()
     {
-        var g = Trace.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]);
+        var g = Tracer.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]);
         var exe = Executable.Compile(g);
         var x = Randn(310, 2, 3);
         var outs = exe.Run(x);
@@ -102,7 +102,7 @@ public class ExecutorTests
     [Fact]
     public void OutputsAreCorrectAfterBufferReuseAndEarlierOutputsSurvive()
     {
-        var g = Trace.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]);
+        var g = Tracer.Function(xs => ViewGraph(xs[0]), [new Shape(2, 3)]);
         var exe = Executable.Compile(g);
         var x1 = Randn(320, 2, 3);
         var first = exe.Run(x1);
@@ -128,16 +128,16 @@ public class ExecutorTests
     {
         // A constant output (or a view of one) must not hand out the graph's own storage: a caller
         // writing into its result would otherwise change the compiled graph for every later run.
-        var c = Tensor.FromArray([1.0, 2.0, 3.0]);
-        var g = Trace.Function(xs => new[] { xs[0] + 1.0, xs[0].Graph.Constant(c), Fn.Reshape(xs[0].Graph.Constant(c), 3, 1) }, [new Shape(3)]);
+        var c = NDArray.FromArray([1.0, 2.0, 3.0]);
+        var g = Tracer.Function(xs => new[] { xs[0] + 1.0, xs[0].Graph.Constant(c), Fn.Reshape(xs[0].Graph.Constant(c), 3, 1) }, [new Shape(3)]);
         var exe = Executable.Compile(g);
         var first = exe.Run(Randn(325, 3));
         first[1].Data[0] = 100;
         first[2].Data[1] = 200;
         var second = exe.Run(Randn(326, 3));
         AssertClose(c, second[1], 0, "constant output after the caller wrote into the previous one");
-        AssertClose(new Tensor<double>(new Shape(3, 1), [1.0, 2.0, 3.0]), second[2], 0, "reshaped constant output");
-        AssertClose(Tensor.FromArray([1.0, 2.0, 3.0]), c, 0, "the tensor the constant was made from");
+        AssertClose(new NDArray<double>(new Shape(3, 1), [1.0, 2.0, 3.0]), second[2], 0, "reshaped constant output");
+        AssertClose(NDArray.FromArray([1.0, 2.0, 3.0]), c, 0, "the tensor the constant was made from");
     }
 
     [Fact]
@@ -145,14 +145,14 @@ public class ExecutorTests
     {
         // A narrower deep network, checked against a hand-written forward pass on every run.
         var net = Mlp.Create(16, [.. Enumerable.Repeat(16, 9)], 4, Activation.Tanh, seed: 10);
-        var exe = Executable.Compile(Trace.Function(x => net.Apply(x), new Shape(8, 16)));
+        var exe = Executable.Compile(Tracer.Function(x => net.Apply(x), new Shape(8, 16)));
         for (int run = 0; run < 3; run++)
         {
             var x = Randn(330 + run, 8, 16);
             var h = x;
             for (int l = 0; l < net.LayerCount; l++)
             {
-                h = Naive.Zip(Naive.MatMul(h, (Tensor<double>)net.Parameters[2 * l]), (Tensor<double>)net.Parameters[2 * l + 1], (a, b) => a + b);
+                h = Naive.Zip(Naive.MatMul(h, (NDArray<double>)net.Parameters[2 * l]), (NDArray<double>)net.Parameters[2 * l + 1], (a, b) => a + b);
                 if (l + 1 < net.LayerCount) h = Naive.Map(h, Math.Tanh);
             }
             AssertClose(h, exe.Run(x)[0], 1e-13, $"run {run}");
@@ -165,8 +165,8 @@ public class ExecutorTests
         var net64 = Mlp.Create(5, [7, 7], 2, Activation.Sin, seed: 11);
         var net32 = Mlp.Create(5, [7, 7], 2, Activation.Sin, seed: 11, dtype: DType.Float32);
         var x = Randn(340, 3, 5);
-        var y64 = Executable.Compile(Trace.Function(v => net64.Apply(v), x.Shape)).Run(x)[0];
-        var exe32 = Executable.Compile(Trace.Function(v => net32.Apply(v), x.Shape, DType.Float32));
+        var y64 = Executable.Compile(Tracer.Function(v => net64.Apply(v), x.Shape)).Run(x)[0];
+        var exe32 = Executable.Compile(Tracer.Function(v => net32.Apply(v), x.Shape, DType.Float32));
         var y32 = exe32.Run(x.To<float>())[0];
         AssertClose(y64, y32.To<double>(), 1e-5, "float32 vs float64");
         Assert.Equal(DType.Float32, y32.DType);

@@ -5,7 +5,7 @@ namespace JetSharp.Tests;
 
 public class FusionTests
 {
-    private static (Tensor<double>[] Fused, Tensor<double>[] Plain, Executable FusedExe, Executable PlainExe) RunBoth(Graph g, params Tensor<double>[] inputs)
+    private static (NDArray<double>[] Fused, NDArray<double>[] Plain, Executable FusedExe, Executable PlainExe) RunBoth(Graph g, params NDArray<double>[] inputs)
     {
         var fused = new Executable(g, fuse: true);
         var plain = new Executable(g, fuse: false);
@@ -19,7 +19,7 @@ public class FusionTests
     public void ArithmeticTreesWithScalarAndTrailingAxisLeavesMatchTheUnfusedExecutor(int r, int n, int h)
     {
         // The shape of a tanh Taylor rule: d1·x2 + d2·(x1·x1), plus a scalar, a bias row, a division and a negation.
-        var g = Trace.Function(xs =>
+        var g = Tracer.Function(xs =>
         {
             var (x1, x2, d1, d2, bias) = (xs[0], xs[1], xs[2], xs[3], xs[4]);
             return -(d1 * x2 + d2 * (x1 * x1)) / (2.5 + bias * bias) - 0.5 * x1;
@@ -33,7 +33,7 @@ public class FusionTests
     [Fact]
     public void NodesWithOtherUsersOrThatAreOutputsStayMaterialised()
     {
-        var g = Trace.Function(xs =>
+        var g = Tracer.Function(xs =>
         {
             var shared = xs[0] * xs[1];           // used twice: a leaf of both trees, not absorbed
             return [shared + 1.0, shared * xs[0] - xs[1], xs[0] + xs[1]];

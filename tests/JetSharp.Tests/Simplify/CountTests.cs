@@ -19,7 +19,7 @@ public class CountTests
     private const int N = 7, D = 3, Width = 6;
     private static readonly int[] Hidden = [Width, Width, Width, Width];   // 4 hidden layers: weights 2..4 are middle layers
 
-    private static Graph Function() => Trace.Function(Mlp.Create(D, Hidden, 1, Activation.Tanh, seed: 11).Apply, new Shape(N, D));
+    private static Graph Function() => Tracer.Function(Mlp.Create(D, Hidden, 1, Activation.Tanh, seed: 11).Apply, new Shape(N, D));
 
     /// <summary>Standard and collapsed graphs of <paramref name="op"/>; also checks that they compute the same values.</summary>
     private static (GraphStats Standard, GraphStats Collapsed) Stats(DifferentialOperator op)

@@ -32,7 +32,7 @@ public class DeepGraphTests
         return result;
     }
 
-    /// <summary>A graph built without <see cref="Trace"/>: no origin stack walks, which would dominate the time on thousands of nodes.</summary>
+    /// <summary>A graph built without <see cref="Tracer"/>: no origin stack walks, which would dominate the time on thousands of nodes.</summary>
     private static Graph Build(Shape[] shapes, Func<Node[], Node> f)
     {
         var g = new Graph(DType.Float64);
@@ -109,7 +109,7 @@ public class DeepGraphTests
     [InlineData(16 << 20)]
     public void RulesThatDoNotTerminateAreReportedNotACrash(int stackBytes)
     {
-        var g = Trace.Function(x => Fn.Tanh(x) + 1.0, new Shape(2, 2));
+        var g = Tracer.Function(x => Fn.Tanh(x) + 1.0, new Shape(2, 2));
         var e = Assert.Throws<InvalidOperationException>(() => OnThread(stackBytes, () => new Simplifier([new Rewrap()]).Run(g)));
         Assert.Contains("do not terminate", e.Message);
         Assert.Contains(nameof(Rewrap), e.Message);

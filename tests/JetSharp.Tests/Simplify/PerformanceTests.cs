@@ -38,7 +38,7 @@ public class PerformanceTests(ITestOutputHelper output)
     {
         const int d = 10, layers = 100, width = 16;
         var net = Mlp.Create(d, [.. Enumerable.Repeat(width, layers)], 1, Activation.Tanh, seed: 1);
-        var f = Trace.Function(net.Apply, new Shape(N, d));
+        var f = Tracer.Function(net.Apply, new Shape(N, d));
         var raw = DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed, simplify: false);
         var (simplified, first, best) = Time(raw);
         output.WriteLine($"exact Laplacian, tanh MLP {d}→{layers}×{width}→1, N = {N}: {raw.Nodes.Count} nodes → {simplified.Nodes.Count}; " +
@@ -55,7 +55,7 @@ public class PerformanceTests(ITestOutputHelper output)
     {
         const int d = 4, layers = 24, width = 16;
         var net = Mlp.Create(d, [.. Enumerable.Repeat(width, layers)], 1, Activation.Tanh, seed: 2);
-        var f = Trace.Function(net.Apply, new Shape(N, d));
+        var f = Tracer.Function(net.Apply, new Shape(N, d));
         var raw = DifferentialOperator.Biharmonic().Build(f, Strategy.Collapsed, simplify: false);
         var (simplified, first, best) = Time(raw);
         output.WriteLine($"exact biharmonic, tanh MLP {d}→{layers}×{width}→1, N = {N}: {raw.Nodes.Count} nodes → {simplified.Nodes.Count}; " +

@@ -20,7 +20,7 @@ public class RandomGraphTests
     public void StandardRulesPreserveRandomGraphs(int seed)
     {
         Shape[] inputShapes = [new(R, N, H), new(N, H), new(1, N, H), new(R, 1, H), new(H), new(R, N, 1)];
-        var g = Trace.Function(xs => Build(xs, new Random(seed)), inputShapes);
+        var g = Tracer.Function(xs => Build(xs, new Random(seed)), inputShapes);
         var simplifier = Simplifier.Standard();
         var simplified = simplifier.Run(g);
         SameOutputs(g, simplified, InputsFor(g, seed), 1e-11);

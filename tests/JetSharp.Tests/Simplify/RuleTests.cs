@@ -17,10 +17,10 @@ public class RuleTests
     // Distinct extents, so a wrong axis shows up as a shape error rather than passing by coincidence.
     private const int R = 3, N = 4, H = 5, K = 2;
 
-    private static Tensor<double> X(long seed, params int[] shape) => Randn(seed, shape);
+    private static NDArray<double> X(long seed, params int[] shape) => Randn(seed, shape);
 
     /// <summary>Runs <paramref name="rule"/> alone, asserts it fired, and returns the simplified graph (values already compared).</summary>
-    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params Tensor<double>[] inputs)
+    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
     {
         var s = new Simplifier([rule]);
         var (_, after) = SimplifyAndCompare(s, f, inputs);
@@ -29,7 +29,7 @@ public class RuleTests
     }
 
     /// <summary>Runs <paramref name="rule"/> alone and asserts it did not fire and left the graph as it was.</summary>
-    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params Tensor<double>[] inputs)
+    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
     {
         var s = new Simplifier([rule]);
         var (before, after) = SimplifyAndCompare(s, f, inputs);
@@ -428,7 +428,7 @@ public class RuleTests
     public void FoldConstants_FoldsInFloat32Graphs()
     {
         var c = X(1, N, H).To<float>();
-        var g = Trace.Function(xs => xs[0] * Fn.Exp(xs[0].Graph.Constant(c)), [new Shape(N, H)], DType.Float32);
+        var g = Tracer.Function(xs => xs[0] * Fn.Exp(xs[0].Graph.Constant(c)), [new Shape(N, H)], DType.Float32);
         var s = new Simplifier([new FoldConstants()]);
         var after = s.Run(g);
         AssertFired(s, new FoldConstants());
@@ -438,7 +438,7 @@ public class RuleTests
         var actual = Run32(after, x);
         for (int i = 0; i < expected.Size; i++)
             Assert.True(Math.Abs(expected.Data[i] - actual.Data[i]) <= 1e-6f * Math.Max(1, Math.Abs(expected.Data[i])), $"element {i}: {expected.Data[i]} vs {actual.Data[i]}");
-        static Tensor<float> Run32(Graph graph, Tensor<float> x) => Runtime.Executable.Compile(graph).Run(x)[0];
+        static NDArray<float> Run32(Graph graph, NDArray<float> x) => Runtime.Executable.Compile(graph).Run(x)[0];
     }
 
     [Theory]
@@ -458,7 +458,7 @@ public class RuleTests
                 "x*0" => x * 0.0,
                 "0*x" => 0.0 * x,
                 "0/x" => 0.0 / x,
-                "x*zeros tensor" => x * g.Constant(new Tensor<double>(new Shape(N, H))),
+                "x*zeros tensor" => x * g.Constant(new NDArray<double>(new Shape(N, H))),
                 _ => x * Zeros(x, R, N, H),
             };
             return Fn.Tanh(x) + zero;
@@ -508,7 +508,7 @@ public class RuleTests
                 "x*1" => x * 1.0,
                 "1*x" => 1.0 * x,
                 "x/1" => x / 1.0,
-                "x*ones tensor" => x * g.Constant(Tensor.Ones<double>(new Shape(N, H))),
+                "x*ones tensor" => x * g.Constant(NDArray.Ones<double>(new Shape(N, H))),
                 _ => x * Fn.BroadcastTo(g.Scalar(1), new Shape(R, N, H)),
             });
         }, X(1, N, H));
@@ -532,7 +532,7 @@ public class RuleTests
         {
             var x = xs[0];
             var g = x.Graph;
-            return Fn.Tanh(form == "I·B" ? Fn.MatMul(g.Constant(Tensor.Identity<double>(N)), x) : Fn.MatMul(x, g.Constant(Tensor.Identity<double>(H))));
+            return Fn.Tanh(form == "I·B" ? Fn.MatMul(g.Constant(NDArray.Identity<double>(N)), x) : Fn.MatMul(x, g.Constant(NDArray.Identity<double>(H))));
         }, input);
         Assert.Empty(LiveOf<MatMulOp>(after));
         Assert.IsType<InputOp>(after.Outputs[0].Inputs[0].Op);
@@ -541,11 +541,11 @@ public class RuleTests
     [Fact]
     public void MatMulByIdentity_LeavesNearIdentityAndTransposedProductsAlone()
     {
-        var nearIdentity = Tensor.Identity<double>(H);
+        var nearIdentity = NDArray.Identity<double>(H);
         nearIdentity[0, 1] = 1e-3;
         DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(nearIdentity)), X(1, N, H));
         // Transposed operands are out of the rule's pattern (conservative, not wrong).
-        DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(Tensor.Identity<double>(N)), transposeA: true), X(1, N, H));
+        DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(NDArray.Identity<double>(N)), transposeA: true), X(1, N, H));
     }
 
     [Theory]

@@ -67,7 +67,7 @@ public class SimplifyEquivalenceTests
     public void SimplifiedJetReductionsEqualTheUnsimplifiedOnes(string function, int order, string variant)
     {
         var f = Functions[function];
-        var fg = Trace.Function(xs => f.Body(xs[0], xs[1]), [new Shape(N, D), f.PShape]);
+        var fg = Tracer.Function(xs => f.Body(xs[0], xs[1]), [new Shape(N, D), f.PShape]);
 
         var g = new Graph(DType.Float64);
         var x = g.Input(new Shape(N, D), "x");
@@ -120,7 +120,7 @@ public class SimplifyEquivalenceTests
         // The same check on Jet.Transform's own graph (every coefficient an input, zeros materialised),
         // extended by a direction sum of each output coefficient.
         var net = Mlp.Create(D, [4, 4], 1, Activation.Tanh, seed: 8);
-        var jg = Jet.Transform(Trace.Function(net.Apply, new Shape(N, D)), order, new Shape(R));
+        var jg = Jet.Transform(Tracer.Function(net.Apply, new Shape(N, D)), order, new Shape(R));
         var outs = jg.Outputs.Select((o, k) => k == 0 ? o : Fn.Sum(o, 0)).ToArray();
         jg.SetOutputs(outs);
         var simplifier = Simplifier.Standard();

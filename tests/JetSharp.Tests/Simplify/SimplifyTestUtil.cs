@@ -12,16 +12,16 @@ internal static class SimplifyTestUtil
     /// <paramref name="simplifier"/>, and checks that the simplified graph computes the same outputs on
     /// those inputs (≤ 1e-12 relative), independently of whether any rule fired.
     /// </summary>
-    public static (Graph Before, Graph After) SimplifyAndCompare(Simplifier simplifier, Func<Node[], Node> f, params Tensor<double>[] inputs)
+    public static (Graph Before, Graph After) SimplifyAndCompare(Simplifier simplifier, Func<Node[], Node> f, params NDArray<double>[] inputs)
     {
-        var before = Trace.Function(f, [.. inputs.Select(x => x.Shape)]);
+        var before = Tracer.Function(f, [.. inputs.Select(x => x.Shape)]);
         var after = simplifier.Run(before);
         SameOutputs(before, after, inputs);
         return (before, after);
     }
 
     /// <summary>Both graphs evaluated on the same inputs agree output by output (max abs error / max(1, max|reference|) ≤ tol).</summary>
-    public static void SameOutputs(Graph reference, Graph candidate, Tensor<double>[] inputs, double tol = 1e-12)
+    public static void SameOutputs(Graph reference, Graph candidate, NDArray<double>[] inputs, double tol = 1e-12)
     {
         Assert.Equal(reference.Outputs.Count, candidate.Outputs.Count);
         var expected = Run(reference, inputs);
@@ -35,7 +35,7 @@ internal static class SimplifyTestUtil
     }
 
     /// <summary>Seeded inputs for every input of a graph (standard normal; each input its own seed).</summary>
-    public static Tensor<double>[] InputsFor(Graph g, long seed) =>
+    public static NDArray<double>[] InputsFor(Graph g, long seed) =>
         [.. g.Inputs.Select((i, k) => Randn(seed * 100 + k, i.Shape.ToArray()))];
 
     /// <summary>The nodes the outputs reach (what the executor would run), inputs included.</summary>

@@ -12,7 +12,7 @@ public class TraceLogTests
     {
         const int n = 5, d = 3;
         var net = Mlp.Create(d, [6, 6], 1, Activation.Tanh, seed: 4);
-        var raw = DifferentialOperator.Laplacian().Build(Trace.Function(net.Apply, new Shape(n, d)), Strategy.Collapsed, simplify: false);
+        var raw = DifferentialOperator.Laplacian().Build(Tracer.Function(net.Apply, new Shape(n, d)), Strategy.Collapsed, simplify: false);
         var trace = new StringWriter();
         var simplifier = new Simplifier(Simplifier.StandardRules) { Trace = trace };
         simplifier.Run(raw);

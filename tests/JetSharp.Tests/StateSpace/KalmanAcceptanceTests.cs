@@ -5,22 +5,22 @@ namespace JetSharp.Tests.StateSpace;
 /// <summary>The test vectors of the square-root Kalman filter issue.</summary>
 public class KalmanAcceptanceTests
 {
-    private static Tensor<double> M(double[,] a) => Tensor.FromArray(a);
+    private static NDArray<double> M(double[,] a) => NDArray.FromArray(a);
 
     /// <summary>Inputs in the order F, H, L_Q, L_R, m₀, L₀; the summed log-likelihood of observations ys [1, T, dy].</summary>
-    private static Func<Node[], Node> LogLikelihood(Tensor<double> ys, Func<Node, Node>? tria = null) => xs =>
+    private static Func<Node[], Node> LogLikelihood(NDArray<double> ys, Func<Node, Node>? tria = null) => xs =>
     {
         var model = new LinearGaussianModel(xs[0], xs[1], xs[2], xs[3], xs[4], xs[5]);
         return Fn.Sum(SquareRootKalmanFilter.Filter(model, xs[0].Graph.Constant(ys), tria).LogLikelihood);
     };
 
-    private static Tensor<double>[] Scalar() =>
-        [M(new[,] { { 0.9 } }), M(new[,] { { 1.0 } }), M(new[,] { { 0.5 } }), M(new[,] { { 0.3 } }), Tensor.FromArray(new[] { 0.0 }), M(new[,] { { 1.0 } })];
+    private static NDArray<double>[] Scalar() =>
+        [M(new[,] { { 0.9 } }), M(new[,] { { 1.0 } }), M(new[,] { { 0.5 } }), M(new[,] { { 0.3 } }), NDArray.FromArray(new[] { 0.0 }), M(new[,] { { 1.0 } })];
 
     [Fact]
     public void ScalarModelLogLikelihoodAndGradients()
     {
-        var ys = Tensor.FromArray(new[] { 1.0 }, new Shape(1, 1, 1));
+        var ys = NDArray.FromArray(new[] { 1.0 }, new Shape(1, 1, 1));
         var model = Scalar();
         Assert.Equal(-1.423602113088, TestUtil.Eval(LogLikelihood(ys), model).Data[0], 12);
         var g = Ad.Grad(LogLikelihood(ys), model);
@@ -28,7 +28,7 @@ public class KalmanAcceptanceTests
         Assert.Equal(-0.056710775047, g[2].GetDouble(0), 12); // ∂/∂chol_Q
         Assert.Equal(-0.034026465028, g[3].GetDouble(0), 12); // ∂/∂chol_R
 
-        var two = Tensor.FromArray(new[] { 1.0, -0.5 }, new Shape(1, 2, 1));
+        var two = NDArray.FromArray(new[] { 1.0, -0.5 }, new Shape(1, 2, 1));
         Assert.Equal(-4.063945273790, TestUtil.Eval(LogLikelihood(two), model).Data[0], 12);
     }
 
@@ -36,8 +36,8 @@ public class KalmanAcceptanceTests
     public void RankDeficientModelHasFiniteGradientsThatMatchTheCovarianceFilter()
     {
         double[,] f = { { 1, 0.1 }, { 0, 1 } }, h = { { 1, 0 } }, lq = { { 0, 0 }, { 0, 0 } }, lr = { { 0.2 } }, l0 = { { 1, 0 }, { 0.5, 0 } };
-        Tensor<double>[] model = [M(f), M(h), M(lq), M(lr), Tensor.FromArray(new[] { 0.0, 0.0 }), M(l0)];
-        var ys = Tensor.FromArray(new[] { 0.3, 0.1 }, new Shape(1, 2, 1));
+        NDArray<double>[] model = [M(f), M(h), M(lq), M(lr), NDArray.FromArray(new[] { 0.0, 0.0 }), M(l0)];
+        var ys = NDArray.FromArray(new[] { 0.3, 0.1 }, new Shape(1, 2, 1));
         Assert.Equal(-0.946428184539, TestUtil.Eval(LogLikelihood(ys), model).Data[0], 12);
 
         var g = Ad.Grad(LogLikelihood(ys), model);
@@ -67,9 +67,9 @@ public class KalmanAcceptanceTests
     public void TriaDotProductTestHolds(int rows, int cols, int rank)
     {
         // A of the given rank; ⟨R̄, JVP(dA)⟩ = ⟨VJP(R̄), dA⟩.
-        var a = Tensor.FromArray(MatMul(Tensor.RandomNormal<double>(new Shape(rows, rank), 1).Data, Tensor.RandomNormal<double>(new Shape(rank, cols), 2).Data, rows, rank, cols), new Shape(rows, cols));
-        var da = Tensor.RandomNormal<double>(a.Shape, 3);
-        var rBar = Tensor.RandomNormal<double>(new Shape(rows, rows), 4);
+        var a = NDArray.FromArray(MatMul(NDArray.RandomNormal<double>(new Shape(rows, rank), 1).Data, NDArray.RandomNormal<double>(new Shape(rank, cols), 2).Data, rows, rank, cols), new Shape(rows, cols));
+        var da = NDArray.RandomNormal<double>(a.Shape, 3);
+        var rBar = NDArray.RandomNormal<double>(new Shape(rows, rows), 4);
         var (_, jvp) = Ad.Jvp(Linalg.Tria, a, da);
         var vjp = Ad.Grad(x => Fn.Sum(Linalg.Tria(x) * x.Graph.Constant(rBar)), a);
         double lhs = TestUtil.Dot(rBar, jvp), rhs = TestUtil.Dot(vjp, da);

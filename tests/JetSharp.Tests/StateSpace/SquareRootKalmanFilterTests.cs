@@ -12,7 +12,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     /// <summary>Model matrices in the order F, H, L_Q, L_R, m₀, L₀.</summary>
     private sealed record Model(double[,] F, double[,] H, double[,] Lq, double[,] Lr, double[] M0, double[,] L0)
     {
-        public Tensor<double>[] Tensors => [T(F), T(H), T(Lq), T(Lr), Tensor.FromArray(M0), T(L0)];
+        public NDArray<double>[] Tensors => [T(F), T(H), T(Lq), T(Lr), NDArray.FromArray(M0), T(L0)];
     }
 
     private static readonly double[,] F3 = { { 0.9, 0.2, 0.0 }, { -0.15, 0.85, 0.1 }, { 0.05, -0.1, 0.7 } };
@@ -33,11 +33,11 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         [0.5, -0.2, 0.1], Regular.L0);
 
     /// <summary>Observations [Series, Steps, dy] simulated from the model with seeded noise.</summary>
-    private static Tensor<double> Simulate(Model model, long seed)
+    private static NDArray<double> Simulate(Model model, long seed)
     {
         int dx = model.M0.Length, dy = model.H.GetLength(0);
-        var noise = Tensor.RandomNormal<double>(new Shape(Series, Steps + 1, dx + dy), seed);
-        var ys = new Tensor<double>(new Shape(Series, Steps, dy));
+        var noise = NDArray.RandomNormal<double>(new Shape(Series, Steps + 1, dx + dy), seed);
+        var ys = new NDArray<double>(new Shape(Series, Steps, dy));
         for (int s = 0; s < Series; s++)
         {
             double N(int t, int i) => noise[s, t, i];
@@ -67,14 +67,14 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         return ys;
     }
 
-    private static double[][] SeriesOf(Tensor<double> ys, int s) =>
+    private static double[][] SeriesOf(NDArray<double> ys, int s) =>
         [.. Enumerable.Range(0, ys.Shape[1]).Select(t => Enumerable.Range(0, ys.Shape[2]).Select(i => ys[s, t, i]).ToArray())];
 
     private static FilterResult Filter(Node[] xs, Node ys, Func<Node, Node>? tria = null) =>
         SquareRootKalmanFilter.Filter(new LinearGaussianModel(xs[0], xs[1], xs[2], xs[3], xs[4], xs[5]), ys, tria);
 
     /// <summary>Log-likelihoods [B] as a function of the six model matrices, for fixed observations.</summary>
-    private static Func<Node[], Node> LogLikelihood(Tensor<double> ys, Func<Node, Node>? tria = null) =>
+    private static Func<Node[], Node> LogLikelihood(NDArray<double> ys, Func<Node, Node>? tria = null) =>
         xs => Filter(xs, xs[0].Graph.Constant(ys), tria).LogLikelihood;
 
     [Theory]
@@ -85,7 +85,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     {
         var model = which == "regular" ? Regular : which == "singular observation noise" ? SingularObservationNoise : Singular;
         var ys = Simulate(model, seed: 3);
-        var g = Trace.Function(xs => { var r = Filter(xs[..6], xs[6]); return new[] { r.LogLikelihood, r.Means, r.Factors }; },
+        var g = Tracer.Function(xs => { var r = Filter(xs[..6], xs[6]); return new[] { r.LogLikelihood, r.Means, r.Factors }; },
             [.. model.Tensors.Select(t => t.Shape), ys.Shape]);
         var outs = Run(g, [.. model.Tensors, ys]);
         Assert.Equal(new Shape(Series), outs[0].Shape);
@@ -151,7 +151,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         double h = 1e-5;
         var gp = Ad.Grad(Loss, TestUtil.Axpy(f0, h, v));
         var gm = Ad.Grad(Loss, TestUtil.Axpy(f0, -h, v));
-        var fd = new Tensor<double>(f0.Shape);
+        var fd = new NDArray<double>(f0.Shape);
         for (int i = 0; i < fd.Size; i++) fd.Data[i] = (gp.Data[i] - gm.Data[i]) / (2 * h);
         double e = LinalgCheck.Rel(hvp, fd);
         output.WriteLine($"{which}: Hessian-vector product in F vs differences of gradients {e:E2}");
@@ -201,7 +201,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
     {
         var ys = Simulate(Regular, seed: 6);
         // F differs per series ([B, dx, dx]); the other matrices are shared.
-        var fs = new Tensor<double>(new Shape(Series, 3, 3));
+        var fs = new NDArray<double>(new Shape(Series, 3, 3));
         for (int s = 0; s < Series; s++)
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < 3; j++) fs[s, i, j] = F3[i, j] * (1 - 0.1 * s);
@@ -230,7 +230,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         {
             var s = shapes.ToArray();
             s[index] = bad;
-            var e = Assert.Throws<ShapeException>(() => Trace.Function(xs => Filter(xs[..6], xs[6]).LogLikelihood, [.. s, new Shape(Series, Steps, 2)]));
+            var e = Assert.Throws<ShapeException>(() => Tracer.Function(xs => Filter(xs[..6], xs[6]).LogLikelihood, [.. s, new Shape(Series, Steps, 2)]));
             Assert.Contains("kalman", e.Message);
             Assert.Contains(contains, e.Message);
         }
@@ -239,7 +239,7 @@ public class SquareRootKalmanFilterTests(ITestOutputHelper output)
         Expect(2, new Shape(2, 3), "L_Q");
         Expect(4, new Shape(2), "m₀");
         Expect(5, new Shape(4, 5, 3, 3), "L₀");
-        var obs = Assert.Throws<ShapeException>(() => Trace.Function(xs => Filter(xs[..6], xs[6]).LogLikelihood, [.. shapes, new Shape(Steps, 2)]));
+        var obs = Assert.Throws<ShapeException>(() => Tracer.Function(xs => Filter(xs[..6], xs[6]).LogLikelihood, [.. shapes, new Shape(Steps, 2)]));
         Assert.Contains("observations", obs.Message);
     }
 }

@@ -48,31 +48,31 @@ internal static class Naive
         return f;
     }
 
-    public static Tensor<double> Map(Tensor<double> x, Func<double, double> f)
+    public static NDArray<double> Map(NDArray<double> x, Func<double, double> f)
     {
-        var r = new Tensor<double>(x.Shape);
+        var r = new NDArray<double>(x.Shape);
         for (int i = 0; i < x.Size; i++) r.Data[i] = f(x.Data[i]);
         return r;
     }
 
-    public static Tensor<double> Zip(Tensor<double> a, Tensor<double> b, Func<double, double, double> f)
+    public static NDArray<double> Zip(NDArray<double> a, NDArray<double> b, Func<double, double, double> f)
     {
         var shape = BroadcastShape(a.Shape, b.Shape);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var c in Coords(shape))
             r.Data[Flat(c, shape)] = f(a.Data[BroadcastIndex(c, a.Shape)], b.Data[BroadcastIndex(c, b.Shape)]);
         return r;
     }
 
-    public static Tensor<double> BroadcastTo(Tensor<double> x, Shape shape)
+    public static NDArray<double> BroadcastTo(NDArray<double> x, Shape shape)
     {
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var c in Coords(shape)) r.Data[Flat(c, shape)] = x.Data[BroadcastIndex(c, x.Shape)];
         return r;
     }
 
     /// <summary>op(A)·op(B) with broadcast batch axes, as a triple loop per batch entry.</summary>
-    public static Tensor<double> MatMul(Tensor<double> a, Tensor<double> b, bool ta = false, bool tb = false)
+    public static NDArray<double> MatMul(NDArray<double> a, NDArray<double> b, bool ta = false, bool tb = false)
     {
         Shape sa = a.Shape, sb = b.Shape;
         int m = ta ? sa[^1] : sa[^2], k = ta ? sa[^2] : sa[^1], n = tb ? sb[^2] : sb[^1];
@@ -80,7 +80,7 @@ internal static class Naive
         var batchB = new Shape(sb.ToArray()[..^2]);
         var batch = BroadcastShape(batchA, batchB);
         var shape = new Shape([.. batch, m, n]);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var bc in Coords(batch))
         {
             int offA = BroadcastIndex(bc, batchA) * sa[^1] * sa[^2];
@@ -102,26 +102,26 @@ internal static class Naive
         return r;
     }
 
-    public static Tensor<double> Sum(Tensor<double> x, int[]? axes, bool keepDims)
+    public static NDArray<double> Sum(NDArray<double> x, int[]? axes, bool keepDims)
     {
         var ax = (axes ?? [.. Enumerable.Range(0, x.Rank)]).Select(a => a < 0 ? a + x.Rank : a).ToHashSet();
         var kept = new Shape([.. x.Shape.Select((d, i) => ax.Contains(i) ? 1 : d)]);
-        var acc = new Tensor<double>(kept);
+        var acc = new NDArray<double>(kept);
         foreach (var c in Coords(x.Shape))
         {
             var kc = c.Select((v, i) => ax.Contains(i) ? 0 : v).ToArray();
             acc.Data[Flat(kc, kept)] += x.Data[Flat(c, x.Shape)];
         }
         if (keepDims) return acc;
-        return new Tensor<double>(new Shape([.. x.Shape.Where((_, i) => !ax.Contains(i))]), acc.Data);
+        return new NDArray<double>(new Shape([.. x.Shape.Where((_, i) => !ax.Contains(i))]), acc.Data);
     }
 
-    public static Tensor<double> Reshape(Tensor<double> x, Shape s) => new(s, (double[])x.Data.Clone());
+    public static NDArray<double> Reshape(NDArray<double> x, Shape s) => new(s, (double[])x.Data.Clone());
 
-    public static Tensor<double> Transpose(Tensor<double> x, int[] perm)
+    public static NDArray<double> Transpose(NDArray<double> x, int[] perm)
     {
         var shape = new Shape([.. perm.Select(p => x.Shape[p])]);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var c in Coords(shape))
         {
             var src = new int[x.Rank];
@@ -131,30 +131,30 @@ internal static class Naive
         return r;
     }
 
-    public static Tensor<double> Slice(Tensor<double> x, int[] starts, int[] sizes)
+    public static NDArray<double> Slice(NDArray<double> x, int[] starts, int[] sizes)
     {
         var shape = new Shape(sizes);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var c in Coords(shape))
             r.Data[Flat(c, shape)] = x.Data[Flat([.. c.Select((v, i) => v + starts[i])], x.Shape)];
         return r;
     }
 
-    public static Tensor<double> Pad(Tensor<double> x, int[] before, int[] after)
+    public static NDArray<double> Pad(NDArray<double> x, int[] before, int[] after)
     {
         var shape = new Shape([.. x.Shape.Select((d, i) => d + before[i] + after[i])]);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         foreach (var c in Coords(x.Shape))
             r.Data[Flat([.. c.Select((v, i) => v + before[i])], shape)] = x.Data[Flat(c, x.Shape)];
         return r;
     }
 
-    public static Tensor<double> Concat(int axis, params Tensor<double>[] xs)
+    public static NDArray<double> Concat(int axis, params NDArray<double>[] xs)
     {
         var dims = xs[0].Shape.ToArray();
         dims[axis] = xs.Sum(x => x.Shape[axis]);
         var shape = new Shape(dims);
-        var r = new Tensor<double>(shape);
+        var r = new NDArray<double>(shape);
         int offset = 0;
         foreach (var x in xs)
         {

@@ -8,31 +8,31 @@ namespace JetSharp.Tests;
 /// </summary>
 internal static class Numeric
 {
-    public static Tensor<double> Randn(long seed, params int[] shape) => Tensor.RandomNormal<double>(new Shape(shape), seed);
-    public static Tensor<double> Uniform(long seed, double lo, double hi, params int[] shape) => Tensor.RandomUniform<double>(new Shape(shape), seed, lo, hi);
+    public static NDArray<double> Randn(long seed, params int[] shape) => NDArray.RandomNormal<double>(new Shape(shape), seed);
+    public static NDArray<double> Uniform(long seed, double lo, double hi, params int[] shape) => NDArray.RandomUniform<double>(new Shape(shape), seed, lo, hi);
 
-    public static Tensor<double>[] Run(Graph g, params Tensor<double>[] xs) => Executable.Compile(g).Run(xs);
+    public static NDArray<double>[] Run(Graph g, params NDArray<double>[] xs) => Executable.Compile(g).Run(xs);
 
     /// <summary>x + s·v (elementwise, same shapes).</summary>
-    public static Tensor<double> Axpy(Tensor<double> x, double s, Tensor<double> v)
+    public static NDArray<double> Axpy(NDArray<double> x, double s, NDArray<double> v)
     {
         Assert.Equal(x.Shape, v.Shape);
-        var r = new Tensor<double>(x.Shape);
+        var r = new NDArray<double>(x.Shape);
         for (int i = 0; i < x.Size; i++) r.Data[i] = x.Data[i] + s * v.Data[i];
         return r;
     }
 
-    public static Tensor<double> Combine(Tensor<double> a, Tensor<double> b, Func<double, double, double> f)
+    public static NDArray<double> Combine(NDArray<double> a, NDArray<double> b, Func<double, double, double> f)
     {
         Assert.Equal(a.Shape, b.Shape);
-        var r = new Tensor<double>(a.Shape);
+        var r = new NDArray<double>(a.Shape);
         for (int i = 0; i < a.Size; i++) r.Data[i] = f(a.Data[i], b.Data[i]);
         return r;
     }
 
-    public static Tensor<double> Scale(Tensor<double> a, double s) => Combine(a, a, (x, _) => s * x);
+    public static NDArray<double> Scale(NDArray<double> a, double s) => Combine(a, a, (x, _) => s * x);
 
-    public static double Dot(Tensor<double> a, Tensor<double> b)
+    public static double Dot(NDArray<double> a, NDArray<double> b)
     {
         Assert.Equal(a.Shape, b.Shape);
         double s = 0;
@@ -41,28 +41,28 @@ internal static class Numeric
     }
 
     /// <summary>Σ|a_i·b_i|: the scale of a dot product, used to judge cancellation-prone scalar comparisons.</summary>
-    public static double AbsDot(Tensor<double> a, Tensor<double> b)
+    public static double AbsDot(NDArray<double> a, NDArray<double> b)
     {
         double s = 0;
         for (int i = 0; i < a.Size; i++) s += Math.Abs(a.Data[i] * b.Data[i]);
         return s;
     }
 
-    public static double MaxAbs(Tensor<double> a) => a.Size == 0 ? 0 : a.Data.Max(Math.Abs);
+    public static double MaxAbs(NDArray<double> a) => a.Size == 0 ? 0 : a.Data.Max(Math.Abs);
 
     /// <summary>Slice r of the leading (direction) axis, as a copy.</summary>
-    public static Tensor<double> Row(Tensor<double> t, int r)
+    public static NDArray<double> Row(NDArray<double> t, int r)
     {
         int inner = t.Size / t.Shape[0];
-        return new Tensor<double>(t.Shape.Skip(1), t.Data[(r * inner)..((r + 1) * inner)]);
+        return new NDArray<double>(t.Shape.Skip(1), t.Data[(r * inner)..((r + 1) * inner)]);
     }
 
     /// <summary>Stacks equally shaped tensors along a new leading axis.</summary>
-    public static Tensor<double> Stack(params Tensor<double>[] ts) =>
+    public static NDArray<double> Stack(params NDArray<double>[] ts) =>
         new(ts[0].Shape.Prepend(ts.Length), [.. ts.SelectMany(t => t.Data)]);
 
     /// <summary>max|actual − expected| / max(max|expected|, floor): relative to the size of the expected values.</summary>
-    public static double RelErr(Tensor<double> expected, Tensor<double> actual, double floor = 1e-3)
+    public static double RelErr(NDArray<double> expected, NDArray<double> actual, double floor = 1e-3)
     {
         Assert.Equal(expected.Shape, actual.Shape);
         double m = 0;
@@ -75,7 +75,7 @@ internal static class Numeric
         return m / Math.Max(MaxAbs(expected), floor);
     }
 
-    public static void AssertClose(Tensor<double> expected, Tensor<double> actual, double tol, string what)
+    public static void AssertClose(NDArray<double> expected, NDArray<double> actual, double tol, string what)
     {
         double e = RelErr(expected, actual);
         Assert.True(e <= tol, $"{what}: relative error {e:E3} > {tol:E1}\nexpected {expected}\nactual   {actual}");
@@ -92,11 +92,11 @@ internal static class Numeric
     /// combined by Richardson extrapolation (error O(h⁴)), so a 1e-6 tolerance leaves a wide margin
     /// over the discretisation error while still catching any wrong derivative.
     /// </summary>
-    public static Tensor<double> Directional(Graph g, Tensor<double>[] xs, Tensor<double>[] vs, double h = 1e-3, int output = 0)
+    public static NDArray<double> Directional(Graph g, NDArray<double>[] xs, NDArray<double>[] vs, double h = 1e-3, int output = 0)
     {
         var exe = Executable.Compile(g);
-        Tensor<double> F(double s) => exe.Run([.. xs.Select((x, i) => Axpy(x, s, vs[i]))])[output].Clone();
-        Tensor<double> D(double s) => Combine(F(s), F(-s), (p, m) => (p - m) / (2 * s));
+        NDArray<double> F(double s) => exe.Run([.. xs.Select((x, i) => Axpy(x, s, vs[i]))])[output].Clone();
+        NDArray<double> D(double s) => Combine(F(s), F(-s), (p, m) => (p - m) / (2 * s));
         return Combine(D(h / 2), D(h), (fine, coarse) => (4 * fine - coarse) / 3);
     }
 
@@ -104,17 +104,17 @@ internal static class Numeric
     /// d²/dt² g(x(t)) at t = 0 along the path x(t) = x₀ + t·x₁ + t²/2·x₂: second differences at h and h/2
     /// with Richardson extrapolation. This is the order-2 jet coefficient in the derivative convention.
     /// </summary>
-    public static Tensor<double> SecondAlongPath(Graph g, Tensor<double>[] x0, Tensor<double>[] x1, Tensor<double>[] x2, double h = 1e-2, int output = 0)
+    public static NDArray<double> SecondAlongPath(Graph g, NDArray<double>[] x0, NDArray<double>[] x1, NDArray<double>[] x2, double h = 1e-2, int output = 0)
     {
         var exe = Executable.Compile(g);
-        Tensor<double> F(double t) =>
+        NDArray<double> F(double t) =>
             exe.Run([.. x0.Select((x, i) => Axpy(Axpy(x, t, x1[i]), t * t / 2, x2[i]))])[output].Clone();
         var f0 = F(0);
-        Tensor<double> S(double t)
+        NDArray<double> S(double t)
         {
             var p = F(t);
             var m = F(-t);
-            var r = new Tensor<double>(p.Shape);
+            var r = new NDArray<double>(p.Shape);
             for (int i = 0; i < r.Size; i++) r.Data[i] = (p.Data[i] - 2 * f0.Data[i] + m.Data[i]) / (t * t);
             return r;
         }

@@ -11,20 +11,20 @@ public class KernelTests
 {
     // ------------------------------------------------------------------ reference helpers
 
-    private static double[] D<T>(Tensor<T> t) where T : unmanaged, IFloatingPointIeee754<T> =>
+    private static double[] D<T>(NDArray<T> t) where T : unmanaged, IFloatingPointIeee754<T> =>
         t.Data.Select(v => double.CreateTruncating(v)).ToArray();
 
-    private static Tensor<T> Rand<T>(int[] shape, long seed, double scale = 1) where T : unmanaged, IFloatingPointIeee754<T>
+    private static NDArray<T> Rand<T>(int[] shape, long seed, double scale = 1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var t = Tensor.RandomNormal<T>(new Shape(shape), seed);
+        var t = NDArray.RandomNormal<T>(new Shape(shape), seed);
         if (scale != 1)
             for (int i = 0; i < t.Size; i++) t.Data[i] = T.CreateTruncating(double.CreateTruncating(t.Data[i]) * scale);
         return t;
     }
 
     /// <summary>A result tensor full of NaN, so a kernel that leaves anything unwritten is caught.</summary>
-    private static Tensor<T> Garbage<T>(int[] shape) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Tensor.Full(new Shape(shape), T.NaN);
+    private static NDArray<T> Garbage<T>(int[] shape) where T : unmanaged, IFloatingPointIeee754<T> =>
+        NDArray.Full(new Shape(shape), T.NaN);
 
     private static int[] Unravel(long flat, int[] dims)
     {
@@ -229,11 +229,11 @@ public class KernelTests
     [Fact]
     public void Binary_RejectsWrongResultShape()
     {
-        var a = Tensor.Zeros<double>(new Shape(3, 4));
-        var b = Tensor.Zeros<double>(new Shape(4));
-        var ex = Assert.Throws<ArgumentException>(() => Elementwise.Binary(BinaryOp.Add, a, b, Tensor.Zeros<double>(new Shape(4, 4))));
+        var a = NDArray.Zeros<double>(new Shape(3, 4));
+        var b = NDArray.Zeros<double>(new Shape(4));
+        var ex = Assert.Throws<ArgumentException>(() => Elementwise.Binary(BinaryOp.Add, a, b, NDArray.Zeros<double>(new Shape(4, 4))));
         Assert.Contains("Binary", ex.Message);
-        Assert.Throws<ArgumentException>(() => Elementwise.Binary(BinaryOp.Add, a, Tensor.Zeros<double>(new Shape(3)), Tensor.Zeros<double>(new Shape(3, 4))));
+        Assert.Throws<ArgumentException>(() => Elementwise.Binary(BinaryOp.Add, a, NDArray.Zeros<double>(new Shape(3)), NDArray.Zeros<double>(new Shape(3, 4))));
     }
 
     // ------------------------------------------------------------------ Unary and Pow
@@ -280,7 +280,7 @@ public class KernelTests
 
     private static void CheckSaturation<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var x = Tensor.FromArray(new[] { -1e30, -1000.0, -100, -50, 50, 100, 1000, 1e30 }.Select(T.CreateTruncating).ToArray());
+        var x = NDArray.FromArray(new[] { -1e30, -1000.0, -100, -50, 50, 100, 1000, 1e30 }.Select(T.CreateTruncating).ToArray());
         var r = Garbage<T>([8]);
         Elementwise.Unary(UnaryOp.Sigmoid, x, r);
         AssertClose([0, 0, 0, 0, 1, 1, 1, 1], D(r), 0, 1e-20, "sigmoid");
@@ -289,7 +289,7 @@ public class KernelTests
         Elementwise.Unary(UnaryOp.Softplus, x, r);
         AssertClose([0, 0, 0, 0, 50, 100, 1000, 1e30], D(r), 1e-6, 1e-20, "softplus");
         // tanh is odd and accurate near 0 (TensorPrimitives.Tanh itself gives tanh(0f) = -6e-8).
-        var tiny = Tensor.FromArray(new[] { 0.0, -0.0, 1e-30, -1e-30, 1e-10, 1e-3, -1e-3, 0.3, -0.3, 0.6, 0.7 }.Select(T.CreateTruncating).ToArray());
+        var tiny = NDArray.FromArray(new[] { 0.0, -0.0, 1e-30, -1e-30, 1e-10, 1e-3, -1e-3, 0.3, -0.3, 0.6, 0.7 }.Select(T.CreateTruncating).ToArray());
         var tr = Garbage<T>([tiny.Size]);
         Elementwise.Unary(UnaryOp.Tanh, tiny, tr);
         AssertClose(D(tiny).Select(v => Round<T>(Math.Tanh(v))).ToArray(), D(tr), IsFloat<T>() ? 2.4e-7 : 4.5e-16, 0, "tanh near 0");
@@ -297,7 +297,7 @@ public class KernelTests
         foreach (int i in new[] { 2, 5, 7 }) Assert.Equal(tr.Data[i], -tr.Data[i + 1]);
 
         // softplus(-40) = e^-40 ≈ 4.2e-18: the value must survive, not collapse to 0 as log(1 + e^-40) would.
-        var small = Tensor.FromArray(new[] { T.CreateTruncating(-40.0) });
+        var small = NDArray.FromArray(new[] { T.CreateTruncating(-40.0) });
         var sr = Garbage<T>([1]);
         Elementwise.Unary(UnaryOp.Softplus, small, sr);
         Assert.Equal(Math.Exp(-40), double.CreateTruncating(sr.Data[0]), IsFloat<T>() ? 1e-23 : 1e-30);
@@ -328,7 +328,7 @@ public class KernelTests
             Elementwise.Pow(inPlace, p, inPlace);
             AssertClose(expected, D(inPlace), rtol, 0, $"x^{p} in place");
         }
-        var zeros = Tensor.Zeros<T>(new Shape(3));
+        var zeros = NDArray.Zeros<T>(new Shape(3));
         var z = Garbage<T>([3]);
         Elementwise.Pow(zeros, 0, z);
         AssertExact([1, 1, 1], D(z), "0^0");
@@ -442,11 +442,11 @@ public class KernelTests
     [Fact]
     public void Sum_RejectsBadAxesAndShapes()
     {
-        var x = Tensor.Zeros<double>(new Shape(2, 3));
-        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0, 0], false, Tensor.Zeros<double>(new Shape(3))));
-        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [2], false, Tensor.Zeros<double>(new Shape(2, 3))));
-        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0], false, Tensor.Zeros<double>(new Shape(1, 3))));
-        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0], true, Tensor.Zeros<double>(new Shape(3))));
+        var x = NDArray.Zeros<double>(new Shape(2, 3));
+        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0, 0], false, NDArray.Zeros<double>(new Shape(3))));
+        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [2], false, NDArray.Zeros<double>(new Shape(2, 3))));
+        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0], false, NDArray.Zeros<double>(new Shape(1, 3))));
+        Assert.Throws<ArgumentException>(() => Reduce.Sum(x, [0], true, NDArray.Zeros<double>(new Shape(3))));
     }
 
     // ------------------------------------------------------------------ Transpose
@@ -519,9 +519,9 @@ public class KernelTests
     [Fact]
     public void Transpose_RejectsNonPermutation()
     {
-        var x = Tensor.Zeros<double>(new Shape(2, 3));
-        Assert.Throws<ArgumentException>(() => Layout.Transpose(x, [0, 0], Tensor.Zeros<double>(new Shape(2, 2))));
-        Assert.Throws<ArgumentException>(() => Layout.Transpose(x, [1, 0], Tensor.Zeros<double>(new Shape(2, 3))));
+        var x = NDArray.Zeros<double>(new Shape(2, 3));
+        Assert.Throws<ArgumentException>(() => Layout.Transpose(x, [0, 0], NDArray.Zeros<double>(new Shape(2, 2))));
+        Assert.Throws<ArgumentException>(() => Layout.Transpose(x, [1, 0], NDArray.Zeros<double>(new Shape(2, 3))));
     }
 
     // ------------------------------------------------------------------ BroadcastTo, Slice, Pad, Concat
@@ -637,7 +637,7 @@ public class KernelTests
         Assert.Throws<ArgumentException>(() => Layout.Concat([Rand<T>([2, 3], 1), Rand<T>([3, 3], 1)], 1, Garbage<T>([2, 6])));
     }
 
-    private static void CheckConcatCase<T>(List<Tensor<T>> xs, int axis) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void CheckConcatCase<T>(List<NDArray<T>> xs, int axis) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var outShape = xs[0].Shape.ToArray();
         outShape[axis] = xs.Sum(x => x.Shape[axis]);
@@ -671,7 +671,7 @@ public class KernelTests
     {
         var x = Rand<T>([96, 40, 64], 47);
         var row = Rand<T>([40, 64], 53);
-        (Func<Tensor<T>> Run, bool Exact)[] kernels =
+        (Func<NDArray<T>> Run, bool Exact)[] kernels =
         [
             (() => { var r = Garbage<T>([96, 40, 64]); Elementwise.Binary(BinaryOp.Mul, x, row, r); return r; }, true),
             (() => { var r = Garbage<T>([96, 40, 64]); Elementwise.Unary(UnaryOp.Softplus, x, r); return r; }, true),
@@ -709,7 +709,7 @@ public class KernelTests
             Assert.NotSame(x.Data, back.Data);
         }
         // System.Numerics.Tensors has no rank 0: a scalar goes over as shape [1].
-        var scalar = Tensor.Scalar(T.CreateTruncating(2.5));
+        var scalar = NDArray.Scalar(T.CreateTruncating(2.5));
         var sysScalar = scalar.ToSystemTensor();
         Assert.Equal([(nint)1], sysScalar.Lengths.ToArray());
         Assert.Equal(new Shape(1), sysScalar.ToJetSharp().Shape);
@@ -729,7 +729,7 @@ public class KernelTests
         Assert.Equal(4, arr.GetLength(1));
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 4; j++) Assert.Equal(m[i, j], arr[i, j]);
-        Assert.Equal(m.Data, Tensor.FromArray(arr).Data);
+        Assert.Equal(m.Data, NDArray.FromArray(arr).Data);
         Assert.Throws<InvalidOperationException>(() => Rand<T>([2, 2, 2], 1).ToArray2D());
     }
 }

@@ -6,8 +6,8 @@ public class RandomTests
     public void NeighbouringSeedsGiveUnrelatedStreams()
     {
         // With a counter of (seed + i)·φ, seed s+1 was seed s shifted by one element: check no shift matches.
-        var a = Tensor.RandomUniform<double>(new Shape(4096), seed: 0).Data;
-        var b = Tensor.RandomUniform<double>(new Shape(4096), seed: 1).Data;
+        var a = NDArray.RandomUniform<double>(new Shape(4096), seed: 0).Data;
+        var b = NDArray.RandomUniform<double>(new Shape(4096), seed: 1).Data;
         for (int shift = -3; shift <= 3; shift++)
         {
             int same = 0;
@@ -22,15 +22,15 @@ public class RandomTests
     [Fact]
     public void SamplesAreReproducibleAndHaveTheirMoments()
     {
-        var n1 = Tensor.RandomNormal<double>(new Shape(20000), seed: 42);
-        var n2 = Tensor.RandomNormal<double>(new Shape(20000), seed: 42);
+        var n1 = NDArray.RandomNormal<double>(new Shape(20000), seed: 42);
+        var n2 = NDArray.RandomNormal<double>(new Shape(20000), seed: 42);
         Assert.Equal(n1.Data, n2.Data);
         Assert.InRange(n1.Data.Average(), -0.03, 0.03);
         Assert.InRange(n1.Data.Average(v => v * v), 0.96, 1.04);
-        var r = Tensor.RandomRademacher<double>(new Shape(20000), seed: 3);
+        var r = NDArray.RandomRademacher<double>(new Shape(20000), seed: 3);
         Assert.All(r.Data, v => Assert.True(v == 1 || v == -1));
         Assert.InRange(r.Data.Average(), -0.03, 0.03);
-        var f = Tensor.RandomNormal<float>(new Shape(100), seed: 42);
+        var f = NDArray.RandomNormal<float>(new Shape(100), seed: 42);
         for (int i = 0; i < 100; i++) Assert.Equal((float)n1.Data[i], f.Data[i]);
     }
 }

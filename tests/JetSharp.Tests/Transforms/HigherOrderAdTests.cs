@@ -68,17 +68,17 @@ public class HigherOrderAdTests
 
     public static TheoryData<string> Functions => ["sinexp", "rosenbrock"];
 
-    private static (Func<Node, Node> F, Func<double[], double[]> Grad, Func<double[], double[,]> Hess, Tensor<double> X) Problem(string name) => name switch
+    private static (Func<Node, Node> F, Func<double[], double[]> Grad, Func<double[], double[,]> Hess, NDArray<double> X) Problem(string name) => name switch
     {
         "sinexp" => (SinExp, x => [.. x.Select(G1)], SinExpHessian, Randn(11, 5)),
         // Near the curved valley, where the Hessian is far from diagonal.
         _ => (Rosenbrock, RosenbrockGrad, RosenbrockHessian, Uniform(12, -1.2, 1.5, 5)),
     };
 
-    private static Tensor<double> MatVec(double[,] h, Tensor<double> v)
+    private static NDArray<double> MatVec(double[,] h, NDArray<double> v)
     {
         int d = h.GetLength(0);
-        var r = new Tensor<double>(v.Shape);
+        var r = new NDArray<double>(v.Shape);
         int rows = v.Size / d;
         for (int s = 0; s < rows; s++)
             for (int i = 0; i < d; i++)
@@ -103,19 +103,19 @@ public class HigherOrderAdTests
     {
         var p = Problem(name);
         var g = Ad.Grad(p.F, p.X);
-        AssertClose(Tensor.FromArray(p.Grad(p.X.Data)), g, Tol, $"∇{name}");
+        AssertClose(NDArray.FromArray(p.Grad(p.X.Data)), g, Tol, $"∇{name}");
     }
 
     [Theory, MemberData(nameof(Functions))]
     public void GradOfGradGivesEveryHessianRow(string name)
     {
         var p = Problem(name);
-        var grad = Vjp.Grad(Trace.Function(p.F, p.X.Shape));
+        var grad = Vjp.Grad(Tracer.Function(p.F, p.X.Shape));
         var hess = p.Hess(p.X.Data);
         for (int i = 0; i < p.X.Size; i++)
         {
             var row = Run(Vjp.Grad(GradComponent(grad, i)), p.X)[1];
-            var expected = Tensor.FromArray(Enumerable.Range(0, p.X.Size).Select(j => hess[i, j]).ToArray());
+            var expected = NDArray.FromArray(Enumerable.Range(0, p.X.Size).Select(j => hess[i, j]).ToArray());
             AssertClose(expected, row, Tol, $"{name}: Hessian row {i} by grad of grad");
         }
     }
@@ -124,7 +124,7 @@ public class HigherOrderAdTests
     public void HessianTraceByGradOfGrad(string name)
     {
         var p = Problem(name);
-        var grad = Vjp.Grad(Trace.Function(p.F, p.X.Shape));
+        var grad = Vjp.Grad(Tracer.Function(p.F, p.X.Shape));
         var h = new Graph(DType.Float64);
         var x = h.Input(p.X.Shape, "x");
         var diag = Enumerable.Range(0, p.X.Size).Select(i =>
@@ -143,7 +143,7 @@ public class HigherOrderAdTests
     {
         // Three reverse passes: ∂_k tr∇²f = g‴(x_k) for the separable f = Σ sin(x_i)·e^(−x_i²).
         var xv = Randn(13, 4);
-        var grad = Vjp.Grad(Trace.Function(SinExp, xv.Shape));
+        var grad = Vjp.Grad(Tracer.Function(SinExp, xv.Shape));
         var h = new Graph(DType.Float64);
         var x = h.Input(xv.Shape, "x");
         h.SetOutputs(Enumerable.Range(0, 4)
@@ -180,9 +180,9 @@ public class HigherOrderAdTests
         var p = Problem(name);
         var v = Randn(23, p.X.Size);
         // Jvp.Transform of the gradient graph: inputs (x, v), outputs (f, ∇f, ∂f·v, ∇²f·v).
-        var outs = Run(Jvp.Transform(Vjp.Grad(Trace.Function(p.F, p.X.Shape))), p.X, v);
-        AssertClose(Tensor.FromArray(p.Grad(p.X.Data)), outs[1], Tol, $"{name}: ∇f from the JVP graph");
-        AssertClose(Dot(Tensor.FromArray(p.Grad(p.X.Data)), v), outs[2].ToScalar(), Tol, $"{name}: directional derivative");
+        var outs = Run(Jvp.Transform(Vjp.Grad(Tracer.Function(p.F, p.X.Shape))), p.X, v);
+        AssertClose(NDArray.FromArray(p.Grad(p.X.Data)), outs[1], Tol, $"{name}: ∇f from the JVP graph");
+        AssertClose(Dot(NDArray.FromArray(p.Grad(p.X.Data)), v), outs[2].ToScalar(), Tol, $"{name}: directional derivative");
         AssertClose(MatVec(p.Hess(p.X.Data), v), outs[3], Tol, $"{name}: JVP of grad");
         AssertClose(Ad.Hvp(p.F, p.X, v), outs[3], 1e-14, $"{name}: JVP of grad vs Ad.Hvp");
     }
@@ -194,12 +194,12 @@ public class HigherOrderAdTests
         var a = Randn(26, 4);
         var b = Randn(27, 4);
         var c = Randn(28, 2);
-        var g = Trace.Function(xs => Fn.Sum(xs[0] * Fn.Sin(xs[1])), [a.Shape, b.Shape, c.Shape]);
+        var g = Tracer.Function(xs => Fn.Sum(xs[0] * Fn.Sin(xs[1])), [a.Shape, b.Shape, c.Shape]);
         var outs = Run(Vjp.Grad(g, [false, true, true]), a, b, c);
         Assert.Equal(3, outs.Length);
         AssertClose(Combine(a, b, (p, q) => p * Math.Sin(q)).Data.Sum(), outs[0].ToScalar(), Tol, "f");
         AssertClose(Combine(a, b, (p, q) => p * Math.Cos(q)), outs[1], Tol, "∂f/∂b");
-        AssertClose(new Tensor<double>(c.Shape), outs[2], 0, "∂f/∂c of an unused input");
+        AssertClose(new NDArray<double>(c.Shape), outs[2], 0, "∂f/∂c of an unused input");
         // Grad of that gradient with respect to a: ∂/∂a Σ_i (a_i cos b_i)·w_i = cos(b)·w.
         var w = Randn(29, 4);
         var h = new Graph(DType.Float64);
@@ -215,7 +215,7 @@ public class HigherOrderAdTests
         var x = Randn(24, 2, 3);
         var v = Randn(25, 3, 2, 3);
         var hv = Ad.Hvp(SinExp, x, v);
-        var expected = new Tensor<double>(v.Shape);
+        var expected = new NDArray<double>(v.Shape);
         for (int i = 0; i < v.Size; i++) expected.Data[i] = G2(x.Data[i % 6]) * v.Data[i];
         AssertClose(expected, hv, Tol, "∇²f·v with x [2, 3], v [3, 2, 3]");
     }

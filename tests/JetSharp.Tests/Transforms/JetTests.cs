@@ -18,11 +18,11 @@ public class JetTests
     /// Runs the jet of output 0 of <paramref name="g"/> through <see cref="Jet.Apply"/>: a null
     /// coefficient stays structurally zero (no input is created for it). Returns y₀..y_K.
     /// </summary>
-    private static Tensor<double>[] RunJet(Graph g, Tensor<double>[] x0, Tensor<double>?[][] coefficients, int order, Shape prefix = default, int output = 0)
+    private static NDArray<double>[] RunJet(Graph g, NDArray<double>[] x0, NDArray<double>?[][] coefficients, int order, Shape prefix = default, int output = 0)
     {
         var h = new Graph(DType.Float64);
         var primals = g.Inputs.Select(i => h.Input(i.Shape)).ToArray();
-        var feeds = new List<Tensor<double>>(x0);
+        var feeds = new List<NDArray<double>>(x0);
         var cs = coefficients.Select(list => list.Select(t =>
         {
             if (t is null) return (Node?)null;
@@ -36,7 +36,7 @@ public class JetTests
     }
 
     /// <summary>Runs <see cref="Jet.Transform"/> (every coefficient an input) of a one-input graph on x₀..x_K.</summary>
-    private static Tensor<double>[] RunJetTransform(Graph g, int order, params Tensor<double>[] x) =>
+    private static NDArray<double>[] RunJetTransform(Graph g, int order, params NDArray<double>[] x) =>
         Run(Jet.Transform(g, order), x);
 
     /// <summary>
@@ -62,9 +62,9 @@ public class JetTests
     }
 
     /// <summary>Applies a series function to every element of jets given in the derivative convention.</summary>
-    private static Tensor<double>[] SeriesReference(Tensor<double>[] x, Func<PowerSeries, PowerSeries> f)
+    private static NDArray<double>[] SeriesReference(NDArray<double>[] x, Func<PowerSeries, PowerSeries> f)
     {
-        var y = x.Select(t => new Tensor<double>(t.Shape)).ToArray();
+        var y = x.Select(t => new NDArray<double>(t.Shape)).ToArray();
         for (int e = 0; e < x[0].Size; e++)
         {
             var d = f(PowerSeries.FromDerivatives([.. x.Select(t => t.Data[e])])).ToDerivatives();
@@ -73,7 +73,7 @@ public class JetTests
         return y;
     }
 
-    private static void AssertJet(Tensor<double>[] expected, Tensor<double>[] actual, double tol, string what)
+    private static void AssertJet(NDArray<double>[] expected, NDArray<double>[] actual, double tol, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int k = 0; k < expected.Length; k++) AssertClose(expected[k], actual[k], tol, $"{what}, coefficient {k}");
@@ -103,7 +103,7 @@ public class JetTests
             "cube" => v => Fn.Pow(v, 3),
             _ => v => Fn.Pow(v, -2),
         };
-        var y = RunJetTransform(Trace.Function(f, Shape.Scalar), 4, [.. x.Select(v => Tensor.Scalar(v))]);
+        var y = RunJetTransform(Tracer.Function(f, Shape.Scalar), 4, [.. x.Select(v => NDArray.Scalar(v))]);
         for (int k = 0; k <= 4; k++)
             // The document quotes 15 significant digits.
             Assert.True(Math.Abs(y[k].ToScalar() - expected[k]) <= 1e-12 * Math.Max(1, Math.Abs(expected[k])),
@@ -126,12 +126,12 @@ public class JetTests
             _ => (x => 1.0 / (1.0 - x), Uniform(62, -0.5, 0.5, 5), (x, k) => PowerSeries.Factorial(k) / Math.Pow(1 - x, k + 1)),
         };
         var v = Randn(63, 5);
-        var g = Trace.Function(f, x0.Shape);
-        var expected = Enumerable.Range(0, K + 1).Select(k => Tensor.FromArray(x0.Data.Select((x, i) => deriv(x, k) * Math.Pow(v.Data[i], k)).ToArray())).ToArray();
+        var g = Tracer.Function(f, x0.Shape);
+        var expected = Enumerable.Range(0, K + 1).Select(k => NDArray.FromArray(x0.Data.Select((x, i) => deriv(x, k) * Math.Pow(v.Data[i], k)).ToArray())).ToArray();
 
         // Zero coefficients as structural nulls, and as explicit zero tensors: both must agree with the closed form.
         AssertJet(expected, RunJet(g, [x0], [[v, null, null, null, null, null]], K), 1e-12, $"{name} (null x₂..x₆)");
-        AssertJet(expected, RunJetTransform(g, K, [x0, v, .. Enumerable.Range(0, K - 1).Select(_ => new Tensor<double>(x0.Shape))]), 1e-12, $"{name} (zero x₂..x₆)");
+        AssertJet(expected, RunJetTransform(g, K, [x0, v, .. Enumerable.Range(0, K - 1).Select(_ => new NDArray<double>(x0.Shape))]), 1e-12, $"{name} (zero x₂..x₆)");
     }
 
     // ---- full random jets against the power-series reference -------------------------------------
@@ -176,10 +176,10 @@ public class JetTests
     {
         // Every coefficient x₁..x_K non-zero, so every partition of Faà di Bruno's formula contributes.
         var (f, s, positive) = UnaryFunctions[name];
-        var x = new Tensor<double>[order + 1];
+        var x = new NDArray<double>[order + 1];
         x[0] = positive ? Uniform(70, 0.6, 2.0, 6) : Randn(70, 6);
         for (int k = 1; k <= order; k++) x[k] = Scale(Randn(70 + k, 6), 0.6);
-        var y = RunJetTransform(Trace.Function(f, x[0].Shape), order, x);
+        var y = RunJetTransform(Tracer.Function(f, x[0].Shape), order, x);
         AssertJet(SeriesReference(x, s), y, 1e-11, $"{name} at K = {order}");
     }
 
@@ -205,11 +205,11 @@ public class JetTests
         Func<PowerSeries, PowerSeries, PowerSeries> s = op switch { "add" => (a, b) => a + b, "sub" => (a, b) => a - b, "mul" => (a, b) => a * b, _ => (a, b) => a / b };
         var a = Enumerable.Range(0, K + 1).Select(k => Scale(Randn(80 + k, [.. sa]), k == 0 ? 1 : 0.6)).ToArray();
         var b = Enumerable.Range(0, K + 1).Select(k => k == 0 ? Uniform(90, 0.7, 2, [.. sb]) : Scale(Randn(90 + k, [.. sb]), 0.6)).ToArray();
-        var g = Trace.Function(xs => f(xs[0], xs[1]), [sa, sb]);
+        var g = Tracer.Function(xs => f(xs[0], xs[1]), [sa, sb]);
         var y = RunJet(g, [a[0], b[0]], [a[1..], b[1..]], K);
 
         var outShape = Naive.BroadcastShape(sa, sb);
-        var expected = Enumerable.Range(0, K + 1).Select(_ => new Tensor<double>(outShape)).ToArray();
+        var expected = Enumerable.Range(0, K + 1).Select(_ => new NDArray<double>(outShape)).ToArray();
         foreach (var c in Naive.Coords(outShape))
         {
             int ia = Naive.BroadcastIndex(c, sa), ib = Naive.BroadcastIndex(c, sb);
@@ -236,11 +236,11 @@ public class JetTests
         Shape sa = new([.. shapeA.Split(',').Select(int.Parse)]), sb = new([.. shapeB.Split(',').Select(int.Parse)]);
         var a = Enumerable.Range(0, K + 1).Select(k => Randn(100 + k, [.. sa])).ToArray();
         var b = Enumerable.Range(0, K + 1).Select(k => Randn(110 + k, [.. sb])).ToArray();
-        var g = Trace.Function(xs => Fn.MatMul(xs[0], xs[1], ta, tb), [sa, sb]);
+        var g = Tracer.Function(xs => Fn.MatMul(xs[0], xs[1], ta, tb), [sa, sb]);
         var y = RunJet(g, [a[0], b[0]], [a[1..], b[1..]], K);
         for (int k = 0; k <= K; k++)
         {
-            Tensor<double>? expected = null;
+            NDArray<double>? expected = null;
             for (int j = 0; j <= k; j++)
             {
                 var term = Scale(Naive.MatMul(a[j], b[k - j], ta, tb), PowerSeries.Factorial(k) / (PowerSeries.Factorial(j) * PowerSeries.Factorial(k - j)));
@@ -257,14 +257,14 @@ public class JetTests
         // every other coefficient zero (no 0·∞ from x^(p−m)); for negative x₀ the jets equal the Cauchy
         // products x·x·x and x·x, which the real-exponent series recurrence cannot evaluate there.
         var v = Randn(115, 4);
-        var g3 = Trace.Function(x => Fn.Pow(x, 3), new Shape(4));
-        var y = RunJet(g3, [new Tensor<double>(new Shape(4))], [[v, null, null, null, null]], 5);
+        var g3 = Tracer.Function(x => Fn.Pow(x, 3), new Shape(4));
+        var y = RunJet(g3, [new NDArray<double>(new Shape(4))], [[v, null, null, null, null]], 5);
         for (int k = 0; k <= 5; k++)
-            AssertClose(k == 3 ? Naive.Map(v, t => 6 * t * t * t) : new Tensor<double>(new Shape(4)), y[k], k == 3 ? 1e-15 : 0, $"x³ at 0, y_{k}");
+            AssertClose(k == 3 ? Naive.Map(v, t => 6 * t * t * t) : new NDArray<double>(new Shape(4)), y[k], k == 3 ? 1e-15 : 0, $"x³ at 0, y_{k}");
 
         var x = Enumerable.Range(0, 5).Select(k => k == 0 ? Uniform(116, -2, -0.5, 4) : Randn(116 + k, 4)).ToArray();
         AssertJet(SeriesReference(x, s => s * s * s), RunJetTransform(g3, 4, x), 1e-12, "x³ at negative x₀");
-        AssertJet(SeriesReference(x, s => s * s), RunJetTransform(Trace.Function(Fn.Square, new Shape(4)), 4, x), 1e-12, "x² at negative x₀");
+        AssertJet(SeriesReference(x, s => s * s), RunJetTransform(Tracer.Function(Fn.Square, new Shape(4)), 4, x), 1e-12, "x² at negative x₀");
     }
 
     [Fact]
@@ -272,7 +272,7 @@ public class JetTests
     {
         var net = Net(3, Activation.Softplus);
         var x = Randn(117, 4, 3);
-        var g = Trace.Function(xx => net.Apply(xx), x.Shape);
+        var g = Tracer.Function(xx => net.Apply(xx), x.Shape);
         var jg = Jet.Transform(g, 0);
         Assert.Single(jg.Inputs);
         AssertClose(Run(g, x)[0], Run(jg, x)[0], 0, "y₀ of a 0-jet");
@@ -284,8 +284,8 @@ public class JetTests
         var net64 = Net(3, Activation.Tanh);
         var net32 = Mlp.Create(3, [6, 5], 2, Activation.Tanh, seed: 3, dtype: DType.Float32);
         var x = Enumerable.Range(0, 4).Select(k => Randn(118 + k, 4, 3)).ToArray();
-        var y64 = RunJetTransform(Trace.Function(xx => net64.Apply(xx), x[0].Shape), 3, x);
-        var y32 = Runtime.Executable.Compile(Jet.Transform(Trace.Function(xx => net32.Apply(xx), x[0].Shape, DType.Float32), 3))
+        var y64 = RunJetTransform(Tracer.Function(xx => net64.Apply(xx), x[0].Shape), 3, x);
+        var y32 = Runtime.Executable.Compile(Jet.Transform(Tracer.Function(xx => net32.Apply(xx), x[0].Shape, DType.Float32), 3))
             .Run([.. x.Select(t => t.To<float>())]);
         for (int k = 0; k <= 3; k++)
         {
@@ -313,14 +313,14 @@ public class JetTests
         var net = Net(3, act);
         var x = Randn(120, 4, 3);
         var v = Randn(121, 4, 3);
-        var g = Trace.Function(xx => net.Apply(xx), x.Shape);
+        var g = Tracer.Function(xx => net.Apply(xx), x.Shape);
         var nested = Run(NestedDirectional(g, order), x, v)[0];
 
-        var coefficients = new Tensor<double>?[order];
+        var coefficients = new NDArray<double>?[order];
         coefficients[0] = v;
         var structural = RunJet(g, [x], [coefficients], order);
         AssertClose(nested, structural[order], 1e-10, $"{act} y_{order} with null x₂..x_K vs {order} nested JVPs");
-        var dense = RunJetTransform(g, order, [x, v, .. Enumerable.Range(1, order - 1).Select(_ => new Tensor<double>(x.Shape))]);
+        var dense = RunJetTransform(g, order, [x, v, .. Enumerable.Range(1, order - 1).Select(_ => new NDArray<double>(x.Shape))]);
         AssertClose(nested, dense[order], 1e-10, $"{act} y_{order} with zero tensors x₂..x_K vs {order} nested JVPs");
         for (int k = 0; k <= order; k++)
             AssertClose(structural[k], dense[k], 1e-13, $"{act} coefficient {k}: null vs zero-tensor coefficients");
@@ -334,7 +334,7 @@ public class JetTests
         var x0 = Randn(130, 4, 3);
         var x1 = Randn(131, 4, 3);
         var x2 = Randn(132, 4, 3);
-        var g = Trace.Function(xx => net.Apply(xx), x0.Shape);
+        var g = Tracer.Function(xx => net.Apply(xx), x0.Shape);
         var y = RunJetTransform(g, 2, x0, x1, x2);
         AssertClose(Run(g, x0)[0], y[0], 1e-15, $"{act} y₀");
         AssertClose(Directional(g, [x0], [x1]), y[1], 1e-6, $"{act} y₁");
@@ -348,7 +348,7 @@ public class JetTests
     {
         var net = Net(3, Activation.Tanh);
         var x0 = Randn(140, 4, 3);
-        var g = Trace.Function(xx => net.Apply(xx), x0.Shape);
+        var g = Tracer.Function(xx => net.Apply(xx), x0.Shape);
         var p = new Shape(prefix);
         var coefs = Enumerable.Range(1, order).Select(k => Scale(Randn(140 + k, [.. prefix, 4, 3]), 0.7)).ToArray();
         var batched = Run(Jet.Transform(g, order, p), [x0, .. coefs]);
@@ -356,7 +356,7 @@ public class JetTests
         int count = p.Size;
         for (int r = 0; r < count; r++)
         {
-            Tensor<double> Slice(Tensor<double> t) { int inner = t.Size / count; return new(t.Shape.Skip(p.Rank), t.Data[(r * inner)..((r + 1) * inner)]); }
+            NDArray<double> Slice(NDArray<double> t) { int inner = t.Size / count; return new(t.Shape.Skip(p.Rank), t.Data[(r * inner)..((r + 1) * inner)]); }
             var y = Run(single, [x0, .. coefs.Select(Slice)]);
             AssertClose(y[0], batched[0], 1e-15, $"y₀ (no direction axes) for prefix {p}");
             for (int k = 1; k <= order; k++)
@@ -372,7 +372,7 @@ public class JetTests
         // every extent of the network, so an extent 7 in a shape can only be a direction axis.
         const int R = 7;
         var net = Mlp.Create(3, [5, 6], 2, Activation.Tanh, seed: 4);
-        var g = Trace.Function(xx => net.Apply(xx), new Shape(4, 3));
+        var g = Tracer.Function(xx => net.Apply(xx), new Shape(4, 3));
         var jg = Jet.Transform(g, 3, new Shape(R));
 
         var dependent = new HashSet<Node>(jg.Inputs.Skip(1));
@@ -397,7 +397,7 @@ public class JetTests
         var x0 = Randn(150, 4, 3);
         var v = Randn(151, 4, 3);
         var shapes = net.ParameterShapes;
-        var fg = Trace.Function(xs => net.Apply(xs[..^1], xs[^1]), [.. shapes, x0.Shape]);
+        var fg = Tracer.Function(xs => net.Apply(xs[..^1], xs[^1]), [.. shapes, x0.Shape]);
 
         var sg = new Graph(DType.Float64);
         var ps = shapes.Select(s => sg.Input(s)).ToArray();
@@ -405,11 +405,11 @@ public class JetTests
         var y = Jet.Apply(fg, [.. ps, sg.Constant(x0)], coefs, 2, default)[0];
         sg.SetOutputs(Fn.Sum(y[2]!));
 
-        var theta = net.Parameters.Cast<Tensor<double>>().ToArray();
+        var theta = net.Parameters.Cast<NDArray<double>>().ToArray();
         var grads = Run(Vjp.Grad(sg), theta)[1..];
         for (int i = 0; i < theta.Length; i++)
         {
-            var dirs = theta.Select((t, j) => j == i ? Randn(160 + j, [.. t.Shape]) : new Tensor<double>(t.Shape)).ToArray();
+            var dirs = theta.Select((t, j) => j == i ? Randn(160 + j, [.. t.Shape]) : new NDArray<double>(t.Shape)).ToArray();
             var fd = Directional(sg, theta, dirs).ToScalar();
             AssertClose(fd, Dot(grads[i], dirs[i]), 1e-6, $"{act}: ⟨∂S/∂θ_{i}, δ⟩", scale: AbsDot(grads[i], dirs[i]));
         }
@@ -422,7 +422,7 @@ public class JetTests
         var net = Mlp.Create(3, [6, 5], 1, act, seed: 7);
         var x = Randn(170, 4, 3);
         var v = Randn(171, 4, 3);
-        var grad = Vjp.Grad(Trace.Function(xx => Fn.Sum(net.Apply(xx)), x.Shape));
+        var grad = Vjp.Grad(Tracer.Function(xx => Fn.Sum(net.Apply(xx)), x.Shape));
         var y = RunJet(grad, [x], [[v, null, null]], K, output: 1);
         for (int k = 1; k <= K; k++)
             AssertClose(Run(NestedDirectional(grad, k, output: 1), x, v)[0], y[k], 1e-10, $"{act}: ⟨∂^{k}∇f, v^{k}⟩");
@@ -439,7 +439,7 @@ public class JetTests
         var x0 = Randn(180, 4, 3);
         var u = Randn(181, 4, 3);
         var v = Randn(182, 4, 3);
-        var g = Trace.Function(xx => net.Apply(xx), x0.Shape);
+        var g = Tracer.Function(xx => net.Apply(xx), x0.Shape);
         var j2 = Jet.Transform(g, 2);
 
         var h = new Graph(DType.Float64);
@@ -450,7 +450,7 @@ public class JetTests
         h.SetOutputs(outer[0][2]!, outer[1][2]!, outer[2][2]!, outer[2][0]!);
         var r = Run(h, x0, u, v);
 
-        Tensor<double> F(int k, Tensor<double> w) { var c = new Tensor<double>?[k]; c[0] = w; return RunJet(g, [x0], [c], k)[k]; }
+        NDArray<double> F(int k, NDArray<double> w) { var c = new NDArray<double>?[k]; c[0] = w; return RunJet(g, [x0], [c], k)[k]; }
         var upv = Combine(u, v, (a, b) => a + b);
         var umv = Combine(u, v, (a, b) => a - b);
         var t4 = Combine(Combine(F(4, upv), F(4, umv), (a, b) => a + b), Combine(F(4, u), F(4, v), (a, b) => a + b), (a, b) => (a - 2 * b) / 12);
@@ -491,7 +491,7 @@ public class JetTests
         var standard = Pde.Laplacian(f, x, Strategy.StandardTaylor);
         Assert.Equal(new Shape(3, 2, 2), standard.Shape);
         var flat = Pde.Laplacian(xx => net.Apply(xx), x, Strategy.NestedFirstOrder);
-        AssertClose(new Tensor<double>(new Shape(3, 2, 2), flat.Data), standard, 1e-10, "Δf for f: [N, D] → [N, 2, 2]");
+        AssertClose(new NDArray<double>(new Shape(3, 2, 2), flat.Data), standard, 1e-10, "Δf for f: [N, D] → [N, 2, 2]");
         AssertClose(standard, Pde.Laplacian(f, x, Strategy.NestedFirstOrder), 1e-10, "nested Δf for f: [N, D] → [N, 2, 2]");
     }
 
@@ -511,7 +511,7 @@ public class JetTests
     {
         // Σ_r ⟨∂²f, v_r⊗v_r⟩ with per-datum random directions [R, N, D] (the weighted / stochastic form).
         var net = Mlp.Create(5, [9], 1, act, seed: 14);
-        var fg = Trace.Function(xx => net.Apply(xx), new Shape(3, 5));
+        var fg = Tracer.Function(xx => net.Apply(xx), new Shape(3, 5));
         var h = new Graph(DType.Float64);
         var x = h.Input(new Shape(3, 5), "x");
         var v = h.Input(new Shape(4, 3, 5), "v");
@@ -526,17 +526,17 @@ public class JetTests
         // f = |x|⁴ per datum: along x + t·v, the t⁴ coefficient of |x + tv|⁴ is |v|⁴, so ⟨∂⁴f, v^⊗4⟩ = 24|v|⁴,
         // and over the basis Σ_d ⟨∂⁴f, e_d^⊗4⟩ = 24·D.
         const int D = 4;
-        var fg = Trace.Function(xx => Fn.Square(Fn.Sum(xx * xx, 1, keepDims: true)), new Shape(3, D));
+        var fg = Tracer.Function(xx => Fn.Square(Fn.Sum(xx * xx, 1, keepDims: true)), new Shape(3, D));
         var h = new Graph(DType.Float64);
         var x = h.Input(new Shape(3, D), "x");
         var v = h.Input(new Shape(2, 3, D), "v");
         h.SetOutputs(
-            Operators.DirectionalSums.StandardTaylor(fg, [x], Fn.BroadcastTo(Fn.Reshape(h.Constant(Tensor.Identity<double>(D)), D, 1, D), new Shape(D, 3, D)), 4),
+            Operators.DirectionalSums.StandardTaylor(fg, [x], Fn.BroadcastTo(Fn.Reshape(h.Constant(NDArray.Identity<double>(D)), D, 1, D), new Shape(D, 3, D)), 4),
             Operators.DirectionalSums.StandardTaylor(fg, [x], v, 4));
         var vs = Randn(199, 2, 3, D);
         var r = Run(h, Randn(200, 3, D), vs);
-        AssertClose(Tensor.Full(new Shape(3, 1), 24.0 * D), r[0], 1e-13, "Σ_d ⟨∂⁴|x|⁴, e_d^⊗4⟩");
-        var expected = new Tensor<double>(new Shape(3, 1));
+        AssertClose(NDArray.Full(new Shape(3, 1), 24.0 * D), r[0], 1e-13, "Σ_d ⟨∂⁴|x|⁴, e_d^⊗4⟩");
+        var expected = new NDArray<double>(new Shape(3, 1));
         for (int n = 0; n < 3; n++)
             for (int s = 0; s < 2; s++)
             {
@@ -564,7 +564,7 @@ public class JetTests
             "exp(-|x|²)" => xx => Fn.Exp(-Fn.Sum(xx * xx, 1, keepDims: true)),
             _ => xx => Fn.Square(Fn.Sum(xx * xx, 1, keepDims: true)),
         };
-        var expected = new Tensor<double>(new Shape(3, 1));
+        var expected = new NDArray<double>(new Shape(3, 1));
         for (int n = 0; n < 3; n++)
         {
             var row = x.Data[(n * d)..((n + 1) * d)];

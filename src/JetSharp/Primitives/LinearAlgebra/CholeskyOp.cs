@@ -35,7 +35,7 @@ public sealed class CholeskyOp : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         int n = output.Shape[^1];
         for (int b = 0; b < DenseKernels.BatchCount(output.Shape); b++)

@@ -30,7 +30,7 @@ public sealed class FullRankCheckOp(string context) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var x = inputs[0].Data;
         int n = output.Shape[^1];

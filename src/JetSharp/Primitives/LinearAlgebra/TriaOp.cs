@@ -41,7 +41,7 @@ public sealed class TriaOp : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var a = inputs[0];
         int m = a.Shape[^2], n = a.Shape[^1], k = Math.Min(m, n);

@@ -38,7 +38,7 @@ public sealed class TriangularMaskOp(double lower, double diagonal, double upper
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var x = inputs[0].Data;
         var y = output.Data;

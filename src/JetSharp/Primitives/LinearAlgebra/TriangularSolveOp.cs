@@ -40,9 +40,9 @@ public sealed class TriangularSolveOp(bool lower, bool transpose) : Primitive
     }
 
     /// <inheritdoc/>
-    public override void Execute<T>(Tensor<T>[] inputs, Tensor<T> output, RunContext context)
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
-        Tensor<T> t = inputs[0], b = inputs[1];
+        NDArray<T> t = inputs[0], b = inputs[1];
         int n = output.Shape[^2], k = output.Shape[^1];
         var ta = DenseKernels.BroadcastBatchIndex(t.Shape, output.Shape);
         var tb = DenseKernels.BroadcastBatchIndex(b.Shape, output.Shape);

@@ -193,7 +193,7 @@ public sealed class FoldConstants : RewriteRule
     private static Node Evaluate<T>(Primitive op, Node[] inputs, Graph g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var values = inputs.Select(i => ((ConstantOp)i.Op).Get<T>()).ToArray();
-        var result = new Tensor<T>(op.InferShape(inputs));
+        var result = new NDArray<T>(op.InferShape(inputs));
         op.Execute(values, result, RunContext.Detached());
         return result.Rank == 0 ? g.Scalar(double.CreateTruncating(result.Data[0])) : g.Constant(result);
     }

@@ -1,13 +1,13 @@
 namespace JetSharp.Tensors;
 
 /// <summary>
-/// A dense, contiguous, row-major tensor. <see cref="Tensor{T}"/> holds the elements; this base
+/// A dense, contiguous, row-major tensor. <see cref="NDArray{T}"/> holds the elements; this base
 /// class lets graphs and executors handle tensors of either dtype, and holds the factory methods.
 /// </summary>
-public abstract partial class Tensor
+public abstract partial class NDArray
 {
-    /// <summary>Sets the shape; only <see cref="Tensor{T}"/> derives from this class.</summary>
-    protected Tensor(Shape shape) { Shape = shape; }
+    /// <summary>Sets the shape; only <see cref="NDArray{T}"/> derives from this class.</summary>
+    protected NDArray(Shape shape) { Shape = shape; }
 
     /// <summary>The extents (row-major).</summary>
     public Shape Shape { get; }
@@ -24,22 +24,22 @@ public abstract partial class Tensor
     public abstract double GetDouble(int flatIndex);
 
     /// <summary>A copy converted to element type <typeparamref name="TOut"/>.</summary>
-    public abstract Tensor<TOut> To<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut>;
+    public abstract NDArray<TOut> To<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut>;
 }
 
 /// <summary>A dense row-major tensor of <c>float</c> or <c>double</c>.</summary>
-public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Wraps <paramref name="data"/> (not copied); its length must equal the shape's size.</summary>
-    public Tensor(Shape shape, T[] data) : base(shape)
+    public NDArray(Shape shape, T[] data) : base(shape)
     {
         if (data.Length != shape.Size)
-            throw new ArgumentException($"Tensor: {data.Length} elements cannot fill shape {shape} ({shape.Size} elements).");
+            throw new ArgumentException($"NDArray: {data.Length} elements cannot fill shape {shape} ({shape.Size} elements).");
         Data = data;
     }
 
     /// <summary>A zero-filled tensor.</summary>
-    public Tensor(Shape shape) : this(shape, new T[shape.Size]) { }
+    public NDArray(Shape shape) : this(shape, new T[shape.Size]) { }
 
     /// <summary>The elements in row-major order.</summary>
     public T[] Data { get; }
@@ -51,7 +51,7 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     public override DType DType => DTypes.Of<T>();
 
     /// <summary>The element at a multi-index, one index per axis.</summary>
-    /// <exception cref="ArgumentException">The number of indices differs from <see cref="Tensor.Rank"/>.</exception>
+    /// <exception cref="ArgumentException">The number of indices differs from <see cref="NDArray.Rank"/>.</exception>
     /// <exception cref="IndexOutOfRangeException">An index is outside its axis.</exception>
     public T this[params int[] index]
     {
@@ -62,12 +62,12 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     private int FlatIndex(int[] index)
     {
         if (index.Length != Rank)
-            throw new ArgumentException($"Tensor index: {index.Length} indices for a tensor of shape {Shape}.");
+            throw new ArgumentException($"NDArray index: {index.Length} indices for a tensor of shape {Shape}.");
         int flat = 0;
         for (int i = 0; i < index.Length; i++)
         {
             if ((uint)index[i] >= (uint)Shape[i])
-                throw new IndexOutOfRangeException($"Tensor index: [{string.Join(", ", index)}] is outside shape {Shape}.");
+                throw new IndexOutOfRangeException($"NDArray index: [{string.Join(", ", index)}] is outside shape {Shape}.");
             flat = flat * Shape[i] + index[i];
         }
         return flat;
@@ -77,9 +77,9 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     public override double GetDouble(int flatIndex) => double.CreateTruncating(Data[flatIndex]);
 
     /// <inheritdoc/>
-    public override Tensor<TOut> To<TOut>()
+    public override NDArray<TOut> To<TOut>()
     {
-        var r = new Tensor<TOut>(Shape);
+        var r = new NDArray<TOut>(Shape);
         for (int i = 0; i < Data.Length; i++) r.Data[i] = TOut.CreateTruncating(Data[i]);
         return r;
     }
@@ -92,15 +92,15 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>A tensor with the same elements and a new shape of the same size (the data is shared).</summary>
-    public Tensor<T> Reshape(Shape shape)
+    public NDArray<T> Reshape(Shape shape)
     {
         if (shape.Size != Size)
             throw new ArgumentException($"Reshape: cannot reshape {Shape} ({Size} elements) to {shape} ({shape.Size} elements).");
-        return new Tensor<T>(shape, Data);
+        return new NDArray<T>(shape, Data);
     }
 
     /// <summary>A tensor with the same shape and a copy of the elements.</summary>
-    public Tensor<T> Clone() => new(Shape, (T[])Data.Clone());
+    public NDArray<T> Clone() => new(Shape, (T[])Data.Clone());
 
     /// <summary>The elements as a flat array (a copy).</summary>
     public T[] ToArray() => (T[])Data.Clone();
@@ -109,5 +109,5 @@ public sealed class Tensor<T> : Tensor where T : unmanaged, IFloatingPointIeee75
     /// The dtype, shape and elements (nested brackets, 6 significant digits); tensors over 64 elements
     /// show only their first 6.
     /// </summary>
-    public override string ToString() => TensorFormatter.Format(this);
+    public override string ToString() => NDArrayFormatter.Format(this);
 }

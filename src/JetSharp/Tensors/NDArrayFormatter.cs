@@ -3,14 +3,14 @@ using System.Text;
 
 namespace JetSharp.Tensors;
 
-internal static class TensorFormatter
+internal static class NDArrayFormatter
 {
     private const int MaxElements = 64;
 
-    public static string Format<T>(Tensor<T> t) where T : unmanaged, IFloatingPointIeee754<T>
+    public static string Format<T>(NDArray<T> t) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var sb = new StringBuilder();
-        sb.Append($"Tensor<{t.DType.Name()}>{t.Shape} ");
+        sb.Append($"NDArray<{t.DType.Name()}>{t.Shape} ");
         if (t.Rank == 0) return sb.Append(Str(t.Data[0])).ToString();
         if (t.Size > MaxElements)
         {
@@ -23,7 +23,7 @@ internal static class TensorFormatter
         return sb.ToString();
     }
 
-    private static void Append<T>(StringBuilder sb, Tensor<T> t, int axis, ref int pos) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Append<T>(StringBuilder sb, NDArray<T> t, int axis, ref int pos) where T : unmanaged, IFloatingPointIeee754<T>
     {
         sb.Append('[');
         for (int i = 0; i < t.Shape[axis]; i++)
