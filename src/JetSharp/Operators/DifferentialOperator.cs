@@ -329,10 +329,13 @@ public sealed class DifferentialOperator
         if (f.Outputs.Count != 1 || f.Outputs[0].Rank == 0 || f.Outputs[0].Shape[0] != f.Inputs[0].Shape[0])
             throw new ShapeException($"{Name}: the function must return one tensor [N, …] for inputs [N, D] = {f.Inputs[0].Shape}; it returns {string.Join(", ", f.Outputs.Select(o => o.Shape.ToString()))}.");
         PerDatum.Check(f, Name);
-        var g = new Graph(f.DType);
-        var inputs = GraphWalk.MirrorInputs(f, g);
-        g.SetOutputs(Emit(f, inputs, strategy));
-        return simplify ? strategy.Finish(g) : g;
+        return MemoryGuard.WhileBuilding(Name, f.Inputs[0].Shape, f.DType, () =>
+        {
+            var g = new Graph(f.DType);
+            var inputs = GraphWalk.MirrorInputs(f, g);
+            g.SetOutputs(Emit(f, inputs, strategy));
+            return simplify ? strategy.Finish(g) : g;
+        });
     }
 
     /// <summary>

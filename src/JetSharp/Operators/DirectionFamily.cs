@@ -54,7 +54,9 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
         new(order, scale, x =>
         {
             int n = x.Shape[0], d = x.Shape[1];
-            return Fn.BroadcastTo(Fn.Reshape(IdentityMatrixOp.Emit(x.Graph, d), d, 1, d), new Shape(d, n, d));
+            // Emitted as [D, 1, D] directly: a reshape of a [D, D] node would need its element count, which
+            // for D > 46340 exceeds what a tensor can hold although the collapsed graph never holds it.
+            return Fn.BroadcastTo(IdentityMatrixOp.Emit(x.Graph, d, new Shape(d, 1, d)), new Shape(d, n, d));
         }, description);
 
     private static Node Broadcast(Node x, double[,] directions)

@@ -57,10 +57,24 @@ internal static class MemoryGuard
         if (bytes > Available) throw Refusal(op, null, bytes, what, dimension);
     }
 
+    /// <summary>
+    /// Runs <paramref name="build"/>, turning the failure of a shape too large for any tensor (more than
+    /// 2^31 elements: <see cref="Shape.Size"/> throws while the graph is built or simplified) into the same
+    /// refusal as a run that cannot fit, naming operator <paramref name="op"/> and the inputs <paramref name="x"/>.
+    /// </summary>
+    public static T WhileBuilding<T>(string op, Shape x, DType dtype, Func<T> build)
+    {
+        try { return build(); }
+        catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType == typeof(Shape))
+        {
+            throw Refusal(op, x, (double)int.MaxValue * dtype.SizeInBytes(), $"a tensor of more than 2^31 elements ({e.Message})", inner: e);
+        }
+    }
+
     /// <summary>A tensor fits when the process may hold its bytes and an array can index its elements.</summary>
     private static bool Fits(double bytes, Shape s) => bytes <= Available && Elements(s) <= Array.MaxLength;
 
-    private static InsufficientMemoryException Refusal(string op, Shape? x, double bytes, string what, int? dimension = null)
+    private static InsufficientMemoryException Refusal(string op, Shape? x, double bytes, string what, int? dimension = null, Exception? inner = null)
     {
         int d = dimension ?? x!.Value[1];
         string points = x is { } shape ? $"inputs {shape} (D = {d})" : $"D = {d}";
@@ -68,7 +82,7 @@ internal static class MemoryGuard
             $"{op}: for {points} the exact evaluation needs at least {Format(bytes)} for {what}, more than the " +
             $"{Format(Available)} this process may use{(bytes <= Available ? " in one array" : "")}. Nothing was allocated. " +
             $"Use a stochastic estimate instead (e.g. Estimate.Stochastic(S) for the Laplacian, the weighted Laplacian or the " +
-            $"biharmonic), whose memory grows with the number of samples S rather than with D.");
+            $"biharmonic), whose memory grows with the number of samples S rather than with D.", inner);
     }
 
     private static string Format(double bytes) =>

@@ -33,6 +33,11 @@ public static class ValueGradientLaplacian
             throw new ShapeException($"ValueGradientLaplacian: needs a scalar per datum, f: [N, D] → [N] or [N, 1]; got {x0.Shape} → {outShape}.");
         PerDatum.Check(f, "ValueGradientLaplacian");
         int n = x0.Shape[0], d = x0.Shape[1];
+        return MemoryGuard.WhileBuilding("ValueGradientLaplacian", x0.Shape, f.DType, () => BuildChecked(f, strategy, n, d, outShape));
+    }
+
+    private static Graph BuildChecked(Graph f, Strategy strategy, int n, int d, Shape outShape)
+    {
         var g = new Graph(f.DType);
         var inputs = GraphWalk.MirrorInputs(f, g);
         var basis = DirectionFamily.StandardBasis(2, 1).Directions(inputs[0]);

@@ -1,40 +1,61 @@
+using System.Globalization;
 using JetSharp.Tensors;
 using JetSharp.Ir;
 
 namespace JetSharp.Primitives;
 
 /// <summary>
-/// The identity matrix I_D [D, D] as a structural fact rather than stored data: rows are the standard
-/// basis vectors e_1..e_D. Rewrite rules exploit it (e_d·W is row d of W, see
-/// <c>JetSharp.Simplify.Rules.MatMulOfIdentity</c>), so an operator along the standard basis need never
-/// hold a dense D×D tensor; the kernel writes the dense matrix only when a graph still needs it.
+/// The identity matrix I_D as a structural fact rather than stored data: rows are the standard basis
+/// vectors e_1..e_D. Its shape is [D, D], or [D, D] with axes of extent 1 inserted (the basis as
+/// directions, [D, 1, D]), which keeps the row-major layout of I_D. Rewrite rules exploit it (e_d·W is
+/// row d of W, see <c>JetSharp.Simplify.Rules.MatMulOfIdentity</c>), so an operator along the standard
+/// basis need never hold a dense D×D tensor; the kernel writes the dense matrix only when a graph still
+/// needs it.
 /// </summary>
 public sealed class IdentityMatrixOp : Primitive
 {
-    /// <summary>The identity of size <paramref name="size"/>.</summary>
+    /// <summary>I_D of shape [D, D].</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is negative.</exception>
-    public IdentityMatrixOp(int size)
+    public IdentityMatrixOp(int size) : this(size, new Shape(Math.Max(size, 0), Math.Max(size, 0))) { }
+
+    /// <summary>I_D viewed as <paramref name="shape"/>: [D, D] with any axes of extent 1 inserted.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is negative.</exception>
+    /// <exception cref="ShapeException"><paramref name="shape"/> is not [D, D] with unit axes inserted.</exception>
+    public IdentityMatrixOp(int size, Shape shape)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
+        var rest = shape.Where(e => e != 1).ToArray();
+        bool ok = size == 1 ? rest.Length == 0 && shape.Rank >= 2
+            : rest.Length == 2 && rest[0] == size && rest[1] == size && shape[^1] == size;
+        if (!ok) throw new ShapeException($"eye: shape {shape} is not [{size}, {size}] with unit axes inserted (the last axis must be the column axis).");
         Size = size;
+        Shape = shape;
     }
 
     /// <summary>D: the matrix is D×D.</summary>
     public int Size { get; }
 
-    /// <summary>The node I_D in graph <paramref name="g"/>.</summary>
+    /// <summary>The output shape: [D, D] with unit axes inserted.</summary>
+    public Shape Shape { get; }
+
+    /// <summary>The node I_D [D, D] in graph <paramref name="g"/>.</summary>
     public static Node Emit(Graph g, int size) => g.Apply(new IdentityMatrixOp(size));
 
-    /// <summary>True when <paramref name="n"/> is I_D, possibly reshaped with axes of extent 1 inserted (e.g. [D, 1, D]).</summary>
+    /// <summary>The node I_D viewed as <paramref name="shape"/> in graph <paramref name="g"/>.</summary>
+    public static Node Emit(Graph g, int size, Shape shape) => g.Apply(new IdentityMatrixOp(size, shape));
+
+    /// <summary>
+    /// True when <paramref name="n"/> is I_D, possibly reshaped with axes of extent 1 inserted or removed
+    /// (e.g. [D, 1, D]), so that its last axis is the column axis and its leading axes flatten to the row index.
+    /// </summary>
     public static bool IsIdentity(Node n, out int size)
     {
         size = 0;
         var shape = n.Shape;
         while (n.Op is ReshapeOp) n = n.Inputs[0];
         if (n.Op is not IdentityMatrixOp eye) return false;
-        // Only unit axes may have been inserted or removed: the extents other than 1 are still D, D.
         var rest = shape.Where(e => e != 1).ToArray();
-        if (eye.Size > 1 && (rest.Length != 2 || rest[0] != eye.Size || rest[1] != eye.Size)) return false;
+        if (eye.Size > 1 && (rest.Length != 2 || rest[0] != eye.Size || rest[1] != eye.Size || shape[^1] != eye.Size)) return false;
         size = eye.Size;
         return true;
     }
@@ -42,11 +63,11 @@ public sealed class IdentityMatrixOp : Primitive
     /// <inheritdoc/>
     public override string Name => "eye";
     /// <inheritdoc/>
-    public override string Attributes => Size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public override string Attributes => $"{Size.ToString(CultureInfo.InvariantCulture)}, {Shape}";
     /// <inheritdoc/>
-    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return new Shape(Size, Size); }
+    public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
 
-    /// <summary>Writes the dense identity.</summary>
+    /// <summary>Writes the dense identity (unit axes do not change the row-major layout).</summary>
     public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         Array.Clear(output.Data);
