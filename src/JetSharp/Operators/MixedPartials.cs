@@ -17,15 +17,19 @@ namespace JetSharp.Operators;
 /// Bands: the directions of one order and sign are split into bands whose weights lie within a factor
 /// 2^<see cref="BandBits"/> of each other. A band's family carries the scale S = 2^e nearest below its
 /// largest weight (applied once to the family's sum), and its directions carry (w/S)^{1/K}, so every
-/// direction entry lies in [2^−60/K, 2): it neither underflows nor overflows, in float64 or float32,
-/// whatever the magnitude of the coefficients. Coefficients within 18 orders of magnitude of each other
-/// (and of the same order and sign) share one family.
+/// direction factor lies in [2^−60/K, 2): it neither underflows nor overflows, in float64 or float32,
+/// whatever the magnitude of the coefficients. A band whose weights all lie in [2^−30, 2^30) (every
+/// operator with coefficients of ordinary size) keeps S = 1. Coefficients within 18 orders of magnitude
+/// of each other (and of the same order and sign) share one family.
 /// </para>
 /// </summary>
 internal static class MixedPartials
 {
     /// <summary>log₂ of the widest ratio of weights within one family.</summary>
     internal const int BandBits = 60;
+
+    /// <summary>A band whose weights all lie in [2^−30, 2^30) keeps the scale 1: its directions are safe as they are.</summary>
+    private const int SafeBits = 30;
 
     /// <summary>The families of Σ c_α ∂^α for inputs of dimension <paramref name="dimension"/>; <paramref name="op"/> names the operator in errors.</summary>
     public static IReadOnlyList<DirectionFamily> Families(IEnumerable<(double Coefficient, int[] Axes)> terms, int dimension, string op)
@@ -70,7 +74,8 @@ internal static class MixedPartials
     /// <summary>
     /// Groups directions by the magnitude of their weights, largest first: each band spans at most
     /// 2^<see cref="BandBits"/> and gets the scale 2^e with e = ⌊log₂ of its largest |weight|⌋, clamped to the
-    /// range of double (a band of weights beyond it keeps relative weights above 1 or below 2^−1074).
+    /// range of double (a band of weights beyond it keeps relative weights above 1 or below 2^−1074), or the
+    /// scale 1 when all its weights lie in [2^−<see cref="SafeBits"/>, 2^<see cref="SafeBits"/>).
     /// </summary>
     private static IEnumerable<(List<(int[] Direction, Rational Weight)> Band, double Scale)> Bands(List<(int[] Direction, Rational Weight)> dirs)
     {
@@ -81,7 +86,9 @@ internal static class MixedPartials
             long top = sorted[start].Log2;
             int end = start;
             while (end < sorted.Count && top - sorted[end].Log2 < BandBits) end++;
-            double scale = Math.ScaleB(1.0, (int)Math.Clamp(top, -1074, 1023));
+            long bottom = sorted[end - 1].Log2;
+            // Weights of ordinary size keep the scale 1 (no extra product in the graph); others are normalised.
+            double scale = top < SafeBits && bottom >= -SafeBits ? 1 : Math.ScaleB(1.0, (int)Math.Clamp(top, -1074, 1023));
             yield return ([.. sorted.Skip(start).Take(end - start).Select(p => p.d)], scale);
             start = end;
         }
