@@ -67,7 +67,7 @@ internal static class MemoryGuard
         try { return build(); }
         catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType == typeof(Shape))
         {
-            throw Refusal(op, x, (double)int.MaxValue * dtype.SizeInBytes(), $"a tensor of more than 2^31 elements ({e.Message})", inner: e);
+            throw Refusal(op, x, (double)int.MaxValue * dtype.SizeInBytes(), $"a tensor beyond 2^31 elements ({e.Message.TrimEnd('.')})", inner: e);
         }
     }
 
@@ -78,9 +78,11 @@ internal static class MemoryGuard
     {
         int d = dimension ?? x!.Value[1];
         string points = x is { } shape ? $"inputs {shape} (D = {d})" : $"D = {d}";
+        string limit = bytes > Available
+            ? $"more than the {Format(Available)} this process may use"
+            : $"more elements than one array can hold ({Array.MaxLength})";
         return new InsufficientMemoryException(
-            $"{op}: for {points} the exact evaluation needs at least {Format(bytes)} for {what}, more than the " +
-            $"{Format(Available)} this process may use{(bytes <= Available ? " in one array" : "")}. Nothing was allocated. " +
+            $"{op}: for {points} the exact evaluation needs at least {Format(bytes)} for {what}, {limit}. Nothing was allocated. " +
             $"Use a stochastic estimate instead (e.g. Estimate.Stochastic(S) for the Laplacian, the weighted Laplacian or the " +
             $"biharmonic), whose memory grows with the number of samples S rather than with D.", inner);
     }
