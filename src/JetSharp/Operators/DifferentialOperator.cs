@@ -165,7 +165,13 @@ public sealed class DifferentialOperator
                     throw new ArgumentException($"{op}: A is not symmetric (A[{i},{j}] = {a[i, j]}, A[{j},{i}] = {a[j, i]}).", nameof(a));
                 symmetric[i, j] = symmetric[j, i] = i == j ? a[i, i] : 0.5 * a[i, j] + 0.5 * a[j, i];
             }
+        // Decomposed at unit scale (a power of two, so exactly): the Jacobi sweeps square the entries, which would
+        // overflow for entries beyond 1e154 and underflow below 1e-154.
+        double unit = largest > 0 ? Math.ScaleB(1.0, -Math.ILogB(largest)) : 1;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) symmetric[i, j] *= unit;
         var (values, vectors) = SymmetricEigen.Decompose(symmetric);
+        for (int i = 0; i < n; i++) values[i] /= unit;
         double[,] Part(int sign)
         {
             var idx = Enumerable.Range(0, n).Where(i => sign * values[i] > 0).ToArray();
