@@ -176,10 +176,12 @@ public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 /// xᵖ for a real exponent p. f⁽ᵐ⁾ = p(p−1)…(p−m+1)·x^(p−m); for a non-negative integer p the
 /// derivatives above order p are structurally zero, so integer powers stay exact at x = 0.
 /// </summary>
+/// <exception cref="ArgumentOutOfRangeException">The exponent is NaN or infinite.</exception>
 public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 {
-    /// <summary>The real exponent p.</summary>
-    public double Exponent { get; } = exponent;
+    /// <summary>The real exponent p (finite).</summary>
+    public double Exponent { get; } = double.IsFinite(exponent) ? exponent
+        : throw new ArgumentOutOfRangeException(nameof(exponent), exponent, $"pow: the exponent must be finite, got {exponent}.");
     /// <inheritdoc/>
     public override string Name => "pow";
     /// <inheritdoc/>
