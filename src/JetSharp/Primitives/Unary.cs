@@ -41,12 +41,15 @@ public abstract class ElementwiseUnaryOp : Primitive
 /// <summary>An elementwise function computed by one <see cref="Elementwise.Unary{T}"/> kernel.</summary>
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
+    private readonly UnaryOp _kernel = Enum.IsDefined(kernel) ? kernel
+        : throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"KernelUnaryOp: {(int)kernel} is not a unary operation.");
+
     /// <inheritdoc/>
-    public override string Name => kernel.ToString().ToLowerInvariant();
+    public override string Name => _kernel.ToString().ToLowerInvariant();
     /// <inheritdoc/>
-    public override ElementwiseArithmetic? Arithmetic => kernel;
+    public override ElementwiseArithmetic? Arithmetic => _kernel;
     /// <inheritdoc/>
-    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Unary(_kernel, inputs[0], output);
 }
 
 /// <summary>−x. Linear.</summary>

@@ -69,6 +69,15 @@ public static class BadInputCensus
         }
     }
 
+    /// <summary>A user-defined binary primitive built on a kernel that does not exist.</summary>
+    private sealed class UndefinedBinaryOp() : ElementwiseBinaryOp((BinaryOp)42);
+
+    /// <summary>A user-defined unary primitive built on a kernel that does not exist.</summary>
+    private sealed class UndefinedUnaryOp() : KernelUnaryOp((UnaryOp)42)
+    {
+        public override Node? Derivative(Node x0, Node y0, int m) => null;
+    }
+
     private static Trainer TrainerWith(TrainerOptions options) =>
         new(new Quadratic(), [0, 0], [new TrainingPhase(new Adam(0.1), 3)], options);
 
@@ -191,6 +200,17 @@ public static class BadInputCensus
         }, Arg("copy", "target graph"));
         AddF("GraphWalk.Copy of a null graph", () => GraphWalk.Copy(null!, new Graph(DType.Float64), []), Null("source"));
         AddF("GraphWalk.InputName of null", () => GraphWalk.InputName(null!), Null("input"));
+        AddF("GraphWalk.MirrorInputs of a null graph", () => GraphWalk.MirrorInputs(null!, new Graph(DType.Float64)), Null("source"));
+        Add("GraphWalk.ForEachNode with a null visitor", () => GraphWalk.ForEachNode(Tracer.Function(Fn.Exp, new Shape(3)), new Graph(DType.Float64), null!), Null("visit"));
+        Add("Graph.SetOutputs keeps its own copy of the array", () =>
+        {
+            var x = X(3);
+            var y = Fn.Exp(x);
+            var outs = new[] { y };
+            x.Graph.SetOutputs(outs);
+            outs[0] = x;
+            Check(x.Graph.Outputs[0] == y, "the graph's output changed with the caller's array");
+        }, Correct);
         AddF("RunContext without a runner", () => new RunContext(null!), Null("runner"));
         Add("MemoryMeter.Allocate of negative bytes", () => new MemoryMeter().Allocate(-5), Range("bytes", "-5"));
         Add("MemoryMeter.Release of negative bytes", () => new MemoryMeter().Release(-5), Range("bytes", "-5"));
@@ -284,6 +304,10 @@ public static class BadInputCensus
         AddF("Fn.Pad with a negative width", () => Fn.Pad(X(3), [-1], [0]), Shp("pad", "[3]"));
         AddF("Fn.Pad with too few widths", () => Fn.Pad(X(3, 4), [1], [1]), Shp("pad", "[3, 4]"));
         AddF("Fn.Pad to more than int extents", () => Fn.Pad(X(3), [int.MaxValue], [1]), Shp("pad", "[3]"));
+        AddF("Fn.Pad with fewer widths after than before", () => Fn.Pad(X(3, 4), [1, 1], [1]), Shp("pad", "2", "1"));
+        AddF("SliceOp with more sizes than starts", () => { var x = X(3, 4); return x.Graph.Apply(new SliceOp([0], [1, 1]), x); }, Shp("slice", "1 starts", "2 sizes"));
+        AddF("ReshapeOp.Resolve of a null target", () => ReshapeOp.Resolve(null!, new Shape(3)), Null("dims"));
+        AddF("SumOp.Normalize of a null axis list", () => SumOp.Normalize(null!, new Shape(3)), Null("axes"));
         AddF("PadOp with null widths", () => new PadOp([1], null!), Null("after"));
         AddF("Fn.Concat of nothing", () => Fn.Concat(0), Shp("concat", "no inputs"));
         AddF("Fn.Concat along an axis past the rank", () => { var (a, b) = Two([2, 3], [2, 3]); return Fn.Concat(2, a, b); }, Shp("concat", "2", "[2, 3]"));
@@ -301,6 +325,8 @@ public static class BadInputCensus
         AddF("Fn.MatMul with batch axes that do not broadcast", () => { var (a, b) = Two([2, 3, 4], [3, 4, 5]); return Fn.MatMul(a, b); }, Shp("matmul", "[2, 3, 4]", "[3, 4, 5]"));
         AddF("Fn.Apply of a null primitive", () => Fn.Apply(null!, X(3)), Null("op"));
         AddF("Fn.Apply without inputs", () => Fn.Apply(ExpOp.Instance), Arg("exp", "at least one input"));
+        AddF("A binary primitive on an undefined kernel", () => new UndefinedBinaryOp(), Range("kernel", "42"));
+        AddF("A unary primitive on an undefined kernel", () => new UndefinedUnaryOp(), Range("kernel", "42"));
         AddF("RandomOp with an undefined distribution", () => new RandomOp(new Shape(2), (Distribution)42, 1), Range("distribution", "42"));
         Add("Fn.Sum without axes sums everything", () => Same([21], Eval1(x => Fn.Sum(x), T(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } })), "sum"), Correct);
         Add("Fn.Sum over axis -1 sums the rows", () => Same([6, 15], Eval1(x => Fn.Sum(x, -1), T(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } })), "row sums"), Correct);
@@ -349,6 +375,8 @@ public static class BadInputCensus
             AddF($"Linalg.{name} of null", () => f(null!), Null(param));
         AddF("Linalg.SolveTriangular with a null matrix", () => Linalg.SolveTriangular(null!, X(3, 1)), Null("a"));
         AddF("Linalg.SolveTriangular with a null right-hand side", () => Linalg.SolveTriangular(X(3, 3), null!), Null("b"));
+        AddF("Linalg.SolveTriangularRight with a null right-hand side", () => Linalg.SolveTriangularRight(null!, X(3, 3)), Null("b"));
+        AddF("Linalg.Mask with an infinite weight", () => Linalg.Mask(X(3, 3), 1, double.PositiveInfinity, 0), Range("diagonal", "trimask"));
         AddF("Linalg.Eye in a null graph", () => Linalg.Eye(null!, 3), Null("g"));
         AddF("Linalg.Eye of negative size", () => Linalg.Eye(new Graph(DType.Float64), -1), Range("n", "-1"));
         AddF("Linalg.Diagonal of a vector", () => Linalg.Diagonal(X(3)), Shp("diagonal", "[3]"));
@@ -531,6 +559,11 @@ public static class BadInputCensus
         AddF("LinearizedGraph.Predecessors of a vertex that does not exist", () => LinearizedGraph.Create(1, 0, 1, [new Edge(0, 1)]).Predecessors(9), Range("vertex", "9"));
         AddF("Elimination.Run with a null order", () => Elimination.Run(LinearizedGraph.Create(1, 0, 1, [new Edge(0, 1)]), null!), Null("order"));
         AddF("Elimination.Count with a repeated vertex", () => Elimination.Count(LinearizedGraph.Create(1, 1, 1, [new Edge(0, 1), new Edge(1, 2)]), [1, 1]), Arg("elimination count", "twice"));
+        AddF("EliminationProgram.Run of a null graph", () => EliminationProgram.Compile(LinearizedGraph.Create(1, 0, 1, [new Edge(0, 1)]), []).Run(null!), Null("labelled"));
+        AddF("EliminationOrder.Validate of a null order", () => { EliminationOrder.Validate(LinearizedGraph.Create(1, 0, 1, [new Edge(0, 1)]), null!, "myop"); return null; }, Null("order"));
+        AddF("OrderOptimizer.Exhaustive of a null graph", () => OrderOptimizer.Exhaustive(null!), Null("graph"));
+        AddF("OrderOptimizer.Heuristics of a null graph", () => OrderOptimizer.Heuristics(null!), Null("graph"));
+        AddF("OrderOptimizer.Anneal without options", () => OrderOptimizer.Anneal(LinearizedGraph.Create(1, 1, 1, [new Edge(0, 1), new Edge(1, 2)]), null!), Null("options"));
         AddF("OrderOptimizer.Optimize of a null graph", () => OrderOptimizer.Optimize(null!), Null("graph"));
         AddF("OrderOptimizer with no threads", () => OrderOptimizer.Optimize(LinearizedGraph.Create(1, 1, 1, [new Edge(0, 1), new Edge(1, 2)]), new OptimizerOptions { Threads = 0 }), Arg("Threads"));
         AddF("OrderOptimizer with a negative time budget", () => OrderOptimizer.Optimize(LinearizedGraph.Create(1, 1, 1, [new Edge(0, 1), new Edge(1, 2)]), new OptimizerOptions { TimeBudget = TimeSpan.FromSeconds(-1) }), Arg("optimizer", "time budget"));
@@ -642,6 +675,13 @@ public static class BadInputCensus
         AddF("Trainer with a negative time budget", () => TrainerWith(new TrainerOptions { TimeBudget = TimeSpan.FromSeconds(-1) }), Range("options", "TimeBudget"));
         Add("Trainer.Restore from a null checkpoint", () => TrainerWith(new TrainerOptions()).Restore((Checkpoint)null!), Null("checkpoint"));
         Add("Trainer.Restore from a null path", () => TrainerWith(new TrainerOptions()).Restore((string)null!), Null("path"));
+        Add("Trainer keeps its own copy of the phase list", () =>
+        {
+            var phases = new List<TrainingPhase> { new(new Adam(0.1), 3) };
+            var t = new Trainer(new Quadratic(), [0, 0], phases);
+            phases.Clear();
+            Check(t.TotalSteps == 3, $"total steps {t.TotalSteps} after the caller cleared its list");
+        }, Correct);
         AddF("Trainer.ToCheckpoint with NaN seconds", () => TrainerWith(new TrainerOptions()).ToCheckpoint(double.NaN), Range("elapsedSeconds", "NaN"));
         Add("Trainer minimises the quadratic towards θ = 1", () =>
         {
@@ -674,6 +714,7 @@ public static class BadInputCensus
         AddF("Ball.Interior of no points", () => Ball.Unit(2).Interior<double>(0, 1), Range("count", "0"));
         AddF("Ball.Contains a point of the wrong dimension", () => Ball.Unit(2).Contains([0.0, 0.0, 0.0]), Shp("Ball", "3 coordinates"));
         AddF("Ball.Contains with a NaN tolerance", () => Ball.Unit(2).Contains([5.0, 5.0], double.NaN), Range("tolerance", "NaN"));
+        AddF("Ball.OnBoundary with a NaN tolerance", () => Ball.Unit(2).OnBoundary([1.0, 0.0], double.NaN), Range("tolerance", "NaN"));
         Add("Box samples are reproducible and inside", () =>
         {
             var box = new Box([0.0, -1.0], [2.0, 1.0]);
@@ -708,6 +749,7 @@ public static class BadInputCensus
             var svg = new LineChart { LogY = true }.Add("loss", [1.0, 2.0, 3.0, 4.0], [1.0, double.NaN, -1.0, 0.5]).ToSvg();
             Check(svg.Contains("2 points not drawn", StringComparison.Ordinal), "the legend does not report the two dropped points");
         }, Correct);
+        Add("Heatmap.Save to a null path", () => new Heatmap().Save(null!, new double[1, 1]), Null("path"));
         AddF("Heatmap of null values", () => new Heatmap().ToSvg(null!), Null("values"));
         AddF("Heatmap of an empty grid", () => new Heatmap().ToSvg(new double[0, 3]), Arg("Heatmap", "0×3"));
         AddF("Heatmap of size 0", () => new Heatmap { Size = 0 }.ToSvg(new double[2, 2]), Range("Size", "0"));
