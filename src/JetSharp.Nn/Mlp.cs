@@ -12,7 +12,10 @@ public static class Linear
 {
     public static Node Apply(Node x, Node weight, Node bias)
     {
-        if (weight.Rank != 2 || bias.Rank != 1 || bias.Shape[0] != weight.Shape[1] || x.Shape[^1] != weight.Shape[0])
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentNullException.ThrowIfNull(bias);
+        if (x.Rank == 0 || weight.Rank != 2 || bias.Rank != 1 || bias.Shape[0] != weight.Shape[1] || x.Shape[^1] != weight.Shape[0])
             throw new ShapeException($"linear: input {x.Shape}, weight {weight.Shape} and bias {bias.Shape} do not fit (need x[..., in], W[in, out], b[out]).");
         return Fn.MatMul(x, weight) + bias;
     }
@@ -23,6 +26,8 @@ public static class Linear
     /// </summary>
     public static (NDArray<T> Weight, NDArray<T> Bias) Init<T>(int inputs, int outputs, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (inputs < 1) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, $"Linear.Init: the layer needs at least one input, got {inputs}.");
+        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, $"Linear.Init: the layer needs at least one output, got {outputs}.");
         double bound = 1 / Math.Sqrt(inputs);
         return (NDArray.RandomUniform<T>(new Shape(inputs, outputs), 2 * seed, -bound, bound),
                 NDArray.RandomUniform<T>(new Shape(outputs), 2 * seed + 1, -bound, bound));
@@ -47,8 +52,28 @@ public sealed class Mlp
     public int[] Widths { get; }
     public Activation Activation { get; }
 
-    /// <summary>Current parameter values W₁, b₁, W₂, b₂, … (replaceable, e.g. by an optimiser).</summary>
-    public NDArray[] Parameters { get; set; }
+    /// <summary>Current parameter values W₁, b₁, W₂, b₂, … (replaceable, e.g. by an optimiser, with tensors of the same shapes).</summary>
+    /// <exception cref="ArgumentNullException">The array or one of its tensors is null.</exception>
+    /// <exception cref="ShapeException">The count or a shape differs from <see cref="ParameterShapes"/>.</exception>
+    public NDArray[] Parameters
+    {
+        get => _parameters;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            var shapes = ParameterShapes;
+            if (value.Length != shapes.Length)
+                throw new ShapeException($"Mlp.Parameters: {value.Length} tensor(s) given; the network [{string.Join("→", Widths)}] has {shapes.Length} (W and b per layer).");
+            for (int i = 0; i < shapes.Length; i++)
+            {
+                if (value[i] is null) throw new ArgumentNullException(nameof(value), $"Mlp.Parameters: parameter {i} is null.");
+                if (value[i].Shape != shapes[i]) throw new ShapeException($"Mlp.Parameters: parameter {i} has shape {value[i].Shape}; expected {shapes[i]}.");
+            }
+            _parameters = value;
+        }
+    }
+
+    private NDArray[] _parameters = [];
 
     public int LayerCount => Widths.Length - 1;
 
@@ -65,6 +90,9 @@ public sealed class Mlp
     /// </summary>
     public static Mlp Create(int inputs, int[] hidden, int outputs, Activation activation, long seed, DType dtype = DType.Float64)
     {
+        ArgumentNullException.ThrowIfNull(hidden);
+        CheckActivation(activation, nameof(activation));
+        DTypes.Check(dtype);
         int[] widths = [inputs, .. hidden, outputs];
         if (widths.Any(w => w <= 0)) throw new ArgumentException($"Mlp: layer widths must be positive, got [{string.Join(", ", widths)}].");
         var ps = new List<NDArray>();
@@ -80,14 +108,16 @@ public sealed class Mlp
     /// <summary>The network applied to x ([..., inputs] → [..., outputs]) with the given parameter nodes.</summary>
     public Node Apply(IReadOnlyList<Node> parameters, Node x)
     {
+        CheckParameterNodes(parameters);
+        ArgumentNullException.ThrowIfNull(x);
         var shapes = ParameterShapes;
         if (parameters.Count != shapes.Length)
             throw new ShapeException($"Mlp.Apply: {parameters.Count} parameter(s) given; the network [{string.Join("→", Widths)}] has {shapes.Length} (W and b per layer).");
         for (int i = 0; i < shapes.Length; i++)
             if (parameters[i].Shape != shapes[i])
                 throw new ShapeException($"Mlp.Apply: parameter {i} has shape {parameters[i].Shape}; expected {shapes[i]}.");
-        if (x.Shape[^1] != Widths[0])
-            throw new ShapeException($"Mlp.Apply: input {x.Shape} has {x.Shape[^1]} features; the network expects {Widths[0]}.");
+        if (x.Rank == 0 || x.Shape[^1] != Widths[0])
+            throw new ShapeException($"Mlp.Apply: input {x.Shape} has {(x.Rank == 0 ? "no feature axis" : $"{x.Shape[^1]} features")}; the network expects {Widths[0]} (x of shape [..., {Widths[0]}]).");
         var h = x;
         for (int l = 0; l < LayerCount; l++)
         {
@@ -98,12 +128,38 @@ public sealed class Mlp
     }
 
     /// <summary>The network applied to a concrete input (embedded as a constant).</summary>
-    public Node Apply(IReadOnlyList<Node> parameters, NDArray x) => Apply(parameters, parameters[0].Graph.Constant(x));
+    public Node Apply(IReadOnlyList<Node> parameters, NDArray x)
+    {
+        CheckParameterNodes(parameters);
+        ArgumentNullException.ThrowIfNull(x);
+        return Apply(parameters, parameters[0].Graph.Constant(x));
+    }
 
     /// <summary>The network with its current parameters embedded as constants: a function of x alone.</summary>
-    public Node Apply(Node x) => Apply([.. Parameters.Select(p => x.Graph.Constant(p))], x);
+    public Node Apply(Node x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        return Apply([.. Parameters.Select(p => x.Graph.Constant(p))], x);
+    }
 
-    public static Node Activate(Node x, Activation a) => a switch
+    /// <summary>Null checks and the count check, before anything reads a parameter.</summary>
+    private void CheckParameterNodes(IReadOnlyList<Node> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        int expected = 2 * LayerCount;
+        if (parameters.Count != expected)
+            throw new ShapeException($"Mlp.Apply: {parameters.Count} parameter(s) given; the network [{string.Join("→", Widths)}] has {expected} (W and b per layer).");
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i] is null) throw new ArgumentNullException(nameof(parameters), $"Mlp.Apply: parameter {i} is null.");
+    }
+
+    private static void CheckActivation(Activation a, string name)
+    {
+        if (!Enum.IsDefined(a))
+            throw new ArgumentOutOfRangeException(name, a, $"Mlp: {(int)a} is not an activation; use one of {string.Join(", ", Enum.GetNames<Activation>())}.");
+    }
+
+    public static Node Activate(Node x, Activation a) => CheckedActivation(a) switch
     {
         Activation.Tanh => Fn.Tanh(x),
         Activation.Sigmoid => Fn.Sigmoid(x),
@@ -112,4 +168,10 @@ public sealed class Mlp
         Activation.Relu => Fn.Relu(x),
         _ => throw new ArgumentOutOfRangeException(nameof(a)),
     };
+
+    private static Activation CheckedActivation(Activation a)
+    {
+        CheckActivation(a, nameof(a));
+        return a;
+    }
 }

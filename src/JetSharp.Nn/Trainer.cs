@@ -60,22 +60,25 @@ public enum TrainingStop
 /// <summary>Options of <see cref="Trainer.Run"/>. All are optional.</summary>
 public sealed class TrainerOptions
 {
-    /// <summary>Stop (and checkpoint) once this much training time has passed in this run.</summary>
+    /// <summary>Stop (and checkpoint) once this much training time has passed in this run (positive when set).</summary>
     public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>An error measure of θ (e.g. relative L2 error against the exact solution), recorded every <see cref="ErrorEvery"/> steps and at the end.</summary>
     public Func<double[], double>? Error { get; init; }
 
+    /// <summary>Steps between error measurements (≥ 1; the <see cref="Trainer"/> constructor refuses anything else).</summary>
     public int ErrorEvery { get; init; } = 100;
 
     /// <summary>Called every <see cref="ProgressEvery"/> steps, at phase ends and at the end (no UI dependency: the CLI renders it).</summary>
     public Action<TrainingProgress>? Progress { get; init; }
 
+    /// <summary>Steps between progress reports (≥ 1).</summary>
     public int ProgressEvery { get; init; } = 10;
 
-    /// <summary>Where checkpoints are written: every <see cref="CheckpointEvery"/> steps (0: never periodically) and whenever training stops.</summary>
+    /// <summary>Where checkpoints are written: every <see cref="CheckpointEvery"/> steps (0: never periodically) and whenever training stops; null: nowhere (<see cref="CheckpointEvery"/> is then ignored).</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>Steps between periodic checkpoints (≥ 0; 0: only when training stops).</summary>
     public int CheckpointEvery { get; init; }
 
     /// <summary>Stored in checkpoints (e.g. the example name and seed).</summary>
@@ -113,20 +116,38 @@ public sealed class Trainer
         _objective = objective ?? throw new ArgumentNullException(nameof(objective));
         ArgumentNullException.ThrowIfNull(initialParameters);
         ArgumentNullException.ThrowIfNull(phases);
-        int n = ParameterVector.Count(objective.ParameterShapes);
+        var shapes = objective.ParameterShapes
+            ?? throw new ArgumentException($"Trainer: the objective '{objective.Architecture}' has no ParameterShapes (null).", nameof(objective));
+        int n = ParameterVector.Count(shapes);
         if (initialParameters.Length != n)
-            throw new ShapeException($"Trainer: {initialParameters.Length} initial parameters; the model '{objective.Architecture}' has {n} ({string.Join(", ", objective.ParameterShapes)}).");
+            throw new ShapeException($"Trainer: {initialParameters.Length} initial parameters; the model '{objective.Architecture}' has {n} ({string.Join(", ", shapes)}).");
+        int bad = Array.FindIndex(initialParameters, v => !double.IsFinite(v));
+        if (bad >= 0)
+            throw new ArgumentException($"Trainer: initial parameter {bad} is {initialParameters[bad]}; training needs finite parameters.", nameof(initialParameters));
         if (phases.Count == 0) throw new ArgumentException("Trainer: no training phases.", nameof(phases));
-        foreach (var p in phases)
+        for (int i = 0; i < phases.Count; i++)
         {
+            var p = phases[i] ?? throw new ArgumentNullException(nameof(phases), $"Trainer: phase {i} is null.");
+            if (p.Optimizer is null) throw new ArgumentNullException(nameof(phases), $"Trainer: phase {i} has no optimizer.");
             if (p.Steps < 0) throw new ArgumentOutOfRangeException(nameof(phases), $"Trainer: phase '{p.Name}' has {p.Steps} steps.");
             if (p.ResampleEvery < 0) throw new ArgumentOutOfRangeException(nameof(phases), $"Trainer: phase '{p.Name}' resamples every {p.ResampleEvery} steps.");
         }
         if (phases.Select(p => p.Optimizer).Distinct().Count() != phases.Count)
             throw new ArgumentException("Trainer: each phase needs its own optimizer instance (their states are saved separately).", nameof(phases));
         Parameters = (double[])initialParameters.Clone();
-        _phases = phases;
+        _phases = [.. phases];
         _options = options ?? new TrainerOptions();
+        CheckOptions(_options);
+    }
+
+    private static void CheckOptions(TrainerOptions o)
+    {
+        const string p = "options";
+        if (o.ErrorEvery < 1) throw new ArgumentOutOfRangeException(p, o.ErrorEvery, $"Trainer: TrainerOptions.ErrorEvery must be ≥ 1, got {o.ErrorEvery}.");
+        if (o.ProgressEvery < 1) throw new ArgumentOutOfRangeException(p, o.ProgressEvery, $"Trainer: TrainerOptions.ProgressEvery must be ≥ 1, got {o.ProgressEvery}.");
+        if (o.CheckpointEvery < 0) throw new ArgumentOutOfRangeException(p, o.CheckpointEvery, $"Trainer: TrainerOptions.CheckpointEvery must be ≥ 0 (0: no periodic checkpoints), got {o.CheckpointEvery}.");
+        if (o.TimeBudget is { } t && t <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(p, t, $"Trainer: TrainerOptions.TimeBudget must be positive, got {t}.");
     }
 
     /// <summary>Current parameter vector θ (updated in place by the optimizers).</summary>
@@ -149,7 +170,9 @@ public sealed class Trainer
 
     /// <summary>The current state as a checkpoint (parameters, step, phase, the current phase's optimizer state, history).</summary>
     public Checkpoint ToCheckpoint(double elapsedSeconds) =>
-        new(_objective.Architecture, ParameterVector.Unflatten(Parameters, _objective.ParameterShapes))
+        !(elapsedSeconds >= 0) || double.IsInfinity(elapsedSeconds)
+            ? throw new ArgumentOutOfRangeException(nameof(elapsedSeconds), elapsedSeconds, $"Trainer.ToCheckpoint: elapsed seconds must be finite and ≥ 0, got {elapsedSeconds}.")
+            : new(_objective.Architecture, ParameterVector.Unflatten(Parameters, _objective.ParameterShapes))
         {
             Step = Step,
             Phase = Phase,
@@ -163,6 +186,7 @@ public sealed class Trainer
     /// <summary>Continues from a checkpoint; throws <see cref="CheckpointMismatchException"/> if it was saved for another model.</summary>
     public void Restore(Checkpoint checkpoint)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
         checkpoint.CheckCompatible(_objective.Architecture, _objective.ParameterShapes);
         if (checkpoint.Phase < 0 || checkpoint.Phase > _phases.Count)
             throw new CheckpointMismatchException($"Trainer.Restore: the checkpoint is in phase {checkpoint.Phase}; this trainer has {_phases.Count} phase(s).");
@@ -186,6 +210,7 @@ public sealed class Trainer
     /// <summary>Continues from the checkpoint file at <paramref name="path"/>.</summary>
     public void Restore(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         var c = Checkpoint.Load(path);
         c.CheckCompatible(_objective.Architecture, _objective.ParameterShapes, path);
         Restore(c);
@@ -255,10 +280,10 @@ public sealed class Trainer
                 lastLoss = loss;
                 bool last = PhaseStep >= phase.Steps || optimizer.Converged;
                 double? error = null;
-                if (_options.Error is { } metric && (Step % Math.Max(1, _options.ErrorEvery) == 0 || (last && Phase == _phases.Count - 1)))
+                if (_options.Error is { } metric && (Step % _options.ErrorEvery == 0 || (last && Phase == _phases.Count - 1)))
                     lastError = error = metric(Parameters);
                 _history.Add(new TrainingRecord(Step, loss, error, Total()));
-                if (stepsThisRun % Math.Max(1, _options.ProgressEvery) == 0 || last) Report();
+                if (stepsThisRun % _options.ProgressEvery == 0 || last) Report();
                 if (_options.CheckpointPath is { } path && _options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
                     ToCheckpoint(Total()).Save(path);
             }

@@ -21,6 +21,7 @@ public static class SystemTensorInterop
     public static Sn.Tensor<T> ToSystemTensor<T>(this NDArray<T> tensor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.Rank == 0) return Sn.Tensor.Create([tensor.Data[0]], [1]);
         var lengths = new nint[tensor.Rank];
         for (int i = 0; i < lengths.Length; i++) lengths[i] = tensor.Shape[i];
@@ -29,8 +30,11 @@ public static class SystemTensorInterop
 
     /// <summary>A JetSharp tensor with the same shape and elements (row-major, whatever the source strides).</summary>
     public static NDArray<T> ToJetSharp<T>(this Sn.Tensor<T> tensor)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        tensor.AsReadOnlyTensorSpan().ToJetSharp();
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return tensor.AsReadOnlyTensorSpan().ToJetSharp();
+    }
 
     /// <summary>A JetSharp tensor with the same shape and elements (row-major, whatever the source strides).</summary>
     public static NDArray<T> ToJetSharp<T>(this Sn.ReadOnlyTensorSpan<T> span)
@@ -54,6 +58,7 @@ public static class SystemTensorInterop
     public static T[,] ToArray2D<T>(this NDArray<T> tensor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.Rank != 2)
             throw new InvalidOperationException($"ToArray2D: tensor of shape {tensor.Shape} is not rank 2.");
         int rows = tensor.Shape[0], cols = tensor.Shape[1];
