@@ -7,7 +7,7 @@ namespace JetSharp.Primitives;
 /// The functions users (and rules) write graphs with. Each appends one primitive, or a short
 /// composition of primitives, to the graph of its inputs. Shapes are checked immediately.
 /// </summary>
-public static class Fn
+public static partial class Fn
 {
     /// <summary>a + b elementwise, NumPy broadcasting.</summary>
     public static Node Add(Node a, Node b) => GraphOf(a, b).Apply(AddOp.Instance, a, b);
