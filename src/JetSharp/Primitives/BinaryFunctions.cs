@@ -153,11 +153,12 @@ public sealed class ExtremumOp(bool isMax) : BroadcastBinaryOp(isMax ? MathBinar
         var y = new Node?[a.Order + 1];
         for (int k = 1; k <= a.Order; k++)
         {
-            Node? p = a.Lifted(0, k), q = a.Lifted(1, k);
-            if (p is null && q is null) continue;
+            // y_k needs the second derivative as soon as a lower coefficient moves the point (y_k = f″·x₁² + …).
             for (int j = 1; j < k; j++)
                 if (a.X(0, j) is not null || a.X(1, j) is not null)
                     throw new NotSmoothException(a.Source, k, $"{Name} has no derivatives of order ≥ 2 (its derivative jumps where the operands are equal)");
+            Node? p = a.Lifted(0, k), q = a.Lifted(1, k);
+            if (p is null && q is null) continue;
             y[k] = TaylorMath.Sum([p is null ? null : w * p, q is null ? null : (1.0 - w) * q]);
         }
         return y;

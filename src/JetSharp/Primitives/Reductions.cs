@@ -64,11 +64,11 @@ public sealed class ReduceExtremumOp(int[] axes, bool keepDims, bool isMax) : Ax
         var y = new Node?[a.Order + 1];
         for (int k = 1; k <= a.Order; k++)
         {
-            if (a.X(0, k) is not { } xk) continue;
+            // y_k needs the second derivative as soon as a lower coefficient moves the point (y_k = f″·x₁² + …).
             for (int j = 1; j < k; j++)
                 if (a.X(0, j) is not null)
                     throw new NotSmoothException(a.Source, k, $"{Name} has no derivatives of order ≥ 2 (its derivative jumps where the extremum changes hands)");
-            y[k] = Fn.Sum(w * xk, Shifted(a.PrefixRank), KeepDims);
+            if (a.X(0, k) is { } xk) y[k] = Fn.Sum(w * xk, Shifted(a.PrefixRank), KeepDims);
         }
         return y;
     }
