@@ -11,7 +11,7 @@ namespace JetSharp.Primitives;
 /// parameter, a bad axis, extent or shape a <see cref="ShapeException"/> naming the operation and the shapes.
 /// Negative axes count from the end (−1 is the last axis) wherever an axis is taken.
 /// </summary>
-public static class Fn
+public static partial class Fn
 {
     /// <summary>a + b elementwise, NumPy broadcasting.</summary>
     public static Node Add(Node a, Node b) => In(a, b).Apply(AddOp.Instance, a, b);

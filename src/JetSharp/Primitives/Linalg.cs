@@ -16,7 +16,7 @@ namespace JetSharp.Primitives;
 ///   row rank); its derivative is the Gramian rule (see <see cref="TriaOp"/>).</item>
 /// </list>
 /// </summary>
-public static class Linalg
+public static partial class Linalg
 {
     /// <summary>Swaps the last two axes.</summary>
     public static Node MatrixTranspose(Node x)
