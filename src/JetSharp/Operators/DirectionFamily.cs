@@ -37,6 +37,8 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
     /// <exception cref="ArgumentException">An entry of <paramref name="directions"/> is NaN or infinite.</exception>
     public static DirectionFamily Constant(int order, double scale, double[,] directions, string description)
     {
+        CheckOrder(order);
+        CheckScale(scale);
         ArgumentNullException.ThrowIfNull(directions);
         foreach (var v in directions)
             if (!double.IsFinite(v))
@@ -50,14 +52,21 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
     /// turns e_d·W into row d of W (<c>MatMulOfIdentity</c>), so through a first linear layer the basis
     /// costs what W costs.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The order is below 1 or the scale is not finite.</exception>
     public static DirectionFamily StandardBasis(int order, double scale, string description = "e_d") =>
-        new(order, scale, x =>
+        new(CheckOrder(order), CheckScale(scale), x =>
         {
             int n = x.Shape[0], d = x.Shape[1];
             // Emitted as [D, 1, D] directly: a reshape of a [D, D] node would need its element count, which
             // for D > 46340 exceeds what a tensor can hold although the collapsed graph never holds it.
             return Fn.BroadcastTo(IdentityMatrixOp.Emit(x.Graph, d, new Shape(d, 1, d)), new Shape(d, n, d));
         }, description);
+
+    private static int CheckOrder(int order) => order >= 1 ? order
+        : throw new ArgumentOutOfRangeException(nameof(order), order, $"DirectionFamily: the order K must be at least 1, got {order}.");
+
+    private static double CheckScale(double scale) => double.IsFinite(scale) ? scale
+        : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"DirectionFamily: the scale must be finite, got {scale}.");
 
     private static Node Broadcast(Node x, double[,] directions)
     {

@@ -79,17 +79,17 @@ public static partial class Fn
     // ---------------------------------------------------------------- binary elementwise
 
     /// <summary>aᵇ elementwise with a tensor exponent (broadcasting); derivatives need a &gt; 0.</summary>
-    public static Node Pow(Node a, Node b) => GraphOf(a, b).Apply(PowerOp.Instance, a, b);
+    public static Node Pow(Node a, Node b) => In(a, b).Apply(PowerOp.Instance, a, b);
     /// <summary>atan2(a, b), the angle of the point (b, a), elementwise with broadcasting.</summary>
-    public static Node Atan2(Node a, Node b) => GraphOf(a, b).Apply(Atan2Op.Instance, a, b);
+    public static Node Atan2(Node a, Node b) => In(a, b).Apply(Atan2Op.Instance, a, b);
     /// <summary>√(a² + b²) elementwise without overflow.</summary>
-    public static Node Hypot(Node a, Node b) => GraphOf(a, b).Apply(HypotOp.Instance, a, b);
+    public static Node Hypot(Node a, Node b) => In(a, b).Apply(HypotOp.Instance, a, b);
     /// <summary>max(a, b) elementwise; differentiable once, the derivative split ½–½ at ties.</summary>
-    public static Node Maximum(Node a, Node b) => GraphOf(a, b).Apply(ExtremumOp.Max, a, b);
+    public static Node Maximum(Node a, Node b) => In(a, b).Apply(ExtremumOp.Max, a, b);
     /// <summary>min(a, b) elementwise; differentiable once, the derivative split ½–½ at ties.</summary>
-    public static Node Minimum(Node a, Node b) => GraphOf(a, b).Apply(ExtremumOp.Min, a, b);
+    public static Node Minimum(Node a, Node b) => In(a, b).Apply(ExtremumOp.Min, a, b);
     /// <summary>a where cond ≠ 0, else b (all three broadcast); derivatives are those of the selected operand.</summary>
-    public static Node Where(Node cond, Node a, Node b) => GraphOf(cond, a, b).Apply(WhereOp.Instance, cond, a, b);
+    public static Node Where(Node cond, Node a, Node b) => GraphOf("where", [cond, a, b]).Apply(WhereOp.Instance, cond, a, b);
     /// <summary>1 where a &lt; b, else 0 (zero derivatives).</summary>
     public static Node Less(Node a, Node b) => Compare(MathBinary.Less, a, b);
     /// <summary>1 where a ≤ b, else 0 (zero derivatives).</summary>
@@ -103,10 +103,10 @@ public static partial class Fn
     /// <summary>1 where a ≠ b, else 0 (zero derivatives).</summary>
     public static Node NotEqual(Node a, Node b) => Compare(MathBinary.NotEqual, a, b);
 
-    private static Node Compare(MathBinary c, Node a, Node b) => GraphOf(a, b).Apply(new CompareOp(c), a, b);
+    private static Node Compare(MathBinary c, Node a, Node b) => In(a, b).Apply(new CompareOp(c), a, b);
 
     /// <summary>The value of x with zero derivatives in every mode (gradients do not flow through it).</summary>
-    public static Node StopGradient(Node x) => x.Graph.Apply(StopGradientOp.Instance, x);
+    public static Node StopGradient(Node x) => In(x).Apply(StopGradientOp.Instance, x);
 
     // ---------------------------------------------------------------- reductions
 
@@ -166,7 +166,7 @@ public static partial class Fn
     }
 
     /// <summary>Cumulative sum along an axis (from the far end when <paramref name="reverse"/>).</summary>
-    public static Node CumSum(Node x, int axis, bool reverse = false) => x.Graph.Apply(new CumSumOp(x.Shape.Axis(axis, "cumsum"), reverse), x);
+    public static Node CumSum(Node x, int axis, bool reverse = false) => In(x).Apply(new CumSumOp(x.Shape.Axis(axis, "cumsum"), reverse), x);
 
     // ---------------------------------------------------------------- indexing and shape
 
@@ -174,7 +174,7 @@ public static partial class Fn
     public static Node Take(Node x, int[] indices, int axis) => Take(x, new IndexList(indices), axis);
 
     /// <summary>np.take with indices of any shape: the axis is replaced by the indices' shape.</summary>
-    public static Node Take(Node x, IndexList indices, int axis) => x.Graph.Apply(new TakeOp(x.Shape.Axis(axis, "take"), indices), x);
+    public static Node Take(Node x, IndexList indices, int axis) => In(x).Apply(new TakeOp(x.Shape.Axis(axis, "take"), indices), x);
 
     /// <summary>
     /// <paramref name="target"/> with slice j of <paramref name="updates"/> added at position indices[j] along

@@ -800,9 +800,8 @@ public static class BadInputCensus
         AddF("Ad.Jvp with a direction of another shape", () => Ad.Jvp(Fn.Exp, T(1, 2), T(1, 2, 3)), Arg("jvp", "[3]", "[2]"));
         AddF("Ad.Hvp with a direction of another shape", () => Ad.Hvp(x => Fn.Sum(Fn.Exp(x)), T(1, 2), T(1, 2, 3)), Arg("hvp", "[3]", "[2]"));
         AddF("Ad.Grad with no inputs", () => Ad.Grad(xs => xs[0], []), Arg("grad"));
-        AddF("DirectionFamily.Basis of dimension 0", () => DirectionFamily.Basis(0), Range("d", "0"));
-        AddF("DirectionFamily.Constant of negative order", () => DirectionFamily.Constant(-1, 1, DirectionFamily.Basis(2), "bad"), Range("order", "-1"));
-        AddF("DirectionFamily.Constant with a NaN scale", () => DirectionFamily.Constant(2, double.NaN, DirectionFamily.Basis(2), "bad"), Range("scale", "NaN"));
+        AddF("DirectionFamily.StandardBasis of order 0", () => DirectionFamily.StandardBasis(0, 1), Range("order", "0"));
+        AddF("DirectionFamily.StandardBasis with a NaN scale", () => DirectionFamily.StandardBasis(2, double.NaN), Range("scale", "NaN"));
         AddF("ValueGradientLaplacian of a null function", () => ValueGradientLaplacian.Evaluate(null!, xs23()), Null("f"));
         AddF("Laplacian graph for an undefined dtype", () => Pde.LaplacianGraph(Smooth, new Shape(2, 3), (DType)42), Range("dtype", "42"));
         AddF("Relu network under the Laplacian", () => Pde.Laplacian(Mlp.Create(3, [4], 1, Activation.Relu, 1).Apply, xs23()), Throws<NotSmoothException>("relu", "order 2"));

@@ -28,35 +28,6 @@ public class BadInputCensusTests(ITestOutputHelper output)
     /// </summary>
     public static readonly HashSet<string> PendingInOtherBranches =
     [
-        // operators (helper `ops`)
-        "Pde.Laplacian at null points",
-        "Pde.Laplacian with a null estimate",
-        "Estimate.Stochastic with an undefined distribution",
-        "Strategy.FromName of null",
-        "Weighted Laplacian with a null σ",
-        "Weighted Laplacian with a NaN entry in σ",
-        "Weighted Laplacian with a null σ(x)",
-        "Coefficient matrix null",
-        "Coefficient matrix with NaN",
-        "Linear operator of null terms",
-        "Linear operator with a NaN coefficient",
-        "Linear operator with a null variable list",
-        "Linear operator with null axes",
-        "Compiled operator run at null points",
-        "Ad.Grad of a null function",
-        "Ad.Grad at a null point",
-        "Ad.Jvp with a null direction",
-        "DirectionFamily.Basis of dimension 0",
-        "DirectionFamily.Constant of negative order",
-        "DirectionFamily.Constant with a NaN scale",
-        // Kalman filter and fixed point (helper `simp`)
-        "Kalman filter of a null model",
-        "Kalman filter of null observations",
-        "Kalman filter with a null transition",
-        "FixedPoint.Solve of a null function",
-        "FixedPoint.Solve with a null θ",
-        "FixedPoint.Solve with a null x₀",
-        "FixedPoint.Solve with an undefined mode",
         // checkpoints, optimizers, parameter vectors (helper `weights`)
         "Checkpoint with a null parameter",
         "Checkpoint.Load from a null path",
