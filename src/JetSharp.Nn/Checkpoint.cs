@@ -304,8 +304,8 @@ public sealed class Checkpoint
         return checkpoint;
     }
 
-    /// <summary>The first invalid field, described as "field 'NAME' …", or null when every field is valid.</summary>
-    private string? Problem()
+    /// <summary>The first invalid field, described as "field 'NAME' …", or null when every field is valid (what Load, Save and Trainer.Restore check).</summary>
+    internal string? Problem()
     {
         for (int i = 0; i < Parameters.Length; i++)
             if (FirstNonFinite(Parameters[i]) is { } bad) return $"field '{ParameterVector.Name(i)}' is {bad.Value} at element {bad.Index}; parameters must be finite";

@@ -183,6 +183,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         string label = Checkpoint.Label(source);
+        if (checkpoint.Problem() is { } problem) throw new InvalidDataException($"{label}: {problem}.");
         checkpoint.CheckCompatible(_objective.Architecture, _objective.ParameterShapes, DType, source);
         int phase = checkpoint.Phase;
         if (phase < 0 || phase > _phases.Count)
@@ -201,9 +202,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new CheckpointMismatchException($"{label}: field 'seed' is {saved}, but this run uses seed {current}; resuming with another seed would draw other points.");
         if (checkpoint.History.Count > 0 && checkpoint.History[^1].Step > checkpoint.Step)
             throw new CheckpointMismatchException($"{label}: field 'history.step' ends at {checkpoint.History[^1].Step}, after field 'step' ({checkpoint.Step}).");
-        var theta = ParameterVector.Flatten<T>(checkpoint.Parameters);
-        if (Array.FindIndex(theta, v => !T.IsFinite(v)) is var bad and >= 0)
-            throw new InvalidDataException($"{label}: parameter value {bad} is {theta[bad]}; parameters must be finite.");
+        var theta = ParameterVector.Flatten<T>(checkpoint.Parameters);   // same dtype (checked above): a copy, not a conversion
         if (checkpoint.Optimizer is { } state)
         {
             if (phase == _phases.Count)
