@@ -32,10 +32,10 @@ public class SafeTensorsTests : IDisposable
         var expected = File(header, [.. new float[] { 0, 1, 2, 3, 4, 5 }.SelectMany(BitConverter.GetBytes)]);
         Assert.Equal(expected, stream.ToArray());
 
-        // No tensors, one metadata entry: 33 header bytes padded to 40.
+        // No tensors, one metadata entry: 35 header bytes padded to 40.
         stream.SetLength(0);
         SafeTensors.Write(stream, [], new Dictionary<string, string> { ["framework"] = "pt" });
-        Assert.Equal(File("{\"__metadata__\":{\"framework\":\"pt\"}}       "), stream.ToArray());
+        Assert.Equal(File("{\"__metadata__\":{\"framework\":\"pt\"}}     "), stream.ToArray());
     }
 
     [Fact]
