@@ -160,19 +160,32 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     public bool IsComplete => Phase >= _phases.Count;
 
-    /// <summary>The current state as a checkpoint (parameters, step, phase, seed, the current phase's optimizer state, history).</summary>
-    public Checkpoint ToCheckpoint(double elapsedSeconds) =>
-        new(_objective.Architecture, ParameterVector.Unflatten<T>(Parameters, _objective.ParameterShapes))
+    /// <summary>
+    /// The current state as a checkpoint (parameters, step, phase, seed, the current phase's optimizer state, history).
+    /// After a <see cref="TrainingStop.NonFinite"/> stop the optimizer's state may hold NaN or ∞ (it is not rolled back);
+    /// such a state cannot be resumed from, so the checkpoint then carries none and a resumed run continues the phase
+    /// with a fresh optimizer (its learning-rate schedule from the start).
+    /// </summary>
+    public Checkpoint ToCheckpoint(double elapsedSeconds)
+    {
+        var state = Phase < _phases.Count ? _phases[Phase].Optimizer.SaveState() : null;
+        if (state is not null && !IsFinite(state)) state = null;
+        return new(_objective.Architecture, ParameterVector.Unflatten<T>(Parameters, _objective.ParameterShapes))
         {
             Step = Step,
             Phase = Phase,
             PhaseStep = PhaseStep,
             ElapsedSeconds = elapsedSeconds,
             Seed = _options.Seed,
-            Optimizer = Phase < _phases.Count ? _phases[Phase].Optimizer.SaveState() : null,
+            Optimizer = state,
             History = [.. _history],
             Metadata = _options.Metadata ?? new Dictionary<string, string>(),
         };
+    }
+
+    private static bool IsFinite(OptimizerState state) =>
+        state.Scalars.Values.All(double.IsFinite) &&
+        state.Arrays.Values.All(a => a is NDArray<T> t ? Array.TrueForAll(t.Data, T.IsFinite) : Enumerable.Range(0, a.Size).All(i => double.IsFinite(a.GetDouble(i))));
 
     /// <summary>
     /// Continues from a checkpoint. Everything is checked before anything changes: a checkpoint saved for another

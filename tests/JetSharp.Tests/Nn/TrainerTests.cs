@@ -139,7 +139,7 @@ public class TrainerTests
         Assert.All(trainer.Parameters, v => Assert.True(double.IsFinite(v)));
     }
 
-    private sealed class NanAfter(int good) : IObjective<double>
+    private sealed class NanAfter(int good, bool nanGradient = false) : IObjective<double>
     {
         private int _calls;
         public string Architecture => "nan";
@@ -147,9 +147,30 @@ public class TrainerTests
         public void Resample(long step, double[] theta) { }
         public double Evaluate(double[] theta, double[] gradient)
         {
-            gradient.AsSpan().Fill(1);
-            return ++_calls > good ? double.NaN : 1;
+            bool bad = ++_calls > good;
+            gradient.AsSpan().Fill(bad && nanGradient ? double.NaN : 1);
+            return bad ? double.NaN : 1;
         }
+    }
+
+    [Fact]
+    public void ANonFiniteStopStillWritesACheckpointThatResumes()
+    {
+        // The NaN gradient poisons Adam's moments; the checkpoint keeps the last good parameters and leaves the state out.
+        var path = Path.Combine(Path.GetTempPath(), $"jetsharp-nan-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var trainer = new Trainer<double>(new NanAfter(3, nanGradient: true), [0.5, 0.5, 0.5], [new TrainingPhase<double>(new Adam<double>(0.1), 20)], new TrainerOptions<double> { CheckpointPath = path });
+            Assert.Equal(TrainingStop.NonFinite, trainer.Run().Stop);
+            var c = Checkpoint.Load(path);
+            Assert.Equal(3, c.Step);
+            Assert.Null(c.Optimizer);
+            Assert.Equal(trainer.Parameters, ParameterVector.Flatten<double>(c.Parameters));
+            var resumed = new Trainer<double>(new NanAfter(100), [0, 0, 0], [new TrainingPhase<double>(new Adam<double>(0.1), 20)]);
+            resumed.Restore(path);
+            Assert.Equal(20, resumed.Run().Steps);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]
