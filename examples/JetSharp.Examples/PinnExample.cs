@@ -31,15 +31,16 @@ public sealed record PinnConfig
     /// <summary>Batch sizes (interior points) at which the per-step time of the strategies is compared.</summary>
     public int[] TimingSizes { get; init; } = [];
 
-    public IReadOnlyList<TrainingPhase> Phases(double scale)
+    /// <summary>The training phases in precision <typeparamref name="T"/>, with every step count multiplied by <paramref name="scale"/>.</summary>
+    public IReadOnlyList<TrainingPhase<T>> Phases<T>(double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int adam = Math.Max(1, (int)Math.Round(AdamSteps * scale));
-        var phases = new List<TrainingPhase>
+        var phases = new List<TrainingPhase<T>>
         {
-            new(new Adam(Nn.LearningRate.Exponential(LearningRate, FinalLearningRate / LearningRate, adam)), adam, ResampleEvery),
+            new(new Adam<T>(Nn.LearningRate.Exponential(LearningRate, FinalLearningRate / LearningRate, adam)), adam, ResampleEvery),
         };
         int lbfgs = (int)Math.Round(LbfgsSteps * scale);
-        if (lbfgs > 0) phases.Add(new TrainingPhase(new Lbfgs(memory: 30), lbfgs, ResampleEvery: 0));
+        if (lbfgs > 0) phases.Add(new TrainingPhase<T>(new Lbfgs<T>(memory: 30), lbfgs, ResampleEvery: 0));
         return phases;
     }
 }
@@ -57,8 +58,11 @@ public abstract class PinnExample : Example
     /// <summary>The relative L2 error the full run promises.</summary>
     public abstract double Target { get; }
 
-    /// <summary>The loss for the given configuration; <paramref name="interior"/> overrides the number of interior points (timings).</summary>
-    public abstract PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null);
+    /// <summary>
+    /// The loss for the given configuration in precision <typeparamref name="T"/> (float: float32 training end to end);
+    /// <paramref name="interior"/> overrides the number of interior points (timings).
+    /// </summary>
+    public abstract PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Points where the error is measured, and the exact solution there.</summary>
     public abstract (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast);
@@ -71,26 +75,38 @@ public abstract class PinnExample : Example
         config.Samples > 0 ? [("dimension", config.Dimension.ToString()), ("directions per point", config.Samples.ToString())] : [("dimension", config.Dimension.ToString())];
 
     /// <inheritdoc/>
-    public override IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Build(Config(fast), strategy ?? Strategy.Collapsed, seed);
+    public override IObjective<double> CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Build<double>(Config(fast), strategy ?? Strategy.Collapsed, seed);
 
-    public override double[] InitialParameters(bool fast, long seed = 0) =>
-        ParameterVector.Flatten(Network(Config(fast), seed).Parameters);
+    public override double[] InitialParameters(bool fast, long seed = 0) => InitialParameters<double>(fast, seed);
+
+    /// <summary>The seeded initial parameters in precision <typeparamref name="T"/> (the float64 initialisation, rounded for float32).</summary>
+    public T[] InitialParameters<T>(bool fast, long seed = 0) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ParameterVector.Flatten<T>(Network(Config(fast), seed).Parameters);
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<DType> Precisions => [DType.Float64, DType.Float32];
 
     protected static Mlp Network(PinnConfig config, long seed) => Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
 
     public override ExampleResult Run(ExampleOptions options)
     {
+        CheckPrecision(options);
+        return options.Precision == DType.Float32 ? Run<float>(options) : Run<double>(options);
+    }
+
+    private ExampleResult Run<T>(ExampleOptions options) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var wall = Stopwatch.StartNew();
         var config = Config(options.Fast);
         var log = options.Log ?? (_ => { });
-        var objective = Build(config, Strategy.Collapsed, options.Seed);
+        var objective = Build<T>(config, Strategy.Collapsed, options.Seed);
         log($"{Name}: {Summary}");
-        log($"network {objective.Architecture}, {ParameterVector.Count(objective.ParameterShapes)} parameters; loss terms {string.Join(", ", objective.TermNames.Select((n, i) => $"{n} ({objective.Points[i].Shape[0]} points)"))}; gradient graph {objective.GradientGraph.Nodes.Count} nodes (built in {wall.Elapsed.TotalSeconds:0.0} s)");
+        log($"network {objective.Architecture}, {ParameterVector.Count(objective.ParameterShapes)} parameters, {objective.DType.Name()}; loss terms {string.Join(", ", objective.TermNames.Select((n, i) => $"{n} ({objective.PointCounts[i]} points)"))}; gradient graph {objective.GradientGraph.Nodes.Count} nodes (built in {wall.Elapsed.TotalSeconds:0.0} s)");
 
         var (evalPoints, exact) = EvaluationSet(options.Fast);
-        double Error(double[] theta) => Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
+        double Error(T[] theta) => Reporting.RelativeL2(objective.Predict(Widen(theta), evalPoints).Data, exact);
 
-        var trainer = new Trainer(objective, InitialParameters(options.Fast, options.Seed), config.Phases(options.StepScale), new TrainerOptions
+        var trainer = new Trainer<T>(objective, InitialParameters<T>(options.Fast, options.Seed), config.Phases<T>(options.StepScale), new TrainerOptions<T>
         {
             Error = Error,
             ErrorEvery = config.ErrorEvery,
@@ -100,7 +116,8 @@ public abstract class PinnExample : Example
             CheckpointPath = options.CheckpointPath,
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
-            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString() },
+            Seed = options.Seed,
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["fast"] = options.Fast.ToString() },
         });
         if (options.Resume)
         {
@@ -109,13 +126,14 @@ public abstract class PinnExample : Example
             log($"resumed from {path} at step {trainer.Step}");
         }
         var training = trainer.Run();
-        double error = Error(trainer.Parameters);
+        var theta = Widen(trainer.Parameters);
+        double error = Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
 
         var figures = new List<string>();
         if (options.OutputDirectory is { } dir)
         {
             figures.Add(Reporting.LossCurve(training.History, dir, $"{Name}: training"));
-            figures.AddRange(Plot(objective, trainer.Parameters, dir));
+            figures.AddRange(Plot(objective, theta, dir));
         }
 
         var timings = new List<StrategyTiming>();
@@ -125,8 +143,8 @@ public abstract class PinnExample : Example
             var sizes = config.TimingSizes.Length > 0 ? config.TimingSizes : [config.Interior];
             foreach (var n in sizes)
             {
-                log($"timing a training step with {n} interior points: collapsed vs nested");
-                var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 10);
+                log($"timing a training step with {n} interior points: collapsed vs nested ({objective.DType.Name()})");
+                var t = Reporting.TimeSteps<T>(s => Build<T>(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 10);
                 rows.Add((n, t));
             }
             // Report the batch size training used (or the largest timed, if it was not among them).
@@ -151,10 +169,13 @@ public abstract class PinnExample : Example
             [
                 ("network", objective.Architecture),
                 ("parameters", ParameterVector.Count(objective.ParameterShapes).ToString()),
-                ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.Points[i].Shape[0]}"))),
+                ("precision", objective.DType.Name()),
+                ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.PointCounts[i]}"))),
                 ("final term losses", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.TermLosses[i]:0.###e0}"))),
                 .. Details(config),
             ],
         };
     }
+
+    private static double[] Widen<T>(T[] theta) where T : unmanaged, IFloatingPointIeee754<T> => Array.ConvertAll(theta, double.CreateTruncating);
 }

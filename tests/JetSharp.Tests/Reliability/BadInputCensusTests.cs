@@ -28,17 +28,6 @@ public class BadInputCensusTests(ITestOutputHelper output)
     /// </summary>
     public static readonly HashSet<string> PendingInOtherBranches =
     [
-        // checkpoints, optimizers, parameter vectors (helper `weights`)
-        "Checkpoint with a null parameter",
-        "Checkpoint.Load from a null path",
-        "Checkpoint.Save of a null network",
-        "Adam with an infinite ε",
-        "Adam.Step with a null objective",
-        "Lbfgs with a NaN gradient tolerance",
-        "Lbfgs with a negative function tolerance",
-        "Lbfgs.Step with a null objective",
-        "ParameterVector.Count of null",
-        "ParameterVector.Flatten of null",
     ];
 
     private static readonly Lazy<IReadOnlyList<CensusCase>> AllCases = new(() => BadInputCensus.Cases());
