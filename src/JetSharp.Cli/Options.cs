@@ -124,6 +124,9 @@ internal static class Options
         },
     };
 
+    /// <summary>The value of a list option, or null when it was not given (System.CommandLine reports an absent array option as empty; a given one never is).</summary>
+    public static T[]? GetList<T>(this ParseResult parse, Option<T[]?> option) => parse.GetValue(option) is { Length: > 0 } v ? v : null;
+
     private static string Single(ArgumentResult r) => r.Tokens.Count == 1 ? r.Tokens[0].Value : string.Join(" ", r.Tokens.Select(t => t.Value));
 
     private static int? ParseInt(ArgumentResult r, string name, int min)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using System.CommandLine.Invocation;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
@@ -65,7 +66,7 @@ public static class Program
                                            "Run 'jetsharp COMMAND --help' for a command's options.")
         {
             new HelpOption(),
-            new VersionOption(),
+            new VersionOption { Action = new PrintVersion() },
             DemoCommand.Create(),
             BenchCommand.Create(),
             GraphCommand.Create(),
@@ -101,4 +102,20 @@ public static class Program
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+}
+
+/// <summary>
+/// <c>--version</c>: the informational version of this assembly (version and commit). System.CommandLine's own
+/// action prints the entry assembly's, which is the test host's when the CLI runs in-process.
+/// </summary>
+internal sealed class PrintVersion : SynchronousCommandLineAction
+{
+    public static string Version =>
+        typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? typeof(Program).Assembly.GetName().Version!.ToString();
+
+    public override int Invoke(ParseResult parseResult)
+    {
+        parseResult.InvocationConfiguration.Output.WriteLine(Version);
+        return 0;
+    }
 }

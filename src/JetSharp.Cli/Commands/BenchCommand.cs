@@ -41,11 +41,11 @@ public static class BenchCommand
                 Quick = isQuick,
                 DType = p.GetValue(float32) ? DType.Float32 : DType.Float64,
                 Repeats = p.GetValue(repeats) ?? (isQuick ? 1 : 3),
-                Batches = p.GetValue(batches),
-                Samples = p.GetValue(samples),
+                Batches = p.GetList(batches),
+                Samples = p.GetList(samples),
                 StochasticBatch = p.GetValue(stochasticBatch),
                 Training = !p.GetValue(noTraining),
-                Only = p.GetValue(only)?.ToHashSet(),
+                Only = p.GetList(only)?.ToHashSet(),
             }, p.GetValue(outDir)!);
         });
         return command;
