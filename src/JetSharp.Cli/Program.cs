@@ -76,6 +76,9 @@ public static class Program
             ExampleCommand.Create(),
         };
         root.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
+        var help = new Command("help", "The same as --help.") { Hidden = true };   // the old parser's spelling
+        help.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
+        root.Add(help);
         return root;
     }
 
