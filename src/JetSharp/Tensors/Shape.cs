@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 
 namespace JetSharp.Tensors;
 
@@ -6,7 +7,9 @@ namespace JetSharp.Tensors;
 /// The extents of a dense row-major tensor. Immutable; equality is by value.
 /// Broadcasting follows NumPy: shapes are aligned on the right, and an axis of size 1
 /// stretches to match the other operand.
+/// A collection expression builds one wherever a shape is taken: <c>NDArray.Zeros&lt;double&gt;([16, 50])</c>.
 /// </summary>
+[CollectionBuilder(typeof(Shape), nameof(Create))]
 public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
 {
     private readonly int[]? _dims;
@@ -21,6 +24,10 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
             if (d < 0) throw new ArgumentException($"Shape: negative extent in [{string.Join(", ", dims)}].");
         _dims = (int[])dims.Clone();
     }
+
+    /// <summary>A shape with the given extents (copied): what a collection expression such as <c>[16, 50]</c> calls.</summary>
+    /// <exception cref="ArgumentException">An extent is negative.</exception>
+    public static Shape Create(ReadOnlySpan<int> dims) => new(dims.ToArray());
 
     /// <summary>The rank-0 shape <c>[]</c> of a scalar (one element).</summary>
     public static Shape Scalar => new([]);
