@@ -32,7 +32,7 @@ public static class ExampleCommand
         });
         var fast = Options.Flag("--fast", "Tiny sizes and a handful of steps: checks in seconds that training runs (not the documented accuracy).");
         var outDir = Options.OptionalPath("--out", "Directory for the figures, summary.md and the checkpoint [default: examples-out/NAME, or examples-out/NAME-fast with --fast]", "DIR");
-        var checkpoint = Options.OptionalPath("--checkpoint", "Checkpoint file written when training stops and read by --resume [default: OUT/checkpoint.json]");
+        var checkpoint = Options.OptionalPath("--checkpoint", "Checkpoint file written when training stops and read by --resume [default: OUT/checkpoint.safetensors]");
         var resume = Options.Flag("--resume", "Continue from the checkpoint instead of starting afresh.");
         var seed = Options.Seed("--seed", "Seed of the network initialisation and of every sample drawn.", 0);
         var scale = Options.Positive("--scale", "Multiplies the number of steps of every training phase (e.g. 0.1 for a quick look).", 1);
@@ -60,7 +60,7 @@ public static class ExampleCommand
         var example = ExampleCatalog.Find(args.Name);
         bool fast = args.Fast;
         string outDir = args.Out ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
-        string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.json");
+        string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.safetensors");
         bool resume = args.Resume;
         double scale = args.Scale;
         TimeSpan? budget = args.BudgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null;
