@@ -1,0 +1,171 @@
+using JetSharp.Runtime;
+
+namespace JetSharp.Tests.Properties;
+
+/// <summary>
+/// References by central finite differences of the primal function only (f is compiled once and
+/// evaluated at shifted points; no transformed graph is involved). Since f is per-datum, all rows are
+/// shifted at once. Steps are chosen per derivative order K so that rounding (~2ᴷε|f|/hᴷ) and
+/// truncation (~h⁴ after Richardson extrapolation) are both far below the tolerances used.
+/// </summary>
+internal sealed class FiniteDifferences
+{
+    private readonly Executable _f;
+    private readonly NDArray<double> _x;
+
+    public FiniteDifferences(Func<Node, Node> f, NDArray<double> x)
+    {
+        _f = Executable.Compile(Tracer.Function(f, x.Shape));
+        _x = x;
+        Value = Eval(x);
+    }
+
+    /// <summary>f(x), [N, C…].</summary>
+    public NDArray<double> Value { get; }
+
+    public int Rows => _x.Shape[0];
+    public int D => _x.Shape[1];
+
+    private NDArray<double> Eval(NDArray<double> x) => _f.Run(x)[0].Clone();
+
+    /// <summary>The step for derivatives of order K (before Richardson halving).</summary>
+    public static double Step(int k) => k switch { 0 or 1 => 1e-3, 2 => 2e-3, 3 => 1e-2, _ => 2e-2 };
+
+    /// <summary>∂^α f at every row by a tensor product of central differences (Richardson-extrapolated), flattened like f's output.</summary>
+    public double[] Partial(int[] axes)
+    {
+        if (axes.Length == 0) return Value.Data.ToArray();
+        double h = Step(axes.Length);
+        var coarse = TensorStencil(axes, h);
+        var fine = TensorStencil(axes, h / 2);
+        return [.. fine.Zip(coarse, (a, b) => (4 * a - b) / 3)];
+    }
+
+    private double[] TensorStencil(int[] axes, double h)
+    {
+        var counts = Enumerable.Range(0, D).Select(p => axes.Count(a => a == p)).ToArray();
+        // The stencil of δ^m: points (j − m/2)·h, weights (−1)^(m−j)·C(m, j), j = 0..m; the product over axes.
+        var points = new List<(double[] Offset, double Weight)> { (new double[D], 1.0) };
+        for (int p = 0; p < D; p++)
+        {
+            int m = counts[p];
+            if (m == 0) continue;
+            points = [.. points.SelectMany(pt => Enumerable.Range(0, m + 1).Select(j =>
+            {
+                var off = (double[])pt.Offset.Clone();
+                off[p] += (j - m / 2.0) * h;
+                return (off, pt.Weight * ((m - j) % 2 == 0 ? 1 : -1) * Binomial(m, j));
+            }))];
+        }
+        var acc = new double[Value.Size];
+        foreach (var (off, w) in points)
+        {
+            var xs = _x.Clone();
+            for (int n = 0; n < Rows; n++)
+                for (int p = 0; p < D; p++) xs.Data[n * D + p] += off[p];
+            var y = Eval(xs);
+            for (int i = 0; i < acc.Length; i++) acc[i] += w * y.Data[i];
+        }
+        double hk = Math.Pow(h, axes.Length);
+        return [.. acc.Select(a => a / hk)];
+    }
+
+    /// <summary>
+    /// ⟨∂ᴷf(x_n), v_n^⊗K⟩ at every row for per-row directions v [N, D]: the K-th central difference of
+    /// t ↦ f(x + t·v_n/|v_n|), times |v_n|ᴷ (so the step is taken in x's own units).
+    /// </summary>
+    public double[] Directional(double[] v, int k)
+    {
+        var norms = Enumerable.Range(0, Rows).Select(n => Math.Sqrt(Enumerable.Range(0, D).Sum(p => v[n * D + p] * v[n * D + p]))).ToArray();
+        double h = Step(k);
+        double[] Stencil(double step)
+        {
+            var acc = new double[Value.Size];
+            for (int j = 0; j <= k; j++)
+            {
+                double t = (j - k / 2.0) * step, w = ((k - j) % 2 == 0 ? 1 : -1) * Binomial(k, j);
+                var xs = _x.Clone();
+                for (int n = 0; n < Rows; n++)
+                    for (int p = 0; p < D; p++)
+                        if (norms[n] > 0) xs.Data[n * D + p] += t * v[n * D + p] / norms[n];
+                var y = Eval(xs);
+                for (int i = 0; i < acc.Length; i++) acc[i] += w * y.Data[i];
+            }
+            return [.. acc.Select(a => a / Math.Pow(step, k))];
+        }
+        var coarse = Stencil(h);
+        var fine = Stencil(h / 2);
+        int per = Value.Size / Math.Max(1, Rows);
+        return [.. fine.Zip(coarse, (a, b) => (4 * a - b) / 3).Select((e, i) => e * Math.Pow(norms[i / per], k))];
+    }
+
+    /// <summary>Σ_α c_α(x_n) ∂^α f(x_n) (the reference) and Σ_α |c_α(x_n)|·(|∂^α f(x_n)| + 1) (its scale), flattened like f's output.</summary>
+    public (double[] Value, double[] Scale) Apply(IReadOnlyList<Term> definition)
+    {
+        var value = new double[Value.Size];
+        var scale = new double[Value.Size];
+        int per = Value.Size / Math.Max(1, Rows);
+        var rows = Enumerable.Range(0, Rows).Select(n => _x.Data.AsSpan(n * D, D).ToArray()).ToArray();
+        foreach (var term in definition)
+        {
+            var p = Partial(term.Axes);
+            for (int i = 0; i < value.Length; i++)
+            {
+                double c = term.Coefficient(rows[i / per]);
+                value[i] += c * p[i];
+                scale[i] += Math.Abs(c) * (Math.Abs(p[i]) + 1);
+            }
+        }
+        return (value, scale);
+    }
+
+    /// <summary>
+    /// Σ_families |Scale|·Σ_r (|⟨∂ᴷf, v_r^⊗K⟩| + floor) per output element (plus |ZeroOrder|·|f|): the sizes of the terms every
+    /// strategy adds up, so the scale of their rounding errors even when the terms cancel; and the unit scale
+    /// Σ|Scale|·Σ_r |v_r|ᴷ·max(1, |f|) the floor is taken from (a result far below it is ~0: an uninformative case).
+    /// </summary>
+    public (double[] Scale, double[] Unit) FamilyScale(DifferentialOperator op)
+    {
+        var families = op.Families(D);
+        var scale = Value.Data.Select(v => Math.Abs(op.ZeroOrder * v)).ToArray();
+        var unit = new double[scale.Length];
+        if (families.Count == 0) return (scale, unit);
+        var g = Tracer.Function(xs => [.. families.Select(fam => fam.Directions(xs[0]))], [_x.Shape]);
+        var dirs = Executable.Compile(g).Run(_x);
+        for (int f = 0; f < families.Count; f++)
+        {
+            var v = dirs[f];                                   // [R, N, D]
+            int r = v.Shape[0], nd = Rows * D;
+            int order = families[f].Order, per = Value.Size / Math.Max(1, Rows);
+            for (int k = 0; k < r; k++)
+            {
+                var vk = v.Data.AsSpan(k * nd, nd).ToArray();
+                var dir = Directional(vk, order);
+                for (int i = 0; i < scale.Length; i++)
+                {
+                    // The rounding floor: one unit of the lower-order jet terms, which are O(|v|ᴷ·max(1, |f|)) for these bounded functions.
+                    double norm2 = 0;
+                    for (int p = 0; p < D; p++) norm2 += vk[i / per * D + p] * vk[i / per * D + p];
+                    double u = Math.Pow(norm2, order / 2.0) * Math.Max(1, Math.Abs(Value.Data[i]));
+                    scale[i] += Math.Abs(families[f].Scale) * (Math.Abs(dir[i]) + RoundingFloor * u);
+                    unit[i] += Math.Abs(families[f].Scale) * u;
+                }
+            }
+        }
+        return (scale, unit);
+    }
+
+    /// <summary>
+    /// Relative weight of the rounding floor: a derivative that is ~0 is still computed from jet terms of
+    /// size ~|v|ᴷ·|f| that cancel, so its rounding error is ~ε of those, not of the result (1e-4 × the 1e-12
+    /// tolerance = 1e-16 absolute per unit term: half an ulp of an O(1) number).
+    /// </summary>
+    public const double RoundingFloor = 1e-4;
+
+    private static double Binomial(int n, int k)
+    {
+        double r = 1;
+        for (int i = 1; i <= k; i++) r = r * (n - k + i) / i;
+        return r;
+    }
+}

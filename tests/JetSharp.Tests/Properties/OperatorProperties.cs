@@ -1,0 +1,124 @@
+using CsCheck;
+using Xunit.Abstractions;
+
+namespace JetSharp.Tests.Properties;
+
+/// <summary>A generated case: a random function, a random operator on its input dimension, and points x ∈ [−1, 1]^(N×D).</summary>
+internal sealed record OperatorCase(RandomFunction F, RandomOperator Op, NDArray<double> X)
+{
+    public override string ToString() => $"{F}\noperator: {Op}\nx [{X.Shape[0]}, {X.Shape[1]}] = [{string.Join(", ", X.Data.Select(v => v.ToString("R")))}]";
+
+    public static Gen<OperatorCase> Gen(OperatorKinds kinds, int maxD = 4, int maxOrder = 4, double loExp = -6, double hiExp = 6, int maxSteps = 7) =>
+        new GenDraw<OperatorCase>(draw =>
+        {
+            int d = draw.Int(1, maxD), n = draw.Int(1, 3);
+            var f = draw.Run(RandomFunction.Gen(d, maxSteps: maxSteps));
+            var op = RandomOperator.Draw(draw, d, kinds, loExp, hiExp, maxOrder);
+            return new(f, op, Points(draw, n, d));
+        });
+
+    public static NDArray<double> Points(Draw draw, int n, int d) => NDArray.FromArray(draw.Uniform(n * d, -1, 1), new Shape(n, d));
+}
+
+/// <summary>
+/// Properties of the operators on random functions (<see cref="RandomFunction"/>) and random operators
+/// (<see cref="RandomOperator"/>): the three strategies agree to rounding, and the exact operators match
+/// central finite differences of their definitions. Errors are measured against the size of the terms that
+/// are summed (not the size of the result, which may cancel), so the tolerances are pure rounding bounds.
+/// </summary>
+public class OperatorProperties(ITestOutputHelper output)
+{
+    /// <summary>Collapsed against standard Taylor: the same jets, summed in another order.</summary>
+    private const double CollapsedTol = 1e-12;
+    /// <summary>Nested first-order against collapsed: another derivative code path.</summary>
+    private const double NestedTol = 1e-10;
+
+    /// <summary>Finite-difference tolerance by highest derivative order (relative to Σ|c_α|(|∂^α f| + 1)).</summary>
+    private static double FdTol(int order) => order switch { <= 2 => 1e-6, 3 => 1e-5, _ => 1e-4 };
+
+    private static void Finite(NDArray<double> r, string what)
+    {
+        if (!r.Data.All(double.IsFinite)) throw new Xunit.Sdk.XunitException($"{what}: non-finite result {r}");
+    }
+
+    private static double MaxAbs(NDArray<double> a) => a.Data.Select(Math.Abs).DefaultIfEmpty(0).Max();
+
+    private static double MaxDiff(NDArray<double> a, NDArray<double> b)
+    {
+        Assert.Equal(a.Shape, b.Shape);
+        return a.Data.Zip(b.Data, (p, q) => Math.Abs(p - q)).DefaultIfEmpty(0).Max();
+    }
+
+    /// <summary>The three strategies agree: collapsed = standard to 1e-12, nested within 1e-10, relative to the summed terms.</summary>
+    internal static bool StrategiesAgree(OperatorCase c)
+    {
+        var results = Strategy.All.Select(s => (s, r: c.Op.Op.Apply(c.F.Apply, c.X, s))).ToList();
+        var fd = new FiniteDifferences(c.F.Apply, c.X);
+        var expectedShape = new Shape([c.X.Shape[0], .. c.F.OutputShape]);
+        foreach (var (s, r) in results)
+        {
+            Assert.Equal(expectedShape, r.Shape);
+            Finite(r, s.Name);
+        }
+        var (scales, units) = fd.FamilyScale(c.Op.Op);
+        double scale = scales.DefaultIfEmpty(0).Max(), unit = units.DefaultIfEmpty(0).Max();
+        var collapsed = results[0].r;
+        double eStd = MaxDiff(results[1].r, collapsed), eNested = MaxDiff(results[2].r, collapsed);
+        if (eStd > CollapsedTol * scale || eNested > NestedTol * scale)
+            throw new Xunit.Sdk.XunitException(
+                $"strategies disagree: |standard − collapsed| = {eStd:E3}, |nested − collapsed| = {eNested:E3}, term scale {scale:E3} " +
+                $"(relative {eStd / scale:E2} vs {CollapsedTol:E0}, {eNested / scale:E2} vs {NestedTol:E0})\n" +
+                $"collapsed {collapsed}\nstandard  {results[1].r}\nnested    {results[2].r}");
+        if (Environment.GetEnvironmentVariable("JETSHARP_FUZZ_DEBUG") is not null) Console.Error.WriteLine($"RATIO {MaxAbs(collapsed) / unit:E2} {c.Op.Text.Split('(')[0]}\n{c.F}");
+        return MaxAbs(collapsed) > 1e-6 * unit;
+    }
+
+    /// <summary>The collapsed result equals Σ c_α ∂^α f by central differences of f (definitions written independently of the library).</summary>
+    internal static bool MatchesFiniteDifferences(OperatorCase c)
+    {
+        var r = c.Op.Op.Apply(c.F.Apply, c.X);
+        Finite(r, "collapsed");
+        var fd = new FiniteDifferences(c.F.Apply, c.X);
+        var (reference, scales) = fd.Apply(c.Op.Definition!);
+        double scale = scales.DefaultIfEmpty(0).Max();
+        double err = r.Data.Zip(reference, (a, b) => Math.Abs(a - b)).DefaultIfEmpty(0).Max();
+        double tol = FdTol(c.Op.MaxOrder);
+        if (err > tol * scale)
+            throw new Xunit.Sdk.XunitException(
+                $"operator vs finite differences: max error {err:E3}, scale {scale:E3} (relative {err / scale:E2} > {tol:E0})\n" +
+                $"operator   [{string.Join(", ", r.Data.Select(v => v.ToString("G10")))}]\nreference  [{string.Join(", ", reference.Select(v => v.ToString("G10")))}]");
+        // Informative when the result is not ~0 next to the coefficients (|f| and its derivatives are O(1) here).
+        return MaxAbs(r) > 1e-6 * c.Op.Definition!.Sum(t => Math.Abs(t.Coefficient(c.X.Data.AsSpan(0, c.X.Shape[1]).ToArray())));
+    }
+
+    [Fact]
+    public void StrategiesAgreeOnSecondOrderOperators() =>
+        Fuzz.Check(nameof(StrategiesAgreeOnSecondOrderOperators),
+            OperatorCase.Gen(OperatorKinds.Laplacian | OperatorKinds.WeightedLaplacian | OperatorKinds.WeightedLaplacianOfX | OperatorKinds.Coefficients
+                | OperatorKinds.StochasticLaplacian | OperatorKinds.StochasticWeightedLaplacian),
+            StrategiesAgree, cases: 100, output);
+
+    [Fact]
+    public void StrategiesAgreeOnGeneralOperators() =>
+        Fuzz.Check(nameof(StrategiesAgreeOnGeneralOperators),
+            OperatorCase.Gen(OperatorKinds.LinearAxes | OperatorKinds.LinearLetters, maxD: 3, maxSteps: 5),
+            StrategiesAgree, cases: 50, output);
+
+    [Fact]
+    public void StrategiesAgreeOnBiharmonics() =>
+        Fuzz.Check(nameof(StrategiesAgreeOnBiharmonics),
+            OperatorCase.Gen(OperatorKinds.Biharmonic | OperatorKinds.StochasticBiharmonic, maxD: 3, maxSteps: 4),
+            StrategiesAgree, cases: 12, output);
+
+    [Fact]
+    public void SecondOrderOperatorsMatchFiniteDifferences() =>
+        Fuzz.Check(nameof(SecondOrderOperatorsMatchFiniteDifferences),
+            OperatorCase.Gen(OperatorKinds.Laplacian | OperatorKinds.WeightedLaplacian | OperatorKinds.WeightedLaplacianOfX | OperatorKinds.Coefficients),
+            MatchesFiniteDifferences, cases: 100, output);
+
+    [Fact]
+    public void GeneralOperatorsMatchFiniteDifferences() =>
+        Fuzz.Check(nameof(GeneralOperatorsMatchFiniteDifferences),
+            OperatorCase.Gen(OperatorKinds.LinearAxes | OperatorKinds.LinearLetters | OperatorKinds.Biharmonic, maxD: 3, maxSteps: 5),
+            MatchesFiniteDifferences, cases: 60, output);
+}
