@@ -63,6 +63,8 @@ internal static class Fuzz
             catch (Exception e)
             {
                 failures++;
+                if (Environment.GetEnvironmentVariable("JETSHARP_FUZZ_LOG") is { Length: > 0 } log)
+                    lock (Cases) File.AppendAllText(log, $"FAIL {property} #{index} seed {seed}: {print(input).Split('\n')[0]} -> {e.GetType().Name}: {e.Message.Split('\n')[0]}\n");
                 if (first is null)
                 {
                     first = $"{property}: case {index} failed (seed \"{seed}\"; JETSHARP_FUZZ_SEED={seed} reruns it alone).\n" +

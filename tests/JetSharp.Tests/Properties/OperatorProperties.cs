@@ -69,7 +69,6 @@ public class OperatorProperties(ITestOutputHelper output)
                 $"strategies disagree: |standard − collapsed| = {eStd:E3}, |nested − collapsed| = {eNested:E3}, term scale {scale:E3} " +
                 $"(relative {eStd / scale:E2} vs {CollapsedTol:E0}, {eNested / scale:E2} vs {NestedTol:E0})\n" +
                 $"collapsed {collapsed}\nstandard  {results[1].r}\nnested    {results[2].r}");
-        if (Environment.GetEnvironmentVariable("JETSHARP_FUZZ_DEBUG") is not null) Console.Error.WriteLine($"RATIO {MaxAbs(collapsed) / unit:E2} {c.Op.Text.Split('(')[0]}\n{c.F}");
         return MaxAbs(collapsed) > 1e-6 * unit;
     }
 
@@ -96,29 +95,92 @@ public class OperatorProperties(ITestOutputHelper output)
         Fuzz.Check(nameof(StrategiesAgreeOnSecondOrderOperators),
             OperatorCase.Gen(OperatorKinds.Laplacian | OperatorKinds.WeightedLaplacian | OperatorKinds.WeightedLaplacianOfX | OperatorKinds.Coefficients
                 | OperatorKinds.StochasticLaplacian | OperatorKinds.StochasticWeightedLaplacian),
-            StrategiesAgree, cases: 100, output);
+            StrategiesAgree, cases: 80, output);
 
     [Fact]
     public void StrategiesAgreeOnGeneralOperators() =>
         Fuzz.Check(nameof(StrategiesAgreeOnGeneralOperators),
-            OperatorCase.Gen(OperatorKinds.LinearAxes | OperatorKinds.LinearLetters, maxD: 3, maxSteps: 5),
-            StrategiesAgree, cases: 50, output);
+            OperatorCase.Gen(OperatorKinds.LinearAxes | OperatorKinds.LinearLetters, maxD: 3, maxSteps: 4),
+            StrategiesAgree, cases: 30, output);
 
     [Fact]
     public void StrategiesAgreeOnBiharmonics() =>
         Fuzz.Check(nameof(StrategiesAgreeOnBiharmonics),
             OperatorCase.Gen(OperatorKinds.Biharmonic | OperatorKinds.StochasticBiharmonic, maxD: 3, maxSteps: 4),
-            StrategiesAgree, cases: 12, output);
+            StrategiesAgree, cases: 8, output);
 
     [Fact]
     public void SecondOrderOperatorsMatchFiniteDifferences() =>
         Fuzz.Check(nameof(SecondOrderOperatorsMatchFiniteDifferences),
             OperatorCase.Gen(OperatorKinds.Laplacian | OperatorKinds.WeightedLaplacian | OperatorKinds.WeightedLaplacianOfX | OperatorKinds.Coefficients),
-            MatchesFiniteDifferences, cases: 100, output);
+            MatchesFiniteDifferences, cases: 80, output);
 
     [Fact]
     public void GeneralOperatorsMatchFiniteDifferences() =>
         Fuzz.Check(nameof(GeneralOperatorsMatchFiniteDifferences),
             OperatorCase.Gen(OperatorKinds.LinearAxes | OperatorKinds.LinearLetters | OperatorKinds.Biharmonic, maxD: 3, maxSteps: 5),
-            MatchesFiniteDifferences, cases: 60, output);
+            MatchesFiniteDifferences, cases: 50, output);
+
+    // ---------------------------------------------------------------- coefficients across many decades
+
+    /// <summary>
+    /// A function that ignores some input axes, and a general operator whose large coefficients (±10^[bigLo, bigHi])
+    /// multiply derivatives along ignored axes only (exactly 0) while small ones (±10^[smallLo, smallHi]) multiply
+    /// derivatives along the other axes: the result is the small terms' sum, which an operator that drops
+    /// "negligible" terms relative to the largest coefficient gets wrong.
+    /// </summary>
+    internal static Gen<(OperatorCase Case, IReadOnlyList<Term> Small, IReadOnlyList<Term> Large)> SpanCase(double bigLo, double bigHi, double smallLo, double smallHi) =>
+        new GenDraw<(OperatorCase, IReadOnlyList<Term>, IReadOnlyList<Term>)>(draw =>
+        {
+            int d = draw.Int(2, 3), n = draw.Int(1, 3);
+            var axes = Enumerable.Range(0, d).OrderBy(_ => draw.Int(0, 999)).ToArray();
+            int split = draw.Int(1, d - 1);
+            int[] ignored = axes[..split], live = axes[split..];
+            var f = draw.Run(RandomFunction.Gen(d, maxSteps: 4, ignored: ignored));
+            List<Term> Terms(int[] pool, double lo, double hi) => [.. Enumerable.Range(0, draw.Int(1, 3)).Select(_ =>
+                Term.Of(draw.LogUniform(lo, hi), [.. Enumerable.Range(0, draw.Int(1, 4)).Select(_ => draw.Pick(pool))]))];
+            var large = Terms(ignored, bigLo, bigHi);
+            var small = Terms(live, smallLo, smallHi);
+            var all = large.Concat(small).OrderBy(_ => draw.Int(0, 999)).ToList();
+            var op = DifferentialOperator.Linear(all.Select(t => (t.Constant, t.Axes)));
+            var rop = new RandomOperator($"Linear({string.Join(", ", all)}) — f ignores axes [{string.Join(", ", ignored)}]", op, all, all.Max(t => t.Axes.Length));
+            return (new OperatorCase(f, rop, OperatorCase.Points(draw, n, d)), small, large);
+        });
+
+    internal static bool SmallTermsSurvive((OperatorCase Case, IReadOnlyList<Term> Small, IReadOnlyList<Term> Large) c)
+    {
+        var fd = new FiniteDifferences(c.Case.F.Apply, c.Case.X);
+        foreach (var a in c.Large.SelectMany(t => t.Axes).Distinct())
+            if (!fd.Ignores(a)) throw new Xunit.Sdk.XunitException($"generator: f depends on the ignored axis {a}");
+        var (reference, scales) = fd.Apply(c.Small);
+        double scale = scales.Max(), tol = FdTol(c.Small.Max(t => t.Axes.Length));
+        foreach (var s in Strategy.All)
+        {
+            var r = c.Case.Op.Op.Apply(c.Case.F.Apply, c.Case.X, s);
+            Finite(r, s.Name);
+            double err = r.Data.Zip(reference, (a, b) => Math.Abs(a - b)).Max();
+            if (err > tol * scale)
+                throw new Xunit.Sdk.XunitException(
+                    $"{s}: small terms lost next to large zero terms: max error {err:E3}, small-term scale {scale:E3} (relative {err / scale:E2} > {tol:E0})\n" +
+                    $"result     [{string.Join(", ", r.Data.Select(v => v.ToString("G10")))}]\nreference  [{string.Join(", ", reference.Select(v => v.ToString("G10")))}]");
+        }
+        return MaxAbs(NDArray.FromArray(reference)) > 1e-6 * c.Small.Sum(t => Math.Abs(t.Constant));
+    }
+
+    /// <summary>Coefficients spanning 1e-6…1e6 (a ratio of 1e12 between the largest and the smallest).</summary>
+    [Fact]
+    public void SmallCoefficientsSurviveNextToLargeOnes() =>
+        Fuzz.Check(nameof(SmallCoefficientsSurviveNextToLargeOnes), SpanCase(2, 6, -6, -2), SmallTermsSurvive, cases: 20, output,
+            c => $"{c.Case}\nsmall terms: {string.Join(", ", c.Small)}");
+
+    /// <summary>
+    /// Coefficients spanning 1e-15…1e15. Fails today: MixedPartials keeps only direction weights above 1e-14 × the
+    /// largest weight of each order, so the small terms vanish. Enable once that fix lands.
+    /// Reproducer: f(x) = sin(x₁) (ignores x₀), DifferentialOperator.Linear([(1e15, [0, 0]), (1e-15, [1, 1])]).Apply(f, x)
+    /// gives 0 in every strategy instead of −1e-15·sin(x₁).
+    /// </summary>
+    [Fact(Skip = "open defect (another helper is fixing it): coefficients spanning > 1e14 drop the small terms in MixedPartials.Families; enable after the fix")]
+    public void TinyCoefficientsSurviveNextToHugeOnes() =>
+        Fuzz.Check(nameof(TinyCoefficientsSurviveNextToHugeOnes), SpanCase(10, 15, -15, -10), SmallTermsSurvive, cases: 40, output,
+            c => $"{c.Case}\nsmall terms: {string.Join(", ", c.Small)}");
 }

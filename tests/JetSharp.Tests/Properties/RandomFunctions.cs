@@ -34,8 +34,9 @@ internal sealed class RandomFunction
         string.Join("\n", Steps.Select((s, i) => $"  v{i + 1} = {s.Text}"));
 
     /// <summary>Random functions of inputs of dimension <paramref name="d"/>, with <paramref name="minSteps"/>..<paramref name="maxSteps"/> steps before the output is formed.</summary>
-    public static Gen<RandomFunction> Gen(int d, int minSteps = 2, int maxSteps = 7) =>
-        new GenDraw<RandomFunction>(draw => new Builder(draw, d).Build(draw.Int(minSteps, maxSteps)));
+    /// <param name="ignored">Input axes f must not depend on: the program starts from x·m with m zero on them (so every derivative along them is exactly 0).</param>
+    public static Gen<RandomFunction> Gen(int d, int minSteps = 2, int maxSteps = 7, int[]? ignored = null) =>
+        new GenDraw<RandomFunction>(draw => new Builder(draw, d, ignored ?? []).Build(draw.Int(minSteps, maxSteps)));
 
     /// <summary>Per-datum shape and interval bound of a pool value.</summary>
     private sealed record Val(int[] Shape, double Lo, double Hi)
@@ -46,11 +47,29 @@ internal sealed class RandomFunction
         public string Text => $"[N{string.Concat(Shape.Select(c => $", {c}"))}]";
     }
 
-    private sealed class Builder(Draw draw, int d)
+    private sealed class Builder
     {
-        private readonly List<Val> _vals = [new([d], -1, 1)];
+        private readonly Draw draw;
+        private readonly int d;
+        private readonly List<Val> _vals;
         private readonly List<Step> _steps = [];
         private readonly HashSet<int> _used = [];
+        private readonly HashSet<int> _hidden = [];
+
+        public Builder(Draw draw, int d, int[] ignored)
+        {
+            this.draw = draw;
+            this.d = d;
+            _vals = [new([d], -1, 1)];
+            if (ignored.Length > 0)
+            {
+                var mask = NDArray.FromArray(Enumerable.Range(0, d).Select(a => ignored.Contains(a) ? 0.0 : 1.0).ToArray(), new Shape(d));
+                Add($"x * mask{S(mask.Data)}", new([d], -1, 1), p => p[0] * p[0].Graph.Constant(mask));
+                _hidden.Add(0);
+            }
+        }
+
+        private static string S(double[] m) => $"[{string.Join(", ", m)}]";
 
         private static string V(int i) => i == 0 ? "x" : $"v{i}";
 
@@ -62,7 +81,7 @@ internal sealed class RandomFunction
         }
 
         /// <summary>Values over the bound 4 were rescaled (or are intermediates of a step): only their rescaled copies are used.</summary>
-        private bool Usable(int i) => _vals[i].Abs <= 4;
+        private bool Usable(int i) => _vals[i].Abs <= 4 && !_hidden.Contains(i);
 
         /// <summary>A pool index, favouring recent values so the program is mostly one connected chain.</summary>
         private int Pick(Func<Val, bool>? ok = null)
@@ -439,7 +458,7 @@ internal sealed class RandomFunction
         private void FormOutput()
         {
             int last = _vals.Count - 1;
-            foreach (int j in Enumerable.Range(1, last - 1).Where(j => Usable(j) && !_used.Contains(j)).TakeLast(3).ToList())
+            foreach (int j in Enumerable.Range(1, Math.Max(0, last - 1)).Where(j => Usable(j) && !_used.Contains(j)).TakeLast(3).ToList())
             {
                 var a = _vals[last];
                 var src = _vals[j];
