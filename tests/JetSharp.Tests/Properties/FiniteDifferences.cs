@@ -5,8 +5,8 @@ namespace JetSharp.Tests.Properties;
 /// <summary>
 /// References by central finite differences of the primal function only (f is compiled once and
 /// evaluated at shifted points; no transformed graph is involved). Since f is per-datum, all rows are
-/// shifted at once. Steps are chosen per derivative order K so that rounding (~2ᴷε|f|/hᴷ) and
-/// truncation (~h⁴ after Richardson extrapolation) are both far below the tolerances used.
+/// shifted at once. Steps are chosen per derivative order K so that rounding (~2ᴷε|f|/(h/4)ᴷ) and
+/// truncation (~h⁶ after two Richardson extrapolations) are both far below the tolerances used.
 /// </summary>
 internal sealed class FiniteDifferences
 {
@@ -28,6 +28,9 @@ internal sealed class FiniteDifferences
 
     private NDArray<double> Eval(NDArray<double> x) => _f.Run(x)[0].Clone();
 
+    /// <summary>100× the rounding error of a K-th order stencil at its finest step (relative to |f|): 100·2ᴷε/(h_K/4)ᴷ.</summary>
+    public static double Rounding(int k) => k == 0 ? 1e-14 : 100 * Math.Pow(2, k) * 1.1e-16 / Math.Pow(Step(k) / 4, k);
+
     /// <summary>Whether f(x + t·e_axis) = f(x) bit for bit at a few shifts t (then every derivative along the axis is exactly 0).</summary>
     public bool Ignores(int axis) => new[] { -0.3, 0.1, 0.7 }.All(t =>
     {
@@ -37,16 +40,29 @@ internal sealed class FiniteDifferences
     });
 
     /// <summary>The step for derivatives of order K (before Richardson halving).</summary>
-    public static double Step(int k) => k switch { 0 or 1 => 1e-3, 2 => 2e-3, 3 => 1e-2, _ => 2e-2 };
+    public static double Step(int k) => k switch { 0 or 1 => 2e-3, 2 => 1e-2, 3 => 3e-2, _ => 4e-2 };
+
+    /// <summary>
+    /// Two levels of Richardson extrapolation over D(h), D(h/2), D(h/4) of a central difference (error series in
+    /// h², h⁴, …): the result is accurate to O(h⁶), so the steps can be large enough to keep rounding small.
+    /// </summary>
+    private static double[] Extrapolate(Func<double, double[]> d, double h)
+    {
+        var d1 = d(h);
+        var d2 = d(h / 2);
+        var d4 = d(h / 4);
+        return [.. d1.Select((_, i) =>
+        {
+            double r1 = (4 * d2[i] - d1[i]) / 3, r2 = (4 * d4[i] - d2[i]) / 3;
+            return (16 * r2 - r1) / 15;
+        })];
+    }
 
     /// <summary>∂^α f at every row by a tensor product of central differences (Richardson-extrapolated), flattened like f's output.</summary>
     public double[] Partial(int[] axes)
     {
         if (axes.Length == 0) return Value.Data.ToArray();
-        double h = Step(axes.Length);
-        var coarse = TensorStencil(axes, h);
-        var fine = TensorStencil(axes, h / 2);
-        return [.. fine.Zip(coarse, (a, b) => (4 * a - b) / 3)];
+        return Extrapolate(h => TensorStencil(axes, h), Step(axes.Length));
     }
 
     private double[] TensorStencil(int[] axes, double h)
@@ -101,14 +117,16 @@ internal sealed class FiniteDifferences
             }
             return [.. acc.Select(a => a / Math.Pow(step, k))];
         }
-        var coarse = Stencil(h);
-        var fine = Stencil(h / 2);
         int per = Value.Size / Math.Max(1, Rows);
-        return [.. fine.Zip(coarse, (a, b) => (4 * a - b) / 3).Select((e, i) => e * Math.Pow(norms[i / per], k))];
+        return [.. Extrapolate(Stencil, h).Select((e, i) => e * Math.Pow(norms[i / per], k))];
     }
 
-    /// <summary>Σ_α c_α(x_n) ∂^α f(x_n) (the reference) and Σ_α |c_α(x_n)|·(|∂^α f(x_n)| + 1) (its scale), flattened like f's output.</summary>
-    public (double[] Value, double[] Scale) Apply(IReadOnlyList<Term> definition)
+    /// <summary>
+    /// Σ_α c_α(x_n) ∂^α f(x_n) (the reference) and the error allowed for it, Σ_α |c_α(x_n)|·(tol(|α|)·|∂^α f(x_n)| + R_|α|·max(1, |f|)):
+    /// each term gets the tolerance of its own order (a loose fourth-order term must not hide an error in a first-order
+    /// one), plus 100× the rounding error of its stencil, R_K = 100·2ᴷε/(h_K/4)ᴷ. Both flattened like f's output.
+    /// </summary>
+    public (double[] Value, double[] Allowed) Apply(IReadOnlyList<Term> definition, Func<int, double> tolerance)
     {
         var value = new double[Value.Size];
         var scale = new double[Value.Size];
@@ -121,7 +139,8 @@ internal sealed class FiniteDifferences
             {
                 double c = term.Coefficient(rows[i / per]);
                 value[i] += c * p[i];
-                scale[i] += Math.Abs(c) * (Math.Abs(p[i]) + 1);
+                int k = term.Axes.Length;
+                scale[i] += Math.Abs(c) * (tolerance(k) * Math.Abs(p[i]) + Rounding(k) * Math.Max(1, Math.Abs(Value.Data[i])));
             }
         }
         return (value, scale);

@@ -41,7 +41,7 @@ internal static class Fuzz
     /// so agreement proves something); at least <paramref name="minInformative"/> of the cases must be, so that a
     /// generator drifting towards trivial functions fails instead of passing vacuously.
     /// </summary>
-    public static void Check<T>(string property, Gen<T> gen, Func<T, bool> assert, int cases, ITestOutputHelper? output = null, Func<T, string>? print = null, double minInformative = 0.5)
+    public static void Check<T>(string property, Gen<T> gen, Func<T, bool> assert, int cases, ITestOutputHelper? output = null, Func<T, string>? print = null, double minInformative = 0.5, Action? after = null)
     {
         int informative = 0;
         var times = new List<(double Ms, int Index)>();
@@ -78,6 +78,7 @@ internal static class Fuzz
         output?.WriteLine($"{property}: {seeds.Count} cases, {failures} failed, {informative} informative (multiplier {Multiplier}); " +
             $"{total.Elapsed.TotalSeconds:F1} s, slowest cases {string.Join(", ", slow.Select(t => $"#{t.Index} {t.Ms:F0} ms"))}.");
         Cases.AddOrUpdate(property, seeds.Count, (_, old) => old + seeds.Count);
+        after?.Invoke();
         if (first is not null)
             throw new PropertyFailedException($"{first}\n({failures} of {seeds.Count} cases failed.)", firstException!);
         if (ReplaySeed is null && informative < minInformative * seeds.Count)

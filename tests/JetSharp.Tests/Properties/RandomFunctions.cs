@@ -9,7 +9,7 @@ namespace JetSharp.Tests.Properties;
 /// the output depends on row n of x only, and the program can be traced for any N (the nested strategy
 /// retraces f for R·N data). Every value carries a conservative interval bound (x ∈ [−1, 1]ᴰ), which the
 /// generator uses to keep the function well-conditioned: arguments of log, sqrt, fractional powers and
-/// divisors are shifted to ≥ 0.5, arguments of exp scaled into [−2, 2], and values whose bound passes 4
+/// divisors are shifted to ≥ 1 (singularities at least 1 away, so fourth-order finite differences stay accurate), arguments of exp scaled into [−2, 2], and values whose bound passes 4
 /// are rescaled.
 /// </summary>
 internal sealed class RandomFunction
@@ -206,8 +206,8 @@ internal sealed class RandomFunction
             }
         }
 
-        /// <summary>The shift c ≥ 0 that makes v + c ≥ 0.5.</summary>
-        private static double Shift(Val v) => v.Lo >= 0.5 ? 0 : 0.5 - v.Lo;
+        /// <summary>The shift c ≥ 0 that makes v + c ≥ 1.</summary>
+        private static double Shift(Val v) => v.Lo >= 1 ? 0 : 1 - v.Lo;
         private static double Sigmoid(double t) => 1 / (1 + Math.Exp(-t));
         private static double Softplus(double t) => Math.Max(t, 0) + Math.Log(1 + Math.Exp(-Math.Abs(t)));
 

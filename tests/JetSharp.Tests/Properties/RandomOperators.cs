@@ -74,12 +74,13 @@ internal sealed record RandomOperator(string Text, DifferentialOperator Op, IRea
             case OperatorKinds.LinearAxes or OperatorKinds.LinearLetters:
             {
                 int count = draw.Int(1, 4);
+                // A random sub-range of [loExp, hiExp]: narrow ranges keep every term visible in the sum, wide ones span many decades.
+                double width = Math.Min(hiExp - loExp, draw.Pick([1.0, 3.0, 12.0])), lo = draw.Double(loExp, hiExp - width);
                 var terms = new List<Term>();
                 for (int t = 0; t < count; t++)
                 {
                     int order = draw.Chance(0.08) ? 0 : draw.Int(1, maxOrder);
-                    var axes = Enumerable.Range(0, order).Select(_ => draw.Int(0, d - 1)).ToArray();
-                    terms.Add(Term.Of(draw.LogUniform(loExp, hiExp), axes));
+                    terms.Add(Term.Of(draw.LogUniform(lo, lo + width), MultiIndex(draw, order, d)));
                 }
                 int max = terms.Max(t => t.Axes.Length);
                 if (kind == OperatorKinds.LinearAxes)
@@ -114,6 +115,20 @@ internal sealed record RandomOperator(string Text, DifferentialOperator Op, IRea
             }
             default: throw new InvalidOperationException(kind.ToString());
         }
+    }
+
+    /// <summary>
+    /// A multi-index of order K as a list of axes: first how many distinct axes (1..min(K, D), uniform, so mixed
+    /// partials are common), then which, then how the order splits among them (each at least once), shuffled.
+    /// </summary>
+    public static int[] MultiIndex(Draw draw, int order, int d)
+    {
+        if (order == 0) return [];
+        int m = draw.Int(1, Math.Min(order, d));
+        var coords = Enumerable.Range(0, d).OrderBy(_ => draw.Int(0, 999)).Take(m).ToArray();
+        var axes = new List<int>(coords);
+        while (axes.Count < order) axes.Add(draw.Pick(coords));
+        return [.. axes.OrderBy(_ => draw.Int(0, 999))];
     }
 
     private static bool IsSingle(OperatorKinds k) => ((int)k & ((int)k - 1)) == 0;
