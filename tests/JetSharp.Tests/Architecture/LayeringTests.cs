@@ -35,6 +35,7 @@ public class LayeringTests
         ["JetSharp"] = [],
         ["JetSharp.Plotting"] = [],
         ["JetSharp.Nn"] = ["JetSharp"],
+        ["JetSharp.Onnx"] = ["JetSharp"],
         ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Examples"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
@@ -94,7 +95,7 @@ public class LayeringTests
     public void AssembliesReferenceOnlyTheLayersBelowThem()
     {
         Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly,
-            typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
+            typeof(JetSharp.Onnx.OnnxModel).Assembly, typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
             Assembly.Load("JetSharp.Cli")];
         foreach (var a in assemblies)
         {
@@ -111,7 +112,7 @@ public class LayeringTests
     {
         var root = RepositoryRoot();
         var mismatches = new List<string>();
-        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"),
+        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"), ("src/JetSharp.Onnx", "JetSharp.Onnx"),
             ("src/JetSharp.Plotting", "JetSharp.Plotting"), ("src/JetSharp.Benchmarks", "JetSharp.Benchmarks"), ("src/JetSharp.Cli", "JetSharp.Cli") })
         {
             var baseDir = Path.Combine(root, dir);
