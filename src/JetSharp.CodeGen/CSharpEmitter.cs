@@ -36,6 +36,8 @@ public static class CSharpEmitter
         CheckIdentifier(options.ClassName, nameof(options.ClassName));
         if (options.OutputNames is { } on && on.Count != graph.Outputs.Count)
             throw new ArgumentException($"CodeGen: {on.Count} output names for {graph.Outputs.Count} outputs.", nameof(options));
+        if (options.OutputNames is { } dn && dn.Distinct().Count() != dn.Count)
+            throw new ArgumentException($"CodeGen: output names [{string.Join(", ", dn)}] repeat a name.", nameof(options));
 
         var live = LiveNodes(graph);
         var emitters = live.Select(registry.For).ToArray(); // fails on an unsupported primitive before any work
@@ -103,6 +105,19 @@ public static class CSharpEmitter
         sb.Append($"    public static {t}[][] Run({t}[][] inputs)\n    {{\n");
         sb.Append(body);
         sb.Append("    }\n");
+        // A typed entry point: one array per input, the outputs by name.
+        string parameters = string.Join(", ", inputNames.Select(n => $"{t}[] {n}"));
+        string arguments = string.Join(", ", inputNames);
+        sb.Append('\n');
+        sb.Append("    /// <summary>Same as <see cref=\"Run\"/>, with one argument per input and the outputs by name.</summary>\n");
+        if (outputNames.Length == 1)
+            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }})[0];\n");
+        else
+        {
+            sb.Append($"    public static ({string.Join(", ", outputNames.Select(n => $"{t}[] {n}"))}) Evaluate({parameters})\n    {{\n");
+            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }});\n");
+            sb.Append($"        return ({string.Join(", ", outputNames.Select((_, i) => $"r[{i}]"))});\n    }}\n");
+        }
         foreach (var member in members.Values)
         {
             sb.Append('\n');
@@ -150,7 +165,7 @@ public static class CSharpEmitter
 
     private sealed class Names
     {
-        private readonly HashSet<string> _used = ["inputs", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        private readonly HashSet<string> _used = ["inputs", "r", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
         public string Claim(string name)
         {
             var n = name;

@@ -73,8 +73,11 @@ public sealed class EmitContext
         return ResultName;
     }
 
-    /// <summary>Makes the node's value an existing operand (a view: reshape, stop-gradient).</summary>
-    public void Alias(Operand value) => Result = value with { Owned = false };
+    /// <summary>
+    /// Makes the node's value an existing operand (a view: reshape, stop-gradient). Safe because emitted code
+    /// never writes an array after the node that allocated it.
+    /// </summary>
+    public void Alias(Operand value) => Result = value;
 
     /// <summary>Makes the node's value a literal (a scalar constant).</summary>
     public void SetLiteral(string literal) => Result = new Operand(null, literal, false);
@@ -83,7 +86,11 @@ public sealed class EmitContext
     public void SetArray(string name) => Result = new Operand(name, null, false);
 
     /// <summary>Writes one line at the current indentation.</summary>
-    public void Line(string text) => _body.Append(' ', 4 * _indent).Append(text).Append('\n');
+    public void Line(string text)
+    {
+        if (text.Length > 0) _body.Append(' ', 4 * _indent);
+        _body.Append(text).Append('\n');
+    }
 
     /// <summary>Adds a private member of the generated class once (keyed by <paramref name="key"/>): a helper function or a constant field.</summary>
     public void Member(string key, string code) => _helpers.TryAdd(key, code);
@@ -160,9 +167,18 @@ public sealed class EmitContext
                 if (st[o][k] != 0) terms.Add(st[o][k] == 1 ? Var(k) : $"{Var(k)} * {st[o][k]}");
             offsets[o] = terms.Count == 0 ? "0" : string.Join(" + ", terms);
         }
-        if (d.Count > 0) { _indent--; Line("{"); _indent++; }
+        int start = _body.Length;
         body(offsets);
-        if (d.Count > 0) { _indent--; Line("}"); }
+        if (d.Count > 0)
+        {
+            // Braces only around a body of several lines.
+            _indent--;
+            if (_body.ToString(start, _body.Length - start).Count(ch => ch == '\n') > 1)
+            {
+                _body.Insert(start, new string(' ', 4 * _indent) + "{\n");
+                Line("}");
+            }
+        }
         _indent -= Math.Max(0, d.Count - 1);
     }
 

@@ -22,7 +22,7 @@ internal sealed class ConstantEmitter : IPrimitiveEmitter
         var value = op.Value!;
         var lines = new List<string>();
         for (int s = 0; s < value.Size; s += 6)
-            lines.Add("        " + string.Join(", ", Enumerable.Range(s, Math.Min(6, value.Size - s)).Select(i => c.Literal(value.GetDouble(i)))) + ",");
+            lines.Add("    " + string.Join(", ", Enumerable.Range(s, Math.Min(6, value.Size - s)).Select(i => c.Literal(value.GetDouble(i)))) + ",");
         c.Member(c.ResultName,
             $"/// <summary>Constant %{c.Node.Id} {value.Shape}{(c.Node.Origin is { } o ? $", from {Escape(o)}" : "")}.</summary>\n" +
             $"private static readonly {c.T}[] {c.ResultName} =\n[\n{string.Join("\n", lines)}\n];");
@@ -35,7 +35,12 @@ internal sealed class ConstantEmitter : IPrimitiveEmitter
 /// <summary>Reshape and stop-gradient: the same flat array under a new shape, no code.</summary>
 internal sealed class ViewEmitter : IPrimitiveEmitter
 {
-    public void Emit(EmitContext c) => c.Alias(c.ValueOf(c.Node.Inputs[0]));
+    public void Emit(EmitContext c)
+    {
+        var source = c.ValueOf(c.Node.Inputs[0]);
+        c.Line($"// (a view: {source.Array ?? source.Literal} read as {c.Node.Shape}, no code)");
+        c.Alias(source);
+    }
 }
 
 /// <summary>broadcast: each output element reads its input element with stride 0 along the repeated axes.</summary>
