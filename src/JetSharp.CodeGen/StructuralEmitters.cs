@@ -130,7 +130,8 @@ internal sealed class SumEmitter : IPrimitiveEmitter
 
 /// <summary>
 /// matmul op(A)·op(B): a loop nest over the broadcast batch axes (stride 0 where an operand is repeated),
-/// then the i, j, p triple loop with the transposes folded into the index arithmetic.
+/// then a triple loop with the transposes folded into the index arithmetic: i, p, j (rows of B streamed into
+/// rows of the zero-filled result), or i, j, p dot products when B is transposed.
 /// </summary>
 internal sealed class MatMulEmitter : IPrimitiveEmitter
 {
@@ -161,13 +162,27 @@ internal sealed class MatMulEmitter : IPrimitiveEmitter
         {
             string ai = op.TransposeA ? Plus(o[1], Plus(Times("p", m), "i")) : Plus(o[1], Plus(Times("i", k), "p"));
             string bi = op.TransposeB ? Plus(o[2], Plus(Times("j", k), "p")) : Plus(o[2], Plus(Times("p", n), "j"));
+            string ri = Plus(o[0], Plus(Times("i", n), "j"));
             c.Line($"for (int i = 0; i < {m}; i++)");
-            c.Line($"    for (int j = 0; j < {n}; j++)");
-            c.Line("    {");
-            c.Line($"        {c.T} s = {c.Literal(0)};");
-            c.Line($"        for (int p = 0; p < {k}; p++) s += {c.Element(a, ai)} * {c.Element(b, bi)};");
-            c.Line($"        {r}[{Plus(o[0], Plus(Times("i", n), "j"))}] = s;");
-            c.Line("    }");
+            if (op.TransposeB)
+            {
+                // Rows of A against rows of B: a dot product over contiguous runs.
+                c.Line($"    for (int j = 0; j < {n}; j++)");
+                c.Line("    {");
+                c.Line($"        {c.T} s = {c.Literal(0)};");
+                c.Line($"        for (int p = 0; p < {k}; p++) s += {c.Element(a, ai)} * {c.Element(b, bi)};");
+                c.Line($"        {r}[{ri}] = s;");
+                c.Line("    }");
+            }
+            else
+            {
+                // i, p, j order: the inner loop runs along a row of B and a row of the result.
+                c.Line($"    for (int p = 0; p < {k}; p++)");
+                c.Line("    {");
+                c.Line($"        {c.T} a = {c.Element(a, ai)};");
+                c.Line($"        for (int j = 0; j < {n}; j++) {r}[{ri}] += a * {c.Element(b, bi)};");
+                c.Line("    }");
+            }
         }, prefix: "b");
     }
 }

@@ -36,7 +36,7 @@ public class LayeringTests
         ["JetSharp.Plotting"] = [],
         ["JetSharp.Nn"] = ["JetSharp"],
         ["JetSharp.CodeGen"] = ["JetSharp"],
-        ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
+        ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.CodeGen"],
         ["JetSharp.Examples"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
     };
