@@ -7,7 +7,7 @@ namespace JetSharp.CodeGen;
 public sealed record EmitOptions
 {
     /// <summary>Name of the generated static class.</summary>
-    public string ClassName { get; init; } = "EmittedGraph";
+    public string ClassName { get; init; } = "GeneratedGraph";
     /// <summary>File-scoped namespace of the class, or null for none.</summary>
     public string? Namespace { get; init; }
     /// <summary>Names of the outputs (documentation and the typed <c>Evaluate</c> tuple); default <c>output0</c>, <c>output1</c>, ….</summary>

@@ -62,6 +62,23 @@ public class CodeGenExportTests
         Assert.Contains("RandomOp", e.Message);
     }
 
+    /// <summary>Writes step(x) as a sign test the other way round, to show that a registered emitter wins over the trait.</summary>
+    private sealed class ReversedStep : IPrimitiveEmitter
+    {
+        public void Emit(EmitContext c) => ElementwiseEmitter.Elementwise(c, a => $"{a[0]} > {c.Literal(0)} ? {c.Literal(0)} : {c.Literal(1)}");
+    }
+
+    [Fact]
+    public void ARegisteredEmitterIsUsedAndTheDefaultRegistryStaysShared()
+    {
+        var g = Tracer.Function(x => Fn.Step(x), new Shape(3));
+        var registry = EmitterRegistry.Default.Clone().Register<StepOp>(new ReversedStep());
+        var custom = EmittedGraph.Compile(g, new EmitOptions { Registry = registry }).Run(T(-1, 2, -3))[0];
+        Assert.Equal([1.0, 0, 1], custom.Data);
+        Assert.Equal([0.0, 1, 0], EmittedGraph.Compile(g).Run(T(-1, 2, -3))[0].Data);
+        Assert.Throws<InvalidOperationException>(() => EmitterRegistry.Default.Register<StepOp>(new ReversedStep()));
+    }
+
     [Fact]
     public void RunChecksItsInputsAndNeverAliasesThem()
     {
