@@ -75,6 +75,7 @@ public static class Program
             JacobianCommand.Create(),
             ExampleCommand.Create(),
             OperatorCommand.Create(),
+            ExportCommand.Create(),
         };
         root.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
         var help = new Command("help", "The same as --help.") { Hidden = true };   // the old parser's spelling

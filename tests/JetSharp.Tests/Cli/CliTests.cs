@@ -45,6 +45,9 @@ public sealed class CliTests : IDisposable
     [InlineData("example poisson2d heat", "'heat'")]
     // operator (ONNX)
     [InlineData("operator --points {dir}/p.csv", "--onnx")]
+    [InlineData("export --onnx {dir}/missing.onnx --out {dir}/m.cs", "missing.onnx")]
+    [InlineData("export --onnx {dir}/afile --op gradient", "gradient")]
+    [InlineData("export --onnx {dir}/afile --batch 0", "--batch")]
     [InlineData("operator --onnx {dir}/missing.onnx --points {dir}/p.csv --out {dir}/o.csv", "missing.onnx")]
     [InlineData("operator --onnx {dir}/afile --points {dir}/p.csv --op hessian", "hessian")]
     [InlineData("operator --onnx {dir}/afile --points {dir}/missing.csv --out {dir}/o.csv", "missing.csv")]
@@ -105,7 +108,7 @@ public sealed class CliTests : IDisposable
         var commands = new List<Command>();
         void Walk(Command c) { commands.Add(c); foreach (var s in c.Subcommands.Where(s => !s.Hidden)) Walk(s); }
         Walk(Program.CreateRoot());
-        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "graph", "fixedpoint", "kalman", "jacobian", "example", "operator"], commands.Select(c => c.Name));
+        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "graph", "fixedpoint", "kalman", "jacobian", "example", "operator", "export"], commands.Select(c => c.Name));
 
         foreach (var command in commands.Skip(1))
         {

@@ -1,0 +1,176 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace JetSharp.CodeGen;
+
+/// <summary>How <see cref="CSharpEmitter.Emit"/> names and shapes the generated code.</summary>
+public sealed record EmitOptions
+{
+    /// <summary>Name of the generated static class.</summary>
+    public string ClassName { get; init; } = "GeneratedGraph";
+    /// <summary>File-scoped namespace of the class, or null for none.</summary>
+    public string? Namespace { get; init; }
+    /// <summary>Names of the outputs (documentation and the typed <c>Evaluate</c> tuple); default <c>output0</c>, <c>output1</c>, ….</summary>
+    public IReadOnlyList<string>? OutputNames { get; init; }
+    /// <summary>The emitters to use (default <see cref="EmitterRegistry.Default"/>).</summary>
+    public EmitterRegistry? Registry { get; init; }
+}
+
+/// <summary>
+/// Writes a <see cref="Graph"/> as straight-line C#: one static class whose <c>Run(T[][] inputs)</c> method
+/// computes the outputs with plain loops over flat row-major arrays, one block per node, each under a
+/// comment giving the node's listing line (op, attributes, shape) and its origin in user code.
+/// The code depends only on the base class library. Variables are named after the graph's inputs and the
+/// nodes' ops (<c>tanh_7</c>, <c>matmul_12</c>); tensor constants become exact <c>static readonly</c> arrays.
+/// </summary>
+public static class CSharpEmitter
+{
+    /// <summary>The C# source for <paramref name="graph"/>.</summary>
+    /// <exception cref="ArgumentException">The graph has no outputs.</exception>
+    /// <exception cref="NotSupportedException">A node's primitive has no emitter (the message names it), checked before any text is written.</exception>
+    public static string Emit(Graph graph, EmitOptions? options = null)
+    {
+        options ??= new EmitOptions();
+        var registry = options.Registry ?? EmitterRegistry.Default;
+        if (graph.Outputs.Count == 0) throw new ArgumentException("CodeGen: the graph has no outputs (call SetOutputs).", nameof(graph));
+        CheckIdentifier(options.ClassName, nameof(options.ClassName));
+        if (options.OutputNames is { } on && on.Count != graph.Outputs.Count)
+            throw new ArgumentException($"CodeGen: {on.Count} output names for {graph.Outputs.Count} outputs.", nameof(options));
+        if (options.OutputNames is { } dn && dn.Distinct().Count() != dn.Count)
+            throw new ArgumentException($"CodeGen: output names [{string.Join(", ", dn)}] repeat a name.", nameof(options));
+
+        var live = LiveNodes(graph);
+        var emitters = live.Select(registry.For).ToArray(); // fails on an unsupported primitive before any work
+        string t = graph.DType == DType.Float32 ? "float" : "double";
+
+        var names = new Names();
+        var inputNames = graph.Inputs.Select(i => names.Claim(Identifier(((InputOp)i.Op).InputName))).ToArray();
+        var outputNames = (options.OutputNames ?? [.. graph.Outputs.Select((_, i) => $"output{i}")]).Select(Identifier).ToArray();
+
+        var body = new StringBuilder();
+        var values = new Dictionary<Node, Operand>();
+        var members = new Dictionary<string, string>();
+        var ctx = new EmitContext(body, values, members, graph.DType, 2);
+
+        ctx.Line($"if (inputs is null || inputs.Length != {graph.Inputs.Count}) throw new System.ArgumentException(\"{options.ClassName}.Run: expected {graph.Inputs.Count} input array(s).\");");
+        for (int i = 0; i < graph.Inputs.Count; i++)
+        {
+            var x = graph.Inputs[i];
+            ctx.Line($"{t}[] {inputNames[i]} = inputs[{i}] ?? throw new System.ArgumentNullException(\"inputs[{i}]\");");
+            ctx.Line($"if ({inputNames[i]}.Length != {x.Shape.Size}) throw new System.ArgumentException($\"{options.ClassName}.Run: input {i} ({inputNames[i]}) must hold {x.Shape.Size} values, shape {x.Shape} row-major; got {{{inputNames[i]}.Length}}.\");");
+            values[x] = new Operand(inputNames[i], null, false);
+        }
+
+        for (int n = 0; n < live.Count; n++)
+        {
+            var node = live[n];
+            if (node.Op is InputOp) continue;
+            bool isConstant = node.Op is ConstantOp;
+            string name = names.Claim(isConstant ? $"const_{node.Id}" : $"{Identifier(node.Op.Name)}_{node.Id}");
+            ctx.Reset(node, name);
+            if (!isConstant || ((ConstantOp)node.Op).ScalarValue is null)
+            {
+                if (!isConstant) ctx.Line("");
+                if (!isConstant) ctx.Line($"// {Listing(node)}");
+            }
+            emitters[n].Emit(ctx);
+            values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
+        }
+
+        ctx.Line("");
+        var returned = new HashSet<string>();
+        var results = new List<string>();
+        foreach (var o in graph.Outputs)
+        {
+            var v = values[o];
+            if (v.Literal is { } lit) results.Add($"new {t}[] {{ {lit} }}");
+            else if (!v.Owned || !returned.Add(v.Array!)) results.Add($"({t}[]){v.Array}.Clone()"); // never hand out an input, a constant or the same array twice
+            else results.Add(v.Array!);
+        }
+        ctx.Line($"return new {t}[][] {{ {string.Join(", ", results)} }};");
+
+        var sb = new StringBuilder();
+        sb.Append("// <auto-generated>\n");
+        sb.Append($"// Emitted by JetSharp.CodeGen from a {graph.DType.Name()} graph of {graph.Nodes.Count} nodes ({live.Count} live).\n");
+        sb.Append("// Depends only on the .NET base class library. Arrays are flat and row-major.\n");
+        sb.Append("// </auto-generated>\n");
+        if (options.Namespace is { } ns) sb.Append($"namespace {ns};\n");
+        sb.Append('\n');
+        sb.Append($"/// <summary>Computes the graph's outputs from its inputs (flat row-major {t} arrays).</summary>\n");
+        sb.Append($"public static class {options.ClassName}\n{{\n");
+        sb.Append("    /// <summary>\n");
+        sb.Append("    /// Inputs: " + string.Join(", ", graph.Inputs.Select((x, i) => $"[{i}] {inputNames[i]} {x.Shape}")) + ".\n");
+        sb.Append("    /// Outputs: " + string.Join(", ", graph.Outputs.Select((x, i) => $"[{i}] {outputNames[i]} {x.Shape}")) + ".\n");
+        sb.Append("    /// </summary>\n");
+        sb.Append($"    public static {t}[][] Run({t}[][] inputs)\n    {{\n");
+        sb.Append(body);
+        sb.Append("    }\n");
+        // A typed entry point: one array per input, the outputs by name.
+        string parameters = string.Join(", ", inputNames.Select(n => $"{t}[] {n}"));
+        string arguments = string.Join(", ", inputNames);
+        sb.Append('\n');
+        sb.Append("    /// <summary>Same as <see cref=\"Run\"/>, with one argument per input and the outputs by name.</summary>\n");
+        if (outputNames.Length == 1)
+            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }})[0];\n");
+        else
+        {
+            sb.Append($"    public static ({string.Join(", ", outputNames.Select(n => $"{t}[] {n}"))}) Evaluate({parameters})\n    {{\n");
+            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }});\n");
+            sb.Append($"        return ({string.Join(", ", outputNames.Select((_, i) => $"r[{i}]"))});\n    }}\n");
+        }
+        foreach (var member in members.Values)
+        {
+            sb.Append('\n');
+            foreach (var line in member.Split('\n')) sb.Append(line.Length == 0 ? "" : "    " + line).Append('\n');
+        }
+        sb.Append("}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The node's listing line and, when recorded, where it came from in user code.</summary>
+    private static string Listing(Node node) =>
+        node.ToString().Replace("\n", " ") + (node.Origin is { } o ? $"   ← {o}" : "");
+
+    /// <summary>Nodes that an output depends on, in graph order (dead code is not emitted).</summary>
+    private static List<Node> LiveNodes(Graph graph)
+    {
+        var live = new bool[graph.Nodes.Count];
+        var stack = new Stack<Node>(graph.Outputs);
+        foreach (var i in graph.Inputs) live[i.Id] = true;
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (live[n.Id] && n.Op is not InputOp) continue;
+            live[n.Id] = true;
+            foreach (var i in n.Inputs) if (!live[i.Id]) stack.Push(i);
+        }
+        return [.. graph.Nodes.Where(n => live[n.Id])];
+    }
+
+    private static void CheckIdentifier(string s, string what)
+    {
+        if (!Regex.IsMatch(s, "^[A-Za-z_][A-Za-z0-9_]*$"))
+            throw new ArgumentException($"CodeGen: {what} '{s}' is not a C# identifier.");
+    }
+
+    /// <summary>A C# identifier made from <paramref name="s"/> (other characters become '_').</summary>
+    private static string Identifier(string s)
+    {
+        var id = Regex.Replace(s, "[^A-Za-z0-9_]", "_");
+        if (id.Length == 0 || char.IsDigit(id[0])) id = "_" + id;
+        return Keywords.Contains(id) ? "@" + id : id;
+    }
+
+    private static readonly HashSet<string> Keywords = ["in", "out", "ref", "const", "int", "double", "float", "for", "if", "new", "return", "class", "static", "public", "private", "params", "string", "object", "base", "this", "is", "as", "checked", "default", "event", "fixed", "lock", "operator", "sizeof", "typeof", "var", "void", "while", "do", "try", "catch", "throw", "using", "namespace", "null", "true", "false"];
+
+    private sealed class Names
+    {
+        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        public string Claim(string name)
+        {
+            var n = name;
+            for (int k = 2; !_used.Add(n); k++) n = $"{name}_{k}";
+            return n;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using JetSharp.Backend;
+
+namespace JetSharp.CodeGen;
+
+/// <summary>
+/// Elementwise primitives, written from their <see cref="Primitive.Arithmetic"/> trait (the same description
+/// the fuser runs): one loop over the output, operands broadcast NumPy-style by stride-0 reads.
+/// The functions follow the backend's definitions (sigmoid = 1/(1+e⁻ˣ), softplus = max(x,0)+log1p(e^−|x|)).
+/// </summary>
+public sealed class ElementwiseEmitter : IPrimitiveEmitter
+{
+    /// <summary>The shared instance.</summary>
+    public static readonly ElementwiseEmitter Instance = new();
+
+    /// <summary>Whether <paramref name="op"/> has a C# formula here.</summary>
+    public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary is { } u && Enum.IsDefined(u);
+
+    /// <inheritdoc/>
+    public void Emit(EmitContext c)
+    {
+        var op = c.Node.Op.Arithmetic!.Value;
+        Elementwise(c, args => Formula(c, op, args));
+    }
+
+    /// <summary>Emits r[i] = formula(operands at i) over the node's shape, the operands broadcast to it.</summary>
+    public static void Elementwise(EmitContext c, Func<string[], string> formula)
+    {
+        var node = c.Node;
+        var r = c.AllocateResult();
+        var strides = new int[node.Inputs.Count + 1][];
+        strides[0] = EmitContext.Strides(node.Shape);
+        for (int i = 0; i < node.Inputs.Count; i++) strides[i + 1] = EmitContext.BroadcastStrides(node.Inputs[i].Shape, node.Shape);
+        c.Loops([.. node.Shape], strides, new int[strides.Length], o =>
+            c.Line($"{r}[{o[0]}] = {formula([.. node.Inputs.Select((x, i) => c.Element(x, o[i + 1]))])};"));
+    }
+
+    private static string Formula(EmitContext c, ElementwiseArithmetic op, string[] a)
+    {
+        if (op.Binary is { } b)
+            return b switch
+            {
+                BinaryOp.Add => $"{a[0]} + {a[1]}",
+                BinaryOp.Sub => $"{a[0]} - {a[1]}",
+                BinaryOp.Mul => $"{a[0]} * {a[1]}",
+                BinaryOp.Div => $"{a[0]} / {a[1]}",
+                _ => throw new NotSupportedException($"CodeGen: binary arithmetic {b} has no C# formula."),
+            };
+        string m = c.MathClass, t = c.T, one = c.Literal(1), zero = c.Literal(0);
+        switch (op.Unary!.Value)
+        {
+            case UnaryOp.Neg: return $"-{a[0]}";
+            case UnaryOp.Exp: return $"{m}.Exp({a[0]})";
+            case UnaryOp.Log: return $"{m}.Log({a[0]})";
+            case UnaryOp.Sin: return $"{m}.Sin({a[0]})";
+            case UnaryOp.Cos: return $"{m}.Cos({a[0]})";
+            case UnaryOp.Tanh: return $"{m}.Tanh({a[0]})";
+            case UnaryOp.Sqrt: return $"{m}.Sqrt({a[0]})";
+            case UnaryOp.Sigmoid:
+                c.Member("Sigmoid", $"private static {t} Sigmoid({t} x) => {one} / ({one} + {m}.Exp(-x));");
+                return $"Sigmoid({a[0]})";
+            case UnaryOp.Softplus:
+                c.Member("Softplus", $"private static {t} Softplus({t} x) => {m}.Max(x, {zero}) + {t}.LogP1({m}.Exp(-{m}.Abs(x)));");
+                return $"Softplus({a[0]})";
+            case UnaryOp.Relu:
+                c.Member("Relu", $"private static {t} Relu({t} x) => x > {zero} ? x : {zero};");
+                return $"Relu({a[0]})";
+            case UnaryOp.Step:
+                c.Member("Step", $"private static {t} Step({t} x) => x > {zero} ? {one} : {zero};");
+                return $"Step({a[0]})";
+            default: throw new NotSupportedException($"CodeGen: unary arithmetic {op.Unary} has no C# formula.");
+        }
+    }
+}
+
+/// <summary>xᵖ with the backend's exact special cases (p = 0, 1, 2, 3, −1, −2, ½ avoid pow).</summary>
+internal sealed class PowEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        double p = ((PowOp)c.Node.Op).Exponent;
+        string m = c.MathClass, one = c.Literal(1);
+        ElementwiseEmitter.Elementwise(c, a => p switch
+        {
+            0 => one,
+            1 => a[0],
+            2 => $"{a[0]} * {a[0]}",
+            3 => $"{a[0]} * {a[0]} * {a[0]}",
+            -1 => $"{one} / {a[0]}",
+            -2 => $"{one} / ({a[0]} * {a[0]})",
+            0.5 => $"{m}.Sqrt({a[0]})",
+            _ => $"{m}.Pow({a[0]}, {c.Literal(p)})",
+        });
+    }
+}

@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text;
+
+namespace JetSharp.CodeGen;
+
+/// <summary>
+/// The value of a node in emitted code: a flat row-major array variable, or (for a scalar constant) a
+/// literal that is written into the expressions that use it.
+/// </summary>
+/// <param name="Array">Name of the array variable or field, or null for a literal.</param>
+/// <param name="Literal">The literal text, or null for an array.</param>
+/// <param name="Owned">True when the array was allocated by this node (not an input, a constant or a view of one).</param>
+public readonly record struct Operand(string? Array, string? Literal, bool Owned);
+
+/// <summary>
+/// What a <see cref="IPrimitiveEmitter"/> sees while it writes one node: the node, the way to read its
+/// operands (<see cref="Element"/>), a fresh result array (<see cref="AllocateResult"/>), loop nests over
+/// flat row-major indices (<see cref="Loops"/>) and the text sink (<see cref="Line"/>).
+/// </summary>
+public sealed class EmitContext
+{
+    private readonly StringBuilder _body;
+    private readonly Dictionary<Node, Operand> _values;
+    private readonly Dictionary<string, string> _helpers;
+    private int _indent;
+
+    internal EmitContext(StringBuilder body, Dictionary<Node, Operand> values, Dictionary<string, string> helpers, DType dtype, int indent)
+    {
+        _body = body;
+        _values = values;
+        _helpers = helpers;
+        _indent = indent;
+        T = dtype == DType.Float32 ? "float" : "double";
+        MathClass = dtype == DType.Float32 ? "System.MathF" : "System.Math";
+    }
+
+    /// <summary>The node being emitted.</summary>
+    public Node Node { get; internal set; } = null!;
+
+    /// <summary>The readable variable name chosen for the node's result.</summary>
+    public string ResultName { get; internal set; } = "";
+
+    /// <summary>The C# element type: <c>double</c> or <c>float</c>.</summary>
+    public string T { get; }
+
+    /// <summary>The math class for the element type: <c>System.Math</c> or <c>System.MathF</c>.</summary>
+    public string MathClass { get; }
+
+    internal Operand? Result { get; private set; }
+
+    internal void Reset(Node node, string name)
+    {
+        Node = node;
+        ResultName = name;
+        Result = null;
+    }
+
+    /// <summary>The value of an operand of the node.</summary>
+    public Operand ValueOf(Node input) => _values[input];
+
+    /// <summary>The expression for element <paramref name="offset"/> (flat row-major) of <paramref name="input"/>.</summary>
+    public string Element(Node input, string offset)
+    {
+        var v = _values[input];
+        return v.Literal ?? $"{v.Array}[{offset}]";
+    }
+
+    /// <summary>Declares <c>T[] name = new T[size]</c> (zero-filled) as the node's result and returns its name.</summary>
+    public string AllocateResult()
+    {
+        Line($"{T}[] {ResultName} = new {T}[{Node.Shape.Size}];");
+        Result = new Operand(ResultName, null, true);
+        return ResultName;
+    }
+
+    /// <summary>
+    /// Makes the node's value an existing operand (a view: reshape, stop-gradient). Safe because emitted code
+    /// never writes an array after the node that allocated it.
+    /// </summary>
+    public void Alias(Operand value) => Result = value;
+
+    /// <summary>Makes the node's value a literal (a scalar constant).</summary>
+    public void SetLiteral(string literal) => Result = new Operand(null, literal, false);
+
+    /// <summary>Makes the node's value a named array declared elsewhere (an input or a constant field).</summary>
+    public void SetArray(string name) => Result = new Operand(name, null, false);
+
+    /// <summary>Writes one line at the current indentation.</summary>
+    public void Line(string text)
+    {
+        if (text.Length > 0) _body.Append(' ', 4 * _indent);
+        _body.Append(text).Append('\n');
+    }
+
+    /// <summary>Adds a private member of the generated class once (keyed by <paramref name="key"/>): a helper function or a constant field.</summary>
+    public void Member(string key, string code) => _helpers.TryAdd(key, code);
+
+    /// <summary>A literal of the element type for <paramref name="value"/> (round-trip exact; parenthesised when negative).</summary>
+    public string Literal(double value)
+    {
+        if (double.IsNaN(value)) return $"{T}.NaN";
+        if (double.IsPositiveInfinity(value)) return $"{T}.PositiveInfinity";
+        if (double.IsNegativeInfinity(value)) return $"{T}.NegativeInfinity";
+        string s = T == "float" ? ((float)value).ToString("R", CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
+        if (!s.Contains('.') && !s.Contains('E')) s += ".0";
+        if (T == "float") s += "f";
+        return value < 0 || (value == 0 && double.IsNegative(value)) ? $"({s})" : s;
+    }
+
+    /// <summary>Row-major strides of <paramref name="shape"/>.</summary>
+    public static int[] Strides(Shape shape)
+    {
+        var s = new int[shape.Rank];
+        int acc = 1;
+        for (int i = shape.Rank - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+        return s;
+    }
+
+    /// <summary>
+    /// Strides with which an operand of shape <paramref name="from"/> is read when broadcast (NumPy rules,
+    /// right-aligned) to <paramref name="to"/>: 0 along the axes it is repeated on.
+    /// </summary>
+    public static int[] BroadcastStrides(Shape from, Shape to)
+    {
+        var own = Strides(from);
+        var s = new int[to.Rank];
+        for (int k = 0; k < to.Rank; k++)
+        {
+            int j = k - (to.Rank - from.Rank);
+            s[k] = j < 0 || from[j] == 1 ? 0 : own[j];
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Emits a loop nest over <paramref name="dims"/> and calls <paramref name="body"/> with one flat offset
+    /// expression per operand, operand o at <c>bases[o] + Σ index_k · strides[o][k]</c>. Adjacent axes that every
+    /// operand walks contiguously are merged, so same-shape elementwise code is a single flat loop.
+    /// Loop variables are named <paramref name="prefix"/> + axis (or i, j, k, l, … without a prefix).
+    /// </summary>
+    public void Loops(int[] dims, int[][] strides, int[] bases, Action<string[]> body, string? prefix = null)
+    {
+        var d = new List<int>(dims);
+        var st = strides.Select(s => new List<int>(s)).ToArray();
+        for (int k = d.Count - 2; k >= 0; k--)
+            if (st.All(s => s[k] == s[k + 1] * d[k + 1]))
+            {
+                d[k] *= d[k + 1];
+                d.RemoveAt(k + 1);
+                foreach (var s in st) { s[k] = s[k + 1]; s.RemoveAt(k + 1); }
+            }
+        // Axes of length 1 contribute nothing.
+        for (int k = d.Count - 1; k >= 0; k--)
+            if (d[k] == 1) { d.RemoveAt(k); foreach (var s in st) s.RemoveAt(k); }
+        string Var(int k) => prefix is not null ? prefix + k : d.Count <= 4 ? "ijkl"[k].ToString() : "i" + k;
+        for (int k = 0; k < d.Count; k++)
+        {
+            Line($"for (int {Var(k)} = 0; {Var(k)} < {d[k]}; {Var(k)}++)");
+            _indent++;
+        }
+        var offsets = new string[strides.Length];
+        for (int o = 0; o < strides.Length; o++)
+        {
+            var terms = new List<string>();
+            if (bases[o] != 0) terms.Add(bases[o].ToString(CultureInfo.InvariantCulture));
+            for (int k = 0; k < d.Count; k++)
+                if (st[o][k] != 0) terms.Add(st[o][k] == 1 ? Var(k) : $"{Var(k)} * {st[o][k]}");
+            offsets[o] = terms.Count == 0 ? "0" : string.Join(" + ", terms);
+        }
+        int start = _body.Length;
+        body(offsets);
+        if (d.Count > 0)
+        {
+            // Braces only around a body of several lines.
+            _indent--;
+            if (_body.ToString(start, _body.Length - start).Count(ch => ch == '\n') > 1)
+            {
+                _body.Insert(start, new string(' ', 4 * _indent) + "{\n");
+                Line("}");
+            }
+        }
+        _indent -= Math.Max(0, d.Count - 1);
+    }
+
+    /// <summary>Increases the indentation of the following lines.</summary>
+    public void Indent() => _indent++;
+
+    /// <summary>Decreases the indentation of the following lines.</summary>
+    public void Outdent() => _indent--;
+}

@@ -1,0 +1,199 @@
+using System.Globalization;
+
+namespace JetSharp.CodeGen;
+
+/// <summary>A graph input: a parameter of the generated method (its length is checked on entry).</summary>
+internal sealed class InputEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c) => c.SetArray(c.ResultName);
+}
+
+/// <summary>A scalar constant becomes a literal; a tensor constant a <c>static readonly</c> array field with its exact values.</summary>
+internal sealed class ConstantEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (ConstantOp)c.Node.Op;
+        if (op.ScalarValue is { } v)
+        {
+            c.SetLiteral(c.Literal(v));
+            return;
+        }
+        var value = op.Value!;
+        var lines = new List<string>();
+        for (int s = 0; s < value.Size; s += 6)
+            lines.Add("    " + string.Join(", ", Enumerable.Range(s, Math.Min(6, value.Size - s)).Select(i => c.Literal(value.GetDouble(i)))) + ",");
+        c.Member(c.ResultName,
+            $"/// <summary>Constant %{c.Node.Id} {value.Shape}{(c.Node.Origin is { } o ? $", from {Escape(o)}" : "")}.</summary>\n" +
+            $"private static readonly {c.T}[] {c.ResultName} =\n[\n{string.Join("\n", lines)}\n];");
+        c.SetArray(c.ResultName);
+    }
+
+    private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}
+
+/// <summary>Reshape and stop-gradient: the same flat array under a new shape, no code.</summary>
+internal sealed class ViewEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var source = c.ValueOf(c.Node.Inputs[0]);
+        c.Line($"// (a view: {source.Array ?? source.Literal} read as {c.Node.Shape}, no code)");
+        c.Alias(source);
+    }
+}
+
+/// <summary>broadcast: each output element reads its input element with stride 0 along the repeated axes.</summary>
+internal sealed class BroadcastEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c) => ElementwiseEmitter.Elementwise(c, a => a[0]);
+}
+
+/// <summary>transpose: output axis k walks input axis perm[k].</summary>
+internal sealed class TransposeEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var perm = ((TransposeOp)c.Node.Op).Perm;
+        var x = c.Node.Inputs[0];
+        var inStrides = EmitContext.Strides(x.Shape);
+        var r = c.AllocateResult();
+        c.Loops([.. c.Node.Shape], [EmitContext.Strides(c.Node.Shape), [.. perm.Select(p => inStrides[p])]], [0, 0],
+            o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
+    }
+}
+
+/// <summary>slice: the output walks the input from the start corner with the input's strides.</summary>
+internal sealed class SliceEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (SliceOp)c.Node.Op;
+        var x = c.Node.Inputs[0];
+        var inStrides = EmitContext.Strides(x.Shape);
+        int start = op.Starts.Select((s, k) => s * inStrides[k]).Sum();
+        var r = c.AllocateResult();
+        c.Loops(op.Sizes, [EmitContext.Strides(c.Node.Shape), inStrides], [0, start],
+            o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
+    }
+}
+
+/// <summary>pad with zeros: a zero-filled result, the input written at offset <c>before</c>.</summary>
+internal sealed class PadEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (PadOp)c.Node.Op;
+        var x = c.Node.Inputs[0];
+        var outStrides = EmitContext.Strides(c.Node.Shape);
+        int start = op.Before.Select((b, k) => b * outStrides[k]).Sum();
+        var r = c.AllocateResult();
+        c.Loops([.. x.Shape], [outStrides, EmitContext.Strides(x.Shape)], [start, 0],
+            o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
+    }
+}
+
+/// <summary>concat: each input is copied into its block of the result along the axis.</summary>
+internal sealed class ConcatEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        int axis = ((ConcatOp)c.Node.Op).Axis;
+        var outStrides = EmitContext.Strides(c.Node.Shape);
+        var r = c.AllocateResult();
+        int offset = 0;
+        foreach (var x in c.Node.Inputs)
+        {
+            c.Loops([.. x.Shape], [outStrides, EmitContext.Strides(x.Shape)], [offset * outStrides[axis], 0],
+                o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
+            offset += x.Shape[axis];
+        }
+    }
+}
+
+/// <summary>sum over axes: a zero-filled result accumulated in one pass over the input (stride 0 along summed axes).</summary>
+internal sealed class SumEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (SumOp)c.Node.Op;
+        var x = c.Node.Inputs[0];
+        var kept = SumOp.ReducedShape(x.Shape, op.Axes, true);
+        var keptStrides = EmitContext.Strides(kept);
+        var outStrides = new int[x.Rank];
+        for (int k = 0; k < x.Rank; k++) outStrides[k] = op.Axes.Contains(k) ? 0 : keptStrides[k];
+        var r = c.AllocateResult();
+        c.Loops([.. x.Shape], [outStrides, EmitContext.Strides(x.Shape)], [0, 0],
+            o => c.Line($"{r}[{o[0]}] += {c.Element(x, o[1])};"));
+    }
+}
+
+/// <summary>
+/// matmul op(A)·op(B): a loop nest over the broadcast batch axes (stride 0 where an operand is repeated),
+/// then a triple loop with the transposes folded into the index arithmetic: i, p, j (rows of B streamed into
+/// rows of the zero-filled result), or i, j, p dot products when B is transposed.
+/// </summary>
+internal sealed class MatMulEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (MatMulOp)c.Node.Op;
+        Node a = c.Node.Inputs[0], b = c.Node.Inputs[1];
+        var outShape = c.Node.Shape;
+        int m = outShape[^2], n = outShape[^1], k = op.TransposeA ? a.Shape[^2] : a.Shape[^1];
+        int batchRank = outShape.Rank - 2;
+        var batch = outShape.Take(batchRank).ToArray();
+        int[] BatchStrides(Shape s)
+        {
+            var st = new int[batchRank];
+            var own = EmitContext.Strides(s);
+            for (int ax = 0; ax < batchRank; ax++)
+            {
+                int j = ax - (batchRank - (s.Rank - 2));
+                st[ax] = j < 0 || s[j] == 1 ? 0 : own[j];
+            }
+            return st;
+        }
+        var r = c.AllocateResult();
+        string Lit(int v) => v.ToString(CultureInfo.InvariantCulture);
+        string Plus(string baseOffset, string term) => baseOffset == "0" ? term : $"{baseOffset} + {term}";
+        string Times(string v, int s) => s == 1 ? v : $"{v} * {Lit(s)}";
+        c.Loops(batch, [BatchStrides(outShape), BatchStrides(a.Shape), BatchStrides(b.Shape)], [0, 0, 0], o =>
+        {
+            string ai = op.TransposeA ? Plus(o[1], Plus(Times("p", m), "i")) : Plus(o[1], Plus(Times("i", k), "p"));
+            string bi = op.TransposeB ? Plus(o[2], Plus(Times("j", k), "p")) : Plus(o[2], Plus(Times("p", n), "j"));
+            string ri = Plus(o[0], Plus(Times("i", n), "j"));
+            c.Line($"for (int i = 0; i < {m}; i++)");
+            if (op.TransposeB)
+            {
+                // Rows of A against rows of B: a dot product over contiguous runs.
+                c.Line($"    for (int j = 0; j < {n}; j++)");
+                c.Line("    {");
+                c.Line($"        {c.T} s = {c.Literal(0)};");
+                c.Line($"        for (int p = 0; p < {k}; p++) s += {c.Element(a, ai)} * {c.Element(b, bi)};");
+                c.Line($"        {r}[{ri}] = s;");
+                c.Line("    }");
+            }
+            else
+            {
+                // i, p, j order: the inner loop runs along a row of B and a row of the result.
+                c.Line($"    for (int p = 0; p < {k}; p++)");
+                c.Line("    {");
+                c.Line($"        {c.T} a = {c.Element(a, ai)};");
+                c.Line($"        for (int j = 0; j < {n}; j++) {r}[{ri}] += a * {c.Element(b, bi)};");
+                c.Line("    }");
+            }
+        }, prefix: "b");
+    }
+}
+
+/// <summary>eye: the identity matrix (in any view with unit axes inserted): a zero array with ones at the flat offsets d·(D + 1).</summary>
+internal sealed class IdentityEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (IdentityMatrixOp)c.Node.Op;
+        string name = c.AllocateResult();
+        c.Line($"for (int d = 0; d < {op.Size}; d++) {name}[d * {op.Size + 1}] = 1;");
+    }
+}
