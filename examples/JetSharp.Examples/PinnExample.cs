@@ -31,6 +31,33 @@ public sealed record PinnConfig
     /// <summary>Batch sizes (interior points) at which the per-step time of the strategies is compared.</summary>
     public int[] TimingSizes { get; init; } = [];
 
+    /// <summary>Steps of ENGD, SPRING or Levenberg–Marquardt (on one fixed set of points), when one of them trains.</summary>
+    public int SecondOrderSteps { get; init; } = 300;
+
+    /// <summary>The relative L2 error the full run with ENGD/SPRING/LM promises (null: the Adam + L-BFGS target).</summary>
+    public double? SecondOrderTarget { get; init; }
+
+    /// <summary>Error measured every this many steps of a second-order run (its steps are few and costly).</summary>
+    public int SecondOrderErrorEvery { get; init; } = 5;
+
+    /// <summary>Relative damping of ENGD/SPRING (see <see cref="EngdOptions.Damping"/>).</summary>
+    public double Damping { get; init; } = 1e-10;
+
+    /// <summary>The phases for <paramref name="optimizer"/>; the second-order ones work on <paramref name="problem"/>'s residual and Jacobian.</summary>
+    public IReadOnlyList<TrainingPhase> Phases(double scale, PinnProblem problem, PinnOptimizer optimizer)
+    {
+        if (optimizer == PinnOptimizer.AdamLbfgs) return Phases(scale);
+        int steps = Math.Max(1, (int)Math.Round(SecondOrderSteps * scale));
+        IOptimizer o = optimizer switch
+        {
+            PinnOptimizer.Engd => new Engd(problem, new EngdOptions { Damping = Damping }),
+            PinnOptimizer.Spring => new Engd(problem, new EngdOptions { Damping = Damping, Momentum = 0.9 }),
+            PinnOptimizer.LevenbergMarquardt => new LevenbergMarquardt(problem),
+            _ => throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, "PinnConfig.Phases: unknown optimizer."),
+        };
+        return [new TrainingPhase(o, steps, ResampleEvery: 0)];
+    }
+
     public IReadOnlyList<TrainingPhase> Phases(double scale)
     {
         int adam = Math.Max(1, (int)Math.Round(AdamSteps * scale));
@@ -42,6 +69,19 @@ public sealed record PinnConfig
         if (lbfgs > 0) phases.Add(new TrainingPhase(new Lbfgs(memory: 30), lbfgs, ResampleEvery: 0));
         return phases;
     }
+}
+
+/// <summary>How a physics-informed example trains.</summary>
+public enum PinnOptimizer
+{
+    /// <summary>Adam on fresh points every step, then L-BFGS on one fixed set (the default).</summary>
+    AdamLbfgs,
+    /// <summary>Energy natural gradient (Gauss–Newton with the grid line search) on one fixed set.</summary>
+    Engd,
+    /// <summary>ENGD with SPRING momentum μ = 0.9.</summary>
+    Spring,
+    /// <summary>Levenberg–Marquardt with adaptive damping.</summary>
+    LevenbergMarquardt,
 }
 
 /// <summary>
@@ -78,7 +118,41 @@ public abstract class PinnExample : Example
 
     protected static Mlp Network(PinnConfig config, long seed) => Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
 
-    public override ExampleResult Run(ExampleOptions options)
+    public override ExampleResult Run(ExampleOptions options) => Run(options, PinnOptimizer.AdamLbfgs);
+
+    /// <summary>
+    /// Runs the example once per optimizer with the same seed and points of evaluation, and draws the relative L2
+    /// error and the loss of all runs against training time in one figure (<c>optimizers.svg</c> in the output
+    /// directory, when one is given; each run's own figures go to a subdirectory named after the optimizer).
+    /// </summary>
+    public (IReadOnlyList<ExampleResult> Results, string? Figure) Compare(ExampleOptions options, params PinnOptimizer[] optimizers)
+    {
+        var results = new List<ExampleResult>();
+        foreach (var o in optimizers)
+        {
+            options.Log?.Invoke($"{Name}: training with {o}");
+            results.Add(Run(options with
+            {
+                OutputDirectory = options.OutputDirectory is { } d ? Path.Combine(d, o.ToString().ToLowerInvariant()) : null,
+                CheckpointPath = options.CheckpointPath is { } c ? $"{c}.{o.ToString().ToLowerInvariant()}" : null,
+            }, o));
+        }
+        if (options.OutputDirectory is not { } dir) return (results, null);
+        var chart = new JetSharp.Plotting.LineChart { Title = $"{Name}: error and loss against training time", XLabel = "training time (s)", YLabel = "log scale", LogY = true };
+        for (int i = 0; i < results.Count; i++)
+        {
+            var h = results[i].Training.History;
+            var errors = h.Where(r => r.Error is not null).ToList();
+            chart.Add($"{optimizers[i]}: relative L2 error", [.. errors.Select(r => r.Seconds)], [.. errors.Select(r => r.Error!.Value)]);
+            int k = Math.Max(1, h.Count / 1500);
+            var thinned = h.Where((_, j) => j % k == 0 || j == h.Count - 1).ToList();
+            chart.Add($"{optimizers[i]}: loss", [.. thinned.Select(r => r.Seconds)], [.. thinned.Select(r => r.Loss)]);
+        }
+        return (results, Reporting.Save(dir, "optimizers.svg", chart.ToSvg()));
+    }
+
+    /// <summary>Runs the example with the given optimizer (see <see cref="PinnOptimizer"/>).</summary>
+    public ExampleResult Run(ExampleOptions options, PinnOptimizer optimizer)
     {
         var wall = Stopwatch.StartNew();
         var config = Config(options.Fast);
@@ -90,17 +164,19 @@ public abstract class PinnExample : Example
         var (evalPoints, exact) = EvaluationSet(options.Fast);
         double Error(double[] theta) => Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
 
-        var trainer = new Trainer(objective, InitialParameters(options.Fast, options.Seed), config.Phases(options.StepScale), new TrainerOptions
+        bool secondOrder = optimizer != PinnOptimizer.AdamLbfgs;
+        var phases = config.Phases(options.StepScale, objective, optimizer);
+        var trainer = new Trainer(objective, InitialParameters(options.Fast, options.Seed), phases, new TrainerOptions
         {
             Error = Error,
-            ErrorEvery = config.ErrorEvery,
+            ErrorEvery = secondOrder ? config.SecondOrderErrorEvery : config.ErrorEvery,
             Progress = options.Progress,
             ProgressEvery = options.Fast ? 1 : 5,
             TimeBudget = options.TimeBudget,
             CheckpointPath = options.CheckpointPath,
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
-            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString() },
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString(), ["optimizer"] = optimizer.ToString() },
         });
         if (options.Resume)
         {
@@ -140,7 +216,7 @@ public abstract class PinnExample : Example
             Name = Name,
             ErrorName = "relative L2 error of u",
             Error = error,
-            Target = Target,
+            Target = secondOrder ? config.SecondOrderTarget ?? Target : Target,
             Training = training,
             WallTime = wall.Elapsed,
             Figures = figures,
@@ -149,6 +225,7 @@ public abstract class PinnExample : Example
             TimingSizeName = "interior points",
             Details =
             [
+                ("optimizer", string.Join(" then ", phases.Select(p => p.Optimizer.ToString()))),
                 ("network", objective.Architecture),
                 ("parameters", ParameterVector.Count(objective.ParameterShapes).ToString()),
                 ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.Points[i].Shape[0]}"))),

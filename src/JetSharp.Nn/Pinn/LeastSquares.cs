@@ -41,7 +41,7 @@ public enum GramForm
 /// Woodbury sample-space form (<see cref="GramForm"/>), by Cholesky factorisation on compiled graphs (the
 /// products by GEMM, the factorisation and triangular solves by the library's dense kernels). Rank
 /// deficiency is handled by the damping: for λ &gt; 0 both systems are positive definite; when round-off
-/// still makes a pivot non-positive, λ is raised tenfold (from at least 1e-14·‖J‖²_F/P) and the solve
+/// still makes a pivot non-positive, λ is raised tenfold (from at least 1e-14·‖J‖²_F/P, or 1 for J = 0) and the solve
 /// retried, and the damping actually used is returned.
 /// </summary>
 public sealed class DampedLeastSquares
@@ -64,7 +64,8 @@ public sealed class DampedLeastSquares
 
         var rhs = new NDArray<double>(new Shape(m, 1));
         b.CopyTo(rhs.Data);
-        double floor = 1e-14 * Math.Max(PinnProblem.SquaredNorm(jacobian.Data) / p, double.Epsilon);
+        double norm2 = PinnProblem.SquaredNorm(jacobian.Data);
+        double floor = norm2 > 0 ? 1e-14 * norm2 / p : 1;   // a zero J: any λ > 0 gives d = 0
         double lambda = damping;
         for (int attempt = 0; ; attempt++)
         {
