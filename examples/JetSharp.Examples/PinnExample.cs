@@ -40,6 +40,13 @@ public sealed record PinnConfig
     /// <summary>Error measured every this many steps of a second-order run (its steps are few and costly).</summary>
     public int SecondOrderErrorEvery { get; init; } = 5;
 
+    /// <summary>
+    /// The configuration second-order runs use instead of this one (null: this one). Gauss–Newton-type methods fit the
+    /// collocation points to round-off, so they need more points than parameters where fewer let the network
+    /// interpolate the points without generalising; a smaller network keeps their P×P or M×M solves cheap.
+    /// </summary>
+    public PinnConfig? SecondOrder { get; init; }
+
     /// <summary>Relative damping of ENGD/SPRING (see <see cref="EngdOptions.Damping"/>).</summary>
     public double Damping { get; init; } = 1e-10;
 
@@ -155,7 +162,9 @@ public abstract class PinnExample : Example
     public ExampleResult Run(ExampleOptions options, PinnOptimizer optimizer)
     {
         var wall = Stopwatch.StartNew();
+        bool secondOrder = optimizer != PinnOptimizer.AdamLbfgs;
         var config = Config(options.Fast);
+        if (secondOrder && config.SecondOrder is { } own) config = own;
         var log = options.Log ?? (_ => { });
         var objective = Build(config, Strategy.Collapsed, options.Seed);
         log($"{Name}: {Summary}");
@@ -164,9 +173,8 @@ public abstract class PinnExample : Example
         var (evalPoints, exact) = EvaluationSet(options.Fast);
         double Error(double[] theta) => Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
 
-        bool secondOrder = optimizer != PinnOptimizer.AdamLbfgs;
         var phases = config.Phases(options.StepScale, objective, optimizer);
-        var trainer = new Trainer(objective, InitialParameters(options.Fast, options.Seed), phases, new TrainerOptions
+        var trainer = new Trainer(objective, ParameterVector.Flatten(Network(config, options.Seed).Parameters), phases, new TrainerOptions
         {
             Error = Error,
             ErrorEvery = secondOrder ? config.SecondOrderErrorEvery : config.ErrorEvery,

@@ -34,7 +34,7 @@ public sealed class PoissonHighDim : PinnExample
     public override PinnConfig Config(bool fast) => fast
         ? new PinnConfig { Dimension = 6, Samples = Small ? 0 : 4, Hidden = [8], Interior = 16, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
         : Small
-        ? new PinnConfig { Dimension = SpaceDimension, Hidden = [32, 32], Interior = 512, AdamSteps = 2000, LearningRate = 1e-2, FinalLearningRate = 1e-4, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512], SecondOrderSteps = 400, SecondOrderTarget = 1e-5 }
+        ? new PinnConfig { Dimension = SpaceDimension, Hidden = [20, 20], Interior = 1024, AdamSteps = 2000, LearningRate = 1e-2, FinalLearningRate = 1e-4, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512], SecondOrderSteps = 400, SecondOrderTarget = 1e-5 }
         : new PinnConfig { Dimension = SpaceDimension, Samples = 16, Hidden = [64, 64], Interior = 128, AdamSteps = 4000, LearningRate = 1e-2, FinalLearningRate = 1e-4, ErrorEvery = 50, TimingSizes = [32, 64, 128, 256] };
 
     public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)

@@ -1,4 +1,5 @@
 using JetSharp.Nn;
+using JetSharp.Nn.Pinn;
 using JetSharp.Runtime;
 using JetSharp.Transforms;
 using static JetSharp.Tests.TestUtil;

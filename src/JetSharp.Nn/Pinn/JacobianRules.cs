@@ -1,15 +1,16 @@
-using JetSharp.Tensors;
-using JetSharp.Ir;
-using JetSharp.Primitives;
+using JetSharp.Simplify;
 
-namespace JetSharp.Simplify.Rules;
+namespace JetSharp.Nn.Pinn;
+
+// Rewrite rules used only for per-sample Jacobian graphs (PerSampleJacobian.Rules), outside the standard rule set:
+// they are valid everywhere, but whether they pay off in other graphs has not been measured.
 
 /// <summary>
 /// A·broadcast(X) → A·X when X is one matrix ([k, n], or with size-1 batch axes) that the broadcast only
 /// repeats along batch axes A already has: a rank-2 right operand is shared by every batch entry, so the
 /// product runs as one GEMM with the batch folded into the rows instead of a batch of small products over a
 /// materialised copy. This is the shape per-sample parameter copies take in the forward pass
-/// (<see cref="Transforms.PerSampleParameters"/>: every sample's copy holds the same values).
+/// (<see cref="PerSampleParameters"/>: every sample's copy holds the same values).
 /// </summary>
 public sealed class MatMulByBroadcastMatrix : RewriteRule
 {

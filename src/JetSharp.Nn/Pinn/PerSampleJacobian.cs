@@ -1,9 +1,7 @@
-using JetSharp.Ir;
 using JetSharp.Simplify;
-using JetSharp.Simplify.Rules;
 using JetSharp.Transforms;
 
-namespace JetSharp.Operators;
+namespace JetSharp.Nn.Pinn;
 
 /// <summary>
 /// Per-sample parameter Jacobians of operator residuals, J[n, ·] = ∂(L u_θ)(x_n)/∂θ, through the collapsed
