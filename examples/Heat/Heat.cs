@@ -54,7 +54,7 @@ public sealed class Heat : PinnExample
     /// <summary>Decay rate ½‖σᵀk‖² (1 by construction of σ).</summary>
     public static double Decay => 1.0;
 
-    public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)
+    public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
         int n = interior ?? config.Interior, d = config.Dimension;
         var net = Network(config, seed);
@@ -92,7 +92,7 @@ public sealed class Heat : PinnExample
                 Residual = c => c.U - ExactNode(c.X),
             },
         };
-        return new PinnObjective(net.Architecture, net.ParameterShapes, net.Apply, d, terms, strategy, seed);
+        return new PinnObjective<T>(net.Architecture, net.ParameterShapes, net.Apply, d, terms, strategy, seed);
     }
 
     /// <summary>Points (x, t) with x uniform on the boundary of the unit cube and t uniform in [0, 1].</summary>
@@ -136,7 +136,7 @@ public sealed class Heat : PinnExample
     }
 
     /// <summary>The slice (x₁, t) with x₂ = … = x₅ = ½.</summary>
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48, d = SpaceDimension + 1;
         var grid = Reporting.Grid(n);

@@ -11,6 +11,13 @@ public sealed record ExampleOptions
     /// <summary>Seed of the network initialisation and of every sample drawn.</summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// The training precision: <see cref="DType.Float64"/> (the default) or <see cref="DType.Float32"/> (parameters,
+    /// gradients, graphs, optimizer state and checkpoints all in float32). <see cref="Example.Precisions"/> says which an
+    /// example supports; another is refused before any work.
+    /// </summary>
+    public DType Precision { get; init; } = DType.Float64;
+
     /// <summary>Multiplies the number of steps of every phase (e.g. 0.1 for a quick look).</summary>
     public double StepScale { get; init; } = 1;
 
@@ -97,10 +104,21 @@ public abstract class Example
     /// The training objective of the fast (test) or full configuration, built with the given strategy (for tests and
     /// timings); a null strategy means <see cref="Strategy.Collapsed"/>.
     /// </summary>
-    public abstract IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0);
+    public abstract IObjective<double> CreateObjective(bool fast, Strategy? strategy = null, long seed = 0);
 
     /// <summary>Initial parameters of that objective's model.</summary>
     public abstract double[] InitialParameters(bool fast, long seed = 0);
+
+    /// <summary>The training precisions <see cref="ExampleOptions.Precision"/> may name (float64 only unless an example says more).</summary>
+    public virtual IReadOnlyList<DType> Precisions => [DType.Float64];
+
+    /// <summary>Refuses a precision the example does not support, naming both.</summary>
+    protected void CheckPrecision(ExampleOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Precisions.Contains(options.Precision))
+            throw new NotSupportedException($"{Name}: trains in {string.Join(" or ", Precisions.Select(p => p.Name()))}, not {options.Precision.Name()}.");
+    }
 
     public override string ToString() => Name;
 }

@@ -50,30 +50,39 @@ public sealed record PinnConfig
     /// <summary>Relative damping of ENGD/SPRING (see <see cref="EngdOptions.Damping"/>).</summary>
     public double Damping { get; init; } = 1e-10;
 
-    /// <summary>The phases for <paramref name="optimizer"/>; the second-order ones work on <paramref name="problem"/>'s residual and Jacobian.</summary>
-    public IReadOnlyList<TrainingPhase> Phases(double scale, PinnProblem problem, PinnOptimizer optimizer)
+    /// <summary>
+    /// The phases for <paramref name="optimizer"/> in precision <typeparamref name="T"/>. The second-order ones (ENGD, SPRING,
+    /// Levenberg–Marquardt) work on <paramref name="problem"/>'s residual and Jacobian, which are float64 only: for a float32
+    /// problem they are refused with a <see cref="NotSupportedException"/>.
+    /// </summary>
+    public IReadOnlyList<TrainingPhase<T>> Phases<T>(double scale, PinnProblem<T> problem, PinnOptimizer optimizer) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (optimizer == PinnOptimizer.AdamLbfgs) return Phases(scale);
+        ArgumentNullException.ThrowIfNull(problem);
+        if (!Enum.IsDefined(optimizer)) throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, "PinnConfig.Phases: unknown optimizer.");
+        if (optimizer == PinnOptimizer.AdamLbfgs) return Phases<T>(scale);
+        if (problem is not PinnProblem<double> p64)
+            throw new NotSupportedException($"PinnConfig.Phases: {optimizer} runs in float64 only; this problem trains in {problem.DType.Name()} (train float32 with {PinnOptimizer.AdamLbfgs}).");
         int steps = Math.Max(1, (int)Math.Round(SecondOrderSteps * scale));
-        IOptimizer o = optimizer switch
+        IOptimizer<double> o = optimizer switch
         {
-            PinnOptimizer.Engd => new Engd(problem, new EngdOptions { Damping = Damping }),
-            PinnOptimizer.Spring => new Engd(problem, new EngdOptions { Damping = Damping, Momentum = 0.9 }),
-            PinnOptimizer.LevenbergMarquardt => new LevenbergMarquardt(problem),
-            _ => throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, "PinnConfig.Phases: unknown optimizer."),
+            PinnOptimizer.Engd => new Engd(p64, new EngdOptions { Damping = Damping }),
+            PinnOptimizer.Spring => new Engd(p64, new EngdOptions { Damping = Damping, Momentum = 0.9 }),
+            _ => new LevenbergMarquardt(p64),
         };
-        return [new TrainingPhase(o, steps, ResampleEvery: 0)];
+        // T is double here: the list is the one asked for.
+        return (IReadOnlyList<TrainingPhase<T>>)(object)new List<TrainingPhase<double>> { new(o, steps, ResampleEvery: 0) };
     }
 
-    public IReadOnlyList<TrainingPhase> Phases(double scale)
+    /// <summary>The Adam + L-BFGS phases in precision <typeparamref name="T"/>, with every step count multiplied by <paramref name="scale"/>.</summary>
+    public IReadOnlyList<TrainingPhase<T>> Phases<T>(double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int adam = Math.Max(1, (int)Math.Round(AdamSteps * scale));
-        var phases = new List<TrainingPhase>
+        var phases = new List<TrainingPhase<T>>
         {
-            new(new Adam(Nn.LearningRate.Exponential(LearningRate, FinalLearningRate / LearningRate, adam)), adam, ResampleEvery),
+            new(new Adam<T>(Nn.LearningRate.Exponential(LearningRate, FinalLearningRate / LearningRate, adam)), adam, ResampleEvery),
         };
         int lbfgs = (int)Math.Round(LbfgsSteps * scale);
-        if (lbfgs > 0) phases.Add(new TrainingPhase(new Lbfgs(memory: 30), lbfgs, ResampleEvery: 0));
+        if (lbfgs > 0) phases.Add(new TrainingPhase<T>(new Lbfgs<T>(memory: 30), lbfgs, ResampleEvery: 0));
         return phases;
     }
 }
@@ -104,24 +113,33 @@ public abstract class PinnExample : Example
     /// <summary>The relative L2 error the full run promises.</summary>
     public abstract double Target { get; }
 
-    /// <summary>The loss for the given configuration; <paramref name="interior"/> overrides the number of interior points (timings).</summary>
-    public abstract PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null);
+    /// <summary>
+    /// The loss for the given configuration in precision <typeparamref name="T"/> (float: float32 training end to end);
+    /// <paramref name="interior"/> overrides the number of interior points (timings).
+    /// </summary>
+    public abstract PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Points where the error is measured, and the exact solution there.</summary>
     public abstract (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast);
 
     /// <summary>Problem-specific figures (e.g. solution and error maps); the loss curve is drawn for every example.</summary>
-    protected virtual IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory) => [];
+    protected virtual IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory) => [];
 
     /// <summary>Problem-specific figures to report (e.g. the estimator used).</summary>
     protected virtual IEnumerable<(string, string)> Details(PinnConfig config) =>
         config.Samples > 0 ? [("dimension", config.Dimension.ToString()), ("directions per point", config.Samples.ToString())] : [("dimension", config.Dimension.ToString())];
 
     /// <inheritdoc/>
-    public override IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Build(Config(fast), strategy ?? Strategy.Collapsed, seed);
+    public override IObjective<double> CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Build<double>(Config(fast), strategy ?? Strategy.Collapsed, seed);
 
-    public override double[] InitialParameters(bool fast, long seed = 0) =>
-        ParameterVector.Flatten(Network(Config(fast), seed).Parameters);
+    public override double[] InitialParameters(bool fast, long seed = 0) => InitialParameters<double>(fast, seed);
+
+    /// <summary>The seeded initial parameters in precision <typeparamref name="T"/> (the float64 initialisation, rounded for float32).</summary>
+    public T[] InitialParameters<T>(bool fast, long seed = 0) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ParameterVector.Flatten<T>(Network(Config(fast), seed).Parameters);
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<DType> Precisions => [DType.Float64, DType.Float32];
 
     protected static Mlp Network(PinnConfig config, long seed) => Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
 
@@ -158,23 +176,36 @@ public abstract class PinnExample : Example
         return (results, Reporting.Save(dir, "optimizers.svg", chart.ToSvg()));
     }
 
-    /// <summary>Runs the example with the given optimizer (see <see cref="PinnOptimizer"/>).</summary>
+    /// <summary>
+    /// Runs the example with the given optimizer (see <see cref="PinnOptimizer"/>) in the precision the options name;
+    /// ENGD, SPRING and Levenberg–Marquardt train in float64 only (a float32 request is refused before any work).
+    /// </summary>
     public ExampleResult Run(ExampleOptions options, PinnOptimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CheckPrecision(options);
+        if (!Enum.IsDefined(optimizer)) throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, $"{Name}: unknown optimizer.");
+        if (optimizer != PinnOptimizer.AdamLbfgs && options.Precision != DType.Float64)
+            throw new NotSupportedException($"{Name}: {optimizer} trains in float64 only, not {options.Precision.Name()} (train {options.Precision.Name()} with {PinnOptimizer.AdamLbfgs}).");
+        return options.Precision == DType.Float32 ? Run<float>(options, optimizer) : Run<double>(options, optimizer);
+    }
+
+    private ExampleResult Run<T>(ExampleOptions options, PinnOptimizer optimizer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var wall = Stopwatch.StartNew();
         bool secondOrder = optimizer != PinnOptimizer.AdamLbfgs;
         var config = Config(options.Fast);
         if (secondOrder && config.SecondOrder is { } own) config = own;
         var log = options.Log ?? (_ => { });
-        var objective = Build(config, Strategy.Collapsed, options.Seed);
+        var objective = Build<T>(config, Strategy.Collapsed, options.Seed);
         log($"{Name}: {Summary}");
-        log($"network {objective.Architecture}, {ParameterVector.Count(objective.ParameterShapes)} parameters; loss terms {string.Join(", ", objective.TermNames.Select((n, i) => $"{n} ({objective.Points[i].Shape[0]} points)"))}; gradient graph {objective.GradientGraph.Nodes.Count} nodes (built in {wall.Elapsed.TotalSeconds:0.0} s)");
+        log($"network {objective.Architecture}, {ParameterVector.Count(objective.ParameterShapes)} parameters, {objective.DType.Name()}; loss terms {string.Join(", ", objective.TermNames.Select((n, i) => $"{n} ({objective.PointCounts[i]} points)"))}; gradient graph {objective.GradientGraph.Nodes.Count} nodes (built in {wall.Elapsed.TotalSeconds:0.0} s)");
 
         var (evalPoints, exact) = EvaluationSet(options.Fast);
-        double Error(double[] theta) => Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
+        double Error(T[] theta) => Reporting.RelativeL2(objective.Predict(Widen(theta), evalPoints).Data, exact);
 
         var phases = config.Phases(options.StepScale, objective, optimizer);
-        var trainer = new Trainer(objective, ParameterVector.Flatten(Network(config, options.Seed).Parameters), phases, new TrainerOptions
+        var trainer = new Trainer<T>(objective, ParameterVector.Flatten<T>(Network(config, options.Seed).Parameters), phases, new TrainerOptions<T>
         {
             Error = Error,
             ErrorEvery = secondOrder ? config.SecondOrderErrorEvery : config.ErrorEvery,
@@ -184,7 +215,8 @@ public abstract class PinnExample : Example
             CheckpointPath = options.CheckpointPath,
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
-            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString(), ["optimizer"] = optimizer.ToString() },
+            Seed = options.Seed,
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["fast"] = options.Fast.ToString(), ["optimizer"] = optimizer.ToString() },
         });
         if (options.Resume)
         {
@@ -193,13 +225,14 @@ public abstract class PinnExample : Example
             log($"resumed from {path} at step {trainer.Step}");
         }
         var training = trainer.Run();
-        double error = Error(trainer.Parameters);
+        var theta = Widen(trainer.Parameters);
+        double error = Reporting.RelativeL2(objective.Predict(theta, evalPoints).Data, exact);
 
         var figures = new List<string>();
         if (options.OutputDirectory is { } dir)
         {
             figures.Add(Reporting.LossCurve(training.History, dir, $"{Name}: training"));
-            figures.AddRange(Plot(objective, trainer.Parameters, dir));
+            figures.AddRange(Plot(objective, theta, dir));
         }
 
         var timings = new List<StrategyTiming>();
@@ -209,8 +242,8 @@ public abstract class PinnExample : Example
             var sizes = config.TimingSizes.Length > 0 ? config.TimingSizes : [config.Interior];
             foreach (var n in sizes)
             {
-                log($"timing a training step with {n} interior points: collapsed vs nested");
-                var t = Reporting.TimeSteps(s => Build(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 10);
+                log($"timing a training step with {n} interior points: collapsed vs nested ({objective.DType.Name()})");
+                var t = Reporting.TimeSteps<T>(s => Build<T>(config, s, options.Seed, n), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], options.Fast ? 1 : 10);
                 rows.Add((n, t));
             }
             // Report the batch size training used (or the largest timed, if it was not among them).
@@ -236,10 +269,13 @@ public abstract class PinnExample : Example
                 ("optimizer", string.Join(" then ", phases.Select(p => p.Optimizer.ToString()))),
                 ("network", objective.Architecture),
                 ("parameters", ParameterVector.Count(objective.ParameterShapes).ToString()),
-                ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.Points[i].Shape[0]}"))),
+                ("precision", objective.DType.Name()),
+                ("points per step", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.PointCounts[i]}"))),
                 ("final term losses", string.Join(", ", objective.TermNames.Select((n, i) => $"{n} {objective.TermLosses[i]:0.###e0}"))),
                 .. Details(config),
             ],
         };
     }
+
+    private static double[] Widen<T>(T[] theta) where T : unmanaged, IFloatingPointIeee754<T> => Array.ConvertAll(theta, double.CreateTruncating);
 }

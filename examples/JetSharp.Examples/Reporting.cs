@@ -74,15 +74,16 @@ public static class Reporting
     /// caches as warm as in training), and the minimum over all timed steps is kept. Also checks that the
     /// strategies agree on the loss.
     /// </summary>
-    public static IReadOnlyList<StrategyTiming> TimeSteps(Func<Strategy, IObjective> build, double[] theta, Strategy[] strategies, int repeats = 5)
+    public static IReadOnlyList<StrategyTiming> TimeSteps<T>(Func<Strategy, IObjective<T>> build, T[] theta, Strategy[] strategies, int repeats = 5)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         var objectives = strategies.Select(build).ToArray();
-        var grads = objectives.Select(_ => new double[theta.Length]).ToArray();
+        var grads = objectives.Select(_ => new T[theta.Length]).ToArray();
         var losses = new double[objectives.Length];
         for (int s = 0; s < objectives.Length; s++)
         {
             objectives[s].Resample(0, theta);
-            losses[s] = objectives[s].Evaluate(theta, grads[s]);
+            losses[s] = double.CreateTruncating(objectives[s].Evaluate(theta, grads[s]));
         }
         var best = Enumerable.Repeat(double.MaxValue, objectives.Length).ToArray();
         for (int r = 0; r < repeats; r++)
@@ -94,7 +95,7 @@ public static class Reporting
                     best[s] = Math.Min(best[s], clock.Elapsed.TotalSeconds);
                 }
         for (int s = 1; s < objectives.Length; s++)
-            if (Math.Abs(losses[s] - losses[0]) > 1e-6 * Math.Max(1, Math.Abs(losses[0])))
+            if (Math.Abs(losses[s] - losses[0]) > (typeof(T) == typeof(float) ? 1e-3 : 1e-6) * Math.Max(1, Math.Abs(losses[0])))
                 throw new InvalidOperationException($"TimeSteps: strategies disagree on the loss ({strategies[0]}: {losses[0]:R}, {strategies[s]}: {losses[s]:R}).");
         return [.. strategies.Select((s, i) => new StrategyTiming(s, best[i], losses[i]))];
     }

@@ -30,7 +30,7 @@ public sealed class Plate : PinnExample
         ? new PinnConfig { Dimension = 2, Hidden = [8], Interior = 16, Boundary = 8, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
         : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 128, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [64, 128, 256, 512], SecondOrderSteps = 400, SecondOrderTarget = 1e-5 };
 
-    public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)
+    public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
         int n = interior ?? config.Interior;
         var net = Network(config, seed);
@@ -62,7 +62,7 @@ public sealed class Plate : PinnExample
                 Residual = c => c.Apply(laplacian) * (1 / LaplacianScale),
             },
         };
-        return new PinnObjective(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
+        return new PinnObjective<T>(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
     }
 
     public override (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast)
@@ -73,7 +73,7 @@ public sealed class Plate : PinnExample
         return (grid, exact);
     }
 
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48;
         var grid = Reporting.Grid(n);

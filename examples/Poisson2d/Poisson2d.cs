@@ -31,7 +31,7 @@ public sealed class Poisson2d : PinnExample
         ? new PinnConfig { Dimension = 2, Hidden = [8, 8], Interior = 32, Boundary = 16, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16, 32], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
         : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 256, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512, 1024, 2048], SecondOrderSteps = 400, SecondOrderTarget = 1e-6 };
 
-    public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)
+    public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
         int n = interior ?? config.Interior;
         var net = Network(config, seed);
@@ -55,7 +55,7 @@ public sealed class Poisson2d : PinnExample
                 Weight = BoundaryWeight,
             },
         };
-        return new PinnObjective(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
+        return new PinnObjective<T>(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
     }
 
     /// <summary>f(x, y) = 2π² sin(πx) sin(πy).</summary>
@@ -73,7 +73,7 @@ public sealed class Poisson2d : PinnExample
         return (grid, exact);
     }
 
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48;
         var grid = Reporting.Grid(n);

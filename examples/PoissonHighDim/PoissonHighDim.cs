@@ -37,7 +37,7 @@ public sealed class PoissonHighDim : PinnExample
         ? new PinnConfig { Dimension = SpaceDimension, Hidden = [20, 20], Interior = 1024, AdamSteps = 2000, LearningRate = 1e-2, FinalLearningRate = 1e-4, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512], SecondOrderSteps = 400, SecondOrderTarget = 1e-5 }
         : new PinnConfig { Dimension = SpaceDimension, Samples = 16, Hidden = [64, 64], Interior = 128, AdamSteps = 4000, LearningRate = 1e-2, FinalLearningRate = 1e-4, ErrorEvery = 50, TimingSizes = [32, 64, 128, 256] };
 
-    public override PinnObjective Build(PinnConfig config, Strategy strategy, long seed, int? interior = null)
+    public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
         int d = config.Dimension, n = interior ?? config.Interior;
         var net = Network(config, seed);
@@ -56,7 +56,7 @@ public sealed class PoissonHighDim : PinnExample
         // Coordinates of a uniform point of the D-ball have standard deviation ≈ 1/√D: the network sees √D·x,
         // inputs of unit scale, as its weight initialisation assumes.
         double inputScale = Math.Sqrt(d);
-        return new PinnObjective($"(1 − ‖x‖²) × {net.Architecture}(√D·x)", net.ParameterShapes, (ps, x) => Envelope(x) * net.Apply(ps, x * inputScale), d, terms, strategy, seed);
+        return new PinnObjective<T>($"(1 − ‖x‖²) × {net.Architecture}(√D·x)", net.ParameterShapes, (ps, x) => Envelope(x) * net.Apply(ps, x * inputScale), d, terms, strategy, seed);
     }
 
     /// <summary>1 − ‖x‖², [N, 1]: zero on the sphere, so u = 0 there for every θ.</summary>

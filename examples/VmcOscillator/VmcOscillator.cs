@@ -42,7 +42,7 @@ public sealed record VmcConfig
 /// ∇_θ E = 2·E[(E_L − Ē)·∇_θ log ψ], computed as the reverse-mode gradient of Σ_n w_n log ψ(x_n) with
 /// the weights w_n = 2(E_L(x_n) − Ē)/N held constant.
 /// </summary>
-public sealed class VmcObjective : IObjective
+public sealed class VmcObjective : IObjective<double>
 {
     private readonly VmcConfig _config;
     private readonly Mlp _net;
@@ -105,7 +105,7 @@ public sealed class VmcObjective : IObjective
     public Graph GradientGraph { get; }
 
     /// <summary>Initial parameters (seeded MLP).</summary>
-    public double[] InitialParameters() => ParameterVector.Flatten(_net.Parameters);
+    public double[] InitialParameters() => ParameterVector.Flatten<double>(_net.Parameters);
 
     /// <summary>Standard deviation of the Gaussian random-walk proposal (adapted towards 50% acceptance).</summary>
     public double StepSize { get; private set; }
@@ -250,7 +250,7 @@ public sealed class VmcObjective : IObjective
     public double[] LogPsiValues(double[] theta, NDArray<double> points)
     {
         var g = Tracer.Function(xs => LogPsi(xs[1..], xs[0]), [points.Shape, .. ParameterShapes]);
-        return new Executable(g).Run([points, .. ParameterVector.Unflatten(theta, ParameterShapes)])[0].Data.ToArray();
+        return new Executable(g).Run([points, .. ParameterVector.Unflatten<double>(theta, ParameterShapes)])[0].Data.ToArray();
     }
 }
 
@@ -280,12 +280,13 @@ public sealed class VmcOscillator : Example
         : new VmcConfig { Dimension = 10, Hidden = [64, 64], Walkers = 512, Steps = 5000, LearningRate = 3e-2, FinalLearningRate = 1e-4, BurnIn = 200, SweepsPerStep = 5, EvaluationBlocks = 40 };
 
     /// <inheritdoc/>
-    public override IObjective CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => new VmcObjective(Config(fast), strategy, seed);
+    public override IObjective<double> CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => new VmcObjective(Config(fast), strategy, seed);
 
     public override double[] InitialParameters(bool fast, long seed = 0) => new VmcObjective(Config(fast) with { Walkers = 2 }, Strategy.Collapsed, seed).InitialParameters();
 
     public override ExampleResult Run(ExampleOptions options)
     {
+        CheckPrecision(options);
         var wall = Stopwatch.StartNew();
         var config = Config(options.Fast);
         var log = options.Log ?? (_ => { });
@@ -295,8 +296,8 @@ public sealed class VmcOscillator : Example
         log($"ψ = {objective.Architecture}, {config.Walkers} walkers, {config.SweepsPerStep} Metropolis sweeps per step, exact energy D/2 = {exact}");
 
         int steps = Math.Max(1, (int)Math.Round(config.Steps * options.StepScale));
-        var adam = new Adam(LearningRate.Exponential(config.LearningRate, config.FinalLearningRate / config.LearningRate, steps));
-        var trainer = new Trainer(objective, objective.InitialParameters(), [new TrainingPhase(adam, steps)], new TrainerOptions
+        var adam = new Adam<double>(LearningRate.Exponential(config.LearningRate, config.FinalLearningRate / config.LearningRate, steps));
+        var trainer = new Trainer<double>(objective, objective.InitialParameters(), [new TrainingPhase<double>(adam, steps)], new TrainerOptions<double>
         {
             // The energy error of the step just taken (Ē is measured at the parameters the step started from).
             Error = _ => Math.Abs(objective.LastEnergy - exact) / exact,
@@ -307,7 +308,8 @@ public sealed class VmcOscillator : Example
             CheckpointPath = options.CheckpointPath,
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
-            Metadata = new Dictionary<string, string> { ["example"] = Name, ["seed"] = options.Seed.ToString(), ["fast"] = options.Fast.ToString() },
+            Seed = options.Seed,
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["fast"] = options.Fast.ToString() },
         });
         if (options.Resume)
         {
@@ -376,7 +378,7 @@ public sealed class VmcOscillator : Example
     }
 
     /// <summary>The objective on walkers set from outside (no Metropolis moves): for timing the loss-and-gradient part alone.</summary>
-    private sealed class FixedWalkers(VmcObjective inner) : IObjective
+    private sealed class FixedWalkers(VmcObjective inner) : IObjective<double>
     {
         public string Architecture => inner.Architecture;
         public IReadOnlyList<Shape> ParameterShapes => inner.ParameterShapes;

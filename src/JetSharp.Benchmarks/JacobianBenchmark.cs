@@ -29,7 +29,7 @@ public sealed record JacobianTiming(int Points, int Parameters, double LossGradi
 public static class JacobianBenchmark
 {
     /// <summary>The poisson2d problem of the example, built with the library's PINN API.</summary>
-    public static (PinnProblem Problem, double[] Theta) Poisson2d(int interior = 256, int boundary = 64, int[]? hidden = null, long seed = 0)
+    public static (PinnProblem<double> Problem, double[] Theta) Poisson2d(int interior = 256, int boundary = 64, int[]? hidden = null, long seed = 0)
     {
         var net = Mlp.Create(2, hidden ?? [32, 32], 1, Activation.Tanh, seed);
         var square = Box.UnitCube(2);
@@ -46,8 +46,8 @@ public static class JacobianBenchmark
             },
             new() { Name = "boundary", Points = boundary, Sample = s => square.Boundary<double>(boundary, s), Residual = c => c.U },
         };
-        var problem = new PinnProblem(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, seed: seed);
-        var theta = ParameterVector.Flatten(net.Parameters);
+        var problem = new PinnProblem<double>(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, seed: seed);
+        var theta = ParameterVector.Flatten<double>(net.Parameters);
         problem.Resample(0, theta);
         return (problem, theta);
     }
@@ -63,8 +63,8 @@ public static class JacobianBenchmark
         double jacobian = Timing.BestSeconds(() => problem.Linearize(theta, r, out _), repeats);
 
         // Steps from copies of θ, so every timed step starts from the same point.
-        double StepTime(IOptimizer o) => Timing.BestSeconds(() => o.Step((double[])theta.Clone(), problem.Evaluate), Math.Max(3, repeats / 4));
-        double adam = StepTime(new Adam(1e-3));
+        double StepTime(IOptimizer<double> o) => Timing.BestSeconds(() => o.Step((double[])theta.Clone(), problem.Evaluate), Math.Max(3, repeats / 4));
+        double adam = StepTime(new Adam<double>(1e-3));
         double engd = StepTime(new Engd(problem));
         double lm = StepTime(new LevenbergMarquardt(problem));
         return new JacobianTiming(problem.ResidualCount, problem.ParameterCount, lossGradient, jacobian, residual, adam, engd, lm);

@@ -1,61 +1,124 @@
+using System.CommandLine;
+using System.Reflection;
+using System.CommandLine.Invocation;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using JetSharp.Cli.Commands;
+using JetSharp.Nn;
 using Spectre.Console;
 
 namespace JetSharp.Cli;
 
+/// <summary>
+/// The <c>jetsharp</c> command. System.CommandLine parses and validates the whole command line first;
+/// bad input (an unknown command or option, a malformed or out-of-range value, an output path that
+/// cannot be written, a missing or damaged checkpoint) ends the run before any work with exit code 2
+/// and one plain line on standard error. <c>--help</c> on any command lists its options and their defaults.
+/// </summary>
 public static class Program
 {
-    private static readonly Dictionary<string, (string Help, Func<Args, int> Run)> Commands = new()
-    {
-        ["demo"] = ("every operator of a tanh MLP in three strategies: agreement, time and memory", DemoCommand.Run),
-        ["bench"] = ("the paper's benchmark on the CPU (time, memory, ratios, GFLOP/s); 'bench gemm' for the matrix-multiply backend", BenchCommand.Run),
-        ["graph"] = ("before/after listing and SVG of the collapsed Laplacian graph of a small MLP", GraphCommand.Run),
-        ["fixedpoint"] = ("hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared", FixedPointCommand.Run),
-        ["kalman"] = ("fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter", KalmanCommand.Run),
-        ["jacobian"] = ("multiplication counts and run times of vertex-elimination orders on the Jacobian benchmarks", JacobianCommand.Run),
-        ["example"] = ("train an example (poisson2d, poisson-highdim, heat, plate, vmc-oscillator): error, time, figures", ExampleCommand.Run),
-    };
+    /// <summary>Exit code of bad input (usage errors).</summary>
+    public const int UsageError = 2;
 
-    public static int Main(string[] argv)
+    public static int Main(string[] args)
     {
         // Redirected output (CI logs, files) has no window width; tables need more than Spectre's default 80 columns.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
-        if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help" || !Commands.TryGetValue(argv[0], out var command))
+        return Run(args, Console.Out, Console.Error);
+    }
+
+    /// <summary>Parses and runs a command line; help, version and error lines go to the given writers (command output goes to the console).</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        var parse = CreateRoot().Parse(args);
+        string where = CommandPath(parse.CommandResult.Command);
+        if (parse.Action is ParseErrorAction)
         {
-            if (argv.Length > 0 && argv[0] is not ("-h" or "--help" or "help"))
-                AnsiConsole.MarkupLine($"[red]unknown command[/] '{Markup.Escape(argv[0])}'");
-            AnsiConsole.MarkupLine("usage: [bold]jetsharp[/] <command> [[options]]");
-            foreach (var (name, (help, _)) in Commands) AnsiConsole.MarkupLine($"  [bold]{name,-9}[/] {Markup.Escape(help)}");
-            return argv.Length == 0 || argv[0] is "-h" or "--help" or "help" ? 0 : 2;
+            error.WriteLine($"{where}: {parse.Errors[0].Message} (see '{where} --help')");
+            return UsageError;
+        }
+        if (MisplacedOption(parse) is { } misplaced)
+        {
+            error.WriteLine($"{where}: {misplaced} (see '{where} --help')");
+            return UsageError;
         }
         try
         {
-            return command.Run(new Args(argv[1..]));
+            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is UsageException or CheckpointMismatchException or ArgumentException or InvalidDataException)
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return 2;
+            error.WriteLine($"{where}: {OneLine(e.Message)}");
+            return UsageError;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"{where}: error: {OneLine(e.Message)}");
+            return 1;
         }
     }
+
+    /// <summary>The command tree: every command, its options (with defaults) and its action.</summary>
+    public static Command CreateRoot()
+    {
+        // A plain command rather than RootCommand, whose name is the running file's (JetSharp.Cli under 'dotnet run' and the tool shim).
+        var root = new Command("jetsharp", "JetSharp: differential operators by Taylor-mode automatic differentiation with collapsing. " +
+                                           "Run 'jetsharp COMMAND --help' for a command's options.")
+        {
+            new HelpOption(),
+            new VersionOption { Action = new PrintVersion() },
+            DemoCommand.Create(),
+            BenchCommand.Create(),
+            GraphCommand.Create(),
+            FixedPointCommand.Create(),
+            KalmanCommand.Create(),
+            JacobianCommand.Create(),
+            ExampleCommand.Create(),
+        };
+        root.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
+        var help = new Command("help", "The same as --help.") { Hidden = true };   // the old parser's spelling
+        help.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
+        root.Add(help);
+        return root;
+    }
+
+    /// <summary>
+    /// An option of a parent command given on a subcommand's line (<c>bench --float32 gemm</c>): the parser accepts
+    /// it, but only the subcommand runs, so it would be silently ignored.
+    /// </summary>
+    private static string? MisplacedOption(ParseResult parse)
+    {
+        for (var r = parse.CommandResult.Parent as CommandResult; r is not null; r = r.Parent as CommandResult)
+            foreach (var o in r.Children.OfType<OptionResult>())
+                if (!o.Implicit && !o.Option.Recursive)
+                    return $"{o.IdentifierToken?.Value ?? o.Option.Name} is an option of '{CommandPath(r.Command)}', not of '{CommandPath(parse.CommandResult.Command)}'.";
+        return null;
+    }
+
+    private static string CommandPath(Command command)
+    {
+        var names = new List<string>();
+        for (var c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
+            names.Add(c.Name);
+        names.Reverse();
+        return string.Join(" ", names);
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }
 
-/// <summary>Options of the form --name value or --flag.</summary>
-public sealed class Args(string[] argv)
+/// <summary>
+/// <c>--version</c>: the informational version of this assembly (version and commit). System.CommandLine's own
+/// action prints the entry assembly's, which is the test host's when the CLI runs in-process.
+/// </summary>
+internal sealed class PrintVersion : SynchronousCommandLineAction
 {
-    public string[] Positional { get; } = [.. argv.Where((a, i) => !a.StartsWith("--") && (i == 0 || !argv[i - 1].StartsWith("--") || IsFlagLike(argv, i - 1)))];
+    public static string Version =>
+        typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? typeof(Program).Assembly.GetName().Version!.ToString();
 
-    private static bool IsFlagLike(string[] argv, int i) => i + 1 >= argv.Length || argv[i + 1].StartsWith("--");
-
-    public bool Flag(string name) => argv.Contains("--" + name);
-
-    public string? Value(string name)
+    public override int Invoke(ParseResult parseResult)
     {
-        int i = Array.IndexOf(argv, "--" + name);
-        return i >= 0 && i + 1 < argv.Length && !argv[i + 1].StartsWith("--") ? argv[i + 1] : null;
+        parseResult.InvocationConfiguration.Output.WriteLine(Version);
+        return 0;
     }
-
-    public int Int(string name, int fallback) => Value(name) is { } v
-        ? int.TryParse(v, out var r) ? r : throw new ArgumentException($"--{name} expects an integer, got '{v}'.")
-        : fallback;
 }

@@ -7,8 +7,13 @@ namespace JetSharp.Nn;
 /// </summary>
 public abstract class LearningRate
 {
-    /// <summary>The rate for step <paramref name="step"/> (0-based).</summary>
-    public abstract double At(long step);
+    /// <summary>The rate for step <paramref name="step"/> (0-based, so ≥ 0).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
+    public double At(long step) => step >= 0 ? RateAt(step)
+        : throw new ArgumentOutOfRangeException(nameof(step), step, $"LearningRate.At: steps count from 0, got {step}.");
+
+    /// <summary>The rate for step <paramref name="step"/> ≥ 0 (the schedule's formula).</summary>
+    private protected abstract double RateAt(long step);
 
     /// <summary>A fixed rate.</summary>
     public static LearningRate Constant(double rate) => new ConstantRate(Check(rate, "Constant"));
@@ -46,6 +51,7 @@ public abstract class LearningRate
     /// <summary>Linear warm-up from 0 over <paramref name="steps"/> steps, then <paramref name="after"/> (shifted so its step 0 follows the warm-up).</summary>
     public static LearningRate Warmup(long steps, LearningRate after)
     {
+        ArgumentNullException.ThrowIfNull(after);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), $"LearningRate.Warmup: the warm-up length must be positive, got {steps}.");
         return new WarmupRate(steps, after);
     }
@@ -55,31 +61,31 @@ public abstract class LearningRate
 
     private sealed class ConstantRate(double rate) : LearningRate
     {
-        public override double At(long step) => rate;
+        private protected override double RateAt(long step) => rate;
         public override string ToString() => $"constant {rate:g3}";
     }
 
     private sealed class ExponentialRate(double rate, double decay, long every) : LearningRate
     {
-        public override double At(long step) => rate * Math.Pow(decay, (double)step / every);
+        private protected override double RateAt(long step) => rate * Math.Pow(decay, (double)step / every);
         public override string ToString() => $"{rate:g3}·{decay:g3}^(t/{every})";
     }
 
     private sealed class StepRate(double rate, double factor, long every) : LearningRate
     {
-        public override double At(long step) => rate * Math.Pow(factor, step / every);
+        private protected override double RateAt(long step) => rate * Math.Pow(factor, step / every);
         public override string ToString() => $"{rate:g3}·{factor:g3}^⌊t/{every}⌋";
     }
 
     private sealed class CosineRate(double rate, long steps, double minimum) : LearningRate
     {
-        public override double At(long step) => step >= steps ? minimum : minimum + 0.5 * (rate - minimum) * (1 + Math.Cos(Math.PI * step / steps));
+        private protected override double RateAt(long step) => step >= steps ? minimum : minimum + 0.5 * (rate - minimum) * (1 + Math.Cos(Math.PI * step / steps));
         public override string ToString() => $"cosine {rate:g3} → {minimum:g3} over {steps}";
     }
 
     private sealed class WarmupRate(long steps, LearningRate after) : LearningRate
     {
-        public override double At(long step) => step < steps ? after.At(0) * (step + 1) / steps : after.At(step - steps);
+        private protected override double RateAt(long step) => step < steps ? after.At(0) * (step + 1) / steps : after.At(step - steps);
         public override string ToString() => $"warm-up {steps}, then {after}";
     }
 }

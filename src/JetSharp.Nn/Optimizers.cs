@@ -2,20 +2,21 @@ namespace JetSharp.Nn;
 
 /// <summary>
 /// The objective an optimizer minimises: returns the loss at <paramref name="theta"/> and writes
-/// ∂loss/∂θ into <paramref name="gradient"/> (same length). Parameters are one flat float64
-/// vector (see <see cref="ParameterVector"/>); the optimizer arithmetic is float64 throughout.
+/// ∂loss/∂θ into <paramref name="gradient"/> (same length, cleared before the call). Parameters are one flat
+/// vector of <typeparamref name="T"/> (see <see cref="ParameterVector"/>): <c>float</c> trains in float32 end to
+/// end, <c>double</c> in float64.
 /// </summary>
-public delegate double Objective(double[] theta, double[] gradient);
+public delegate T Objective<T>(T[] theta, T[] gradient) where T : unmanaged, IFloatingPointIeee754<T>;
 
 /// <summary>
 /// Everything an optimizer needs to continue where it stopped: its name (checked on restore), its
-/// step counter (which drives learning-rate schedules), named arrays (moments, curvature pairs) and
-/// named scalars. Saved in checkpoints by <see cref="Checkpoint"/>.
+/// step counter (which drives learning-rate schedules), named arrays (moments, curvature pairs; in the
+/// training precision) and named scalars. Saved in checkpoints by <see cref="Checkpoint"/>.
 /// </summary>
-public sealed record OptimizerState(string Name, long Steps, IReadOnlyDictionary<string, double[]> Arrays, IReadOnlyDictionary<string, double> Scalars);
+public sealed record OptimizerState(string Name, long Steps, IReadOnlyDictionary<string, NDArray> Arrays, IReadOnlyDictionary<string, double> Scalars);
 
-/// <summary>A first- or quasi-second-order optimizer on a flat parameter vector, updated in place.</summary>
-public interface IOptimizer
+/// <summary>A first- or quasi-second-order optimizer on a flat parameter vector of <typeparamref name="T"/>, updated in place.</summary>
+public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     string Name { get; }
 
@@ -26,30 +27,35 @@ public interface IOptimizer
     bool Converged { get; }
 
     /// <summary>One step: updates <paramref name="theta"/> in place and returns the loss at the parameters the step started from.</summary>
-    double Step(double[] theta, Objective objective);
+    T Step(T[] theta, Objective<T> objective);
 
     /// <summary>The objective changed (e.g. new collocation points): forget cached loss and gradient values.</summary>
     void ObjectiveChanged();
 
     OptimizerState SaveState();
 
-    /// <summary>Restores a state saved by an optimizer of the same kind; throws naming both kinds otherwise.</summary>
-    void LoadState(OptimizerState state);
+    /// <summary>
+    /// Restores a state saved by an optimizer of the same kind for <paramref name="parameterCount"/> parameters.
+    /// Everything is checked before anything changes; an <see cref="ArgumentException"/> names the offending
+    /// array or scalar otherwise (another kind of optimizer, another length or dtype, non-finite values).
+    /// </summary>
+    void LoadState(OptimizerState state, int parameterCount);
 }
 
 /// <summary>
 /// Adam (Kingma &amp; Ba 2015) with bias correction: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
 /// θ ← θ − η_t·m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ) and η_t from a <see cref="LearningRate"/> schedule.
+/// The moments and the update are computed in <typeparamref name="T"/>; the schedule and the bias corrections in double.
 /// </summary>
-public sealed class Adam : IOptimizer
+public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private double[]? _m, _v;
+    private T[]? _m, _v, _g;
 
     public Adam(LearningRate learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: β₁ must lie in [0, 1), got {beta1}.");
         if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: β₂ must lie in [0, 1), got {beta2}.");
-        if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"Adam: ε must be positive, got {epsilon}.");
+        if (!(epsilon > 0) || double.IsInfinity(epsilon)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"Adam: ε must be finite and positive, got {epsilon}.");
         LearningRate = learningRate ?? throw new ArgumentNullException(nameof(learningRate));
         Beta1 = beta1;
         Beta2 = beta2;
@@ -69,23 +75,30 @@ public sealed class Adam : IOptimizer
     /// <summary>The rate the next step will use.</summary>
     public double CurrentRate => LearningRate.At(Steps);
 
-    public double Step(double[] theta, Objective objective)
+    public T Step(T[] theta, Objective<T> objective)
     {
         ArgumentNullException.ThrowIfNull(theta);
-        if (_m is null || _v is null) { _m = new double[theta.Length]; _v = new double[theta.Length]; }
+        ArgumentNullException.ThrowIfNull(objective);
+        if (_m is null || _v is null) { _m = new T[theta.Length]; _v = new T[theta.Length]; }
         else if (_m.Length != theta.Length)
             throw new ShapeException($"Adam.Step: {theta.Length} parameters; the optimizer's moments were built for {_m.Length}.");
-        var g = new double[theta.Length];
-        double loss = objective(theta, g);
-        double rate = LearningRate.At(Steps);
+        if (_g is null || _g.Length != theta.Length) _g = new T[theta.Length];
+        else Array.Clear(_g);
+        var g = _g;
+        T loss = objective(theta, g);
+        T rate = T.CreateTruncating(LearningRate.At(Steps));
         Steps++;
         // Bias corrections folded into the step size (same result as correcting m and v separately).
-        double c1 = 1 - Math.Pow(Beta1, Steps), c2 = 1 - Math.Pow(Beta2, Steps);
+        T c1 = T.CreateTruncating(1 - Math.Pow(Beta1, Steps)), c2 = T.CreateTruncating(1 - Math.Pow(Beta2, Steps));
+        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2);
+        T a1 = T.CreateTruncating(1 - Beta1), a2 = T.CreateTruncating(1 - Beta2), eps = T.CreateTruncating(Epsilon);
+        var m = _m;
+        var v = _v;
         for (int i = 0; i < theta.Length; i++)
         {
-            _m[i] = Beta1 * _m[i] + (1 - Beta1) * g[i];
-            _v[i] = Beta2 * _v[i] + (1 - Beta2) * g[i] * g[i];
-            theta[i] -= rate * (_m[i] / c1) / (Math.Sqrt(_v[i] / c2) + Epsilon);
+            m[i] = b1 * m[i] + a1 * g[i];
+            v[i] = b2 * v[i] + a2 * g[i] * g[i];
+            theta[i] -= rate * (m[i] / c1) / (T.Sqrt(v[i] / c2) + eps);
         }
         return loss;
     }
@@ -93,20 +106,21 @@ public sealed class Adam : IOptimizer
     public void ObjectiveChanged() { }
 
     public OptimizerState SaveState() => new(Name, Steps,
-        _m is null ? new Dictionary<string, double[]>() : new Dictionary<string, double[]> { ["m"] = (double[])_m.Clone(), ["v"] = (double[])_v!.Clone() },
+        _m is null ? new Dictionary<string, NDArray>() : new Dictionary<string, NDArray> { ["m"] = OptimizerStates.Vector(_m), ["v"] = OptimizerStates.Vector(_v!) },
         new Dictionary<string, double>());
 
-    public void LoadState(OptimizerState state)
+    public void LoadState(OptimizerState state, int parameterCount)
     {
-        OptimizerStates.CheckName(state, Name);
+        OptimizerStates.Check(state, Name, allowedArrays: n => n is "m" or "v", allowedScalars: _ => false);
+        bool hasM = state.Arrays.TryGetValue("m", out var m), hasV = state.Arrays.TryGetValue("v", out var v);
+        if (hasM != hasV) throw new ArgumentException($"adam: the state has moment '{(hasM ? "m" : "v")}' without '{(hasM ? "v" : "m")}'.", nameof(state));
+        T[]? mv = hasM ? OptimizerStates.Values<T>(state, "m", m!, parameterCount) : null;
+        T[]? vv = hasV ? OptimizerStates.Values<T>(state, "v", v!, parameterCount) : null;
+        if (vv is not null && Array.FindIndex(vv, x => x < T.Zero) is var neg and >= 0)
+            throw new ArgumentException($"adam: second moment 'v' is {vv[neg]} at index {neg}; it must be ≥ 0.", nameof(state));
         Steps = state.Steps;
-        if (state.Arrays.TryGetValue("m", out var m) && state.Arrays.TryGetValue("v", out var v))
-        {
-            if (m.Length != v.Length) throw new ArgumentException($"Adam.LoadState: moment arrays of different lengths ({m.Length} and {v.Length}).");
-            _m = (double[])m.Clone();
-            _v = (double[])v.Clone();
-        }
-        else { _m = null; _v = null; }
+        _m = mv;
+        _v = vv;
     }
 
     public override string ToString() => $"Adam ({LearningRate})";
@@ -118,24 +132,36 @@ public sealed class Adam : IOptimizer
 /// quasi-Newton iteration (several objective evaluations in the line search). The objective must be
 /// deterministic between <see cref="ObjectiveChanged"/> calls: resampled points break the curvature
 /// pairs, so use it on a fixed set of points. Curvature pairs with sᵀy ≤ 1e-10·yᵀy are skipped (keeps
-/// the inverse Hessian approximation positive definite).
+/// the inverse Hessian approximation positive definite). Vectors are stored in <typeparamref name="T"/>;
+/// inner products, step lengths and loss comparisons are accumulated in double.
 /// </summary>
-public sealed class Lbfgs : IOptimizer
+public sealed class Lbfgs<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly List<double[]> _s = [], _y = [];
-    private double[]? _g;     // gradient at the current point (cached from the last line search)
+    private readonly List<T[]> _s = [], _y = [];
+    private T[]? _g;     // gradient at the current point (cached from the last line search)
     private double _f;
-    private double[]? _x;     // the point _f and _g belong to
+    private T[]? _x;     // the point _f and _g belong to
 
-    public Lbfgs(int memory = 20, double gradientTolerance = 1e-10, double functionTolerance = 1e-13, int maxLineSearchEvaluations = 25,
+    /// <param name="memory">Curvature pairs kept.</param>
+    /// <param name="gradientTolerance">Converged when max |gᵢ| ≤ this.</param>
+    /// <param name="functionTolerance">Converged when a step changes the loss by at most this times max(|f|, 1); by default
+    /// 1e-13 in float64 and 1e-6 in float32 (about ten float32 roundings).</param>
+    /// <param name="maxLineSearchEvaluations">Objective evaluations one line search may make.</param>
+    /// <param name="c1">Sufficient-decrease constant of the Wolfe conditions.</param>
+    /// <param name="c2">Curvature constant of the Wolfe conditions.</param>
+    public Lbfgs(int memory = 20, double gradientTolerance = 1e-10, double? functionTolerance = null, int maxLineSearchEvaluations = 25,
         double c1 = 1e-4, double c2 = 0.9)
     {
         if (memory <= 0) throw new ArgumentOutOfRangeException(nameof(memory), $"Lbfgs: memory must be positive, got {memory}.");
         if (!(c1 > 0 && c1 < c2 && c2 < 1)) throw new ArgumentOutOfRangeException(nameof(c2), $"Lbfgs: Wolfe constants need 0 < c₁ < c₂ < 1, got c₁ = {c1}, c₂ = {c2}.");
         if (maxLineSearchEvaluations < 2) throw new ArgumentOutOfRangeException(nameof(maxLineSearchEvaluations), $"Lbfgs: the line search needs at least 2 evaluations, got {maxLineSearchEvaluations}.");
+        if (!(gradientTolerance >= 0) || double.IsInfinity(gradientTolerance))
+            throw new ArgumentOutOfRangeException(nameof(gradientTolerance), $"Lbfgs: the gradient tolerance must be finite and ≥ 0, got {gradientTolerance}.");
+        if (functionTolerance is { } ft && (!(ft >= 0) || double.IsInfinity(ft)))
+            throw new ArgumentOutOfRangeException(nameof(functionTolerance), $"Lbfgs: the function tolerance must be finite and ≥ 0, got {ft}.");
         Memory = memory;
         GradientTolerance = gradientTolerance;
-        FunctionTolerance = functionTolerance;
+        FunctionTolerance = functionTolerance ?? (typeof(T) == typeof(float) ? 1e-6 : 1e-13);
         MaxLineSearchEvaluations = maxLineSearchEvaluations;
         C1 = c1;
         C2 = c2;
@@ -169,22 +195,23 @@ public sealed class Lbfgs : IOptimizer
         Converged = false;
     }
 
-    public double Step(double[] theta, Objective objective)
+    public T Step(T[] theta, Objective<T> objective)
     {
         ArgumentNullException.ThrowIfNull(theta);
+        ArgumentNullException.ThrowIfNull(objective);
         int n = theta.Length;
         if (_s.Count > 0 && _s[0].Length != n)
             throw new ShapeException($"Lbfgs.Step: {n} parameters; the curvature history was built for {_s[0].Length}.");
         if (_g is null || _x is null || _x.Length != n || !_x.AsSpan().SequenceEqual(theta))
         {
-            _g = new double[n];
+            _g = new T[n];
             _f = Evaluate(objective, theta, _g);
-            _x = (double[])theta.Clone();
+            _x = (T[])theta.Clone();
         }
         double f0 = _f;
-        if (Converged) return f0;
+        if (Converged) return T.CreateTruncating(f0);
         Steps++;
-        if (MaxAbs(_g) <= GradientTolerance) { Stop("gradient below tolerance"); return f0; }
+        if (MaxAbs(_g) <= GradientTolerance) { Stop("gradient below tolerance"); return T.CreateTruncating(f0); }
 
         var d = Direction(_g);
         double slope = Dot(_g, d);
@@ -207,10 +234,10 @@ public sealed class Lbfgs : IOptimizer
             slope = Dot(_g, d);
             accepted = LineSearch(objective, theta, _f, _g, d, slope, Math.Min(1, 1 / Math.Max(Norm(_g), 1e-300)));
         }
-        if (accepted is not { } a) { Stop("line search found no decrease"); return f0; }
+        if (accepted is not { } a) { Stop("line search found no decrease"); return T.CreateTruncating(f0); }
 
-        var s = new double[n];
-        var y = new double[n];
+        var s = new T[n];
+        var y = new T[n];
         for (int i = 0; i < n; i++)
         {
             s[i] = a.X[i] - theta[i];
@@ -224,11 +251,11 @@ public sealed class Lbfgs : IOptimizer
             if (_s.Count > Memory) { _s.RemoveAt(0); _y.RemoveAt(0); }
         }
         Array.Copy(a.X, theta, n);
-        _x = (double[])theta.Clone();
+        _x = (T[])theta.Clone();
         _g = a.G;
         _f = a.F;
         if (Math.Abs(f0 - a.F) <= FunctionTolerance * Math.Max(1, Math.Max(Math.Abs(f0), Math.Abs(a.F)))) Stop("loss change below tolerance");
-        return f0;
+        return T.CreateTruncating(f0);
     }
 
     private void Stop(string reason)
@@ -238,10 +265,10 @@ public sealed class Lbfgs : IOptimizer
     }
 
     /// <summary>−H·g by the two-loop recursion, H₀ = γI with γ = sᵀy/yᵀy of the newest pair (steepest descent without pairs).</summary>
-    private double[] Direction(double[] g)
+    private T[] Direction(T[] g)
     {
         int k = _s.Count;
-        var q = (double[])g.Clone();
+        var q = (T[])g.Clone();
         var alpha = new double[k];
         var rho = new double[k];
         for (int i = k - 1; i >= 0; i--)
@@ -250,7 +277,7 @@ public sealed class Lbfgs : IOptimizer
             alpha[i] = rho[i] * Dot(_s[i], q);
             Axpy(-alpha[i], _y[i], q);
         }
-        double gamma = k == 0 ? 1 : Dot(_s[k - 1], _y[k - 1]) / Dot(_y[k - 1], _y[k - 1]);
+        T gamma = T.CreateTruncating(k == 0 ? 1 : Dot(_s[k - 1], _y[k - 1]) / Dot(_y[k - 1], _y[k - 1]));
         for (int i = 0; i < q.Length; i++) q[i] *= gamma;
         for (int i = 0; i < k; i++)
         {
@@ -261,18 +288,19 @@ public sealed class Lbfgs : IOptimizer
         return q;
     }
 
-    private readonly record struct Trial(double Alpha, double F, double Slope, double[] X, double[] G);
+    private readonly record struct Trial(double Alpha, double F, double Slope, T[] X, T[] G);
 
     /// <summary>Strong Wolfe: f(α) ≤ f₀ + c₁αf′₀ and |f′(α)| ≤ c₂|f′₀|. Null when no acceptable point is found.</summary>
-    private Trial? LineSearch(Objective objective, double[] x0, double f0, double[] g0, double[] d, double slope0, double alphaInit)
+    private Trial? LineSearch(Objective<T> objective, T[] x0, double f0, T[] g0, T[] d, double slope0, double alphaInit)
     {
         int evaluations = 0;
         Trial Probe(double alpha)
         {
             evaluations++;
-            var x = new double[x0.Length];
-            for (int i = 0; i < x.Length; i++) x[i] = x0[i] + alpha * d[i];
-            var g = new double[x0.Length];
+            var x = new T[x0.Length];
+            T a = T.CreateTruncating(alpha);
+            for (int i = 0; i < x.Length; i++) x[i] = x0[i] + a * d[i];
+            var g = new T[x0.Length];
             double f = Evaluate(objective, x, g);
             return new Trial(alpha, f, Dot(g, d), x, g);
         }
@@ -329,72 +357,112 @@ public sealed class Lbfgs : IOptimizer
         return double.IsFinite(m) && m >= lo + 0.1 * width && m <= hi - 0.1 * width ? m : mid;
     }
 
-    private double Evaluate(Objective objective, double[] x, double[] g)
+    private double Evaluate(Objective<T> objective, T[] x, T[] g)
     {
         Evaluations++;
-        return objective(x, g);
+        return double.CreateTruncating(objective(x, g));
     }
 
     public OptimizerState SaveState()
     {
-        var arrays = new Dictionary<string, double[]>();
+        var arrays = new Dictionary<string, NDArray>();
         for (int i = 0; i < _s.Count; i++)
         {
-            arrays[$"s{i}"] = (double[])_s[i].Clone();
-            arrays[$"y{i}"] = (double[])_y[i].Clone();
+            arrays[$"s{i}"] = OptimizerStates.Vector(_s[i]);
+            arrays[$"y{i}"] = OptimizerStates.Vector(_y[i]);
         }
         return new(Name, Steps, arrays, new Dictionary<string, double> { ["pairs"] = _s.Count, ["evaluations"] = Evaluations });
     }
 
-    public void LoadState(OptimizerState state)
+    public void LoadState(OptimizerState state, int parameterCount)
     {
-        OptimizerStates.CheckName(state, Name);
-        int pairs = state.Scalars.TryGetValue("pairs", out var p) ? (int)p : 0;
-        _s.Clear();
-        _y.Clear();
+        OptimizerStates.Check(state, Name, allowedArrays: n => n.Length > 1 && n[0] is 's' or 'y' && int.TryParse(n.AsSpan(1), out _), allowedScalars: n => n is "pairs" or "evaluations");
+        int pairs = (int)OptimizerStates.Count(state, "pairs", Memory);
+        long evaluations = OptimizerStates.Count(state, "evaluations", long.MaxValue);
+        var s = new List<T[]>();
+        var y = new List<T[]>();
         for (int i = 0; i < pairs; i++)
         {
-            if (!state.Arrays.TryGetValue($"s{i}", out var s) || !state.Arrays.TryGetValue($"y{i}", out var y))
-                throw new ArgumentException($"Lbfgs.LoadState: the state lists {pairs} curvature pairs but pair {i} is missing.");
-            _s.Add((double[])s.Clone());
-            _y.Add((double[])y.Clone());
+            if (!state.Arrays.TryGetValue($"s{i}", out var si) || !state.Arrays.TryGetValue($"y{i}", out var yi))
+                throw new ArgumentException($"lbfgs: the state lists {pairs} curvature pairs but pair {i} ('s{i}', 'y{i}') is missing.", nameof(state));
+            s.Add(OptimizerStates.Values<T>(state, $"s{i}", si, parameterCount));
+            y.Add(OptimizerStates.Values<T>(state, $"y{i}", yi, parameterCount));
         }
-        while (_s.Count > Memory) { _s.RemoveAt(0); _y.RemoveAt(0); }
+        if (state.Arrays.Count != 2 * pairs)
+            throw new ArgumentException($"lbfgs: the state has {state.Arrays.Count} arrays for {pairs} curvature pairs (s0…, y0…); the extra ones ({string.Join(", ", state.Arrays.Keys.Where(k => int.Parse(k.AsSpan(1)) >= pairs))}) would be dropped.", nameof(state));
+        _s.Clear();
+        _y.Clear();
+        _s.AddRange(s);
+        _y.AddRange(y);
         Steps = state.Steps;
-        Evaluations = state.Scalars.TryGetValue("evaluations", out var e) ? (long)e : 0;
+        Evaluations = evaluations;
         ObjectiveChanged();
     }
 
     public override string ToString() => $"L-BFGS (memory {Memory})";
 
-    private static double Dot(double[] a, double[] b)
+    private static double Dot(T[] a, T[] b)
     {
         double s = 0;
-        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        for (int i = 0; i < a.Length; i++) s += double.CreateTruncating(a[i]) * double.CreateTruncating(b[i]);
         return s;
     }
 
-    private static double Norm(double[] a) => Math.Sqrt(Dot(a, a));
+    private static double Norm(T[] a) => Math.Sqrt(Dot(a, a));
 
-    private static double MaxAbs(double[] a)
+    private static double MaxAbs(T[] a)
     {
         double m = 0;
-        foreach (var v in a) m = Math.Max(m, Math.Abs(v));
+        foreach (var v in a) m = Math.Max(m, Math.Abs(double.CreateTruncating(v)));
         return m;
     }
 
-    private static void Axpy(double a, double[] x, double[] y)
+    private static void Axpy(double a, T[] x, T[] y)
     {
-        for (int i = 0; i < y.Length; i++) y[i] += a * x[i];
+        T t = T.CreateTruncating(a);
+        for (int i = 0; i < y.Length; i++) y[i] += t * x[i];
     }
 }
 
+/// <summary>Checks shared by the optimizers' <c>LoadState</c>: every field is validated before anything changes.</summary>
 internal static class OptimizerStates
 {
-    public static void CheckName(OptimizerState state, string expected)
+    public static NDArray<T> Vector<T>(T[] values) where T : unmanaged, IFloatingPointIeee754<T> => new(new Shape(values.Length), (T[])values.Clone());
+
+    public static void Check(OptimizerState state, string expected, Func<string, bool> allowedArrays, Func<string, bool> allowedScalars)
     {
         ArgumentNullException.ThrowIfNull(state);
         if (state.Name != expected)
-            throw new ArgumentException($"{expected}: cannot restore the state of a '{state.Name}' optimizer into a '{expected}' optimizer.");
+            throw new ArgumentException($"{expected}: cannot restore the state of a '{state.Name}' optimizer into a '{expected}' optimizer.", nameof(state));
+        if (state.Steps < 0)
+            throw new ArgumentException($"{expected}: the state's step count is {state.Steps}; it must be ≥ 0.", nameof(state));
+        foreach (var name in state.Arrays.Keys)
+            if (!allowedArrays(name)) throw new ArgumentException($"{expected}: the state has an unknown array '{name}' (it would be dropped).", nameof(state));
+        foreach (var (name, value) in state.Scalars)
+        {
+            if (!allowedScalars(name)) throw new ArgumentException($"{expected}: the state has an unknown scalar '{name}' (it would be dropped).", nameof(state));
+            if (!double.IsFinite(value)) throw new ArgumentException($"{expected}: scalar '{name}' is {value}; it must be finite.", nameof(state));
+        }
+    }
+
+    /// <summary>A scalar holding a count: absent means 0; otherwise an integer in [0, max].</summary>
+    public static long Count(OptimizerState state, string name, long max)
+    {
+        if (!state.Scalars.TryGetValue(name, out var v)) return 0;
+        if (v < 0 || v > max || v != Math.Floor(v))
+            throw new ArgumentException($"{state.Name}: scalar '{name}' is {v}; it must be an integer in [0, {max}].", nameof(state));
+        return (long)v;
+    }
+
+    /// <summary>A copy of a state array after checking its dtype, length and values.</summary>
+    public static T[] Values<T>(OptimizerState state, string name, NDArray array, int parameterCount) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (array is not NDArray<T> typed)
+            throw new ArgumentException($"{state.Name}: state array '{name}' is {array?.DType.Name() ?? "null"}; this optimizer trains in {DTypes.Of<T>().Name()}.", nameof(state));
+        if (typed.Rank != 1 || typed.Size != parameterCount)
+            throw new ArgumentException($"{state.Name}: state array '{name}' has shape {typed.Shape}; the model has {parameterCount} parameters.", nameof(state));
+        int bad = Array.FindIndex(typed.Data, x => !T.IsFinite(x));
+        if (bad >= 0) throw new ArgumentException($"{state.Name}: state array '{name}' is {typed.Data[bad]} at index {bad}; it must be finite.", nameof(state));
+        return (T[])typed.Data.Clone();
     }
 }

@@ -116,6 +116,7 @@ public sealed class Box : IDomain
 
     public bool Contains(ReadOnlySpan<double> point, double tolerance = 1e-12)
     {
+        CheckTolerance(tolerance, "Box");
         CheckPoint(point);
         for (int j = 0; j < Dimension; j++)
             if (point[j] < _lower[j] - tolerance || point[j] > _upper[j] + tolerance) return false;
@@ -133,6 +134,13 @@ public sealed class Box : IDomain
     private void CheckPoint(ReadOnlySpan<double> point)
     {
         if (point.Length != Dimension) throw new ShapeException($"Box: a point with {point.Length} coordinates for a box in {Dimension} dimensions.");
+    }
+
+    /// <summary>Throws unless the tolerance is finite and ≥ 0 (a NaN tolerance would make every comparison false).</summary>
+    internal static void CheckTolerance(double tolerance, string op)
+    {
+        if (!(tolerance >= 0) || double.IsInfinity(tolerance))
+            throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, $"{op}: the tolerance must be finite and ≥ 0, got {tolerance}.");
     }
 
     internal static void CheckCount(int count, string op)
@@ -157,6 +165,8 @@ public sealed class Ball : IDomain
         ArgumentNullException.ThrowIfNull(center);
         if (center.Length == 0) throw new ShapeException("Ball: the center needs at least one coordinate.");
         if (!(radius > 0) || !double.IsFinite(radius)) throw new ArgumentOutOfRangeException(nameof(radius), $"Ball: the radius must be positive and finite, got {radius}.");
+        int bad = Array.FindIndex(center, c => !double.IsFinite(c));
+        if (bad >= 0) throw new ArgumentException($"Ball: center coordinate {bad} is {center[bad]}; the center must be finite.", nameof(center));
         _center = (double[])center.Clone();
         Radius = radius;
     }
@@ -200,9 +210,17 @@ public sealed class Ball : IDomain
         return t;
     }
 
-    public bool Contains(ReadOnlySpan<double> point, double tolerance = 1e-12) => Distance(point) <= Radius + tolerance;
+    public bool Contains(ReadOnlySpan<double> point, double tolerance = 1e-12)
+    {
+        Box.CheckTolerance(tolerance, "Ball");
+        return Distance(point) <= Radius + tolerance;
+    }
 
-    public bool OnBoundary(ReadOnlySpan<double> point, double tolerance = 1e-12) => Math.Abs(Distance(point) - Radius) <= tolerance;
+    public bool OnBoundary(ReadOnlySpan<double> point, double tolerance = 1e-12)
+    {
+        Box.CheckTolerance(tolerance, "Ball");
+        return Math.Abs(Distance(point) - Radius) <= tolerance;
+    }
 
     private double Distance(ReadOnlySpan<double> point)
     {

@@ -3,10 +3,11 @@ using System.Diagnostics;
 namespace JetSharp.Nn;
 
 /// <summary>
-/// What a <see cref="Trainer"/> minimises: a loss of a flat parameter vector θ, possibly defined on
-/// random samples (collocation points, Monte-Carlo walkers) that the trainer asks to redraw.
+/// What a <see cref="Trainer{T}"/> minimises: a loss of a flat parameter vector θ of <typeparamref name="T"/>
+/// (<c>float</c>: float32 training end to end; <c>double</c>: float64), possibly defined on random samples
+/// (collocation points, Monte-Carlo walkers) that the trainer asks to redraw.
 /// </summary>
-public interface IObjective
+public interface IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Describes the model (checkpoints only load into the same architecture).</summary>
     string Architecture { get; }
@@ -19,10 +20,10 @@ public interface IObjective
     /// are derived from it, so a resumed run redraws the same points); θ is the current parameter vector
     /// (for samplers that depend on the model, such as Metropolis walkers).
     /// </summary>
-    void Resample(long step, double[] theta);
+    void Resample(long step, T[] theta);
 
     /// <summary>The loss at θ on the current samples; writes ∂loss/∂θ into <paramref name="gradient"/>.</summary>
-    double Evaluate(double[] theta, double[] gradient);
+    T Evaluate(T[] theta, T[] gradient);
 }
 
 /// <summary>
@@ -30,7 +31,7 @@ public interface IObjective
 /// steps (0: once, when the phase starts — what L-BFGS needs, since its line search and curvature
 /// pairs assume a fixed objective).
 /// </summary>
-public sealed record TrainingPhase(IOptimizer Optimizer, int Steps, int ResampleEvery = 1)
+public sealed record TrainingPhase<T>(IOptimizer<T> Optimizer, int Steps, int ResampleEvery = 1) where T : unmanaged, IFloatingPointIeee754<T>
 {
     public string Name => Optimizer.Name;
 }
@@ -57,80 +58,113 @@ public enum TrainingStop
     NonFinite,
 }
 
-/// <summary>Options of <see cref="Trainer.Run"/>. All are optional.</summary>
-public sealed class TrainerOptions
+/// <summary>Options of <see cref="Trainer{T}.Run"/>. All are optional.</summary>
+public sealed class TrainerOptions<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Stop (and checkpoint) once this much training time has passed in this run.</summary>
+    /// <summary>Stop (and checkpoint) once this much training time has passed in this run (positive when set).</summary>
     public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>An error measure of θ (e.g. relative L2 error against the exact solution), recorded every <see cref="ErrorEvery"/> steps and at the end.</summary>
-    public Func<double[], double>? Error { get; init; }
+    public Func<T[], double>? Error { get; init; }
 
+    /// <summary>Steps between error measurements (≥ 1; the <see cref="Trainer{T}"/> constructor refuses anything else).</summary>
     public int ErrorEvery { get; init; } = 100;
 
     /// <summary>Called every <see cref="ProgressEvery"/> steps, at phase ends and at the end (no UI dependency: the CLI renders it).</summary>
     public Action<TrainingProgress>? Progress { get; init; }
 
+    /// <summary>Steps between progress reports (≥ 1).</summary>
     public int ProgressEvery { get; init; } = 10;
 
-    /// <summary>Where checkpoints are written: every <see cref="CheckpointEvery"/> steps (0: never periodically) and whenever training stops.</summary>
+    /// <summary>Where checkpoints are written: every <see cref="CheckpointEvery"/> steps (0: never periodically) and whenever training stops; null: nowhere (<see cref="CheckpointEvery"/> is then ignored).</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>Steps between periodic checkpoints (≥ 0; 0: only when training stops).</summary>
     public int CheckpointEvery { get; init; }
 
-    /// <summary>Stored in checkpoints (e.g. the example name and seed).</summary>
+    /// <summary>Stored in checkpoints (e.g. the example name).</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>
+    /// The seed of the objective's random streams, stored in checkpoints and compared on resume: a run resumed
+    /// with another seed would draw other points, so <see cref="Trainer{T}.Restore(Checkpoint, string?)"/> refuses it.
+    /// </summary>
+    public long? Seed { get; init; }
 
     public CancellationToken Cancellation { get; init; }
 }
 
-/// <summary>The outcome of <see cref="Trainer.Run"/>.</summary>
+/// <summary>The outcome of <see cref="Trainer{T}.Run"/>.</summary>
 public sealed record TrainingResult(TrainingStop Stop, long Steps, long StepsThisRun, TimeSpan Elapsed, TimeSpan ElapsedThisRun,
     double Loss, double? Error, IReadOnlyList<TrainingRecord> History);
 
 /// <summary>
 /// A training loop over phases (e.g. Adam with a decaying rate, then L-BFGS on fixed points), with
 /// progress reports, an error metric, a time budget, cancellation, and checkpoints that resume
-/// where training stopped.
+/// where training stopped. <typeparamref name="T"/> is the training precision: parameters, gradients,
+/// optimizer state and checkpoints are float32 for <c>float</c> and float64 for <c>double</c>; losses, errors and
+/// times in the history are reported as double.
 /// <para>
-/// Resuming (<see cref="Restore(Checkpoint)"/>) restores the parameters, the global step count, the phase and the
+/// Resuming (<see cref="Restore(Checkpoint, string?)"/>) restores the parameters, the global step count, the phase and the
 /// step within it, the optimizer state of that phase (Adam moments and step counter, which the
-/// learning-rate schedule follows; L-BFGS curvature pairs), the history and the elapsed time. Samples are
+/// learning-rate schedule follows; L-BFGS curvature pairs), the history and the elapsed time, after checking the
+/// checkpoint against this trainer (architecture, shapes, precision, phase bounds, seed, optimizer). Samples are
 /// redrawn from seeds derived from the step at which they were first drawn, so a resumed run sees
 /// the same points; samplers with their own state (Metropolis walkers) re-equilibrate instead.
 /// </para>
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly IObjective _objective;
-    private readonly IReadOnlyList<TrainingPhase> _phases;
-    private readonly TrainerOptions _options;
+    private readonly IObjective<T> _objective;
+    private readonly IReadOnlyList<TrainingPhase<T>> _phases;
+    private readonly TrainerOptions<T> _options;
     private readonly List<TrainingRecord> _history = [];
     private double _elapsedBefore;
 
-    public Trainer(IObjective objective, double[] initialParameters, IReadOnlyList<TrainingPhase> phases, TrainerOptions? options = null)
+    public Trainer(IObjective<T> objective, T[] initialParameters, IReadOnlyList<TrainingPhase<T>> phases, TrainerOptions<T>? options = null)
     {
         _objective = objective ?? throw new ArgumentNullException(nameof(objective));
         ArgumentNullException.ThrowIfNull(initialParameters);
         ArgumentNullException.ThrowIfNull(phases);
-        int n = ParameterVector.Count(objective.ParameterShapes);
+        var shapes = objective.ParameterShapes
+            ?? throw new ArgumentException($"Trainer: the objective '{objective.Architecture}' has no ParameterShapes (null).", nameof(objective));
+        int n = ParameterVector.Count(shapes);
         if (initialParameters.Length != n)
-            throw new ShapeException($"Trainer: {initialParameters.Length} initial parameters; the model '{objective.Architecture}' has {n} ({string.Join(", ", objective.ParameterShapes)}).");
+            throw new ShapeException($"Trainer: {initialParameters.Length} initial parameters; the model '{objective.Architecture}' has {n} ({string.Join(", ", shapes)}).");
+        int bad = Array.FindIndex(initialParameters, v => !T.IsFinite(v));
+        if (bad >= 0)
+            throw new ArgumentException($"Trainer: initial parameter {bad} is {initialParameters[bad]}; training needs finite parameters.", nameof(initialParameters));
         if (phases.Count == 0) throw new ArgumentException("Trainer: no training phases.", nameof(phases));
-        foreach (var p in phases)
+        for (int i = 0; i < phases.Count; i++)
         {
+            var p = phases[i] ?? throw new ArgumentNullException(nameof(phases), $"Trainer: phase {i} is null.");
+            if (p.Optimizer is null) throw new ArgumentNullException(nameof(phases), $"Trainer: phase {i} has no optimizer.");
             if (p.Steps < 0) throw new ArgumentOutOfRangeException(nameof(phases), $"Trainer: phase '{p.Name}' has {p.Steps} steps.");
             if (p.ResampleEvery < 0) throw new ArgumentOutOfRangeException(nameof(phases), $"Trainer: phase '{p.Name}' resamples every {p.ResampleEvery} steps.");
         }
         if (phases.Select(p => p.Optimizer).Distinct().Count() != phases.Count)
             throw new ArgumentException("Trainer: each phase needs its own optimizer instance (their states are saved separately).", nameof(phases));
-        Parameters = (double[])initialParameters.Clone();
-        _phases = phases;
-        _options = options ?? new TrainerOptions();
+        Parameters = (T[])initialParameters.Clone();
+        _phases = [.. phases];
+        _options = options ?? new TrainerOptions<T>();
+        CheckOptions(_options);
+    }
+
+    private static void CheckOptions(TrainerOptions<T> o)
+    {
+        const string p = "options";
+        if (o.ErrorEvery < 1) throw new ArgumentOutOfRangeException(p, o.ErrorEvery, $"Trainer: TrainerOptions.ErrorEvery must be ≥ 1, got {o.ErrorEvery}.");
+        if (o.ProgressEvery < 1) throw new ArgumentOutOfRangeException(p, o.ProgressEvery, $"Trainer: TrainerOptions.ProgressEvery must be ≥ 1, got {o.ProgressEvery}.");
+        if (o.CheckpointEvery < 0) throw new ArgumentOutOfRangeException(p, o.CheckpointEvery, $"Trainer: TrainerOptions.CheckpointEvery must be ≥ 0 (0: no periodic checkpoints), got {o.CheckpointEvery}.");
+        if (o.TimeBudget is { } t && t <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(p, t, $"Trainer: TrainerOptions.TimeBudget must be positive, got {t}.");
     }
 
     /// <summary>Current parameter vector θ (updated in place by the optimizers).</summary>
-    public double[] Parameters { get; }
+    public T[] Parameters { get; }
+
+    /// <summary>The training precision.</summary>
+    public DType DType => DTypes.Of<T>();
 
     /// <summary>Steps completed (over all runs, when resumed).</summary>
     public long Step { get; private set; }
@@ -147,48 +181,88 @@ public sealed class Trainer
 
     public bool IsComplete => Phase >= _phases.Count;
 
-    /// <summary>The current state as a checkpoint (parameters, step, phase, the current phase's optimizer state, history).</summary>
-    public Checkpoint ToCheckpoint(double elapsedSeconds) =>
-        new(_objective.Architecture, ParameterVector.Unflatten(Parameters, _objective.ParameterShapes))
+    /// <summary>
+    /// The current state as a checkpoint (parameters, step, phase, seed, the current phase's optimizer state, history).
+    /// After a <see cref="TrainingStop.NonFinite"/> stop the optimizer's state may hold NaN or ∞ (it is not rolled back);
+    /// such a state cannot be resumed from, so the checkpoint then carries none and a resumed run continues the phase
+    /// with a fresh optimizer (its learning-rate schedule from the start).
+    /// </summary>
+    public Checkpoint ToCheckpoint(double elapsedSeconds)
+    {
+        if (!(elapsedSeconds >= 0) || double.IsInfinity(elapsedSeconds))
+            throw new ArgumentOutOfRangeException(nameof(elapsedSeconds), elapsedSeconds, $"Trainer.ToCheckpoint: elapsed seconds must be finite and ≥ 0, got {elapsedSeconds}.");
+        var state = Phase < _phases.Count ? _phases[Phase].Optimizer.SaveState() : null;
+        if (state is not null && !IsFinite(state)) state = null;
+        return new(_objective.Architecture, ParameterVector.Unflatten<T>(Parameters, _objective.ParameterShapes))
         {
             Step = Step,
             Phase = Phase,
             PhaseStep = PhaseStep,
             ElapsedSeconds = elapsedSeconds,
-            Optimizer = Phase < _phases.Count ? _phases[Phase].Optimizer.SaveState() : null,
+            Seed = _options.Seed,
+            Optimizer = state,
             History = [.. _history],
             Metadata = _options.Metadata ?? new Dictionary<string, string>(),
         };
+    }
 
-    /// <summary>Continues from a checkpoint; throws <see cref="CheckpointMismatchException"/> if it was saved for another model.</summary>
-    public void Restore(Checkpoint checkpoint)
+    private static bool IsFinite(OptimizerState state) =>
+        state.Scalars.Values.All(double.IsFinite) &&
+        state.Arrays.Values.All(a => a is NDArray<T> t ? Array.TrueForAll(t.Data, T.IsFinite) : Enumerable.Range(0, a.Size).All(i => double.IsFinite(a.GetDouble(i))));
+
+    /// <summary>
+    /// Continues from a checkpoint. Everything is checked before anything changes: a checkpoint saved for another
+    /// model, precision, seed or phase plan gives a <see cref="CheckpointMismatchException"/>, an optimizer state that
+    /// does not fit an <see cref="InvalidDataException"/>; both name <paramref name="source"/> (e.g. the file) and the field.
+    /// </summary>
+    public void Restore(Checkpoint checkpoint, string? source = null)
     {
-        checkpoint.CheckCompatible(_objective.Architecture, _objective.ParameterShapes);
-        if (checkpoint.Phase < 0 || checkpoint.Phase > _phases.Count)
-            throw new CheckpointMismatchException($"Trainer.Restore: the checkpoint is in phase {checkpoint.Phase}; this trainer has {_phases.Count} phase(s).");
-        var theta = ParameterVector.Flatten(checkpoint.Parameters);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        string label = Checkpoint.Label(source);
+        if (checkpoint.Problem() is { } problem) throw new InvalidDataException($"{label}: {problem}.");
+        checkpoint.CheckCompatible(_objective.Architecture, _objective.ParameterShapes, DType, source);
+        int phase = checkpoint.Phase;
+        if (phase < 0 || phase > _phases.Count)
+            throw new CheckpointMismatchException($"{label}: field 'phase' is {phase}; this trainer has phases 0…{_phases.Count - 1} (or {_phases.Count} when complete).");
+        long before = _phases.Take(phase).Sum(p => (long)p.Steps);
+        if (phase == _phases.Count)
+        {
+            if (checkpoint.PhaseStep != 0)
+                throw new CheckpointMismatchException($"{label}: field 'phase_step' is {checkpoint.PhaseStep} after the last phase; a completed run has phase_step 0.");
+        }
+        else if (checkpoint.PhaseStep < 0 || checkpoint.PhaseStep > _phases[phase].Steps)
+            throw new CheckpointMismatchException($"{label}: field 'phase_step' is {checkpoint.PhaseStep}, but phase {phase} ('{_phases[phase].Name}') of this trainer has {_phases[phase].Steps} steps.");
+        if (checkpoint.Step < checkpoint.PhaseStep || checkpoint.Step - checkpoint.PhaseStep > before)
+            throw new CheckpointMismatchException($"{label}: field 'step' is {checkpoint.Step} with phase_step {checkpoint.PhaseStep} in phase {phase}; the phases before it have {before} steps in all, so step must lie in {checkpoint.PhaseStep}…{before + checkpoint.PhaseStep}.");
+        if (checkpoint.Seed is { } saved && _options.Seed is { } current && saved != current)
+            throw new CheckpointMismatchException($"{label}: field 'seed' is {saved}, but this run uses seed {current}; resuming with another seed would draw other points.");
+        if (checkpoint.History.Count > 0 && checkpoint.History[^1].Step > checkpoint.Step)
+            throw new CheckpointMismatchException($"{label}: field 'history.step' ends at {checkpoint.History[^1].Step}, after field 'step' ({checkpoint.Step}).");
+        var theta = ParameterVector.Flatten<T>(checkpoint.Parameters);   // same dtype (checked above): a copy, not a conversion
+        if (checkpoint.Optimizer is { } state)
+        {
+            if (phase == _phases.Count)
+                throw new CheckpointMismatchException($"{label}: field 'optimizer' holds a '{state.Name}' state but training is complete (phase {phase}).");
+            var optimizer = _phases[phase].Optimizer;
+            if (state.Name != optimizer.Name)
+                throw new CheckpointMismatchException($"{label}: field 'optimizer' holds the state of a '{state.Name}' optimizer; phase {phase} of this trainer uses '{optimizer.Name}'.");
+            try { optimizer.LoadState(state, theta.Length); }   // validates everything before it changes anything
+            catch (ArgumentException e) { throw new InvalidDataException($"{label}: field 'optimizer': {e.Message}", e); }
+        }
         Array.Copy(theta, Parameters, theta.Length);
         Step = checkpoint.Step;
-        Phase = checkpoint.Phase;
+        Phase = phase;
         PhaseStep = checkpoint.PhaseStep;
         _elapsedBefore = checkpoint.ElapsedSeconds;
         _history.Clear();
         _history.AddRange(checkpoint.History);
-        if (checkpoint.Optimizer is { } state && Phase < _phases.Count)
-        {
-            var optimizer = _phases[Phase].Optimizer;
-            if (state.Name != optimizer.Name)
-                throw new CheckpointMismatchException($"Trainer.Restore: the checkpoint holds the state of a '{state.Name}' optimizer; phase {Phase} of this trainer uses '{optimizer.Name}'.");
-            optimizer.LoadState(state);
-        }
     }
 
-    /// <summary>Continues from the checkpoint file at <paramref name="path"/>.</summary>
+    /// <summary>Continues from the checkpoint file at <paramref name="path"/>; every error names the file and the field (see <see cref="Restore(Checkpoint, string?)"/>).</summary>
     public void Restore(string path)
     {
-        var c = Checkpoint.Load(path);
-        c.CheckCompatible(_objective.Architecture, _objective.ParameterShapes, path);
-        Restore(c);
+        ArgumentNullException.ThrowIfNull(path);
+        Restore(Checkpoint.Load(path), path);
     }
 
     /// <summary>Runs the remaining steps of every phase, or until the budget, cancellation or a non-finite loss stops it.</summary>
@@ -203,7 +277,7 @@ public sealed class Trainer
         double rate = 0;
         long reported = -1;
         var stop = TrainingStop.Completed;
-        var lastGood = (double[])Parameters.Clone();
+        var lastGood = (T[])Parameters.Clone();
 
         double Total() => _elapsedBefore + clock.Elapsed.TotalSeconds;
 
@@ -240,8 +314,8 @@ public sealed class Trainer
                     resampledThisRun = true;
                 }
 
-                double loss = optimizer.Step(Parameters, _objective.Evaluate);
-                if (!double.IsFinite(loss) || Parameters.Any(v => !double.IsFinite(v)))
+                double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective.Evaluate));
+                if (!double.IsFinite(loss) || Array.Exists(Parameters, v => !T.IsFinite(v)))
                 {
                     Array.Copy(lastGood, Parameters, Parameters.Length);
                     lastLoss = loss;
@@ -255,10 +329,10 @@ public sealed class Trainer
                 lastLoss = loss;
                 bool last = PhaseStep >= phase.Steps || optimizer.Converged;
                 double? error = null;
-                if (_options.Error is { } metric && (Step % Math.Max(1, _options.ErrorEvery) == 0 || (last && Phase == _phases.Count - 1)))
+                if (_options.Error is { } metric && (Step % _options.ErrorEvery == 0 || (last && Phase == _phases.Count - 1)))
                     lastError = error = metric(Parameters);
                 _history.Add(new TrainingRecord(Step, loss, error, Total()));
-                if (stepsThisRun % Math.Max(1, _options.ProgressEvery) == 0 || last) Report();
+                if (stepsThisRun % _options.ProgressEvery == 0 || last) Report();
                 if (_options.CheckpointPath is { } path && _options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
                     ToCheckpoint(Total()).Save(path);
             }

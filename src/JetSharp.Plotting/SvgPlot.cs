@@ -8,7 +8,9 @@ public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<
 
 /// <summary>
 /// A line chart written as a self-contained SVG file (no dependencies): axes with ticks, optional
-/// logarithmic scales, one coloured line with markers per series, and a legend.
+/// logarithmic scales, one coloured line with markers per series, and a legend. Points that cannot be
+/// drawn (non-finite, or ≤ 0 on a logarithmic axis) are left out of the lines, and the legend says how
+/// many each series lost, so nothing disappears silently.
 /// </summary>
 public sealed class LineChart
 {
@@ -25,16 +27,27 @@ public sealed class LineChart
 
     public LineChart Add(string name, IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
         if (x.Count != y.Count) throw new ArgumentException($"LineChart.Add: series '{name}' has {x.Count} x values and {y.Count} y values.");
         Series.Add(new Series(name, x, y));
         return this;
     }
 
-    public void Save(string path) => File.WriteAllText(path, ToSvg());
+    public void Save(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        File.WriteAllText(path, ToSvg());
+    }
 
     public string ToSvg()
     {
         const int left = 72, right = 24, top = 40, bottom = 56;
+        if (Width <= left + right)
+            throw new ArgumentOutOfRangeException(nameof(Width), Width, $"LineChart: Width must exceed the margins ({left + right} px), got {Width}.");
+        if (Height <= top + bottom)
+            throw new ArgumentOutOfRangeException(nameof(Height), Height, $"LineChart: Height must exceed the margins ({top + bottom} px), got {Height}.");
         var points = Series.SelectMany(s => s.X.Zip(s.Y)).Where(p => Valid(p.First, LogX) && Valid(p.Second, LogY)).ToList();
         if (points.Count == 0) points = [(1.0, 1.0)];
         var (x0, x1) = Range(points.Select(p => p.First), LogX);
@@ -70,7 +83,9 @@ public sealed class LineChart
                 foreach (var p in pts) sb.Append(F($"<circle cx='{Sx(p.First):0.##}' cy='{Sy(p.Second):0.##}' r='3' fill='{color}'/>\n"));
             double ly = top + 14 + 16 * s;
             sb.Append(F($"<line x1='{left + 10}' y1='{ly - 4}' x2='{left + 30}' y2='{ly - 4}' stroke='{color}' stroke-width='2'/>\n"));
-            sb.Append(Text(left + 36, ly, Series[s].Name, 11, "start"));
+            int dropped = Series[s].X.Count - pts.Count;
+            string name = dropped == 0 ? Series[s].Name : $"{Series[s].Name} ({dropped} point{(dropped == 1 ? "" : "s")} not drawn: non-finite{(LogX || LogY ? " or ≤ 0 on a log axis" : "")})";
+            sb.Append(Text(left + 36, ly, name, 11, "start"));
         }
         return sb.Append("</svg>\n").ToString();
     }
@@ -116,9 +131,15 @@ public sealed class LineChart
     internal static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>A scalar field on a regular 2-D grid drawn as coloured cells with a colour bar (viridis-like ramp).</summary>
+/// <summary>
+/// A scalar field on a regular 2-D grid drawn as coloured cells with a colour bar (viridis-like ramp).
+/// Non-finite cells are drawn in <see cref="MissingColor"/>, outside the ramp, and counted under the title.
+/// </summary>
 public sealed class Heatmap
 {
+    /// <summary>The fill of cells whose value is NaN or infinite.</summary>
+    public const string MissingColor = "#c8c8c8";
+
     public string Title { get; init; } = "";
     public string XLabel { get; init; } = "x";
     public string YLabel { get; init; } = "y";
@@ -129,18 +150,29 @@ public sealed class Heatmap
     /// <summary>values[i, j]: row i is y (bottom to top), column j is x (left to right).</summary>
     public string ToSvg(double[,] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         int ny = values.GetLength(0), nx = values.GetLength(1);
+        if (ny == 0 || nx == 0) throw new ArgumentException($"Heatmap: the grid is {ny}×{nx}; it needs at least one cell.", nameof(values));
+        if (Size < 1) throw new ArgumentOutOfRangeException(nameof(Size), Size, $"Heatmap: Size must be positive, got {Size}.");
+        CheckRange(XRange, nameof(XRange));
+        CheckRange(YRange, nameof(YRange));
+        int missing = 0;
         const int left = 56, top = 36, barWidth = 16;
         int w = left + Size + 90, h = top + Size + 48;
         double lo = double.MaxValue, hi = double.MinValue;
-        foreach (var v in values) if (double.IsFinite(v)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
-        if (!(hi > lo)) { hi = lo + 1; }
+        foreach (var v in values)
+            if (double.IsFinite(v)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+            else missing++;
+        if (missing == values.Length) (lo, hi) = (0, 1);
+        else if (!(hi > lo)) { hi = lo + 1; }
         var sb = LineChart.Header(w, h);
         sb.Append(LineChart.Text(left + Size / 2.0, 22, Title, 14, "middle", bold: true));
+        if (missing > 0)
+            sb.Append(LineChart.Text(left + Size / 2.0, top - 4, $"{missing} cell{(missing == 1 ? "" : "s")} not finite (grey)", 10, "middle"));
         double cw = (double)Size / nx, ch = (double)Size / ny;
         for (int i = 0; i < ny; i++)
             for (int j = 0; j < nx; j++)
-                sb.Append(LineChart.F($"<rect x='{left + j * cw:0.##}' y='{top + (ny - 1 - i) * ch:0.##}' width='{cw + 0.5:0.##}' height='{ch + 0.5:0.##}' fill='{Color((values[i, j] - lo) / (hi - lo))}'/>\n"));
+                sb.Append(LineChart.F($"<rect x='{left + j * cw:0.##}' y='{top + (ny - 1 - i) * ch:0.##}' width='{cw + 0.5:0.##}' height='{ch + 0.5:0.##}' fill='{(double.IsFinite(values[i, j]) ? Color((values[i, j] - lo) / (hi - lo)) : MissingColor)}'/>\n"));
         sb.Append(LineChart.F($"<rect x='{left}' y='{top}' width='{Size}' height='{Size}' fill='none' stroke='#444'/>\n"));
         sb.Append(LineChart.Text(left, top + Size + 16, Fmt(XRange.Min), 11, "middle"));
         sb.Append(LineChart.Text(left + Size, top + Size + 16, Fmt(XRange.Max), 11, "middle"));
@@ -156,7 +188,17 @@ public sealed class Heatmap
         return sb.Append("</svg>\n").ToString();
     }
 
-    public void Save(string path, double[,] values) => File.WriteAllText(path, ToSvg(values));
+    public void Save(string path, double[,] values)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        File.WriteAllText(path, ToSvg(values));
+    }
+
+    private static void CheckRange((double Min, double Max) r, string name)
+    {
+        if (!double.IsFinite(r.Min) || !double.IsFinite(r.Max) || !(r.Max > r.Min))
+            throw new ArgumentOutOfRangeException(name, r, $"Heatmap: {name} must be finite with Min < Max, got {r}.");
+    }
 
     private static string Fmt(double v) => v.ToString(Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-2 && v != 0) ? "0.##e0" : "0.###", CultureInfo.InvariantCulture);
 

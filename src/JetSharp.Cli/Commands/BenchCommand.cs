@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using JetSharp.Benchmarks;
@@ -16,22 +16,44 @@ namespace JetSharp.Cli.Commands;
 /// </summary>
 public static class BenchCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        if (args.Positional.FirstOrDefault() == "gemm") return GemmBenchCommand.Run(args);
-        var options = new BenchmarkOptions
+        var quick = Options.Flag("--quick", "Small grids and one repeat, about a minute in all ('bench gemm --quick': fewer shapes and repeats).");
+        quick.Recursive = true;
+        var float32 = Options.Flag("--float32", "Run in float32 instead of float64.");
+        var repeats = Options.OptionalInt("--repeats", "Timed runs per grid point after a warm-up; the minimum is reported [default: 3, or 1 with --quick]");
+        var batches = Options.IntList("--batches", "Batch sizes N of the per-datum cases [default: 16,32,64,128, or 8,16 with --quick]", minCount: 2);
+        var samples = Options.IntList("--samples", "Sample counts S of the per-sample (stochastic) cases [default: 4,8,16,32, or 2,4 with --quick]", minCount: 2);
+        var stochasticBatch = Options.OptionalInt("--stochastic-batch", "Batch size N of the stochastic cases [default: 256, or 32 with --quick]");
+        var noTraining = Options.Flag("--no-training", "Skip the training-memory measurement (the gradient with respect to the weights).");
+        var only = Options.Subset("--only", "Run only these cases [default: all].", [.. OperatorBenchmark.Cases(new BenchmarkOptions()).Select(c => c.Key)]);
+        var outDir = Options.Path("--out", "Directory for bench.json, report.md and the SVG plots.", "bench-out");
+        var command = new Command("bench", "The paper's benchmark on the CPU: time and memory per datum / per sample of nested, standard and collapsed strategies, ratio table, GFLOP/s.")
         {
-            Quick = args.Flag("quick"),
-            DType = args.Flag("float32") ? DType.Float32 : DType.Float64,
-            Repeats = args.Int("repeats", args.Flag("quick") ? 1 : 3),
-            Batches = IntList(args.Value("batches")),
-            Samples = IntList(args.Value("samples")),
-            StochasticBatch = args.Value("stochastic-batch") is { } sb ? int.Parse(sb, CultureInfo.InvariantCulture) : null,
-            Training = !args.Flag("no-training"),
-            Only = args.Value("only")?.Split(',').ToHashSet(),
+            quick, float32, repeats, batches, samples, stochasticBatch, noTraining, only, outDir,
+            GemmBenchCommand.Create(quick),
         };
-        string outDir = args.Value("out") ?? "bench-out";
-        Directory.CreateDirectory(outDir);
+        command.SetAction(p =>
+        {
+            bool isQuick = p.GetValue(quick);
+            return Run(new BenchmarkOptions
+            {
+                Quick = isQuick,
+                DType = p.GetValue(float32) ? DType.Float32 : DType.Float64,
+                Repeats = p.GetValue(repeats) ?? (isQuick ? 1 : 3),
+                Batches = p.GetList(batches),
+                Samples = p.GetList(samples),
+                StochasticBatch = p.GetValue(stochasticBatch),
+                Training = !p.GetValue(noTraining),
+                Only = p.GetList(only)?.ToHashSet(),
+            }, p.GetValue(outDir)!);
+        });
+        return command;
+    }
+
+    public static int Run(BenchmarkOptions options, string outDir)
+    {
+        OutputPaths.EnsureWritableDirectory(outDir, "--out");
         AnsiConsole.Write(new Rule("[bold]JetSharp operator benchmark[/]").LeftJustified());
         AnsiConsole.MarkupLine($"tanh MLP D → {string.Join(" → ", OperatorBenchmark.Hidden)} → 1, {options.DType.Name()}, {Environment.ProcessorCount} cores, GEMM: {Gemm.Provider}, repeats {options.Repeats}{(options.Quick ? ", quick" : "")}");
 
@@ -65,8 +87,6 @@ public static class BenchCommand
         AnsiConsole.MarkupLine($"Wrote {Markup.Escape(Path.Combine(outDir, "report.md"))}, bench.json and SVG plots in {clock.Elapsed.TotalSeconds:0} s.");
         return 0;
     }
-
-    private static int[]? IntList(string? s) => s?.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
 
     private static double Gflops(CaseResult r, Strategy s)
     {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JetSharp.Benchmarks;
 using Spectre.Console;
 
@@ -6,10 +7,20 @@ namespace JetSharp.Cli.Commands;
 /// <summary><c>jetsharp demo</c>: renders <see cref="StrategyComparison"/> (every operator of the reference tanh MLP in the three strategies: agreement, time, memory).</summary>
 public static class DemoCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        int batch = args.Int("batch", 16);
-        int repeats = args.Int("repeats", 2);
+        var batch = Options.Int("--batch", "Batch size N of the 50-dimensional inputs (the biharmonic cases use N/4).", 16);
+        var repeats = Options.Int("--repeats", "Timed runs per strategy after a warm-up; the minimum is reported.", 2);
+        var command = new Command("demo", "Every operator of the reference tanh MLP in three strategies: agreement, time and memory, and a finite-difference check.")
+        {
+            batch, repeats,
+        };
+        command.SetAction(p => Run(p.GetValue(batch), p.GetValue(repeats)));
+        return command;
+    }
+
+    public static int Run(int batch, int repeats)
+    {
         AnsiConsole.Write(new Rule("[bold]JetSharp demo[/]").LeftJustified());
         AnsiConsole.MarkupLine($"tanh MLP D → 768 → 768 → 512 → 512 → 1, float64, batch N = {batch}, GEMM: {JetSharp.Backend.Gemm.Provider}");
 

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using System.Text;
 using JetSharp.Examples;
 using JetSharp.Nn;
@@ -14,29 +14,64 @@ namespace JetSharp.Cli.Commands;
 /// </summary>
 public static class ExampleCommand
 {
-    public static int Run(Args args)
+    /// <summary>What <c>jetsharp example</c> was asked to do.</summary>
+    public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare);
+
+    public static Command Create()
     {
-        if (args.Positional.Length == 0)
+        string[] names = [.. ExampleCatalog.All.Select(e => e.Name)];
+        var name = new Argument<string?>("NAME")
         {
-            AnsiConsole.MarkupLine("usage: [bold]jetsharp example[/] NAME [[--fast]] [[--out DIR]] [[--seed N]] [[--scale X]] [[--budget SECONDS]] [[--resume]] [[--no-compare]]");
+            Description = $"The example to run ({string.Join(", ", names)}); without a name, the list of examples.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        name.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && !names.Contains(r.Tokens[0].Value, StringComparer.OrdinalIgnoreCase))
+                r.AddError($"no example named '{r.Tokens[0].Value}'; the examples are {string.Join(", ", names)}.");
+        });
+        var fast = Options.Flag("--fast", "Tiny sizes and a handful of steps: checks in seconds that training runs (not the documented accuracy).");
+        var outDir = Options.OptionalPath("--out", "Directory for the figures, summary.md and the checkpoint [default: examples-out/NAME, or examples-out/NAME-fast with --fast]", "DIR");
+        var checkpoint = Options.OptionalPath("--checkpoint", "Checkpoint file written when training stops and read by --resume [default: OUT/checkpoint.safetensors]");
+        var resume = Options.Flag("--resume", "Continue from the checkpoint instead of starting afresh.");
+        var seed = Options.Seed("--seed", "Seed of the network initialisation and of every sample drawn.", 0);
+        var scale = Options.Positive("--scale", "Multiplies the number of steps of every training phase (e.g. 0.1 for a quick look).", 1);
+        var budget = Options.OptionalPositive("--budget", "Stop training after this many seconds (--resume continues) [default: no limit]", "SECONDS");
+        var noCompare = Options.Flag("--no-compare", "Skip timing a training step with the collapsed strategy against nested first-order AD.");
+        var command = new Command("example", "Train a physics-informed network or run variational Monte Carlo: error against the exact solution, run time, SVG figures, checkpoint (Ctrl+C stops, --resume continues).")
+        {
+            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare,
+        };
+        command.SetAction(p => Run(new Settings(p.GetValue(name), p.GetValue(fast), p.GetValue(outDir), p.GetValue(checkpoint), p.GetValue(resume),
+            p.GetValue(seed), p.GetValue(scale), p.GetValue(budget), p.GetValue(noCompare))));
+        return command;
+    }
+
+    public static int Run(Settings args)
+    {
+        if (args.Name is null)
+        {
+            AnsiConsole.MarkupLine("usage: [bold]jetsharp example[/] NAME [[options]] (see [bold]jetsharp example --help[/])");
             var list = new Table().Border(TableBorder.Rounded).AddColumns("name", "problem");
             foreach (var e in ExampleCatalog.All) list.AddRow(e.Name, Markup.Escape(e.Summary));
             AnsiConsole.Write(list);
             return 0;
         }
-        var example = ExampleCatalog.Find(args.Positional[0]);
-        bool fast = args.Flag("fast");
-        string outDir = args.Value("out") ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
-        string checkpoint = args.Value("checkpoint") ?? Path.Combine(outDir, "checkpoint.json");
-        bool resume = args.Flag("resume");
-        if (resume && !File.Exists(checkpoint))
-            throw new ArgumentException($"example: --resume needs the checkpoint '{checkpoint}', which does not exist (run without --resume first, or pass --checkpoint PATH).");
-        double scale = args.Value("scale") is { } sv
-            ? double.TryParse(sv, NumberStyles.Float, CultureInfo.InvariantCulture, out var sc) && sc > 0 ? sc : throw new ArgumentException($"--scale expects a positive number, got '{sv}'.")
-            : 1;
-        TimeSpan? budget = args.Value("budget") is { } bv
-            ? double.TryParse(bv, NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && b > 0 ? TimeSpan.FromSeconds(b) : throw new ArgumentException($"--budget expects seconds, got '{bv}'.")
-            : null;
+        var example = ExampleCatalog.Find(args.Name);
+        bool fast = args.Fast;
+        string outDir = args.Out ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
+        string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.safetensors");
+        bool resume = args.Resume;
+        double scale = args.Scale;
+        TimeSpan? budget = args.BudgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null;
+        if (resume)
+        {
+            if (!File.Exists(checkpoint))
+                throw new UsageException($"--resume needs the checkpoint '{checkpoint}', which does not exist (run without --resume first, or pass --checkpoint PATH).");
+            Checkpoint.Load(checkpoint);   // a damaged or truncated file is reported now, before any setup
+        }
+        OutputPaths.EnsureWritableDirectory(outDir, "--out");
+        OutputPaths.EnsureWritableFile(checkpoint, "--checkpoint");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -54,13 +89,13 @@ public static class ExampleCommand
                     var options = new ExampleOptions
                     {
                         Fast = fast,
-                        Seed = args.Int("seed", 0),
+                        Seed = args.Seed,
                         StepScale = scale,
                         TimeBudget = budget,
                         OutputDirectory = outDir,
                         CheckpointPath = checkpoint,
                         Resume = resume,
-                        CompareStrategies = !args.Flag("no-compare"),
+                        CompareStrategies = !args.NoCompare,
                         Cancellation = cancel.Token,
                         Log = line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"),
                         Progress = p =>
@@ -75,11 +110,6 @@ public static class ExampleCommand
                     result = example.Run(options);
                     task.Value = task.MaxValue;
                 });
-        }
-        catch (CheckpointMismatchException e)
-        {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return 2;
         }
         finally
         {
@@ -106,7 +136,7 @@ public static class ExampleCommand
         AnsiConsole.MarkupLine($"summary: {Markup.Escape(summary)}; checkpoint: {Markup.Escape(checkpoint)}");
         if (r.Training.Stop is TrainingStop.Cancelled or TrainingStop.TimeBudget)
         {
-            string again = $"jetsharp example {example.Name}{(fast ? " --fast" : "")}{(args.Value("out") is { } o ? $" --out {o}" : "")}{(args.Value("checkpoint") is { } c ? $" --checkpoint {c}" : "")} --resume";
+            string again = $"jetsharp example {example.Name}{(fast ? " --fast" : "")}{(args.Out is { } o ? $" --out {o}" : "")}{(args.Checkpoint is { } c ? $" --checkpoint {c}" : "")} --resume";
             AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] {Markup.Escape(again)}");
         }
         return r.TargetReached || fast ? 0 : 1;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JetSharp.Examples.FixedPoint;
 using Spectre.Console;
 
@@ -6,9 +7,16 @@ namespace JetSharp.Cli.Commands;
 /// <summary><c>jetsharp fixedpoint</c>: renders <see cref="FixedPointDemo"/> (hypergradient through a fixed point, unrolled, implicit and one-step).</summary>
 public static class FixedPointCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        int n = args.Int("data", 200);
+        var data = Options.Int("--data", "Training points (and as many validation points) of the logistic regression.", 200);
+        var command = new Command("fixedpoint", "Hypergradient through a fixed point: unrolled, implicit and one-step derivatives compared.") { data };
+        command.SetAction(p => Run(p.GetValue(data)));
+        return command;
+    }
+
+    public static int Run(int n)
+    {
         const double lambda = 0.05;
         AnsiConsole.Write(new Rule("[bold]Differentiating a fixed point: logistic-regression hypergradient dV/dλ[/]").LeftJustified());
         AnsiConsole.MarkupLine($"{n} training and {n} validation points, 2 weights (intercept, slope), λ = {lambda}");

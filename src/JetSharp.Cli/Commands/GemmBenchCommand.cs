@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JetSharp.Benchmarks;
 using Spectre.Console;
 
@@ -6,9 +7,16 @@ namespace JetSharp.Cli.Commands;
 /// <summary><c>jetsharp bench gemm</c>: GFLOP/s of the GEMM providers on the reference MLP shapes next to the FMA peak measured in the same run.</summary>
 public static class GemmBenchCommand
 {
-    public static int Run(Args args)
+    /// <summary>The <c>gemm</c> subcommand of <c>bench</c>; <paramref name="quick"/> is bench's recursive <c>--quick</c>.</summary>
+    public static Command Create(Option<bool> quick)
     {
-        bool quick = args.Flag("quick");
+        var command = new Command("gemm", "GFLOP/s of the managed GEMM, OpenBLAS (if installed) and a naive loop next to the measured FMA peak.");
+        command.SetAction(p => Run(p.GetValue(quick)));
+        return command;
+    }
+
+    public static int Run(bool quick)
+    {
         AnsiConsole.Write(new Rule("[bold]GEMM benchmark[/]").LeftJustified());
         var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "dtype", "M", "K", "N", "GFLOP/s", "of FMA peak");
         GemmBenchmarkReport? report = null;

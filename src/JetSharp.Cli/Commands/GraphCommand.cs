@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using JetSharp.Examples.CollapsedGraph;
 using Spectre.Console;
@@ -11,11 +12,22 @@ namespace JetSharp.Cli.Commands;
 /// </summary>
 public static class GraphCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        string outDir = args.Value("out") ?? "graph-out";
-        int d = args.Int("dim", 2), n = args.Int("batch", 4);
-        Directory.CreateDirectory(outDir);
+        var outDir = Options.Path("--out", "Directory for the DOT (and, with Graphviz, SVG) files.", "graph-out");
+        var dim = Options.Int("--dim", "Input dimension D of the small MLP.", 2);
+        var batch = Options.Int("--batch", "Batch size N.", 4);
+        var command = new Command("graph", "The Laplacian graph of a small MLP before and after collapsing: listing, vector counts, rules fired, DOT and SVG.")
+        {
+            outDir, dim, batch,
+        };
+        command.SetAction(p => Run(p.GetValue(outDir)!, p.GetValue(dim), p.GetValue(batch)));
+        return command;
+    }
+
+    public static int Run(string outDir, int d, int n)
+    {
+        OutputPaths.EnsureWritableDirectory(outDir, "--out");
         var result = CollapsedGraphDemo.Build(d, n);
         foreach (var (title, g, stats) in new[] { result.Standard, result.Collapsed })
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JetSharp.Examples.Jacobians;
 using Spectre.Console;
 
@@ -9,18 +10,40 @@ namespace JetSharp.Cli.Commands;
 /// </summary>
 public static class JacobianCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        double budget = args.Value("budget") is { } b
-            ? double.TryParse(b, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw new ArgumentException($"--budget expects a positive number of seconds, got '{b}'.")
-            : 10;
-        var options = new JacobianDemoOptions
+        string[] names = [.. JacobianBenchmarks.All.Select(b => b.Name)];
+        var functions = new Argument<string[]>("FUNCTION")
         {
-            BudgetSeconds = budget, Points = args.Int("points", 10000), Repeats = args.Int("repeats", 5), Seed = args.Int("seed", 1),
-            Threads = args.Int("threads", Environment.ProcessorCount),
+            Description = $"Benchmark functions to run ({string.Join(", ", names)}) [default: all]",
+            Arity = ArgumentArity.ZeroOrMore,
         };
+        functions.Validators.Add(r =>
+        {
+            foreach (var t in r.Tokens)
+                if (!names.Contains(t.Value, StringComparer.OrdinalIgnoreCase))
+                    r.AddError($"no benchmark function named '{t.Value}'; the functions are {string.Join(", ", names)}.");
+        });
+        var budget = Options.Positive("--budget", "Time budget of the elimination-order search, in seconds.", 10, "SECONDS");
+        var points = Options.Int("--points", "Points N the Jacobians are evaluated at.", 10000);
+        var repeats = Options.Int("--repeats", "Timed runs; the best is reported.", 5);
+        var seed = Options.Int("--seed", "Seed of the sample points and of the search.", 1, min: int.MinValue);
+        var threads = Options.Int("--threads", "Threads of the order search (default: the number of cores).", Environment.ProcessorCount);
+        var command = new Command("jacobian", "Jacobians by vertex elimination: multiplication counts and run times of forward, reverse, Markowitz and optimized orders.")
+        {
+            functions, budget, points, repeats, seed, threads,
+        };
+        command.SetAction(p => Run(
+            new JacobianDemoOptions { BudgetSeconds = p.GetValue(budget), Points = p.GetValue(points), Repeats = p.GetValue(repeats), Seed = p.GetValue(seed), Threads = p.GetValue(threads) },
+            p.GetValue(functions) ?? []));
+        return command;
+    }
+
+    public static int Run(JacobianDemoOptions options, IReadOnlyList<string> names)
+    {
         options.Validate();
-        var functions = args.Positional.Length == 0 ? JacobianBenchmarks.All : [.. args.Positional.Select(JacobianBenchmarks.Get)];
+        double budget = options.BudgetSeconds;
+        var functions = names.Count == 0 ? JacobianBenchmarks.All : [.. names.Select(JacobianBenchmarks.Get)];
 
         AnsiConsole.Write(new Rule("[bold]Jacobians by vertex elimination[/]").LeftJustified());
         AnsiConsole.MarkupLine($"cost = multiplications of edge labels per point (each predecessor × successor pair of an eliminated vertex counts 1); " +

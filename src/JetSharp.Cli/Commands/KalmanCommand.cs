@@ -1,3 +1,4 @@
+using System.CommandLine;
 using JetSharp.Examples.Kalman;
 using Spectre.Console;
 
@@ -6,19 +7,30 @@ namespace JetSharp.Cli.Commands;
 /// <summary><c>jetsharp kalman</c>: renders <see cref="KalmanDemo"/> (maximum-likelihood fit through a square-root Kalman filter).</summary>
 public static class KalmanCommand
 {
-    public static int Run(Args args)
+    public static Command Create()
     {
-        double rate = 0.03;
-        if (args.Value("lr") is { } lr && !(double.TryParse(lr, System.Globalization.CultureInfo.InvariantCulture, out rate) && rate > 0))
-            throw new ArgumentException($"--lr expects a positive number, got '{lr}'.");
-        var options = new KalmanOptions
+        var defaults = new KalmanOptions();
+        var series = Options.Int("--series", "Independent series B simulated from the true model.", defaults.Series);
+        var steps = Options.Int("--steps", "Time steps T per series.", defaults.Steps, min: 2);
+        var iterations = Options.Int("--iterations", "Gradient-ascent iterations.", defaults.Iterations);
+        var seed = Options.Int("--seed", "Seed of the simulated noise.", defaults.Seed, min: int.MinValue);
+        var lr = Options.Positive("--lr", "Adam's learning rate (scaled by a cosine schedule).", defaults.LearningRate);
+        var outDir = Options.Path("--out", "Directory for the SVG plots.", "kalman-out");
+        var command = new Command("kalman", "Fit a linear-Gaussian state-space model by gradient ascent through a square-root Kalman filter.")
         {
-            Series = args.Int("series", 8), Steps = args.Int("steps", 100), Iterations = args.Int("iterations", 150),
-            Seed = args.Int("seed", 1), LearningRate = rate,
+            series, steps, iterations, seed, lr, outDir,
         };
-        string outDir = args.Value("out") ?? "kalman-out";
+        command.SetAction(p => Run(new KalmanOptions
+        {
+            Series = p.GetValue(series), Steps = p.GetValue(steps), Iterations = p.GetValue(iterations), Seed = p.GetValue(seed), LearningRate = p.GetValue(lr),
+        }, p.GetValue(outDir)!));
+        return command;
+    }
+
+    public static int Run(KalmanOptions options, string outDir)
+    {
+        OutputPaths.EnsureWritableDirectory(outDir, "--out");
         var demo = new KalmanDemo(options);
-        Directory.CreateDirectory(outDir);
 
         AnsiConsole.Write(new Rule("[bold]Square-root Kalman filter: maximum-likelihood fit[/]").LeftJustified());
         AnsiConsole.MarkupLine($"damped oscillator, dt = {KalmanDemo.Dt}; {options.Series} series × {options.Steps} steps; observed: position; " +

@@ -17,10 +17,11 @@ namespace JetSharp.Nn.Pinn;
 /// When no grid point lowers the loss the step is not taken, λ grows tenfold and the momentum is reset
 /// (λ shrinks back tenfold per successful step, down to its configured value).</para>
 /// <para>The optimizer works on the <see cref="ILeastSquaresProblem"/> it was built for; the
-/// <see cref="Objective"/> delegate that <see cref="Step"/> receives from a <see cref="Trainer"/> is
-/// only checked to belong to that problem. Resampled points (<see cref="ObjectiveChanged"/>) keep the momentum.</para>
+/// <see cref="Objective{T}"/> delegate that <see cref="Step"/> receives from a <see cref="Trainer{T}"/> is
+/// only checked to belong to that problem. Resampled points (<see cref="ObjectiveChanged"/>) keep the momentum.
+/// It works in float64: a float32 <see cref="PinnProblem{T}"/> is refused when the optimizer is built.</para>
 /// </summary>
-public sealed class Engd : IOptimizer
+public sealed class Engd : IOptimizer<double>
 {
     private readonly ILeastSquaresProblem _problem;
     private readonly DampedLeastSquares _solver = new();
@@ -30,7 +31,7 @@ public sealed class Engd : IOptimizer
     /// <summary>An optimizer for <paramref name="problem"/> with the given options (defaults: plain ENGD).</summary>
     public Engd(ILeastSquaresProblem problem, EngdOptions? options = null)
     {
-        _problem = problem ?? throw new ArgumentNullException(nameof(problem));
+        _problem = LeastSquaresStates.CheckProblem(problem, "Engd");
         Options = options ?? new EngdOptions();
         Options.Validate();
     }
@@ -60,7 +61,7 @@ public sealed class Engd : IOptimizer
     public void ObjectiveChanged() => Converged = false;
 
     /// <summary>One ENGD/SPRING step on the problem; returns the loss at the parameters the step started from.</summary>
-    public double Step(double[] theta, Objective objective)
+    public double Step(double[] theta, Objective<double> objective)
     {
         ArgumentNullException.ThrowIfNull(theta);
         CheckObjective(objective, _problem, "Engd");
@@ -118,21 +119,24 @@ public sealed class Engd : IOptimizer
     /// <inheritdoc/>
     public OptimizerState SaveState()
     {
-        var arrays = new Dictionary<string, double[]>();
-        if (_momentum is not null) arrays["momentum"] = (double[])_momentum.Clone();
+        var arrays = new Dictionary<string, NDArray>();
+        if (_momentum is not null) arrays["momentum"] = NDArray.FromArray(_momentum, new Shape(_momentum.Length));
         return new(Name, Steps, arrays, new Dictionary<string, double> { ["dampingFactor"] = _dampingFactor, ["converged"] = Converged ? 1 : 0 });
     }
 
     /// <inheritdoc/>
-    public void LoadState(OptimizerState state)
+    public void LoadState(OptimizerState state, int parameterCount)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Name != Name) throw new ArgumentException($"{Name}: cannot restore the state of a '{state.Name}' optimizer into a '{Name}' optimizer.");
-        _momentum = state.Arrays.TryGetValue("momentum", out var phi) ? (double[])phi.Clone() : null;
-        if (_momentum is not null && _momentum.Length != _problem.ParameterCount)
-            throw new ArgumentException($"{Name}.LoadState: the momentum has {_momentum.Length} entries; the problem has {_problem.ParameterCount} parameters.");
-        _dampingFactor = state.Scalars.TryGetValue("dampingFactor", out var f) ? f : 1;
-        Converged = state.Scalars.TryGetValue("converged", out var c) && c != 0;
+        OptimizerStates.Check(state, Name, allowedArrays: n => n == "momentum", allowedScalars: n => n is "dampingFactor" or "converged");
+        if (parameterCount != _problem.ParameterCount)
+            throw new ArgumentException($"{Name}: a state for {parameterCount} parameters; the problem has {_problem.ParameterCount}.", nameof(parameterCount));
+        var momentum = state.Arrays.TryGetValue("momentum", out var phi) ? OptimizerStates.Values<double>(state, "momentum", phi, parameterCount) : null;
+        double factor = state.Scalars.TryGetValue("dampingFactor", out var f) ? f : 1;
+        if (!(factor >= 1)) throw new ArgumentException($"{Name}: scalar 'dampingFactor' is {factor}; it must be ≥ 1.", nameof(state));
+        bool converged = LeastSquaresStates.Flag(state, "converged");
+        _momentum = momentum;
+        _dampingFactor = factor;
+        Converged = converged;
         Steps = state.Steps;
     }
 
@@ -142,7 +146,7 @@ public sealed class Engd : IOptimizer
         : $"ENGD (damping {Options.Damping:g3}, {Options.Form})";
 
     /// <summary>A Trainer passes its objective's Evaluate; it must be the problem this optimizer was built for.</summary>
-    internal static void CheckObjective(Objective objective, ILeastSquaresProblem problem, string who)
+    internal static void CheckObjective(Objective<double> objective, ILeastSquaresProblem problem, string who)
     {
         ArgumentNullException.ThrowIfNull(objective);
         if (objective.Target is ILeastSquaresProblem other && !ReferenceEquals(other, problem))

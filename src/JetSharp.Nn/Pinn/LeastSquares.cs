@@ -23,6 +23,27 @@ public interface ILeastSquaresProblem
     NDArray<double> Linearize(double[] theta, double[] residuals, out double loss);
 }
 
+/// <summary>Checks shared by <see cref="Engd"/> and <see cref="LevenbergMarquardt"/>.</summary>
+internal static class LeastSquaresStates
+{
+    /// <summary>The problem, or an exception: null, or a PINN problem that trains in float32 (its Jacobian methods are float64 only).</summary>
+    public static ILeastSquaresProblem CheckProblem(ILeastSquaresProblem problem, string who)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (problem is PinnProblem { DType: not DType.Float64 } pinn)
+            throw new NotSupportedException($"{who}: second-order optimizers run in float64 only; the problem trains in {pinn.DType.Name()}. Build a PinnProblem<double>.");
+        return problem;
+    }
+
+    /// <summary>A 0/1 scalar of an optimizer state (absent: false).</summary>
+    public static bool Flag(OptimizerState state, string name)
+    {
+        if (!state.Scalars.TryGetValue(name, out var v)) return false;
+        if (v is not (0 or 1)) throw new ArgumentException($"{state.Name}: scalar '{name}' is {v}; it must be 0 or 1.", nameof(state));
+        return v == 1;
+    }
+}
+
 /// <summary>Which linear system a damped Gauss–Newton step solves.</summary>
 public enum GramForm
 {

@@ -8,9 +8,10 @@ namespace JetSharp.Nn.Pinn;
 /// model predicts. ρ &gt; 0: the step is taken and λ ← λ·max(⅓, 1 − (2ρ − 1)³), ν ← 2; otherwise λ ← λ·ν,
 /// ν ← 2ν and the solve is repeated with the same J, up to <see cref="LevenbergMarquardtOptions.MaxTries"/>
 /// times. The first λ is <see cref="LevenbergMarquardtOptions.InitialDamping"/>·max_p (JᵀJ)_pp.
-/// Rank deficiency is handled by λ &gt; 0.</para>
+/// Rank deficiency is handled by λ &gt; 0. It works in float64: a float32 <see cref="PinnProblem{T}"/> is refused when the
+/// optimizer is built.</para>
 /// </summary>
-public sealed class LevenbergMarquardt : IOptimizer
+public sealed class LevenbergMarquardt : IOptimizer<double>
 {
     private readonly ILeastSquaresProblem _problem;
     private readonly DampedLeastSquares _solver = new();
@@ -19,7 +20,7 @@ public sealed class LevenbergMarquardt : IOptimizer
     /// <summary>An optimizer for <paramref name="problem"/>.</summary>
     public LevenbergMarquardt(ILeastSquaresProblem problem, LevenbergMarquardtOptions? options = null)
     {
-        _problem = problem ?? throw new ArgumentNullException(nameof(problem));
+        _problem = LeastSquaresStates.CheckProblem(problem, "LevenbergMarquardt");
         Options = options ?? new LevenbergMarquardtOptions();
         Options.Validate();
     }
@@ -46,7 +47,7 @@ public sealed class LevenbergMarquardt : IOptimizer
     public void ObjectiveChanged() => Converged = false;
 
     /// <summary>One LM step (one Jacobian, one or more solves); returns the loss at the parameters it started from.</summary>
-    public double Step(double[] theta, Objective objective)
+    public double Step(double[] theta, Objective<double> objective)
     {
         ArgumentNullException.ThrowIfNull(theta);
         Engd.CheckObjective(objective, _problem, "LevenbergMarquardt");
@@ -101,17 +102,27 @@ public sealed class LevenbergMarquardt : IOptimizer
     }
 
     /// <inheritdoc/>
-    public OptimizerState SaveState() => new(Name, Steps, new Dictionary<string, double[]>(),
-        new Dictionary<string, double> { ["lambda"] = _lambda, ["nu"] = _nu, ["converged"] = Converged ? 1 : 0 });
+    public OptimizerState SaveState()
+    {
+        var scalars = new Dictionary<string, double> { ["nu"] = _nu, ["converged"] = Converged ? 1 : 0 };
+        if (!double.IsNaN(_lambda)) scalars["lambda"] = _lambda;   // absent before the first step
+        return new(Name, Steps, new Dictionary<string, NDArray>(), scalars);
+    }
 
     /// <inheritdoc/>
-    public void LoadState(OptimizerState state)
+    public void LoadState(OptimizerState state, int parameterCount)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Name != Name) throw new ArgumentException($"{Name}: cannot restore the state of a '{state.Name}' optimizer into a '{Name}' optimizer.");
-        _lambda = state.Scalars.TryGetValue("lambda", out var l) ? l : double.NaN;
-        _nu = state.Scalars.TryGetValue("nu", out var n) ? n : 2;
-        Converged = state.Scalars.TryGetValue("converged", out var c) && c != 0;
+        OptimizerStates.Check(state, Name, allowedArrays: _ => false, allowedScalars: n => n is "lambda" or "nu" or "converged");
+        if (parameterCount != _problem.ParameterCount)
+            throw new ArgumentException($"{Name}: a state for {parameterCount} parameters; the problem has {_problem.ParameterCount}.", nameof(parameterCount));
+        double lambda = state.Scalars.TryGetValue("lambda", out var l) ? l : double.NaN;
+        if (!double.IsNaN(lambda) && !(lambda > 0)) throw new ArgumentException($"{Name}: scalar 'lambda' is {lambda}; it must be > 0.", nameof(state));
+        double nu = state.Scalars.TryGetValue("nu", out var n) ? n : 2;
+        if (!(nu >= 2)) throw new ArgumentException($"{Name}: scalar 'nu' is {nu}; it must be ≥ 2.", nameof(state));
+        bool converged = LeastSquaresStates.Flag(state, "converged");
+        _lambda = lambda;
+        _nu = nu;
+        Converged = converged;
         Steps = state.Steps;
     }
 

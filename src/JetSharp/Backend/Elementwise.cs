@@ -84,6 +84,9 @@ public static class Elementwise
     public static void Binary<T>(BinaryOp op, NDArray<T> a, NDArray<T> b, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(result);
         switch (op)
         {
             case BinaryOp.Add: Binary<T, AddOp<T>>(op, a, b, result); break;
@@ -98,6 +101,8 @@ public static class Elementwise
     public static void Unary<T>(UnaryOp op, NDArray<T> x, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(result);
         if (x.Shape != result.Shape)
             throw new ArgumentException($"Elementwise.Unary({op}): result shape {result.Shape} differs from input shape {x.Shape}.");
         if ((uint)op > (uint)UnaryOp.Step)
@@ -121,6 +126,8 @@ public static class Elementwise
     public static void Pow<T>(NDArray<T> x, double p, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(result);
         if (x.Shape != result.Shape)
             throw new ArgumentException($"Elementwise.Pow({p}): result shape {result.Shape} differs from input shape {x.Shape}.");
         T[] xs = x.Data, rs = result.Data;

@@ -49,7 +49,10 @@ public sealed class FixedPointProblem
 
     /// <summary>Iterations of the most recent primal solve (0 before any run).</summary>
     public int LastIterations { get; internal set; }
-    /// <summary>max|x_k − x_(k−1)| at the end of the most recent primal solve.</summary>
+    /// <summary>
+    /// Residual of the most recent primal solve: max|F(x, θ) − x| of the returned x when convergence is required
+    /// (checked by one more application of F), else the last step max|x_k − x_(k−1)|.
+    /// </summary>
     public double LastResidual { get; internal set; }
 
     /// <summary>Derived graphs are built once per problem (and compiled once by the runtime's runner).</summary>
@@ -77,26 +80,45 @@ public sealed class FixedPointProblem
     /// <summary>(x, θ, ẋ, θ̇) → (F, ∂ₓF ẋ + ∂_θF θ̇) with tangents carrying the direction prefix.</summary>
     internal Graph Tangent(Shape prefix) => Derived("jvp" + prefix, () => Jvp.Transform(F, prefix));
 
-    /// <summary>Iterates x ← F(x, θ) from x₀; returns x and records iterations and residual.</summary>
+    /// <summary>
+    /// Iterates x ← F(x, θ) from x₀ until a step is within the tolerance; returns x and records iterations and
+    /// residual. When convergence is required, x is then checked by one more application of F: max|F(x, θ) − x|
+    /// must be within the tolerance too (it is the residual recorded), else <see cref="FixedPointException"/>.
+    /// With <paramref name="maxIterations"/> = 0 only that check is made, on x₀.
+    /// </summary>
     internal NDArray<T> Solve<T>(RunContext context, NDArray<T> x0, NDArray<T> theta, int maxIterations, Action<NDArray<T>>? visit = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var x = x0;
-        double residual = double.PositiveInfinity;
+        double step = double.PositiveInfinity;
         int k = 0;
         while (k < maxIterations)
         {
             visit?.Invoke(x);
             context.Cancellation.ThrowIfCancellationRequested();
             var next = context.Run(F, x, theta)[0];
-            residual = MaxAbsDifference(next, x);
+            step = MaxAbsDifference(next, x);
             x = next;
             k++;
-            if (residual <= Tolerance) break;
+            if (step <= Tolerance) break;
         }
         LastIterations = k;
-        LastResidual = maxIterations == 0 ? 0 : residual;
-        if (maxIterations > 0 && !(residual <= Tolerance) && RequireConvergence)
-            throw new FixedPointException($"FixedPoint: did not converge in {k} iterations: max|x_k − x_(k−1)| = {residual:G4} > tolerance {Tolerance:G4} (x of shape {x0.Shape}).");
+        if (!RequireConvergence)
+        {
+            LastResidual = maxIterations == 0 ? 0 : step;
+            return x;
+        }
+        if (k > 0 && !(step <= Tolerance))
+        {
+            LastResidual = step;
+            throw new FixedPointException($"FixedPoint: did not converge in {k} iterations: max|x_k − x_(k−1)| = {step:G4} > tolerance {Tolerance:G4} (x of shape {x0.Shape}).");
+        }
+        // A small step does not make a fixed point when F does not contract (x ← 2x + θ moves little near x = −θ
+        // only): check what is returned.
+        double residual = MaxAbsDifference(context.Run(F, x, theta)[0], x);
+        LastResidual = residual;
+        if (!(residual <= Tolerance))
+            throw new FixedPointException($"FixedPoint: the result after {k} iterations is not a fixed point: max|F(x, θ) − x| = {residual:G4} > tolerance {Tolerance:G4}" +
+                (k > 0 ? $" although the last step was {step:G4}; F does not contract near x" : "") + $" (x of shape {x0.Shape}).");
         return x;
     }
 
@@ -222,8 +244,10 @@ internal sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mod
                 return [null, cts[1]];
             case FixedPointMode.Unrolled:
                 return [null, node.Graph.Apply(new UnrolledAdjointOp(Problem, Iterations), node.Inputs[0], theta, ct)];
+            case FixedPointMode.OneStep:
+                return [null, null];   // the graph's last application of F carries the derivative
             default:
-                return [null, null];
+                throw new InvalidOperationException($"fixed_point: unknown mode {(int)Mode}.");
         }
     }
 
@@ -233,9 +257,12 @@ internal sealed class FixedPointOp(FixedPointProblem problem, FixedPointMode mod
         if (Mode == FixedPointMode.OneStep || a.X(1, 1) is not { } thetaDot) return y;
         if (a.Order > 1)
             throw new NotSupportedException($"fixed_point: Taylor mode of order {a.Order} is not supported (first order only: JVP).");
-        y[1] = Mode == FixedPointMode.Implicit
-            ? a.Graph.Apply(new ImplicitTangentOp(Problem), a.Output0, a.Primals[1], thetaDot)
-            : a.Graph.Apply(new UnrolledTangentOp(Problem, Iterations), a.Primals[0], a.Primals[1], thetaDot);
+        y[1] = Mode switch
+        {
+            FixedPointMode.Implicit => a.Graph.Apply(new ImplicitTangentOp(Problem), a.Output0, a.Primals[1], thetaDot),
+            FixedPointMode.Unrolled => a.Graph.Apply(new UnrolledTangentOp(Problem, Iterations), a.Primals[0], a.Primals[1], thetaDot),
+            _ => throw new InvalidOperationException($"fixed_point: unknown mode {(int)Mode}."),
+        };
         return y;
     }
 }

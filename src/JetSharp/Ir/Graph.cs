@@ -17,7 +17,8 @@ public sealed class Graph
     private Node[] _outputs = [];
 
     /// <summary>An empty graph whose nodes all have element type <paramref name="dtype"/>.</summary>
-    public Graph(DType dtype) { DType = dtype; }
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
+    public Graph(DType dtype) { DType = DTypes.Check(dtype); }
 
     /// <summary>The element type of every node.</summary>
     public DType DType { get; }
@@ -50,11 +51,14 @@ public sealed class Graph
     }
 
     /// <summary>Appends <paramref name="op"/> applied to <paramref name="inputs"/>, checking graph membership, dtype and shapes first.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="op"/>, <paramref name="inputs"/> or one of the inputs is null.</exception>
     public Node Apply(Primitive op, params Node[] inputs)
     {
+        ArgumentNullException.ThrowIfNull(op);
+        ArgumentNullException.ThrowIfNull(inputs);
         for (int i = 0; i < inputs.Length; i++)
         {
-            var x = inputs[i];
+            var x = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"{op.Name}: input {i} is null.");
             // A constant is a value, not a computation: one captured from another trace is re-created here.
             if (x.Graph != this && x.Op is ConstantOp && x.DType == DType)
             {
@@ -84,16 +88,34 @@ public sealed class Graph
     /// <summary>A scalar (rank-0) constant.</summary>
     public Node Scalar(double value) => Apply(new ConstantOp(value));
 
-    /// <summary>A constant tensor (converted to the graph's dtype).</summary>
-    public Node Constant(NDArray value) => Apply(new ConstantOp(value, DType));
+    /// <summary>
+    /// A constant tensor, copied (and converted to the graph's dtype): later writes to <paramref name="value"/>
+    /// do not change the graph.
+    /// </summary>
+    public Node Constant(NDArray value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var copy = value.DType == DType ? value switch
+        {
+            NDArray<float> f => f.Clone(),
+            NDArray<double> d => d.Clone(),
+            _ => throw new NotSupportedException($"Graph.Constant: tensors of {value.GetType().Name} are not supported."),
+        } : value;   // ConstantOp converts (and so copies) a tensor of the other dtype
+        return Apply(new ConstantOp(copy, DType));
+    }
 
     /// <summary>Makes <paramref name="outputs"/> the graph's results (replacing any earlier ones).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="outputs"/> or one of its nodes is null.</exception>
     /// <exception cref="ArgumentException">A node belongs to another graph.</exception>
     public void SetOutputs(params Node[] outputs)
     {
-        foreach (var o in outputs)
-            if (o.Graph != this) throw new ArgumentException($"SetOutputs: node %{o.Id} belongs to another graph.");
-        _outputs = outputs;
+        ArgumentNullException.ThrowIfNull(outputs);
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            var o = outputs[i] ?? throw new ArgumentNullException(nameof(outputs), $"SetOutputs: output {i} is null.");
+            if (o.Graph != this) throw new ArgumentException($"SetOutputs: node %{o.Id} {o.Shape} (output {i}) belongs to another graph.", nameof(outputs));
+        }
+        _outputs = (Node[])outputs.Clone();
     }
 
     /// <summary>A listing that reads like code: the inputs, one line per node (<c>%7 = tanh(%6) : [16, 768]</c>) and the outputs.</summary>

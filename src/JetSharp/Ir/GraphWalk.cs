@@ -10,11 +10,17 @@ namespace JetSharp.Ir;
 public static class GraphWalk
 {
     /// <summary>Nodes from which an output can be reached, in topological order.</summary>
-    public static List<Node> Reachable(Graph g) => Reachable(g.Nodes, g.Outputs);
+    public static List<Node> Reachable(Graph g)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        return Reachable(g.Nodes, g.Outputs);
+    }
 
     /// <summary>Nodes of <paramref name="nodes"/> (topologically ordered) from which a root can be reached, in order.</summary>
     public static List<Node> Reachable(IReadOnlyList<Node> nodes, IEnumerable<Node> roots)
     {
+        ArgumentNullException.ThrowIfNull(nodes);
+        ArgumentNullException.ThrowIfNull(roots);
         var live = new HashSet<Node>(roots);
         for (int i = nodes.Count - 1; i >= 0; i--)
             if (live.Contains(nodes[i]))
@@ -23,11 +29,19 @@ public static class GraphWalk
     }
 
     /// <summary>The name of a graph input (as given to <see cref="Graph.Input"/>); "in{id}" for any other node.</summary>
-    public static string InputName(Node input) => input.Op is InputOp op ? op.InputName : $"in{input.Id}";
+    public static string InputName(Node input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return input.Op is InputOp op ? op.InputName : $"in{input.Id}";
+    }
 
     /// <summary>New inputs of <paramref name="target"/> with the shapes and names of <paramref name="source"/>'s inputs.</summary>
-    public static Node[] MirrorInputs(Graph source, Graph target) =>
-        [.. source.Inputs.Select(i => target.Input(i.Shape, InputName(i)))];
+    public static Node[] MirrorInputs(Graph source, Graph target)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        return [.. source.Inputs.Select(i => target.Input(i.Shape, InputName(i)))];
+    }
 
     /// <summary>
     /// Checks that <paramref name="primals"/> can stand for the inputs of <paramref name="g"/> (count,
@@ -35,6 +49,10 @@ public static class GraphWalk
     /// </summary>
     public static void CheckInputs(Graph g, IReadOnlyList<Node> primals, string transform)
     {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(primals);
+        for (int i = 0; i < primals.Count; i++)
+            if (primals[i] is null) throw new ArgumentNullException(nameof(primals), $"{transform}: input {i} is null.");
         if (primals.Count != g.Inputs.Count)
             throw new ArgumentException($"{transform}: {primals.Count} input(s) given to a function of {g.Inputs.Count} input(s).");
         for (int i = 0; i < primals.Count; i++)
@@ -58,6 +76,9 @@ public static class GraphWalk
     /// <inheritdoc cref="ForEachNode(Graph, Graph, Action{Node})"/>
     public static void ForEachNode(IReadOnlyList<Node> order, Graph target, Action<Node> visit)
     {
+        ArgumentNullException.ThrowIfNull(order);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(visit);
         var outer = target.InheritedOrigin;
         try
         {
@@ -74,6 +95,9 @@ public static class GraphWalk
     /// <summary>Runs <paramref name="action"/> with new nodes of <paramref name="target"/> inheriting <paramref name="source"/>'s origin.</summary>
     public static void WithOrigin(Graph target, Node source, Action action)
     {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(action);
         var outer = target.InheritedOrigin;
         target.InheritedOrigin = source.Origin;
         try { action(); }
@@ -90,6 +114,8 @@ public static class GraphWalk
 
     internal static Dictionary<Node, Node> Copy(Graph source, Graph target, IReadOnlyList<Node> inputs, Func<Primitive, Node[], Node> apply)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
         CheckInputs(source, inputs, "copy");
         if (inputs.Any(i => i.Graph != target))
             throw new ArgumentException("copy: the inputs must be nodes of the target graph.");

@@ -21,8 +21,10 @@ public sealed class MemoryMeter
     public long PeakBytes { get; private set; }
 
     /// <summary>Counts <paramref name="bytes"/> as live here and in every enclosing meter.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is negative.</exception>
     public void Allocate(long bytes)
     {
+        CheckBytes(bytes, "Allocate");
         for (var m = this; m is not null; m = m._parent)
         {
             m.LiveBytes += bytes;
@@ -31,8 +33,15 @@ public sealed class MemoryMeter
     }
 
     /// <summary>Counts <paramref name="bytes"/> as no longer live here and in every enclosing meter.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is negative.</exception>
     public void Release(long bytes)
     {
+        CheckBytes(bytes, "Release");
         for (var m = this; m is not null; m = m._parent) m.LiveBytes -= bytes;
+    }
+
+    private static void CheckBytes(long bytes, string what)
+    {
+        if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes), bytes, $"MemoryMeter.{what}: a byte count must be ≥ 0, got {bytes}.");
     }
 }

@@ -46,8 +46,12 @@ public sealed class ConstantOp : Primitive
     /// when its dtype differs, and shared otherwise: do not modify it afterwards). Each tensor constant
     /// gets a unique id in its <see cref="Attributes"/>, so two tensor constants never compare equal.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
     public ConstantOp(NDArray value, DType dtype)
     {
+        ArgumentNullException.ThrowIfNull(value);
+        DTypes.Check(dtype);
         Value = value.DType == dtype ? value : dtype == DType.Float32 ? value.To<float>() : value.To<double>();
         Shape = value.Shape;
         _id = Interlocked.Increment(ref _nextId);

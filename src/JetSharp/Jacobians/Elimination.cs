@@ -56,7 +56,7 @@ public static class Elimination
     /// The graph is not modified.
     /// </summary>
     public static EliminationResult Run(LinearizedGraph graph, IReadOnlyList<int> order) =>
-        new(graph, EliminationProgram.Compile(graph, order));
+        new(graph ?? throw new ArgumentNullException(nameof(graph)), EliminationProgram.Compile(graph, order));
 
     /// <summary>The multiplication count of <paramref name="order"/> (structure only; fast, no log).</summary>
     public static long Count(LinearizedGraph graph, IReadOnlyList<int> order)
@@ -184,6 +184,7 @@ public sealed class EliminationProgram
     /// </summary>
     public NDArray<double> Run(LinearizedGraph labelled)
     {
+        ArgumentNullException.ThrowIfNull(labelled);
         if (!labelled.HasLabels)
             throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
         var jacobian = new NDArray<double>(new Shape(labelled.PointCount, Structure.Dependents, Structure.Independents));
@@ -194,6 +195,8 @@ public sealed class EliminationProgram
     /// <summary>As <see cref="Run"/>, writing into <paramref name="jacobian"/> ([N, m, n]; every entry is overwritten), e.g. to time runs without allocating.</summary>
     public void RunInto(LinearizedGraph labelled, NDArray<double> jacobian)
     {
+        ArgumentNullException.ThrowIfNull(labelled);
+        ArgumentNullException.ThrowIfNull(jacobian);
         if (!labelled.HasLabels)
             throw new InvalidOperationException("elimination: the graph carries structure only, so there is no Jacobian to compute; evaluate the labels at points first.");
         if (labelled.Independents != Structure.Independents || labelled.Intermediates != Structure.Intermediates

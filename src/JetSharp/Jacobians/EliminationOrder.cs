@@ -28,7 +28,8 @@ public abstract class EliminationOrder
     public static EliminationOrder Markowitz { get; } = new FixedRule("Markowitz", MarkowitzOrder);
 
     /// <summary>A user-given order of vertex indices (checked against the graph when used).</summary>
-    public static EliminationOrder Custom(IEnumerable<int> vertices, string name = "custom") => new CustomOrder(name, [.. vertices]);
+    public static EliminationOrder Custom(IEnumerable<int> vertices, string name = "custom") =>
+        new CustomOrder(name ?? throw new ArgumentNullException(nameof(name)), [.. vertices ?? throw new ArgumentNullException(nameof(vertices))]);
 
     /// <summary>An order found by <see cref="OrderOptimizer"/> (dynamic programming or annealing, see there).</summary>
     public static EliminationOrder Optimized(OptimizerOptions? options = null) => new OptimizedOrder(options ?? new OptimizerOptions());
@@ -39,6 +40,8 @@ public abstract class EliminationOrder
     /// </summary>
     public static void Validate(LinearizedGraph graph, IReadOnlyList<int> order, string op)
     {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(order);
         int n = graph.Independents, p = graph.Intermediates;
         var seen = new bool[p];
         foreach (var v in order)

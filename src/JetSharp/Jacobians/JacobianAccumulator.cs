@@ -30,6 +30,8 @@ public static class JacobianAccumulator
     /// <summary>∂f/∂x at each row of <paramref name="x"/> ([N, n]), by eliminating in <paramref name="order"/>.</summary>
     public static JacobianResult Jacobian(Func<Node[], Node[]> f, NDArray<double> x, EliminationOrder order)
     {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(order);
         var (points, inputs) = PointShape(x, "jacobian");
         return Jacobian(LinearizedFunction.Trace(f, inputs, points), x, order);
     }
@@ -37,6 +39,8 @@ public static class JacobianAccumulator
     /// <summary>As above for a function already linearized (traced for x's number of points).</summary>
     public static JacobianResult Jacobian(LinearizedFunction function, NDArray<double> x, EliminationOrder order)
     {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(order);
         PointShape(x, "jacobian");
         LinearizedFunction.CheckPoints(x, function.InputCount, function.PointCount, "jacobian");
         var vertices = order.For(function.Structure);
@@ -59,6 +63,7 @@ public static class JacobianAccumulator
     /// <summary>A compiled forward-mode Jacobian for points of x's shape (for timing repeated runs).</summary>
     public static ReferenceJacobian ForwardModeGraph(Func<Node[], Node[]> f, NDArray<double> x)
     {
+        ArgumentNullException.ThrowIfNull(f);
         var (points, inputs) = PointShape(x, "forward-mode jacobian");
         var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
@@ -81,6 +86,7 @@ public static class JacobianAccumulator
     /// <summary>A compiled reverse-mode Jacobian for points of x's shape.</summary>
     public static ReferenceJacobian ReverseModeGraph(Func<Node[], Node[]> f, NDArray<double> x)
     {
+        ArgumentNullException.ThrowIfNull(f);
         var (points, inputs) = PointShape(x, "reverse-mode jacobian");
         var g = TraceColumns(f, inputs, points);
         var jg = new Graph(DType.Float64);
@@ -105,6 +111,7 @@ public static class JacobianAccumulator
 
     internal static (int Points, int Inputs) PointShape(NDArray<double> x, string op)
     {
+        ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 2 || x.Shape[0] < 1 || x.Shape[1] < 1)
             throw new ShapeException($"{op}: points must have shape [N, n] with N, n ≥ 1 (one row per point, one column per input); got {x.Shape}.");
         return (x.Shape[0], x.Shape[1]);

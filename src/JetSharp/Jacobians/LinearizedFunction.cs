@@ -59,6 +59,7 @@ public sealed class LinearizedFunction
     /// <summary>Traces <paramref name="f"/> on <paramref name="inputs"/> columns of <paramref name="points"/> points each.</summary>
     public static LinearizedFunction Trace(Func<Node[], Node[]> f, int inputs, int points)
     {
+        ArgumentNullException.ThrowIfNull(f);
         if (inputs < 1) throw new ArgumentException($"linearize: the function needs at least one input, got {inputs}.");
         if (points < 1) throw new ArgumentException($"linearize: the number of points must be at least 1, got {points}.");
         var shapes = Enumerable.Repeat(new Shape(points), inputs).ToArray();
@@ -69,6 +70,7 @@ public sealed class LinearizedFunction
     public static LinearizedFunction FromGraph(Graph g)
     {
         const string op = "linearize";
+        ArgumentNullException.ThrowIfNull(g);
         if (g.DType != DType.Float64)
             throw new ArgumentException($"{op}: Jacobian accumulation works in float64; the graph is {g.DType.Name()}.");
         if (g.Inputs.Count == 0) throw new ArgumentException($"{op}: the function has no inputs.");
@@ -180,6 +182,7 @@ public sealed class LinearizedFunction
     /// <summary>Throws unless x has shape [N, n] = [<paramref name="points"/>, <paramref name="inputs"/>].</summary>
     internal static void CheckPoints(NDArray<double> x, int inputs, int points, string op)
     {
+        ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 2 || x.Shape[1] != inputs || x.Shape[0] != points)
             throw new ShapeException($"{op}: points have shape {x.Shape}; expected [N, n] = [{points}, {inputs}] (N points as traced, one column per input).");
     }

@@ -125,6 +125,7 @@ public sealed class LinearizedGraph
         IReadOnlyList<double[]>? labels = null, IReadOnlyList<string>? names = null, int? points = null)
     {
         const string op = "LinearizedGraph.Create";
+        ArgumentNullException.ThrowIfNull(edges);
         if (independents < 1 || intermediates < 0 || dependents < 1)
             throw new ArgumentException($"{op}: need n ≥ 1 independents, p ≥ 0 intermediates and m ≥ 1 dependents; got n = {independents}, p = {intermediates}, m = {dependents}.");
         var list = edges.ToArray();
@@ -146,6 +147,8 @@ public sealed class LinearizedGraph
         {
             if (labels.Count != list.Length)
                 throw new ArgumentException($"{op}: {labels.Count} labels for {list.Length} edges.");
+            for (int i = 0; i < labels.Count; i++)
+                if (labels[i] is null) throw new ArgumentNullException(nameof(labels), $"{op}: the label of edge {i} is null.");
             if (list.Length == 0 && points is null)
                 throw new ArgumentException($"{op}: a labelled graph without edges needs the number of points stated.");
             pointCount = points ?? labels[0].Length;

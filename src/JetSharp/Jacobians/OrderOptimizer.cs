@@ -60,12 +60,13 @@ public static class OrderOptimizer
 {
     /// <summary>The three reference orders with their costs.</summary>
     public static IReadOnlyList<(string Name, int[] Order, long Multiplications)> Heuristics(LinearizedGraph graph) =>
-        [.. new[] { EliminationOrder.Forward, EliminationOrder.Reverse, EliminationOrder.Markowitz }
+        graph is null ? throw new ArgumentNullException(nameof(graph)) : [.. new[] { EliminationOrder.Forward, EliminationOrder.Reverse, EliminationOrder.Markowitz }
             .Select(o => { var order = o.For(graph); return (o.Name, order, Elimination.Count(graph, order)); })];
 
     /// <summary>Exact when the graph is small enough, annealing otherwise.</summary>
     public static OptimizationResult Optimize(LinearizedGraph graph, OptimizerOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(graph);
         options ??= new OptimizerOptions();
         CheckOptions(options);
         return graph.Intermediates <= Math.Min(options.ExhaustiveLimit, MaxExhaustive) && graph.Independents <= 64 && graph.Dependents <= 64
@@ -79,6 +80,7 @@ public static class OrderOptimizer
     /// <summary>An optimal order by dynamic programming over subsets (see the class remarks).</summary>
     public static OptimizationResult Exhaustive(LinearizedGraph graph)
     {
+        ArgumentNullException.ThrowIfNull(graph);
         int n = graph.Independents, p = graph.Intermediates, m = graph.Dependents;
         if (p > MaxExhaustive)
             throw new ArgumentException($"optimizer (dynamic programming): the graph has {p} intermediates; exhaustive search handles at most {MaxExhaustive} (2^p states). Use annealing.");
@@ -158,6 +160,8 @@ public static class OrderOptimizer
     /// <summary>Simulated annealing (see the class remarks) for the time budget or evaluation budget of <paramref name="options"/>.</summary>
     public static OptimizationResult Anneal(LinearizedGraph graph, OptimizerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(options);
         CheckOptions(options);
         var clock = Stopwatch.StartNew();
         var heuristics = Heuristics(graph);
@@ -273,10 +277,11 @@ public static class OrderOptimizer
 
     private static void CheckOptions(OptimizerOptions o)
     {
-        if (o.Threads < 1) throw new ArgumentException($"optimizer: Threads must be at least 1, got {o.Threads}.");
-        if (o.MaxEvaluations is < 1) throw new ArgumentException($"optimizer: MaxEvaluations must be at least 1, got {o.MaxEvaluations}.");
+        const string p = "options";
+        if (o.Threads < 1) throw new ArgumentException($"optimizer: Threads must be at least 1, got {o.Threads}.", p);
+        if (o.MaxEvaluations is < 1) throw new ArgumentException($"optimizer: MaxEvaluations must be at least 1, got {o.MaxEvaluations}.", p);
         if (o.MaxEvaluations is null && o.TimeBudget <= TimeSpan.Zero)
-            throw new ArgumentException($"optimizer: the time budget must be positive, got {o.TimeBudget}.");
-        if (o.ExhaustiveLimit < 0) throw new ArgumentException($"optimizer: ExhaustiveLimit must be ≥ 0, got {o.ExhaustiveLimit}.");
+            throw new ArgumentException($"optimizer: the time budget (TimeBudget) must be positive, got {o.TimeBudget}.", p);
+        if (o.ExhaustiveLimit < 0) throw new ArgumentException($"optimizer: ExhaustiveLimit must be ≥ 0, got {o.ExhaustiveLimit}.", p);
     }
 }

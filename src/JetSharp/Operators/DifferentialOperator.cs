@@ -39,20 +39,30 @@ public sealed class DifferentialOperator
     public double ZeroOrder { get; }
 
     /// <summary>The direction families for inputs of dimension D.</summary>
-    public IReadOnlyList<DirectionFamily> Families(int dimension) => _families(dimension);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is negative.</exception>
+    public IReadOnlyList<DirectionFamily> Families(int dimension)
+    {
+        if (dimension < 0)
+            throw new ArgumentOutOfRangeException(nameof(dimension), dimension, $"{Name}: the input dimension D must be non-negative, got {dimension}.");
+        return _families(dimension);
+    }
 
     /// <summary>The <see cref="Name"/>.</summary>
     public override string ToString() => Name;
 
     // ------------------------------------------------------------------ operators
 
-    /// <summary>Δf = Σ_d ∂²f/∂x_d². Exact: directions e_1..e_D. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩.</summary>
+    /// <summary>
+    /// Δf = Σ_d ∂²f/∂x_d². Exact: directions e_1..e_D, as a structural identity
+    /// (<see cref="DirectionFamily.StandardBasis"/>) that a first linear layer turns into rows of its weight,
+    /// so no dense D×D basis is held. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩.
+    /// A null <paramref name="estimate"/> means <see cref="Estimate.Exact"/>.
+    /// </summary>
     public static DifferentialOperator Laplacian(Estimate? estimate = null)
     {
-        estimate ??= Estimate.Exact;
-        var est = estimate;
+        var est = estimate ?? Estimate.Exact;
         return new($"Laplacian ({est})", d => est.IsExact
-            ? [DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d")]
+            ? [DirectionFamily.StandardBasis(2, 1)]
             : [RandomFamily(2, 1.0 / est.Samples, est, d)]);
     }
 
@@ -60,13 +70,23 @@ public sealed class DifferentialOperator
     /// tr(σσᵀ∇²f) = Σ_r ⟨∂²f, s_r⊗s_r⟩ for a constant σ = (s_1..s_R) of shape [D, R].
     /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="sigma"/> is null.</exception>
+    /// <exception cref="ShapeException">σ is not a matrix.</exception>
+    /// <exception cref="ArgumentException">An entry of σ is NaN or infinite.</exception>
     public static DifferentialOperator WeightedLaplacian(NDArray sigma, Estimate? estimate = null)
     {
+        ArgumentNullException.ThrowIfNull(sigma);
         if (sigma.Rank != 2)
             throw new ShapeException($"WeightedLaplacian: σ must be a [D, R] matrix, got shape {sigma.Shape}.");
         var est = estimate ?? Estimate.Exact;
         int rank = sigma.Shape[1];
         var columns = Transposed(sigma);
+        for (int r = 0; r < rank; r++)
+            for (int i = 0; i < sigma.Shape[0]; i++)
+                if (!double.IsFinite(columns[r, i]))
+                    throw new ArgumentException($"WeightedLaplacian: σ[{i}, {r}] = {columns[r, i]} (σ is {sigma.Shape}); σ must be finite.", nameof(sigma));
+        // The operator keeps copies (the columns, and σ itself for the stochastic form): later changes to the caller's σ do not leak in.
+        var sigmaCopy = NDArray.FromArray(Transposed(columns));
         return new($"weighted Laplacian (rank {rank}, {est})", d =>
         {
             if (sigma.Shape[0] != d)
@@ -75,7 +95,7 @@ public sealed class DifferentialOperator
             return [new DirectionFamily(2, 1.0 / est.Samples, x =>
             {
                 var v = Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], rank), est.Distribution, est.Seed);
-                return Fn.MatMul(v, x.Graph.Constant(sigma), transposeB: true);
+                return Fn.MatMul(v, x.Graph.Constant(sigmaCopy), transposeB: true);
             }, "σ v_s")];
         });
     }
@@ -84,8 +104,10 @@ public sealed class DifferentialOperator
     /// tr(σ(x)σ(x)ᵀ∇²f) with σ evaluated per datum (not differentiated): <paramref name="sigma"/> maps
     /// x [N, D] to [N, D, R].
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="sigma"/> is null.</exception>
     public static DifferentialOperator WeightedLaplacian(Func<Node, Node> sigma, Estimate? estimate = null)
     {
+        ArgumentNullException.ThrowIfNull(sigma);
         var est = estimate ?? Estimate.Exact;
         Node Sigma(Node x)
         {
@@ -108,21 +130,51 @@ public sealed class DifferentialOperator
     /// tr(A∇²f) for a constant symmetric, possibly indefinite, matrix A: A is split by its
     /// eigendecomposition into positive and negative parts, A = Σ λ_i q_i q_iᵀ, giving one family
     /// of directions √|λ_i| q_i for each sign.
+    /// <para>
+    /// Only eigenvalues that are exactly zero are dropped. No relative threshold is applied: it would
+    /// drop legitimate small eigenvalues (diag(10¹⁵, 1) is exact and both terms count). Of a numerically
+    /// singular A, the eigenvalues that are rounding noise (|λ| of the order of D·ε·‖A‖) are kept; each
+    /// contributes at most that much times |∇²f|, the accuracy of the result anyway, and costs one direction.
+    /// For a low-rank A = σσᵀ, <see cref="WeightedLaplacian(NDArray, Estimate)"/> with the factor σ is cheaper.
+    /// A may deviate from symmetry by rounding (10⁻¹² of its largest entry); its symmetric part (A + Aᵀ)/2 is
+    /// used, which gives the same tr(A∇²f) since ∇²f is symmetric.
+    /// </para>
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="a"/> is null.</exception>
+    /// <exception cref="ShapeException">A is not square.</exception>
+    /// <exception cref="ArgumentException">An entry of A is NaN or infinite, or A is not symmetric.</exception>
     public static DifferentialOperator WeightedLaplacianFromCoefficients(double[,] a)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        const string op = "WeightedLaplacianFromCoefficients";
         int n = a.GetLength(0);
-        if (a.GetLength(1) != n) throw new ShapeException($"WeightedLaplacianFromCoefficients: A must be square, got [{n}, {a.GetLength(1)}].");
+        if (a.GetLength(1) != n) throw new ShapeException($"{op}: A must be square, got [{n}, {a.GetLength(1)}].");
+        double largest = 0;
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < i; j++)
-                if (Math.Abs(a[i, j] - a[j, i]) > 1e-12 * (Math.Abs(a[i, j]) + Math.Abs(a[j, i]) + 1))
-                    throw new ArgumentException($"WeightedLaplacianFromCoefficients: A is not symmetric (A[{i},{j}] = {a[i, j]}, A[{j},{i}] = {a[j, i]}).");
-        var (values, vectors) = SymmetricEigen.Decompose(a);
-        // Relative to the largest eigenvalue, so that tr(A∇²f) scales with A (an absolute floor dropped every eigenvalue of a small A).
-        double tol = 1e-14 * values.Select(Math.Abs).DefaultIfEmpty(0).Max();
+            for (int j = 0; j < n; j++)
+            {
+                if (!double.IsFinite(a[i, j]))
+                    throw new ArgumentException($"{op}: A[{i},{j}] = {a[i, j]}; the coefficients must be finite.", nameof(a));
+                largest = Math.Max(largest, Math.Abs(a[i, j]));
+            }
+        var symmetric = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+            {
+                if (Math.Abs(a[i, j] - a[j, i]) > 1e-12 * largest)
+                    throw new ArgumentException($"{op}: A is not symmetric (A[{i},{j}] = {a[i, j]}, A[{j},{i}] = {a[j, i]}).", nameof(a));
+                symmetric[i, j] = symmetric[j, i] = i == j ? a[i, i] : 0.5 * a[i, j] + 0.5 * a[j, i];
+            }
+        // Decomposed at unit scale (a power of two, so exactly): the Jacobi sweeps square the entries, which would
+        // overflow for entries beyond 1e154 and underflow below 1e-154.
+        double unit = largest > 0 ? Math.ScaleB(1.0, -Math.ILogB(largest)) : 1;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) symmetric[i, j] *= unit;
+        var (values, vectors) = SymmetricEigen.Decompose(symmetric);
+        for (int i = 0; i < n; i++) values[i] /= unit;
         double[,] Part(int sign)
         {
-            var idx = Enumerable.Range(0, n).Where(i => sign * values[i] > tol).ToArray();
+            var idx = Enumerable.Range(0, n).Where(i => sign * values[i] > 0).ToArray();
             var dirs = new double[idx.Length, n];
             for (int r = 0; r < idx.Length; r++)
                 for (int j = 0; j < n; j++) dirs[r, j] = Math.Sqrt(Math.Abs(values[idx[r]])) * vectors[j, idx[r]];
@@ -132,7 +184,7 @@ public sealed class DifferentialOperator
         var neg = Part(-1);
         return new($"tr(A∇²f) ({pos.GetLength(0)} positive, {neg.GetLength(0)} negative eigenvalues)", d =>
         {
-            if (d != n) throw new ShapeException($"WeightedLaplacianFromCoefficients: A is {n}×{n}; inputs have D = {d}.");
+            if (d != n) throw new ShapeException($"{op}: A is {n}×{n}; inputs have D = {d}.");
             var fams = new List<DirectionFamily>();
             if (pos.GetLength(0) > 0) fams.Add(DirectionFamily.Constant(2, 1, pos, "positive part"));
             if (neg.GetLength(0) > 0) fams.Add(DirectionFamily.Constant(2, -1, neg, "negative part"));
@@ -152,7 +204,14 @@ public sealed class DifferentialOperator
             throw new ArgumentException($"Biharmonic: stochastic estimation needs Gaussian directions (E⟨∂⁴f, v^⊗4⟩ = 3Δ²f holds for Gaussian v only); got {est.Distribution}.");
         if (!est.IsExact)
             return new($"biharmonic ({est})", d => [RandomFamily(4, 1.0 / (3.0 * est.Samples), est, d)]);
-        return new($"biharmonic (exact)", d => MixedPartials.Families(BiharmonicTerms(d), d),
+        const string name = "biharmonic (exact)";
+        return new(name, d =>
+        {
+            // (3D² − D)/2 directions of dimension D: refuse before enumerating the D² terms when the table alone cannot fit.
+            double directions = (3.0 * d * d - d) / 2;
+            MemoryGuard.CheckTable(name, d, directions * d * sizeof(double), $"its {directions:0} directions of dimension {d}");
+            return MixedPartials.Families(BiharmonicTerms(d), d, name);
+        },
             nestedFirstOrder: (f, inputs) =>
             {
                 var lap = Laplacian().Build(f, Strategy.NestedFirstOrder, simplify: false);
@@ -174,39 +233,84 @@ public sealed class DifferentialOperator
     /// A general operator Σ c_α ∂^α f. Each term names its derivative by variables, e.g. (1, "t"),
     /// (−1, "xx"), (−1, "yy"), (1, "xxyy"), with <paramref name="variables"/> giving the letter of each
     /// input dimension in order (e.g. "txy"); the empty string is f itself.
+    /// <para>
+    /// Every finite non-zero coefficient counts, at any scale: terms are merged in exact arithmetic (only
+    /// weights that cancel exactly are dropped) and directions are normalised per band of magnitudes (see
+    /// <c>MixedPartials</c>), so a coefficient 10⁻³⁰ next to one of 10³⁰ is neither lost nor underflows.
+    /// The result is accurate to a few units of rounding relative to Σ_j |w_j|·|⟨∂ᴷf, u_j^⊗K⟩| over the
+    /// directions u_j and weights w_j of the interpolation, which for unmixed derivatives is Σ_α |c_α ∂^α f|:
+    /// each term is as accurate as on its own, up to the rounding of the largest terms.
+    /// </para>
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="terms"/> or <paramref name="variables"/> is null.</exception>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null derivative, a letter that is not a variable, or a repeated variable letter.</exception>
     public static DifferentialOperator Linear(IEnumerable<(double Coefficient, string Derivative)> terms, string variables)
     {
+        ArgumentNullException.ThrowIfNull(terms);
+        ArgumentNullException.ThrowIfNull(variables);
         var list = terms.ToList();
-        if (list.Count == 0) throw new ArgumentException("Linear: the operator has no terms.");
+        if (list.Count == 0) throw new ArgumentException("Linear: the operator has no terms.", nameof(terms));
         if (variables.Distinct().Count() != variables.Length)
-            throw new ArgumentException($"Linear: variable names '{variables}' repeat a letter.");
+            throw new ArgumentException($"Linear: variable names '{variables}' repeat a letter.", nameof(variables));
+        for (int t = 0; t < list.Count; t++)
+        {
+            if (list[t].Derivative is null)
+                throw new ArgumentException($"Linear: term {t} ({list[t].Coefficient}, null) has no derivative; use \"\" for f itself.", nameof(terms));
+            CheckCoefficient(list[t].Coefficient, t, $"'{list[t].Derivative}'");
+        }
         var parsed = list.Select(t => (t.Coefficient, Axes: t.Derivative.Select(ch =>
         {
             int a = variables.IndexOf(ch);
-            if (a < 0) throw new ArgumentException($"Linear: term '{t.Derivative}' uses '{ch}', which is not one of the variables '{variables}'.");
+            if (a < 0) throw new ArgumentException($"Linear: term '{t.Derivative}' uses '{ch}', which is not one of the variables '{variables}'.", nameof(terms));
             return a;
         }).ToArray())).ToList();
-        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{t.Coefficient:+0.###;-0.###}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length);
+        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{Signed(t.Coefficient)}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length);
     }
 
-    /// <summary>A general operator Σ c_α ∂^α f with each multi-index given as the list of axes differentiated (e.g. [0, 0, 1] = ∂³/∂x_0²∂x_1).</summary>
-    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms) =>
-        Linear([.. terms], "Σ c_α ∂^α f", -1);
+    /// <summary>
+    /// A general operator Σ c_α ∂^α f with each multi-index given as the list of axes differentiated
+    /// (e.g. [0, 0, 1] = ∂³/∂x_0²∂x_1); an empty list is f itself. Coefficients count at any scale, as in
+    /// <see cref="Linear(IEnumerable{ValueTuple{double, string}}, string)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="terms"/> is null.</exception>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, or a null multi-index.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A multi-index names a negative axis.</exception>
+    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        var list = terms.ToList();
+        for (int t = 0; t < list.Count; t++)
+        {
+            var axes = list[t].Axes ?? throw new ArgumentException($"Linear: term {t} ({list[t].Coefficient}, null) has no multi-index; use [] for f itself.", nameof(terms));
+            CheckCoefficient(list[t].Coefficient, t, $"[{string.Join(", ", axes)}]");
+            if (axes.FirstOrDefault(a => a < 0, 0) is var bad && bad < 0)
+                throw new ArgumentOutOfRangeException(nameof(terms), $"Linear: term {t} has multi-index [{string.Join(", ", axes)}] with the negative axis {bad}; axes count from 0.");
+        }
+        return Linear(list.Select(t => (t.Coefficient, (int[])t.Axes.Clone())).ToList(), "Σ c_α ∂^α f", -1);
+    }
+
+    private static void CheckCoefficient(double c, int index, string derivative)
+    {
+        if (!double.IsFinite(c))
+            throw new ArgumentException($"Linear: term {index} ({c}·∂{derivative}) has the coefficient {c}; every coefficient must be finite.", "terms");
+    }
+
+    private static string Signed(double c) => (c >= 0 ? "+" : "") + c.ToString("g4", System.Globalization.CultureInfo.InvariantCulture);
 
     private static DifferentialOperator Linear(List<(double Coefficient, int[] Axes)> terms, string name, int dimension)
     {
-        if (terms.Count == 0) throw new ArgumentException("Linear: the operator has no terms.");
-        double zeroOrder = terms.Where(t => t.Axes.Length == 0).Sum(t => t.Coefficient);
+        if (terms.Count == 0) throw new ArgumentException("Linear: the operator has no terms.", nameof(terms));
+        // Exact sum: c and −c cancel to 0, and a tiny coefficient next to a large one is not rounded away before it must be.
+        double zeroOrder = terms.Where(t => t.Axes.Length == 0).Aggregate(Rational.Zero, (s, t) => s + Rational.FromDouble(t.Coefficient)).ToDouble();
         var derivatives = terms.Where(t => t.Axes.Length > 0).ToList();
         return new(name, d =>
         {
             if (dimension >= 0 && dimension != d)
                 throw new ShapeException($"Linear: the operator has {dimension} variables; inputs have D = {d}.");
             foreach (var (_, axes) in derivatives)
-                if (axes.Any(a => a < 0 || a >= d))
+                if (axes.Any(a => a >= d))
                     throw new ShapeException($"Linear: multi-index [{string.Join(", ", axes)}] differentiates an axis outside 0..{d - 1}.");
-            return MixedPartials.Families(derivatives, d);
+            return MixedPartials.Families(derivatives, d, name);
         }, zeroOrder);
     }
 
@@ -219,17 +323,25 @@ public sealed class DifferentialOperator
     /// strategies only get <see cref="CleanUp"/> (common-subexpression and dead-code elimination, so x₀ is shared).
     /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <exception cref="ShapeException">f's first input is not [N, D], or it does not return one tensor [N, …].</exception>
+    /// <exception cref="ArgumentException">f couples the rows of x (see <see cref="DifferentialOperator"/>: the per-datum contract).</exception>
     public Graph Build(Graph f, Strategy? strategy = null, bool simplify = true)
     {
+        ArgumentNullException.ThrowIfNull(f);
         strategy ??= Strategy.Collapsed;
         if (f.Inputs.Count == 0 || f.Inputs[0].Rank != 2)
             throw new ShapeException($"{Name}: the function's first input must be a batch of points [N, D], got {(f.Inputs.Count == 0 ? "no inputs" : f.Inputs[0].Shape.ToString())}.");
         if (f.Outputs.Count != 1 || f.Outputs[0].Rank == 0 || f.Outputs[0].Shape[0] != f.Inputs[0].Shape[0])
             throw new ShapeException($"{Name}: the function must return one tensor [N, …] for inputs [N, D] = {f.Inputs[0].Shape}; it returns {string.Join(", ", f.Outputs.Select(o => o.Shape.ToString()))}.");
-        var g = new Graph(f.DType);
-        var inputs = GraphWalk.MirrorInputs(f, g);
-        g.SetOutputs(Emit(f, inputs, strategy));
-        return simplify ? strategy.Finish(g) : g;
+        PerDatum.Check(f, Name);
+        return MemoryGuard.WhileBuilding(Name, f.Inputs[0].Shape, f.DType, () =>
+        {
+            var g = new Graph(f.DType);
+            var inputs = GraphWalk.MirrorInputs(f, g);
+            g.SetOutputs(Emit(f, inputs, strategy));
+            return simplify ? strategy.Finish(g) : g;
+        });
     }
 
     /// <summary>
@@ -238,8 +350,17 @@ public sealed class DifferentialOperator
     /// first-order formulation where it has one and the strategy prefers it (<see cref="Strategy.Formulate{T}"/>).
     /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> or <paramref name="inputs"/> is null.</exception>
+    /// <exception cref="ShapeException">The inputs do not match f's inputs in number and shape, or x is not [N, D].</exception>
     public Node Emit(Graph f, Node[] inputs, Strategy? strategy)
     {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Length != f.Inputs.Count || inputs.Any(i => i is null) || inputs.Where((i, k) => i.Shape != f.Inputs[k].Shape).Any())
+            throw new ShapeException($"{Name}: emit needs one node per input of f with its shape, ({string.Join(", ", f.Inputs.Select(i => i.Shape.ToString()))}); " +
+                $"got ({string.Join(", ", inputs.Select(i => i?.Shape.ToString() ?? "null"))}).");
+        if (inputs.Length == 0 || inputs[0].Rank != 2)
+            throw new ShapeException($"{Name}: the function's first input must be a batch of points [N, D], got {(inputs.Length == 0 ? "no inputs" : inputs[0].Shape.ToString())}.");
         var s = strategy ?? Strategy.Collapsed;
         var nested = _nestedFirstOrder;
         return s.Formulate(() => EmitTerms(f, inputs, s), nested is null ? null : () => nested(f, inputs));
@@ -266,8 +387,14 @@ public sealed class DifferentialOperator
     /// Traces f for inputs of <paramref name="inputShape"/>, builds and compiles L f once; run it on many points.
     /// A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined <see cref="DType"/>.</exception>
+    /// <exception cref="ShapeException"><paramref name="inputShape"/> is not [N, D].</exception>
+    /// <exception cref="InsufficientMemoryException">A run would need more memory than the process may use (nothing is allocated).</exception>
     public CompiledOperator Compile(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64, Strategy? strategy = null)
     {
+        ArgumentNullException.ThrowIfNull(f);
+        CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
         return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy));
     }
@@ -276,8 +403,15 @@ public sealed class DifferentialOperator
     /// As <see cref="Compile(Func{Node, Node}, Shape, DType, Strategy)"/> for f(x, parameters): parameters are inputs
     /// of the compiled graph. A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> or <paramref name="parameterShapes"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined <see cref="DType"/>.</exception>
+    /// <exception cref="ShapeException"><paramref name="inputShape"/> is not [N, D].</exception>
+    /// <exception cref="InsufficientMemoryException">A run would need more memory than the process may use (nothing is allocated).</exception>
     public CompiledOperator Compile(Func<Node, Node[], Node> f, Shape inputShape, Shape[] parameterShapes, DType dtype = DType.Float64, Strategy? strategy = null)
     {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(parameterShapes);
+        CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
         return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
     }
@@ -289,9 +423,21 @@ public sealed class DifferentialOperator
     private Shape CheckPoints(Shape inputShape) => inputShape.Rank == 2 ? inputShape
         : throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {inputShape}.");
 
+    private void CheckDType(DType dtype)
+    {
+        if (!Enum.IsDefined(dtype))
+            throw new ArgumentOutOfRangeException(nameof(dtype), dtype, $"{Name}: dtype must be Float32 or Float64, got {(int)dtype}.");
+    }
+
     /// <summary>L f at the points x ([N, D]). A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> or <paramref name="x"/> is null.</exception>
+    /// <exception cref="ShapeException">x is not [N, D], or f's output is not [N, …].</exception>
+    /// <exception cref="ArgumentException">f couples the rows of x (the per-datum contract).</exception>
+    /// <exception cref="InsufficientMemoryException">The evaluation would need more memory than the process may use (nothing is allocated).</exception>
     public NDArray<T> Apply<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 2) throw new ShapeException($"{Name}: x must be a batch of points [N, D], got {x.Shape}.");
         return Compile(f, x.Shape, DTypes.Of<T>(), strategy).Run(x);
     }
@@ -310,6 +456,14 @@ public sealed class DifferentialOperator
             for (int j = 0; j < r; j++) t[j, i] = sigma.GetDouble(i * r + j);
         return t;
     }
+
+    private static double[,] Transposed(double[,] m)
+    {
+        var t = new double[m.GetLength(1), m.GetLength(0)];
+        for (int i = 0; i < m.GetLength(0); i++)
+            for (int j = 0; j < m.GetLength(1); j++) t[j, i] = m[i, j];
+        return t;
+    }
 }
 
 /// <summary>An operator traced, transformed and simplified once for one input shape; runs on new points and parameters without retracing.</summary>
@@ -317,6 +471,7 @@ public sealed class CompiledOperator
 {
     internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph)
     {
+        MemoryGuard.CheckRun(op.Name, graph);
         Operator = op;
         Strategy = strategy;
         Graph = graph;
@@ -336,6 +491,25 @@ public sealed class CompiledOperator
     public Executable Executable { get; }
 
     /// <summary>L f at the points x, with the given parameter values (when f takes parameters).</summary>
-    public NDArray<T> Run<T>(NDArray<T> x, params NDArray<T>[] parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Executable.Run([x, .. parameters])[0];
+    /// <exception cref="ArgumentNullException"><paramref name="x"/>, <paramref name="parameters"/> or one of them is null.</exception>
+    /// <exception cref="ShapeException">The element type, the number of parameters or a shape differs from what was compiled.</exception>
+    public NDArray<T> Run<T>(NDArray<T> x, params NDArray<T>[] parameters) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(parameters);
+        string compiled = $"compiled for {Graph.DType.Name()} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))})";
+        if (DTypes.Of<T>() != Graph.DType)
+            throw new ShapeException($"{Operator.Name}: {compiled}; run with {DTypes.Of<T>().Name()} x {x.Shape}.");
+        if (parameters.Length != Graph.Inputs.Count - 1)
+            throw new ShapeException($"{Operator.Name}: {compiled} takes x and {Graph.Inputs.Count - 1} parameter(s); run with {parameters.Length}.");
+        NDArray<T>[] all = [x, .. parameters];
+        for (int i = 0; i < all.Length; i++)
+        {
+            string what = i == 0 ? "x" : $"parameter {i - 1}";
+            if (all[i] is null) throw new ArgumentNullException(nameof(parameters), $"{Operator.Name}: {what} is null.");
+            if (all[i].Shape != Graph.Inputs[i].Shape)
+                throw new ShapeException($"{Operator.Name}: {what} has shape {all[i].Shape}; {compiled}.");
+        }
+        return Executable.Run(all)[0];
+    }
 }

@@ -10,19 +10,63 @@ namespace JetSharp.Operators;
 /// [R, 1, D]), given the input x. Every operator of this library is a list of such families
 /// (weights are folded into the directions, so each family is a plain sum and collapses).
 /// </summary>
+/// <param name="Order">K ≥ 1, the order of the derivative.</param>
+/// <param name="Scale">A finite factor applied to the family's sum.</param>
+/// <param name="Directions">Emits the directions [R, N, D] for the input x [N, D].</param>
+/// <param name="Description">Words for listings and messages.</param>
 public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> Directions, string Description)
 {
-    /// <summary>Constant directions (rows of <paramref name="directions"/>, [R, D]) shared by every datum.</summary>
-    public static DirectionFamily Constant(int order, double scale, double[,] directions, string description) =>
-        new(order, scale, x => Broadcast(x, directions), description);
+    /// <summary>K ≥ 1, the order of the derivative.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">K &lt; 1.</exception>
+    public int Order { get; init; } = Order >= 1 ? Order
+        : throw new ArgumentOutOfRangeException(nameof(Order), Order, $"DirectionFamily: the order K must be at least 1, got {Order}.");
 
-    /// <summary>The basis e_1..e_D as rows.</summary>
-    public static double[,] Basis(int d)
+    /// <summary>A finite factor applied to the family's sum.</summary>
+    /// <exception cref="ArgumentException">The scale is NaN or infinite.</exception>
+    public double Scale { get; init; } = double.IsFinite(Scale) ? Scale
+        : throw new ArgumentException($"DirectionFamily: the scale must be finite, got {Scale}.", nameof(Scale));
+
+    /// <summary>Emits the directions [R, N, D] for the input x [N, D].</summary>
+    public Func<Node, Node> Directions { get; init; } = Directions ?? throw new ArgumentNullException(nameof(Directions));
+
+    /// <summary>Words for listings and messages.</summary>
+    public string Description { get; init; } = Description ?? throw new ArgumentNullException(nameof(Description));
+
+    /// <summary>Constant directions (rows of <paramref name="directions"/>, [R, D]) shared by every datum.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="directions"/> is null.</exception>
+    /// <exception cref="ArgumentException">An entry of <paramref name="directions"/> is NaN or infinite.</exception>
+    public static DirectionFamily Constant(int order, double scale, double[,] directions, string description)
     {
-        var e = new double[d, d];
-        for (int i = 0; i < d; i++) e[i, i] = 1;
-        return e;
+        CheckOrder(order);
+        CheckScale(scale);
+        ArgumentNullException.ThrowIfNull(directions);
+        foreach (var v in directions)
+            if (!double.IsFinite(v))
+                throw new ArgumentException($"DirectionFamily.Constant ({description}): the directions contain {v}; they must be finite.", nameof(directions));
+        return new(order, scale, x => Broadcast(x, directions), description);
     }
+
+    /// <summary>
+    /// The standard basis e_1..e_D as directions, for inputs of any dimension D: a structural identity
+    /// (<see cref="IdentityMatrixOp"/>) broadcast over the data, never a stored D×D matrix. The simplifier
+    /// turns e_d·W into row d of W (<c>MatMulOfIdentity</c>), so through a first linear layer the basis
+    /// costs what W costs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The order is below 1 or the scale is not finite.</exception>
+    public static DirectionFamily StandardBasis(int order, double scale, string description = "e_d") =>
+        new(CheckOrder(order), CheckScale(scale), x =>
+        {
+            int n = x.Shape[0], d = x.Shape[1];
+            // Emitted as [D, 1, D] directly: a reshape of a [D, D] node would need its element count, which
+            // for D > 46340 exceeds what a tensor can hold although the collapsed graph never holds it.
+            return Fn.BroadcastTo(IdentityMatrixOp.Emit(x.Graph, d, new Shape(d, 1, d)), new Shape(d, n, d));
+        }, description);
+
+    private static int CheckOrder(int order) => order >= 1 ? order
+        : throw new ArgumentOutOfRangeException(nameof(order), order, $"DirectionFamily: the order K must be at least 1, got {order}.");
+
+    private static double CheckScale(double scale) => double.IsFinite(scale) ? scale
+        : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"DirectionFamily: the scale must be finite, got {scale}.");
 
     private static Node Broadcast(Node x, double[,] directions)
     {

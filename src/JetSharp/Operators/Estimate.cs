@@ -30,6 +30,8 @@ public sealed record Estimate
     /// </summary>
     public static Estimate Stochastic(int samples, Distribution distribution = Distribution.Normal, long seed = 0)
     {
+        if (!Enum.IsDefined(distribution))
+            throw new ArgumentOutOfRangeException(nameof(distribution), distribution, $"Estimate.Stochastic: distribution must be Normal or Rademacher, got {(int)distribution}.");
         if (samples <= 0) throw new ArgumentOutOfRangeException(nameof(samples), $"Estimate.Stochastic: the number of samples must be positive, got {samples}.");
         if (distribution == Distribution.Uniform)
             throw new ArgumentException("Estimate.Stochastic: uniform directions are not unit-variance; use Normal or Rademacher.", nameof(distribution));

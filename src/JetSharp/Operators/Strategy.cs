@@ -1,3 +1,4 @@
+using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Simplify;
 
@@ -35,9 +36,13 @@ public abstract class Strategy
 
     /// <summary>The strategy whose <see cref="Name"/> is <paramref name="name"/> (case-insensitive), e.g. "Collapsed".</summary>
     /// <exception cref="ArgumentException">No strategy has that name.</exception>
-    public static Strategy FromName(string name) =>
-        All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"unknown strategy '{name}'; expected one of {string.Join(", ", All.Select(s => s.Name))}.", nameof(name));
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    public static Strategy FromName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"Strategy.FromName: unknown strategy '{name}'; expected one of {string.Join(", ", All.Select(s => s.Name))}.", nameof(name));
+    }
 
     /// <summary>Short identifier: "Collapsed", "StandardTaylor" or "NestedFirstOrder".</summary>
     public string Name { get; }
@@ -52,7 +57,28 @@ public abstract class Strategy
     /// Emits S(x) = Σ_r ⟨∂ᴷf(x), v_r^⊗K⟩ into the caller's graph for a per-datum function f (inputs x [N, D],
     /// then any parameters) and <paramref name="directions"/> [R, N, D]; see <see cref="DirectionalSums"/>.
     /// </summary>
-    public abstract Node DirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order);
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="order"/> is less than 1.</exception>
+    /// <exception cref="ShapeException">The inputs do not match f's, x is not [N, D], or the directions are not [R, N, D].</exception>
+    public Node DirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(directions);
+        if (order < 1) throw new ArgumentOutOfRangeException(nameof(order), order, $"{Name}.DirectionalSum: the order K must be at least 1, got {order}.");
+        if (inputs.Count != f.Inputs.Count || inputs.Any(i => i is null) || inputs.Where((i, k) => i.Shape != f.Inputs[k].Shape).Any())
+            throw new ShapeException($"{Name}.DirectionalSum: needs one node per input of f with its shape, ({string.Join(", ", f.Inputs.Select(i => i.Shape.ToString()))}); " +
+                $"got ({string.Join(", ", inputs.Select(i => i?.Shape.ToString() ?? "null"))}).");
+        if (inputs.Count == 0 || inputs[0].Rank != 2)
+            throw new ShapeException($"{Name}.DirectionalSum: the first input must be a batch of points [N, D], got {(inputs.Count == 0 ? "no inputs" : inputs[0].Shape.ToString())}.");
+        var x = inputs[0];
+        if (directions.Rank != 3 || directions.Shape[1] != x.Shape[0] || directions.Shape[2] != x.Shape[1])
+            throw new ShapeException($"{Name}.DirectionalSum: directions have shape {directions.Shape}; expected [R, {x.Shape[0]}, {x.Shape[1]}] for x {x.Shape}.");
+        return EmitDirectionalSum(f, inputs, directions, order);
+    }
+
+    /// <summary><see cref="DirectionalSum"/> on checked arguments.</summary>
+    private protected abstract Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order);
 
     /// <summary>
     /// Chooses between the formulations of one quantity: <paramref name="general"/> builds it from this
@@ -60,39 +86,54 @@ public abstract class Strategy
     /// given, is a formulation of the caller's own by nested first-order AD (for instance the biharmonic as
     /// Δ(Δf)). Only <see cref="NestedFirstOrder"/> uses it; the other strategies always build <paramref name="general"/>.
     /// </summary>
-    public virtual T Formulate<T>(Func<T> general, Func<T>? nestedFirstOrder) => general();
+    /// <exception cref="ArgumentNullException"><paramref name="general"/> is null.</exception>
+    public T Formulate<T>(Func<T> general, Func<T>? nestedFirstOrder)
+    {
+        ArgumentNullException.ThrowIfNull(general);
+        return PrefersNestedFirstOrder && nestedFirstOrder is not null ? nestedFirstOrder() : general();
+    }
+
+    /// <summary>True for <see cref="NestedFirstOrder"/>: an operator's own nested first-order formulation is used where it has one.</summary>
+    private protected virtual bool PrefersNestedFirstOrder => false;
 
     /// <summary>
     /// The graph as it is returned to the user: <see cref="Collapsed"/> simplifies with the standard rules
     /// (<see cref="Simplifier.Simplify"/>), the others only clean up (<see cref="CleanUp.Run"/>: common
     /// subexpressions merged, so x₀ is shared, and dead code removed).
     /// </summary>
-    public abstract Graph Finish(Graph g);
+    /// <exception cref="ArgumentNullException"><paramref name="g"/> is null.</exception>
+    public Graph Finish(Graph g)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        return FinishChecked(g);
+    }
+
+    /// <summary><see cref="Finish"/> on a checked graph.</summary>
+    private protected abstract Graph FinishChecked(Graph g);
 
     private sealed class CollapsedStrategy() : Strategy("Collapsed", "collapsed Taylor")
     {
-        public override Node DirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
+        private protected override Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
             DirectionalSums.StandardTaylor(f, inputs, directions, order);
 
-        public override Graph Finish(Graph g) => Simplifier.Simplify(g);
+        private protected override Graph FinishChecked(Graph g) => Simplifier.Simplify(g);
     }
 
     private sealed class StandardTaylorStrategy() : Strategy("StandardTaylor", "standard Taylor")
     {
-        public override Node DirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
+        private protected override Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
             DirectionalSums.StandardTaylor(f, inputs, directions, order);
 
-        public override Graph Finish(Graph g) => CleanUp.Run(g);
+        private protected override Graph FinishChecked(Graph g) => CleanUp.Run(g);
     }
 
     private sealed class NestedFirstOrderStrategy() : Strategy("NestedFirstOrder", "nested first-order")
     {
-        public override Node DirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
+        private protected override Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
             DirectionalSums.Nested(f, inputs, directions, order);
 
-        public override T Formulate<T>(Func<T> general, Func<T>? nestedFirstOrder) =>
-            nestedFirstOrder is null ? general() : nestedFirstOrder();
+        private protected override bool PrefersNestedFirstOrder => true;
 
-        public override Graph Finish(Graph g) => CleanUp.Run(g);
+        private protected override Graph FinishChecked(Graph g) => CleanUp.Run(g);
     }
 }

@@ -20,17 +20,27 @@ public static class ValueGradientLaplacian
     /// <see cref="Strategy.NestedFirstOrder"/> uses a VJP for ∇f and Hessian-vector products for Δf. The graph is
     /// finished by the strategy (<see cref="Strategy.Finish"/>). A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> is null.</exception>
+    /// <exception cref="ArgumentException">f has no inputs, or it couples the rows of x (the per-datum contract, see <see cref="DifferentialOperator"/>).</exception>
+    /// <exception cref="ShapeException">f is not [N, D] → [N] or [N, 1].</exception>
     public static Graph Build(Graph f, Strategy? strategy = null)
     {
+        ArgumentNullException.ThrowIfNull(f);
         strategy ??= Strategy.Collapsed;
-        var x0 = f.Inputs.Count > 0 ? f.Inputs[0] : throw new ArgumentException("ValueGradientLaplacian: the function has no inputs.");
+        var x0 = f.Inputs.Count > 0 ? f.Inputs[0] : throw new ArgumentException("ValueGradientLaplacian: the function has no inputs.", nameof(f));
         var outShape = f.Outputs.Count == 1 ? f.Outputs[0].Shape : throw new ShapeException("ValueGradientLaplacian: the function must have one output.");
         if (x0.Rank != 2 || outShape.Size != x0.Shape[0] || outShape[0] != x0.Shape[0])
             throw new ShapeException($"ValueGradientLaplacian: needs a scalar per datum, f: [N, D] → [N] or [N, 1]; got {x0.Shape} → {outShape}.");
+        PerDatum.Check(f, "ValueGradientLaplacian");
         int n = x0.Shape[0], d = x0.Shape[1];
+        return MemoryGuard.WhileBuilding("ValueGradientLaplacian", x0.Shape, f.DType, () => BuildChecked(f, strategy, n, d, outShape));
+    }
+
+    private static Graph BuildChecked(Graph f, Strategy strategy, int n, int d, Shape outShape)
+    {
         var g = new Graph(f.DType);
         var inputs = GraphWalk.MirrorInputs(f, g);
-        var basis = DirectionFamily.Constant(2, 1, DirectionFamily.Basis(d), "e_d").Directions(inputs[0]);
+        var basis = DirectionFamily.StandardBasis(2, 1).Directions(inputs[0]);
         var outputs = strategy.Formulate(
             general: () =>
             {
@@ -49,10 +59,18 @@ public static class ValueGradientLaplacian
     }
 
     /// <summary>(f(x), ∇f(x), Δf(x)) at the points x [N, D]. A null <paramref name="strategy"/> means <see cref="Strategy.Collapsed"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="f"/> or <paramref name="x"/> is null.</exception>
+    /// <exception cref="ShapeException">x is not [N, D], or f is not [N, D] → [N] or [N, 1].</exception>
+    /// <exception cref="InsufficientMemoryException">The evaluation would need more memory than the process may use (nothing is allocated).</exception>
     public static (NDArray<T> Value, NDArray<T> Gradient, NDArray<T> Laplacian) Evaluate<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var outs = Executable.Compile(Build(Tracer.Function(f, x.Shape, DTypes.Of<T>()), strategy)).Run(x);
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 2) throw new ShapeException($"ValueGradientLaplacian: x must be a batch of points [N, D], got {x.Shape}.");
+        var graph = Build(Tracer.Function(f, x.Shape, DTypes.Of<T>()), strategy);
+        MemoryGuard.CheckRun("ValueGradientLaplacian", graph);
+        var outs = Executable.Compile(graph).Run(x);
         return (outs[0], outs[1], outs[2]);
     }
 

@@ -7,8 +7,9 @@ namespace JetSharp.Primitives;
 /// <summary>Elementwise binary operation with NumPy broadcasting.</summary>
 public abstract class ElementwiseBinaryOp(BinaryOp kernel) : Primitive
 {
-    /// <summary>The backend kernel that executes this operation.</summary>
-    public BinaryOp Kernel { get; } = kernel;
+    /// <summary>The backend kernel that executes this operation (a defined <see cref="BinaryOp"/>).</summary>
+    public BinaryOp Kernel { get; } = Enum.IsDefined(kernel) ? kernel
+        : throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"ElementwiseBinaryOp: {(int)kernel} is not a binary operation.");
     /// <inheritdoc/>
     public override string Name => Kernel.ToString().ToLowerInvariant();
     /// <inheritdoc/>

@@ -9,6 +9,9 @@ namespace JetSharp.Primitives;
 /// </summary>
 public static class NodeOperators
 {
+    private static Node NotNull(Node x, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(x))] string name = "x") =>
+        x ?? throw new ArgumentNullException(name);
+
     extension(Node)
     {
         /// <summary>a + b elementwise (<see cref="Fn.Add"/>). All these operators broadcast NumPy-style; a number is a scalar constant.</summary>
@@ -20,22 +23,22 @@ public static class NodeOperators
         /// <summary>a / b elementwise (<see cref="Fn.Div"/>).</summary>
         public static Node operator /(Node a, Node b) => Fn.Div(a, b);
         /// <summary>−a (<see cref="Fn.Neg"/>).</summary>
-        public static Node operator -(Node a) => Fn.Neg(a);
+        public static Node operator -(Node a) => Fn.Neg(NotNull(a));
         /// <summary>a + b with b a scalar constant.</summary>
-        public static Node operator +(Node a, double b) => Fn.Add(a, a.Graph.Scalar(b));
+        public static Node operator +(Node a, double b) => Fn.Add(a, NotNull(a).Graph.Scalar(b));
         /// <summary>a + b with a a scalar constant.</summary>
-        public static Node operator +(double a, Node b) => Fn.Add(b.Graph.Scalar(a), b);
+        public static Node operator +(double a, Node b) => Fn.Add(NotNull(b).Graph.Scalar(a), b);
         /// <summary>a − b with b a scalar constant.</summary>
-        public static Node operator -(Node a, double b) => Fn.Sub(a, a.Graph.Scalar(b));
+        public static Node operator -(Node a, double b) => Fn.Sub(a, NotNull(a).Graph.Scalar(b));
         /// <summary>a − b with a a scalar constant.</summary>
-        public static Node operator -(double a, Node b) => Fn.Sub(b.Graph.Scalar(a), b);
+        public static Node operator -(double a, Node b) => Fn.Sub(NotNull(b).Graph.Scalar(a), b);
         /// <summary>a · b with b a scalar constant.</summary>
-        public static Node operator *(Node a, double b) => Fn.Mul(a, a.Graph.Scalar(b));
+        public static Node operator *(Node a, double b) => Fn.Mul(a, NotNull(a).Graph.Scalar(b));
         /// <summary>a · b with a a scalar constant.</summary>
-        public static Node operator *(double a, Node b) => Fn.Mul(b.Graph.Scalar(a), b);
+        public static Node operator *(double a, Node b) => Fn.Mul(NotNull(b).Graph.Scalar(a), b);
         /// <summary>a / b with b a scalar constant.</summary>
-        public static Node operator /(Node a, double b) => Fn.Div(a, a.Graph.Scalar(b));
+        public static Node operator /(Node a, double b) => Fn.Div(a, NotNull(a).Graph.Scalar(b));
         /// <summary>a / b with a a scalar constant.</summary>
-        public static Node operator /(double a, Node b) => Fn.Div(b.Graph.Scalar(a), b);
+        public static Node operator /(double a, Node b) => Fn.Div(NotNull(b).Graph.Scalar(a), b);
     }
 }

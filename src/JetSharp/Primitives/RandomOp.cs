@@ -13,8 +13,14 @@ public sealed class RandomOp(Shape shape, Distribution distribution, long seed) 
 {
     /// <summary>Shape of the sampled tensor.</summary>
     public Shape Shape { get; } = shape;
-    /// <summary>Distribution the entries are drawn from.</summary>
-    public Distribution Distribution { get; } = distribution;
+    /// <summary>Distribution the entries are drawn from (checked when the primitive is made, not when it runs).</summary>
+    public Distribution Distribution { get; } = CheckDistribution(distribution);
+
+    private static Distribution CheckDistribution(Distribution d)
+    {
+        SeededRandom.Check(d);
+        return d;
+    }
     /// <summary>Base seed; a run adds its <see cref="RunContext.SeedOffset"/>.</summary>
     public long Seed { get; } = seed;
     /// <inheritdoc/>

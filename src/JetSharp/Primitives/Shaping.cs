@@ -21,6 +21,7 @@ public sealed class ReshapeOp(Shape shape) : Primitive
     /// <summary>Replaces a single −1 by the extent that keeps the size; validates against <paramref name="from"/>.</summary>
     public static Shape Resolve(int[] dims, Shape from)
     {
+        ArgumentNullException.ThrowIfNull(dims);
         int unknown = Array.IndexOf(dims, -1);
         if (dims.Count(d => d == -1) > 1 || dims.Any(d => d < -1))
             throw new ShapeException($"reshape: invalid target [{string.Join(", ", dims)}] for {from}.");
@@ -57,8 +58,8 @@ public sealed class ReshapeOp(Shape shape) : Primitive
 /// <summary>Permutation of axes: output axis i is input axis Perm[i]. Linear.</summary>
 public sealed class TransposeOp(int[] perm) : Primitive
 {
-    /// <summary>The permutation: output axis i is input axis Perm[i].</summary>
-    public int[] Perm { get; } = perm;
+    /// <summary>The permutation: output axis i is input axis Perm[i] (a copy of the array given).</summary>
+    public int[] Perm { get; } = (int[])(perm ?? throw new ArgumentNullException(nameof(perm))).Clone();
     /// <inheritdoc/>
     public override string Name => "transpose";
     /// <inheritdoc/>
@@ -132,16 +133,17 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
 /// <summary>A rectangular block: output = x[Starts[i] : Starts[i] + Sizes[i]] per axis. Linear; VJP pads.</summary>
 public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 {
-    /// <summary>Start index of the block along each axis.</summary>
-    public int[] Starts { get; } = starts;
-    /// <summary>Extent of the block along each axis.</summary>
-    public int[] Sizes { get; } = sizes;
+    /// <summary>Start index of the block along each axis (a copy of the array given).</summary>
+    public int[] Starts { get; } = (int[])(starts ?? throw new ArgumentNullException(nameof(starts))).Clone();
+    /// <summary>Extent of the block along each axis (a copy of the array given).</summary>
+    public int[] Sizes { get; } = (int[])(sizes ?? throw new ArgumentNullException(nameof(sizes))).Clone() is var z && z.Length == starts.Length ? z
+        : throw new ShapeException($"slice: {starts.Length} starts but {sizes.Length} sizes.");
     /// <inheritdoc/>
     public override string Name => "slice";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
     /// <inheritdoc/>
-    public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{s + Sizes[i]}"));
+    public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{(long)s + Sizes[i]}"));
 
     /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -151,8 +153,8 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
         if (Starts.Length != s.Rank || Sizes.Length != s.Rank)
             throw new ShapeException($"slice: {Starts.Length} starts and {Sizes.Length} sizes for a tensor of rank {s.Rank} ({s}).");
         for (int i = 0; i < s.Rank; i++)
-            if (Starts[i] < 0 || Sizes[i] < 0 || Starts[i] + Sizes[i] > s[i])
-                throw new ShapeException($"slice: range {Starts[i]}:{Starts[i] + Sizes[i]} is outside axis {i} of {s}.");
+            if (Starts[i] < 0 || Sizes[i] < 0 || (long)Starts[i] + Sizes[i] > s[i])
+                throw new ShapeException($"slice: range {Starts[i]}:{(long)Starts[i] + Sizes[i]} (start {Starts[i]}, size {Sizes[i]}) is outside axis {i} of {s}.");
         return new Shape(Sizes);
     }
 
@@ -174,10 +176,11 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
 /// <summary>Zero padding: Before[i] zeros ahead of axis i and After[i] behind it. Linear; VJP slices.</summary>
 public sealed class PadOp(int[] before, int[] after) : Primitive
 {
-    /// <summary>Zeros inserted ahead of each axis.</summary>
-    public int[] Before { get; } = before;
-    /// <summary>Zeros appended behind each axis.</summary>
-    public int[] After { get; } = after;
+    /// <summary>Zeros inserted ahead of each axis (a copy of the array given).</summary>
+    public int[] Before { get; } = (int[])(before ?? throw new ArgumentNullException(nameof(before))).Clone();
+    /// <summary>Zeros appended behind each axis (a copy of the array given).</summary>
+    public int[] After { get; } = (int[])(after ?? throw new ArgumentNullException(nameof(after))).Clone() is var z && z.Length == before.Length ? z
+        : throw new ShapeException($"pad: {before.Length} widths before but {after.Length} after.");
     /// <inheritdoc/>
     public override string Name => "pad";
     /// <inheritdoc/>
@@ -192,6 +195,9 @@ public sealed class PadOp(int[] before, int[] after) : Primitive
         var s = inputs[0].Shape;
         if (Before.Length != s.Rank || After.Length != s.Rank || Before.Any(b => b < 0) || After.Any(b => b < 0))
             throw new ShapeException($"pad: widths [{Attributes}] do not fit a tensor of shape {s}.");
+        for (int i = 0; i < s.Rank; i++)
+            if ((long)s[i] + Before[i] + After[i] > int.MaxValue)
+                throw new ShapeException($"pad: widths [{Attributes}] make axis {i} of {s} longer than {int.MaxValue}.");
         return new Shape([.. s.Select((d, i) => d + Before[i] + After[i])]);
     }
 

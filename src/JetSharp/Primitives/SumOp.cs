@@ -7,8 +7,8 @@ namespace JetSharp.Primitives;
 /// <summary>Sum over a set of axes (sorted, distinct). Linear.</summary>
 public sealed class SumOp(int[] axes, bool keepDims) : Primitive
 {
-    /// <summary>The summed axes: sorted, distinct, non-negative.</summary>
-    public int[] Axes { get; } = axes;
+    /// <summary>The summed axes: sorted, distinct, non-negative (a copy of the array given).</summary>
+    public int[] Axes { get; } = (int[])(axes ?? throw new ArgumentNullException(nameof(axes))).Clone();
     /// <summary>Whether summed axes stay as size-1 axes (otherwise they are removed).</summary>
     public bool KeepDims { get; } = keepDims;
     /// <inheritdoc/>
@@ -21,6 +21,7 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
     /// <summary>Sorted, non-negative, distinct axes; throws naming "sum" and the shape when invalid.</summary>
     public static int[] Normalize(int[] axes, Shape shape)
     {
+        ArgumentNullException.ThrowIfNull(axes);
         var r = axes.Select(a => shape.Axis(a, "sum")).Order().ToArray();
         if (r.Distinct().Count() != r.Length)
             throw new ShapeException($"sum: repeated axis in [{string.Join(", ", axes)}] for shape {shape}.");

@@ -3,12 +3,15 @@ using JetSharp.Ir;
 namespace JetSharp.Primitives;
 
 /// <summary>
-/// Shared Taylor arithmetic in the derivative convention (coefficients are derivatives, no 1/k!).
+/// Shared Taylor arithmetic in the derivative convention (coefficients are derivatives, no 1/k!), for
+/// the Taylor rules of built-in and user-defined primitives (see docs/extending.md). A coefficient
+/// sequence is a function k ↦ x_k (k = 0 the primal, null where the coefficient is known to be zero).
 /// Products use the Leibniz rule; elementwise functions use Faà di Bruno's formula with a table of
-/// the function's derivatives. Zero coefficients (null) are skipped structurally, so no node is
-/// ever emitted to multiply by zero.
+/// the function's derivatives; y′ = y·s′ (exponentials, products, determinants) and y·y = r (square
+/// roots) have their O(K²) recurrences. Zero coefficients (null) are skipped structurally, so no node
+/// is ever emitted to multiply by zero.
 /// </summary>
-internal static class TaylorMath
+public static class TaylorMath
 {
     /// <summary>Binomial coefficient C(n, k) as a double (exact for the small n used here).</summary>
     public static double Binomial(int n, int k)
@@ -18,6 +21,7 @@ internal static class TaylorMath
         return r;
     }
 
+    /// <summary>n! as a double.</summary>
     public static double Factorial(int n)
     {
         double r = 1;
@@ -135,5 +139,77 @@ internal static class TaylorMath
         for (int i = top - 1; i >= 1; i--)
             acc = c[i] == 0 ? acc * y : (acc + c[i]) * y;
         return c[0] == 0 ? acc : acc + c[0];
+    }
+
+    /// <summary>
+    /// One Leibniz coefficient (ab)_k = Σ_j C(k, j)·product(a_j, b_(k−j)) for any k ≥ 0 (j = 0 and j = k
+    /// included; null terms skipped); null when every term is.
+    /// </summary>
+    public static Node? LeibnizAt(Func<int, Node?> a, Func<int, Node?> b, int k, Func<Node, Node, Node> product)
+    {
+        Node? acc = null;
+        for (int j = 0; j <= k; j++)
+        {
+            if (a(j) is not { } aj || b(k - j) is not { } bj) continue;
+            var t = Scale(Binomial(k, j), product(aj, bj));
+            acc = acc is null ? t : acc + t;
+        }
+        return acc;
+    }
+
+    /// <summary>
+    /// The coefficients of y with y′ = y·s′ (so y = C·eˢ): y_k = Σ_(j=0..k−1) C(k−1, j)·y_j·s_(k−j), from the
+    /// primal <paramref name="y0"/> and s_1..s_K (s₀ is never needed). Used for eˢ, products Π x_i = e^(Σ ln x_i)
+    /// and determinants.
+    /// </summary>
+    public static Node?[] ExpRecurrence(Node y0, Func<int, Node?> s, int order)
+    {
+        var y = new Node?[order + 1];
+        y[0] = y0;
+        for (int k = 1; k <= order; k++)
+        {
+            var terms = new List<Node?>();
+            for (int j = 0; j < k; j++)
+                if (y[j] is { } yj && s(k - j) is { } sk) terms.Add(Scale(Binomial(k - 1, j), yj * sk));
+            y[k] = Sum(terms);
+        }
+        y[0] = null;
+        return y;
+    }
+
+    /// <summary>
+    /// The coefficients of y = √r from y·y = r: y_k = (r_k − Σ_(j=1..k−1) C(k, j)·y_j·y_(k−j)) / (2y₀), given
+    /// the primal y₀ and r_1..r_K (null = zero). Undefined (division by zero) where y₀ = 0.
+    /// </summary>
+    public static Node?[] SqrtRecurrence(Node y0, Func<int, Node?> r, int order)
+    {
+        var y = new Node?[order + 1];
+        var twoY0 = y0 * 2.0;
+        for (int k = 1; k <= order; k++)
+        {
+            var terms = new List<Node?> { r(k) };
+            for (int j = 1; j < k; j++)
+                if (y[j] is { } a && y[k - j] is { } b) terms.Add(Scale(-Binomial(k, j), a * b));
+            y[k] = Sum(terms) is { } num ? num / twoY0 : null;
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// The coefficients of q = n / d by the division recurrence q_k = (n_k − Σ_(j=1..k) C(k, j)·d_j·q_(k−j)) / d₀,
+    /// for k = 0..K (q₀ = n₀ / d₀ included; null where n₀ is).
+    /// </summary>
+    public static Node?[] Quotient(Func<int, Node?> n, Func<int, Node?> d, int order)
+    {
+        var q = new Node?[order + 1];
+        var d0 = d(0)!;
+        for (int k = 0; k <= order; k++)
+        {
+            var terms = new List<Node?> { n(k) };
+            for (int j = 1; j <= k; j++)
+                if (d(j) is { } dj && q[k - j] is { } qk) terms.Add(Scale(-Binomial(k, j), dj * qk));
+            q[k] = Sum(terms) is { } num ? num / d0 : null;
+        }
+        return q;
     }
 }

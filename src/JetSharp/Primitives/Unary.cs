@@ -41,12 +41,15 @@ public abstract class ElementwiseUnaryOp : Primitive
 /// <summary>An elementwise function computed by one <see cref="Elementwise.Unary{T}"/> kernel.</summary>
 public abstract class KernelUnaryOp(UnaryOp kernel) : ElementwiseUnaryOp
 {
+    private readonly UnaryOp _kernel = Enum.IsDefined(kernel) ? kernel
+        : throw new ArgumentOutOfRangeException(nameof(kernel), kernel, $"KernelUnaryOp: {(int)kernel} is not a unary operation.");
+
     /// <inheritdoc/>
-    public override string Name => kernel.ToString().ToLowerInvariant();
+    public override string Name => _kernel.ToString().ToLowerInvariant();
     /// <inheritdoc/>
-    public override ElementwiseArithmetic? Arithmetic => kernel;
+    public override ElementwiseArithmetic? Arithmetic => _kernel;
     /// <inheritdoc/>
-    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Unary(kernel, inputs[0], output);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) => Elementwise.Unary(_kernel, inputs[0], output);
 }
 
 /// <summary>−x. Linear.</summary>
@@ -176,10 +179,12 @@ public sealed class SqrtOp() : KernelUnaryOp(UnaryOp.Sqrt)
 /// xᵖ for a real exponent p. f⁽ᵐ⁾ = p(p−1)…(p−m+1)·x^(p−m); for a non-negative integer p the
 /// derivatives above order p are structurally zero, so integer powers stay exact at x = 0.
 /// </summary>
+/// <exception cref="ArgumentOutOfRangeException">The exponent is NaN or infinite.</exception>
 public sealed class PowOp(double exponent) : ElementwiseUnaryOp
 {
-    /// <summary>The real exponent p.</summary>
-    public double Exponent { get; } = exponent;
+    /// <summary>The real exponent p (finite).</summary>
+    public double Exponent { get; } = double.IsFinite(exponent) ? exponent
+        : throw new ArgumentOutOfRangeException(nameof(exponent), exponent, $"pow: the exponent must be finite, got {exponent}.");
     /// <inheritdoc/>
     public override string Name => "pow";
     /// <inheritdoc/>

@@ -33,6 +33,7 @@ public sealed class Executable
     /// <summary>Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>).</summary>
     public Executable(Graph graph, bool fuse = true)
     {
+        ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
         var reachable = GraphWalk.Reachable(graph);
         var consumers = reachable.ToDictionary(n => n, _ => 0);
@@ -59,7 +60,7 @@ public sealed class Executable
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 
     /// <summary>Compiles <paramref name="graph"/>: schedules it, fuses elementwise trees and plans its buffers.</summary>
-    public static Executable Compile(Graph graph) => new(graph);
+    public static Executable Compile(Graph graph) => new(graph ?? throw new ArgumentNullException(nameof(graph)));
 
     /// <summary>The compiled graph.</summary>
     public Graph Graph { get; }
@@ -78,11 +79,15 @@ public sealed class Executable
     private sealed record RunStatsBox(RunStats Stats); // swapped whole, so a reader never sees a torn struct
 
     /// <summary>Runs on tensors of the graph's dtype, one per graph input, and returns one tensor per output.</summary>
-    public NDArray[] Run(params NDArray[] inputs) => Graph.DType switch
+    public NDArray[] Run(params NDArray[] inputs)
     {
-        DType.Float32 => [.. Run(Cast<float>(inputs))],
-        _ => [.. Run(Cast<double>(inputs))],
-    };
+        ArgumentNullException.ThrowIfNull(inputs);
+        return Graph.DType switch
+        {
+            DType.Float32 => [.. Run(Cast<float>(inputs))],
+            _ => [.. Run(Cast<double>(inputs))],
+        };
+    }
 
     /// <summary>
     /// Runs on one tensor per graph input and returns one tensor per output. Safe to call from several
@@ -102,6 +107,7 @@ public sealed class Executable
     /// <summary>Runs within <paramref name="context"/> (a nested run: the context's meter counts what this run holds).</summary>
     public NDArray<T>[] Run<T>(NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(context);
         Validate(inputs);
         var pool = RentPool<T>();
         try
@@ -208,6 +214,9 @@ public sealed class Executable
 
     private void Validate<T>(NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ArgumentNullException.ThrowIfNull(inputs);
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is null) throw new ArgumentNullException(nameof(inputs), $"run: input {i} is null.");
         if (DTypes.Of<T>() != Graph.DType)
             throw new ArgumentException($"run: the graph is {Graph.DType.Name()} ({string.Join(", ", Graph.Inputs.Select(i => i.Shape.ToString()))}), " +
                 $"the inputs are {DTypes.Of<T>().Name()} ({string.Join(", ", inputs.Select(i => i.Shape.ToString()))}).");
@@ -219,8 +228,8 @@ public sealed class Executable
     }
 
     private static NDArray<T>[] Cast<T>(NDArray[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
-        [.. inputs.Select((t, i) => t as NDArray<T> ?? throw new ArgumentException(
-            $"run: input {i} is {t.DType.Name()} {t.Shape}; the graph is {DTypes.Of<T>().Name()} (mixed dtypes are not converted silently)."))];
+        [.. inputs.Select((t, i) => t as NDArray<T> ?? throw (t is null ? new ArgumentNullException(nameof(inputs), $"run: input {i} is null.") : new ArgumentException(
+            $"run: input {i} is {t.DType.Name()} {t.Shape}; the graph is {DTypes.Of<T>().Name()} (mixed dtypes are not converted silently).")))];
 }
 
 /// <summary>Free buffers by length, reused across runs of one executable.</summary>

@@ -38,8 +38,16 @@ internal sealed class FusedTree
         (leaf.Rank <= output.Rank && leaf.SequenceEqual(output.Skip(output.Rank - leaf.Rank)));
 
     /// <summary>
+    /// Most arithmetic nodes in one tree. The kernel keeps a chunk-sized register per step, so an unbounded
+    /// tree (a chain of products through thousands of layers) would cost memory per run in proportion to
+    /// the graph's depth; past this size the chain is split into several trees.
+    /// </summary>
+    internal const int MaxTreeNodes = 64;
+
+    /// <summary>
     /// Groups of the schedule to fuse (trees of ≥ 2 nodes), keyed by root, and the set of absorbed nodes.
     /// <paramref name="uses"/> counts each node's consumers in the schedule plus its output slots.
+    /// Linear in the schedule's length and without recursion, however deep the graph.
     /// </summary>
     public static (Dictionary<Node, FusedTree> Trees, HashSet<Node> Absorbed) Plan(IReadOnlyList<Node> schedule, IReadOnlyDictionary<Node, int> uses)
     {
@@ -50,43 +58,60 @@ internal sealed class FusedTree
             IsFusable(x) && uses[x] == 1 && consumers.TryGetValue(x, out var c) && IsFusable(c) &&
             c.Shape == x.Shape && c.InputArray.Count(i => i == x) == 1;
 
+        // Consumers come after their inputs, so walking the schedule backwards meets a tree's root first:
+        // a node joins its consumer's tree while that tree has room, and starts a tree of its own otherwise.
+        var rootOf = new Dictionary<Node, Node>();
+        var size = new Dictionary<Node, int>();
+        for (int k = schedule.Count - 1; k >= 0; k--)
+        {
+            var n = schedule[k];
+            if (!IsFusable(n)) continue;
+            if (JoinsConsumer(n) && rootOf.TryGetValue(consumers[n], out var r) && size[r] < MaxTreeNodes) { rootOf[n] = r; size[r]++; }
+            else { rootOf[n] = n; size[n] = 1; }
+        }
+
         var trees = new Dictionary<Node, FusedTree>();
         var absorbed = new HashSet<Node>();
-        foreach (var root in schedule)
-        {
-            if (!IsFusable(root) || JoinsConsumer(root)) continue;
-            var leaves = new List<Node>();
-            var program = new List<FusedStep>();
-            int Emit(Node n)
-            {
-                if (n != root && !JoinsConsumer(n))
-                {
-                    int leaf = leaves.IndexOf(n);
-                    if (leaf < 0) { leaf = leaves.Count; leaves.Add(n); }
-                    program.Add(FusedStep.Load(leaf));
-                    return program.Count - 1;
-                }
-                var op = n.Op.Arithmetic!.Value;
-                int a = Emit(n.InputArray[0]);
-                int b = op.Arity == 1 ? -1 : Emit(n.InputArray[1]);
-                program.Add(FusedStep.Apply(op, a, b));
-                return program.Count - 1;
-            }
-            Emit(root);
-            var tree = new FusedTree(root, [.. leaves], [.. program]);
-            if (tree.Size < 2) continue;
-            trees[root] = tree;
-            foreach (var n in Members(root, JoinsConsumer)) if (n != root) absorbed.Add(n);
-        }
+        foreach (var (n, root) in rootOf)
+            if (n != root) absorbed.Add(n);
+        foreach (var (root, count) in size)
+            if (count >= 2) trees[root] = Build(root, x => rootOf.TryGetValue(x, out var r) && r == root && x != root);
         return (trees, absorbed);
     }
 
-    private static IEnumerable<Node> Members(Node root, Func<Node, bool> joins)
+    /// <summary>The program of the tree at <paramref name="root"/>: members in post-order (operands first), other inputs loaded as leaves.</summary>
+    private static FusedTree Build(Node root, Func<Node, bool> isMember)
     {
-        yield return root;
-        foreach (var i in root.InputArray)
-            if (joins(i))
-                foreach (var m in Members(i, joins)) yield return m;
+        var leaves = new List<Node>();
+        var leafIndex = new Dictionary<Node, int>();
+        var program = new List<FusedStep>();
+        var stepOf = new Dictionary<Node, int>();
+        int Operand(Node x)
+        {
+            if (isMember(x)) return stepOf[x];
+            if (!leafIndex.TryGetValue(x, out int leaf)) { leaf = leafIndex[x] = leaves.Count; leaves.Add(x); }
+            program.Add(FusedStep.Load(leaf));
+            return program.Count - 1;
+        }
+        var stack = new Stack<(Node Node, bool OperandsDone)>();
+        stack.Push((root, false));
+        while (stack.Count > 0)
+        {
+            var (n, operandsDone) = stack.Pop();
+            if (!operandsDone)
+            {
+                stack.Push((n, true));
+                for (int i = n.InputArray.Length - 1; i >= 0; i--)
+                    if (isMember(n.InputArray[i])) stack.Push((n.InputArray[i], false));
+                continue;
+            }
+            var op = n.Op.Arithmetic!.Value;
+            int a = Operand(n.InputArray[0]);
+            int b = op.Arity == 1 ? -1 : Operand(n.InputArray[1]);
+            program.Add(FusedStep.Apply(op, a, b));
+            stepOf[n] = program.Count - 1;
+        }
+        return new FusedTree(root, [.. leaves], [.. program]);
     }
 
     public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -25,7 +25,8 @@ public sealed class GraphRunner : IGraphRunner
     public static GraphRunner Instance { get; } = new();
 
     /// <summary>The compiled form of <paramref name="graph"/>, compiled on first use.</summary>
-    public Executable Compiled(Graph graph) => _compiled.GetValue(graph, g => new Executable(g));
+    public Executable Compiled(Graph graph) =>
+        _compiled.GetValue(graph ?? throw new ArgumentNullException(nameof(graph)), g => new Executable(g));
 
     /// <inheritdoc/>
     public NDArray<T>[] Run<T>(Graph graph, NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using JetSharp.Ir;
 
 namespace JetSharp.Simplify;
@@ -8,23 +7,22 @@ public readonly record struct RuleFiring(int Pass, string Rule, string Site);
 
 /// <summary>
 /// Rewrites a graph to a fixed point. Each pass copies the nodes the outputs need into a new graph
-/// whose <see cref="Graph.Apply"/> is intercepted: the first matching rule replaces the node (its
-/// replacement is built through the same interceptor, so rewrites cascade), otherwise an identical
-/// node already in the new graph is reused (common-subexpression elimination; random sampling is
-/// never merged), otherwise the node is appended. Copying only what the outputs reach removes dead
-/// code. Passes repeat until one fires no rule.
-/// <para>Cascades nest one rewrite per step (pulling a sum from the output of an L-layer network to its
-/// input nests about 3L rewrites), so their depth grows with the graph. Past <see cref="MaxDepth"/>
-/// levels, or when the stack runs low, a pass stops cascading and leaves the node for the next pass,
-/// which starts again at depth 0. Rules that do not terminate are caught by a budget of firings
+/// whose <see cref="Graph.Apply"/> is intercepted: the first matching rule replaces the node, otherwise
+/// an identical node already in the new graph is reused (common-subexpression elimination; random
+/// sampling is never merged), otherwise the node is appended. Copying only what the outputs reach
+/// removes dead code. Passes repeat until one fires no rule.
+/// <para>A rule builds its replacement with ordinary graph operations; those nodes are recorded as
+/// pending, and the simplifier then simplifies them, inputs first, with an explicit work stack. So
+/// rewrites cascade (pulling a sum from the output of an L-layer network to its input is about 3L
+/// nested rewrites) without recursion: the cascade's depth is bounded by memory, not by the thread's
+/// stack, and a pass costs time proportional to the nodes it visits plus the nodes the rules build.
+/// Each node sees every rule once with final inputs, so a single pass reaches the fixed point and the
+/// second pass confirms it. Rules that do not terminate are caught by a budget of firings
 /// proportional to the graph's size.</para>
 /// </summary>
 public sealed class Simplifier
 {
     private const int MaxPasses = 32;
-
-    /// <summary>Nesting depth at which a pass stops cascading (well within a default thread stack).</summary>
-    private const int MaxDepth = 1000;
 
     /// <summary>Firings allowed per node of the input graph (plus a fixed allowance) before rules are declared non-terminating.</summary>
     private const long FiringsPerNode = 64, FiringAllowance = 10_000;
@@ -41,6 +39,15 @@ public sealed class Simplifier
     /// <summary>When set, every firing is also written here as it happens.</summary>
     public TextWriter? Trace { get; set; }
 
+    /// <summary>Passes of the last <see cref="Run"/> (the last one fired no rule, unless the pass limit was reached).</summary>
+    public int Passes { get; private set; }
+
+    /// <summary>
+    /// Work of the last <see cref="Run"/>: the number of times a node (of the input graph or built by a rule)
+    /// was offered to the rules, over all passes. It grows linearly with the graph's size (see DepthScaling).
+    /// </summary>
+    public long Visits { get; private set; }
+
     /// <summary>The standard rule set: collapsing (sum pulling), broadcast sinking, algebraic identities and constant folding.</summary>
     public static IReadOnlyList<RewriteRule> StandardRules { get; } = StandardRuleSet.Create();
 
@@ -51,46 +58,40 @@ public sealed class Simplifier
     public static Graph Simplify(Graph g) => Standard().Run(g);
 
     /// <summary>
-    /// Rewrites <paramref name="graph"/> to a fixed point of the rules (at most 32 passes that are not
-    /// continuations of deferred cascades) and returns the result as a new graph; the input is unchanged.
-    /// <see cref="Log"/> records the firings.
+    /// Rewrites <paramref name="graph"/> to a fixed point of the rules (at most 32 passes) and returns the
+    /// result as a new graph; the input is unchanged. <see cref="Log"/> records the firings.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="graph"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The rules fire more often than a budget proportional to the graph's size (they do not terminate).</exception>
     public Graph Run(Graph graph)
     {
+        ArgumentNullException.ThrowIfNull(graph);
         Log.Clear();
+        Visits = 0;
+        var budget = new Budget(FiringAllowance + FiringsPerNode * graph.Nodes.Count, graph.Nodes.Count);
         var g = graph;
-        long budget = FiringAllowance + FiringsPerNode * graph.Nodes.Count;
-        int plainPasses = 0;
-        for (int pass = 1; ; pass++)
+        for (Passes = 1; ; Passes++)
         {
             int before = Log.Count;
-            g = Pass(g, pass, out bool deferred);
-            if (Log.Count == before) return g;
-            if (Log.Count > budget)
-            {
-                var last = Log[^1];
-                throw new InvalidOperationException($"simplify: {Log.Count} rule firings in {pass} passes on a graph of {graph.Nodes.Count} nodes without reaching a fixed point (last: {last.Rule} at {last.Site}); the rules do not terminate.");
-            }
-            // Passes that only continue deferred cascades do not count towards the pass limit.
-            if (!deferred && ++plainPasses >= MaxPasses) return g;
+            g = Pass(g, Passes, budget);
+            if (Log.Count == before || Passes >= MaxPasses) return g;
         }
     }
 
-    private Graph Pass(Graph source, int pass, out bool deferred)
+    private sealed record Budget(long Firings, int Nodes);
+
+    private Graph Pass(Graph source, int pass, Budget budget)
     {
         var target = new Graph(source.DType);
-        var interceptor = new Interceptor(this, pass);
         var inputs = GraphWalk.MirrorInputs(source, target);
-        target.Interceptor = interceptor;
+        target.Interceptor = new Interceptor(this, pass, budget);
         var map = GraphWalk.Copy(source, target, inputs);
         target.Interceptor = null;
         target.SetOutputs([.. source.Outputs.Select(o => map[o])]);
-        deferred = interceptor.Deferred;
         return Compact(target);
     }
 
-    /// <summary>A copy holding only the nodes the outputs reach (rewrites leave superseded nodes behind).</summary>
+    /// <summary>A copy holding only the nodes the outputs reach (rewrites leave superseded and pending nodes behind).</summary>
     private static Graph Compact(Graph g)
     {
         var reachable = GraphWalk.Reachable(g);
@@ -101,43 +102,113 @@ public sealed class Simplifier
         return c;
     }
 
-    private sealed class Interceptor(Simplifier owner, int pass) : IApplyInterceptor
+    /// <summary>
+    /// The pass's view of <see cref="Graph.Apply"/>. A node applied by the copy has final (simplified)
+    /// inputs and is simplified at once. A node applied by a rule while it builds a replacement is
+    /// appended as it is and marked pending; <see cref="Resolve"/> then simplifies the pending nodes
+    /// of the replacement, inputs first, on an explicit stack.
+    /// </summary>
+    private sealed class Interceptor(Simplifier owner, int pass, Budget budget) : IApplyInterceptor
     {
-        private readonly Dictionary<(Primitive, string), Node> _existing = [];
+        private readonly Dictionary<NodeKey, Node> _existing = [];
         private readonly RewriteContext _context = new(owner.Rules);
-        private int _depth;
-
-        /// <summary>True when this pass left a node unrewritten because the cascade was too deep.</summary>
-        public bool Deferred { get; private set; }
+        /// <summary>Pending nodes built by rules, and what each became once simplified (itself when nothing changed).</summary>
+        private readonly Dictionary<Node, Node?> _pending = new(ReferenceEqualityComparer.Instance);
+        private bool _rewriting;
 
         public Node? TryIntercept(Graph graph, Primitive op, Node[] inputs)
         {
-            // Too deep to cascade further here: keep the node as it is; the next pass rewrites it.
-            bool defer = _depth >= MaxDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack();
-            Deferred |= defer;
-            foreach (var rule in defer ? [] : owner.Rules)
+            if (_rewriting)
+            {
+                var raw = graph.Append(op, inputs);
+                _pending[raw] = null;
+                return raw;
+            }
+            var first = Step(graph, op, inputs, null);
+            return _pending.ContainsKey(first) ? Resolve(graph, first) : first;
+        }
+
+        /// <summary>The simplified node a pending node became (a node that is not pending is final already).</summary>
+        private Node Final(Node n) => _pending.TryGetValue(n, out var f) ? f! : n;
+
+        private bool IsUnresolved(Node n) => _pending.TryGetValue(n, out var f) && f is null;
+
+        /// <summary>Simplifies pending <paramref name="root"/> and the pending nodes it depends on, without recursion.</summary>
+        private Node Resolve(Graph graph, Node root)
+        {
+            // Each entry is a pending node and, once a rule has replaced it, the replacement it waits for.
+            var stack = new Stack<(Node Node, Node? Replacement)>();
+            stack.Push((root, null));
+            while (stack.Count > 0)
+            {
+                var (n, replacement) = stack.Pop();
+                if (replacement is not null) { _pending[n] = Final(replacement); continue; }
+                if (!IsUnresolved(n)) continue;
+                bool ready = true;
+                foreach (var x in n.InputArray)
+                {
+                    if (!IsUnresolved(x)) continue;
+                    if (ready) { stack.Push((n, null)); ready = false; }
+                    stack.Push((x, null));
+                }
+                if (!ready) continue;
+                var inputs = Array.ConvertAll(n.InputArray, Final);
+                var result = Step(graph, n.Op, inputs, n);
+                if (result == n) _pending[n] = n;
+                else if (IsUnresolved(result)) { stack.Push((n, result)); stack.Push((result, null)); }
+                else _pending[n] = Final(result);
+            }
+            return _pending[root]!;
+        }
+
+        /// <summary>
+        /// One node with final inputs: the replacement built by the first matching rule (possibly pending),
+        /// or else a final node — an identical one already in the graph, <paramref name="self"/> when it is
+        /// a pending node with exactly these inputs, or a new one.
+        /// </summary>
+        private Node Step(Graph graph, Primitive op, Node[] inputs, Node? self)
+        {
+            owner.Visits++;
+            foreach (var rule in owner.Rules)
             {
                 if (!rule.Matches(op, inputs, _context)) continue;
                 var site = $"{op}({string.Join(", ", inputs.Select(i => $"%{i.Id}{i.Shape}"))})";
                 owner.Log.Add(new RuleFiring(pass, rule.Name, site));
                 owner.Trace?.WriteLine($"pass {pass}: {rule.Name} at {site}");
-                ++_depth;
-                try
-                {
-                    var result = rule.Rewrite(op, inputs, _context);
-                    var expected = op.InferShape(inputs);
-                    if (result.Shape != expected)
-                        throw new InvalidOperationException($"simplify: rule {rule.Name} changed the shape at {site} from {expected} to {result.Shape}.");
-                    return result;
-                }
-                finally { _depth--; }
+                if (owner.Log.Count > budget.Firings)
+                    throw new InvalidOperationException($"simplify: {owner.Log.Count} rule firings in {pass} pass(es) on a graph of {budget.Nodes} nodes without reaching a fixed point (last: {rule.Name} at {site}); the rules do not terminate.");
+                Node result;
+                _rewriting = true;
+                try { result = rule.Rewrite(op, inputs, _context); }
+                finally { _rewriting = false; }
+                var expected = op.InferShape(inputs);
+                if (result.Shape != expected)
+                    throw new InvalidOperationException($"simplify: rule {rule.Name} changed the shape at {site} from {expected} to {result.Shape}.");
+                return result;
             }
-            if (op.IsRandom) return graph.Append(op, inputs);
-            var key = (op, string.Join(",", inputs.Select(i => i.Id)));
-            if (_existing.TryGetValue(key, out var same)) return same;
-            var node = graph.Append(op, inputs);
-            _existing[key] = node;
+            bool unchanged = self is not null && inputs.AsSpan().SequenceEqual(self.InputArray);
+            if (op.IsRandom) return unchanged ? self! : graph.Append(op, inputs);
+            if (_existing.TryGetValue(new NodeKey(op, inputs), out var same)) return same;
+            var node = unchanged ? self! : graph.Append(op, inputs);
+            _existing[new NodeKey(op, node.InputArray)] = node;
             return node;
+        }
+    }
+
+    /// <summary>What makes two deterministic nodes the same value: equal primitives applied to the same input nodes.</summary>
+    private readonly struct NodeKey(Primitive op, Node[] inputs) : IEquatable<NodeKey>
+    {
+        private readonly Primitive _op = op;
+        private readonly Node[] _inputs = inputs;
+
+        public bool Equals(NodeKey other) => _op.Equals(other._op) && _inputs.AsSpan().SequenceEqual(other._inputs);
+        public override bool Equals(object? obj) => obj is NodeKey k && Equals(k);
+        public override int GetHashCode()
+        {
+            var h = new HashCode();
+            h.Add(_op);
+            foreach (var x in _inputs) h.Add(x.Id);
+            return h.ToHashCode();
         }
     }
 }

@@ -13,6 +13,7 @@ internal static class StandardRuleSet
         new AddZero(),
         new MultiplyByOne(),
         new MatMulByIdentity(),
+        new MatMulOfIdentity(),
         new LinearOfZero(),
         new ComposeShapeOps(),
         new SinkBroadcastThroughUnary(),

@@ -1,6 +1,7 @@
 using JetSharp.Tensors;
 using JetSharp.Ir;
 using JetSharp.Primitives;
+using JetSharp.Primitives.LinearAlgebra;
 
 namespace JetSharp.StateSpace;
 
@@ -62,20 +63,43 @@ public static class SquareRootKalmanFilter
     /// triangularization (default <see cref="Linalg.Tria"/>); it exists so that documentation and tests can
     /// compare with a QR-based one whose derivative is not rank-robust.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/>, one of its matrices or <paramref name="observations"/> is null.</exception>
+    /// <exception cref="ShapeException">A shape does not fit the others (the message names the matrix and the dimensions it was checked against),
+    /// or <paramref name="tria"/> returns a matrix that is not [..., m, m] for an input [..., m, n].</exception>
+    /// <exception cref="ArgumentException">A matrix belongs to another graph than the observations.</exception>
+    /// <remarks>
+    /// Values are checked when the graph runs: a NaN or infinite entry in the observations or in a model matrix
+    /// raises <see cref="NotFiniteNumberException"/> (naming the matrix and the entry), and an innovation
+    /// covariance S_t that is not positive definite (for instance H = 0 with L_R = 0) raises
+    /// <see cref="Primitives.LinearAlgebra.SingularMatrixException"/> naming the time step and the series,
+    /// instead of a NaN log-likelihood. Both checks are the identity for derivatives.
+    /// </remarks>
     public static FilterResult Filter(LinearGaussianModel model, Node observations, Func<Node, Node>? tria = null)
     {
-        tria ??= Linalg.Tria;
+        var triangularize = tria ?? Linalg.Tria;
         var (b, steps, dy, dx) = Validate(model, observations);
+        tria = a =>
+        {
+            var r = triangularize(a);
+            if (r is null || r.Rank != a.Rank || r.Shape[^1] != a.Shape[^2] || r.Shape[^2] != a.Shape[^2])
+                throw new ShapeException($"kalman: the tria function returned {(r is null ? "null" : r.Shape.ToString())} for an input {a.Shape}; it must return [..., {a.Shape[^2]}, {a.Shape[^2]}].");
+            return r;
+        };
         var g = observations.Graph;
-        Node f = model.Transition, h = model.Observation, lq = model.ProcessNoiseFactor, lr = model.ObservationNoiseFactor;
+        Node Finite(Node n, string what) => g.Apply(new RequireFiniteOp($"kalman: {what}"), n);
+        observations = Finite(observations, "the observations y");
+        Node f = Finite(model.Transition, "the transition matrix F"), h = Finite(model.Observation, "the observation matrix H"),
+            lq = Finite(model.ProcessNoiseFactor, "the process noise factor L_Q"), lr = Finite(model.ObservationNoiseFactor, "the observation noise factor L_R");
+        var initialMean = Finite(model.InitialMean, "the initial mean m₀");
+        var initialFactor = Finite(model.InitialFactor, "the initial factor L₀");
         int q = lq.Shape[^1], r = lr.Shape[^1];
         // Constant blocks, broadcast once to the batch: the shared noise factors and the zero block of the update.
         var lqB = Fn.BroadcastTo(lq, new Shape(b, dx, q));
         var lrB = Fn.BroadcastTo(lr, new Shape(b, dy, r));
         var zeros = Fn.Zeros(g, new Shape(b, dx, r));
 
-        var m = Fn.BroadcastTo(Fn.Reshape(model.InitialMean, [.. model.InitialMean.Shape.Take(model.InitialMean.Rank - 1), dx, 1]), new Shape(b, dx, 1));
-        var l = Fn.BroadcastTo(model.InitialFactor, new Shape(b, dx, model.InitialFactor.Shape[^1]));
+        var m = Fn.BroadcastTo(Fn.Reshape(initialMean, [.. initialMean.Shape.Take(initialMean.Rank - 1), dx, 1]), new Shape(b, dx, 1));
+        var l = Fn.BroadcastTo(initialFactor, new Shape(b, dx, initialFactor.Shape[^1]));
         Node? logLik = null;
         var means = new Node[steps];
         var factors = new Node[steps];
@@ -94,7 +118,8 @@ public static class SquareRootKalmanFilter
             int width = psi.Shape[^1];
             var top = Fn.Slice(psi, [0, 0, 0], [b, dy, width]);        // [Ψ₁₁, 0]
             var bottom = Fn.Slice(psi, [0, dy, 0], [b, dx, width]);    // [Ψ₂₁, Ψ₂₂]
-            var ls = tria(top);                                          // = Ψ₁₁, S = L_S·L_Sᵀ
+            // = Ψ₁₁, S = L_S·L_Sᵀ; S must be positive definite, or z and the gain below would be infinite or NaN.
+            var ls = g.Apply(new FullRankCheckOp($"kalman: time step {t}: the innovation covariance S = H·P⁻·Hᵀ + L_R·L_Rᵀ must be positive definite; its factor L_S"), tria(top));
             var w = Linalg.SolveTriangular(ls, top, lower: true);        // = [I, 0], orthonormal rows
             var gain = Fn.MatMul(bottom, w, transposeB: true);           // = Ψ₂₁ = P⁻Hᵀ·L_S⁻ᵀ
 
@@ -115,6 +140,12 @@ public static class SquareRootKalmanFilter
     /// <summary>Checks every shape before any node is emitted; returns (B, T, dy, dx).</summary>
     private static (int B, int T, int Dy, int Dx) Validate(LinearGaussianModel model, Node observations)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(observations);
+        foreach (var (node, name) in (ReadOnlySpan<(Node?, string)>)[(model.Transition, "F (model.Transition)"), (model.Observation, "H (model.Observation)"),
+                     (model.ProcessNoiseFactor, "L_Q (model.ProcessNoiseFactor)"), (model.ObservationNoiseFactor, "L_R (model.ObservationNoiseFactor)"),
+                     (model.InitialMean, "m₀ (model.InitialMean)"), (model.InitialFactor, "L₀ (model.InitialFactor)")])
+            if (node is null) throw new ArgumentNullException(nameof(model), $"kalman: the model's {name} is null.");
         var ys = observations.Shape;
         if (ys.Rank != 3 || ys[1] == 0)
             throw new ShapeException($"kalman: observations must be [series, time, dy] with at least one time step, got {ys}.");
@@ -139,6 +170,8 @@ public static class SquareRootKalmanFilter
         Check(model.ProcessNoiseFactor, "L_Q", dx, null);
         Check(model.ObservationNoiseFactor, "L_R", dy, null);
         Check(model.InitialFactor, "L₀", dx, null);
+        if (model.InitialMean.Graph != observations.Graph)
+            throw new ArgumentException("kalman: m₀ belongs to another graph than the observations.");
         var m0 = model.InitialMean.Shape;
         if (!(m0.Rank == 1 && m0[0] == dx) && !(m0.Rank == 2 && (m0[0] == b || m0[0] == 1) && m0[1] == dx))
             throw new ShapeException($"kalman: the initial mean m₀ must be [{dx}] or [{b}, {dx}], got {m0}.");

@@ -22,8 +22,15 @@ public static class DTypes
     }
 
     /// <summary>Bytes per element: 4 for float32, 8 for float64.</summary>
-    public static int SizeInBytes(this DType t) => t == DType.Float32 ? 4 : 8;
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
+    public static int SizeInBytes(this DType dtype) => Check(dtype) == DType.Float32 ? 4 : 8;
 
     /// <summary>The NumPy-style name, <c>"float32"</c> or <c>"float64"</c>, used in printed graphs and tensors.</summary>
-    public static string Name(this DType t) => t == DType.Float32 ? "float32" : "float64";
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
+    public static string Name(this DType dtype) => Check(dtype) == DType.Float32 ? "float32" : "float64";
+
+    /// <summary>Returns <paramref name="dtype"/>, or throws when it is not one of the defined dtypes (e.g. <c>(DType)42</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
+    public static DType Check(DType dtype) => Enum.IsDefined(dtype) ? dtype
+        : throw new ArgumentOutOfRangeException(nameof(dtype), dtype, $"DType: {(int)dtype} is not a dtype; use Float32 or Float64.");
 }

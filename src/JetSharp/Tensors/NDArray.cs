@@ -20,7 +20,7 @@ public abstract partial class NDArray
     /// <summary>Size of the element storage in bytes.</summary>
     public long Bytes => (long)Size * DType.SizeInBytes();
 
-    /// <summary>Element at a flat row-major index, widened to double.</summary>
+    /// <summary>Element at a flat row-major index (0 ≤ index &lt; <see cref="Size"/>), widened to double.</summary>
     public abstract double GetDouble(int flatIndex);
 
     /// <summary>A copy converted to element type <typeparamref name="TOut"/>.</summary>
@@ -33,6 +33,7 @@ public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee
     /// <summary>Wraps <paramref name="data"/> (not copied); its length must equal the shape's size.</summary>
     public NDArray(Shape shape, T[] data) : base(shape)
     {
+        ArgumentNullException.ThrowIfNull(data);
         if (data.Length != shape.Size)
             throw new ArgumentException($"NDArray: {data.Length} elements cannot fill shape {shape} ({shape.Size} elements).");
         Data = data;
@@ -52,7 +53,7 @@ public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee
 
     /// <summary>The element at a multi-index, one index per axis.</summary>
     /// <exception cref="ArgumentException">The number of indices differs from <see cref="NDArray.Rank"/>.</exception>
-    /// <exception cref="IndexOutOfRangeException">An index is outside its axis.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside its axis.</exception>
     public T this[params int[] index]
     {
         get => Data[FlatIndex(index)];
@@ -61,20 +62,22 @@ public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee
 
     private int FlatIndex(int[] index)
     {
+        ArgumentNullException.ThrowIfNull(index);
         if (index.Length != Rank)
             throw new ArgumentException($"NDArray index: {index.Length} indices for a tensor of shape {Shape}.");
         int flat = 0;
         for (int i = 0; i < index.Length; i++)
         {
             if ((uint)index[i] >= (uint)Shape[i])
-                throw new IndexOutOfRangeException($"NDArray index: [{string.Join(", ", index)}] is outside shape {Shape}.");
+                throw new ArgumentOutOfRangeException(nameof(index), $"NDArray index: [{string.Join(", ", index)}] is outside shape {Shape}.");
             flat = flat * Shape[i] + index[i];
         }
         return flat;
     }
 
     /// <inheritdoc/>
-    public override double GetDouble(int flatIndex) => double.CreateTruncating(Data[flatIndex]);
+    public override double GetDouble(int flatIndex) => (uint)flatIndex < (uint)Data.Length ? double.CreateTruncating(Data[flatIndex])
+        : throw new ArgumentOutOfRangeException(nameof(flatIndex), flatIndex, $"NDArray.GetDouble: flat index {flatIndex} is outside shape {Shape} ({Size} elements).");
 
     /// <inheritdoc/>
     public override NDArray<TOut> To<TOut>()

@@ -55,17 +55,25 @@ public static class SeededRandom
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="distribution"/> is not a defined value.</exception>
     public static void Fill<T>(Span<T> dest, Distribution distribution, long seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Check(distribution);
         for (int i = 0; i < dest.Length; i++)
         {
             double v = distribution switch
             {
                 Distribution.Normal => Normal(seed, i),
                 Distribution.Uniform => Uniform(seed, i),
-                Distribution.Rademacher => Rademacher(seed, i),
-                _ => throw new ArgumentOutOfRangeException(nameof(distribution)),
+                _ => Rademacher(seed, i),
             };
             dest[i] = T.CreateTruncating(v);
         }
+    }
+
+    /// <summary>Throws unless <paramref name="distribution"/> is a defined <see cref="Distribution"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="distribution"/> is not a defined value.</exception>
+    public static void Check(Distribution distribution)
+    {
+        if (!Enum.IsDefined(distribution))
+            throw new ArgumentOutOfRangeException(nameof(distribution), distribution, $"SeededRandom: {(int)distribution} is not a distribution; use Normal, Uniform or Rademacher.");
     }
 }
 

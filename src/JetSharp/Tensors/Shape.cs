@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 
 namespace JetSharp.Tensors;
 
@@ -6,19 +7,27 @@ namespace JetSharp.Tensors;
 /// The extents of a dense row-major tensor. Immutable; equality is by value.
 /// Broadcasting follows NumPy: shapes are aligned on the right, and an axis of size 1
 /// stretches to match the other operand.
+/// A collection expression builds one wherever a shape is taken: <c>NDArray.Zeros&lt;double&gt;([16, 50])</c>.
 /// </summary>
+[CollectionBuilder(typeof(Shape), nameof(Create))]
 public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
 {
     private readonly int[]? _dims;
 
     /// <summary>A shape with the given extents (copied), outermost axis first.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="dims"/> is null.</exception>
     /// <exception cref="ArgumentException">An extent is negative.</exception>
     public Shape(params int[] dims)
     {
+        ArgumentNullException.ThrowIfNull(dims);
         foreach (var d in dims)
             if (d < 0) throw new ArgumentException($"Shape: negative extent in [{string.Join(", ", dims)}].");
         _dims = (int[])dims.Clone();
     }
+
+    /// <summary>A shape with the given extents (copied): what a collection expression such as <c>[16, 50]</c> calls.</summary>
+    /// <exception cref="ArgumentException">An extent is negative.</exception>
+    public static Shape Create(ReadOnlySpan<int> dims) => new(dims.ToArray());
 
     /// <summary>The rank-0 shape <c>[]</c> of a scalar (one element).</summary>
     public static Shape Scalar => new([]);
@@ -33,7 +42,11 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     /// <summary>Number of axes, the same as <see cref="Rank"/> (the <see cref="IReadOnlyCollection{T}"/> count, not the element count; see <see cref="Size"/>).</summary>
     public int Count => Dims.Length;
     /// <summary>The extent of axis <paramref name="axis"/> (0-based; <c>^1</c> is the last axis).</summary>
-    public int this[int axis] => Dims[axis];
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="axis"/> is not in 0..Rank−1 (negative axes are not accepted here; see <see cref="Axis"/>).</exception>
+    public int this[int axis] => (uint)axis < (uint)Dims.Length ? Dims[axis] : throw AxisOutOfRange(axis);
+
+    private ArgumentOutOfRangeException AxisOutOfRange(int axis) =>
+        new(nameof(axis), axis, $"Shape: axis {axis} is out of range for shape {this} (rank {Rank}).");
 
     /// <summary>Number of elements (product of extents; 1 for a scalar).</summary>
     public int Size
@@ -99,10 +112,15 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     }
 
     /// <summary>This shape with the extents <paramref name="leading"/> added in front.</summary>
-    public Shape Prepend(params int[] leading) => new([.. leading, .. Dims]);
+    public Shape Prepend(params int[] leading)
+    {
+        ArgumentNullException.ThrowIfNull(leading);
+        return new([.. leading, .. Dims]);
+    }
 
-    /// <summary>This shape without its first <paramref name="n"/> axes.</summary>
-    public Shape Skip(int n) => new(Dims[n..]);
+    /// <summary>This shape without its first <paramref name="n"/> axes (0 ≤ n ≤ Rank).</summary>
+    public Shape Skip(int n) => (uint)n <= (uint)Rank ? new(Dims[n..])
+        : throw new ArgumentOutOfRangeException(nameof(n), n, $"Shape.Skip: cannot skip {n} axes of shape {this} (rank {Rank}).");
 
     /// <summary>True when both shapes have the same extents in the same order.</summary>
     public bool Equals(Shape other) => Dims.AsSpan().SequenceEqual(other.Dims);

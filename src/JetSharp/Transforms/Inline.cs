@@ -11,6 +11,10 @@ public static class Inline
     /// </summary>
     /// <exception cref="ArgumentException">The number of inputs differs from <paramref name="g"/>'s, or <paramref name="g"/> has no inputs.</exception>
     /// <exception cref="Tensors.ShapeException">An input's shape or dtype differs from the traced one.</exception>
-    public static Node[] Apply(Graph g, IReadOnlyList<Node> inputs) =>
-        [.. Jet.Apply(g, inputs, [.. inputs.Select(_ => Array.Empty<Node?>())], 0, default).Select(j => j[0]!)];
+    public static Node[] Apply(Graph g, IReadOnlyList<Node> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(inputs);
+        return [.. Jet.Apply(g, inputs, [.. inputs.Select(_ => Array.Empty<Node?>())], 0, default).Select(j => j[0]!)];
+    }
 }

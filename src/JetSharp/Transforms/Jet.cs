@@ -21,6 +21,9 @@ public static class Jet
     /// </summary>
     public static Node?[][] Apply(Graph g, IReadOnlyList<Node> primals, IReadOnlyList<Node?[]> coefficients, int order, Shape prefix)
     {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(primals);
+        ArgumentNullException.ThrowIfNull(coefficients);
         if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
         GraphWalk.CheckInputs(g, primals, "jet");
         if (coefficients.Count != g.Inputs.Count)
@@ -30,7 +33,7 @@ public static class Jet
         var jets = new Dictionary<Node, Node?[]>();
         for (int i = 0; i < g.Inputs.Count; i++)
         {
-            var c = coefficients[i];
+            var c = coefficients[i] ?? throw new ArgumentNullException(nameof(coefficients), $"jet: the coefficient list of input {i} is null (use an array of nulls for zero coefficients).");
             if (c.Length != order)
                 throw new ArgumentException($"jet: input {i} has {c.Length} coefficients, expected {order} (x_1..x_{order}).");
             var jet = new Node?[order + 1];
@@ -72,6 +75,7 @@ public static class Jet
     /// </summary>
     public static Graph Transform(Graph g, int order, Shape prefix = default)
     {
+        ArgumentNullException.ThrowIfNull(g);
         if (order < 0) throw new ArgumentOutOfRangeException(nameof(order), $"jet: order must be ≥ 0, got {order}.");
         var jg = new Graph(g.DType);
         var primals = GraphWalk.MirrorInputs(g, jg);
@@ -97,6 +101,7 @@ public static class Jvp
     /// <summary>Emits outputs and output tangents of g for the given primals and tangents (null = zero).</summary>
     public static (Node[] Outputs, Node?[] Tangents) Apply(Graph g, IReadOnlyList<Node> primals, IReadOnlyList<Node?> tangents, Shape prefix = default)
     {
+        ArgumentNullException.ThrowIfNull(tangents);
         var jets = Jet.Apply(g, primals, [.. tangents.Select(t => new[] { t })], 1, prefix);
         return ([.. jets.Select(j => j[0]!)], [.. jets.Select(j => j[1])]);
     }
@@ -104,6 +109,7 @@ public static class Jvp
     /// <summary>A graph (inputs…, tangents…) → (outputs…, output tangents…).</summary>
     public static Graph Transform(Graph g, Shape prefix = default)
     {
+        ArgumentNullException.ThrowIfNull(g);
         var jet = Jet.Transform(g, 1, prefix);
         var outs = new List<Node>();
         for (int o = 0; o < g.Outputs.Count; o++) outs.Add(jet.Outputs[2 * o]);

@@ -18,10 +18,12 @@ public static class Vjp
     /// </summary>
     public static (Node[] Outputs, Node?[] InputCotangents) Apply(Graph g, IReadOnlyList<Node> primals, IReadOnlyList<Node?> outputCotangents, bool[]? wrt = null)
     {
+        ArgumentNullException.ThrowIfNull(g);
         GraphWalk.CheckInputs(g, primals, "vjp");
+        ArgumentNullException.ThrowIfNull(outputCotangents);
         if (outputCotangents.Count != g.Outputs.Count)
             throw new ArgumentException($"vjp: {outputCotangents.Count} cotangent(s) for {g.Outputs.Count} output(s).");
-        wrt ??= [.. g.Inputs.Select(_ => true)];
+        wrt = Selection(wrt, g, "vjp");
 
         var target = primals.Count > 0 ? primals[0].Graph : throw new ArgumentException("vjp: the function has no inputs.");
         var map = GraphWalk.Copy(g, target, primals);
@@ -61,6 +63,15 @@ public static class Vjp
         return (outputs, inputCotangents);
     }
 
+    /// <summary>The input selection: every input when null, else one flag per input of g.</summary>
+    private static bool[] Selection(bool[]? wrt, Graph g, string op)
+    {
+        if (wrt is null) return [.. g.Inputs.Select(_ => true)];
+        if (wrt.Length != g.Inputs.Count)
+            throw new ArgumentException($"{op}: the selection has {wrt.Length} flag(s); the function has {g.Inputs.Count} input(s).", nameof(wrt));
+        return wrt;
+    }
+
     private static void Accumulate(Dictionary<Node, Node> ct, Node node, Node c)
     {
         if (c.Shape != node.Shape)
@@ -74,9 +85,10 @@ public static class Vjp
     /// </summary>
     public static Graph Grad(Graph g, bool[]? wrt = null)
     {
+        ArgumentNullException.ThrowIfNull(g);
         if (g.Outputs.Count != 1 || g.Outputs[0].Shape.Size != 1)
             throw new ShapeException($"grad: the function must return one scalar; it returns {string.Join(", ", g.Outputs.Select(o => o.Shape.ToString()))}.");
-        wrt ??= [.. g.Inputs.Select(_ => true)];
+        wrt = Selection(wrt, g, "grad");
         var gg = new Graph(g.DType);
         var primals = GraphWalk.MirrorInputs(g, gg);
         var seed = Fn.BroadcastTo(gg.Scalar(1), g.Outputs[0].Shape);

@@ -17,6 +17,7 @@ public class LayeringTests
     private static readonly string[][] CoreLayers =
     [
         ["JetSharp.Tensors"],
+        ["JetSharp.IO"],
         ["JetSharp.Backend"],
         ["JetSharp.Ir"],
         ["JetSharp.Primitives", "JetSharp.Primitives.LinearAlgebra"],

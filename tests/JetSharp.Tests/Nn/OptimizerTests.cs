@@ -37,7 +37,7 @@ public class OptimizerTests
     public void AdamFirstStepMovesEachCoordinateByTheLearningRate()
     {
         // With bias correction, m̂ = g and v̂ = g² after one step, so θ moves by η·g/(|g| + ε) ≈ η·sign(g).
-        var adam = new Adam(0.1);
+        var adam = new Adam<double>(0.1);
         var theta = new double[5];
         double loss = adam.Step(theta, Quadratic);
         Assert.Equal(Quadratic(new double[5], new double[5]), loss);
@@ -48,7 +48,7 @@ public class OptimizerTests
     [Fact]
     public void AdamReachesTheMinimumOfAnIllConditionedQuadratic()
     {
-        var adam = new Adam(LearningRate.Exponential(0.1, 1e-3, 3000));
+        var adam = new Adam<double>(LearningRate.Exponential(0.1, 1e-3, 3000));
         var theta = new double[5];
         for (int s = 0; s < 3000; s++) adam.Step(theta, Quadratic);
         for (int i = 0; i < 5; i++) Assert.Equal(C[i], theta[i], 1e-6);
@@ -59,7 +59,7 @@ public class OptimizerTests
     {
         foreach (int n in new[] { 2, 10 })
         {
-            var opt = new Lbfgs(memory: 10);
+            var opt = new Lbfgs<double>(memory: 10);
             var x = Enumerable.Range(0, n).Select(i => i % 2 == 0 ? -1.2 : 1.0).ToArray();
             int steps = 0;
             while (!opt.Converged && steps < 500) { opt.Step(x, Rosenbrock); steps++; }
@@ -72,7 +72,7 @@ public class OptimizerTests
     [Fact]
     public void LbfgsSolvesAQuadraticInAFewTimesDimensionIterations()
     {
-        var opt = new Lbfgs();
+        var opt = new Lbfgs<double>();
         var theta = new double[5];
         int steps = 0;
         while (!opt.Converged && steps < 100) { opt.Step(theta, Quadratic); steps++; }
@@ -84,7 +84,7 @@ public class OptimizerTests
     [Fact]
     public void LbfgsReturnsTheLossAtTheStartingPointAndNeverIncreasesIt()
     {
-        var opt = new Lbfgs();
+        var opt = new Lbfgs<double>();
         var x = new[] { -1.2, 1.0 };
         double previous = double.MaxValue;
         for (int s = 0; s < 30 && !opt.Converged; s++)
@@ -100,15 +100,15 @@ public class OptimizerTests
     [Fact]
     public void AdamStateRoundTripContinuesExactly()
     {
-        var straight = new Adam(LearningRate.Cosine(0.05, 40));
+        var straight = new Adam<double>(LearningRate.Cosine(0.05, 40));
         var theta1 = new double[5];
         for (int s = 0; s < 40; s++) straight.Step(theta1, Quadratic);
 
-        var first = new Adam(LearningRate.Cosine(0.05, 40));
+        var first = new Adam<double>(LearningRate.Cosine(0.05, 40));
         var theta2 = new double[5];
         for (int s = 0; s < 17; s++) first.Step(theta2, Quadratic);
-        var second = new Adam(LearningRate.Cosine(0.05, 40));
-        second.LoadState(first.SaveState());
+        var second = new Adam<double>(LearningRate.Cosine(0.05, 40));
+        second.LoadState(first.SaveState(), theta2.Length);
         Assert.Equal(17, second.Steps);
         for (int s = 17; s < 40; s++) second.Step(theta2, Quadratic);
         Assert.Equal(theta1, theta2);
@@ -117,15 +117,15 @@ public class OptimizerTests
     [Fact]
     public void LbfgsStateRoundTripContinuesExactly()
     {
-        var straight = new Lbfgs(memory: 5);
+        var straight = new Lbfgs<double>(memory: 5);
         var x1 = new[] { -1.2, 1.0, -1.2, 1.0 };
         for (int s = 0; s < 20; s++) straight.Step(x1, Rosenbrock);
 
-        var first = new Lbfgs(memory: 5);
+        var first = new Lbfgs<double>(memory: 5);
         var x2 = new[] { -1.2, 1.0, -1.2, 1.0 };
         for (int s = 0; s < 8; s++) first.Step(x2, Rosenbrock);
-        var second = new Lbfgs(memory: 5);
-        second.LoadState(first.SaveState());
+        var second = new Lbfgs<double>(memory: 5);
+        second.LoadState(first.SaveState(), x2.Length);
         for (int s = 8; s < 20; s++) second.Step(x2, Rosenbrock);
         Assert.Equal(x1, x2);
     }
@@ -133,7 +133,7 @@ public class OptimizerTests
     [Fact]
     public void LoadingAnotherOptimizersStateNamesBoth()
     {
-        var e = Assert.Throws<ArgumentException>(() => new Lbfgs().LoadState(new Adam(0.1).SaveState()));
+        var e = Assert.Throws<ArgumentException>(() => new Lbfgs<double>().LoadState(new Adam<double>(0.1).SaveState(), 5));
         Assert.Contains("adam", e.Message);
         Assert.Contains("lbfgs", e.Message);
     }
@@ -141,7 +141,7 @@ public class OptimizerTests
     [Fact]
     public void ParameterCountChangesAreRejected()
     {
-        var adam = new Adam(0.1);
+        var adam = new Adam<double>(0.1);
         adam.Step(new double[5], Quadratic);
         var e = Assert.Throws<ShapeException>(() => adam.Step(new double[3], (t, g) => 0));
         Assert.Contains("Adam.Step", e.Message);
@@ -151,9 +151,9 @@ public class OptimizerTests
     [Fact]
     public void BadHyperparametersAreRejectedWithTheirNames()
     {
-        Assert.Contains("β₁", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(LearningRate.Constant(0.1), beta1: 1)).Message);
-        Assert.Contains("memory", Assert.Throws<ArgumentOutOfRangeException>(() => new Lbfgs(memory: 0)).Message);
-        Assert.Contains("Wolfe", Assert.Throws<ArgumentOutOfRangeException>(() => new Lbfgs(c1: 0.5, c2: 0.1)).Message);
+        Assert.Contains("β₁", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam<double>(LearningRate.Constant(0.1), beta1: 1)).Message);
+        Assert.Contains("memory", Assert.Throws<ArgumentOutOfRangeException>(() => new Lbfgs<double>(memory: 0)).Message);
+        Assert.Contains("Wolfe", Assert.Throws<ArgumentOutOfRangeException>(() => new Lbfgs<double>(c1: 0.5, c2: 0.1)).Message);
         Assert.Contains("rate", Assert.Throws<ArgumentOutOfRangeException>(() => LearningRate.Constant(-1)).Message);
         Assert.Contains("decay", Assert.Throws<ArgumentOutOfRangeException>(() => LearningRate.Exponential(0.1, 2, 10)).Message);
     }
@@ -177,5 +177,49 @@ public class OptimizerTests
         Assert.Equal(0.1, cos.At(500), 1e-15);
         var warm = LearningRate.Warmup(4, LearningRate.Constant(2));
         Assert.Equal([0.5, 1, 1.5, 2, 2, 2], Enumerable.Range(0, 6).Select(i => warm.At(i)).ToArray());
+    }
+
+    private static float QuadraticF(float[] theta, float[] g)
+    {
+        float f = 0;
+        for (int i = 0; i < theta.Length; i++)
+        {
+            f += 0.5f * (float)A[i] * (theta[i] - (float)C[i]) * (theta[i] - (float)C[i]);
+            g[i] = (float)A[i] * (theta[i] - (float)C[i]);
+        }
+        return f;
+    }
+
+    [Fact]
+    public void Float32OptimizersReachTheMinimumToFloat32Accuracy()
+    {
+        var adam = new Adam<float>(LearningRate.Exponential(0.1, 1e-3, 3000));
+        var theta = new float[5];
+        for (int s = 0; s < 3000; s++) adam.Step(theta, QuadraticF);
+        for (int i = 0; i < 5; i++) Assert.Equal(C[i], theta[i], 1e-4);
+
+        var lbfgs = new Lbfgs<float>();
+        var x = new float[5];
+        for (int s = 0; s < 50 && !lbfgs.Converged; s++) lbfgs.Step(x, QuadraticF);
+        for (int i = 0; i < 5; i++) Assert.Equal(C[i], x[i], 1e-4);
+    }
+
+    [Fact]
+    public void RestoringAStateOfAnotherLengthPrecisionOrWithNonFiniteValuesIsRefusedBeforeAnythingChanges()
+    {
+        var adam = new Adam<double>(0.1);
+        adam.Step(new double[5], Quadratic);
+        var state = adam.SaveState();
+        var target = new Adam<double>(0.1);
+        Assert.Contains("the model has 6 parameters", Assert.Throws<ArgumentException>(() => target.LoadState(state, 6)).Message);
+        Assert.Contains("float64", Assert.Throws<ArgumentException>(() => new Adam<float>(0.1).LoadState(state, 5)).Message);
+        var m = (NDArray<double>)state.Arrays["m"];
+        var broken = state with { Arrays = new Dictionary<string, NDArray> { ["m"] = m, ["v"] = new NDArray<double>(new Shape(5), [1, 1, double.NaN, 1, 1]) } };
+        Assert.Contains("'v' is NaN at index 2", Assert.Throws<ArgumentException>(() => target.LoadState(broken, 5)).Message);
+        Assert.Contains("step count is -3", Assert.Throws<ArgumentException>(() => target.LoadState(state with { Steps = -3 }, 5)).Message);
+        Assert.Equal(0, target.Steps);   // nothing was restored
+        var lbfgs = new Lbfgs<double>(memory: 3);
+        var extra = new OptimizerState("lbfgs", 2, new Dictionary<string, NDArray> { ["s0"] = m, ["y0"] = m, ["s1"] = m }, new Dictionary<string, double> { ["pairs"] = 1 });
+        Assert.Contains("s1", Assert.Throws<ArgumentException>(() => lbfgs.LoadState(extra, 5)).Message);
     }
 }

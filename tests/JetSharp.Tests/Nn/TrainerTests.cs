@@ -2,31 +2,31 @@ using JetSharp.Nn;
 
 namespace JetSharp.Tests.Nn;
 
-/// <summary>Least squares fit of y = θ₀ + θ₁x + θ₂x² to ½ − x + 2x² on 32 points drawn per step (a cheap objective with resampling, minimum 0).</summary>
-internal sealed class PolynomialFit : IObjective
+/// <summary>Least squares fit of y = θ₀ + θ₁x + θ₂x² to ½ − x + 2x² on 32 points drawn per step (a cheap objective with resampling, minimum 0), in precision T.</summary>
+internal sealed class PolynomialFit<T> : IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly double[] _x = new double[32];
+    private readonly T[] _x = new T[32];
     public List<long> Draws { get; } = [];
     public string Architecture { get; init; } = "quadratic polynomial";
     public IReadOnlyList<Shape> ParameterShapes => [new Shape(3)];
 
-    public void Resample(long step, double[] theta)
+    public void Resample(long step, T[] theta)
     {
         Draws.Add(step);
-        for (int i = 0; i < _x.Length; i++) _x[i] = -1 + 2 * SeededRandom.Uniform(step + 1000, i);
+        for (int i = 0; i < _x.Length; i++) _x[i] = T.CreateTruncating(-1 + 2 * SeededRandom.Uniform(step + 1000, i));
     }
 
-    public double Evaluate(double[] theta, double[] gradient)
+    public T Evaluate(T[] theta, T[] gradient)
     {
         Array.Clear(gradient);
-        double loss = 0;
+        T loss = T.Zero, n = T.CreateTruncating(_x.Length), two = T.CreateTruncating(2), half = T.CreateTruncating(0.5);
         foreach (var x in _x)
         {
-            double r = theta[0] + theta[1] * x + theta[2] * x * x - (0.5 - x + 2 * x * x);
-            loss += r * r / _x.Length;
-            gradient[0] += 2 * r / _x.Length;
-            gradient[1] += 2 * r * x / _x.Length;
-            gradient[2] += 2 * r * x * x / _x.Length;
+            T r = theta[0] + theta[1] * x + theta[2] * x * x - (half - x + two * x * x);
+            loss += r * r / n;
+            gradient[0] += two * r / n;
+            gradient[1] += two * r * x / n;
+            gradient[2] += two * r * x * x / n;
         }
         return loss;
     }
@@ -34,15 +34,17 @@ internal sealed class PolynomialFit : IObjective
 
 public class TrainerTests
 {
-    private static TrainingPhase[] Phases() =>
-        [new(new Adam(LearningRate.Exponential(0.05, 0.2, 30)), 30, ResampleEvery: 1), new(new Lbfgs(), 10, ResampleEvery: 0)];
+    private static TrainingPhase<T>[] Phases<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
+        [new(new Adam<T>(LearningRate.Exponential(0.05, 0.2, 30)), 30, ResampleEvery: 1), new(new Lbfgs<T>(), 10, ResampleEvery: 0)];
+
+    private static TrainingPhase<double>[] Phases() => Phases<double>();
 
     [Fact]
     public void TrainingRunsPhasesAndLowersTheLoss()
     {
-        var objective = new PolynomialFit();
+        var objective = new PolynomialFit<double>();
         var progress = new List<TrainingProgress>();
-        var trainer = new Trainer(objective, new double[3], Phases(), new TrainerOptions { Progress = progress.Add, ProgressEvery = 5, Error = t => Math.Abs(t[1] + 1), ErrorEvery = 10 });
+        var trainer = new Trainer<double>(objective, new double[3], Phases(), new TrainerOptions<double> { Progress = progress.Add, ProgressEvery = 5, Error = t => Math.Abs(t[1] + 1), ErrorEvery = 10 });
         var result = trainer.Run();
         Assert.Equal(TrainingStop.Completed, result.Stop);
         Assert.True(trainer.IsComplete);
@@ -59,15 +61,15 @@ public class TrainerTests
     [Fact]
     public void ResumingFromACheckpointContinuesExactlyWhereTrainingStopped()
     {
-        var straight = new Trainer(new PolynomialFit(), new double[3], Phases());
+        var straight = new Trainer<double>(new PolynomialFit<double>(), new double[3], Phases());
         straight.Run();
 
-        var path = Path.Combine(Path.GetTempPath(), $"jetsharp-resume-{Guid.NewGuid():N}.json");
+        var path = Path.Combine(Path.GetTempPath(), $"jetsharp-resume-{Guid.NewGuid():N}.safetensors");
         try
         {
             using var cancel = new CancellationTokenSource();
             // Stop in the middle of the Adam phase (cancellation is checked before each step).
-            var first = new Trainer(new PolynomialFit(), new double[3], Phases(), new TrainerOptions
+            var first = new Trainer<double>(new PolynomialFit<double>(), new double[3], Phases(), new TrainerOptions<double>
             {
                 CheckpointPath = path,
                 Cancellation = cancel.Token,
@@ -78,8 +80,8 @@ public class TrainerTests
             Assert.Equal(TrainingStop.Cancelled, stopped.Stop);
             Assert.Equal(17, stopped.Steps);
 
-            var objective = new PolynomialFit();
-            var second = new Trainer(objective, new double[3], Phases());
+            var objective = new PolynomialFit<double>();
+            var second = new Trainer<double>(objective, new double[3], Phases());
             second.Restore(path);
             Assert.Equal(17, second.Step);
             var result = second.Run();
@@ -95,13 +97,13 @@ public class TrainerTests
     [Fact]
     public void ResumingInsideTheLbfgsPhaseRedrawsItsFixedPoints()
     {
-        var straight = new Trainer(new PolynomialFit(), new double[3], Phases());
+        var straight = new Trainer<double>(new PolynomialFit<double>(), new double[3], Phases());
         straight.Run();
         using var cancel = new CancellationTokenSource();
-        var first = new Trainer(new PolynomialFit(), new double[3], Phases(), new TrainerOptions { Cancellation = cancel.Token, Progress = p => { if (p.Step == 34) cancel.Cancel(); }, ProgressEvery = 1 });
+        var first = new Trainer<double>(new PolynomialFit<double>(), new double[3], Phases(), new TrainerOptions<double> { Cancellation = cancel.Token, Progress = p => { if (p.Step == 34) cancel.Cancel(); }, ProgressEvery = 1 });
         first.Run();
-        var objective = new PolynomialFit();
-        var second = new Trainer(objective, new double[3], Phases());
+        var objective = new PolynomialFit<double>();
+        var second = new Trainer<double>(objective, new double[3], Phases());
         second.Restore(first.ToCheckpoint(0));
         second.Run();
         Assert.Equal(30, objective.Draws.Single());   // the L-BFGS phase's points, drawn at its start (step 30)
@@ -112,14 +114,14 @@ public class TrainerTests
     public void TimeBudgetStopsTraining()
     {
         var slow = new SlowObjective();
-        var result = new Trainer(slow, new double[3], [new TrainingPhase(new Adam(0.01), 1000)], new TrainerOptions { TimeBudget = TimeSpan.FromMilliseconds(60) }).Run();
+        var result = new Trainer<double>(slow, new double[3], [new TrainingPhase<double>(new Adam<double>(0.01), 1000)], new TrainerOptions<double> { TimeBudget = TimeSpan.FromMilliseconds(60) }).Run();
         Assert.Equal(TrainingStop.TimeBudget, result.Stop);
         Assert.InRange(result.Steps, 1, 100);
     }
 
-    private sealed class SlowObjective : IObjective
+    private sealed class SlowObjective : IObjective<double>
     {
-        private readonly PolynomialFit _inner = new();
+        private readonly PolynomialFit<double> _inner = new();
         public string Architecture => _inner.Architecture;
         public IReadOnlyList<Shape> ParameterShapes => _inner.ParameterShapes;
         public void Resample(long step, double[] theta) => _inner.Resample(step, theta);
@@ -130,14 +132,14 @@ public class TrainerTests
     public void NonFiniteLossStopsAndKeepsTheLastGoodParameters()
     {
         var objective = new NanAfter(3);
-        var trainer = new Trainer(objective, [0.5, 0.5, 0.5], [new TrainingPhase(new Adam(0.1), 20)]);
+        var trainer = new Trainer<double>(objective, [0.5, 0.5, 0.5], [new TrainingPhase<double>(new Adam<double>(0.1), 20)]);
         var result = trainer.Run();
         Assert.Equal(TrainingStop.NonFinite, result.Stop);
         Assert.Equal(3, result.Steps);
         Assert.All(trainer.Parameters, v => Assert.True(double.IsFinite(v)));
     }
 
-    private sealed class NanAfter(int good) : IObjective
+    private sealed class NanAfter(int good, bool nanGradient = false) : IObjective<double>
     {
         private int _calls;
         public string Architecture => "nan";
@@ -145,17 +147,38 @@ public class TrainerTests
         public void Resample(long step, double[] theta) { }
         public double Evaluate(double[] theta, double[] gradient)
         {
-            gradient.AsSpan().Fill(1);
-            return ++_calls > good ? double.NaN : 1;
+            bool bad = ++_calls > good;
+            gradient.AsSpan().Fill(bad && nanGradient ? double.NaN : 1);
+            return bad ? double.NaN : 1;
         }
+    }
+
+    [Fact]
+    public void ANonFiniteStopStillWritesACheckpointThatResumes()
+    {
+        // The NaN gradient poisons Adam's moments; the checkpoint keeps the last good parameters and leaves the state out.
+        var path = Path.Combine(Path.GetTempPath(), $"jetsharp-nan-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var trainer = new Trainer<double>(new NanAfter(3, nanGradient: true), [0.5, 0.5, 0.5], [new TrainingPhase<double>(new Adam<double>(0.1), 20)], new TrainerOptions<double> { CheckpointPath = path });
+            Assert.Equal(TrainingStop.NonFinite, trainer.Run().Stop);
+            var c = Checkpoint.Load(path);
+            Assert.Equal(3, c.Step);
+            Assert.Null(c.Optimizer);
+            Assert.Equal(trainer.Parameters, ParameterVector.Flatten<double>(c.Parameters));
+            var resumed = new Trainer<double>(new NanAfter(100), [0, 0, 0], [new TrainingPhase<double>(new Adam<double>(0.1), 20)]);
+            resumed.Restore(path);
+            Assert.Equal(20, resumed.Run().Steps);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]
     public void MismatchedInputsAreRejected()
     {
-        Assert.Contains("quadratic polynomial", Assert.Throws<ShapeException>(() => new Trainer(new PolynomialFit(), new double[4], Phases())).Message);
-        Assert.Contains("no training phases", Assert.Throws<ArgumentException>(() => new Trainer(new PolynomialFit(), new double[3], [])).Message);
-        var adam = new Adam(0.1);
-        Assert.Contains("own optimizer", Assert.Throws<ArgumentException>(() => new Trainer(new PolynomialFit(), new double[3], [new(adam, 2), new(adam, 2)])).Message);
+        Assert.Contains("quadratic polynomial", Assert.Throws<ShapeException>(() => new Trainer<double>(new PolynomialFit<double>(), new double[4], Phases())).Message);
+        Assert.Contains("no training phases", Assert.Throws<ArgumentException>(() => new Trainer<double>(new PolynomialFit<double>(), new double[3], [])).Message);
+        var adam = new Adam<double>(0.1);
+        Assert.Contains("own optimizer", Assert.Throws<ArgumentException>(() => new Trainer<double>(new PolynomialFit<double>(), new double[3], [new(adam, 2), new(adam, 2)])).Message);
     }
 }

@@ -41,7 +41,7 @@ public class PerSampleJacobianTests
         var reference = Run(r, [x, .. ps])[0];
         Close(reference, outs[0], 1e-12);
 
-        var theta = ParameterVector.Flatten(ps);
+        var theta = ParameterVector.Flatten<double>(ps);
         var shapes = ps.Select(p => p.Shape).ToArray();
         var j = outs[1];
         Assert.Equal(new Shape(N, theta.Length), j.Shape);
@@ -105,7 +105,7 @@ public class PerSampleJacobianTests
             var rn = Fn.Sum(Fn.Slice(Inline.Apply(r, inputs)[0], 0, n, 1));
             g.SetOutputs(rn);
             var grads = Run(Vjp.Grad(g, [false, .. ps.Select(_ => true)]), [x, .. ps]);
-            var row = ParameterVector.Flatten(grads[1..]);
+            var row = ParameterVector.Flatten<double>(grads[1..]);
             for (int k = 0; k < p; k++)
                 Assert.True(Math.Abs(row[k] - j.Data[n * p + k]) <= 1e-12 * Math.Max(1, Math.Abs(row[k])), $"J[{n}, {k}] = {j.Data[n * p + k]:R}; the gradient of r_{n} gives {row[k]:R}");
         }
@@ -123,7 +123,7 @@ public class PerSampleJacobianTests
         bool[] wrt = [false, .. ps.Select(_ => true)];
         int p = j.Shape[1];
         var v = ps.Select((q, i) => Randn(20 + i, [.. q.Shape.ToArray()])).ToArray();
-        var vFlat = ParameterVector.Flatten(v);
+        var vFlat = ParameterVector.Flatten<double>(v);
         var jv = Run(ResidualJacobian.TimesVector(r, wrt), [x, .. ps, .. v])[1];
         for (int n = 0; n < N; n++)
         {
@@ -132,7 +132,7 @@ public class PerSampleJacobianTests
             Close(expected, jv.Data[n], 1e-12);
         }
         var u = Randn(30, N, 1);
-        var jtu = ParameterVector.Flatten(Run(ResidualJacobian.TransposeTimesVector(r, wrt), [x, .. ps, u])[1..]);
+        var jtu = ParameterVector.Flatten<double>(Run(ResidualJacobian.TransposeTimesVector(r, wrt), [x, .. ps, u])[1..]);
         for (int k = 0; k < p; k++)
         {
             double expected = 0;

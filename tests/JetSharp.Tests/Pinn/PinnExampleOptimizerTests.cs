@@ -56,4 +56,20 @@ public class PinnExampleOptimizerTests
         Assert.Equal(1185, problem.ParameterCount);
         Assert.Equal(1185, theta.Length);
     }
+
+    [Fact]
+    public void SecondOrderOptimizersRefuseFloat32BeforeAnyWork()
+    {
+        var example = new Poisson2d();
+        foreach (var o in new[] { PinnOptimizer.Engd, PinnOptimizer.Spring, PinnOptimizer.LevenbergMarquardt })
+        {
+            var e = Assert.Throws<NotSupportedException>(() => example.Run(new ExampleOptions { Fast = true, Precision = DType.Float32 }, o));
+            Assert.Contains("float32", e.Message);
+            Assert.Contains(o.ToString(), e.Message);
+        }
+        var config = example.Config(fast: true);
+        var problem = example.Build<float>(config, Strategy.Collapsed, seed: 0);
+        Assert.Contains("float32", Assert.Throws<NotSupportedException>(() => config.Phases(1, problem, PinnOptimizer.Engd)).Message);
+        Assert.Equal(2, config.Phases(1, example.Build<double>(config, Strategy.Collapsed, seed: 0), PinnOptimizer.AdamLbfgs).Count + (config.LbfgsSteps > 0 ? 0 : 1));
+    }
 }

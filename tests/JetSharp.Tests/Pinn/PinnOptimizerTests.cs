@@ -17,12 +17,14 @@ public class PinnOptimizerTests
     /// u″ = u*″ on (0, 1), u = u* at 0 and 1, where u* is a "teacher" network of the student's architecture
     /// (1→4→1 tanh, P = 13) with other weights: the loss has exact zeros. 24 + 2 points (M = 26 &gt; P).
     /// </summary>
-    private static (PinnProblem Problem, double[] Theta) Tiny()
+    private static (PinnProblem<double> Problem, double[] Theta) Tiny() => Tiny<double>();
+
+    private static (PinnProblem<T> Problem, T[] Theta) Tiny<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
         var net = Mlp.Create(1, [4], 1, Activation.Tanh, seed: 5);
         var teacher = Mlp.Create(1, [4], 1, Activation.Tanh, seed: 6);
         var second = DifferentialOperator.Laplacian();
-        var teacherSecond = second.Compile(x => teacher.Apply(x), new Shape(24, 1));
+        var teacherSecond = second.Compile(x => teacher.Apply(x), new Shape(24, 1), DTypes.Of<T>());
         var terms = new List<PinnTerm>
         {
             new()
@@ -41,8 +43,8 @@ public class PinnOptimizerTests
                 Weight = 2,
             },
         };
-        var problem = new PinnProblem(net.Architecture, net.ParameterShapes, net.Apply, 1, terms, seed: 1);
-        var theta = ParameterVector.Flatten(net.Parameters);
+        var problem = new PinnProblem<T>(net.Architecture, net.ParameterShapes, net.Apply, 1, terms, seed: 1);
+        var theta = ParameterVector.Flatten<T>(net.Parameters);
         problem.Resample(0, theta);
         return (problem, theta);
     }
@@ -172,7 +174,7 @@ public class PinnOptimizerTests
         Assert.All(d, v => Assert.Equal(0, v));
     }
 
-    private static double Train(IOptimizer optimizer, PinnProblem problem, double[] theta, int steps)
+    private static double Train(IOptimizer<double> optimizer, PinnProblem<double> problem, double[] theta, int steps)
     {
         for (int k = 0; k < steps && !optimizer.Converged; k++) optimizer.Step(theta, problem.Evaluate);
         return problem.Residuals(theta, new double[problem.ResidualCount]);
@@ -193,7 +195,7 @@ public class PinnOptimizerTests
         var (p3, t3) = Tiny();
         double lm = Train(new LevenbergMarquardt(p3), p3, t3, steps);
         var (p4, t4) = Tiny();
-        double adam = Train(new Adam(1e-2), p4, t4, steps);
+        double adam = Train(new Adam<double>(1e-2), p4, t4, steps);
 
         // Measured: ENGD 5.6e-16 (‖R‖ ≈ 2e-8, where the loss valley's conditioning stalls it), SPRING 4e-13, LM 3e-12; Adam ≈ 0.2.
         Assert.True(engd < 1e-14, $"ENGD loss {engd:e3}");
@@ -208,17 +210,17 @@ public class PinnOptimizerTests
     [InlineData("lm")]
     public void OptimizerStateSurvivesCheckpoint(string kind)
     {
-        IOptimizer Make(PinnProblem p) => kind == "lm" ? new LevenbergMarquardt(p) : new Engd(p, new EngdOptions { Momentum = 0.7 });
-        string path = Path.Combine(Path.GetTempPath(), $"jetsharp-pinn-{kind}-{Guid.NewGuid():N}.json");
+        IOptimizer<double> Make(PinnProblem<double> p) => kind == "lm" ? new LevenbergMarquardt(p) : new Engd(p, new EngdOptions { Momentum = 0.7 });
+        string path = Path.Combine(Path.GetTempPath(), $"jetsharp-pinn-{kind}-{Guid.NewGuid():N}.safetensors");
         try
         {
             var (pa, ta) = Tiny();
-            var full = new Trainer(pa, ta, [new TrainingPhase(Make(pa), 6, ResampleEvery: 0)]);
+            var full = new Trainer<double>(pa, ta, [new TrainingPhase<double>(Make(pa), 6, ResampleEvery: 0)]);
             full.Run();
 
             var (pb, tb) = Tiny();
             using var stop = new CancellationTokenSource();
-            var interrupted = new Trainer(pb, tb, [new TrainingPhase(Make(pb), 6, ResampleEvery: 0)], new TrainerOptions
+            var interrupted = new Trainer<double>(pb, tb, [new TrainingPhase<double>(Make(pb), 6, ResampleEvery: 0)], new TrainerOptions<double>
             {
                 CheckpointPath = path,
                 Cancellation = stop.Token,
@@ -227,7 +229,7 @@ public class PinnOptimizerTests
             });
             Assert.Equal(TrainingStop.Cancelled, interrupted.Run().Stop);
             var (pc, tc) = Tiny();
-            var resumed = new Trainer(pc, tc, [new TrainingPhase(Make(pc), 6, ResampleEvery: 0)]);
+            var resumed = new Trainer<double>(pc, tc, [new TrainingPhase<double>(Make(pc), 6, ResampleEvery: 0)]);
             resumed.Restore(path);
             Assert.Equal(3, resumed.Step);
             resumed.Run();
@@ -247,5 +249,67 @@ public class PinnOptimizerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Engd(p1, new EngdOptions { Damping = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LevenbergMarquardt(p1, new LevenbergMarquardtOptions { MaxTries = 0 }));
         Assert.Throws<ShapeException>(() => engd.Step(new double[3], p1.Evaluate));
+    }
+
+    /// <summary>
+    /// The same problem in float32: its loss and gradient agree with the float64 ones to float32 round-off (against an
+    /// independent float64 evaluation), and the float64-only least-squares side is refused with the precision named.
+    /// </summary>
+    [Fact]
+    public void Float32ProblemMatchesFloat64LossAndRefusesTheJacobian()
+    {
+        var (p64, t64) = Tiny<double>();
+        var (p32, t32) = Tiny<float>();
+        Assert.Equal(DType.Float32, p32.DType);
+        var g64 = new double[t64.Length];
+        var g32 = new float[t32.Length];
+        double l64 = p64.Evaluate(t64, g64);
+        double l32 = p32.Evaluate(t32, g32);
+        Assert.True(Math.Abs(l32 - l64) <= 1e-4 * l64, $"loss float32 {l32:R}, float64 {l64:R}");
+        double gNorm = Math.Sqrt(g64.Sum(v => v * v));
+        for (int k = 0; k < g64.Length; k++) Assert.True(Math.Abs(g32[k] - g64[k]) <= 1e-4 * gNorm, $"gradient {k}: {g32[k]} vs {g64[k]}");
+
+        var r = new double[p32.ResidualCount];
+        var theta = Array.ConvertAll(t32, v => (double)v);
+        foreach (var call in new Action[]
+        {
+            () => p32.Residuals(theta, r),
+            () => p32.Linearize(theta, r, out _),
+            () => p32.JacobianTimes(theta, new double[p32.ParameterCount], r),
+            () => p32.JacobianTransposeTimes(theta, r, new double[p32.ParameterCount]),
+        })
+            Assert.Contains("float32", Assert.Throws<NotSupportedException>(call).Message);
+        Assert.Contains("float32", Assert.Throws<NotSupportedException>(() => new Engd(p32)).Message);
+        Assert.Contains("float32", Assert.Throws<NotSupportedException>(() => new LevenbergMarquardt(p32)).Message);
+    }
+
+    /// <summary>Restoring a state checks the kind, the length and every value before anything changes.</summary>
+    [Fact]
+    public void LoadStateRefusesStatesThatDoNotFit()
+    {
+        var (p, t) = Tiny();
+        var spring = new Engd(p, new EngdOptions { Momentum = 0.5 });
+        spring.Step(t, p.Evaluate);
+        spring.Step(t, p.Evaluate);
+        var saved = spring.SaveState();
+        Assert.Equal(DType.Float64, saved.Arrays["momentum"].DType);
+        Assert.Throws<ArgumentException>(() => new Engd(p).LoadState(saved, p.ParameterCount));            // "spring" into "engd"
+        Assert.Throws<ArgumentException>(() => new Engd(p, new EngdOptions { Momentum = 0.5 }).LoadState(saved, p.ParameterCount + 1));
+        var bad = saved with { Scalars = new Dictionary<string, double> { ["dampingFactor"] = 0.5 } };
+        Assert.Throws<ArgumentException>(() => new Engd(p, new EngdOptions { Momentum = 0.5 }).LoadState(bad, p.ParameterCount));
+        var float32 = saved with { Arrays = new Dictionary<string, NDArray> { ["momentum"] = new NDArray<float>(new Shape(p.ParameterCount)) } };
+        Assert.Contains("float32", Assert.Throws<ArgumentException>(() => new Engd(p, new EngdOptions { Momentum = 0.5 }).LoadState(float32, p.ParameterCount)).Message);
+
+        var restored = new Engd(p, new EngdOptions { Momentum = 0.5 });
+        restored.LoadState(saved, p.ParameterCount);
+        Assert.Equal(saved.Steps, restored.Steps);
+
+        var lm = new LevenbergMarquardt(p);
+        var fresh = lm.SaveState();                                   // before any step: no λ yet
+        Assert.False(fresh.Scalars.ContainsKey("lambda"));
+        lm.LoadState(fresh, p.ParameterCount);
+        Assert.Throws<ArgumentException>(() => lm.LoadState(fresh with { Scalars = new Dictionary<string, double> { ["lambda"] = -1 } }, p.ParameterCount));
+        Assert.Throws<ArgumentException>(() => lm.LoadState(fresh with { Scalars = new Dictionary<string, double> { ["converged"] = 0.5 } }, p.ParameterCount));
+        Assert.Throws<ArgumentException>(() => lm.LoadState(saved, p.ParameterCount));
     }
 }

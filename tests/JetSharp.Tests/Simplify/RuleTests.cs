@@ -51,7 +51,7 @@ public class RuleTests
         typeof(PullSumThroughReshape), typeof(PullSumThroughTranspose), typeof(PullSumThroughBroadcast), typeof(PullSumThroughSlice),
         typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
-        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(LinearOfZero),
+        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
     ];
 
@@ -546,6 +546,36 @@ public class RuleTests
         DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(nearIdentity)), X(1, N, H));
         // Transposed operands are out of the rule's pattern (conservative, not wrong).
         DoesNotFire(new MatMulByIdentity(), xs => Fn.MatMul(xs[0], xs[0].Graph.Constant(NDArray.Identity<double>(N)), transposeA: true), X(1, N, H));
+    }
+
+    [Theory]
+    [InlineData("I[H,1,H]·W")]
+    [InlineData("I·Wᵀ")]
+    [InlineData("A·I")]
+    public void MatMulOfIdentity_GathersRowsWithoutADenseIdentity(string form)
+    {
+        // The structural identity (IdentityMatrixOp) is exact: the unsimplified graph runs its dense kernel as the reference.
+        var after = Fires(new MatMulOfIdentity(), xs =>
+        {
+            var w = xs[0];
+            var eye = IdentityMatrixOp.Emit(w.Graph, H);
+            return Fn.Tanh(form switch
+            {
+                "I[H,1,H]·W" => Fn.MatMul(Fn.Reshape(eye, H, 1, H), w),                    // [H, 1, K]: row h of W for direction e_h
+                "I·Wᵀ" => Fn.MatMul(eye, Fn.Transpose(w, 1, 0), transposeB: true),
+                _ => Fn.MatMul(Fn.Transpose(w, 1, 0), eye),
+            });
+        }, X(1, H, K));
+        Assert.Empty(LiveOf<MatMulOp>(after));
+        Assert.Empty(LiveOf<IdentityMatrixOp>(after));
+    }
+
+    [Fact]
+    public void MatMulOfIdentity_LeavesTransposedOrRearrangedIdentitiesAlone()
+    {
+        // Iᵀ as the left factor with unit axes, and a reshape that is not the identity's rows ([H·H] regrouped): out of the pattern.
+        DoesNotFire(new MatMulOfIdentity(), xs => Fn.MatMul(Fn.Reshape(IdentityMatrixOp.Emit(xs[0].Graph, H), 1, H, H), xs[0], transposeA: true), X(1, H, K));
+        DoesNotFire(new MatMulOfIdentity(), xs => Fn.MatMul(Fn.Reshape(IdentityMatrixOp.Emit(xs[0].Graph, 4), 2, 8), Fn.Reshape(xs[0], 8, 1)), X(2, 4, 2));
     }
 
     [Theory]

@@ -9,7 +9,8 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// Moore–Penrose pseudoinverse X = A⁺ [..., n, m] of A [..., m, n], by one-sided Jacobi SVD.
 /// Singular values at or below rcond·σ_max are treated as zero; the default rcond is 10·max(m, n)·ε of
 /// the dtype, which absorbs the rounding-level "zeros" a rank-deficient triangular factor carries.
-/// It is the helper of the Gramian rule of <see cref="TriaOp"/>.
+/// It is the helper of the Gramian rule of <see cref="TriaOp"/>. A NaN or infinite entry raises
+/// <see cref="NotFiniteNumberException"/> at run time, naming the matrix and the entry.
 /// <para><b>Derivatives</b> hold where the rank is locally constant (Golub and Pereyra):
 /// dX = −X·dA·X + X·Xᵀ·dAᵀ·(I − A·X) + (I − X·A)·dAᵀ·Xᵀ·X, and its adjoint
 /// Ā = −Xᵀ·X̄·Xᵀ + (I − A·X)·X̄ᵀ·X·Xᵀ + Xᵀ·X·X̄ᵀ·(I − X·A). The Taylor rule is first-order only (what
@@ -42,7 +43,16 @@ public sealed class PinvOp(double? rcond) : Primitive
         int m = a.Shape[^2], n = a.Shape[^1];
         double rcond = RCond ?? 10 * Math.Max(m, n) * DenseKernels.MachineEpsilon<T>();
         for (int b = 0; b < DenseKernels.BatchCount(a.Shape); b++)
+        {
+            // The SVD has no meaning for NaN or infinite entries (and its rotations would fail on them): say which.
+            var block = a.Data.AsSpan(b * m * n, m * n);
+            for (int i = 0; i < block.Length; i++)
+                if (!T.IsFinite(block[i]))
+                    throw new NotFiniteNumberException(
+                        $"pinv: matrix {b} of the batch {a.Shape} has entry [{i / n}, {i % n}] = {double.CreateTruncating(block[i]).ToString(CultureInfo.InvariantCulture)}; the pseudoinverse needs finite entries.",
+                        double.CreateTruncating(block[i]));
             DenseKernels.Pinv<T>(a.Data.AsSpan(b * m * n, m * n), m, n, rcond, output.Data.AsSpan(b * m * n, m * n));
+        }
     }
 
     /// <summary>(I − A·X) and (I − X·A) written as differences, so no identity constant is needed.</summary>

@@ -32,10 +32,12 @@ public enum QrPart
 /// derivative alone) and rank-deficient A makes R⁻¹ diverge: use <see cref="TriaOp"/> when only A·Aᵀ
 /// matters.</para>
 /// </summary>
+/// <exception cref="ArgumentOutOfRangeException">The part is not a defined <see cref="QrPart"/>.</exception>
 public sealed class QrOp(QrPart part) : Primitive
 {
     /// <summary>The factor this node returns.</summary>
-    public QrPart Part { get; } = part;
+    public QrPart Part { get; } = Enum.IsDefined(part) ? part
+        : throw new ArgumentOutOfRangeException(nameof(part), part, $"qr: {(int)part} is not a factor; use QrPart.Q or QrPart.R.");
     /// <inheritdoc/>
     public override string Name => "qr";
     /// <inheritdoc/>

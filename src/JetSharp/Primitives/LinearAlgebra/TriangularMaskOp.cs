@@ -13,14 +13,18 @@ namespace JetSharp.Primitives.LinearAlgebra;
 /// the diagonal" of the Cholesky derivative. Linear and self-adjoint (an elementwise mask), so its VJP
 /// is itself and its Taylor rule maps every coefficient.
 /// </summary>
+/// <exception cref="ArgumentOutOfRangeException">A weight is NaN or infinite.</exception>
 public sealed class TriangularMaskOp(double lower, double diagonal, double upper) : Primitive
 {
-    /// <summary>Scale of the entries below the diagonal.</summary>
-    public double Lower { get; } = lower;
-    /// <summary>Scale of the diagonal entries.</summary>
-    public double Diagonal { get; } = diagonal;
-    /// <summary>Scale of the entries above the diagonal.</summary>
-    public double Upper { get; } = upper;
+    /// <summary>Scale of the entries below the diagonal (finite).</summary>
+    public double Lower { get; } = Finite(lower, nameof(lower));
+    /// <summary>Scale of the diagonal entries (finite).</summary>
+    public double Diagonal { get; } = Finite(diagonal, nameof(diagonal));
+    /// <summary>Scale of the entries above the diagonal (finite).</summary>
+    public double Upper { get; } = Finite(upper, nameof(upper));
+
+    private static double Finite(double w, string name) => double.IsFinite(w) ? w
+        : throw new ArgumentOutOfRangeException(name, w, $"trimask: the {name} weight must be finite, got {w}.");
     /// <inheritdoc/>
     public override string Name => "trimask";
     /// <inheritdoc/>

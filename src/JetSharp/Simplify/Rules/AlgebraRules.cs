@@ -12,13 +12,17 @@ internal static class Constants
     public static bool IsZero(Node n) => IsAll(n, 0);
     public static bool IsOne(Node n) => IsAll(n, 1);
 
-    private static bool IsAll(Node n, double value) => n.Op switch
+    private static bool IsAll(Node n, double value)
     {
-        ConstantOp { ScalarValue: { } v } => v == value,
-        ConstantOp { Value: { } t } => t.Size <= 4096 && Enumerable.Range(0, t.Size).All(i => t.GetDouble(i) == value),
-        BroadcastToOp or ReshapeOp => IsAll(n.Inputs[0], value),
-        _ => false,
-    };
+        // Through any chain of broadcasts and reshapes (a loop: such chains may be long before they are composed).
+        while (n.Op is BroadcastToOp or ReshapeOp) n = n.InputArray[0];
+        return n.Op switch
+        {
+            ConstantOp { ScalarValue: { } v } => v == value,
+            ConstantOp { Value: { } t } => t.Size <= 4096 && Enumerable.Range(0, t.Size).All(i => t.GetDouble(i) == value),
+            _ => false,
+        };
+    }
 
     public static bool IsIdentityMatrix(Node n)
     {
@@ -40,7 +44,8 @@ public sealed class MultiplyByZero : RewriteRule
     /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
         op.IsElementwise && inputs.Length == 2 &&
-        Enumerable.Range(0, 2).Any(i => op.LinearityIn(i) == Linearity.Linear && Constants.IsZero(inputs[i]));
+        ((op.LinearityIn(0) == Linearity.Linear && Constants.IsZero(inputs[0])) ||
+         (op.LinearityIn(1) == Linearity.Linear && Constants.IsZero(inputs[1])));
 
     /// <inheritdoc/>
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context) =>

@@ -28,7 +28,8 @@ public sealed class SinkBroadcastThroughBinary : RewriteRule
 {
     /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
-        op.IsElementwise && inputs.Length == 2 && Narrowed(op, inputs) is not null;
+        op.IsElementwise && inputs.Length == 2 && (inputs[0].Op is BroadcastToOp || inputs[1].Op is BroadcastToOp) &&
+        Narrowed(op, inputs) is not null;
 
     private static Node[]? Narrowed(Primitive op, Node[] inputs)
     {
