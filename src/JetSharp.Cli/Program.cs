@@ -74,6 +74,7 @@ public static class Program
             KalmanCommand.Create(),
             JacobianCommand.Create(),
             ExampleCommand.Create(),
+            OperatorCommand.Create(),
         };
         root.SetAction(parse => root.Parse(["--help"]).Invoke(parse.InvocationConfiguration));
         var help = new Command("help", "The same as --help.") { Hidden = true };   // the old parser's spelling

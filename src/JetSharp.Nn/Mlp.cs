@@ -6,37 +6,6 @@ namespace JetSharp.Nn;
 public enum Activation { Tanh, Sigmoid, Sin, Softplus, Relu }
 
 /// <summary>
-/// A fully connected layer y = x·W + b with W of shape [in, out] and b of shape [out]; x may have any
-/// number of leading axes. Parameters are graph inputs (nodes), so gradients with respect to them
-/// are ordinary VJPs.
-/// </summary>
-public static class Linear
-{
-    public static Node Apply(Node x, Node weight, Node bias)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(weight);
-        ArgumentNullException.ThrowIfNull(bias);
-        if (x.Rank == 0 || weight.Rank != 2 || bias.Rank != 1 || bias.Shape[0] != weight.Shape[1] || x.Shape[^1] != weight.Shape[0])
-            throw new ShapeException($"linear: input {x.Shape}, weight {weight.Shape} and bias {bias.Shape} do not fit (need x[..., in], W[in, out], b[out]).");
-        return Fn.MatMul(x, weight) + bias;
-    }
-
-    /// <summary>
-    /// Seeded initial parameters: W and b uniform on [−1/√in, 1/√in] (the common default for tanh
-    /// networks). W uses seed·2 and b seed·2+1 of the project's generator (<see cref="SeededRandom"/>).
-    /// </summary>
-    public static (NDArray<T> Weight, NDArray<T> Bias) Init<T>(int inputs, int outputs, long seed) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (inputs < 1) throw new ArgumentOutOfRangeException(nameof(inputs), inputs, $"Linear.Init: the layer needs at least one input, got {inputs}.");
-        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, $"Linear.Init: the layer needs at least one output, got {outputs}.");
-        double bound = 1 / Math.Sqrt(inputs);
-        return (NDArray.RandomUniform<T>(new Shape(inputs, outputs), 2 * seed, -bound, bound),
-                NDArray.RandomUniform<T>(new Shape(outputs), 2 * seed + 1, -bound, bound));
-    }
-}
-
-/// <summary>
 /// A multilayer perceptron inputs → hidden… → outputs with an activation after every hidden layer and
 /// a linear last layer. Parameters are ordered W₁, b₁, W₂, b₂, …; <see cref="Parameters"/> holds their
 /// seeded initial values, and <c>Apply(parameters, x)</c> computes the network from parameter nodes.

@@ -101,7 +101,7 @@ public abstract class Primitive : IEquatable<Primitive>
     /// Structural equality: same type and equal <see cref="Attributes"/>. Random primitives are never equal,
     /// not even to themselves, so that common-subexpression elimination does not merge independent draws.
     /// </summary>
-    public bool Equals(Primitive? other) =>
+    public virtual bool Equals(Primitive? other) =>
         other is not null && other.GetType() == GetType() && other.Attributes == Attributes && !IsRandom && !other.IsRandom;
 
     /// <inheritdoc/>

@@ -31,8 +31,7 @@ public sealed class InputOp(string name, int index) : Primitive
 /// <summary>A constant tensor baked into the graph (a scalar constant is rank 0 and broadcasts).</summary>
 public sealed class ConstantOp : Primitive
 {
-    private static long _nextId;
-    private readonly long _id;
+    private readonly int _contentHash;
 
     /// <summary>A rank-0 constant; it takes the dtype of the graph it is applied in.</summary>
     public ConstantOp(double scalar)
@@ -44,7 +43,8 @@ public sealed class ConstantOp : Primitive
     /// <summary>
     /// A tensor constant of element type <paramref name="dtype"/> (<paramref name="value"/> is converted
     /// when its dtype differs, and shared otherwise: do not modify it afterwards). Each tensor constant
-    /// gets a unique id in its <see cref="Attributes"/>, so two tensor constants never compare equal.
+    /// compares by content: two tensor constants of the same dtype, shape and bits are equal, so common-
+    /// subexpression elimination merges constants that rewrites (e.g. constant folding) make twice.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="value"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
@@ -54,8 +54,17 @@ public sealed class ConstantOp : Primitive
         DTypes.Check(dtype);
         Value = value.DType == dtype ? value : dtype == DType.Float32 ? value.To<float>() : value.To<double>();
         Shape = value.Shape;
-        _id = Interlocked.Increment(ref _nextId);
+        var hash = new HashCode();
+        hash.AddBytes(Bytes(Value));
+        _contentHash = hash.ToHashCode();
     }
+
+    private static ReadOnlySpan<byte> Bytes(NDArray value) => value switch
+    {
+        NDArray<double> d => System.Runtime.InteropServices.MemoryMarshal.AsBytes(d.Data.AsSpan()),
+        NDArray<float> f => System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.Data.AsSpan()),
+        _ => throw new NotSupportedException($"constant of dtype {value.DType}"),
+    };
 
     /// <summary>The value of a scalar constant; null for a tensor constant.</summary>
     public double? ScalarValue { get; }
@@ -66,8 +75,12 @@ public sealed class ConstantOp : Primitive
 
     /// <inheritdoc/>
     public override string Name => "const";
-    /// <summary>The scalar value (round-trip format), or <c>tensor#id shape</c> for a tensor constant.</summary>
-    public override string Attributes => ScalarValue is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : $"tensor#{_id} {Shape}";
+    /// <summary>The scalar value (round-trip format), or <c>tensor#hash shape</c> for a tensor constant (hash of its content).</summary>
+    public override string Attributes => ScalarValue is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : $"tensor#{(uint)_contentHash:x8} {Shape}";
+
+    /// <summary>Equal attributes, and for tensor constants equal contents (bit for bit).</summary>
+    public override bool Equals(Primitive? other) =>
+        base.Equals(other) && (ScalarValue is not null || Bytes(Value!).SequenceEqual(Bytes(((ConstantOp)other!).Value!)));
     /// <summary>Returns <see cref="Shape"/>; a constant takes no inputs.</summary>
     /// <exception cref="ShapeException">Inputs were given.</exception>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }

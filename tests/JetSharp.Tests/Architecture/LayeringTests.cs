@@ -36,9 +36,10 @@ public class LayeringTests
         ["JetSharp"] = [],
         ["JetSharp.Plotting"] = [],
         ["JetSharp.Nn"] = ["JetSharp"],
+        ["JetSharp.Onnx"] = ["JetSharp"],
         ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Examples"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
-        ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
+        ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Onnx", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
     };
 
     private static readonly Assembly Core = typeof(NDArray).Assembly;
@@ -95,7 +96,7 @@ public class LayeringTests
     public void AssembliesReferenceOnlyTheLayersBelowThem()
     {
         Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly,
-            typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
+            typeof(JetSharp.Onnx.OnnxModel).Assembly, typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
             Assembly.Load("JetSharp.Cli")];
         foreach (var a in assemblies)
         {
@@ -112,7 +113,7 @@ public class LayeringTests
     {
         var root = RepositoryRoot();
         var mismatches = new List<string>();
-        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"),
+        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"), ("src/JetSharp.Onnx", "JetSharp.Onnx"),
             ("src/JetSharp.Plotting", "JetSharp.Plotting"), ("src/JetSharp.Benchmarks", "JetSharp.Benchmarks"), ("src/JetSharp.Cli", "JetSharp.Cli") })
         {
             var baseDir = Path.Combine(root, dir);
