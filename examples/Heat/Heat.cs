@@ -27,8 +27,9 @@ public sealed class Heat : PinnExample
     public override double Target => 1e-2;
 
     public override PinnConfig Config(bool fast) => fast
-        ? new PinnConfig { Dimension = SpaceDimension + 1, Hidden = [8], Interior = 16, Boundary = 8, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16] }
-        : new PinnConfig { Dimension = SpaceDimension + 1, Hidden = [32, 32], Interior = 256, Boundary = 128, AdamSteps = 1200, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512, 1024] };
+        ? new PinnConfig { Dimension = SpaceDimension + 1, Hidden = [8], Interior = 16, Boundary = 8, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
+        : new PinnConfig { Dimension = SpaceDimension + 1, Hidden = [32, 32], Interior = 256, Boundary = 128, AdamSteps = 1200, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512, 1024], SecondOrderSteps = 400, SecondOrderTarget = 1e-5,
+            SecondOrder = new PinnConfig { Dimension = SpaceDimension + 1, Hidden = [20, 20], Interior = 1024, Boundary = 256, AdamSteps = 0, SecondOrderSteps = 400, SecondOrderTarget = 1e-5 } };
 
     /// <summary>k = (π/4)(1, …, 1).</summary>
     public static double[] K => [.. Enumerable.Repeat(Math.PI / 4, SpaceDimension)];
@@ -135,7 +136,7 @@ public sealed class Heat : PinnExample
     }
 
     /// <summary>The slice (x₁, t) with x₂ = … = x₅ = ½.</summary>
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48, d = SpaceDimension + 1;
         var grid = Reporting.Grid(n);

@@ -31,7 +31,49 @@ public sealed record PinnConfig
     /// <summary>Batch sizes (interior points) at which the per-step time of the strategies is compared.</summary>
     public int[] TimingSizes { get; init; } = [];
 
-    /// <summary>The training phases in precision <typeparamref name="T"/>, with every step count multiplied by <paramref name="scale"/>.</summary>
+    /// <summary>Steps of ENGD, SPRING or Levenberg–Marquardt (on one fixed set of points), when one of them trains.</summary>
+    public int SecondOrderSteps { get; init; } = 300;
+
+    /// <summary>The relative L2 error the full run with ENGD/SPRING/LM promises (null: the Adam + L-BFGS target).</summary>
+    public double? SecondOrderTarget { get; init; }
+
+    /// <summary>Error measured every this many steps of a second-order run (its steps are few and costly).</summary>
+    public int SecondOrderErrorEvery { get; init; } = 5;
+
+    /// <summary>
+    /// The configuration second-order runs use instead of this one (null: this one). Gauss–Newton-type methods fit the
+    /// collocation points to round-off, so they need more points than parameters where fewer let the network
+    /// interpolate the points without generalising; a smaller network keeps their P×P or M×M solves cheap.
+    /// </summary>
+    public PinnConfig? SecondOrder { get; init; }
+
+    /// <summary>Relative damping of ENGD/SPRING (see <see cref="EngdOptions.Damping"/>).</summary>
+    public double Damping { get; init; } = 1e-10;
+
+    /// <summary>
+    /// The phases for <paramref name="optimizer"/> in precision <typeparamref name="T"/>. The second-order ones (ENGD, SPRING,
+    /// Levenberg–Marquardt) work on <paramref name="problem"/>'s residual and Jacobian, which are float64 only: for a float32
+    /// problem they are refused with a <see cref="NotSupportedException"/>.
+    /// </summary>
+    public IReadOnlyList<TrainingPhase<T>> Phases<T>(double scale, PinnProblem<T> problem, PinnOptimizer optimizer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (!Enum.IsDefined(optimizer)) throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, "PinnConfig.Phases: unknown optimizer.");
+        if (optimizer == PinnOptimizer.AdamLbfgs) return Phases<T>(scale);
+        if (problem is not PinnProblem<double> p64)
+            throw new NotSupportedException($"PinnConfig.Phases: {optimizer} runs in float64 only; this problem trains in {problem.DType.Name()} (train float32 with {PinnOptimizer.AdamLbfgs}).");
+        int steps = Math.Max(1, (int)Math.Round(SecondOrderSteps * scale));
+        IOptimizer<double> o = optimizer switch
+        {
+            PinnOptimizer.Engd => new Engd(p64, new EngdOptions { Damping = Damping }),
+            PinnOptimizer.Spring => new Engd(p64, new EngdOptions { Damping = Damping, Momentum = 0.9 }),
+            _ => new LevenbergMarquardt(p64),
+        };
+        // T is double here: the list is the one asked for.
+        return (IReadOnlyList<TrainingPhase<T>>)(object)new List<TrainingPhase<double>> { new(o, steps, ResampleEvery: 0) };
+    }
+
+    /// <summary>The Adam + L-BFGS phases in precision <typeparamref name="T"/>, with every step count multiplied by <paramref name="scale"/>.</summary>
     public IReadOnlyList<TrainingPhase<T>> Phases<T>(double scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int adam = Math.Max(1, (int)Math.Round(AdamSteps * scale));
@@ -43,6 +85,19 @@ public sealed record PinnConfig
         if (lbfgs > 0) phases.Add(new TrainingPhase<T>(new Lbfgs<T>(memory: 30), lbfgs, ResampleEvery: 0));
         return phases;
     }
+}
+
+/// <summary>How a physics-informed example trains.</summary>
+public enum PinnOptimizer
+{
+    /// <summary>Adam on fresh points every step, then L-BFGS on one fixed set (the default).</summary>
+    AdamLbfgs,
+    /// <summary>Energy natural gradient (Gauss–Newton with the grid line search) on one fixed set.</summary>
+    Engd,
+    /// <summary>ENGD with SPRING momentum μ = 0.9.</summary>
+    Spring,
+    /// <summary>Levenberg–Marquardt with adaptive damping.</summary>
+    LevenbergMarquardt,
 }
 
 /// <summary>
@@ -68,7 +123,7 @@ public abstract class PinnExample : Example
     public abstract (NDArray<double> Points, double[] Exact) EvaluationSet(bool fast);
 
     /// <summary>Problem-specific figures (e.g. solution and error maps); the loss curve is drawn for every example.</summary>
-    protected virtual IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory) => [];
+    protected virtual IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory) => [];
 
     /// <summary>Problem-specific figures to report (e.g. the estimator used).</summary>
     protected virtual IEnumerable<(string, string)> Details(PinnConfig config) =>
@@ -88,16 +143,59 @@ public abstract class PinnExample : Example
 
     protected static Mlp Network(PinnConfig config, long seed) => Mlp.Create(config.Dimension, config.Hidden, 1, Activation.Tanh, seed);
 
-    public override ExampleResult Run(ExampleOptions options)
+    public override ExampleResult Run(ExampleOptions options) => Run(options, PinnOptimizer.AdamLbfgs);
+
+    /// <summary>
+    /// Runs the example once per optimizer with the same seed and points of evaluation, and draws the relative L2
+    /// error and the loss of all runs against training time in one figure (<c>optimizers.svg</c> in the output
+    /// directory, when one is given; each run's own figures go to a subdirectory named after the optimizer).
+    /// </summary>
+    public (IReadOnlyList<ExampleResult> Results, string? Figure) Compare(ExampleOptions options, params PinnOptimizer[] optimizers)
     {
-        CheckPrecision(options);
-        return options.Precision == DType.Float32 ? Run<float>(options) : Run<double>(options);
+        var results = new List<ExampleResult>();
+        foreach (var o in optimizers)
+        {
+            options.Log?.Invoke($"{Name}: training with {o}");
+            results.Add(Run(options with
+            {
+                OutputDirectory = options.OutputDirectory is { } d ? Path.Combine(d, o.ToString().ToLowerInvariant()) : null,
+                CheckpointPath = options.CheckpointPath is { } c ? $"{c}.{o.ToString().ToLowerInvariant()}" : null,
+            }, o));
+        }
+        if (options.OutputDirectory is not { } dir) return (results, null);
+        var chart = new JetSharp.Plotting.LineChart { Title = $"{Name}: error and loss against training time", XLabel = "training time (s)", YLabel = "log scale", LogY = true };
+        for (int i = 0; i < results.Count; i++)
+        {
+            var h = results[i].Training.History;
+            var errors = h.Where(r => r.Error is not null).ToList();
+            chart.Add($"{optimizers[i]}: relative L2 error", [.. errors.Select(r => r.Seconds)], [.. errors.Select(r => r.Error!.Value)]);
+            int k = Math.Max(1, h.Count / 1500);
+            var thinned = h.Where((_, j) => j % k == 0 || j == h.Count - 1).ToList();
+            chart.Add($"{optimizers[i]}: loss", [.. thinned.Select(r => r.Seconds)], [.. thinned.Select(r => r.Loss)]);
+        }
+        return (results, Reporting.Save(dir, "optimizers.svg", chart.ToSvg()));
     }
 
-    private ExampleResult Run<T>(ExampleOptions options) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Runs the example with the given optimizer (see <see cref="PinnOptimizer"/>) in the precision the options name;
+    /// ENGD, SPRING and Levenberg–Marquardt train in float64 only (a float32 request is refused before any work).
+    /// </summary>
+    public ExampleResult Run(ExampleOptions options, PinnOptimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CheckPrecision(options);
+        if (!Enum.IsDefined(optimizer)) throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, $"{Name}: unknown optimizer.");
+        if (optimizer != PinnOptimizer.AdamLbfgs && options.Precision != DType.Float64)
+            throw new NotSupportedException($"{Name}: {optimizer} trains in float64 only, not {options.Precision.Name()} (train {options.Precision.Name()} with {PinnOptimizer.AdamLbfgs}).");
+        return options.Precision == DType.Float32 ? Run<float>(options, optimizer) : Run<double>(options, optimizer);
+    }
+
+    private ExampleResult Run<T>(ExampleOptions options, PinnOptimizer optimizer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var wall = Stopwatch.StartNew();
+        bool secondOrder = optimizer != PinnOptimizer.AdamLbfgs;
         var config = Config(options.Fast);
+        if (secondOrder && config.SecondOrder is { } own) config = own;
         var log = options.Log ?? (_ => { });
         var objective = Build<T>(config, Strategy.Collapsed, options.Seed);
         log($"{Name}: {Summary}");
@@ -106,10 +204,11 @@ public abstract class PinnExample : Example
         var (evalPoints, exact) = EvaluationSet(options.Fast);
         double Error(T[] theta) => Reporting.RelativeL2(objective.Predict(Widen(theta), evalPoints).Data, exact);
 
-        var trainer = new Trainer<T>(objective, InitialParameters<T>(options.Fast, options.Seed), config.Phases<T>(options.StepScale), new TrainerOptions<T>
+        var phases = config.Phases(options.StepScale, objective, optimizer);
+        var trainer = new Trainer<T>(objective, ParameterVector.Flatten<T>(Network(config, options.Seed).Parameters), phases, new TrainerOptions<T>
         {
             Error = Error,
-            ErrorEvery = config.ErrorEvery,
+            ErrorEvery = secondOrder ? config.SecondOrderErrorEvery : config.ErrorEvery,
             Progress = options.Progress,
             ProgressEvery = options.Fast ? 1 : 5,
             TimeBudget = options.TimeBudget,
@@ -117,7 +216,7 @@ public abstract class PinnExample : Example
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
             Seed = options.Seed,
-            Metadata = new Dictionary<string, string> { ["example"] = Name, ["fast"] = options.Fast.ToString() },
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["fast"] = options.Fast.ToString(), ["optimizer"] = optimizer.ToString() },
         });
         if (options.Resume)
         {
@@ -158,7 +257,7 @@ public abstract class PinnExample : Example
             Name = Name,
             ErrorName = "relative L2 error of u",
             Error = error,
-            Target = Target,
+            Target = secondOrder ? config.SecondOrderTarget ?? Target : Target,
             Training = training,
             WallTime = wall.Elapsed,
             Figures = figures,
@@ -167,6 +266,7 @@ public abstract class PinnExample : Example
             TimingSizeName = "interior points",
             Details =
             [
+                ("optimizer", string.Join(" then ", phases.Select(p => p.Optimizer.ToString()))),
                 ("network", objective.Architecture),
                 ("parameters", ParameterVector.Count(objective.ParameterShapes).ToString()),
                 ("precision", objective.DType.Name()),

@@ -27,8 +27,8 @@ public sealed class Plate : PinnExample
     public override double Target => 1e-2;
 
     public override PinnConfig Config(bool fast) => fast
-        ? new PinnConfig { Dimension = 2, Hidden = [8], Interior = 16, Boundary = 8, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16] }
-        : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 128, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [64, 128, 256, 512] };
+        ? new PinnConfig { Dimension = 2, Hidden = [8], Interior = 16, Boundary = 8, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
+        : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 128, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [64, 128, 256, 512], SecondOrderSteps = 400, SecondOrderTarget = 1e-5 };
 
     public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
@@ -73,7 +73,7 @@ public sealed class Plate : PinnExample
         return (grid, exact);
     }
 
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48;
         var grid = Reporting.Grid(n);

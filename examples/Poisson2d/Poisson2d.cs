@@ -28,8 +28,8 @@ public sealed class Poisson2d : PinnExample
     public double BoundaryWeight { get; init; } = 1;
 
     public override PinnConfig Config(bool fast) => fast
-        ? new PinnConfig { Dimension = 2, Hidden = [8, 8], Interior = 32, Boundary = 16, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16, 32] }
-        : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 256, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512, 1024, 2048] };
+        ? new PinnConfig { Dimension = 2, Hidden = [8, 8], Interior = 32, Boundary = 16, AdamSteps = 6, LearningRate = 1e-2, FinalLearningRate = 5e-3, ResampleEvery = 0, ErrorEvery = 2, TimingSizes = [16, 32], SecondOrderSteps = 3, SecondOrderErrorEvery = 1 }
+        : new PinnConfig { Dimension = 2, Hidden = [32, 32], Interior = 256, Boundary = 64, AdamSteps = 1000, LearningRate = 1e-2, FinalLearningRate = 1e-3, LbfgsSteps = 300, ErrorEvery = 50, TimingSizes = [128, 256, 512, 1024, 2048], SecondOrderSteps = 400, SecondOrderTarget = 1e-6 };
 
     public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
@@ -73,7 +73,7 @@ public sealed class Poisson2d : PinnExample
         return (grid, exact);
     }
 
-    protected override IEnumerable<string> Plot(PinnObjective objective, double[] theta, string directory)
+    protected override IEnumerable<string> Plot(PinnProblem objective, double[] theta, string directory)
     {
         int n = 48;
         var grid = Reporting.Grid(n);

@@ -1,6 +1,7 @@
 using JetSharp.Backend;
 using JetSharp.Jacobians;
 using JetSharp.Nn;
+using JetSharp.Nn.Pinn;
 using JetSharp.Plotting;
 using JetSharp.Primitives.LinearAlgebra;
 using JetSharp.Runtime;
@@ -921,6 +922,49 @@ public static class BadInputCensus
         AddF("ParameterVector.Flatten of null", () => ParameterVector.Flatten<double>(null!), Null("parameters"));
         AddF("ParameterVector.Unflatten of the wrong length", () => ParameterVector.Unflatten(new double[3], [new Shape(2)]), Shp("3", "2"));
         Add("ParameterVector.Gather into a short gradient", () => ParameterVector.Gather([T(1, 2)], new double[1]), Shp("1", "2"));
+
+        // ===== Nn.Pinn: PinnProblem<T>, Engd, LevenbergMarquardt, DampedLeastSquares (owner: engd) ===============
+        owner = "engd";
+        area = "Nn.Pinn";
+        var pinnNet = Mlp.Create(1, [2], 1, Activation.Tanh, seed: 1);
+        PinnTerm Term(int points = 3, double weight = 1) => new()
+        {
+            Name = "interior", Points = points, Weight = weight,
+            Sample = s => Box.UnitCube(1).Interior<double>(points, s), Residual = c => c.U,
+        };
+        PinnProblem<T> Pinn<T>(params PinnTerm[] terms) where T : unmanaged, IFloatingPointIeee754<T> =>
+            new(pinnNet.Architecture, pinnNet.ParameterShapes, pinnNet.Apply, 1, terms.Length == 0 ? [Term()] : terms);
+        int pinnP = ParameterVector.Count(pinnNet.ParameterShapes);
+        AddF("PinnProblem without a model", () => new PinnProblem<double>("a", pinnNet.ParameterShapes, null!, 1, [Term()]), Null("model"));
+        AddF("PinnProblem without terms", () => new PinnProblem<double>("a", pinnNet.ParameterShapes, pinnNet.Apply, 1, []), Arg("PinnProblem", "no loss terms"));
+        AddF("PinnProblem with a null term", () => new PinnProblem<double>("a", pinnNet.ParameterShapes, pinnNet.Apply, 1, [null!]), Null("terms"));
+        AddF("PinnProblem with dimension 0", () => new PinnProblem<double>("a", pinnNet.ParameterShapes, pinnNet.Apply, 0, [Term()]), Range("dimension", "0"));
+        AddF("PinnProblem with a term of no points", () => Pinn<double>(Term(points: 0)), Range("terms", "interior", "0 points"));
+        AddF("PinnProblem with a negative weight", () => Pinn<double>(Term(weight: -1)), Range("terms", "interior", "-1"));
+        AddF("PinnProblem with a NaN weight", () => Pinn<float>(Term(weight: double.NaN)), Range("terms", "interior", "NaN"));
+        AddF("PinnProblem.Evaluate with a short gradient", () => Pinn<double>().Evaluate(new double[pinnP], new double[1]), Shp("PinnProblem.Evaluate", "1", $"{pinnP}"));
+        AddF("PinnProblem.Residuals with a short residual vector", () => Pinn<double>().Residuals(new double[pinnP], new double[2]), Shp("PinnProblem.Residuals", "residuals", "2", "3"));
+        AddF("PinnProblem.Linearize with null θ", () => Pinn<double>().Linearize(null!, new double[3], out _), Null("theta"));
+        AddF("PinnProblem<float>.Linearize", () => Pinn<float>().Linearize(new double[pinnP], new double[3], out _), Throws<NotSupportedException>("Linearize", "float32", "float64"));
+        AddF("PinnProblem<float>.JacobianTimes", () => { Pinn<float>().JacobianTimes(new double[pinnP], new double[pinnP], new double[3]); return null; }, Throws<NotSupportedException>("JacobianTimes", "float32"));
+        AddF("PinnProblem.Predict at points of the wrong width", () => Pinn<double>().Predict(new double[pinnP], new NDArray<double>(new Shape(4, 2))), Shp("PinnProblem.Predict", "[N, 1]", "[4, 2]"));
+        AddF("PinnProblem.Predict with a short θ", () => Pinn<double>().Predict(new double[1], new NDArray<double>(new Shape(4, 1))), Shp("PinnProblem.Predict", "1", $"{pinnP}"));
+        Add("PinnProblem.SetPoints of a missing term", () => Pinn<double>().SetPoints(1, new NDArray<double>(new Shape(3, 1))), Range("term", "1"));
+        Add("PinnProblem.SetPoints of the wrong shape", () => Pinn<double>().SetPoints(0, new NDArray<double>(new Shape(4, 1))), Shp("SetPoints", "[3, 1]", "[4, 1]"));
+        AddF("PinnProblem.Offset of a missing term", () => Pinn<double>().Offset(-1), Range("term", "-1"));
+        AddF("Engd without a problem", () => new Engd(null!), Null("problem"));
+        AddF("Engd on a float32 problem", () => new Engd(Pinn<float>()), Throws<NotSupportedException>("Engd", "float32"));
+        AddF("Engd with zero damping", () => new Engd(Pinn<double>(), new EngdOptions { Damping = 0 }), Range("Damping", "0"));
+        AddF("Engd with momentum 1", () => new Engd(Pinn<double>(), new EngdOptions { Momentum = 1 }), Range("Momentum", "1"));
+        AddF("Engd.Step with a null objective", () => new Engd(Pinn<double>()).Step(new double[pinnP], null!), Null("objective"));
+        AddF("Engd.Step with the wrong number of parameters", () => { var p = Pinn<double>(); return new Engd(p).Step(new double[1], p.Evaluate); }, Shp("Engd.Step", "1", $"{pinnP}"));
+        Add("Engd.LoadState of an Adam state", () => new Engd(Pinn<double>()).LoadState(new Adam<double>(0.1).SaveState(), pinnP), Arg("adam", "engd"));
+        Add("Engd.LoadState for another parameter count", () => new Engd(Pinn<double>()).LoadState(new Engd(Pinn<double>()).SaveState(), pinnP + 1), Arg("engd", $"{pinnP + 1}", $"{pinnP}"));
+        AddF("LevenbergMarquardt on a float32 problem", () => new LevenbergMarquardt(Pinn<float>()), Throws<NotSupportedException>("LevenbergMarquardt", "float32"));
+        AddF("LevenbergMarquardt with no tries", () => new LevenbergMarquardt(Pinn<double>(), new LevenbergMarquardtOptions { MaxTries = 0 }), Range("MaxTries", "0"));
+        Add("LevenbergMarquardt.LoadState with a negative λ", () => new LevenbergMarquardt(Pinn<double>()).LoadState(new OptimizerState("lm", 1, new Dictionary<string, NDArray>(), new Dictionary<string, double> { ["lambda"] = -1 }), pinnP), Arg("lm", "lambda", "-1"));
+        AddF("DampedLeastSquares.Solve with a mismatched right-hand side", () => new DampedLeastSquares().Solve(new NDArray<double>(new Shape(3, 2)), new double[2], 1, GramForm.Auto, new double[2]), Shp("DampedLeastSquares.Solve", "[3, 2]", "2"));
+        AddF("DampedLeastSquares.Solve with NaN damping", () => new DampedLeastSquares().Solve(new NDArray<double>(new Shape(3, 2)), new double[3], double.NaN, GramForm.Auto, new double[2]), Range("damping", "NaN"));
 
         return cases;
     }
