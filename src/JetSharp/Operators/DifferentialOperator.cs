@@ -55,20 +55,21 @@ public sealed class DifferentialOperator
     /// <summary>
     /// Δf = Σ_d ∂²f/∂x_d². Exact: directions e_1..e_D, as a structural identity
     /// (<see cref="DirectionFamily.StandardBasis"/>) that a first linear layer turns into rows of its weight,
-    /// so no dense D×D basis is held. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩.
+    /// so no dense D×D basis is held. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩. Coordinates
+    /// (<see cref="Estimate.Coordinates"/>): Σ_s c_s ∂²f/∂x_{d_s}² along sampled unit vectors, structural like the exact basis.
     /// A null <paramref name="estimate"/> means <see cref="Estimate.Exact"/>.
     /// </summary>
     public static DifferentialOperator Laplacian(Estimate? estimate = null)
     {
         var est = estimate ?? Estimate.Exact;
-        return new($"Laplacian ({est})", d => est.IsExact
-            ? [DirectionFamily.StandardBasis(2, 1)]
+        return new($"Laplacian ({est})", d => est.IsExact ? [DirectionFamily.StandardBasis(2, 1)]
+            : est.IsCoordinates ? [SampledFamily(est, d, "Laplacian", (rows, weights, scale) => DirectionFamily.Selection(2, scale, rows, weights, $"{est.Samples} sampled e_d"))]
             : [RandomFamily(2, 1.0 / est.Samples, est, d)]);
     }
 
     /// <summary>
     /// tr(σσᵀ∇²f) = Σ_r ⟨∂²f, s_r⊗s_r⟩ for a constant σ = (s_1..s_R) of shape [D, R].
-    /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ.
+    /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ. Coordinates: Σ_s c_s ⟨∂²f, s_{r_s}⊗s_{r_s}⟩ over sampled columns.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="sigma"/> is null.</exception>
     /// <exception cref="ShapeException">σ is not a matrix.</exception>
@@ -92,6 +93,13 @@ public sealed class DifferentialOperator
             if (sigma.Shape[0] != d)
                 throw new ShapeException($"WeightedLaplacian: σ has shape {sigma.Shape}; inputs have D = {d}, so σ must be [{d}, R].");
             if (est.IsExact) return [DirectionFamily.Constant(2, 1, columns, "σ columns")];
+            if (est.IsCoordinates)
+                return [SampledFamily(est, rank, "WeightedLaplacian", (rows, weights, scale) => new DirectionFamily(2, scale, x =>
+                {
+                    // Sampled columns of σ as P·σᵀ with a structural selection P [S, 1, R]: the simplifier gathers rows of σᵀ.
+                    var p = SelectionMatrixOp.Emit(x.Graph, rank, rows, weights, new Shape(rows.Length, 1, rank));
+                    return Fn.BroadcastTo(Fn.MatMul(p, x.Graph.Constant(sigmaCopy), transposeB: true), new Shape(rows.Length, x.Shape[0], d));
+                }, $"{est.Samples} sampled σ columns"))];
             return [new DirectionFamily(2, 1.0 / est.Samples, x =>
             {
                 var v = Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], rank), est.Distribution, est.Seed);
@@ -109,6 +117,7 @@ public sealed class DifferentialOperator
     {
         ArgumentNullException.ThrowIfNull(sigma);
         var est = estimate ?? Estimate.Exact;
+        est.RequireDirections("WeightedLaplacian (σ(x))");
         Node Sigma(Node x)
         {
             var s = sigma(x);
@@ -200,6 +209,7 @@ public sealed class DifferentialOperator
     public static DifferentialOperator Biharmonic(Estimate? estimate = null)
     {
         var est = estimate ?? Estimate.Exact;
+        est.RequireDirections("Biharmonic");
         if (!est.IsExact && est.Distribution != Distribution.Normal)
             throw new ArgumentException($"Biharmonic: stochastic estimation needs Gaussian directions (E⟨∂⁴f, v^⊗4⟩ = 3Δ²f holds for Gaussian v only); got {est.Distribution}.");
         if (!est.IsExact)
@@ -243,8 +253,12 @@ public sealed class DifferentialOperator
     /// </para>
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="terms"/> or <paramref name="variables"/> is null.</exception>
-    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null derivative, a letter that is not a variable, or a repeated variable letter.</exception>
-    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, string Derivative)> terms, string variables)
+    /// <param name="terms">The terms (c_α, derivative letters).</param>
+    /// <param name="variables">The letter of each input dimension in order.</param>
+    /// <param name="estimate">Exact (null) or <see cref="Estimate.Coordinates"/>, which samples the derivative terms α
+    /// (importance weights, when given, are per term): Σ_s c_s·c_{α_s}∂^{α_s}f is unbiased for Σ_α c_α ∂^α f.</param>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null derivative, a letter that is not a variable, a repeated variable letter, or a dense random estimate.</exception>
+    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, string Derivative)> terms, string variables, Estimate? estimate = null)
     {
         ArgumentNullException.ThrowIfNull(terms);
         ArgumentNullException.ThrowIfNull(variables);
@@ -264,18 +278,20 @@ public sealed class DifferentialOperator
             if (a < 0) throw new ArgumentException($"Linear: term '{t.Derivative}' uses '{ch}', which is not one of the variables '{variables}'.", nameof(terms));
             return a;
         }).ToArray())).ToList();
-        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{Signed(t.Coefficient)}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length);
+        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{Signed(t.Coefficient)}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length, estimate);
     }
 
     /// <summary>
     /// A general operator Σ c_α ∂^α f with each multi-index given as the list of axes differentiated
     /// (e.g. [0, 0, 1] = ∂³/∂x_0²∂x_1); an empty list is f itself. Coefficients count at any scale, as in
-    /// <see cref="Linear(IEnumerable{ValueTuple{double, string}}, string)"/>.
+    /// <see cref="Linear(IEnumerable{ValueTuple{double, string}}, string, Estimate)"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="terms"/> is null.</exception>
-    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, or a null multi-index.</exception>
+    /// <param name="terms">The terms (c_α, differentiated axes).</param>
+    /// <param name="estimate">Exact (null) or <see cref="Estimate.Coordinates"/>, which samples the derivative terms.</param>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null multi-index, or a dense random estimate.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A multi-index names a negative axis.</exception>
-    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms)
+    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms, Estimate? estimate = null)
     {
         ArgumentNullException.ThrowIfNull(terms);
         var list = terms.ToList();
@@ -286,7 +302,7 @@ public sealed class DifferentialOperator
             if (axes.FirstOrDefault(a => a < 0, 0) is var bad && bad < 0)
                 throw new ArgumentOutOfRangeException(nameof(terms), $"Linear: term {t} has multi-index [{string.Join(", ", axes)}] with the negative axis {bad}; axes count from 0.");
         }
-        return Linear(list.Select(t => (t.Coefficient, (int[])t.Axes.Clone())).ToList(), "Σ c_α ∂^α f", -1);
+        return Linear(list.Select(t => (t.Coefficient, (int[])t.Axes.Clone())).ToList(), "Σ c_α ∂^α f", -1, estimate);
     }
 
     private static void CheckCoefficient(double c, int index, string derivative)
@@ -297,9 +313,13 @@ public sealed class DifferentialOperator
 
     private static string Signed(double c) => (c >= 0 ? "+" : "") + c.ToString("g4", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static DifferentialOperator Linear(List<(double Coefficient, int[] Axes)> terms, string name, int dimension)
+    private static DifferentialOperator Linear(List<(double Coefficient, int[] Axes)> terms, string name, int dimension, Estimate? estimate)
     {
         if (terms.Count == 0) throw new ArgumentException("Linear: the operator has no terms.", nameof(terms));
+        var est = estimate ?? Estimate.Exact;
+        if (!est.IsExact && !est.IsCoordinates)
+            throw new ArgumentException($"Linear: {est} is not supported (random dense directions give no unbiased estimate of mixed partials); use Estimate.Exact or Estimate.Coordinates (samples terms).", nameof(estimate));
+        if (!est.IsExact) name += $" ({est})";
         // Exact sum: c and −c cancel to 0, and a tiny coefficient next to a large one is not rounded away before it must be.
         double zeroOrder = terms.Where(t => t.Axes.Length == 0).Aggregate(Rational.Zero, (s, t) => s + Rational.FromDouble(t.Coefficient)).ToDouble();
         var derivatives = terms.Where(t => t.Axes.Length > 0).ToList();
@@ -310,7 +330,10 @@ public sealed class DifferentialOperator
             foreach (var (_, axes) in derivatives)
                 if (axes.Any(a => a >= d))
                     throw new ShapeException($"Linear: multi-index [{string.Join(", ", axes)}] differentiates an axis outside 0..{d - 1}.");
-            return MixedPartials.Families(derivatives, d, name);
+            if (est.IsExact || derivatives.Count == 0) return MixedPartials.Families(derivatives, d, name);
+            // Sampled terms: Σ_s c_s·c_{α_s}∂^{α_s}f (one rounding of each product; the zero-order term stays exact).
+            var (picked, factors) = est.Draw(derivatives.Count, "Linear");
+            return MixedPartials.Families(picked.Select((t, s) => (derivatives[t].Coefficient * factors[s], derivatives[t].Axes)), d, name);
         }, zeroOrder);
     }
 
@@ -443,6 +466,18 @@ public sealed class DifferentialOperator
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// The family of a coordinate estimate over <paramref name="count"/> candidates: the sampled rows, and their
+    /// factors c_s as one family scale when they are all equal (uniform sampling), else folded into the unit
+    /// vectors as weights √c_s (order 2: ⟨∂²f, (√c e)^⊗2⟩ = c·∂²f).
+    /// </summary>
+    private static DirectionFamily SampledFamily(Estimate est, int count, string op, Func<int[], double[]?, double, DirectionFamily> family)
+    {
+        var (rows, factors) = est.Draw(count, op);
+        return factors.All(c => c == factors[0]) ? family(rows, null, factors[0])
+            : family(rows, [.. factors.Select(Math.Sqrt)], 1);
+    }
 
     private static DirectionFamily RandomFamily(int order, double scale, Estimate est, int d) =>
         new(order, scale, x => Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], d), est.Distribution, est.Seed),

@@ -107,6 +107,9 @@ public static class Fn
         return Slice(x, starts, sizes);
     }
 
+    /// <summary>Gather along <paramref name="axis"/> (negative counts from the end): result slice s is x's slice indices[s].</summary>
+    public static Node Take(Node x, int axis, int[] indices) => x.Graph.Apply(new TakeOp(x.Shape.Axis(axis, "take"), indices), x);
+
     /// <summary>Zero padding: <paramref name="before"/>[i] zeros before and <paramref name="after"/>[i] after, per axis.</summary>
     public static Node Pad(Node x, int[] before, int[] after) => x.Graph.Apply(new PadOp(before, after), x);
 

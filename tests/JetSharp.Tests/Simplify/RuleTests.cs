@@ -51,7 +51,7 @@ public class RuleTests
         typeof(PullSumThroughReshape), typeof(PullSumThroughTranspose), typeof(PullSumThroughBroadcast), typeof(PullSumThroughSlice),
         typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
-        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(LinearOfZero),
+        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
     ];
 
