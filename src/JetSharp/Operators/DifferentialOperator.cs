@@ -4,6 +4,7 @@ using JetSharp.Primitives;
 using JetSharp.Transforms;
 using JetSharp.Simplify;
 using JetSharp.Runtime;
+using System.Runtime.CompilerServices;
 using JetSharp.Tracing;
 
 namespace JetSharp.Operators;
@@ -419,7 +420,8 @@ public sealed class DifferentialOperator
         ArgumentNullException.ThrowIfNull(f);
         CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy),
+            n => Build(Tracer.Function(f, new Shape(n, inputShape[1]), dtype), strategy));
     }
 
     /// <summary>
@@ -436,7 +438,8 @@ public sealed class DifferentialOperator
         ArgumentNullException.ThrowIfNull(parameterShapes);
         CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy),
+            n => Build(Tracer.Function(xs => f(xs[0], xs[1..]), [new Shape(n, inputShape[1]), .. parameterShapes], dtype), strategy));
     }
 
     /// <summary>
@@ -501,17 +504,99 @@ public sealed class DifferentialOperator
     }
 }
 
-/// <summary>An operator traced, transformed and simplified once for one input shape; runs on new points and parameters without retracing.</summary>
+/// <summary>
+/// An operator traced, transformed and simplified once for one input shape; runs on new points and parameters without retracing.
+/// <para>
+/// Memory-aware: a run whose planned peak of live bytes (<see cref="Executable.PlannedPeakBytes"/>) exceeds
+/// <see cref="MemoryBudget"/> is split along the batch axis into chunks of <see cref="ChunkSize"/> points, each
+/// run by a graph built for that many points, and the rows of the result assembled in order. Every row of L f
+/// depends on its own point only (the per-datum contract), so the result equals the unchunked one.
+/// </para>
+/// </summary>
 public sealed class CompiledOperator
 {
-    internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph)
+    private readonly Func<int, Graph>? _rebuild;
+    private readonly long _plannedPeak;
+    private (int Size, Executable Chunk, Executable? Remainder)? _chunks;
+
+    internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph, Func<int, Graph>? rebuild = null, long? memoryBudget = null, Executable? executable = null)
     {
         MemoryGuard.CheckRun(op.Name, graph);
         Operator = op;
         Strategy = strategy;
         Graph = graph;
-        Executable = new Executable(graph);
+        Executable = executable ?? new Executable(graph);
+        _rebuild = rebuild;
+        _plannedPeak = Executable.PlannedPeakBytes();
+        MemoryBudget = memoryBudget ?? DefaultMemoryBudget;
     }
+
+    /// <summary>Half of the memory this process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>): the budget a compiled operator gets unless given another.</summary>
+    public static long DefaultMemoryBudget => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>The most bytes of intermediates and results a run may hold at once (see the class remarks).</summary>
+    public long MemoryBudget { get; }
+
+    /// <summary>The planned peak of live bytes of one unchunked run.</summary>
+    public long PlannedPeakBytes => _plannedPeak;
+
+    /// <summary>The highest live bytes of the most recent run: its <see cref="RunStats.PeakLiveBytes"/>, or for a chunked run the
+    /// largest chunk's plus the assembled result.</summary>
+    public long LastRunPeakBytes { get; private set; }
+
+    /// <summary>
+    /// The same compiled operator with a memory budget of <paramref name="bytes"/>. When a run would exceed it, the batch
+    /// is chunked; the chunk size is planned here, before anything runs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is not positive.</exception>
+    /// <exception cref="InsufficientMemoryException">Not even one point fits in the budget (nothing is allocated); the message names the operator, the shapes and the bytes.</exception>
+    /// <exception cref="InvalidOperationException">The run must be chunked but the graph samples random directions per point (chunks would draw other directions), or the operator was not compiled from a function.</exception>
+    public CompiledOperator WithMemoryBudget(long bytes)
+    {
+        if (bytes <= 0) throw new ArgumentOutOfRangeException(nameof(bytes), bytes, $"{Operator.Name}: the memory budget must be positive, got {bytes} bytes.");
+        var result = new CompiledOperator(Operator, Strategy, Graph, _rebuild, bytes, Executable);
+        result.PlanChunks();
+        return result;
+    }
+
+    /// <summary>Points per chunk when a run is chunked, or the whole batch N when it fits in the budget.</summary>
+    public int ChunkSize => PlanChunks()?.Size ?? Graph.Inputs[0].Shape[0];
+
+    private (int Size, Executable Chunk, Executable? Remainder)? PlanChunks()
+    {
+        int n = Graph.Inputs[0].Shape[0];
+        if (_plannedPeak <= MemoryBudget) return null;
+        if (_chunks is { } planned) return planned;
+        string sizes = $"x {Graph.Inputs[0].Shape}{(Graph.Inputs.Count > 1 ? $" and parameters {string.Join(", ", Graph.Inputs.Skip(1).Select(i => i.Shape.ToString()))}" : "")}, {Graph.DType.Name()}";
+        if (n <= 1) throw OverBudget(sizes, _plannedPeak);
+        if (_rebuild is null)
+            throw new InvalidOperationException($"{Operator.Name}: a run of {sizes} needs {_plannedPeak} bytes, over the budget of {MemoryBudget}, and this operator cannot be rebuilt for fewer points.");
+        if (GraphWalk.Reachable(Graph).Any(node => node.Op.IsRandom))
+            throw new InvalidOperationException($"{Operator.Name}: a run of {sizes} needs {_plannedPeak} bytes, over the budget of {MemoryBudget}, and cannot be chunked: " +
+                "it draws random directions per point, which chunks would draw differently. Raise the budget, pass fewer points per call, or use Estimate.Coordinates.");
+        long outputRowBytes = Graph.Outputs[0].Shape.Size / n * Graph.DType.SizeInBytes();
+        long inputRowBytes = (long)Graph.Inputs[0].Shape[1] * Graph.DType.SizeInBytes();   // each chunk's copy of its points
+        // Peak(m) is affine in m for per-datum graphs: Peak(1) and the full run give the slope.
+        var one = new Executable(_rebuild(1));
+        long peakOne = one.PlannedPeakBytes() + inputRowBytes;
+        if (peakOne + outputRowBytes * n > MemoryBudget) throw OverBudget(sizes, peakOne + outputRowBytes * n, one: peakOne);
+        double slope = Math.Max(0, (double)(_plannedPeak - peakOne) / (n - 1));
+        long room = MemoryBudget - outputRowBytes * n;
+        int size = slope == 0 ? n : (int)Math.Clamp(1 + Math.Floor((room - peakOne) / slope), 1, n - 1);
+        Executable chunk = size == 1 ? one : new Executable(_rebuild(size));
+        while (size > 1 && chunk.PlannedPeakBytes() + inputRowBytes * size > room)
+        {
+            size = Math.Max(1, size / 2);
+            chunk = size == 1 ? one : new Executable(_rebuild(size));
+        }
+        var rest = n % size == 0 ? null : n % size == 1 ? one : new Executable(_rebuild(n % size));
+        _chunks = (size, chunk, rest);
+        return _chunks;
+    }
+
+    private InsufficientMemoryException OverBudget(string sizes, long bytes, long? one = null) => new(
+        $"{Operator.Name}: {(one is { } o ? $"even one point needs {o} bytes (plus {bytes - o} for the {Graph.Inputs[0].Shape[0]} rows of the result)" : $"a run needs {bytes} bytes")} " +
+        $"for {sizes}, over the memory budget of {MemoryBudget} bytes; nothing was allocated. Raise the budget (WithMemoryBudget) or reduce the dimension or the number of directions.");
 
     /// <summary>The operator that was compiled.</summary>
     public DifferentialOperator Operator { get; }
@@ -545,6 +630,26 @@ public sealed class CompiledOperator
             if (all[i].Shape != Graph.Inputs[i].Shape)
                 throw new ShapeException($"{Operator.Name}: {what} has shape {all[i].Shape}; {compiled}.");
         }
-        return Executable.Run(all)[0];
+        if (PlanChunks() is not { } chunks)
+        {
+            var r = Executable.Run(all)[0];
+            LastRunPeakBytes = Executable.LastRun.PeakLiveBytes;
+            return r;
+        }
+        int n = x.Shape[0], d = x.Shape[1];
+        var result = new NDArray<T>(Graph.Outputs[0].Shape);
+        long row = result.Size / n, peak = 0;
+        for (int start = 0; start < n; start += chunks.Size)
+        {
+            int m = Math.Min(chunks.Size, n - start);
+            var exe = m == chunks.Size ? chunks.Chunk : chunks.Remainder!;
+            var part = new NDArray<T>(new Shape(m, d));
+            x.Data.AsSpan(start * d, m * d).CopyTo(part.Data);
+            var y = exe.Run([part, .. parameters])[0];
+            y.Data.AsSpan().CopyTo(result.Data.AsSpan((int)(start * row), (int)(m * row)));
+            peak = Math.Max(peak, exe.LastRun.PeakLiveBytes + (long)part.Size * Unsafe.SizeOf<T>());
+        }
+        LastRunPeakBytes = peak + result.Size * (long)Unsafe.SizeOf<T>();
+        return result;
     }
 }
