@@ -35,6 +35,7 @@ public class LayeringTests
         ["JetSharp"] = [],
         ["JetSharp.Plotting"] = [],
         ["JetSharp.Nn"] = ["JetSharp"],
+        ["JetSharp.Distributed"] = ["JetSharp", "JetSharp.Nn"],
         ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Examples"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
@@ -93,7 +94,7 @@ public class LayeringTests
     [Fact]
     public void AssembliesReferenceOnlyTheLayersBelowThem()
     {
-        Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly,
+        Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly, typeof(JetSharp.Distributed.ICommunicator).Assembly,
             typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
             Assembly.Load("JetSharp.Cli")];
         foreach (var a in assemblies)
@@ -111,7 +112,7 @@ public class LayeringTests
     {
         var root = RepositoryRoot();
         var mismatches = new List<string>();
-        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"),
+        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"), ("src/JetSharp.Distributed", "JetSharp.Distributed"),
             ("src/JetSharp.Plotting", "JetSharp.Plotting"), ("src/JetSharp.Benchmarks", "JetSharp.Benchmarks"), ("src/JetSharp.Cli", "JetSharp.Cli") })
         {
             var baseDir = Path.Combine(root, dir);
