@@ -15,9 +15,11 @@ public class MpiTrainingTests(ITestOutputHelper output)
 {
     private const int Steps = 5;
 
+    /// <summary>The program's path in the first PATH folder that has it, with a linked folder resolved (Open MPI infers its
+    /// installation prefix from mpirun's path, and /bin → /usr/bin would give the prefix "/").</summary>
     private static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(new DirectoryInfo(dir).ResolveLinkTarget(true)?.FullName ?? dir, program)).FirstOrDefault(File.Exists);
 
     [Fact]
     public async Task TwoRanksEqualOneProcessOnTheCombinedBatch()
@@ -38,6 +40,8 @@ public class MpiTrainingTests(ITestOutputHelper output)
         };
         foreach (var a in new[] { "--oversubscribe", "-np", "2", OnPath("dotnet") ?? "dotnet", driver, file, Steps.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(a);
+        // Open MPI starts its helpers (orted) from the PATH: put mpirun's own folder first.
+        start.Environment["PATH"] = Path.GetDirectoryName(mpirun) + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";            // CI containers run as root; harmless otherwise
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
         using var process = Process.Start(start)!;
