@@ -518,6 +518,7 @@ public sealed class CompiledOperator
     private readonly Func<int, Graph>? _rebuild;
     private readonly long _plannedPeak;
     private (int Size, Executable Chunk, Executable? Remainder)? _chunks;
+    private readonly Lock _planLock = new();
 
     internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph, Func<int, Graph>? rebuild = null, long? memoryBudget = null, Executable? executable = null)
     {
@@ -564,9 +565,13 @@ public sealed class CompiledOperator
 
     private (int Size, Executable Chunk, Executable? Remainder)? PlanChunks()
     {
-        int n = Graph.Inputs[0].Shape[0];
         if (_plannedPeak <= MemoryBudget) return null;
-        if (_chunks is { } planned) return planned;
+        lock (_planLock) return _chunks ??= Plan();
+    }
+
+    private (int Size, Executable Chunk, Executable? Remainder) Plan()
+    {
+        int n = Graph.Inputs[0].Shape[0];
         string sizes = $"x {Graph.Inputs[0].Shape}{(Graph.Inputs.Count > 1 ? $" and parameters {string.Join(", ", Graph.Inputs.Skip(1).Select(i => i.Shape.ToString()))}" : "")}, {Graph.DType.Name()}";
         if (n <= 1) throw OverBudget(sizes, _plannedPeak);
         if (_rebuild is null)
@@ -590,8 +595,7 @@ public sealed class CompiledOperator
             chunk = size == 1 ? one : new Executable(_rebuild(size));
         }
         var rest = n % size == 0 ? null : n % size == 1 ? one : new Executable(_rebuild(n % size));
-        _chunks = (size, chunk, rest);
-        return _chunks;
+        return (size, chunk, rest);
     }
 
     private InsufficientMemoryException OverBudget(string sizes, long bytes, long? one = null) => new(
