@@ -589,9 +589,12 @@ public sealed class CompiledOperator
         long room = MemoryBudget - outputRowBytes * n;
         int size = slope == 0 ? n : (int)Math.Clamp(1 + Math.Floor((room - peakOne) / slope), 1, n - 1);
         Executable chunk = size == 1 ? one : new Executable(_rebuild(size));
-        while (size > 1 && chunk.PlannedPeakBytes() + inputRowBytes * size > room)
+        for (int attempt = 0; size > 1 && chunk.PlannedPeakBytes() + inputRowBytes * size is var peak && peak > room; attempt++)
         {
-            size = Math.Max(1, size / 2);
+            // Refit the slope through the chunk just planned (a few steps), then fall back to halving.
+            double refit = (double)(peak - peakOne) / (size - 1);
+            int next = (int)Math.Floor(1 + (room - peakOne) / refit);
+            size = attempt < 3 && next < size ? Math.Max(1, next) : Math.Max(1, size / 2);
             chunk = size == 1 ? one : new Executable(_rebuild(size));
         }
         var rest = n % size == 0 ? null : n % size == 1 ? one : new Executable(_rebuild(n % size));
