@@ -4,6 +4,7 @@ using JetSharp.Primitives;
 using JetSharp.Transforms;
 using JetSharp.Simplify;
 using JetSharp.Runtime;
+using System.Runtime.CompilerServices;
 using JetSharp.Tracing;
 
 namespace JetSharp.Operators;
@@ -55,20 +56,21 @@ public sealed class DifferentialOperator
     /// <summary>
     /// Δf = Σ_d ∂²f/∂x_d². Exact: directions e_1..e_D, as a structural identity
     /// (<see cref="DirectionFamily.StandardBasis"/>) that a first linear layer turns into rows of its weight,
-    /// so no dense D×D basis is held. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩.
+    /// so no dense D×D basis is held. Stochastic (Hutchinson): (1/S)Σ_s ⟨∂²f, v_s⊗v_s⟩. Coordinates
+    /// (<see cref="Estimate.Coordinates"/>): Σ_s c_s ∂²f/∂x_{d_s}² along sampled unit vectors, structural like the exact basis.
     /// A null <paramref name="estimate"/> means <see cref="Estimate.Exact"/>.
     /// </summary>
     public static DifferentialOperator Laplacian(Estimate? estimate = null)
     {
         var est = estimate ?? Estimate.Exact;
-        return new($"Laplacian ({est})", d => est.IsExact
-            ? [DirectionFamily.StandardBasis(2, 1)]
+        return new($"Laplacian ({est})", d => est.IsExact ? [DirectionFamily.StandardBasis(2, 1)]
+            : est.IsCoordinates ? [SampledFamily(est, d, "Laplacian", (rows, weights, scale) => DirectionFamily.Selection(2, scale, rows, weights, $"{est.Samples} sampled e_d"))]
             : [RandomFamily(2, 1.0 / est.Samples, est, d)]);
     }
 
     /// <summary>
     /// tr(σσᵀ∇²f) = Σ_r ⟨∂²f, s_r⊗s_r⟩ for a constant σ = (s_1..s_R) of shape [D, R].
-    /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ.
+    /// Stochastic: (1/S)Σ_s ⟨∂²f, σv_s⊗σv_s⟩ with v_s ∈ ℝᴿ. Coordinates: Σ_s c_s ⟨∂²f, s_{r_s}⊗s_{r_s}⟩ over sampled columns.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="sigma"/> is null.</exception>
     /// <exception cref="ShapeException">σ is not a matrix.</exception>
@@ -92,6 +94,13 @@ public sealed class DifferentialOperator
             if (sigma.Shape[0] != d)
                 throw new ShapeException($"WeightedLaplacian: σ has shape {sigma.Shape}; inputs have D = {d}, so σ must be [{d}, R].");
             if (est.IsExact) return [DirectionFamily.Constant(2, 1, columns, "σ columns")];
+            if (est.IsCoordinates)
+                return [SampledFamily(est, rank, "WeightedLaplacian", (rows, weights, scale) => new DirectionFamily(2, scale, x =>
+                {
+                    // Sampled columns of σ as P·σᵀ with a structural selection P [S, 1, R]: the simplifier gathers rows of σᵀ.
+                    var p = SelectionMatrixOp.Emit(x.Graph, rank, rows, weights, new Shape(rows.Length, 1, rank));
+                    return Fn.BroadcastTo(Fn.MatMul(p, x.Graph.Constant(sigmaCopy), transposeB: true), new Shape(rows.Length, x.Shape[0], d));
+                }, $"{est.Samples} sampled σ columns"))];
             return [new DirectionFamily(2, 1.0 / est.Samples, x =>
             {
                 var v = Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], rank), est.Distribution, est.Seed);
@@ -109,6 +118,7 @@ public sealed class DifferentialOperator
     {
         ArgumentNullException.ThrowIfNull(sigma);
         var est = estimate ?? Estimate.Exact;
+        est.RequireDirections("WeightedLaplacian (σ(x))");
         Node Sigma(Node x)
         {
             var s = sigma(x);
@@ -200,6 +210,7 @@ public sealed class DifferentialOperator
     public static DifferentialOperator Biharmonic(Estimate? estimate = null)
     {
         var est = estimate ?? Estimate.Exact;
+        est.RequireDirections("Biharmonic");
         if (!est.IsExact && est.Distribution != Distribution.Normal)
             throw new ArgumentException($"Biharmonic: stochastic estimation needs Gaussian directions (E⟨∂⁴f, v^⊗4⟩ = 3Δ²f holds for Gaussian v only); got {est.Distribution}.");
         if (!est.IsExact)
@@ -243,8 +254,12 @@ public sealed class DifferentialOperator
     /// </para>
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="terms"/> or <paramref name="variables"/> is null.</exception>
-    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null derivative, a letter that is not a variable, or a repeated variable letter.</exception>
-    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, string Derivative)> terms, string variables)
+    /// <param name="terms">The terms (c_α, derivative letters).</param>
+    /// <param name="variables">The letter of each input dimension in order.</param>
+    /// <param name="estimate">Exact (null) or <see cref="Estimate.Coordinates"/>, which samples the derivative terms α
+    /// (importance weights, when given, are per term): Σ_s c_s·c_{α_s}∂^{α_s}f is unbiased for Σ_α c_α ∂^α f.</param>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null derivative, a letter that is not a variable, a repeated variable letter, or a dense random estimate.</exception>
+    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, string Derivative)> terms, string variables, Estimate? estimate = null)
     {
         ArgumentNullException.ThrowIfNull(terms);
         ArgumentNullException.ThrowIfNull(variables);
@@ -264,18 +279,20 @@ public sealed class DifferentialOperator
             if (a < 0) throw new ArgumentException($"Linear: term '{t.Derivative}' uses '{ch}', which is not one of the variables '{variables}'.", nameof(terms));
             return a;
         }).ToArray())).ToList();
-        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{Signed(t.Coefficient)}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length);
+        return Linear(parsed, $"Σ c_α ∂^α ({string.Join(" ", list.Select(t => $"{Signed(t.Coefficient)}·∂{(t.Derivative.Length == 0 ? "⁰" : t.Derivative)}"))})", variables.Length, estimate);
     }
 
     /// <summary>
     /// A general operator Σ c_α ∂^α f with each multi-index given as the list of axes differentiated
     /// (e.g. [0, 0, 1] = ∂³/∂x_0²∂x_1); an empty list is f itself. Coefficients count at any scale, as in
-    /// <see cref="Linear(IEnumerable{ValueTuple{double, string}}, string)"/>.
+    /// <see cref="Linear(IEnumerable{ValueTuple{double, string}}, string, Estimate)"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="terms"/> is null.</exception>
-    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, or a null multi-index.</exception>
+    /// <param name="terms">The terms (c_α, differentiated axes).</param>
+    /// <param name="estimate">Exact (null) or <see cref="Estimate.Coordinates"/>, which samples the derivative terms.</param>
+    /// <exception cref="ArgumentException">No terms, a NaN or infinite coefficient, a null multi-index, or a dense random estimate.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A multi-index names a negative axis.</exception>
-    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms)
+    public static DifferentialOperator Linear(IEnumerable<(double Coefficient, int[] Axes)> terms, Estimate? estimate = null)
     {
         ArgumentNullException.ThrowIfNull(terms);
         var list = terms.ToList();
@@ -286,7 +303,7 @@ public sealed class DifferentialOperator
             if (axes.FirstOrDefault(a => a < 0, 0) is var bad && bad < 0)
                 throw new ArgumentOutOfRangeException(nameof(terms), $"Linear: term {t} has multi-index [{string.Join(", ", axes)}] with the negative axis {bad}; axes count from 0.");
         }
-        return Linear(list.Select(t => (t.Coefficient, (int[])t.Axes.Clone())).ToList(), "Σ c_α ∂^α f", -1);
+        return Linear(list.Select(t => (t.Coefficient, (int[])t.Axes.Clone())).ToList(), "Σ c_α ∂^α f", -1, estimate);
     }
 
     private static void CheckCoefficient(double c, int index, string derivative)
@@ -297,9 +314,13 @@ public sealed class DifferentialOperator
 
     private static string Signed(double c) => (c >= 0 ? "+" : "") + c.ToString("g4", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static DifferentialOperator Linear(List<(double Coefficient, int[] Axes)> terms, string name, int dimension)
+    private static DifferentialOperator Linear(List<(double Coefficient, int[] Axes)> terms, string name, int dimension, Estimate? estimate)
     {
         if (terms.Count == 0) throw new ArgumentException("Linear: the operator has no terms.", nameof(terms));
+        var est = estimate ?? Estimate.Exact;
+        if (!est.IsExact && !est.IsCoordinates)
+            throw new ArgumentException($"Linear: {est} is not supported (random dense directions give no unbiased estimate of mixed partials); use Estimate.Exact or Estimate.Coordinates (samples terms).", nameof(estimate));
+        if (!est.IsExact) name += $" ({est})";
         // Exact sum: c and −c cancel to 0, and a tiny coefficient next to a large one is not rounded away before it must be.
         double zeroOrder = terms.Where(t => t.Axes.Length == 0).Aggregate(Rational.Zero, (s, t) => s + Rational.FromDouble(t.Coefficient)).ToDouble();
         var derivatives = terms.Where(t => t.Axes.Length > 0).ToList();
@@ -310,7 +331,10 @@ public sealed class DifferentialOperator
             foreach (var (_, axes) in derivatives)
                 if (axes.Any(a => a >= d))
                     throw new ShapeException($"Linear: multi-index [{string.Join(", ", axes)}] differentiates an axis outside 0..{d - 1}.");
-            return MixedPartials.Families(derivatives, d, name);
+            if (est.IsExact || derivatives.Count == 0) return MixedPartials.Families(derivatives, d, name);
+            // Sampled terms: Σ_s c_s·c_{α_s}∂^{α_s}f (one rounding of each product; the zero-order term stays exact).
+            var (picked, factors) = est.Draw(derivatives.Count, "Linear");
+            return MixedPartials.Families(picked.Select((t, s) => (derivatives[t].Coefficient * factors[s], derivatives[t].Axes)), d, name);
         }, zeroOrder);
     }
 
@@ -396,7 +420,8 @@ public sealed class DifferentialOperator
         ArgumentNullException.ThrowIfNull(f);
         CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(f, CheckPoints(inputShape), dtype), strategy),
+            n => Build(Tracer.Function(f, new Shape(n, inputShape[1]), dtype), strategy));
     }
 
     /// <summary>
@@ -413,7 +438,8 @@ public sealed class DifferentialOperator
         ArgumentNullException.ThrowIfNull(parameterShapes);
         CheckDType(dtype);
         strategy ??= Strategy.Collapsed;
-        return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy));
+        return new(this, strategy, Build(Tracer.Function(xs => f(xs[0], xs[1..]), [CheckPoints(inputShape), .. parameterShapes], dtype), strategy),
+            n => Build(Tracer.Function(xs => f(xs[0], xs[1..]), [new Shape(n, inputShape[1]), .. parameterShapes], dtype), strategy));
     }
 
     /// <summary>
@@ -444,6 +470,18 @@ public sealed class DifferentialOperator
 
     // ------------------------------------------------------------------ helpers
 
+    /// <summary>
+    /// The family of a coordinate estimate over <paramref name="count"/> candidates: the sampled rows, and their
+    /// factors c_s as one family scale when they are all equal (uniform sampling), else folded into the unit
+    /// vectors as weights √c_s (order 2: ⟨∂²f, (√c e)^⊗2⟩ = c·∂²f).
+    /// </summary>
+    private static DirectionFamily SampledFamily(Estimate est, int count, string op, Func<int[], double[]?, double, DirectionFamily> family)
+    {
+        var (rows, factors) = est.Draw(count, op);
+        return factors.All(c => c == factors[0]) ? family(rows, null, factors[0])
+            : family(rows, [.. factors.Select(Math.Sqrt)], 1);
+    }
+
     private static DirectionFamily RandomFamily(int order, double scale, Estimate est, int d) =>
         new(order, scale, x => Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], d), est.Distribution, est.Seed),
             $"{est.Samples} {est.Distribution} samples");
@@ -466,17 +504,106 @@ public sealed class DifferentialOperator
     }
 }
 
-/// <summary>An operator traced, transformed and simplified once for one input shape; runs on new points and parameters without retracing.</summary>
+/// <summary>
+/// An operator traced, transformed and simplified once for one input shape; runs on new points and parameters without retracing.
+/// <para>
+/// Memory-aware: a run whose planned peak of live bytes (<see cref="Executable.PlannedPeakBytes"/>) exceeds
+/// <see cref="MemoryBudget"/> is split along the batch axis into chunks of <see cref="ChunkSize"/> points, each
+/// run by a graph built for that many points, and the rows of the result assembled in order. Every row of L f
+/// depends on its own point only (the per-datum contract), so the result equals the unchunked one.
+/// </para>
+/// </summary>
 public sealed class CompiledOperator
 {
-    internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph)
+    private readonly Func<int, Graph>? _rebuild;
+    private readonly long _plannedPeak;
+    private (int Size, Executable Chunk, Executable? Remainder)? _chunks;
+    private readonly Lock _planLock = new();
+
+    internal CompiledOperator(DifferentialOperator op, Strategy strategy, Graph graph, Func<int, Graph>? rebuild = null, long? memoryBudget = null, Executable? executable = null)
     {
         MemoryGuard.CheckRun(op.Name, graph);
         Operator = op;
         Strategy = strategy;
         Graph = graph;
-        Executable = new Executable(graph);
+        Executable = executable ?? new Executable(graph);
+        _rebuild = rebuild;
+        _plannedPeak = Executable.PlannedPeakBytes();
+        MemoryBudget = memoryBudget ?? DefaultMemoryBudget;
     }
+
+    /// <summary>Half of the memory this process may use (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>): the budget a compiled operator gets unless given another.</summary>
+    public static long DefaultMemoryBudget => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary>The most bytes of intermediates and results a run may hold at once (see the class remarks).</summary>
+    public long MemoryBudget { get; }
+
+    /// <summary>The planned peak of live bytes of one unchunked run.</summary>
+    public long PlannedPeakBytes => _plannedPeak;
+
+    /// <summary>The highest live bytes of the most recent run: its <see cref="RunStats.PeakLiveBytes"/>, or for a chunked run the
+    /// largest chunk's plus the assembled result.</summary>
+    public long LastRunPeakBytes { get; private set; }
+
+    /// <summary>
+    /// The same compiled operator with a memory budget of <paramref name="bytes"/>. When a run would exceed it, the batch
+    /// is chunked; the chunk size is planned here, before anything runs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is not positive.</exception>
+    /// <exception cref="InsufficientMemoryException">Not even one point fits in the budget (nothing is allocated); the message names the operator, the shapes and the bytes.</exception>
+    /// <exception cref="InvalidOperationException">The run must be chunked but the graph samples random directions per point (chunks would draw other directions), or the operator was not compiled from a function.</exception>
+    public CompiledOperator WithMemoryBudget(long bytes)
+    {
+        if (bytes <= 0) throw new ArgumentOutOfRangeException(nameof(bytes), bytes, $"{Operator.Name}: the memory budget must be positive, got {bytes} bytes.");
+        var result = new CompiledOperator(Operator, Strategy, Graph, _rebuild, bytes, Executable);
+        result.PlanChunks();
+        return result;
+    }
+
+    /// <summary>Points per chunk when a run is chunked, or the whole batch N when it fits in the budget.</summary>
+    public int ChunkSize => PlanChunks()?.Size ?? Graph.Inputs[0].Shape[0];
+
+    private (int Size, Executable Chunk, Executable? Remainder)? PlanChunks()
+    {
+        if (_plannedPeak <= MemoryBudget) return null;
+        lock (_planLock) return _chunks ??= Plan();
+    }
+
+    private (int Size, Executable Chunk, Executable? Remainder) Plan()
+    {
+        int n = Graph.Inputs[0].Shape[0];
+        string sizes = $"x {Graph.Inputs[0].Shape}{(Graph.Inputs.Count > 1 ? $" and parameters {string.Join(", ", Graph.Inputs.Skip(1).Select(i => i.Shape.ToString()))}" : "")}, {Graph.DType.Name()}";
+        if (n <= 1) throw OverBudget(sizes, _plannedPeak);
+        if (_rebuild is null)
+            throw new InvalidOperationException($"{Operator.Name}: a run of {sizes} needs {_plannedPeak} bytes, over the budget of {MemoryBudget}, and this operator cannot be rebuilt for fewer points.");
+        if (GraphWalk.Reachable(Graph).Any(node => node.Op.IsRandom))
+            throw new InvalidOperationException($"{Operator.Name}: a run of {sizes} needs {_plannedPeak} bytes, over the budget of {MemoryBudget}, and cannot be chunked: " +
+                "it draws random directions per point, which chunks would draw differently. Raise the budget, pass fewer points per call, or use Estimate.Coordinates.");
+        long outputRowBytes = Graph.Outputs[0].Shape.Size / n * Graph.DType.SizeInBytes();
+        long inputRowBytes = (long)Graph.Inputs[0].Shape[1] * Graph.DType.SizeInBytes();   // each chunk's copy of its points
+        // Peak(m) is affine in m for per-datum graphs: Peak(1) and the full run give the slope.
+        var one = new Executable(_rebuild(1));
+        long peakOne = one.PlannedPeakBytes() + inputRowBytes;
+        if (peakOne + outputRowBytes * n > MemoryBudget) throw OverBudget(sizes, peakOne + outputRowBytes * n, one: peakOne);
+        double slope = Math.Max(0, (double)(_plannedPeak - peakOne) / (n - 1));
+        long room = MemoryBudget - outputRowBytes * n;
+        int size = slope == 0 ? n : (int)Math.Clamp(1 + Math.Floor((room - peakOne) / slope), 1, n - 1);
+        Executable chunk = size == 1 ? one : new Executable(_rebuild(size));
+        for (int attempt = 0; size > 1 && chunk.PlannedPeakBytes() + inputRowBytes * size is var peak && peak > room; attempt++)
+        {
+            // Refit the slope through the chunk just planned (a few steps), then fall back to halving.
+            double refit = (double)(peak - peakOne) / (size - 1);
+            int next = (int)Math.Floor(1 + (room - peakOne) / refit);
+            size = attempt < 3 && next < size ? Math.Max(1, next) : Math.Max(1, size / 2);
+            chunk = size == 1 ? one : new Executable(_rebuild(size));
+        }
+        var rest = n % size == 0 ? null : n % size == 1 ? one : new Executable(_rebuild(n % size));
+        return (size, chunk, rest);
+    }
+
+    private InsufficientMemoryException OverBudget(string sizes, long bytes, long? one = null) => new(
+        $"{Operator.Name}: {(one is { } o ? $"even one point needs {o} bytes (plus {bytes - o} for the {Graph.Inputs[0].Shape[0]} rows of the result)" : $"a run needs {bytes} bytes")} " +
+        $"for {sizes}, over the memory budget of {MemoryBudget} bytes; nothing was allocated. Raise the budget (WithMemoryBudget) or reduce the dimension or the number of directions.");
 
     /// <summary>The operator that was compiled.</summary>
     public DifferentialOperator Operator { get; }
@@ -510,6 +637,26 @@ public sealed class CompiledOperator
             if (all[i].Shape != Graph.Inputs[i].Shape)
                 throw new ShapeException($"{Operator.Name}: {what} has shape {all[i].Shape}; {compiled}.");
         }
-        return Executable.Run(all)[0];
+        if (PlanChunks() is not { } chunks)
+        {
+            var r = Executable.Run(all)[0];
+            LastRunPeakBytes = Executable.LastRun.PeakLiveBytes;
+            return r;
+        }
+        int n = x.Shape[0], d = x.Shape[1];
+        var result = new NDArray<T>(Graph.Outputs[0].Shape);
+        long row = result.Size / n, peak = 0;
+        for (int start = 0; start < n; start += chunks.Size)
+        {
+            int m = Math.Min(chunks.Size, n - start);
+            var exe = m == chunks.Size ? chunks.Chunk : chunks.Remainder!;
+            var part = new NDArray<T>(new Shape(m, d));
+            x.Data.AsSpan(start * d, m * d).CopyTo(part.Data);
+            var y = exe.Run([part, .. parameters])[0];
+            y.Data.AsSpan().CopyTo(result.Data.AsSpan((int)(start * row), (int)(m * row)));
+            peak = Math.Max(peak, exe.LastRun.PeakLiveBytes + (long)part.Size * Unsafe.SizeOf<T>());
+        }
+        LastRunPeakBytes = peak + result.Size * (long)Unsafe.SizeOf<T>();
+        return result;
     }
 }

@@ -67,6 +67,23 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
 
     private static double CheckScale(double scale) => double.IsFinite(scale) ? scale
         : throw new ArgumentOutOfRangeException(nameof(scale), scale, $"DirectionFamily: the scale must be finite, got {scale}.");
+    /// <summary>
+    /// Scaled unit vectors w_s·e_{rows[s]} as directions shared by every datum, for inputs of dimension D: a
+    /// structural selection (<see cref="SelectionMatrixOp"/>) broadcast over the data, never a stored [S, D]
+    /// matrix. The simplifier turns e_d·W into row d of W (<c>MatMulOfSelection</c>), a gather.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> is null.</exception>
+    public static DirectionFamily Selection(int order, double scale, int[] rows, double[]? weights, string description)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var r = (int[])rows.Clone();
+        var w = weights is null ? null : (double[])weights.Clone();
+        return new(order, scale, x =>
+        {
+            int n = x.Shape[0], d = x.Shape[1];
+            return Fn.BroadcastTo(SelectionMatrixOp.Emit(x.Graph, d, r, w, new Shape(r.Length, 1, d)), new Shape(r.Length, n, d));
+        }, description);
+    }
 
     private static Node Broadcast(Node x, double[,] directions)
     {

@@ -2,24 +2,38 @@ using JetSharp.Tensors;
 
 namespace JetSharp.Operators;
 
-/// <summary>Exact evaluation or a seeded Monte-Carlo estimate with S samples.</summary>
+/// <summary>
+/// Exact evaluation, a seeded Monte-Carlo estimate along S random dense directions (<see cref="Stochastic"/>),
+/// or a seeded estimate from S sampled coordinates or terms (<see cref="Coordinates"/>).
+/// </summary>
 public sealed record Estimate
 {
-    private Estimate(int samples, Distribution distribution, long seed)
+    private readonly double[]? _probabilities;
+
+    private Estimate(int samples, Distribution distribution, long seed, bool coordinates = false, bool withReplacement = false, double[]? probabilities = null)
     {
         Samples = samples;
         Distribution = distribution;
         Seed = seed;
+        IsCoordinates = coordinates;
+        WithReplacement = withReplacement;
+        _probabilities = probabilities;
     }
 
     /// <summary>0 for exact evaluation.</summary>
     public int Samples { get; }
-    /// <summary>Distribution of the random directions (ignored when <see cref="IsExact"/>).</summary>
+    /// <summary>Distribution of the random directions (used by <see cref="Stochastic"/> estimates only).</summary>
     public Distribution Distribution { get; }
-    /// <summary>Seed of the random directions (ignored when <see cref="IsExact"/>).</summary>
+    /// <summary>Seed of the random directions or of the sampled coordinates (ignored when <see cref="IsExact"/>).</summary>
     public long Seed { get; }
     /// <summary>True for exact evaluation (no sampling).</summary>
     public bool IsExact => Samples == 0;
+    /// <summary>True for a coordinate-sampled estimate (<see cref="Coordinates"/>).</summary>
+    public bool IsCoordinates { get; }
+    /// <summary>For <see cref="Coordinates"/>: whether coordinates are drawn with replacement.</summary>
+    public bool WithReplacement { get; }
+    /// <summary>For <see cref="Coordinates"/>: the sampling probabilities p_d (a copy), or null for uniform sampling.</summary>
+    public double[]? Probabilities => _probabilities is null ? null : (double[])_probabilities.Clone();
 
     /// <summary>Exact evaluation: the operator is computed from a full set of directions, without sampling.</summary>
     public static Estimate Exact { get; } = new(0, Distribution.Normal, 0);
@@ -38,6 +52,96 @@ public sealed record Estimate
         return new(samples, distribution, seed);
     }
 
+    /// <summary>
+    /// S seeded coordinates (for the Laplacian: axes d; for σ: columns r; for a general linear operator: terms α),
+    /// the same for every datum, drawn once when the operator is built for a dimension. Without replacement
+    /// (uniform, S ≤ the count M): M/S·Σ_sampled. With replacement: (1/S)·Σ_s term/p_{d_s}, with p uniform or
+    /// proportional to <paramref name="importance"/> (non-negative, finite, not all zero; the count must match M).
+    /// Both are unbiased; docs/estimators.md gives their variances. The directions are unit vectors, emitted as a
+    /// structural selection (<see cref="Primitives.SelectionMatrixOp"/>) that the simplifier turns into row gathers.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> is not positive.</exception>
+    /// <exception cref="ArgumentException">Importance weights without replacement, or weights that are negative, not finite or all zero.</exception>
+    public static Estimate Coordinates(int samples, bool withReplacement = false, long seed = 0, double[]? importance = null)
+    {
+        if (samples <= 0) throw new ArgumentOutOfRangeException(nameof(samples), $"Estimate.Coordinates: the number of samples must be positive, got {samples}.");
+        double[]? p = null;
+        if (importance is not null)
+        {
+            if (!withReplacement)
+                throw new ArgumentException("Estimate.Coordinates: importance weights need sampling with replacement (the without-replacement estimator M/S·Σ is unbiased only for uniform sampling).", nameof(importance));
+            double total = 0;
+            for (int i = 0; i < importance.Length; i++)
+            {
+                if (!double.IsFinite(importance[i]) || importance[i] < 0)
+                    throw new ArgumentException($"Estimate.Coordinates: importance weight {i} is {importance[i]}; weights must be finite and non-negative.", nameof(importance));
+                total += importance[i];
+            }
+            if (!(total > 0)) throw new ArgumentException($"Estimate.Coordinates: the {importance.Length} importance weights are all zero.", nameof(importance));
+            p = importance.Select(w => w / total).ToArray();
+        }
+        return new(samples, Distribution.Uniform, seed, coordinates: true, withReplacement, p);
+    }
+
+    /// <summary>
+    /// The S sampled indices among <paramref name="count"/> candidates and the factor c_s of each sample, so that
+    /// Σ_s c_s·term(index_s) is the unbiased estimate of Σ_m term(m) (c_s = M/S without replacement,
+    /// 1/(S·p_{index_s}) with replacement). Deterministic in <see cref="Seed"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not a coordinate estimate.</exception>
+    /// <exception cref="ArgumentException">More samples than candidates without replacement, or importance weights of another count.</exception>
+    public (int[] Indices, double[] Factors) Draw(int count, string op)
+    {
+        if (!IsCoordinates) throw new InvalidOperationException($"{op}: {this} does not sample coordinates.");
+        if (count <= 0) throw new ArgumentException($"{op}: there is nothing to sample ({count} candidates).");
+        var indices = new int[Samples];
+        var factors = new double[Samples];
+        if (!WithReplacement)
+        {
+            if (Samples > count)
+                throw new ArgumentException($"{op}: {Samples} coordinates without replacement out of {count}; use at most {count} or sample with replacement.");
+            // Partial Fisher–Yates shuffle driven by the seeded stream.
+            var perm = Enumerable.Range(0, count).ToArray();
+            for (int s = 0; s < Samples; s++)
+            {
+                int j = s + (int)(SeededRandom.Uniform(Seed, s) * (count - s));
+                (perm[s], perm[j]) = (perm[j], perm[s]);
+                indices[s] = perm[s];
+                factors[s] = (double)count / Samples;
+            }
+            return (indices, factors);
+        }
+        if (_probabilities is not null && _probabilities.Length != count)
+            throw new ArgumentException($"{op}: {_probabilities.Length} importance weights for {count} candidates.");
+        var cumulative = new double[count];
+        double acc = 0;
+        for (int m = 0; m < count; m++) cumulative[m] = acc += _probabilities?[m] ?? 1.0 / count;
+        for (int s = 0; s < Samples; s++)
+        {
+            double u = SeededRandom.Uniform(Seed, s) * acc;
+            int lo = 0, hi = count - 1;                 // the first m with cumulative[m] > u (never a zero-probability slot)
+            while (lo < hi)
+            {
+                int mid = (lo + hi) / 2;
+                if (cumulative[mid] > u) hi = mid; else lo = mid + 1;
+            }
+            int m = lo;
+            while (_probabilities is not null && _probabilities[m] == 0) m--;    // only when rounding put u at the very end
+            indices[s] = m;
+            factors[s] = 1.0 / (Samples * (_probabilities?[m] ?? 1.0 / count));
+        }
+        return (indices, factors);
+    }
+
+    /// <summary>Throws unless this estimate draws dense random directions (or is exact), for operators that do not sample coordinates.</summary>
+    internal void RequireDirections(string op)
+    {
+        if (IsCoordinates)
+            throw new ArgumentException($"{op}: coordinate sampling is not supported here (it is for the Laplacian, the weighted Laplacian with a constant σ and general linear operators); use Estimate.Stochastic.");
+    }
+
     /// <inheritdoc/>
-    public override string ToString() => IsExact ? "exact" : $"stochastic (S = {Samples}, {Distribution}, seed {Seed})";
+    public override string ToString() => IsExact ? "exact"
+        : IsCoordinates ? $"coordinates (S = {Samples}, {(WithReplacement ? "with" : "without")} replacement{(_probabilities is null ? "" : ", importance-weighted")}, seed {Seed})"
+        : $"stochastic (S = {Samples}, {Distribution}, seed {Seed})";
 }

@@ -124,6 +124,7 @@ public static partial class Fn
         return Slice(x, starts, sizes);
     }
 
+
     /// <summary>Zero padding: <paramref name="before"/>[i] zeros before and <paramref name="after"/>[i] after, per axis.</summary>
     public static Node Pad(Node x, int[] before, int[] after) => In(x).Apply(new PadOp(before, after), x);
 

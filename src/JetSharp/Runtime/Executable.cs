@@ -56,6 +56,57 @@ public sealed class Executable
         foreach (var s in _outputSlots) _uses[s]++;
     }
 
+    /// <summary>
+    /// The <see cref="RunStats.PeakLiveBytes"/> a run will report, computed from the schedule and the memory plan
+    /// without running: the same allocations and releases, in the same order (outputs that must be copied
+    /// included). Kernels that run nested graphs (fixed-point solves) may hold more while they run; for graphs
+    /// without them the figure is exact.
+    /// </summary>
+    public long PlannedPeakBytes()
+    {
+        long size = Graph.DType.SizeInBytes(), live = 0, peak = 0;
+        var owner = new int[_schedule.Length];          // slot whose buffer a value uses, −1 when not the run's
+        var refs = new Dictionary<int, int>();
+        var remaining = (int[])_uses.Clone();
+        void Release(int slot)
+        {
+            int o = owner[slot];
+            if (o < 0) return;
+            if (--refs[o] > 0) return;
+            refs.Remove(o);
+            live -= _schedule[o].Shape.Size * size;
+        }
+        for (int i = 0; i < _schedule.Length; i++)
+        {
+            var node = _schedule[i];
+            if (node.Op is InputOp or ConstantOp) owner[i] = -1;
+            else if (node.Op.IsView)
+            {
+                var source = _fused.TryGetValue(node, out var t) ? t.Leaves[0] : node.InputArray[0];
+                owner[i] = owner[_slot[source]];
+                if (owner[i] >= 0) refs[owner[i]]++;
+            }
+            else
+            {
+                owner[i] = i;
+                refs[i] = 1;
+                live += node.Shape.Size * size;
+                peak = Math.Max(peak, live);
+            }
+            foreach (var s in _inputSlots[i])
+                if (--remaining[s] == 0) Release(s);
+            if (remaining[i] == 0) Release(i);
+        }
+        var handedOut = new HashSet<int>();
+        foreach (var o in _outputSlots)
+            if (owner[o] < 0 || !handedOut.Add(owner[o]))
+            {
+                live += _schedule[o].Shape.Size * size;
+                peak = Math.Max(peak, live);
+            }
+        return peak;
+    }
+
     /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 

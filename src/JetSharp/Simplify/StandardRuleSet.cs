@@ -14,6 +14,7 @@ internal static class StandardRuleSet
         new MultiplyByOne(),
         new MatMulByIdentity(),
         new MatMulOfIdentity(),
+        new MatMulOfSelection(),
         new LinearOfZero(),
         new ComposeShapeOps(),
         new SinkBroadcastThroughUnary(),

@@ -38,6 +38,7 @@ public class LayeringTests
         ["JetSharp.Nn"] = ["JetSharp"],
         ["JetSharp.Onnx"] = ["JetSharp"],
         ["JetSharp.CodeGen"] = ["JetSharp"],
+        ["JetSharp.Distributed"] = ["JetSharp", "JetSharp.Nn"],
         ["JetSharp.Benchmarks"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting", "JetSharp.CodeGen"],
         ["JetSharp.Examples"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Plotting"],
         ["JetSharp.Cli"] = ["JetSharp", "JetSharp.Nn", "JetSharp.Onnx", "JetSharp.CodeGen", "JetSharp.Plotting", "JetSharp.Benchmarks", "JetSharp.Examples"],
@@ -96,7 +97,7 @@ public class LayeringTests
     [Fact]
     public void AssembliesReferenceOnlyTheLayersBelowThem()
     {
-        Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly,
+        Assembly[] assemblies = [Core, typeof(JetSharp.Plotting.LineChart).Assembly, typeof(Mlp).Assembly, typeof(JetSharp.Distributed.ICommunicator).Assembly,
             typeof(JetSharp.Onnx.OnnxModel).Assembly, typeof(JetSharp.CodeGen.EmittedGraph).Assembly, typeof(JetSharp.Benchmarks.OperatorBenchmark).Assembly, typeof(JetSharp.Examples.Example).Assembly,
             Assembly.Load("JetSharp.Cli")];
         foreach (var a in assemblies)
@@ -114,7 +115,7 @@ public class LayeringTests
     {
         var root = RepositoryRoot();
         var mismatches = new List<string>();
-        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"), ("src/JetSharp.Onnx", "JetSharp.Onnx"),
+        foreach (var (dir, rootNs) in new[] { ("src/JetSharp", "JetSharp"), ("src/JetSharp.Nn", "JetSharp.Nn"), ("src/JetSharp.Onnx", "JetSharp.Onnx"), ("src/JetSharp.Distributed", "JetSharp.Distributed"),
             ("src/JetSharp.Plotting", "JetSharp.Plotting"), ("src/JetSharp.CodeGen", "JetSharp.CodeGen"), ("src/JetSharp.Benchmarks", "JetSharp.Benchmarks"), ("src/JetSharp.Cli", "JetSharp.Cli") })
         {
             var baseDir = Path.Combine(root, dir);

@@ -51,7 +51,7 @@ public class RuleTests
         typeof(PullSumThroughReshape), typeof(PullSumThroughTranspose), typeof(PullSumThroughBroadcast), typeof(PullSumThroughSlice),
         typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
-        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(LinearOfZero),
+        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
     ];
 
@@ -568,6 +568,50 @@ public class RuleTests
         }, X(1, H, K));
         Assert.Empty(LiveOf<MatMulOp>(after));
         Assert.Empty(LiveOf<IdentityMatrixOp>(after));
+    }
+
+    [Theory]
+    [InlineData("P[R,1,H]·W", false)]
+    [InlineData("P·Wᵀ", false)]
+    [InlineData("weighted P[R,1,H]·W, repeated row", true)]
+    public void MatMulOfSelection_GathersRowsWithoutADenseSelection(string form, bool weighted)
+    {
+        // The structural selection is exact: the unsimplified graph runs its dense kernel as the reference.
+        int[] rows = weighted ? [4, 0, 4] : [2, 0, 3];
+        double[]? weights = weighted ? [0.5, -2.0, 3.0] : null;
+        var after = Fires(new MatMulOfSelection(), xs =>
+        {
+            var w = xs[0];
+            return Fn.Tanh(form.StartsWith("P·Wᵀ")
+                ? Fn.MatMul(SelectionMatrixOp.Emit(w.Graph, H, rows, weights, new Shape(R, H)), Fn.Transpose(w, 1, 0), transposeB: true)
+                : Fn.MatMul(SelectionMatrixOp.Emit(w.Graph, H, rows, weights, new Shape(R, 1, H)), w));
+        }, X(1, H, K));
+        Assert.Empty(LiveOf<MatMulOp>(after));
+        Assert.Empty(LiveOf<SelectionMatrixOp>(after));
+        Assert.Single(LiveOf<TakeOp>(after));
+    }
+
+    [Fact]
+    public void MatMulOfSelection_LeavesTransposedSelectionsAlone()
+    {
+        DoesNotFire(new MatMulOfSelection(), xs => Fn.MatMul(SelectionMatrixOp.Emit(xs[0].Graph, H, [1, 2], null, new Shape(2, H)), xs[0], transposeA: true), X(1, 2, K));
+    }
+
+    [Fact]
+    public void TakeAndScatterAddAreAdjoint()
+    {
+        // ⟨take(x), y⟩ = ⟨x, scatter_add(y)⟩ with repeated indices, along a middle axis.
+        int[] idx = [3, 1, 3, 0];
+        var x = X(2, K, H, 3);
+        var y = X(3, K, idx.Length, 3);
+        var gx = new Graph(DType.Float64);
+        var take = new Runtime.Executable(SetOut(gx, Fn.Take(gx.Input(x.Shape, "x"), idx, 1))).Run(x)[0];
+        var gy = new Graph(DType.Float64);
+        var scatter = new Runtime.Executable(SetOut(gy, gy.Apply(new ScatterAddOp(1, new IndexList(idx), H), gy.Input(y.Shape, "y")))).Run(y)[0];
+        double lhs = take.Data.Zip(y.Data).Sum(p => p.First * p.Second), rhs = x.Data.Zip(scatter.Data).Sum(p => p.First * p.Second);
+        Assert.Equal(lhs, rhs, 1e-12);
+        Assert.Equal(x.Data[0 * H * 3 + 3 * 3 + 1], take.Data[0 * idx.Length * 3 + 2 * 3 + 1]);
+        static Graph SetOut(Graph g, Node n) { g.SetOutputs([n]); return g; }
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using JetSharp.Ir;
+using JetSharp.Tensors;
 using JetSharp.Primitives;
 
 namespace JetSharp.Simplify.Rules;
@@ -33,5 +34,34 @@ public sealed class MatMulOfIdentity : RewriteRule
         // The identity's leading axes flatten to the row index d, so the product is B's rows in order.
         var b = m.TransposeB ? Fn.Transpose(inputs[1], 1, 0) : inputs[1];
         return Fn.Reshape(b, m.InferShape(inputs).ToArray());
+    }
+}
+
+/// <summary>
+/// P·B → rows of B for the structural selection <see cref="SelectionMatrixOp"/>: row s of P·B is
+/// w_s·(row r_s of B), a gather of B's rows scaled by the weights. This is how coordinate-sampled directions
+/// reach a network's first layer (or a constant factor such as σᵀ) without a dense [S, D] matrix of unit
+/// vectors; <see cref="SinkBroadcastThroughMatMul"/> first moves the broadcast over the data off the product.
+/// </summary>
+public sealed class MatMulOfSelection : RewriteRule
+{
+    /// <inheritdoc/>
+    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
+        op is MatMulOp { TransposeA: false } && inputs[0].Op is SelectionMatrixOp && inputs[1].Rank == 2;
+
+    /// <inheritdoc/>
+    public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
+    {
+        var m = (MatMulOp)op;
+        var p = (SelectionMatrixOp)inputs[0].Op;
+        var b = m.TransposeB ? Fn.Transpose(inputs[1], 1, 0) : inputs[1];
+        var rows = Fn.Take(b, p.Rows, 0);                                   // [S, H]
+        if (p.Weights is { } w)
+        {
+            var g = b.Graph;
+            var column = g.Constant(NDArray.FromArray(w, new Shape(w.Length, 1)));
+            rows = rows * Fn.BroadcastTo(column, rows.Shape);
+        }
+        return Fn.Reshape(rows, m.InferShape(inputs).ToArray());
     }
 }

@@ -1,0 +1,1 @@
+[assembly: JetSharp.Ir.JetSharpLibrary]
