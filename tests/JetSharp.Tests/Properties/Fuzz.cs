@@ -93,7 +93,7 @@ internal static class Fuzz
         return [.. Enumerable.Range(1, count).Select(i => new PCG(stream & 0x7FFFFFFF, (ulong)i * 0x9E3779B97F4A7C15UL).ToString())];
     }
 
-    /// <summary>Cases run per property in this process (for the figures in docs/reliability-fuzzing.md).</summary>
+    /// <summary>Cases run per property in this process (for the figures in docs/reliability.md, "Fuzzing").</summary>
     public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Cases = new();
 
 }
