@@ -34,10 +34,7 @@ public sealed class LayerNorm : Module
     {
         if (x.Rank == 0 || x.Shape[^1] != Features)
             throw new ShapeException($"{Description}: input {x.Shape} does not end in {Features} features.");
-        var centred = x - Fn.Mean(x, -1, keepDims: true);
-        var variance = Fn.Mean(Fn.Square(centred), -1, keepDims: true);
-        var y = centred / Fn.Sqrt(variance + x.Graph.Scalar(Epsilon));
-        return Scale is null ? y : y * p[Scale] + p[Shift!];
+        return Scale is null ? Fn.LayerNorm(x, epsilon: Epsilon) : Fn.LayerNorm(x, p[Scale], p[Shift!], Epsilon);
     }
 }
 
@@ -69,8 +66,7 @@ public sealed class RmsNorm : Module
     {
         if (x.Rank == 0 || x.Shape[^1] != Features)
             throw new ShapeException($"{Description}: input {x.Shape} does not end in {Features} features.");
-        var y = x / Fn.Sqrt(Fn.Mean(Fn.Square(x), -1, keepDims: true) + x.Graph.Scalar(Epsilon));
-        return Scale is null ? y : y * p[Scale];
+        return Fn.RmsNorm(x, Scale is null ? null : p[Scale], Epsilon);
     }
 }
 
@@ -163,9 +159,7 @@ public sealed class MultiHeadSelfAttention : Module
         // [..., T, W] → [..., H, T, dh]
         Node Split(Node z) => Fn.Transpose(Fn.Reshape(z, [.. lead, tokens, Heads, dh]), [.. Enumerable.Range(0, r), r + 1, r, r + 2]);
         Node q = Split(Call(Query, x, p)), k = Split(Call(Key, x, p)), v = Split(Call(Value, x, p));
-        var scores = Fn.MatMul(q, k, transposeB: true) * x.Graph.Scalar(1 / Math.Sqrt(dh));
-        var attention = Fn.Softmax(scores, -1);
-        var heads = Fn.MatMul(attention, v);                                   // [..., H, T, dh]
+        var heads = Fn.Attention(q, k, v);                                     // [..., H, T, dh]
         var joined = Fn.Reshape(Fn.Transpose(heads, [.. Enumerable.Range(0, r), r + 1, r, r + 2]), [.. lead, tokens, Width]);
         return Call(Output, joined, p);
     }

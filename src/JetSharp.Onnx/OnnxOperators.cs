@@ -470,10 +470,6 @@ internal static class OnnxOperators
         int rank = x.Shape.Rank;
         int axis = OnnxContext.Axis(c.Int("axis", -1), rank, "axis");
         double epsilon = c.Float("epsilon", 1e-5f);
-        int[] axes = [.. Enumerable.Range(axis, rank - axis)];
-        var centred = x - Fn.Mean(x, axes, keepDims: true);
-        var variance = Fn.Mean(Fn.Square(centred), axes, keepDims: true);
-        var y = centred / Fn.Sqrt(variance + c.Graph.Scalar(epsilon)) * c.Node(1);
-        return c.Input(2) is { } bias ? y + c.Node(bias) : y;
+        return Fn.LayerNorm(x, c.Node(1), c.Input(2) is { } bias ? c.Node(bias) : null, epsilon, normalizedRank: rank - axis);
     }
 }
