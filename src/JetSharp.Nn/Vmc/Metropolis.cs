@@ -18,6 +18,7 @@ public sealed class MetropolisSampler
     private double[] _current;
     private readonly long _seed;
     private long _sweeps;
+    private bool _hasParameters;
 
     /// <summary><paramref name="logPsi"/>: a graph x [W, 3n], θ… → log|ψ| [W, 1] (its first output is used).</summary>
     public MetropolisSampler(Molecule molecule, Graph logPsi, int walkers, long seed, double initialWidth = 1.0)
@@ -65,6 +66,7 @@ public sealed class MetropolisSampler
     {
         ParameterVector.CopyTo(theta, _parameters);
         _current = Evaluate(Walkers);
+        _hasParameters = true;
     }
 
     /// <summary>Sets θ and runs <paramref name="sweeps"/> adapting sweeps (burn-in); returns the mean acceptance.</summary>
@@ -79,6 +81,7 @@ public sealed class MetropolisSampler
     /// <summary>One sweep (every walker one all-electron move); returns the acceptance rate. Call <see cref="SetParameters"/> first.</summary>
     public double Sweep(bool adapt)
     {
+        if (!_hasParameters) throw new InvalidOperationException("MetropolisSampler.Sweep: no parameters yet; call SetParameters or BurnIn first.");
         long seed = unchecked((long)SeededRandom.Word(_seed + 1, _sweeps++));
         int w = Walkers.Shape[0], d = Walkers.Shape[1];
         var x = Walkers.Data;

@@ -42,6 +42,7 @@ public class ValidationTests
         var g = Tracer.Function(x => Fn.Sum(x, 1, keepDims: true), new Shape(4, 6));
         Assert.Contains("[8, 6]", Assert.Throws<ShapeException>(() => new MetropolisSampler(he, g, 8, 0)).Message);
         var o = new VmcEnergy(new SlaterJastrow(he), new VmcSettings { Walkers = 4, BurnIn = 1 });
+        Assert.Contains("SetParameters", Assert.Throws<InvalidOperationException>(() => o.Sampler.Sweep(adapt: false)).Message);
         Assert.Contains("64 sweeps", Assert.Throws<ArgumentOutOfRangeException>(() => o.Measure(new SlaterJastrow(he).InitialParameters(), 10)).Message);
     }
 }
