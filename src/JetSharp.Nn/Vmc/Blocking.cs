@@ -13,9 +13,10 @@ public sealed record BlockingResult(double Mean, double StandardError, double Na
 /// <summary>
 /// Blocking analysis (Flyvbjerg–Petersen) of a stationary series: average neighbouring pairs repeatedly; at
 /// level k the block means are 2^k samples long and, once blocks are longer than the correlation time,
-/// nearly independent, so s_k = √(var(block means) / blocks) stops growing. The error bar reported is the
-/// first level whose successor does not exceed it by more than its own uncertainty s_k/√(2(B_k − 1)) (a plateau),
-/// among levels with at least <c>minBlocks</c> blocks; if no plateau appears, the last such level (then the error is a lower bound).
+/// nearly independent, so s_k = √(var(block means) / blocks) stops growing. The plateau is the first level whose
+/// successor does not exceed it by more than its own uncertainty s_k/√(2(B_k − 1)), among levels with at least
+/// <c>minBlocks</c> blocks (if none, the last such level, and the error may be underestimated); the error bar reported
+/// is the larger of the plateau level's and the next level's.
 /// </summary>
 public static class Blocking
 {
