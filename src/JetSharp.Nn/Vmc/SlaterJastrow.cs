@@ -1,0 +1,166 @@
+using JetSharp.Ir;
+using JetSharp.Primitives;
+
+namespace JetSharp.Nn.Vmc;
+
+/// <summary>Sizes of a <see cref="SlaterJastrow"/> wavefunction.</summary>
+public sealed record SlaterJastrowOptions
+{
+    /// <summary>Hidden widths of the orbital network (one network, n↑ + n↓ outputs).</summary>
+    public int[] OrbitalHidden { get; init; } = [16];
+
+    /// <summary>Hidden widths of the electron–electron–nucleus Jastrow network (none: no network term).</summary>
+    public int[] JastrowHidden { get; init; } = [16, 16];
+
+    /// <summary>Initial scale of the networks' last layers (small: the ansatz starts near the envelope product).</summary>
+    public double OutputScale { get; init; } = 0.1;
+}
+
+/// <summary>
+/// A Slater–Jastrow wavefunction built only from JetSharp primitives, so every operator and strategy applies:
+/// <code>
+/// log|ψ(x)| = ln|det Φ↑| + ln|det Φ↓| + J(x),
+/// Φσ[i, k] = (1 + NN_k(h_i)) · Σ_I π_kI exp(−ζ_kI |r_i − R_I|),    h_i = (r_i − R_I, |r_i − R_I|)_I,
+/// J(x) = Σ_{i&lt;j} a_ij r_ij / (1 + b r_ij) + Σ_{i&lt;j} Σ_I [u(r_iI, r_jI, r_ij², s_ij) + u(r_jI, r_iI, r_ij², s_ij)].
+/// </code>
+/// Electrons 0…n↑−1 fill the up block, the rest the down block; each block uses its own n_σ outputs of the
+/// orbital network, so exchanging two same-spin electrons exchanges two rows of a determinant and flips the
+/// sign of ψ. u is a small MLP symmetrised in i ↔ j; s_ij = 1 for parallel spins, 0 otherwise.
+/// <para><b>Cusps.</b> The electron–electron cusp ∂ ln ψ/∂r_ij = a_ij at r_ij = 0 holds exactly for every θ:
+/// a = ½ for antiparallel and ¼ for parallel spins come from the Padé term (b = softplus(β) > 0 is learned),
+/// and the network sees r_ij only through the smooth r_ij², which adds no kink. The electron–nucleus cusp
+/// (∂ ln ψ/∂r_iI = −Z_I) is not imposed: the exponents ζ start at Z_I/(shell), and the orbital and Jastrow
+/// networks see |r_i − R_I|, so the slope at a nucleus is learned; a violated cusp shows as a 1/r spike of
+/// E_L near the nucleus, which the energy gradient (and the variance) penalise.</para>
+/// </summary>
+public sealed class SlaterJastrow
+{
+    private readonly Mlp _orbitals;
+    private readonly Mlp? _jastrow;
+    private readonly int _k, _m;
+
+    public SlaterJastrow(Molecule molecule, SlaterJastrowOptions? options = null, long seed = 0)
+    {
+        Molecule = molecule;
+        Options = options ?? new SlaterJastrowOptions();
+        _m = molecule.Nuclei.Count;
+        _k = molecule.Up + molecule.Down;
+        _orbitals = Mlp.Create(4 * _m, Options.OrbitalHidden, _k, Activation.Tanh, seed);
+        if (molecule.Electrons > 1 && Options.JastrowHidden.Length > 0)
+            _jastrow = Mlp.Create(4, Options.JastrowHidden, 1, Activation.Tanh, seed + 1);
+        ParameterShapes =
+        [
+            .. _orbitals.ParameterShapes,
+            new Shape(_k, _m),          // ζ: envelope exponents
+            new Shape(_k, _m),          // π: envelope weights
+            new Shape(1),               // β: Padé b = softplus(β)
+            .. _jastrow?.ParameterShapes ?? [],
+        ];
+    }
+
+    public Molecule Molecule { get; }
+    public SlaterJastrowOptions Options { get; }
+
+    public IReadOnlyList<Shape> ParameterShapes { get; }
+
+    public string Architecture =>
+        $"Slater–Jastrow {Molecule.Name}: orbitals (1 + {_orbitals.Architecture}) × exp envelopes, Padé e–e cusp" +
+        (_jastrow is null ? "" : $" + e–e–n {_jastrow.Architecture}");
+
+    /// <summary>Seeded initial θ: network weights from <see cref="Mlp.Create"/> (last layers × OutputScale), ζ_kI = Z_I / shell(k), π = 1, b = 1.</summary>
+    public double[] InitialParameters()
+    {
+        var ps = new List<NDArray>();
+        AddScaled(ps, _orbitals);
+        var zeta = new NDArray<double>(new Shape(_k, _m));
+        var pi = new NDArray<double>(new Shape(_k, _m));
+        for (int k = 0; k < _k; k++)
+        {
+            int within = k < Molecule.Up ? k : k - Molecule.Up;
+            int shell = within == 0 ? 1 : within <= 4 ? 2 : 3;
+            for (int i = 0; i < _m; i++)
+            {
+                zeta.Data[k * _m + i] = Molecule.Nuclei[i].Charge / shell;
+                pi.Data[k * _m + i] = 1;
+            }
+        }
+        ps.Add(zeta);
+        ps.Add(pi);
+        ps.Add(new NDArray<double>(new Shape(1), [Math.Log(Math.E - 1)]));
+        if (_jastrow is not null) AddScaled(ps, _jastrow);
+        return ParameterVector.Flatten<double>(ps);
+    }
+
+    private void AddScaled(List<NDArray> ps, Mlp net)
+    {
+        for (int i = 0; i < net.Parameters.Length; i++)
+        {
+            var p = (NDArray<double>)net.Parameters[i];
+            if (i >= net.Parameters.Length - 2) p = new NDArray<double>(p.Shape, [.. p.Data.ToArray().Select(v => v * Options.OutputScale)]);
+            ps.Add(p);
+        }
+    }
+
+    /// <summary>log|ψ| [N, 1] for walkers x [N, 3n].</summary>
+    public Node LogPsi(IReadOnlyList<Node> parameters, Node x) => Evaluate(parameters, x).LogAbs;
+
+    /// <summary>(sign ψ [N], log|ψ| [N, 1]) for walkers x [N, 3n].</summary>
+    public (Node Sign, Node LogAbs) Evaluate(IReadOnlyList<Node> parameters, Node x)
+    {
+        Hamiltonian.CheckWalkers(Molecule, x, "SlaterJastrow");
+        if (parameters.Count != ParameterShapes.Count)
+            throw new ShapeException($"SlaterJastrow: {parameters.Count} parameter(s) given, the ansatz has {ParameterShapes.Count}.");
+        for (int i = 0; i < parameters.Count; i++)
+            if (parameters[i].Shape != ParameterShapes[i])
+                throw new ShapeException($"SlaterJastrow: parameter {i} has shape {parameters[i].Shape}, expected {ParameterShapes[i]}.");
+        int w = x.Shape[0], n = Molecule.Electrons;
+        int no = _orbitals.ParameterShapes.Length;
+        var orbitalParams = parameters.Take(no).ToArray();
+        Node zeta = parameters[no], pi = parameters[no + 1], beta = parameters[no + 2];
+        var jastrowParams = parameters.Skip(no + 3).ToArray();
+
+        // Orbitals Φ[N, n, K].
+        var (rNuc, disp) = Geometry.ElectronNucleus(Molecule, x);                     // [N, n, M], [N, n, M, 3]
+        var features = Fn.Concat(-1, Fn.Reshape(disp, w * n, 3 * _m), Fn.Reshape(rNuc, w * n, _m));
+        var net = Fn.Reshape(_orbitals.Apply(orbitalParams, features), w, n, _k);
+        var envelope = Fn.Sum(Fn.Reshape(pi, 1, 1, _k, _m) * Fn.Exp(-(Fn.Reshape(zeta, 1, 1, _k, _m) * Fn.Reshape(rNuc, w, n, 1, _m))), -1);
+        var phi = (net + 1.0) * envelope;
+
+        Node? sign = null, logAbs = null;
+        foreach (var (start, count) in new[] { (0, Molecule.Up), (Molecule.Up, Molecule.Down) })
+        {
+            if (count == 0) continue;
+            int[] idx = [.. Enumerable.Range(start, count)];
+            var block = Fn.Take(Fn.Take(phi, idx, 1), idx, 2);                           // [N, c, c]
+            var (s, l) = Linalg.Slogdet(block);
+            sign = sign is null ? s : sign * s;
+            logAbs = logAbs is null ? l : logAbs + l;
+        }
+        var result = Fn.Reshape(logAbs!, w, 1);
+        if (n > 1) result += Fn.Reshape(Jastrow(x, rNuc, beta, jastrowParams), w, 1);
+        return (sign!, result);
+    }
+
+    /// <summary>J [N]: the Padé cusp term plus the symmetrised e–e–n network.</summary>
+    private Node Jastrow(Node x, Node rNuc, Node beta, Node[] jastrowParams)
+    {
+        var g = x.Graph;
+        int w = x.Shape[0];
+        var (first, second, r, sq) = Geometry.ElectronElectron(Molecule, x);         // [N, P]
+        int p = first.Length;
+        var same = first.Zip(second, (i, j) => Molecule.IsUp(i) == Molecule.IsUp(j) ? 1.0 : 0.0).ToArray();
+        var a = g.Constant(new NDArray<double>(new Shape(1, p), [.. same.Select(s => s == 1 ? 0.25 : 0.5)]));
+        var b = Fn.Softplus(beta);
+        var j = Fn.Sum(a * r / (b * r + 1.0), 1);
+        if (_jastrow is null) return j;
+
+        var shape = new Shape(w, p, _m, 1);
+        var ri = Fn.Reshape(Fn.Take(rNuc, first, 1), w, p, _m, 1);
+        var rj = Fn.Reshape(Fn.Take(rNuc, second, 1), w, p, _m, 1);
+        var rij2 = Fn.BroadcastTo(Fn.Reshape(sq, w, p, 1, 1), shape);
+        var s = Fn.BroadcastTo(g.Constant(new NDArray<double>(new Shape(1, p, 1, 1), same)), shape);
+        var total = Fn.Reshape(_jastrow.Apply(jastrowParams, Fn.Reshape(Fn.Concat(-1, ri, rj, rij2, s), w * p * _m, 4))
+                             + _jastrow.Apply(jastrowParams, Fn.Reshape(Fn.Concat(-1, rj, ri, rij2, s), w * p * _m, 4)), w, p * _m);
+        return j + Fn.Sum(total, 1);
+    }
+}
