@@ -1,6 +1,5 @@
 using System.Globalization;
 using JetSharp.Distributed;
-using JetSharp.Examples;
 using JetSharp.Ir;
 using JetSharp.Nn;
 using JetSharp.Nn.Pinn;

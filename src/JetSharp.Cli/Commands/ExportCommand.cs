@@ -1,6 +1,5 @@
 using System.CommandLine;
 using JetSharp.CodeGen;
-using JetSharp.Onnx;
 using Spectre.Console;
 
 namespace JetSharp.Cli.Commands;
@@ -34,10 +33,10 @@ public static class ExportCommand
     public static int Run(string modelPath, string op, int batch, string className, string output)
     {
         OutputPaths.EnsureWritableFile(output, "--out");
-        if (!File.Exists(modelPath)) throw new UsageException($"--onnx: the file '{modelPath}' does not exist.");
+        OperatorCommand.RequireFile(modelPath, "--onnx");
         if (!System.Text.RegularExpressions.Regex.IsMatch(className, "^[A-Za-z_][A-Za-z0-9_]*$"))
             throw new UsageException($"--class: '{className}' is not a C# identifier.");
-        var onnx = OnnxModel.Load(modelPath);
+        var onnx = JetSharp.Onnx.OnnxModel.Load(modelPath);
         if (onnx.Inputs.Count != 1 || onnx.Inputs[0].Dimensions.Count != 2 || onnx.Inputs[0].Dimensions[1] is not { } d)
             throw new UsageException($"--onnx: export needs a model with one input [batch, D] of fixed D; this one has {string.Join(", ", onnx.Inputs)}.");
         var shape = new Shape(batch, (int)d);

@@ -42,8 +42,8 @@ public static class OperatorCommand
     public static int Run(string modelPath, string op, string pointsPath, string strategyName, string output)
     {
         OutputPaths.EnsureWritableFile(output, "--out");
-        if (!File.Exists(modelPath)) throw new UsageException($"--onnx: the file '{modelPath}' does not exist.");
-        if (!File.Exists(pointsPath)) throw new UsageException($"--points: the file '{pointsPath}' does not exist.");
+        RequireFile(modelPath, "--onnx");
+        RequireFile(pointsPath, "--points");
         var model = OnnxModel.Load(modelPath);
         var x = ReadPoints(pointsPath);
         var strategy = Strategy.All.First(s => string.Equals(s.Name, strategyName, StringComparison.OrdinalIgnoreCase));
@@ -62,6 +62,12 @@ public static class OperatorCommand
         }
         AnsiConsole.MarkupLine($"{Markup.Escape(op)} of {Markup.Escape(modelPath)} ({Markup.Escape(model.Producer)}, opset {model.OpsetVersion}, {model.Parameters.Count} weights) at {x.Shape[0]} points, {Markup.Escape(strategy.Name)}: written to {Markup.Escape(output)}");
         return 0;
+    }
+
+    /// <summary>A missing input file is a usage error naming the option.</summary>
+    internal static void RequireFile(string path, string option)
+    {
+        if (!File.Exists(path)) throw new UsageException($"{option}: the file '{path}' does not exist.");
     }
 
     /// <summary>Points from a CSV file: every line D numbers (invariant culture); blank lines and lines starting with # are skipped.</summary>
