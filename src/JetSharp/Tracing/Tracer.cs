@@ -8,7 +8,7 @@ namespace JetSharp.Tracing;
 /// input placeholders of the given shapes, and every operation it performs is recorded.
 /// Nodes remember the line of user code that created them, for error messages.
 /// </summary>
-public static class Tracer
+public static partial class Tracer
 {
     /// <summary>Traces a function of one input into a graph with one input (named <c>x</c>) and one output.</summary>
     public static Graph Function(Func<Node, Node> f, Shape inputShape, DType dtype = DType.Float64)
