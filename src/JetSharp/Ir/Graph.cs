@@ -41,6 +41,28 @@ public sealed class Graph
     /// <summary>Sees every <see cref="Apply"/> first and may return an existing or rewritten node instead (used by the simplifier).</summary>
     internal IApplyInterceptor? Interceptor { get; set; }
 
+    /// <summary>
+    /// While a function is traced into a body inside this graph (a scan or call body, see
+    /// <c>Tracer.Call</c>): that body. An operation applied here that involves one of the body's nodes
+    /// is applied in the body instead, so a closure may combine captured values with its own.
+    /// </summary>
+    internal Graph? TracingBody { get; set; }
+
+    /// <summary>
+    /// While this graph is traced as a body: turns a node of an enclosing graph (a captured value) into a
+    /// node of this graph (an extra input of the body, passed in by the op that applies it).
+    /// </summary>
+    internal Func<Node, Node>? Capture { get; set; }
+
+    /// <summary>The innermost graph being traced (following <see cref="TracingBody"/>) that owns one of <paramref name="inputs"/>.</summary>
+    private Graph Innermost(Node[] inputs)
+    {
+        var chosen = this;
+        for (var g = TracingBody; g is not null; g = g.TracingBody)
+            if (Array.Exists(inputs, x => x?.Graph == g)) chosen = g;
+        return chosen;
+    }
+
     /// <summary>Adds an input placeholder.</summary>
     public Node Input(Shape shape, string? name = null)
     {
@@ -56,6 +78,7 @@ public sealed class Graph
     {
         ArgumentNullException.ThrowIfNull(op);
         ArgumentNullException.ThrowIfNull(inputs);
+        if (TracingBody is not null && Innermost(inputs) is var inner && inner != this) return inner.Apply(op, inputs);
         for (int i = 0; i < inputs.Length; i++)
         {
             var x = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"{op.Name}: input {i} is null.");
@@ -64,6 +87,11 @@ public sealed class Graph
             {
                 inputs = (Node[])inputs.Clone();
                 x = inputs[i] = Apply(x.Op);
+            }
+            if (x.Graph != this && Capture is { } capture && x.DType == DType)
+            {
+                inputs = (Node[])inputs.Clone();
+                x = inputs[i] = capture(x);
             }
             if (x.Graph != this)
                 throw new ArgumentException($"{op.Name}: input %{x.Id} {x.Shape} belongs to another graph (mixing nodes of different traces)" +

@@ -80,6 +80,36 @@ public sealed class Simplifier
 
     private sealed record Budget(long Firings, int Nodes);
 
+    /// <summary>Bodies simplified so far (each simplified once, however many nodes hold it), and their results (mapped to themselves).</summary>
+    private readonly Dictionary<Graph, Graph> _bodies = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// The simplifier reaches into the graphs an op holds (<see cref="ISubgraphOp"/>): each body is simplified
+    /// with the same rules (by a simplifier of its own, so its firings are not this run's), and the op rebuilt
+    /// with the results. A body's inputs and outputs are kept, so the op's signature does not change.
+    /// </summary>
+    private Primitive WithSimplifiedBodies(ISubgraphOp sub, Primitive op)
+    {
+        var bodies = sub.Bodies;
+        var simplified = new Graph[bodies.Count];
+        bool changed = false;
+        for (int i = 0; i < bodies.Count; i++)
+        {
+            if (!_bodies.TryGetValue(bodies[i], out var s))
+            {
+                var inner = new Simplifier(Rules);
+                foreach (var (k, v) in _bodies) inner._bodies[k] = v;
+                s = inner.Run(bodies[i]);
+                foreach (var (k, v) in inner._bodies) _bodies[k] = v;
+                _bodies[bodies[i]] = s;
+                _bodies[s] = s;
+            }
+            simplified[i] = s;
+            changed |= s != bodies[i];
+        }
+        return changed ? sub.WithBodies(simplified) : op;
+    }
+
     private Graph Pass(Graph source, int pass, Budget budget)
     {
         var target = new Graph(source.DType);
@@ -169,6 +199,7 @@ public sealed class Simplifier
         private Node Step(Graph graph, Primitive op, Node[] inputs, Node? self)
         {
             owner.Visits++;
+            if (op is ISubgraphOp sub) op = owner.WithSimplifiedBodies(sub, (Primitive)sub);
             foreach (var rule in owner.Rules)
             {
                 if (!rule.Matches(op, inputs, _context)) continue;
