@@ -141,6 +141,12 @@ public sealed class Simplifier
     private sealed class Interceptor(Simplifier owner, int pass, Budget budget) : IApplyInterceptor
     {
         private readonly Dictionary<NodeKey, Node> _existing = [];
+        /// <summary>
+        /// Replacements already built, by the node they replace: the same node reached again (a residual
+        /// network reaches Σh_l once through the skip connection and once through the block) is not rewritten
+        /// again. Without this the cascade re-runs per path, which doubles per residual block.
+        /// </summary>
+        private readonly Dictionary<NodeKey, Node> _rewritten = [];
         private readonly RewriteContext _context = new(owner.Rules);
         /// <summary>Pending nodes built by rules, and what each became once simplified (itself when nothing changed).</summary>
         private readonly Dictionary<Node, Node?> _pending = new(ReferenceEqualityComparer.Instance);
@@ -200,6 +206,10 @@ public sealed class Simplifier
         {
             owner.Visits++;
             if (op is ISubgraphOp sub) op = owner.WithSimplifiedBodies(sub, (Primitive)sub);
+            // Only finished replacements are reused: a replacement still being resolved is an ancestor of this
+            // node, and re-firing there is how a rule that does not terminate gets caught by the budget.
+            if (!op.IsRandom && _rewritten.TryGetValue(new NodeKey(op, inputs), out var done) && !IsUnresolved(done))
+                return Final(done);
             foreach (var rule in owner.Rules)
             {
                 if (!rule.Matches(op, inputs, _context)) continue;
@@ -215,6 +225,7 @@ public sealed class Simplifier
                 var expected = op.InferShape(inputs);
                 if (result.Shape != expected)
                     throw new InvalidOperationException($"simplify: rule {rule.Name} changed the shape at {site} from {expected} to {result.Shape}.");
+                if (!op.IsRandom) _rewritten[new NodeKey(op, (Node[])inputs.Clone())] = result;
                 return result;
             }
             bool unchanged = self is not null && inputs.AsSpan().SequenceEqual(self.InputArray);

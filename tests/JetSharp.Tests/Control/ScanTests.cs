@@ -151,6 +151,22 @@ public class ScanTests
     }
 
     [Fact]
+    public void CollapsingAnUnrolledResidualNetworkTakesFiringsLinearInDepth()
+    {
+        // The skip connection reaches Σh_l twice (through the block and around it): the simplifier must reuse
+        // the first rewrite, not redo the cascade per path (which doubled the work per block).
+        int Firings(int blocks)
+        {
+            var f = Tracer.Function(new JetSharp.Benchmarks.ResidualScanModel(blocks, 3, 4).Unrolled, new Shape(5, 3));
+            var s = Simplifier.Standard();
+            s.Run(DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed, simplify: false));
+            return s.Log.Count;
+        }
+        int f8 = Firings(8), f16 = Firings(16);
+        Assert.True(f16 < 2.5 * f8, $"{f8} firings at 8 blocks, {f16} at 16");
+    }
+
+    [Fact]
     public void ACarryThatChangesShapeIsRejectedNamingBoth()
     {
         var ex = Assert.Throws<ShapeException>(() => Tracer.Function(x =>
