@@ -53,7 +53,26 @@ public class RuleTests
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
         typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
+        typeof(PullSumIntoScan),
     ];
+
+    [Fact]
+    public void PullSumIntoScanCarriesTheSummedTopCoefficient()
+    {
+        var f = Tracer.Function(x => Tracer.Scan(h => Fn.Sin(h) * 0.5 + h, x, 3), new Shape(2, 3));
+        var g = new Graph(DType.Float64);
+        var x0 = g.Input(new Shape(2, 3));
+        var v = g.Input(new Shape(4, 2, 3));
+        var y = Jet.Apply(f, [x0], [[v, null]], 2, new Shape(4))[0];
+        g.SetOutputs(Fn.Sum(y[2]!, 0));
+        var simplifier = new Simplifier([new PullSumIntoScan()]);
+        var s = simplifier.Run(g);
+        Assert.Contains(simplifier.Log, r => r.Rule == nameof(PullSumIntoScan));
+        var scan = (JetSharp.Control.ScanOp)Assert.Single(GraphWalk.Reachable(s), n => n.Op is JetSharp.Control.ScanOp).Op;
+        Assert.Equal(new Shape(2, 3), scan.Body.Inputs[2].Shape);   // the carried top coefficient is summed
+        NDArray<double>[] inputs = [Randn(1, 2, 3), Randn(2, 4, 2, 3)];
+        Close(Run(g, inputs)[0], Run(s, inputs)[0], 1e-13);
+    }
 
     [Fact]
     public void EveryRuleClassIsCoveredAndInTheStandardSet()
