@@ -31,5 +31,7 @@ internal static class StandardRuleSet
         new PullSumThroughPad(),
         new PullSumThroughConcat(),
         new PullSumThroughSum(),
+        new PullSumThroughCond(),
+        new SimplifyCondBranches(),
     ];
 }
