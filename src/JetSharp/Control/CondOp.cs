@@ -16,7 +16,7 @@ namespace JetSharp.Control;
 /// cond per coefficient y_k (of the branches' jets); each of them runs the primal part of its branch
 /// again (the IR's nodes have one output).</para>
 /// </summary>
-internal sealed class CondOp : Primitive
+internal sealed class CondOp : Primitive, ISubgraphOp
 {
     public CondOp(Graph then, Graph otherwise, bool simplified = false)
     {
@@ -109,6 +109,17 @@ internal sealed class CondOp : Primitive
             y[k] = a.Graph.Apply(new CondOp(t, e), [a.Primals[0], .. nodes]);
         }
         return y;
+    }
+
+    public IReadOnlyList<Graph> Bodies => [Then, Else];
+
+    /// <summary>Bodies are [then, else]; the result counts as simplified (a pass that replaces bodies has rewritten them).</summary>
+    public Primitive WithBodies(IReadOnlyList<Graph> bodies)
+    {
+        if (bodies.Count != 2) throw new ArgumentException($"cond: expects 2 bodies (then, else), got {bodies.Count}.", nameof(bodies));
+        Subgraphs.CheckSameSignature(Then, bodies[0], "cond (then)");
+        Subgraphs.CheckSameSignature(Else, bodies[1], "cond (else)");
+        return new CondOp(bodies[0], bodies[1], simplified: true);
     }
 
     /// <summary>The same cond with both branches replaced (by the simplifier).</summary>

@@ -14,11 +14,22 @@ namespace JetSharp.Control;
 /// (memory: trips × the carry's bytes, reported to the run's meter) and pulls the cotangent back
 /// through the stored steps.</para>
 /// </summary>
-internal sealed class WhileOp(WhileLoop loop) : Primitive
+internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
 {
     public WhileLoop Loop { get; } = loop;
     public override string Name => "while";
     public override string Attributes => $"#{Loop.Id}, ≤{Loop.MaxIterations} it";
+
+    /// <summary>[condition, body].</summary>
+    public IReadOnlyList<Graph> Bodies => [Loop.Condition, Loop.Body];
+
+    public Primitive WithBodies(IReadOnlyList<Graph> bodies)
+    {
+        if (bodies.Count != 2) throw new ArgumentException($"while: expects 2 bodies (condition, body), got {bodies.Count}.", nameof(bodies));
+        Subgraphs.CheckSameSignature(Loop.Condition, bodies[0], "while (condition)");
+        Subgraphs.CheckSameSignature(Loop.Body, bodies[1], "while (body)");
+        return new WhileOp(Loop.Derive(bodies[0], bodies[1], Loop.CarryCount));
+    }
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
@@ -64,7 +75,7 @@ internal sealed class WhileOp(WhileLoop loop) : Primitive
 /// step adjoint, so forward-over-reverse (Hessian-vector products) works to any order; reverse over
 /// reverse is not supported.
 /// </summary>
-internal sealed class WhileSweepOp : Primitive
+internal sealed class WhileSweepOp : Primitive, ISubgraphOp
 {
     public WhileSweepOp(WhileLoop loop, Graph stepAdjoint, int cotangentCount, int accumulatorCount)
     {
@@ -82,6 +93,18 @@ internal sealed class WhileSweepOp : Primitive
     public int AccumulatorCount { get; }
     public override string Name => "while_vjp";
     public override string Attributes => $"#{Loop.Id}";
+
+    /// <summary>[condition, body, step adjoint].</summary>
+    public IReadOnlyList<Graph> Bodies => [Loop.Condition, Loop.Body, StepAdjoint];
+
+    public Primitive WithBodies(IReadOnlyList<Graph> bodies)
+    {
+        if (bodies.Count != 3) throw new ArgumentException($"while_vjp: expects 3 bodies (condition, body, step adjoint), got {bodies.Count}.", nameof(bodies));
+        Subgraphs.CheckSameSignature(Loop.Condition, bodies[0], "while_vjp (condition)");
+        Subgraphs.CheckSameSignature(Loop.Body, bodies[1], "while_vjp (body)");
+        Subgraphs.CheckSameSignature(StepAdjoint, bodies[2], "while_vjp (step adjoint)");
+        return new WhileSweepOp(Loop.Derive(bodies[0], bodies[1], Loop.CarryCount), bodies[2], CotangentCount, AccumulatorCount);
+    }
 
     private IReadOnlyList<Shape> OutputShapes => [.. StepAdjoint.Outputs.Select(o => o.Shape)];
 
