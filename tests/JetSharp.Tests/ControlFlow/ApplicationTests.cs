@@ -37,3 +37,15 @@ public class ApplicationTests
         Close(reference, Pde.Laplacian(U, x, Strategy.NestedFirstOrder), 1e-12);
     }
 }
+
+public class WhileMemoryTests
+{
+    [Fact]
+    public void ReverseModeThroughWhileMatchesTheUnrolledGradientAndStoresEveryCarry()
+    {
+        var r = WhileMemoryDemo.Run(steps: 50, width: 8);
+        Assert.True(r.GradientDifference <= 1e-12, $"gradients differ by {r.GradientDifference:E2}");
+        // The sweep stores one carry (x [8, 1] and the counter) per trip.
+        Assert.True(r.WhileBytes >= 50 * 9 * sizeof(double), $"while peak {r.WhileBytes} bytes");
+    }
+}
