@@ -153,4 +153,44 @@ public class WhileTests
         var deep = Tracer.Function(xs => Tracer.Recurse((s, _) => 0.5 - s[0], (s, _) => [s[0] - 1.0], [xs[0]], maxDepth: 3).Values[0], [Shape.Scalar]);
         Assert.Throws<WhileLoopException>(() => Run(deep, NDArray.Scalar(10.0)));
     }
+
+    // A loop whose body branches: the step switches from sin to a square once Σx passes 1.
+    private static Node BranchyStep(Node x, Node theta) =>
+        x + 0.1 * Tracer.Cond(Fn.Sum(x) - 1.0, a => Fn.Square(a[0]) * a[1] + 0.5, a => Fn.Sin(a[0]) * a[1] + 1.0, x, theta);
+
+    private static Node BranchyLoop(Node x0, Node theta, Action<WhileLoop>? loop = null)
+    {
+        var r = Tracer.While((c, _) => 3.0 - Fn.Sum(c[0]), (c, k) => [BranchyStep(c[0], k[0])], [x0], [theta]);
+        loop?.Invoke(r.Loop);
+        return r.Values[0];
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void CondInsideAWhileBodyMatchesTheUnrolledProgram(int order)
+    {
+        WhileLoop? l = null;
+        var loop = Tracer.Function(xs => BranchyLoop(xs[0], xs[1], w => l = w), Shapes);
+        var theta = T(0.6, 0.9, 0.4);
+        Run(loop, X0, theta);
+        int trips = l!.LastIterations;
+        Assert.InRange(trips, 4, 40);
+        var straight = Tracer.Function(xs =>
+        {
+            var x = xs[0];
+            for (int i = 0; i < trips; i++) x = BranchyStep(x, xs[1]);
+            return x;
+        }, Shapes);
+        var inputs = new List<NDArray<double>> { X0, theta };
+        for (int input = 0; input < 2; input++)
+            for (int k = 1; k <= order; k++) inputs.Add(Randn(30 * input + k, 2, 3));
+        var expected = Run(Jet.Transform(straight, order, new Shape(2)), [.. inputs]);
+        var actual = Run(Jet.Transform(loop, order, new Shape(2)), [.. inputs]);
+        for (int k = 0; k <= order; k++) Close(expected[k], actual[k], 1e-12);
+        Func<Node[], Node> loss = xs => Fn.Sum(BranchyLoop(xs[0], xs[1]));
+        var grads = Run(Vjp.Grad(Tracer.Function(loss, Shapes)), X0, theta);
+        var (vx, vt) = (Randn(5, 3), Randn(6, 3));
+        Close(CentralDifference(loss, [X0, theta], [vx, vt], 1e-6).Data[0], Dot(grads[1], vx) + Dot(grads[2], vt), 1e-7);
+    }
 }
