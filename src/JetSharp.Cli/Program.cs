@@ -71,6 +71,7 @@ public static class Program
             BenchCommand.Create(),
             GraphCommand.Create(),
             FixedPointCommand.Create(),
+            ControlFlowCommand.Create(),
             KalmanCommand.Create(),
             JacobianCommand.Create(),
             ExampleCommand.Create(),

@@ -32,5 +32,7 @@ internal static class StandardRuleSet
         new PullSumThroughConcat(),
         new PullSumThroughSum(),
         new PullSumIntoScan(),
+        new PullSumThroughCond(),
+        new SimplifyCondBranches(),
     ];
 }

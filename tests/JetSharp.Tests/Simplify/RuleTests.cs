@@ -54,6 +54,7 @@ public class RuleTests
         typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
+        typeof(PullSumThroughCond), typeof(SimplifyCondBranches),
     ];
 
     [Fact]
@@ -783,5 +784,41 @@ public class RuleTests
         Assert.Contains(before.Nodes, n => n.Op is ExpOp);
         Assert.DoesNotContain(after.Nodes, n => n.Op is ExpOp);
         Assert.Equal(2, after.Nodes.Count);
+    }
+
+    // ------------------------------------------------------------------ control flow
+
+    private static Node CondOfDirections(Node[] xs) => Tracer.Cond(Fn.Sum(xs[1]),
+        a => Fn.MatMul(a[0], a[1]) * 2.0, a => Fn.MatMul(Fn.Sin(a[0]), a[1]), xs[0], xs[1]);
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(-1.0)]
+    public void PullSumThroughCond_MovesTheSumIntoBothBranches(double side)
+    {
+        // x [R, N, H] carries the direction axis, the weights [H, K] do not; both sides of the predicate.
+        var w = X(2, H, K);
+        for (int i = 0; i < w.Size; i++) w.Data[i] = side * Math.Abs(w.Data[i]);
+        var after = Fires(new PullSumThroughCond(), xs => Fn.Sum(CondOfDirections(xs), 0), X(1, R, N, H), w);
+        Assert.False(Consumes<SumOp, CondOp>(after));
+        var cond = Assert.Single(LiveOf<CondOp>(after));
+        Assert.Equal(new Shape(N, K), cond.Shape);
+        var op = (CondOp)cond.Op;
+        Assert.True(op.Simplified);
+        // Inside each branch the sum went on through the (linear) matmul to the direction-carrying input or sin of it.
+        Assert.All(op.Bodies, b => Assert.DoesNotContain(LiveOf<MatMulOp>(b), m => m.Inputs[0].Rank == 3 && m.Inputs[0].Shape[0] == R));
+    }
+
+    [Fact]
+    public void SimplifyCondBranches_SimplifiesEachBranchOnce()
+    {
+        var s = new Simplifier([new SimplifyCondBranches(), new MultiplyByOne()]);
+        var (before, after) = SimplifyAndCompare(s, xs => Tracer.Cond(Fn.Sum(xs[0]), a => a[0] * 1.0, a => a[0] * 1.0 + 1.0, xs[0]), X(1, N), X(2, N));
+        AssertFired(s, s.Rules[0]);
+        Assert.Equal(1, s.Log.Count(f => f.Rule == nameof(SimplifyCondBranches)));
+        var cond = (CondOp)Assert.Single(LiveOf<CondOp>(after)).Op;
+        Assert.True(cond.Simplified);
+        Assert.Contains(before.Nodes.Where(n => n.Op is CondOp), n => ((CondOp)n.Op).Then.Nodes.Any(m => m.Op is MulOp));
+        Assert.DoesNotContain(cond.Then.Nodes, m => m.Op is MulOp);
     }
 }
