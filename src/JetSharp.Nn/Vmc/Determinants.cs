@@ -9,13 +9,13 @@ namespace JetSharp.Nn.Vmc;
 /// own n orbitals; determinant d uses columns d·n … d·n + n − 1, its up block the first n↑ of them and its down block
 /// the last n↓), the wavefunction is ψ = Σ_d det Φ_d↑ · det Φ_d↓, evaluated as a signed log-sum-exp of slogdet results:
 /// <code>
-///   (s_d, l_d) = slogdet Φ_d↑ ⊗ slogdet Φ_d↓,   m = stop_gradient(mean_d l_d),
+///   (s_d, l_d) = slogdet Φ_d↑ ⊗ slogdet Φ_d↓,   m = mean_d l_d,
 ///   S = Σ_d s_d exp(l_d − m),   log|ψ| = m + ½ log S²,   sign ψ = sign S.
 /// </code>
-/// m only keeps the exponentials in range: it is held constant under differentiation (its derivatives would cancel
-/// exactly), so every strategy sees the smooth function ½ log S² away from the nodes S = 0. It is the mean rather than
-/// the maximum of the l_d because reduce_max has no higher-order Taylor rule (the jet transforms reach it even under
-/// stop_gradient); in float64 the exponentials stay finite while the determinants differ by less than e^700. With K = 1 the sum is
+/// m only keeps the exponentials in range; the identity holds for any m, so it is an ordinary smooth (linear) function of
+/// the l_d that every strategy differentiates like the rest, and log|ψ| is smooth away from the nodes S = 0. It is the mean
+/// rather than the maximum because reduce_max has no higher-order Taylor rule; in float64 the exponentials stay finite
+/// while the determinants differ by less than e^700. With K = 1 the sum is
 /// skipped: log|ψ| = l_1 exactly.
 /// </summary>
 public static class Determinants
@@ -45,11 +45,9 @@ public static class Determinants
             logs.Add(logAbs!);
         }
         if (determinants == 1) return (signs[0], logs[0]);
-        int w = phi.Shape[0];
-        var l2 = Fn.Stack(1, [.. logs]);                                                   // [N, K]
-        var s2 = Fn.Stack(1, [.. signs]);
-        var m = Fn.StopGradient(Fn.Mean(l2, 1, keepDims: true));                         // [N, 1]
-        var sum = Fn.Sum(s2 * Fn.Exp(l2 - m), 1);                                     // [N]
-        return (Fn.Sign(sum), Fn.Reshape(m, w) + Fn.Log(sum * sum) * 0.5);
+        // Elementwise on [N] only: m and S are plain sums over the determinants.
+        var m = logs.Aggregate((a, b) => a + b) * (1.0 / determinants);
+        var sum = signs.Zip(logs, (s, l) => s * Fn.Exp(l - m)).Aggregate((a, b) => a + b);
+        return (Fn.Sign(sum), m + Fn.Log(sum * sum) * 0.5);
     }
 }

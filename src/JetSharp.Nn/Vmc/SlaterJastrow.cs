@@ -50,7 +50,7 @@ public sealed record SlaterJastrowOptions
 /// networks see |r_i − R_I|, so the slope at a nucleus is learned; a violated cusp shows as a 1/r spike of
 /// E_L near the nucleus, which the energy gradient (and the variance) penalise.</para>
 /// </summary>
-public sealed class SlaterJastrow
+public sealed class SlaterJastrow : IWavefunction
 {
     private readonly Mlp _orbitals;
     private readonly Mlp? _jastrow;
@@ -94,20 +94,8 @@ public sealed class SlaterJastrow
     {
         var ps = new List<NDArray>();
         AddScaled(ps, _orbitals);
-        var zeta = new NDArray<double>(new Shape(_k, _m));
-        var pi = new NDArray<double>(new Shape(_k, _m));
-        for (int k = 0; k < _k; k++)
-        {
-            int orbital = k % _n, within = orbital < Molecule.Up ? orbital : orbital - Molecule.Up;
-            int shell = within == 0 ? 1 : within <= 4 ? 2 : 3;
-            for (int i = 0; i < _m; i++)
-            {
-                zeta.Data[k * _m + i] = Molecule.Nuclei[i].Charge / shell;
-                pi.Data[k * _m + i] = 1;
-            }
-        }
-        ps.Add(zeta);
-        ps.Add(pi);
+        ps.Add(WavefunctionParts.InitialExponents(Molecule, _k));
+        ps.Add(NDArray.FromArray(Enumerable.Repeat(1.0, _k * _m).ToArray(), new Shape(_k, _m)));
         ps.Add(new NDArray<double>(new Shape(1), [Math.Log(Math.E - 1)]));
         if (_jastrow is not null) AddScaled(ps, _jastrow);
         if (Backflow)
@@ -135,11 +123,7 @@ public sealed class SlaterJastrow
     public (Node Sign, Node LogAbs) Evaluate(IReadOnlyList<Node> parameters, Node x)
     {
         Hamiltonian.CheckWalkers(Molecule, x, "SlaterJastrow");
-        if (parameters.Count != ParameterShapes.Count)
-            throw new ShapeException($"SlaterJastrow: {parameters.Count} parameter(s) given, the ansatz has {ParameterShapes.Count}.");
-        for (int i = 0; i < parameters.Count; i++)
-            if (parameters[i].Shape != ParameterShapes[i])
-                throw new ShapeException($"SlaterJastrow: parameter {i} has shape {parameters[i].Shape}, expected {ParameterShapes[i]}.");
+        WavefunctionParts.CheckParameters("SlaterJastrow", parameters, ParameterShapes);
         int w = x.Shape[0], n = Molecule.Electrons;
         int no = _orbitals.ParameterShapes.Length;
         var orbitalParams = parameters.Take(no).ToArray();
@@ -152,8 +136,7 @@ public sealed class SlaterJastrow
         var (qNuc, qDisp) = Backflow ? BackflowFeatures(x, parameters[no + 3 + nj], parameters[no + 4 + nj]) : (rNuc, disp);
         var features = Fn.Concat(-1, Fn.Reshape(qDisp, w * n, 3 * _m), Fn.Reshape(qNuc, w * n, _m));
         var net = Fn.Reshape(_orbitals.Apply(orbitalParams, features), w, n, _k);
-        var envelope = Fn.Sum(Fn.Reshape(pi, 1, 1, _k, _m) * Fn.Exp(-(Fn.Reshape(zeta, 1, 1, _k, _m) * Fn.Reshape(rNuc, w, n, 1, _m))), -1);
-        var phi = (net + 1.0) * envelope;
+        var phi = (net + 1.0) * WavefunctionParts.Envelope(rNuc, zeta, pi);
 
         var (sign, logAbs) = Determinants.SignedLogSum(Molecule, phi, Options.Determinants);
         var result = Fn.Reshape(logAbs, w, 1);
@@ -176,15 +159,11 @@ public sealed class SlaterJastrow
         var parallel = new double[n * n];
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++) parallel[i * n + j] = Molecule.IsUp(i) == Molecule.IsUp(j) ? 1 : 0;
-        var same = g.Constant(new NDArray<double>(new Shape(1, n, n), parallel));
-        var other = g.Constant(new NDArray<double>(new Shape(1, n, n), [.. parallel.Select(v => 1 - v)]));
-        Node Part(Node mask, int s)
-        {
-            var aS = Fn.Reshape(Fn.Take(a, [s], 0), 1, 1, 1);
-            var cS = Fn.Reshape(Fn.Softplus(Fn.Take(c, [s], 0)), 1, 1, 1);
-            return mask * aS * Fn.Exp(-(cS * sq));
-        }
-        var eta = Part(same, 0) + Part(other, 1);                                         // [N, n, n]
+        // mask[·, i, j, s]: s = 0 parallel, 1 antiparallel; a and c enter elementwise only (per-sample Jacobians apply).
+        var mask = new double[n * n * 2];
+        for (int k = 0; k < n * n; k++) { mask[2 * k] = parallel[k]; mask[2 * k + 1] = 1 - parallel[k]; }
+        var masks = g.Constant(new NDArray<double>(new Shape(1, n, n, 2), mask));
+        var eta = Fn.Sum(masks * a * Fn.Exp(-(Fn.Softplus(c) * Fn.Reshape(sq, w, n, n, 1))), -1);   // [N, n, n]
         var q = r + Fn.Sum(Fn.Reshape(eta, w, n, n, 1) * d, 2);                            // [N, n, 3]
         int m = _m;
         var nuc = g.Constant(new NDArray<double>(new Shape(1, 1, m, 3), [.. Molecule.Nuclei.SelectMany(u => new[] { u.X, u.Y, u.Z })]));
@@ -197,13 +176,11 @@ public sealed class SlaterJastrow
     {
         var g = x.Graph;
         int w = x.Shape[0];
-        var (first, second, r, sq) = Geometry.ElectronElectron(Molecule, x);         // [N, P]
-        int p = first.Length;
-        var same = first.Zip(second, (i, j) => Molecule.IsUp(i) == Molecule.IsUp(j) ? 1.0 : 0.0).ToArray();
-        var a = g.Constant(new NDArray<double>(new Shape(1, p), [.. same.Select(s => s == 1 ? 0.25 : 0.5)]));
-        var b = Fn.Softplus(beta);
-        var j = Fn.Sum(a * r / (b * r + 1.0), 1);
+        var j = WavefunctionParts.PadeCusp(Molecule, x, beta);
         if (_jastrow is null) return j;
+        var (first, second, _, sq) = Geometry.ElectronElectron(Molecule, x);         // [N, P]
+        int p = first.Length;
+        var same = first.Zip(second, (a, b) => Molecule.IsUp(a) == Molecule.IsUp(b) ? 1.0 : 0.0).ToArray();
 
         var shape = new Shape(w, p, _m, 1);
         var ri = Fn.Reshape(Fn.Take(rNuc, first, 1), w, p, _m, 1);
