@@ -193,18 +193,6 @@ public sealed class Beryllium() : AtomExample("be", Molecule.Beryllium, -14.6673
     public override AtomConfig Config(bool fast) => BerylliumVariants.MultiDeterminant(base.Config(fast));
 }
 
-/// <summary><c>be-spring</c>: beryllium with the <c>be</c> wavefunction, optimised by stochastic reconfiguration with SPRING momentum.</summary>
-public sealed class BerylliumSpring() : AtomExample("be-spring", Molecule.Beryllium, -14.66735649, "Pachucki–Komasa: −14.66735649 Ha", target: 15e-3)
-{
-    public override AtomConfig Config(bool fast) => BerylliumVariants.MultiDeterminant(base.Config(fast)) with
-    {
-        Optimizer = AtomOptimizer.Spring,
-        Steps = fast ? 12 : 800,
-        LearningRate = 0.05,
-        FinalLearningRate = fast ? 0.05 : 0.01,
-    };
-}
-
 /// <summary><c>be-ferminet</c>: beryllium with the compact FermiNet-style network, optimised by SPRING.</summary>
 public sealed class BerylliumFermiNet() : AtomExample("be-ferminet", Molecule.Beryllium, -14.66735649, "Pachucki–Komasa: −14.66735649 Ha", target: 15e-3)
 {
