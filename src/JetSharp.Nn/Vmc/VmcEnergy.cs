@@ -38,6 +38,7 @@ public sealed record VmcSettings
 public sealed class VmcEnergy : IObjective<double>
 {
     private readonly Executable _localEnergy, _gradient;
+    private Executable? _jacobian;
     private readonly NDArray<double>[] _parameters;
     private readonly NDArray<double> _weights;
     private bool _burnedIn;
@@ -64,8 +65,8 @@ public sealed class VmcEnergy : IObjective<double>
         _weights = new NDArray<double>(new Shape(w, 1));
     }
 
-    /// <summary>The objective for a <see cref="SlaterJastrow"/> ansatz.</summary>
-    public VmcEnergy(SlaterJastrow ansatz, VmcSettings? settings = null, Strategy? strategy = null, long seed = 0)
+    /// <summary>The objective for a wavefunction (<see cref="SlaterJastrow"/>, <see cref="FermiNet"/>).</summary>
+    public VmcEnergy(IWavefunction ansatz, VmcSettings? settings = null, Strategy? strategy = null, long seed = 0)
         : this(ansatz.Molecule, ansatz.LogPsi, ansatz.ParameterShapes, ansatz.Architecture, settings, strategy, seed) { }
 
     public Molecule Molecule { get; }
@@ -114,6 +115,27 @@ public sealed class VmcEnergy : IObjective<double>
         var outs = _gradient.Run([Sampler.Walkers, _weights, .. _parameters]);
         ParameterVector.Gather(outs[1..], gradient);
         return mean;
+    }
+
+    /// <summary>
+    /// Local energies E_L [W] and the per-walker parameter Jacobian O [W, P], O[n, ·] = ∇_θ log|ψ(x_n)| (the flat θ's
+    /// order), at the current walkers for θ: what stochastic reconfiguration needs. O comes from one reverse pass of the
+    /// per-sample expanded log ψ (<see cref="PerSampleParameters"/>, <see cref="ResidualJacobian.Dense"/>), built on first
+    /// use; it throws <see cref="NotSupportedException"/> naming the primitive if the ansatz feeds a parameter to an operation
+    /// with no per-sample form. Also updates <see cref="LastEnergy"/> and <see cref="LastVariance"/>.
+    /// </summary>
+    public NDArray<double> Linearize(double[] theta, out double[] localEnergies)
+    {
+        ArgumentNullException.ThrowIfNull(theta);
+        int p = ParameterVector.Count(ParameterShapes);
+        if (theta.Length != p) throw new ShapeException($"VmcEnergy.Linearize: {theta.Length} parameters; the wavefunction has {p}.");
+        _jacobian ??= new Executable(Pinn.PerSampleJacobian.Simplify(ResidualJacobian.Dense(
+            PerSampleParameters.Expand(LogPsiGraph, [false, .. ParameterShapes.Select(_ => true)]), [false, .. ParameterShapes.Select(_ => true)])));
+        localEnergies = LocalEnergies(theta);
+        double mean = localEnergies.Average();
+        LastEnergy = mean;
+        LastVariance = localEnergies.Sum(e => (e - mean) * (e - mean)) / (localEnergies.Length - 1);
+        return _jacobian.Run([Sampler.Walkers, .. _parameters])[1];
     }
 
     /// <summary>

@@ -81,6 +81,10 @@ public sealed class DeterminantOp(DeterminantPart part) : Primitive
     public override string Name => Part switch { DeterminantPart.Det => "det", DeterminantPart.Sign => "sign_det", _ => "logabsdet" };
 
     /// <inheritdoc/>
+    /// <remarks>The part: without it det, sign and ln|det| of one matrix compare equal and common-subexpression elimination merges them.</remarks>
+    public override string Attributes => Part.ToString();
+
+    /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs)
     {
         Arity(inputs, 1, Name);
