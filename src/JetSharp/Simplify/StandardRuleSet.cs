@@ -31,5 +31,6 @@ internal static class StandardRuleSet
         new PullSumThroughPad(),
         new PullSumThroughConcat(),
         new PullSumThroughSum(),
+        new PullSumThroughGroupScatter(),
     ];
 }
