@@ -20,6 +20,7 @@ internal static class StandardRuleSet
         new SinkBroadcastThroughUnary(),
         new SinkBroadcastThroughBinary(),
         new SinkBroadcastThroughMatMul(),
+        new SinkBroadcastThroughGroupScatter(),
         new PullSumThroughAddSub(),
         new PullSumThroughNeg(),
         new PullSumThroughScaling(),
@@ -32,5 +33,7 @@ internal static class StandardRuleSet
         new PullSumThroughConcat(),
         new PullSumThroughSum(),
         new PullSumThroughGroupScatter(),
+        new SumOverGroupsOfGroupScatter(),
+        new PullSumThroughSolve(),
     ];
 }
