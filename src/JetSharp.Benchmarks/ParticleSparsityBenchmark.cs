@@ -20,6 +20,12 @@ public enum ElectronNetwork
     /// mixes all electrons: only the input embedding stays block-sparse.
     /// </summary>
     TwoStream,
+
+    /// <summary>
+    /// <see cref="OneStream"/> without the pairwise Jastrow factor: per-electron layers, envelopes and the spin-block
+    /// determinants only, so the determinants are the one place where particles mix.
+    /// </summary>
+    Orbitals,
 }
 
 /// <summary>One electron count: times and work of the three ways to compute the kinetic-energy Laplacian.</summary>
@@ -72,7 +78,7 @@ public static class ParticleSparsityBenchmark
     /// log|ψ(x)| of a FermiNet-style network for n electrons (⌈n/2⌉ spin up) around one nucleus at the origin:
     /// features (r_i, |r_i|), two per-electron tanh layers of width <see cref="Hidden"/> (with pooled means for
     /// <see cref="ElectronNetwork.TwoStream"/>), orbitals φ_k(r_i) = (h_i W)_k·exp(−|r_i|) per spin block,
-    /// log|det| of each block, and a Jastrow Σ_{i&lt;j} s_ij / (2(1 + s_ij)) with s_ij = sqrt(|r_i − r_j|² + 1).
+    /// log|det| of each block, and (except for <see cref="ElectronNetwork.Orbitals"/>) a Jastrow Σ_{i&lt;j} s_ij / (2(1 + s_ij)) with s_ij = sqrt(|r_i − r_j|² + 1).
     /// </summary>
     public static Func<Node, Node> Network(ElectronNetwork kind, int electrons) => x =>
     {
@@ -82,11 +88,15 @@ public static class ParticleSparsityBenchmark
         var radius = Fn.Sqrt(Fn.Sum(r * r, [2], keepDims: true) + 1e-2);                    // [N, n, 1]
         var features = Fn.Concat(2, r, radius);                                              // [N, n, 4]
         var h = Fn.Tanh(Fn.MatMul(features, Weights(g, 4, Hidden, 1)) + Weights(g, 1, Hidden, 2));
-        var diff = Fn.Reshape(r, batch, n, 1, 3) - Fn.Reshape(r, batch, 1, n, 3);            // [N, n, n, 3]
-        var distance = Fn.Sqrt(Fn.Sum(diff * diff, [3], keepDims: true) + 1.0);               // [N, n, n, 1]
+        Node? diff = null, distance = null;
+        if (kind != ElectronNetwork.Orbitals)
+        {
+            diff = Fn.Reshape(r, batch, n, 1, 3) - Fn.Reshape(r, batch, 1, n, 3);              // [N, n, n, 3]
+            distance = Fn.Sqrt(Fn.Sum(diff * diff, [3], keepDims: true) + 1.0);                // [N, n, n, 1]
+        }
         if (kind == ElectronNetwork.TwoStream)
         {
-            var pair = Fn.Tanh(Fn.MatMul(Fn.Concat(3, diff, distance), Weights(g, 4, PairHidden, 3)));   // [N, n, n, P]
+            var pair = Fn.Tanh(Fn.MatMul(Fn.Concat(3, diff!, distance!), Weights(g, 4, PairHidden, 3)));   // [N, n, n, P]
             var pairMean = Fn.Mean(pair, [2]);                                                // [N, n, P]
             var upMean = Fn.BroadcastTo(Fn.Mean(Fn.Slice(h, 1, 0, up), [1], keepDims: true), new Shape(batch, n, Hidden));
             var mixed = Fn.Concat(2, h, upMean, pairMean);
@@ -101,6 +111,7 @@ public static class ParticleSparsityBenchmark
             Linalg.LogAbsDet(Fn.MatMul(Fn.Slice(h, 1, start, count), Weights(g, Hidden, count, seed)) * Fn.Slice(envelope, 1, start, count));
         var logPsi = LogDet(0, up, 5);
         if (down > 0) logPsi = logPsi + LogDet(up, down, 6);
+        if (distance is null) return Fn.Reshape(logPsi, batch, 1);
         var jastrow = 0.25 * Fn.Sum(distance / (1.0 + distance), [1, 2, 3]);                 // Σ_{i≠j} / 2, i = j adds a constant
         return Fn.Reshape(logPsi + jastrow, batch, 1);
     };

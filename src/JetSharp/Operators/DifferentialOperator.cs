@@ -615,7 +615,7 @@ public sealed class CompiledOperator
     /// Where and why the particle-sparse strategy (<see cref="Strategy.SparseCollapsed"/>) densified this operator's
     /// graph; null for the other strategies.
     /// </summary>
-    public SparsityReport? SparsityReport => (Strategy as ParticleSparseStrategy)?.ReportFor(Graph);
+    public SparsityReport? SparsityReport => Strategy.SparsityReportFor(Graph);
 
     /// <summary>The finished graph of L f.</summary>
     public Graph Graph { get; }

@@ -79,7 +79,7 @@ public sealed class ParticleSparseStrategy : Strategy
 
     /// <summary>The report of a graph this strategy built and finished (as returned by <see cref="DifferentialOperator.Build"/>), or null.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="graph"/> is null.</exception>
-    public SparsityReport? ReportFor(Graph graph)
+    public override SparsityReport? SparsityReportFor(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
         return _reports.TryGetValue(graph, out var r) ? r : null;

@@ -34,7 +34,7 @@ public abstract class Strategy
     /// <summary>
     /// <see cref="Collapsed"/> with declared particle sparsity (<see cref="ParticleSparsity"/>): for the coordinate
     /// basis (the exact Laplacian), tangents of per-particle quantities stay block-sparse until the function mixes
-    /// particles; where and why it densified is in <see cref="ParticleSparseStrategy.ReportFor"/> and
+    /// particles; where and why it densified is in <see cref="SparsityReportFor"/> and
     /// <see cref="CompiledOperator.SparsityReport"/>. Not one of <see cref="All"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="sparsity"/> is null.</exception>
@@ -116,6 +116,17 @@ public abstract class Strategy
     {
         ArgumentNullException.ThrowIfNull(g);
         return FinishChecked(g);
+    }
+
+    /// <summary>
+    /// Where and why a graph this strategy built and finished was densified, for <see cref="SparseCollapsed"/>
+    /// (see <see cref="ParticleSparsity"/>); null for the other strategies and for graphs it did not build.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="graph"/> is null.</exception>
+    public virtual SparsityReport? SparsityReportFor(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return null;
     }
 
     /// <summary><see cref="Finish"/> on a checked graph.</summary>

@@ -134,7 +134,7 @@ public class ParticleSparsityTests
         // The per-electron layer carries 3 directions instead of 3n = 24 before the pooling.
         Assert.True(s.MatMulFlops < d.MatMulFlops * 0.6, $"sparse {s.MatMulFlops} vs dense {d.MatMulFlops} matmul flops");
         Assert.True(Elements(sparse) < Elements(dense), $"sparse {Elements(sparse)} vs dense {Elements(dense)} elements");
-        Assert.NotNull(sparseStrategy.ReportFor(sparse));
+        Assert.NotNull(sparseStrategy.SparsityReportFor(sparse));
     }
 
     private static long Elements(Graph g) => GraphWalk.Reachable(g).Sum(node => node.Shape.Size);
