@@ -34,6 +34,7 @@ public static class BenchCommand
             GemmBenchCommand.Create(quick),
             DepthBenchCommand.Create(quick),
             ScanBenchCommand.Create(quick),
+            SparsityBenchCommand.Create(quick),
         };
         command.SetAction(p =>
         {

@@ -67,6 +67,27 @@ public abstract class Primitive : IEquatable<Primitive>
     /// </summary>
     public virtual ElementwiseArithmetic? Arithmetic => null;
 
+    /// <summary>
+    /// Trait: when the elements of input <paramref name="input"/> of <paramref name="node"/> are grouped by
+    /// <paramref name="groups"/> (e.g. by particle), the grouping of the output under which every output element
+    /// depends on elements of that input in its own group only; null when the primitive mixes groups (a sum or a
+    /// contraction over the grouped axis, a determinant, an attention step) or does not declare how it maps them.
+    /// The default handles elementwise primitives (<see cref="IsElementwise"/>): the grouped axis is carried to
+    /// the aligned output axis unless it is stretched by broadcasting. Used by the particle-sparse forward
+    /// Laplacian (<c>JetSharp.Transforms.GroupedJet</c>) to keep per-particle tangents block-sparse.
+    /// </summary>
+    /// <param name="node">A node with this primitive (its inputs give the shapes).</param>
+    /// <param name="input">Which input is grouped.</param>
+    /// <param name="groups">The grouping of that input.</param>
+    public virtual AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (!IsElementwise) return null;
+        var from = node.Inputs[input].Shape;
+        int axis = groups.Axis + node.Rank - from.Rank;
+        return axis >= 0 && node.Shape[axis] == from[groups.Axis] ? groups with { Axis = axis } : null;
+    }
+
     /// <summary>Checks the inputs and returns the output shape; throws <see cref="ShapeException"/> naming the op and shapes.</summary>
     public abstract Shape InferShape(IReadOnlyList<Node> inputs);
 

@@ -611,6 +611,12 @@ public sealed class CompiledOperator
     /// <summary>The strategy it was compiled with (never null: a null strategy was compiled as <see cref="Strategy.Collapsed"/>).</summary>
     public Strategy Strategy { get; }
 
+    /// <summary>
+    /// Where and why the particle-sparse strategy (<see cref="Strategy.SparseCollapsed"/>) densified this operator's
+    /// graph; null for the other strategies.
+    /// </summary>
+    public SparsityReport? SparsityReport => Strategy.SparsityReportFor(Graph);
+
     /// <summary>The finished graph of L f.</summary>
     public Graph Graph { get; }
 

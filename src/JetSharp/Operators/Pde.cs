@@ -20,6 +20,24 @@ public static class Pde
     public static NDArray<T> Laplacian<T>(Func<Node, Node> f, NDArray<T> x, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
         DifferentialOperator.Laplacian().Apply(f, x, strategy);
 
+    /// <summary>
+    /// Δf, exact, by the collapsed forward Laplacian with declared particle sparsity (<see cref="Strategy.SparseCollapsed"/>):
+    /// x [N, G·C] holds G particles of C coordinates; <paramref name="report"/> lists where and why tangents were densified.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="sparsity"/> (or f, x) is null.</exception>
+    /// <exception cref="ShapeException">D is not a multiple of the coordinates per particle.</exception>
+    public static NDArray<T> Laplacian<T>(Func<Node, Node> f, NDArray<T> x, ParticleSparsity sparsity, out SparsityReport report) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(sparsity);
+        if (x.Rank != 2) throw new ShapeException($"Laplacian: x must be a batch of points [N, D], got {x.Shape}.");
+        sparsity.Particles(x.Shape[1]);
+        var op = DifferentialOperator.Laplacian().Compile(f, x.Shape, DTypes.Of<T>(), Strategy.SparseCollapsed(sparsity));
+        report = op.SparsityReport!;
+        return op.Run(x);
+    }
+
     /// <summary>Δf, exact or stochastic.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="estimate"/> (or f, x) is null.</exception>
     public static NDArray<T> Laplacian<T>(Func<Node, Node> f, NDArray<T> x, Estimate estimate, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>

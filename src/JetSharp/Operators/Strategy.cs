@@ -31,6 +31,16 @@ public abstract class Strategy
     /// <summary>Hessian-vector products, forward-over-reverse, batched over directions (the common baseline).</summary>
     public static Strategy NestedFirstOrder { get; } = new NestedFirstOrderStrategy();
 
+    /// <summary>
+    /// <see cref="Collapsed"/> with declared particle sparsity (<see cref="ParticleSparsity"/>): for the coordinate
+    /// basis (the exact Laplacian), tangents of per-particle quantities stay block-sparse until the function mixes
+    /// particles; where and why it densified is in <see cref="SparsityReportFor"/> and
+    /// <see cref="CompiledOperator.SparsityReport"/>. Not one of <see cref="All"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="sparsity"/> is null.</exception>
+    public static ParticleSparseStrategy SparseCollapsed(ParticleSparsity sparsity) =>
+        new(sparsity ?? throw new ArgumentNullException(nameof(sparsity)));
+
     /// <summary>The three strategies: <see cref="Collapsed"/>, <see cref="StandardTaylor"/>, <see cref="NestedFirstOrder"/>.</summary>
     public static IReadOnlyList<Strategy> All { get; } = [Collapsed, StandardTaylor, NestedFirstOrder];
 
@@ -106,6 +116,17 @@ public abstract class Strategy
     {
         ArgumentNullException.ThrowIfNull(g);
         return FinishChecked(g);
+    }
+
+    /// <summary>
+    /// Where and why a graph this strategy built and finished was densified, for <see cref="SparseCollapsed"/>
+    /// (see <see cref="ParticleSparsity"/>); null for the other strategies and for graphs it did not build.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="graph"/> is null.</exception>
+    public virtual SparsityReport? SparsityReportFor(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return null;
     }
 
     /// <summary><see cref="Finish"/> on a checked graph.</summary>

@@ -18,6 +18,21 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     public override string Name => "matmul";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>
+    /// Carries a grouping of a row axis of A (or a column axis of B) and of a batch axis that is not stretched;
+    /// the contracted axis mixes the groups.
+    /// </summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var s = node.Inputs[input].Shape;
+        bool transposed = input == 0 ? TransposeA : TransposeB;
+        int contracted = (input == 0) != transposed ? s.Rank - 1 : s.Rank - 2;
+        if (groups.Axis == contracted) return null;
+        if (groups.Axis >= s.Rank - 2) return groups with { Axis = input == 0 ? node.Rank - 2 : node.Rank - 1 };
+        int axis = groups.Axis + node.Rank - s.Rank;
+        return node.Shape[axis] == s[groups.Axis] ? groups with { Axis = axis } : null;
+    }
     /// <inheritdoc/>
     public override string Attributes => (TransposeA, TransposeB) switch
     {

@@ -13,6 +13,24 @@ public sealed class ReshapeOp(Shape shape) : Primitive
     public override string Name => "reshape";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>Carries a grouping when each group's elements stay one run of a trailing block (e.g. [N, 3n] → [N, n, 3]).</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var from = node.Inputs[0].Shape;
+        long inner = Suffix(from, groups.Axis + 1), stride = groups.Block * inner, span = from[groups.Axis] * inner;
+        for (int a = 0; a < Shape.Rank; a++)
+            if (Suffix(Shape, a) == span && Suffix(Shape, a + 1) is var tail && tail > 0 && stride % tail == 0)
+                return new AxisGroups(a, (int)(stride / tail), groups.Offset);
+        return null;
+    }
+
+    private static long Suffix(Shape s, int from)
+    {
+        long p = 1;
+        for (int i = from; i < s.Rank; i++) p *= s[i];
+        return p;
+    }
     /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
     /// <inheritdoc/>
@@ -64,6 +82,9 @@ public sealed class TransposeOp(int[] perm) : Primitive
     public override string Name => "transpose";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>Carries a grouping to the output axis that is the grouped input axis.</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups) =>
+        groups with { Axis = Array.IndexOf(Perm, groups.Axis) };
     /// <inheritdoc/>
     public override string Attributes => $"[{string.Join(",", Perm)}]";
 
@@ -103,6 +124,14 @@ public sealed class BroadcastToOp(Shape shape) : Primitive
     public override string Name => "broadcast";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>Carries a grouping unless the grouped axis is stretched.</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var from = node.Inputs[0].Shape;
+        int axis = groups.Axis + Shape.Rank - from.Rank;
+        return Shape[axis] == from[groups.Axis] ? groups with { Axis = axis } : null;
+    }
     /// <inheritdoc/>
     public override string Attributes => Shape.ToString();
 
@@ -142,6 +171,9 @@ public sealed class SliceOp(int[] starts, int[] sizes) : Primitive
     public override string Name => "slice";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>Carries a grouping; a slice of the grouped axis must start at a group boundary (the offset moves).</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups) =>
+        Starts[groups.Axis] % groups.Block == 0 ? groups with { Offset = groups.Offset + Starts[groups.Axis] / groups.Block } : null;
     /// <inheritdoc/>
     public override string Attributes => string.Join(",", Starts.Select((s, i) => $"{s}:{(long)s + Sizes[i]}"));
 
@@ -219,6 +251,14 @@ public sealed class ConcatOp(int axis) : Primitive
     public override string Name => "concat";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.JointlyLinear;
+    /// <summary>Carries a grouping; along the grouped axis, an input must start at a group boundary (the offset moves).</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        if (groups.Axis != Axis) return groups;
+        int start = node.Inputs.Take(input).Sum(i => i.Shape[Axis]);
+        return start % groups.Block == 0 ? groups with { Offset = groups.Offset - start / groups.Block } : null;
+    }
     /// <inheritdoc/>
     public override string Attributes => $"axis={Axis}";
 

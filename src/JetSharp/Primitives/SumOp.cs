@@ -15,6 +15,9 @@ public sealed class SumOp(int[] axes, bool keepDims) : Primitive
     public override string Name => "sum";
     /// <inheritdoc/>
     public override Linearity LinearityIn(int input) => Linearity.Linear;
+    /// <summary>Carries a grouping of an axis that is not summed; a sum over the grouped axis mixes the groups.</summary>
+    public override AxisGroups? CarriedGroups(Node node, int input, AxisGroups groups) =>
+        Axes.Contains(groups.Axis) ? null : groups with { Axis = KeepDims ? groups.Axis : groups.Axis - Axes.Count(x => x < groups.Axis) };
     /// <inheritdoc/>
     public override string Attributes => $"axes=[{string.Join(",", Axes)}]{(KeepDims ? ", keepdims" : "")}";
 

@@ -20,6 +20,7 @@ internal static class StandardRuleSet
         new SinkBroadcastThroughUnary(),
         new SinkBroadcastThroughBinary(),
         new SinkBroadcastThroughMatMul(),
+        new SinkBroadcastThroughGroupScatter(),
         new PullSumThroughAddSub(),
         new PullSumThroughNeg(),
         new PullSumThroughScaling(),
@@ -34,5 +35,8 @@ internal static class StandardRuleSet
         new PullSumIntoScan(),
         new PullSumThroughCond(),
         new SimplifyCondBranches(),
+        new PullSumThroughGroupScatter(),
+        new SumOverGroupsOfGroupScatter(),
+        new PullSumThroughSolve(),
     ];
 }

@@ -55,6 +55,8 @@ public class RuleTests
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond), typeof(SimplifyCondBranches),
+        // Tested in ParticleSparsityRuleTests.cs:
+        typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter), typeof(PullSumThroughSolve),
     ];
 
     [Fact]
