@@ -100,11 +100,12 @@ public sealed class SliceOfBroadcast : RewriteRule
 }
 
 /// <summary>
-/// pad(a) + pad(b) → concat(a, b) when both are padded along one axis only and fill it without overlap (a's rows,
-/// then b's). The reverse of slicing one per-sample parameter into the rows of several terms: each term's block of
-/// J is written once instead of being padded to all rows and added.
+/// pad(a) + pad(b) → pad(concat(a, b)) (or concat(a, b) when nothing is left to pad) when both are padded along one
+/// axis only and a's rows end where b's begin. The reverse of slicing one per-sample parameter into the rows of
+/// several terms: each term's block of J is written once instead of being padded to all rows and added (three terms
+/// take two firings: the first pair becomes one padded block).
 /// </summary>
-public sealed class AddOfComplementaryPads : RewriteRule
+public sealed class AddOfAdjacentPads : RewriteRule
 {
     /// <inheritdoc/>
     public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) => Order(op, inputs) is not null;
@@ -113,7 +114,14 @@ public sealed class AddOfComplementaryPads : RewriteRule
     public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
     {
         var (first, second, axis) = Order(op, inputs)!.Value;
-        return Fn.Concat(axis, first.Inputs[0], second.Inputs[0]);
+        var joined = Fn.Concat(axis, first.Inputs[0], second.Inputs[0]);
+        int before = ((PadOp)first.Op).Before[axis], after = ((PadOp)second.Op).After[axis];
+        if (before == 0 && after == 0) return joined;
+        var b = new int[first.Rank];
+        var a = new int[first.Rank];
+        b[axis] = before;
+        a[axis] = after;
+        return Fn.Pad(joined, b, a);
     }
 
     private static (Node First, Node Second, int Axis)? Order(Primitive op, Node[] inputs)
@@ -121,9 +129,9 @@ public sealed class AddOfComplementaryPads : RewriteRule
         if (op is not AddOp || inputs[0].Op is not PadOp pa || inputs[1].Op is not PadOp pb || inputs[0].Shape != inputs[1].Shape) return null;
         int axis = PaddedAxis(pa);
         if (axis < 0 || axis != PaddedAxis(pb)) return null;
-        int na = inputs[0].Inputs[0].Shape[axis], nb = inputs[1].Inputs[0].Shape[axis];
-        if (pa.Before[axis] == 0 && pa.After[axis] == nb && pb.Before[axis] == na && pb.After[axis] == 0) return (inputs[0], inputs[1], axis);
-        if (pb.Before[axis] == 0 && pb.After[axis] == na && pa.Before[axis] == nb && pa.After[axis] == 0) return (inputs[1], inputs[0], axis);
+        int endA = pa.Before[axis] + inputs[0].Inputs[0].Shape[axis], endB = pb.Before[axis] + inputs[1].Inputs[0].Shape[axis];
+        if (endA == pb.Before[axis]) return (inputs[0], inputs[1], axis);
+        if (endB == pa.Before[axis]) return (inputs[1], inputs[0], axis);
         return null;
     }
 
@@ -174,5 +182,24 @@ public sealed class FoldAddedProductsIntoContraction : RewriteRule
         var a = Fn.Concat(ka, inputs[0].Inputs[0], inputs[1].Inputs[0]);
         var b = Fn.Concat(kb, inputs[0].Inputs[1], inputs[1].Inputs[1]);
         return Fn.MatMul(a, b, m.TransposeA, m.TransposeB);
+    }
+}
+
+/// <summary>
+/// concat(…, concat(a, b), …) along one axis → concat(…, a, b, …): one copy instead of two. The chains
+/// <see cref="FoldAddedProductsIntoContraction"/> and <see cref="AddOfAdjacentPads"/> build (one operand per
+/// contribution, one block per term) become single concatenations.
+/// </summary>
+public sealed class FlattenNestedConcat : RewriteRule
+{
+    /// <inheritdoc/>
+    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
+        op is ConcatOp c && inputs.Any(x => x.Op is ConcatOp inner && inner.Axis == c.Axis);
+
+    /// <inheritdoc/>
+    public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
+    {
+        int axis = ((ConcatOp)op).Axis;
+        return Fn.Concat(axis, [.. inputs.SelectMany(x => x.Op is ConcatOp inner && inner.Axis == axis ? x.Inputs : [x])]);
     }
 }
