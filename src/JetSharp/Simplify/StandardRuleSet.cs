@@ -30,6 +30,10 @@ internal static class StandardRuleSet
         new PullSumThroughSlice(),
         new PullSumThroughPad(),
         new PullSumThroughConcat(),
+        new PullSumThroughTake(),
+        new PullSumThroughScatterAdd(),
+        new PullSumThroughCumSum(),
+        new PullSumThroughSolve(),
         new PullSumThroughSum(),
     ];
 }
