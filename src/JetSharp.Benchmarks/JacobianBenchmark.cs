@@ -21,6 +21,33 @@ public sealed record JacobianTiming(int Points, int Parameters, double LossGradi
 }
 
 /// <summary>
+/// J against one loss-and-gradient evaluation on one problem, measured in <c>Rounds</c> rounds that each time both
+/// (best of the repeats), one after the other, so that both see the same machine load; the ratio of each round is kept.
+/// </summary>
+public sealed record JacobianRatio(string Name, int Points, int Parameters, double[] LossGradient, double[] Jacobian)
+{
+    /// <summary>J / (loss + gradient) of each round.</summary>
+    public double[] Ratios => [.. LossGradient.Select((g, i) => Jacobian[i] / g)];
+
+    /// <summary>The median of <see cref="Ratios"/> (target ≤ 5).</summary>
+    public double Median => Middle(Ratios);
+
+    /// <summary>The smallest ratio of a round (the least disturbed one).</summary>
+    public double Best => Ratios.Min();
+
+    private static double Middle(double[] xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>One aligned line.</summary>
+    public override string ToString() =>
+        $"{Name,-10} M = {Points,5}  P = {Parameters,5}  loss + gradient {Middle(LossGradient) * 1e3,8:0.000} ms  J {Middle(Jacobian) * 1e3,8:0.000} ms  " +
+        $"J / (loss + gradient): median {Median:0.00}×, best {Best:0.00}× (rounds: {string.Join(", ", Ratios.Select(r => r.ToString("0.00")))})";
+}
+
+/// <summary>
 /// The cost of the per-sample Jacobian of the poisson2d residual (−Δu = f on the unit square, u = 0 on the boundary,
 /// a 2→32→32→1 tanh MLP, P = 1185; 256 interior + 64 boundary points) against one loss-and-gradient evaluation,
 /// and the time of an ENGD and an LM step against an Adam step. Best of several runs after a warm-up
@@ -50,6 +77,27 @@ public static class JacobianBenchmark
         var theta = ParameterVector.Flatten<double>(net.Parameters);
         problem.Resample(0, theta);
         return (problem, theta);
+    }
+
+    /// <summary>
+    /// Times J (<see cref="PinnProblem{T}.Linearize"/>) against one loss-and-gradient evaluation on <paramref name="problem"/> at
+    /// <paramref name="theta"/> (its points drawn): <paramref name="rounds"/> rounds, each the best of <paramref name="repeats"/>
+    /// of both (see <see cref="JacobianRatio"/>).
+    /// </summary>
+    public static JacobianRatio Ratio(string name, PinnProblem<double> problem, double[] theta, int repeats = 10, int rounds = 5)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1);
+        var g = new double[problem.ParameterCount];
+        var r = new double[problem.ResidualCount];
+        var lossGradient = new double[rounds];
+        var jacobian = new double[rounds];
+        for (int i = 0; i < rounds; i++)
+        {
+            lossGradient[i] = Timing.BestSeconds(() => problem.Evaluate(theta, g), repeats);
+            jacobian[i] = Timing.BestSeconds(() => problem.Linearize(theta, r, out _), repeats);
+        }
+        return new JacobianRatio(name, problem.ResidualCount, problem.ParameterCount, lossGradient, jacobian);
     }
 
     /// <summary>Times the operations (best of <paramref name="repeats"/>).</summary>

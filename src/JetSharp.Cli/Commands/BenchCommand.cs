@@ -35,6 +35,7 @@ public static class BenchCommand
             DepthBenchCommand.Create(quick),
             ScanBenchCommand.Create(quick),
             SparsityBenchCommand.Create(quick),
+            PinnJacobianBenchCommand.Create(),
         };
         command.SetAction(p =>
         {

@@ -15,7 +15,12 @@ namespace JetSharp.Cli.Commands;
 public static class ExampleCommand
 {
     /// <summary>What <c>jetsharp example</c> was asked to do.</summary>
-    public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare);
+    public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare,
+        PinnOptimizer? Optimizer = null);
+
+    /// <summary>The spellings of <c>--optimizer</c> and what each trains with.</summary>
+    public static IReadOnlyList<(string Key, PinnOptimizer Optimizer)> Optimizers { get; } =
+        [("adam-lbfgs", PinnOptimizer.AdamLbfgs), ("engd", PinnOptimizer.Engd), ("spring", PinnOptimizer.Spring), ("lm", PinnOptimizer.LevenbergMarquardt)];
 
     public static Command Create()
     {
@@ -38,12 +43,25 @@ public static class ExampleCommand
         var scale = Options.Positive("--scale", "Multiplies the number of steps of every training phase (e.g. 0.1 for a quick look).", 1);
         var budget = Options.OptionalPositive("--budget", "Stop training after this many seconds (--resume continues) [default: no limit]", "SECONDS");
         var noCompare = Options.Flag("--no-compare", "Skip timing a training step with the collapsed strategy against nested first-order AD.");
+        var optimizer = new Option<PinnOptimizer?>("--optimizer")
+        {
+            Description = $"How a physics-informed example trains: {string.Join(", ", Optimizers.Select(o => o.Key))} (Adam then L-BFGS; energy natural gradient; ENGD with SPRING momentum; Levenberg–Marquardt) [default: adam-lbfgs]",
+            HelpName = "NAME",
+            CustomParser = r =>
+            {
+                string token = r.Tokens.Count == 1 ? r.Tokens[0].Value : string.Join(" ", r.Tokens.Select(t => t.Value));
+                foreach (var (key, value) in Optimizers)
+                    if (string.Equals(key, token, StringComparison.OrdinalIgnoreCase)) return value;
+                r.AddError($"--optimizer: unknown optimizer '{token}'; the optimizers are {string.Join(", ", Optimizers.Select(o => o.Key))}.");
+                return null;
+            },
+        };
         var command = new Command("example", "Train a physics-informed network or run variational Monte Carlo: error against the exact solution, run time, SVG figures, checkpoint (Ctrl+C stops, --resume continues).")
         {
-            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare,
+            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare, optimizer,
         };
         command.SetAction(p => Run(new Settings(p.GetValue(name), p.GetValue(fast), p.GetValue(outDir), p.GetValue(checkpoint), p.GetValue(resume),
-            p.GetValue(seed), p.GetValue(scale), p.GetValue(budget), p.GetValue(noCompare))));
+            p.GetValue(seed), p.GetValue(scale), p.GetValue(budget), p.GetValue(noCompare), p.GetValue(optimizer))));
         return command;
     }
 
@@ -58,6 +76,8 @@ public static class ExampleCommand
             return 0;
         }
         var example = ExampleCatalog.Find(args.Name);
+        if (args.Optimizer is not null && example is not PinnExample)
+            throw new UsageException($"--optimizer applies to the physics-informed examples ({string.Join(", ", ExampleCatalog.All.OfType<PinnExample>().Select(e => e.Name))}); '{example.Name}' has its own optimiser.");
         bool fast = args.Fast;
         string outDir = args.Out ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
         string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.safetensors");
@@ -107,7 +127,7 @@ public static class ExampleCommand
                             ctx.Refresh();
                         },
                     };
-                    result = example.Run(options);
+                    result = example is PinnExample pinn ? pinn.Run(options, args.Optimizer ?? PinnOptimizer.AdamLbfgs) : example.Run(options);
                     task.Value = task.MaxValue;
                 });
         }
@@ -136,7 +156,7 @@ public static class ExampleCommand
         AnsiConsole.MarkupLine($"summary: {Markup.Escape(summary)}; checkpoint: {Markup.Escape(checkpoint)}");
         if (r.Training.Stop is TrainingStop.Cancelled or TrainingStop.TimeBudget)
         {
-            string again = $"jetsharp example {example.Name}{(fast ? " --fast" : "")}{(args.Out is { } o ? $" --out {o}" : "")}{(args.Checkpoint is { } c ? $" --checkpoint {c}" : "")} --resume";
+            string again = $"jetsharp example {example.Name}{(fast ? " --fast" : "")}{(args.Optimizer is { } o2 ? $" --optimizer {Optimizers.First(x => x.Optimizer == o2).Key}" : "")}{(args.Out is { } o ? $" --out {o}" : "")}{(args.Checkpoint is { } c ? $" --checkpoint {c}" : "")} --resume";
             AnsiConsole.MarkupLine($"[yellow]training stopped early ({r.Training.Stop}); continue with[/] {Markup.Escape(again)}");
         }
         return r.TargetReached || fast ? 0 : 1;

@@ -12,8 +12,8 @@ namespace JetSharp.Nn.Pinn;
 /// </summary>
 public static class PerSampleJacobian
 {
-    /// <summary>The standard rules plus <see cref="MatMulByBroadcastMatrix"/> and <see cref="FoldSummedBatchIntoContraction"/>.</summary>
-    public static IReadOnlyList<RewriteRule> Rules { get; } = [.. Simplifier.StandardRules, new MatMulByBroadcastMatrix(), new FoldSummedBatchIntoContraction()];
+    /// <summary>The standard rules plus the per-sample Jacobian rules of JacobianRules.cs (<see cref="SliceOfBroadcast"/>, <see cref="MatMulByBroadcastMatrix"/>, <see cref="FoldSummedBatchIntoContraction"/>, <see cref="AddOfAdjacentPads"/>, <see cref="FoldAddedProductsIntoContraction"/>, <see cref="FlattenNestedConcat"/>).</summary>
+    public static IReadOnlyList<RewriteRule> Rules { get; } = [.. Simplifier.StandardRules, new SliceOfBroadcast(), new MatMulByBroadcastMatrix(), new FoldSummedBatchIntoContraction(), new AddOfAdjacentPads(), new FoldAddedProductsIntoContraction(), new FlattenNestedConcat()];
 
     /// <summary>Simplifies a graph from <see cref="ResidualJacobian.Dense"/> with <see cref="Rules"/>.</summary>
     public static Graph Simplify(Graph g) => new Simplifier(Rules).Run(g);

@@ -31,12 +31,15 @@ internal static class StandardRuleSet
         new PullSumThroughSlice(),
         new PullSumThroughPad(),
         new PullSumThroughConcat(),
+        new PullSumThroughTake(),
+        new PullSumThroughScatterAdd(),
+        new PullSumThroughCumSum(),
+        new PullSumThroughSolve(),
         new PullSumThroughSum(),
         new PullSumIntoScan(),
         new PullSumThroughCond(),
         new SimplifyCondBranches(),
         new PullSumThroughGroupScatter(),
         new SumOverGroupsOfGroupScatter(),
-        new PullSumThroughSolve(),
     ];
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Reflection;
 using JetSharp.Cli;
+using JetSharp.Examples;
 
 namespace JetSharp.Tests.Cli;
 
@@ -80,6 +81,10 @@ public sealed class CliTests : IDisposable
     [InlineData("example poisson2d --scale 0", "--scale")]
     [InlineData("example poisson2d --budget -5", "--budget")]
     [InlineData("example poisson2d --seed 1.5", "--seed")]
+    [InlineData("example poisson2d --optimizer bfgs", "'bfgs'")]
+    [InlineData("example poisson2d --optimizer", "--optimizer")]
+    [InlineData("example vmc-oscillator --fast --optimizer engd", "--optimizer")]
+    [InlineData("bench pinn-jacobian --rounds 0", "--rounds")]
     // output paths that cannot be written, checkpoints that cannot be read
     [InlineData("graph --out /proc/forbidden", "--out")]
     [InlineData("bench --out {dir}/afile", "--out")]
@@ -108,7 +113,7 @@ public sealed class CliTests : IDisposable
         var commands = new List<Command>();
         void Walk(Command c) { commands.Add(c); foreach (var s in c.Subcommands.Where(s => !s.Hidden)) Walk(s); }
         Walk(Program.CreateRoot());
-        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "scan", "sparsity", "graph", "fixedpoint", "controlflow", "kalman", "jacobian", "example", "operator", "export"], commands.Select(c => c.Name));
+        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "scan", "sparsity", "pinn-jacobian", "graph", "fixedpoint", "controlflow", "kalman", "jacobian", "example", "operator", "export"], commands.Select(c => c.Name));
 
         foreach (var command in commands.Skip(1))
         {
@@ -157,6 +162,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ExampleTrainsWithTheOptimizerChosenOnTheCommandLine()
+    {
+        // Levenberg–Marquardt and Adam on the fast poisson2d: the summary names the optimiser that trained.
+        var (code, _, error) = Run("example poisson2d --fast --no-compare --optimizer lm --out {dir}/lm");
+        Assert.Equal((0, ""), (code, error));
+        string summary = File.ReadAllText(Path.Combine(_dir, "lm", "summary.md"));
+        Assert.Contains("| optimizer | Levenberg–Marquardt", summary);
+        (code, _, error) = Run("example poisson2d --fast --no-compare --out {dir}/adam");
+        Assert.Equal((0, ""), (code, error));
+        Assert.DoesNotContain("Levenberg", File.ReadAllText(Path.Combine(_dir, "adam", "summary.md")));
+    }
+
+    [Fact]
     public void DocumentedSpellingsParseToTheIntendedValues()
     {
         var root = Program.CreateRoot();
@@ -178,6 +196,9 @@ public sealed class CliTests : IDisposable
              p.GetValue<long>("--seed"), p.GetValue<double>("--scale"), p.GetValue<double?>("--budget"), p.GetValue<bool>("--no-compare")));
         p = Parse("example poisson2d");
         Assert.Equal((false, 0L, 1.0, (double?)null, (string?)null), (p.GetValue<bool>("--fast"), p.GetValue<long>("--seed"), p.GetValue<double>("--scale"), p.GetValue<double?>("--budget"), p.GetValue<string?>("--out")));
+        Assert.Null(p.GetValue<PinnOptimizer?>("--optimizer"));   // adam-lbfgs
+        foreach (var (key, optimizer) in new[] { ("adam-lbfgs", PinnOptimizer.AdamLbfgs), ("engd", PinnOptimizer.Engd), ("SPRING", PinnOptimizer.Spring), ("lm", PinnOptimizer.LevenbergMarquardt) })
+            Assert.Equal(optimizer, Parse($"example heat --optimizer {key}").GetValue<PinnOptimizer?>("--optimizer"));
 
         p = Parse("bench --quick gemm");             // bench's --quick reaches the gemm subcommand
         Assert.Equal("gemm", p.CommandResult.Command.Name);

@@ -168,4 +168,24 @@ public class PerSampleJacobianTests
         }).ToArray();
         Close(Run(f, [x, .. ps])[0], Run(fx, [x, .. expanded])[0], 1e-14);
     }
+
+    /// <summary>
+    /// The shape of the work in the poisson2d Jacobian graph (two terms, 2→32→32→1): the products with the weights run
+    /// on the shared [k, n] matrices (no per-sample copy of a weight is ever formed), each term writes the per-sample
+    /// block of W₂ with one batched product (its value, first- and second-order contributions folded into one
+    /// contraction), and the terms' blocks are joined without padding to all rows.
+    /// </summary>
+    [Fact]
+    public void JacobianGraphFormsEachWeightBlockOnceAndNeverCopiesTheWeights()
+    {
+        var (problem, _) = JetSharp.Benchmarks.JacobianBenchmark.Poisson2d();
+        var g = problem.JacobianGraph;
+        var nodes = GraphWalk.Reachable(g);
+        Shape[] weights = [new(2, 32), new(32, 32), new(32, 1)];
+        Assert.DoesNotContain(nodes, n => n.Op is BroadcastToOp && n.Rank == 3 && weights.Contains(new Shape(n.Shape[1], n.Shape[2])));
+        Assert.DoesNotContain(nodes, n => n.Op is PadOp && n.Rank == 3);
+        var w2Blocks = nodes.Where(n => n.Op is MatMulOp && n.Rank == 3 && n.Shape[1] == 32 && n.Shape[2] == 32).Select(n => n.Shape[0]).Order();
+        Assert.Equal([64, 256], w2Blocks);
+        Assert.Equal(2, nodes.Count(n => n.Op is ConcatOp && n.Shape == new Shape(320, 32, 32) || n.Op is ConcatOp && n.Shape == new Shape(problem.ResidualCount, problem.ParameterCount)));
+    }
 }

@@ -1,3 +1,4 @@
+using JetSharp.Primitives.LinearAlgebra;
 using JetSharp.Primitives;
 using JetSharp.Simplify;
 using JetSharp.Simplify.Rules;
@@ -50,13 +51,14 @@ public class RuleTests
         typeof(PullSumThroughAddSub), typeof(PullSumThroughNeg), typeof(PullSumThroughScaling), typeof(PullSumThroughMatMul),
         typeof(PullSumThroughReshape), typeof(PullSumThroughTranspose), typeof(PullSumThroughBroadcast), typeof(PullSumThroughSlice),
         typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
+        typeof(PullSumThroughTake), typeof(PullSumThroughScatterAdd), typeof(PullSumThroughCumSum), typeof(PullSumThroughSolve),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
         typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond), typeof(SimplifyCondBranches),
         // Tested in ParticleSparsityRuleTests.cs:
-        typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter), typeof(PullSumThroughSolve),
+        typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter),
     ];
 
     [Fact]
@@ -315,6 +317,41 @@ public class RuleTests
         Assert.False(Consumes<SumOp, PadOp>(after));
         var pad = Assert.Single(LiveOf<PadOp>(after));
         Assert.IsType<SumOp>(pad.Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughTakeScatterAddAndCumSum_SumAheadOfTheOpsAxis()
+    {
+        var after = Fires(new PullSumThroughTake(), xs => Fn.Sum(Fn.Take(xs[0], [2, 0, 2], 2), 0), X(1, R, N, H));
+        Assert.IsType<SumOp>(Assert.Single(LiveOf<TakeOp>(after)).Inputs[0].Op);
+        after = Fires(new PullSumThroughScatterAdd(), xs => Fn.Sum(Fn.Apply(new ScatterAddOp(2, new IndexList([1, 1, 0]), H), xs[0]), 0), X(2, R, N, 3));
+        Assert.IsType<SumOp>(Assert.Single(LiveOf<ScatterAddOp>(after)).Inputs[0].Op);
+        after = Fires(new PullSumThroughCumSum(), xs => Fn.Sum(Fn.CumSum(xs[0], 2), [0, 1]), X(3, R, N, H));
+        Assert.IsType<SumOp>(Assert.Single(LiveOf<CumSumOp>(after)).Inputs[0].Op);
+    }
+
+    [Fact]
+    public void PullSumThroughTakeScatterAddAndCumSum_AreBlockedOnTheOpsAxis()
+    {
+        DoesNotFire(new PullSumThroughTake(), xs => Fn.Sum(Fn.Take(xs[0], [2, 0, 2], 2), 2), X(1, R, N, H));
+        DoesNotFire(new PullSumThroughScatterAdd(), xs => Fn.Sum(Fn.Apply(new ScatterAddOp(1, new IndexList([1, 1, 0]), N), xs[0]), 1), X(2, R, 3, H));
+        DoesNotFire(new PullSumThroughCumSum(), xs => Fn.Sum(Fn.CumSum(xs[0], 1), 1), X(3, R, N, H));
+    }
+
+    [Fact]
+    public void PullSumThroughSolve_SumsTheRightHandSideWhenTheMatrixIsShared()
+    {
+        // A [H, H] shared by the R·N right-hand sides [R, N, H, 2]; summing over R and over the columns moves onto B.
+        var a = X(4, H, H);
+        for (int i = 0; i < H; i++) a.Data[i * H + i] += 5;
+        var after = Fires(new PullSumThroughSolve(), xs => Fn.Sum(Linalg.Solve(xs[0], xs[1]), [0, 3]), a, X(5, R, N, H, 2));
+        Assert.IsType<SumOp>(Assert.Single(LiveOf<SolveOp>(after)).Inputs[1].Op);
+        // A that varies along the summed axis, or a sum over the rows of the solution: no.
+        var batched = new NDArray<double>(new Shape(R, 1, H, H));
+        for (int r = 0; r < R; r++) a.Data.CopyTo(batched.Data, r * H * H);
+        batched.Data[0] += 1;
+        DoesNotFire(new PullSumThroughSolve(), xs => Fn.Sum(Linalg.Solve(xs[0], xs[1]), 0), batched, X(5, R, N, H, 2));
+        DoesNotFire(new PullSumThroughSolve(), xs => Fn.Sum(Linalg.Solve(xs[0], xs[1]), 2), a, X(5, R, N, H, 2));
     }
 
     [Fact]
