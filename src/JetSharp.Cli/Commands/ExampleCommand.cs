@@ -15,7 +15,7 @@ namespace JetSharp.Cli.Commands;
 public static class ExampleCommand
 {
     /// <summary>What <c>jetsharp example</c> was asked to do.</summary>
-    public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare);
+    public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare, int? Dimension = null, int? Steps = null);
 
     public static Command Create()
     {
@@ -38,12 +38,16 @@ public static class ExampleCommand
         var scale = Options.Positive("--scale", "Multiplies the number of steps of every training phase (e.g. 0.1 for a quick look).", 1);
         var budget = Options.OptionalPositive("--budget", "Stop training after this many seconds (--resume continues) [default: no limit]", "SECONDS");
         var noCompare = Options.Flag("--no-compare", "Skip timing a training step with the collapsed strategy against nested first-order AD.");
+        var dim = Options.OptionalInt("--dim", "The space dimension D, for examples whose dimension is free (stde) [default: the example's]", 2);
+        var steps = Options.OptionalInt("--steps", "Training steps, for examples whose dimension is free (stde) [default: the example's]");
+        var minutes = Options.OptionalPositive("--minutes", "Stop training after this many minutes (like --budget) [default: no limit]", "MINUTES");
         var command = new Command("example", "Train a physics-informed network or run variational Monte Carlo: error against the exact solution, run time, SVG figures, checkpoint (Ctrl+C stops, --resume continues).")
         {
-            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare,
+            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare, dim, steps, minutes,
         };
         command.SetAction(p => Run(new Settings(p.GetValue(name), p.GetValue(fast), p.GetValue(outDir), p.GetValue(checkpoint), p.GetValue(resume),
-            p.GetValue(seed), p.GetValue(scale), p.GetValue(budget), p.GetValue(noCompare))));
+            p.GetValue(seed), p.GetValue(scale), p.GetValue(minutes) is { } m ? Math.Min(m * 60, p.GetValue(budget) ?? double.MaxValue) : p.GetValue(budget), p.GetValue(noCompare),
+            p.GetValue(dim), p.GetValue(steps))));
         return command;
     }
 
@@ -58,6 +62,8 @@ public static class ExampleCommand
             return 0;
         }
         var example = ExampleCatalog.Find(args.Name);
+        if ((args.Dimension is not null || args.Steps is not null) && example.DefaultDimension is null)
+            throw new UsageException($"--dim and --steps are for examples whose dimension is free (stde); '{example.Name}' has a fixed one (use --scale).");
         bool fast = args.Fast;
         string outDir = args.Out ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
         string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.safetensors");
@@ -90,6 +96,9 @@ public static class ExampleCommand
                     {
                         Fast = fast,
                         Seed = args.Seed,
+                        Precision = example.Precisions[0],      // the example's own precision (float64 for all but stde, which trains in float32)
+                        Dimension = args.Dimension,
+                        Steps = args.Steps,
                         StepScale = scale,
                         TimeBudget = budget,
                         OutputDirectory = outDir,

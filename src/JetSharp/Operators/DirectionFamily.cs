@@ -85,6 +85,22 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
         }, description);
     }
 
+    /// <summary>
+    /// Unit vectors e_{rows[s]} drawn afresh on every run (<see cref="IndexList.Sampled"/>), shared by every datum of the
+    /// run: a structural selection like <see cref="Selection(int, double, int[], double[], string)"/>, so the first linear
+    /// layer gathers S rows of its weight for whichever rows the run draws.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> is null.</exception>
+    public static DirectionFamily Selection(int order, double scale, IndexList rows, string description)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return new(order, scale, x =>
+        {
+            int n = x.Shape[0], d = x.Shape[1];
+            return Fn.BroadcastTo(SelectionMatrixOp.Emit(x.Graph, d, rows, new Shape(rows.Count, 1, d)), new Shape(rows.Count, n, d));
+        }, description);
+    }
+
     private static Node Broadcast(Node x, double[,] directions)
     {
         int r = directions.GetLength(0), d = directions.GetLength(1);

@@ -55,7 +55,7 @@ public sealed class MatMulOfSelection : RewriteRule
         var m = (MatMulOp)op;
         var p = (SelectionMatrixOp)inputs[0].Op;
         var b = m.TransposeB ? Fn.Transpose(inputs[1], 1, 0) : inputs[1];
-        var rows = Fn.Take(b, p.Rows, 0);                                   // [S, H]
+        var rows = Fn.Take(b, p.Rows, 0);                                   // [S, H] (rows drawn per run stay so)
         if (p.Weights is { } w)
         {
             var g = b.Graph;
