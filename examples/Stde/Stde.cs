@@ -185,6 +185,8 @@ public sealed class StdeAllenCahn : Example
             PlannedPeakBytes = _gradient.PlannedPeakBytes();
             var largest = GradientGraph.Nodes.Where(n => n.Op is not InputOp).MaxBy(n => n.Shape.Size)!;
             LargestNode = $"{largest.Op.Name} {largest.Shape}";
+            if (Environment.GetEnvironmentVariable("JETSHARP_STDE_GRAPH") is { Length: > 0 } dump)
+                File.WriteAllText(dump, GradientGraph.ToString());
             _model = new Executable(Simplifier.Simplify(modelGraph));
             _x = new NDArray<T>(new Shape(points, dimension));
             _g = new NDArray<T>(new Shape(points, 1));
