@@ -196,6 +196,40 @@ public class CoordinateEstimateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void UnmixedTermsOfALinearOperatorAreGatheredNotMultiplied()
+    {
+        // Σ c_d ∂²/∂x_d² over sampled unmixed terms: the directions √c_d·e_d are scaled unit vectors, so the first layer
+        // gathers rows of W (no [R, D] constant, no matmul by one); values against the exact weighted sum of the diagonal.
+        var x = Point(41);
+        var w = Randn(42, D, H);
+        var xs = NDArray.FromArray(x, new Shape(1, D));
+        double[] cs = [.. Enumerable.Range(0, D).Select(i => 0.5 + i)];
+        var terms = Enumerable.Range(0, D).Select(i => (cs[i], new[] { i, i })).ToList();
+        Node G(Node v, Node[] p) => Fn.MatMul(Fn.Tanh(Fn.MatMul(v, p[0])), v.Graph.Constant(NDArray.FromArray(new double[] { 1.0, -2.0, 0.5 }, new Shape(H, 1))));
+        var exact = new double[D];
+        for (int k = 0; k < H; k++)
+        {
+            double z = 0;
+            for (int i = 0; i < D; i++) z += x[i] * w.Data[i * H + k];
+            double t = Math.Tanh(z), second = new[] { 1.0, -2.0, 0.5 }[k] * (-2 * t * (1 - t * t));
+            for (int i = 0; i < D; i++) exact[i] += cs[i] * second * w.Data[i * H + k] * w.Data[i * H + k];
+        }
+        foreach (var est in new[] { Estimate.Exact, Estimate.Coordinates(4, false, 7) })
+        {
+            var compiled = DifferentialOperator.Linear(terms, est).Compile(G, new Shape(1, D), [new Shape(D, H)]);
+            Assert.Contains(compiled.Graph.Nodes, n => n.Op is TakeOp);
+            Assert.DoesNotContain(compiled.Graph.Nodes, n => n.Op is ConstantOp && n.Shape.Rank >= 2 && n.Shape[^1] == D);
+            double value = compiled.Run(xs, w).Data[0];
+            if (est.IsExact) Assert.Equal(exact.Sum(), value, 1e-10);
+            else
+            {
+                var (picked, factors) = est.Draw(D, "Linear");
+                Assert.Equal(picked.Select((d, s) => factors[s] * exact[d]).Sum(), value, 1e-10);
+            }
+        }
+    }
+
+    [Fact]
     public void CoordinateEstimatesRefuseWhatTheyCannotDo()
     {
         Assert.Throws<ArgumentException>(() => Estimate.Coordinates(2, withReplacement: false, importance: [1.0, 2.0]));
