@@ -21,6 +21,12 @@ public sealed record ExampleOptions
     /// <summary>Multiplies the number of steps of every phase (e.g. 0.1 for a quick look).</summary>
     public double StepScale { get; init; } = 1;
 
+    /// <summary>The space dimension D, for examples with a free one (<see cref="Example.DefaultDimension"/>); null: the example's default.</summary>
+    public int? Dimension { get; init; }
+
+    /// <summary>The number of training steps, for examples that take one (those with a <see cref="Example.DefaultDimension"/>); null: the example's default.</summary>
+    public int? Steps { get; init; }
+
     /// <summary>Stop training after this long (the checkpoint lets it resume).</summary>
     public TimeSpan? TimeBudget { get; init; }
 
@@ -109,6 +115,9 @@ public abstract class Example
     /// <summary>Initial parameters of that objective's model.</summary>
     public abstract double[] InitialParameters(bool fast, long seed = 0);
 
+    /// <summary>The default space dimension of an example whose dimension is free (<see cref="ExampleOptions.Dimension"/>, <see cref="ExampleOptions.Steps"/>); null when it is fixed.</summary>
+    public virtual int? DefaultDimension => null;
+
     /// <summary>The training precisions <see cref="ExampleOptions.Precision"/> may name (float64 only unless an example says more).</summary>
     public virtual IReadOnlyList<DType> Precisions => [DType.Float64];
 
@@ -127,7 +136,7 @@ public abstract class Example
 public static class ExampleCatalog
 {
     public static IReadOnlyList<Example> All { get; } =
-        [new Poisson2d(), new PoissonHighDim(), new Heat(), new Plate(), new VmcOscillator(), new Helium(), new HydrogenMolecule(), new Lithium(), new Beryllium(), new BerylliumSlaterJastrow()];
+        [new Poisson2d(), new PoissonHighDim(), new Heat(), new Plate(), new VmcOscillator(), new Helium(), new HydrogenMolecule(), new Lithium(), new Beryllium(), new BerylliumSlaterJastrow(), new StdeAllenCahn()];
 
     public static Example Find(string name) =>
         All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))

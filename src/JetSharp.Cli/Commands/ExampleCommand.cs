@@ -16,7 +16,7 @@ public static class ExampleCommand
 {
     /// <summary>What <c>jetsharp example</c> was asked to do.</summary>
     public sealed record Settings(string? Name, bool Fast, string? Out, string? Checkpoint, bool Resume, long Seed, double Scale, double? BudgetSeconds, bool NoCompare,
-        PinnOptimizer? Optimizer = null);
+        PinnOptimizer? Optimizer = null, int? Dimension = null, int? Steps = null);
 
     /// <summary>The spellings of <c>--optimizer</c> and what each trains with.</summary>
     public static IReadOnlyList<(string Key, PinnOptimizer Optimizer)> Optimizers { get; } =
@@ -56,12 +56,16 @@ public static class ExampleCommand
                 return null;
             },
         };
+        var dim = Options.OptionalInt("--dim", "The space dimension D, for examples whose dimension is free (stde) [default: the example's]", 2);
+        var steps = Options.OptionalInt("--steps", "Training steps, for examples whose dimension is free (stde) [default: the example's]");
+        var minutes = Options.OptionalPositive("--minutes", "Stop training after this many minutes (like --budget) [default: no limit]", "MINUTES");
         var command = new Command("example", "Train a physics-informed network or run variational Monte Carlo: error against the exact solution, run time, SVG figures, checkpoint (Ctrl+C stops, --resume continues).")
         {
-            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare, optimizer,
+            name, fast, outDir, checkpoint, resume, seed, scale, budget, noCompare, optimizer, dim, steps, minutes,
         };
         command.SetAction(p => Run(new Settings(p.GetValue(name), p.GetValue(fast), p.GetValue(outDir), p.GetValue(checkpoint), p.GetValue(resume),
-            p.GetValue(seed), p.GetValue(scale), p.GetValue(budget), p.GetValue(noCompare), p.GetValue(optimizer))));
+            p.GetValue(seed), p.GetValue(scale), p.GetValue(minutes) is { } m ? Math.Min(m * 60, p.GetValue(budget) ?? double.MaxValue) : p.GetValue(budget), p.GetValue(noCompare),
+            p.GetValue(optimizer), p.GetValue(dim), p.GetValue(steps))));
         return command;
     }
 
@@ -78,6 +82,8 @@ public static class ExampleCommand
         var example = ExampleCatalog.Find(args.Name);
         if (args.Optimizer is not null && example is not PinnExample)
             throw new UsageException($"--optimizer applies to the physics-informed examples ({string.Join(", ", ExampleCatalog.All.OfType<PinnExample>().Select(e => e.Name))}); '{example.Name}' has its own optimiser.");
+        if ((args.Dimension is not null || args.Steps is not null) && example.DefaultDimension is null)
+            throw new UsageException($"--dim and --steps are for examples whose dimension is free (stde); '{example.Name}' has a fixed one (use --scale).");
         bool fast = args.Fast;
         string outDir = args.Out ?? Path.Combine("examples-out", example.Name + (fast ? "-fast" : ""));
         string checkpoint = args.Checkpoint ?? Path.Combine(outDir, "checkpoint.safetensors");
@@ -110,6 +116,9 @@ public static class ExampleCommand
                     {
                         Fast = fast,
                         Seed = args.Seed,
+                        Precision = example.Precisions[0],      // the example's own precision (float64 for all but stde, which trains in float32)
+                        Dimension = args.Dimension,
+                        Steps = args.Steps,
                         StepScale = scale,
                         TimeBudget = budget,
                         OutputDirectory = outDir,

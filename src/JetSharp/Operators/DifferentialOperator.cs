@@ -64,6 +64,7 @@ public sealed class DifferentialOperator
     {
         var est = estimate ?? Estimate.Exact;
         return new($"Laplacian ({est})", d => est.IsExact ? [DirectionFamily.StandardBasis(2, 1)]
+            : est.IsCoordinates && est.Resample ? [PerRunFamily(est, d, "Laplacian", (rows, scale) => DirectionFamily.Selection(2, scale, rows, $"{est.Samples} e_d drawn per run"))]
             : est.IsCoordinates ? [SampledFamily(est, d, "Laplacian", (rows, weights, scale) => DirectionFamily.Selection(2, scale, rows, weights, $"{est.Samples} sampled e_d"))]
             : [RandomFamily(2, 1.0 / est.Samples, est, d)]);
     }
@@ -94,13 +95,15 @@ public sealed class DifferentialOperator
             if (sigma.Shape[0] != d)
                 throw new ShapeException($"WeightedLaplacian: σ has shape {sigma.Shape}; inputs have D = {d}, so σ must be [{d}, R].");
             if (est.IsExact) return [DirectionFamily.Constant(2, 1, columns, "σ columns")];
+            // Sampled columns of σ as P·σᵀ with a structural selection P [S, 1, R]: the simplifier gathers rows of σᵀ.
+            DirectionFamily Columns(Func<Graph, Node> select, double scale, string description) => new(2, scale, x =>
+                Fn.BroadcastTo(Fn.MatMul(select(x.Graph), x.Graph.Constant(sigmaCopy), transposeB: true), new Shape(est.Samples, x.Shape[0], d)), description);
+            if (est.IsCoordinates && est.Resample)
+                return [PerRunFamily(est, rank, "WeightedLaplacian", (rows, scale) =>
+                    Columns(g => SelectionMatrixOp.Emit(g, rank, rows, new Shape(rows.Count, 1, rank)), scale, $"{est.Samples} σ columns drawn per run"))];
             if (est.IsCoordinates)
-                return [SampledFamily(est, rank, "WeightedLaplacian", (rows, weights, scale) => new DirectionFamily(2, scale, x =>
-                {
-                    // Sampled columns of σ as P·σᵀ with a structural selection P [S, 1, R]: the simplifier gathers rows of σᵀ.
-                    var p = SelectionMatrixOp.Emit(x.Graph, rank, rows, weights, new Shape(rows.Length, 1, rank));
-                    return Fn.BroadcastTo(Fn.MatMul(p, x.Graph.Constant(sigmaCopy), transposeB: true), new Shape(rows.Length, x.Shape[0], d));
-                }, $"{est.Samples} sampled σ columns"))];
+                return [SampledFamily(est, rank, "WeightedLaplacian", (rows, weights, scale) =>
+                    Columns(g => SelectionMatrixOp.Emit(g, rank, rows, weights, new Shape(rows.Length, 1, rank)), scale, $"{est.Samples} sampled σ columns"))];
             return [new DirectionFamily(2, 1.0 / est.Samples, x =>
             {
                 var v = Fn.Random(x.Graph, new Shape(est.Samples, x.Shape[0], rank), est.Distribution, est.Seed);
@@ -320,6 +323,8 @@ public sealed class DifferentialOperator
         var est = estimate ?? Estimate.Exact;
         if (!est.IsExact && !est.IsCoordinates)
             throw new ArgumentException($"Linear: {est} is not supported (random dense directions give no unbiased estimate of mixed partials); use Estimate.Exact or Estimate.Coordinates (samples terms).", nameof(estimate));
+        if (est.Resample)
+            throw new ArgumentException($"Linear: {est} is not supported: the sampled terms of a linear operator decide which directions its graph has, so they are drawn once (resample: false).", nameof(estimate));
         if (!est.IsExact) name += $" ({est})";
         // Exact sum: c and −c cancel to 0, and a tiny coefficient next to a large one is not rounded away before it must be.
         double zeroOrder = terms.Where(t => t.Axes.Length == 0).Aggregate(Rational.Zero, (s, t) => s + Rational.FromDouble(t.Coefficient)).ToDouble();
@@ -480,6 +485,13 @@ public sealed class DifferentialOperator
         var (rows, factors) = est.Draw(count, op);
         return factors.All(c => c == factors[0]) ? family(rows, null, factors[0])
             : family(rows, [.. factors.Select(Math.Sqrt)], 1);
+    }
+
+    /// <summary>The family of a coordinate estimate redrawn on every run: S rows drawn per run and the common factor M/S as the scale.</summary>
+    private static DirectionFamily PerRunFamily(Estimate est, int count, string op, Func<IndexList, double, DirectionFamily> family)
+    {
+        var (rows, factor) = est.DrawPerRun(count, op);
+        return family(rows, factor);
     }
 
     private static DirectionFamily RandomFamily(int order, double scale, Estimate est, int d) =>

@@ -32,7 +32,12 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
     /// <summary>Words for listings and messages.</summary>
     public string Description { get; init; } = Description ?? throw new ArgumentNullException(nameof(Description));
 
-    /// <summary>Constant directions (rows of <paramref name="directions"/>, [R, D]) shared by every datum.</summary>
+    /// <summary>
+    /// Constant directions (rows of <paramref name="directions"/>, [R, D]) shared by every datum. When every row is a
+    /// scaled unit vector w_r·e_{d_r} (the unmixed terms of a linear operator, a diagonal σ) they are emitted as a structural
+    /// selection (<see cref="Selection(int, double, int[], double[], string)"/>), so a first linear layer gathers rows of its
+    /// weight instead of multiplying by an [R, D] matrix; otherwise as a dense constant.
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="directions"/> is null.</exception>
     /// <exception cref="ArgumentException">An entry of <paramref name="directions"/> is NaN or infinite.</exception>
     public static DirectionFamily Constant(int order, double scale, double[,] directions, string description)
@@ -43,7 +48,36 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
         foreach (var v in directions)
             if (!double.IsFinite(v))
                 throw new ArgumentException($"DirectionFamily.Constant ({description}): the directions contain {v}; they must be finite.", nameof(directions));
+        if (UnitRows(directions) is { } unit)
+        {
+            var select = Selection(order, scale, unit.Rows, unit.Weights, description);
+            int width = directions.GetLength(1);
+            return select with { Directions = x => x.Shape[1] == width ? select.Directions(x)
+                : throw new ShapeException($"{nameof(DirectionFamily)}: directions of dimension {width} for inputs {x.Shape} (D = {x.Shape[1]}).") };
+        }
         return new(order, scale, x => Broadcast(x, directions), description);
+    }
+
+    /// <summary>The column and value of each row's single non-zero entry (weights null when all are 1), or null when a row has another number of non-zeros.</summary>
+    private static (int[] Rows, double[]? Weights)? UnitRows(double[,] directions)
+    {
+        int r = directions.GetLength(0), d = directions.GetLength(1);
+        var rows = new int[r];
+        var weights = new double[r];
+        for (int i = 0; i < r; i++)
+        {
+            int found = -1;
+            for (int j = 0; j < d; j++)
+            {
+                if (directions[i, j] == 0) continue;
+                if (found >= 0) return null;
+                found = j;
+            }
+            if (found < 0) return null;
+            rows[i] = found;
+            weights[i] = directions[i, found];
+        }
+        return (rows, weights.All(w => w == 1) ? null : weights);
     }
 
     /// <summary>
@@ -82,6 +116,22 @@ public sealed record DirectionFamily(int Order, double Scale, Func<Node, Node> D
         {
             int n = x.Shape[0], d = x.Shape[1];
             return Fn.BroadcastTo(SelectionMatrixOp.Emit(x.Graph, d, r, w, new Shape(r.Length, 1, d)), new Shape(r.Length, n, d));
+        }, description);
+    }
+
+    /// <summary>
+    /// Unit vectors e_{rows[s]} drawn afresh on every run (<see cref="IndexList.Sampled"/>), shared by every datum of the
+    /// run: a structural selection like <see cref="Selection(int, double, int[], double[], string)"/>, so the first linear
+    /// layer gathers S rows of its weight for whichever rows the run draws.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> is null.</exception>
+    public static DirectionFamily Selection(int order, double scale, IndexList rows, string description)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return new(order, scale, x =>
+        {
+            int n = x.Shape[0], d = x.Shape[1];
+            return Fn.BroadcastTo(SelectionMatrixOp.Emit(x.Graph, d, rows, new Shape(rows.Count, 1, d)), new Shape(rows.Count, n, d));
         }, description);
     }
 

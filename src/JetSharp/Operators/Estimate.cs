@@ -1,3 +1,4 @@
+using JetSharp.Primitives;
 using JetSharp.Tensors;
 
 namespace JetSharp.Operators;
@@ -10,8 +11,9 @@ public sealed record Estimate
 {
     private readonly double[]? _probabilities;
 
-    private Estimate(int samples, Distribution distribution, long seed, bool coordinates = false, bool withReplacement = false, double[]? probabilities = null)
+    private Estimate(int samples, Distribution distribution, long seed, bool coordinates = false, bool withReplacement = false, double[]? probabilities = null, bool resample = false)
     {
+        Resample = resample;
         Samples = samples;
         Distribution = distribution;
         Seed = seed;
@@ -32,6 +34,12 @@ public sealed record Estimate
     public bool IsCoordinates { get; }
     /// <summary>For <see cref="Coordinates"/>: whether coordinates are drawn with replacement.</summary>
     public bool WithReplacement { get; }
+    /// <summary>
+    /// For <see cref="Coordinates"/>: true when the coordinates are drawn afresh on every run of the compiled operator
+    /// (from <see cref="Seed"/> plus the run's seed offset, which a training loop advances every step), false when they are
+    /// drawn once when the operator is built.
+    /// </summary>
+    public bool Resample { get; }
     /// <summary>For <see cref="Coordinates"/>: the sampling probabilities p_d (a copy), or null for uniform sampling.</summary>
     public double[]? Probabilities => _probabilities is null ? null : (double[])_probabilities.Clone();
 
@@ -59,12 +67,19 @@ public sealed record Estimate
     /// proportional to <paramref name="importance"/> (non-negative, finite, not all zero; the count must match M).
     /// Both are unbiased; docs/estimators.md gives their variances. The directions are unit vectors, emitted as a
     /// structural selection (<see cref="Primitives.SelectionMatrixOp"/>) that the simplifier turns into row gathers.
+    /// With <paramref name="resample"/>, the coordinates are instead drawn on every run of the compiled operator, from
+    /// <paramref name="seed"/> plus the run's seed offset (<see cref="Ir.RunContext.SeedOffset"/>; a training loop advances it
+    /// every step), still the same for every datum of a run and still gathered, never stored: what training needs, since a
+    /// fixed draw would only ever see S of the M terms. Resampling is uniform (no importance weights) and for the Laplacian
+    /// and the weighted Laplacian with a constant σ (a linear operator's sampled terms shape its graph).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> is not positive.</exception>
-    /// <exception cref="ArgumentException">Importance weights without replacement, or weights that are negative, not finite or all zero.</exception>
-    public static Estimate Coordinates(int samples, bool withReplacement = false, long seed = 0, double[]? importance = null)
+    /// <exception cref="ArgumentException">Importance weights without replacement or with <paramref name="resample"/>, or weights that are negative, not finite or all zero.</exception>
+    public static Estimate Coordinates(int samples, bool withReplacement = false, long seed = 0, double[]? importance = null, bool resample = false)
     {
         if (samples <= 0) throw new ArgumentOutOfRangeException(nameof(samples), $"Estimate.Coordinates: the number of samples must be positive, got {samples}.");
+        if (importance is not null && resample)
+            throw new ArgumentException("Estimate.Coordinates: importance weights cannot be resampled per run (each draw's factors 1/(S·p) would change the graph); sample uniformly, or draw once (resample: false).", nameof(importance));
         double[]? p = null;
         if (importance is not null)
         {
@@ -80,7 +95,7 @@ public sealed record Estimate
             if (!(total > 0)) throw new ArgumentException($"Estimate.Coordinates: the {importance.Length} importance weights are all zero.", nameof(importance));
             p = importance.Select(w => w / total).ToArray();
         }
-        return new(samples, Distribution.Uniform, seed, coordinates: true, withReplacement, p);
+        return new(samples, Distribution.Uniform, seed, coordinates: true, withReplacement, p, resample);
     }
 
     /// <summary>
@@ -100,15 +115,8 @@ public sealed record Estimate
         {
             if (Samples > count)
                 throw new ArgumentException($"{op}: {Samples} coordinates without replacement out of {count}; use at most {count} or sample with replacement.");
-            // Partial Fisher–Yates shuffle driven by the seeded stream.
-            var perm = Enumerable.Range(0, count).ToArray();
-            for (int s = 0; s < Samples; s++)
-            {
-                int j = s + (int)(SeededRandom.Uniform(Seed, s) * (count - s));
-                (perm[s], perm[j]) = (perm[j], perm[s]);
-                indices[s] = perm[s];
-                factors[s] = (double)count / Samples;
-            }
+            IndexList.Draw(count, withReplacement: false, Seed, indices);     // a partial Fisher–Yates shuffle of the seeded stream
+            Array.Fill(factors, (double)count / Samples);
             return (indices, factors);
         }
         if (_probabilities is not null && _probabilities.Length != count)
@@ -133,6 +141,21 @@ public sealed record Estimate
         return (indices, factors);
     }
 
+    /// <summary>
+    /// The S indices among <paramref name="count"/> candidates drawn on every run (<see cref="Resample"/>), as a sampled
+    /// <see cref="IndexList"/>, and their common factor M/S (uniform sampling, with or without replacement).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not a resampled coordinate estimate.</exception>
+    /// <exception cref="ArgumentException">More samples than candidates without replacement.</exception>
+    public (IndexList Indices, double Factor) DrawPerRun(int count, string op)
+    {
+        if (!IsCoordinates || !Resample) throw new InvalidOperationException($"{op}: {this} does not resample coordinates per run.");
+        if (count <= 0) throw new ArgumentException($"{op}: there is nothing to sample ({count} candidates).");
+        if (!WithReplacement && Samples > count)
+            throw new ArgumentException($"{op}: {Samples} coordinates without replacement out of {count}; use at most {count} or sample with replacement.");
+        return (IndexList.Sampled(count, Samples, WithReplacement, Seed), (double)count / Samples);
+    }
+
     /// <summary>Throws unless this estimate draws dense random directions (or is exact), for operators that do not sample coordinates.</summary>
     internal void RequireDirections(string op)
     {
@@ -142,6 +165,6 @@ public sealed record Estimate
 
     /// <inheritdoc/>
     public override string ToString() => IsExact ? "exact"
-        : IsCoordinates ? $"coordinates (S = {Samples}, {(WithReplacement ? "with" : "without")} replacement{(_probabilities is null ? "" : ", importance-weighted")}, seed {Seed})"
+        : IsCoordinates ? $"coordinates (S = {Samples}, {(WithReplacement ? "with" : "without")} replacement{(_probabilities is null ? "" : ", importance-weighted")}{(Resample ? ", redrawn every run" : "")}, seed {Seed})"
         : $"stochastic (S = {Samples}, {Distribution}, seed {Seed})";
 }

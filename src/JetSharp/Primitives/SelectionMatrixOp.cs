@@ -14,7 +14,7 @@ namespace JetSharp.Primitives;
 /// </summary>
 public sealed class SelectionMatrixOp : Primitive
 {
-    private readonly int[] _rows;
+    private readonly IndexList _rows;
     private readonly double[]? _weights;
 
     /// <summary>Rows w_s·e_{rows[s]} of dimension <paramref name="size"/>, viewed as <paramref name="shape"/>.</summary>
@@ -40,8 +40,26 @@ public sealed class SelectionMatrixOp : Primitive
             shape.Take(shape.Rank - 1).Count(e => e != 1) > 1)
             throw new ShapeException($"select: shape {shape} is not [{rows.Length}, {size}] with unit axes inserted before the last axis.");
         Size = size;
-        _rows = (int[])rows.Clone();
+        _rows = new IndexList(rows);
         _weights = weights is null ? null : (double[])weights.Clone();
+        Shape = shape;
+    }
+
+    /// <summary>Unit rows e_{r_s} of dimension <paramref name="size"/> for rows drawn on every run (<see cref="IndexList.Sampled"/>), viewed as <paramref name="shape"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="rows"/> is null.</exception>
+    /// <exception cref="ArgumentException">The list is not a sampled vector of indices below <paramref name="size"/>.</exception>
+    /// <exception cref="ShapeException"><paramref name="shape"/> is not [S, D] with unit axes inserted before the last axis.</exception>
+    public SelectionMatrixOp(int size, IndexList rows, Shape shape)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (!rows.IsSampled || rows.Shape.Rank != 1)
+            throw new ArgumentException($"select: a list of rows given as an IndexList must be a sampled vector (fixed rows are passed as int[]); got {rows.Text}.", nameof(rows));
+        rows.Check(size, "select", 1, new Shape(rows.Count, size));
+        if (shape.Rank < 2 || shape[^1] != size || shape.Take(shape.Rank - 1).Aggregate(1L, (p, e) => p * e) != rows.Count ||
+            shape.Take(shape.Rank - 1).Count(e => e != 1) > 1)
+            throw new ShapeException($"select: shape {shape} is not [{rows.Count}, {size}] with unit axes inserted before the last axis.");
+        Size = size;
+        _rows = rows;
         Shape = shape;
     }
 
@@ -49,8 +67,8 @@ public sealed class SelectionMatrixOp : Primitive
     public int Size { get; }
     /// <summary>The output shape.</summary>
     public Shape Shape { get; }
-    /// <summary>The selected row indices r_s (a copy).</summary>
-    public int[] Rows => (int[])_rows.Clone();
+    /// <summary>The selected row indices r_s (fixed, or drawn per run).</summary>
+    public IndexList Rows => _rows;
     /// <summary>The weights w_s (a copy), or null when all are 1.</summary>
     public double[]? Weights => _weights is null ? null : (double[])_weights.Clone();
 
@@ -58,11 +76,17 @@ public sealed class SelectionMatrixOp : Primitive
     public static Node Emit(Graph g, int size, int[] rows, double[]? weights, Shape shape) =>
         g.Apply(new SelectionMatrixOp(size, rows, weights, shape));
 
+    /// <summary>The node of unit rows e_{rows[s]} drawn on every run, viewed as <paramref name="shape"/> in graph <paramref name="g"/>.</summary>
+    public static Node Emit(Graph g, int size, IndexList rows, Shape shape) =>
+        g.Apply(new SelectionMatrixOp(size, rows, shape));
+
     /// <inheritdoc/>
     public override string Name => "select";
+    /// <summary>True when the rows are drawn per run: never folded or merged.</summary>
+    public override bool IsRandom => _rows.IsSampled;
     /// <inheritdoc/>
     public override string Attributes =>
-        $"{Size.ToString(CultureInfo.InvariantCulture)}, {Shape}, rows [{string.Join(",", _rows)}]" +
+        $"{Size.ToString(CultureInfo.InvariantCulture)}, {Shape}, rows {_rows.Text}" +
         (_weights is null ? "" : $", weights [{string.Join(",", _weights.Select(w => w.ToString("R", CultureInfo.InvariantCulture)))}]");
     /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
@@ -71,8 +95,9 @@ public sealed class SelectionMatrixOp : Primitive
     public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         Array.Clear(output.Data);
-        for (int s = 0; s < _rows.Length; s++)
-            output.Data[(long)s * Size + _rows[s]] = _weights is null ? T.One : T.CreateTruncating(_weights[s]);
+        var rows = _rows.Resolve(context);
+        for (int s = 0; s < rows.Length; s++)
+            output.Data[(long)s * Size + rows[s]] = _weights is null ? T.One : T.CreateTruncating(_weights[s]);
     }
 
     /// <summary>No operands, so no cotangents: an empty array.</summary>

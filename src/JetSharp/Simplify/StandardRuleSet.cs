@@ -15,6 +15,7 @@ internal static class StandardRuleSet
         new MatMulByIdentity(),
         new MatMulOfIdentity(),
         new MatMulOfSelection(),
+        new SumOfProductWithSelection(),
         new LinearOfZero(),
         new ComposeShapeOps(),
         new SinkBroadcastThroughUnary(),

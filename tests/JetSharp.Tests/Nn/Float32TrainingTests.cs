@@ -55,6 +55,7 @@ public class Float32TrainingTests
             {
                 var path = Path.Combine(dir, $"{example.Name}.safetensors");
                 var options = new ExampleOptions { Fast = true, Precision = DType.Float32, CheckpointPath = path };
+                if (example is StdeAllenCahn) continue;    // float32 by design: its own test runs it
                 if (example is not PinnExample)
                 {
                     Assert.Contains("float32", Assert.Throws<NotSupportedException>(() => example.Run(options)).Message);

@@ -196,6 +196,40 @@ public class CoordinateEstimateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void UnmixedTermsOfALinearOperatorAreGatheredNotMultiplied()
+    {
+        // Σ c_d ∂²/∂x_d² over sampled unmixed terms: the directions √c_d·e_d are scaled unit vectors, so the first layer
+        // gathers rows of W (no [R, D] constant, no matmul by one); values against the exact weighted sum of the diagonal.
+        var x = Point(41);
+        var w = Randn(42, D, H);
+        var xs = NDArray.FromArray(x, new Shape(1, D));
+        double[] cs = [.. Enumerable.Range(0, D).Select(i => 0.5 + i)];
+        var terms = Enumerable.Range(0, D).Select(i => (cs[i], new[] { i, i })).ToList();
+        Node G(Node v, Node[] p) => Fn.MatMul(Fn.Tanh(Fn.MatMul(v, p[0])), v.Graph.Constant(NDArray.FromArray(new double[] { 1.0, -2.0, 0.5 }, new Shape(H, 1))));
+        var exact = new double[D];
+        for (int k = 0; k < H; k++)
+        {
+            double z = 0;
+            for (int i = 0; i < D; i++) z += x[i] * w.Data[i * H + k];
+            double t = Math.Tanh(z), second = new[] { 1.0, -2.0, 0.5 }[k] * (-2 * t * (1 - t * t));
+            for (int i = 0; i < D; i++) exact[i] += cs[i] * second * w.Data[i * H + k] * w.Data[i * H + k];
+        }
+        foreach (var est in new[] { Estimate.Exact, Estimate.Coordinates(4, false, 7) })
+        {
+            var compiled = DifferentialOperator.Linear(terms, est).Compile(G, new Shape(1, D), [new Shape(D, H)]);
+            Assert.Contains(compiled.Graph.Nodes, n => n.Op is TakeOp);
+            Assert.DoesNotContain(compiled.Graph.Nodes, n => n.Op is ConstantOp && n.Shape.Rank >= 2 && n.Shape[^1] == D);
+            double value = compiled.Run(xs, w).Data[0];
+            if (est.IsExact) Assert.Equal(exact.Sum(), value, 1e-10);
+            else
+            {
+                var (picked, factors) = est.Draw(D, "Linear");
+                Assert.Equal(picked.Select((d, s) => factors[s] * exact[d]).Sum(), value, 1e-10);
+            }
+        }
+    }
+
+    [Fact]
     public void CoordinateEstimatesRefuseWhatTheyCannotDo()
     {
         Assert.Throws<ArgumentException>(() => Estimate.Coordinates(2, withReplacement: false, importance: [1.0, 2.0]));
@@ -208,5 +242,64 @@ public class CoordinateEstimateTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => DifferentialOperator.Laplacian(Estimate.Coordinates(2, true, 0, [1.0, 2.0])).Compile(f, new Shape(1, D)));
         Assert.Throws<ArgumentException>(() => DifferentialOperator.Biharmonic(Estimate.Coordinates(2)));
         Assert.Throws<ArgumentException>(() => DifferentialOperator.Linear([(1.0, "xx")], "x", Estimate.Stochastic(2)));
+        Assert.Throws<ArgumentException>(() => Estimate.Coordinates(2, true, importance: [1.0, 2.0], resample: true));
+        Assert.Throws<ArgumentException>(() => DifferentialOperator.Linear([(1.0, "xx")], "x", Estimate.Coordinates(1, resample: true)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResampledCoordinatesDrawAfreshEveryRunFromOneGatheredGraph(bool withReplacement)
+    {
+        // One compiled graph; run k draws with seed + k. Unbiased with the closed-form variance over runs, and run k
+        // equals the once-drawn estimate with seed + k (without replacement the two draws are the same shuffle).
+        const int s = 3;
+        const long seed = 40;
+        var x = Point(21);
+        var w = Randn(22, D, H);
+        var xs = NDArray.FromArray(x, new Shape(1, D));
+        Node G(Node v, Node[] p) => Fn.MatMul(Fn.Tanh(Fn.MatMul(v, p[0])), v.Graph.Constant(NDArray.FromArray(new double[] { 1.0, -2.0, 0.5 }, new Shape(H, 1))));
+        var diag = new double[D];
+        for (int k = 0; k < H; k++)
+        {
+            double z = 0;
+            for (int i = 0; i < D; i++) z += x[i] * w.Data[i * H + k];
+            double t = Math.Tanh(z), second = new[] { 1.0, -2.0, 0.5 }[k] * (-2 * t * (1 - t * t));
+            for (int i = 0; i < D; i++) diag[i] += second * w.Data[i * H + k] * w.Data[i * H + k];
+        }
+        var op = DifferentialOperator.Laplacian(Estimate.Coordinates(s, withReplacement, seed, resample: true));
+        var graph = op.Compile(G, new Shape(1, D), [new Shape(D, H)]).Graph;
+        Assert.Contains(graph.Nodes, n => n.Op is TakeOp { Indices.IsSampled: true });
+        Assert.DoesNotContain(graph.Nodes, n => n.Op is SelectionMatrixOp);
+        Assert.All(graph.Nodes, n => Assert.True(n.Shape.Size < s * D || n.Op is InputOp, $"%{n.Id} {n.Op} {n.Shape}"));
+        var exe = new JetSharp.Runtime.Executable(graph);
+        double Run(long offset) => exe.Run<double>([xs, w], offset)[0].Data[0];
+        Assert.Equal(Run(7), Run(7));
+        Assert.NotEqual(Run(7), Run(8));
+        double variance = withReplacement ? VarianceWith(diag, [.. Enumerable.Repeat(1.0 / D, D)], s) : VarianceWithout(diag, s);
+        CheckEstimator($"Laplacian redrawn per run, S = {s}, {(withReplacement ? "with" : "without")} replacement", offset => Run(offset), diag.Sum(), variance);
+        if (!withReplacement)
+            for (long k = 0; k < 5; k++)
+                Assert.Equal(DifferentialOperator.Laplacian(Estimate.Coordinates(s, false, seed + k)).Compile(G, new Shape(1, D), [new Shape(D, H)]).Run(xs, w).Data[0], Run(k), 1e-12);
+    }
+
+    [Fact]
+    public void ResampledSigmaColumnsAreUnbiased()
+    {
+        const int r = 6, s = 2;
+        var x = Point(31);
+        var (f, _) = TanhLayer(x, 32);
+        var sigma = Randn(33, D, r);
+        var xs = NDArray.FromArray(x, new Shape(1, D));
+        var terms = Enumerable.Range(0, r).Select(c =>
+        {
+            var col = new double[D, 1];
+            for (int i = 0; i < D; i++) col[i, 0] = sigma.Data[i * r + c];
+            return DifferentialOperator.WeightedLaplacian(NDArray.FromArray(col)).Apply(f, xs).Data[0];
+        }).ToArray();
+        var graph = DifferentialOperator.WeightedLaplacian(sigma, Estimate.Coordinates(s, false, 3, resample: true)).Compile(f, xs.Shape).Graph;
+        Assert.DoesNotContain(graph.Nodes, n => n.Op is SelectionMatrixOp);
+        var exe = new JetSharp.Runtime.Executable(graph);
+        CheckEstimator($"σ columns redrawn per run, S = {s} of R = {r}", offset => exe.Run<double>([xs], offset)[0].Data[0], terms.Sum(), VarianceWithout(terms, s));
     }
 }

@@ -53,7 +53,7 @@ public class RuleTests
         typeof(PullSumThroughPad), typeof(PullSumThroughConcat), typeof(PullSumThroughSum),
         typeof(PullSumThroughTake), typeof(PullSumThroughScatterAdd), typeof(PullSumThroughCumSum), typeof(PullSumThroughSolve),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
-        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(LinearOfZero),
+        typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(SumOfProductWithSelection), typeof(LinearOfZero),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond), typeof(SimplifyCondBranches),
@@ -648,6 +648,37 @@ public class RuleTests
         Assert.Empty(LiveOf<MatMulOp>(after));
         Assert.Empty(LiveOf<SelectionMatrixOp>(after));
         Assert.Single(LiveOf<TakeOp>(after));
+    }
+
+    [Theory]
+    [InlineData("x·bcast(P), keepdims", false)]
+    [InlineData("bcast(P)·x, weighted, repeated row", true)]
+    [InlineData("P·P", true)]
+    public void SumOfProductWithSelection_GathersColumnsWithoutADenseProduct(string form, bool weighted)
+    {
+        // Σ_d x[n, d]·P[s, d] over directions P [R, 1, H] broadcast over the N = K rows of x: the unsimplified graph
+        // (dense selection, [R, K, H] product) is the reference that SimplifyAndCompare checks the result against.
+        int[] rows = weighted ? [4, 0, 4] : [2, 0, 3];
+        double[]? weights = weighted ? [0.5, -2.0, 3.0] : null;
+        var after = Fires(new SumOfProductWithSelection(), xs =>
+        {
+            var x = xs[0];                                                           // [K, H]
+            var p = SelectionMatrixOp.Emit(x.Graph, H, rows, weights, new Shape(R, 1, H));
+            var wide = Fn.BroadcastTo(p, new Shape(R, K, H));
+            var product = form.StartsWith("P·P") ? p * p : form.StartsWith("x") ? x * wide : wide * x;
+            return Fn.Tanh(Fn.Sum(product, [2], keepDims: true) + 0.0 * Fn.Sum(x));
+        }, X(1, K, H));
+        Assert.DoesNotContain(LiveOf<MulOp>(after), n => n.Shape.Size >= R * K * H);
+        Assert.Empty(LiveOf<SelectionMatrixOp>(after));
+    }
+
+    [Fact]
+    public void SumOfProductWithSelection_LeavesFactorsThatVaryAlongTheDirectionsAlone()
+    {
+        // A factor [R, K, H] differs per direction: Σ_d A[s, n, d]·P[s, d] is not a gather of one shared tensor.
+        DoesNotFire(new SumOfProductWithSelection(), xs =>
+            Fn.Sum(Fn.Reshape(xs[0], R, K, H) * Fn.BroadcastTo(SelectionMatrixOp.Emit(xs[0].Graph, H, [1, 2, 0], null, new Shape(R, 1, H)), new Shape(R, K, H)), [2], keepDims: true),
+            X(1, R * K, H));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed class MatMulOfSelection : RewriteRule
         var m = (MatMulOp)op;
         var p = (SelectionMatrixOp)inputs[0].Op;
         var b = m.TransposeB ? Fn.Transpose(inputs[1], 1, 0) : inputs[1];
-        var rows = Fn.Take(b, p.Rows, 0);                                   // [S, H]
+        var rows = Fn.Take(b, p.Rows, 0);                                   // [S, H] (rows drawn per run stay so)
         if (p.Weights is { } w)
         {
             var g = b.Graph;
@@ -63,5 +63,76 @@ public sealed class MatMulOfSelection : RewriteRule
             rows = rows * Fn.BroadcastTo(column, rows.Shape);
         }
         return Fn.Reshape(rows, m.InferShape(inputs).ToArray());
+    }
+}
+
+/// <summary>
+/// Σ_d A[…, d]·P[s, …, d] → w_s·A[…, r_s] for a structural selection P (<see cref="SelectionMatrixOp"/>, row s = w_s·e_{r_s},
+/// possibly broadcast over the data): the contraction of a tensor with unit vectors along their last axis is a gather of
+/// that axis. This is what a directional derivative of an elementwise function of x looks like in a Taylor graph, e.g. the
+/// first coefficient 2·Σ_d x_d·v_d of ‖x‖² along coordinate directions v = e_{r_s}: without the rule it is an [S, N, D]
+/// product. A must not vary along the selection's axis 0 (it is shared by the directions, as x is); Σ_d P[s, d]² (both
+/// factors the same selection) becomes the constant w_s².
+/// </summary>
+public sealed class SumOfProductWithSelection : RewriteRule
+{
+    /// <inheritdoc/>
+    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) =>
+        op is SumOp s && inputs[0].Rank >= 2 && s.Axes.SequenceEqual([inputs[0].Rank - 1]) && inputs[0].Op is MulOp &&
+        Split(inputs[0]) is not null;
+
+    /// <summary>The selection and the other factor of the product x (null when the pattern does not apply).</summary>
+    private static (SelectionMatrixOp P, Node Other)? Split(Node product)
+    {
+        var shape = product.Shape;
+        int r = shape.Rank;
+        for (int k = 0; k < 2; k++)
+        {
+            if (Selection(product.Inputs[k]) is not { } p || p.Shape.Rank != r || p.Shape[0] != shape[0] || p.Size != shape[^1]) continue;
+            var other = product.Inputs[1 - k];
+            if (Selection(other) is { } q && q.Attributes == p.Attributes) return (p, other);        // Σ_d P² = w²
+            // The other factor, right-aligned to the product, must be constant along axis 0 and full along the last.
+            if (other.Rank > r || other.Shape[^1] != shape[^1]) continue;
+            if (other.Rank == r && other.Shape[0] != 1) continue;
+            return (p, other);
+        }
+        return null;
+    }
+
+    /// <summary>The selection behind a node (itself or a broadcast of it).</summary>
+    private static SelectionMatrixOp? Selection(Node n) =>
+        n.Op as SelectionMatrixOp ?? (n.Op is BroadcastToOp && n.Inputs[0].Op is SelectionMatrixOp p ? p : null);
+
+    /// <inheritdoc/>
+    public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
+    {
+        var sum = (SumOp)op;
+        var product = inputs[0];
+        var (p, other) = Split(product)!.Value;
+        var g = product.Graph;
+        var outShape = sum.InferShape(inputs);
+        int r = product.Rank, s = product.Shape[0];
+        var weights = p.Weights;
+        Node result;
+        if (Selection(other) is { } q && q.Attributes == p.Attributes)
+        {
+            var squares = new double[s];
+            for (int i = 0; i < s; i++) squares[i] = weights is null ? 1 : weights[i] * weights[i];
+            result = g.Constant(NDArray.FromArray(squares, new Shape([s, .. Enumerable.Repeat(1, r - 1)])));
+        }
+        else
+        {
+            // A padded to the product's rank: [1, m_1, …, m_{r−2}, D] → [M, D] → take the rows' columns → [M, S] → [S, m…, 1].
+            int[] padded = [.. Enumerable.Repeat(1, r - other.Rank), .. other.Shape];
+            int m = 1;
+            for (int i = 1; i < r - 1; i++) m *= padded[i];
+            var gathered = Fn.Take(Fn.Reshape(other, m, padded[^1]), p.Rows, 1);                   // [M, S]
+            result = Fn.Reshape(Fn.Transpose(gathered, 1, 0), [s, .. padded[1..^1], 1]);
+            if (weights is not null)
+                result = result * g.Constant(NDArray.FromArray(weights, new Shape([s, .. Enumerable.Repeat(1, r - 1)])));
+        }
+        var kept = new Shape([.. product.Shape.Take(r - 1), 1]);
+        if (result.Shape != kept) result = Fn.BroadcastTo(result, kept);
+        return result.Shape == outShape ? result : Fn.Reshape(result, outShape.ToArray());
     }
 }

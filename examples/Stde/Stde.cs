@@ -1,0 +1,352 @@
+using System.Diagnostics;
+using JetSharp.Nn;
+using JetSharp.Runtime;
+using JetSharp.Simplify;
+using JetSharp.Transforms;
+
+namespace JetSharp.Examples;
+
+/// <summary>
+/// <c>stde</c>: the inseparable two-body Allen–Cahn benchmark of STDE (Shi, Hu, Lin, Kawaguchi, NeurIPS 2024) in D
+/// dimensions, trained in float32 with a coordinate-sampled Laplacian redrawn every step:
+/// <code>
+///   Δu + u − u³ = g  in the unit ball B ⊂ ℝᴰ,   u = 0 on ∂B,
+///   u*(x) = (1 − ‖x‖²)·ψ(x),  ψ = Σ_{i&lt;D−1} c_i sin z_i,  z_i = x_i + cos x_{i+1} + x_{i+1} cos x_i,  c_i ~ N(0, 1) (seeded),
+///   g = Δu* + u* − u*³,  Δu* = −2D·ψ − 4·x·∇ψ + (1 − ‖x‖²)·Δψ   (Δ(φψ) = ψΔφ + 2∇φ·∇ψ + φΔψ, φ = 1 − ‖x‖²).
+/// </code>
+/// With a_i = ∂z_i/∂x_i = 1 − x_{i+1} sin x_i and b_i = ∂z_i/∂x_{i+1} = cos x_i − sin x_{i+1}:
+/// x·∇ψ = Σ c_i cos z_i (x_i a_i + x_{i+1} b_i) and Δψ = Σ c_i [−cos z_i (x_{i+1} cos x_i + cos x_{i+1}) − sin z_i (a_i² + b_i²)].
+/// The model is u(x; θ) = (1 − ‖x‖²)·√D·NN(x; θ) with NN a tanh MLP D→128→128→128→1 (the envelope makes u = 0 on the
+/// sphere; √D is the scale of ψ, a sum of D − 1 unit-variance terms). The loss is mean(r²) over 100 fresh uniform points of
+/// the ball per step with r = (Δ̂u + u − u³ − g)/(2D√D), where Δ̂u = (D/S)·Σ_{s≤S} ∂²u/∂x_{d_s}² over S = 16 coordinates
+/// drawn without replacement every step (<see cref="Estimate.Coordinates"/> with resample): the first layer's product with
+/// the unit vectors is a gather of 16 rows of W₁. Adam, learning rate 10⁻³ decaying to 10⁻⁴ over the run. The source g
+/// is computed with the points (float64 sums, O(D) per point), not in the graph. See docs/examples/stde.md.
+/// </summary>
+public sealed class StdeAllenCahn : Example
+{
+    /// <summary>Network widths after the input, directions per step and points per step (STDE's settings).</summary>
+    public const int Width = 128, Directions = 16, PointsPerStep = 100;
+
+    public override string Name => "stde";
+    public override string Summary => "STDE's two-body Allen–Cahn problem in D dimensions (default 10⁵) on the unit ball: float32, Laplacian from 16 coordinates redrawn per step";
+    public override int? DefaultDimension => 100_000;
+    /// <summary>Float32 first: what the benchmark trains in (and the CLI's default for it); float64 for the tests' comparisons.</summary>
+    public override IReadOnlyList<DType> Precisions => [DType.Float32, DType.Float64];
+
+    /// <summary>The relative L2 error the full run (10k steps) promises.</summary>
+    public const double Target = 1e-2;
+
+    /// <summary>The fast (test) objective in float64: D = 12, width 8, 3 coordinates, 8 points.</summary>
+    public override IObjective<double> CreateObjective(bool fast, Strategy? strategy = null, long seed = 0) => Create<double>(fast, null, seed, strategy);
+
+    public override double[] InitialParameters(bool fast, long seed = 0) => Create<double>(fast, null, seed).InitialParameters();
+
+    /// <summary>The problem of the fast or full configuration in dimension <paramref name="dimension"/> (null: 12 when fast, else 10⁵).</summary>
+    public static Problem<T> Create<T>(bool fast, int? dimension, long seed, Strategy? strategy = null) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(dimension ?? (fast ? 12 : 100_000), fast ? 8 : Width, fast ? 3 : Directions, fast ? 8 : PointsPerStep, seed, strategy);
+
+    public override ExampleResult Run(ExampleOptions options)
+    {
+        CheckPrecision(options);
+        return options.Precision == DType.Float32 ? Run<float>(options) : Run<double>(options);
+    }
+
+    private ExampleResult Run<T>(ExampleOptions options) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var wall = Stopwatch.StartNew();
+        var log = options.Log ?? (_ => { });
+        int steps = options.Steps ?? (int)Math.Max(1, Math.Round((options.Fast ? 8 : 10_000) * options.StepScale));
+        var problem = Create<T>(options.Fast, options.Dimension, options.Seed);
+        int d = problem.Dimension;
+        log($"{Name}: {Summary.Replace("(default 10⁵)", $"(D = {d})")}");
+        log($"network {problem.Architecture}, {problem.ParameterCount} parameters ({DTypes.Of<T>().Name()}); gradient graph {problem.GradientGraph.Nodes.Count} nodes, built in {wall.Elapsed.TotalSeconds:0.0} s; " +
+            $"largest node {problem.LargestNode}");
+
+        var eval = problem.EvaluationSet(options.Fast ? 16 : d <= 10_000 ? 1000 : 200);
+        // Fast runs (the tests) keep one draw of points and coordinates and a larger rate, so a few steps lower the loss.
+        var adam = new Adam<T>(options.Fast ? Nn.LearningRate.Constant(1e-2) : Nn.LearningRate.Exponential(1e-3, 0.1, steps));
+        var trainer = new Trainer<T>(problem, problem.InitialParameters(), [new TrainingPhase<T>(adam, steps, options.Fast ? 0 : 1)], new TrainerOptions<T>
+        {
+            Error = theta => problem.RelativeL2(theta, eval),
+            ErrorEvery = options.Fast ? 2 : Math.Max(10, steps / 20),
+            Progress = options.Progress,
+            ProgressEvery = options.Fast ? 1 : 5,
+            TimeBudget = options.TimeBudget,
+            CheckpointPath = options.CheckpointPath,
+            CheckpointEvery = options.CheckpointEvery,
+            Cancellation = options.Cancellation,
+            Seed = options.Seed,
+            Metadata = new Dictionary<string, string> { ["example"] = Name, ["dimension"] = d.ToString(), ["fast"] = options.Fast.ToString() },
+        });
+        if (options.Resume)
+        {
+            if (options.CheckpointPath is not { } path) throw new ArgumentException($"{Name}: resuming needs a checkpoint path.");
+            trainer.Restore(path);
+            log($"resumed from {path} at step {trainer.Step}");
+        }
+        problem.ResetTimers();
+        long peakBefore = Environment.WorkingSet;
+        var training = trainer.Run();
+        double error = problem.RelativeL2(trainer.Parameters, eval);
+        var figures = new List<string>();
+        if (options.OutputDirectory is { } dir) figures.Add(Reporting.LossCurve(training.History, dir, $"{Name} (D = {d}): training"));
+        var timings = new List<StrategyTiming>();
+        if (options.CompareStrategies && options.Fast)
+            timings.AddRange(Reporting.TimeSteps<T>(s => Create<T>(options.Fast, options.Dimension, options.Seed, s), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], 1));
+        else if (options.CompareStrategies)
+            log("stde: strategies are timed in fast runs only (a nested first-order build at this D costs minutes)");
+        var t = problem.Timers;
+        double total = training.ElapsedThisRun.TotalSeconds, n = Math.Max(1, training.StepsThisRun);
+        double other = Math.Max(0, total - t.Sampling - t.Graph - t.Copies - t.Evaluation);
+        log($"per step: sampling (points and source) {1e3 * t.Sampling / n:0.0} ms, graph (loss and gradient) {1e3 * t.Graph / n:0.0} ms, " +
+            $"parameter copies {1e3 * t.Copies / n:0.0} ms, optimizer and trainer {1e3 * other / n:0.0} ms; error evaluations {t.Evaluation:0.0} s in all");
+        return new ExampleResult
+        {
+            Name = Name,
+            ErrorName = "relative L2 error of u",
+            Error = error,
+            Target = Target,
+            Training = training,
+            WallTime = wall.Elapsed,
+            Figures = figures,
+            Timings = timings,
+            Details =
+            [
+                ("dimension", d.ToString()),
+                ("network", problem.Architecture),
+                ("parameters", problem.ParameterCount.ToString()),
+                ("precision", DTypes.Of<T>().Name()),
+                ("points per step", problem.Points.ToString()),
+                ("coordinates per step", $"{problem.Samples} of {d}, without replacement, redrawn every step"),
+                ("iterations per second", $"{n / total:0.00}"),
+                ("time per step", $"sampling {1e3 * t.Sampling / n:0.0} ms, graph {1e3 * t.Graph / n:0.0} ms, copies {1e3 * t.Copies / n:0.0} ms, optimizer+trainer {1e3 * other / n:0.0} ms"),
+                ("peak working set", $"{Process.GetCurrentProcess().PeakWorkingSet64 / 1e9:0.00} GB"),
+                ("planned peak of the gradient graph", $"{problem.PlannedPeakBytes / 1e9:0.000} GB"),
+                ("largest node of the gradient graph", problem.LargestNode),
+            ],
+        };
+    }
+
+    /// <summary>Wall time spent in each part of a step since <c>Problem.ResetTimers</c>.</summary>
+    public sealed record StepTimers(double Sampling, double Graph, double Copies, double Evaluation);
+
+    /// <summary>
+    /// The training objective: fresh points of the ball and the source there on every <see cref="Resample"/>, the loss and its
+    /// gradient from one compiled graph (inputs x [N, D], g [N, 1], θ), coordinates redrawn by the run's seed offset.
+    /// </summary>
+    public sealed class Problem<T> : IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly double[] _c;
+        private readonly float[] _c32;
+        private readonly Mlp _init;
+        private readonly Executable _gradient;
+        private readonly Executable _model;
+        private readonly NDArray<T> _x, _g;
+        private readonly NDArray<T>[] _parameters;
+        private readonly long _seed;
+        private long _seedOffset;
+        private readonly Stopwatch _sampling = new(), _graph = new(), _copies = new(), _evaluation = new();
+
+        public Problem(int dimension, int width, int samples, int points, long seed, Strategy? strategy = null)
+        {
+            if (dimension < 2) throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "stde: the two-body solution needs D ≥ 2.");
+            if (samples > dimension) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"stde: {samples} coordinates without replacement out of D = {dimension}.");
+            Dimension = dimension;
+            Samples = samples;
+            Points = points;
+            _seed = seed;
+            var dtype = DTypes.Of<T>();
+            _c = new double[dimension - 1];
+            for (int i = 0; i < _c.Length; i++) _c[i] = SeededRandom.Normal(seed + 77, i);
+            _c32 = Array.ConvertAll(_c, v => (float)v);
+            _init = Mlp.Create(dimension, [width, width, width], 1, Activation.Tanh, seed, dtype);
+            ParameterShapes = _init.ParameterShapes;
+            ParameterCount = ParameterVector.Count(ParameterShapes);
+            Architecture = $"(1 − ‖x‖²)·√D·{_init.Architecture}(x)";
+
+            var modelGraph = Tracer.Function(xs => Model(xs[1..], xs[0]), [new Shape(points, dimension), .. ParameterShapes], dtype);
+            var laplacian = DifferentialOperator.Laplacian(Estimate.Coordinates(samples, withReplacement: false, seed: seed * 1_000_003 + 5, resample: true));
+            var laplacianGraph = laplacian.Build(modelGraph, strategy);
+
+            var loss = new Graph(dtype);
+            var x = loss.Input(new Shape(points, dimension), "x");
+            var g = loss.Input(new Shape(points, 1), "g");
+            var ps = ParameterShapes.Select((s, i) => loss.Input(s, $"θ{i}")).ToArray();
+            var u = Inline.Apply(modelGraph, [x, .. ps])[0];
+            var lap = Inline.Apply(laplacianGraph, [x, .. ps])[0];
+            var r = (lap + u - u * u * u - g) * (1.0 / (2.0 * dimension * Math.Sqrt(dimension)));
+            loss.SetOutputs(Fn.Mean(r * r));
+
+            var gg = new Graph(dtype);
+            var primals = GraphWalk.MirrorInputs(loss, gg);
+            var (outs, cts) = Vjp.Apply(loss, primals, [gg.Scalar(1)], [.. primals.Select((_, i) => i >= 2)]);
+            gg.SetOutputs([.. outs, .. primals.Skip(2).Select((p, i) => cts[2 + i] ?? Fn.Zeros(gg, p.Shape))]);
+            GradientGraph = Simplifier.Simplify(gg);
+            _gradient = new Executable(GradientGraph);
+            PlannedPeakBytes = _gradient.PlannedPeakBytes();
+            var largest = GradientGraph.Nodes.Where(n => n.Op is not InputOp).MaxBy(n => n.Shape.Size)!;
+            LargestNode = $"{largest.Op.Name} {largest.Shape}";
+            if (Environment.GetEnvironmentVariable("JETSHARP_STDE_GRAPH") is { Length: > 0 } dump)
+                File.WriteAllText(dump, GradientGraph.ToString());
+            _model = new Executable(Simplifier.Simplify(modelGraph));
+            _x = new NDArray<T>(new Shape(points, dimension));
+            _g = new NDArray<T>(new Shape(points, 1));
+            _parameters = [.. ParameterShapes.Select(s => new NDArray<T>(s))];
+        }
+
+        public int Dimension { get; }
+        public int Samples { get; }
+        public int Points { get; }
+        public string Architecture { get; }
+        public IReadOnlyList<Shape> ParameterShapes { get; }
+        public int ParameterCount { get; }
+
+        /// <summary>(x, g, θ…) → (loss, ∂loss/∂θ…), simplified.</summary>
+        public Graph GradientGraph { get; }
+
+        /// <summary>Peak live bytes of one run of the gradient graph as the runtime plans it.</summary>
+        public long PlannedPeakBytes { get; }
+
+        /// <summary>The operation and shape of the largest non-input node of the gradient graph (what shows that no [S·N, D] tensor exists).</summary>
+        public string LargestNode { get; }
+
+        public StepTimers Timers => new(_sampling.Elapsed.TotalSeconds, _graph.Elapsed.TotalSeconds, _copies.Elapsed.TotalSeconds, _evaluation.Elapsed.TotalSeconds);
+
+        public void ResetTimers()
+        {
+            _sampling.Reset(); _graph.Reset(); _copies.Reset(); _evaluation.Reset();
+        }
+
+        public T[] InitialParameters() => ParameterVector.Flatten<T>(_init.Parameters);
+
+        private Node Model(IReadOnlyList<Node> parameters, Node x) =>
+            (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * (_init.Apply(parameters, x) * Math.Sqrt(Dimension));
+
+        public void Resample(long step, T[] theta)
+        {
+            _sampling.Start();
+            Sample(unchecked((long)SeededRandom.Word(_seed, step)), _x, _g, exact: null);
+            _sampling.Stop();
+            _seedOffset = unchecked(_seed * 7_919 + step * 1_000_003);
+        }
+
+        public T Evaluate(T[] theta, T[] gradient)
+        {
+            _copies.Start();
+            ParameterVector.CopyTo<T>(theta, _parameters);
+            _copies.Stop();
+            _graph.Start();
+            var outs = _gradient.Run<T>([_x, _g, .. _parameters], _seedOffset);
+            _graph.Stop();
+            _copies.Start();
+            ParameterVector.Gather<T>(outs[1..], gradient);
+            _copies.Stop();
+            return outs[0].Data[0];
+        }
+
+        /// <summary>Held-out points: <paramref name="count"/> points (a multiple of the batch, drawn batch by batch) and u* there.</summary>
+        public (long Seed, int Batches, double[] Exact) EvaluationSet(int count)
+        {
+            int batches = Math.Max(1, count / Points);
+            long seed = unchecked(_seed * 31 + 987_654_321);
+            var exact = new double[batches * Points];
+            var x = new NDArray<T>(new Shape(Points, Dimension));
+            var g = new NDArray<T>(new Shape(Points, 1));
+            for (int b = 0; b < batches; b++) Sample(seed + b, x, g, exact.AsSpan(b * Points, Points));
+            return (seed, batches, exact);
+        }
+
+        /// <summary>‖u − u*‖/‖u*‖ over the held-out points (redrawn batch by batch from their seed, so never all in memory).</summary>
+        public double RelativeL2(T[] theta, (long Seed, int Batches, double[] Exact) set)
+        {
+            _evaluation.Start();
+            var ps = ParameterVector.Unflatten<T>(theta, ParameterShapes);
+            var x = new NDArray<T>(new Shape(Points, Dimension));
+            var g = new NDArray<T>(new Shape(Points, 1));
+            var u = new double[set.Exact.Length];
+            for (int b = 0; b < set.Batches; b++)
+            {
+                Sample(set.Seed + b, x, g, exact: null);
+                var y = _model.Run<T>([x, .. ps])[0];
+                for (int i = 0; i < Points; i++) u[b * Points + i] = double.CreateTruncating(y.Data[i]);
+            }
+            _evaluation.Stop();
+            return Reporting.RelativeL2(u, set.Exact);
+        }
+
+        /// <summary>
+        /// Uniform points of the unit ball into <paramref name="x"/> (a Gaussian direction times radius U^{1/D}) and the source
+        /// g there (and u* when asked), in parallel over the points and 8 lanes at a time (<see cref="FastSampler"/>): at
+        /// D = 10⁶ a step needs 10⁸ normals and 2·10⁸ sines and cosines, which scalar code would spend seconds on.
+        /// </summary>
+        private void Sample(long seed, NDArray<T> x, NDArray<T> g, Span<double> exact)
+        {
+            var us = new double[Points];
+            int d = Dimension;
+            Parallel.For(0, Points, () => new FastSampler.Scratch(d), (i, _, scratch) =>
+            {
+                var row = scratch.Row;
+                FastSampler.BallPoint(seed, i, row);
+                var (source, u) = FastSampler.Source(row, _c32, scratch);
+                g.Data[i] = T.CreateTruncating(source);
+                us[i] = u;
+                if (typeof(T) == typeof(float)) row.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)));
+                else for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
+                return scratch;
+            }, _ => { });
+            if (!exact.IsEmpty) us.CopyTo(exact);
+        }
+
+        /// <summary>g = Δu* + u* − u*³ and u* at a point, in float64 by the formulas of the class comment (the reference the fast path is tested against).</summary>
+        public (double Source, double U) SourceAt(ReadOnlySpan<double> x)
+        {
+            if (x.Length != Dimension) throw new ShapeException($"stde: a point has {Dimension} coordinates, got {x.Length}.");
+            var t = new T[x.Length];
+            for (int k = 0; k < x.Length; k++) t[k] = T.CreateTruncating(x[k]);
+            return Source(t);
+        }
+
+        /// <summary>The fast path's g and u* at a point given in float32 (what training uses).</summary>
+        public (double Source, double U) FastSourceAt(float[] x)
+        {
+            if (x.Length != Dimension) throw new ShapeException($"stde: a point has {Dimension} coordinates, got {x.Length}.");
+            return FastSampler.Source(x, _c32, new FastSampler.Scratch(Dimension));
+        }
+
+        /// <summary>The coefficients c_i (a copy).</summary>
+        public double[] Coefficients => (double[])_c.Clone();
+
+        /// <summary>The point of <paramref name="index"/> in the draw of <paramref name="seed"/> (what <see cref="Resample"/> stores, before rounding to T).</summary>
+        public float[] PointOf(long seed, int index)
+        {
+            var row = new float[Dimension];
+            FastSampler.BallPoint(seed, index, row);
+            return row;
+        }
+
+        /// <summary>g(x) = Δu* + u* − u*³ and u*(x) at one point (float64 sums).</summary>
+        private (double Source, double U) Source(ReadOnlySpan<T> x)
+        {
+            int d = x.Length;
+            double r2 = 0, psi = 0, xGrad = 0, lapPsi = 0;
+            for (int k = 0; k < d; k++) { double v = double.CreateTruncating(x[k]); r2 += v * v; }
+            var (sinA, cosA) = Math.SinCos(double.CreateTruncating(x[0]));
+            for (int i = 0; i < d - 1; i++)
+            {
+                double xi = double.CreateTruncating(x[i]), xj = double.CreateTruncating(x[i + 1]);
+                var (sinB, cosB) = Math.SinCos(xj);
+                double z = xi + cosB + xj * cosA;
+                var (sz, cz) = Math.SinCos(z);
+                double a = 1 - xj * sinA, b = cosA - sinB, c = _c[i];
+                psi += c * sz;
+                xGrad += c * cz * (xi * a + xj * b);
+                lapPsi += c * (-cz * (xj * cosA + cosB) - sz * (a * a + b * b));
+                (sinA, cosA) = (sinB, cosB);
+            }
+            double phi = 1 - r2, u = phi * psi;
+            double lap = -2.0 * d * psi - 4 * xGrad + phi * lapPsi;
+            return (lap + u - u * u * u, u);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using JetSharp.Examples;
+using JetSharp.Ir;
+using JetSharp.Operators;
+using JetSharp.Primitives;
+using JetSharp.Tensors;
+
+namespace JetSharp.Tests.Examples;
+
+/// <summary>The stde example: its source term against the library's exact Laplacian, its fast sampler, and the shape of its graph.</summary>
+public class StdeTests
+{
+    [Fact]
+    public void TheSourceIsTheLaplacianOfTheExactSolutionPlusTheReaction()
+    {
+        // Δu* by the library's exact collapsed Laplacian of u* written as a graph, against the hand-derived formula.
+        const int d = 5;
+        var problem = new StdeAllenCahn.Problem<double>(d, 4, 2, 3, seed: 3);
+        var c = problem.Coefficients;
+        Node Exact(Node x)
+        {
+            Node psi = null!;
+            for (int i = 0; i < d - 1; i++)
+            {
+                var xi = Fn.Slice(x, 1, i, 1); var xj = Fn.Slice(x, 1, i + 1, 1);
+                var term = Fn.Sin(xi + Fn.Cos(xj) + xj * Fn.Cos(xi)) * c[i];
+                psi = i == 0 ? term : psi + term;
+            }
+            return (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * psi;
+        }
+        var raw = NDArray.RandomNormal<double>(new Shape(4, d), 7).Data;
+        var points = NDArray.FromArray(Array.ConvertAll(raw, v => 0.4 * v), new Shape(4, d));
+        NDArray<double> lap = DifferentialOperator.Laplacian().Apply<double>(Exact, points);
+        for (int n = 0; n < 4; n++)
+        {
+            var (g, u) = problem.SourceAt(points.Data.AsSpan(n * d, d));
+            Assert.Equal(lap.Data[n] + u - u * u * u, g, 1e-10 * Math.Max(1, Math.Abs(g)));
+        }
+    }
+
+    [Fact]
+    public void TheFastSamplerDrawsBallPointsAndAgreesWithTheFloat64Source()
+    {
+        const int d = 37;
+        var problem = new StdeAllenCahn.Problem<float>(d, 4, 2, 3, seed: 5);
+        var radii = new List<double>();
+        for (int i = 0; i < 200; i++)
+        {
+            var p = problem.PointOf(11, i);
+            double r = Math.Sqrt(p.Sum(v => (double)v * v));
+            Assert.True(r <= 1 + 1e-6, $"point {i} has radius {r}");
+            radii.Add(Math.Pow(r, d));                   // uniform on (0, 1) for uniform points of the ball
+            var (fast, fu) = problem.FastSourceAt(p);
+            var (exact, eu) = problem.SourceAt(Array.ConvertAll(p, v => (double)v));
+            Assert.Equal(exact, fast, 1e-4 * Math.Abs(exact) + 1e-4);
+            Assert.Equal(eu, fu, 1e-4 * Math.Abs(eu) + 1e-6);
+        }
+        Assert.InRange(radii.Average(), 0.5 - 4 * 0.289 / Math.Sqrt(200), 0.5 + 4 * 0.289 / Math.Sqrt(200));
+        Assert.Equal(problem.PointOf(11, 3), problem.PointOf(11, 3));
+        Assert.NotEqual(problem.PointOf(11, 3), problem.PointOf(12, 3));
+    }
+
+    [Fact]
+    public void TheGradientGraphGathersRowsAndHoldsNoDenseDirections()
+    {
+        const int d = 3000, s = 4, n = 5;
+        var problem = new StdeAllenCahn.Problem<float>(d, 8, s, n, seed: 1);
+        var g = problem.GradientGraph;
+        Assert.Contains(g.Nodes, x => x.Op is TakeOp { Indices.IsSampled: true });
+        Assert.Contains(g.Nodes, x => x.Op is ScatterAddOp { Indices.IsSampled: true });
+        Assert.DoesNotContain(g.Nodes, x => x.Op is SelectionMatrixOp);
+        // Nothing of the size of the directions [S, N, D]: the largest tensors are x [N, D] and W₁ or its gradient [D, 8].
+        Assert.All(g.Nodes, x => Assert.True(x.Shape.Size <= Math.Max(n, 8) * d, $"%{x.Id} {x.Op} {x.Shape}"));
+    }
+}
