@@ -64,7 +64,7 @@ public sealed class Executable
 
     /// <summary>
     /// In-place updates: an elementwise node (a primitive with <see cref="Primitive.IsElementwise"/>, or a fused tree)
-    /// writes its output into the buffer of an operand of its shape that dies at this node — the operand's last
+    /// (not a reducing one) writes its output into the buffer of an operand of its shape that dies at this node — the operand's last
     /// consumer, not an output, computed by this run (not an input or constant), and not aliased by a view.
     /// Output element i depends only on element i of each operand, and every elementwise kernel reads element i
     /// before it writes it, so the result is the same as with a fresh buffer.
@@ -85,7 +85,8 @@ public sealed class Executable
         for (int i = 0; i < _schedule.Length; i++)
         {
             var node = _schedule[i];
-            if (node.Op.IsView || !(_fused.ContainsKey(node) || node.Op.IsElementwise)) continue;
+            bool elementwise = _fused.TryGetValue(node, out var tree) ? tree.IsElementwise : node.Op.IsElementwise;
+            if (node.Op.IsView || !elementwise) continue;
             foreach (var s in _inputSlots[i])
             {
                 var operand = _schedule[s];
