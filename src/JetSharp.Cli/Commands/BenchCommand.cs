@@ -36,6 +36,7 @@ public static class BenchCommand
             ScanBenchCommand.Create(quick),
             SparsityBenchCommand.Create(quick),
             PinnJacobianBenchCommand.Create(),
+            MemoryBenchCommand.Create(),
         };
         command.SetAction(p =>
         {

@@ -33,19 +33,48 @@ internal static class FusedKernel
     {
         int size = output.Size;
         int chunks = (size + Chunk - 1) / Chunk;
-        if (size < ParallelThreshold || Environment.ProcessorCount == 1)
+        void Chunks(int from, int to)
         {
             var scratch = new Scratch<T>(program.Length);
-            for (int c = 0; c < chunks; c++) RunChunk(program, c, leaves, output, scratch);
-            return;
+            for (int c = from; c < to; c++)
+            {
+                int start = c * Chunk;
+                RunChunk(program, start, Math.Min(Chunk, size - start), leaves, output.Data, start, scratch);
+            }
         }
+        if (size < ParallelThreshold || Environment.ProcessorCount == 1) { Chunks(0, chunks); return; }
         int workers = Math.Min(Environment.ProcessorCount, chunks);
-        Parallel.For(0, workers, w =>
+        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
+    }
+
+    /// <summary>
+    /// output[j] = Σ_r program(r·inner + j), inner = output's size, over the <paramref name="outer"/> leading positions:
+    /// the program's result (of shape [outer…, inner…]) is summed over its leading axes chunk by chunk and never stored.
+    /// Each output element adds its terms in order r = 0, 1, …; cores share the output's chunks.
+    /// </summary>
+    public static void RunSum<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output, int outer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int inner = output.Size;
+        int chunks = (inner + Chunk - 1) / Chunk;
+        void Chunks(int from, int to)
         {
             var scratch = new Scratch<T>(program.Length);
-            for (int c = (int)((long)chunks * w / workers); c < (int)((long)chunks * (w + 1) / workers); c++)
-                RunChunk(program, c, leaves, output, scratch);
-        });
+            var term = new T[Chunk];
+            for (int c = from; c < to; c++)
+            {
+                int j = c * Chunk, length = Math.Min(Chunk, inner - j);
+                var sum = output.Data.AsSpan(j, length);
+                sum.Clear();
+                for (int r = 0; r < outer; r++)
+                {
+                    RunChunk(program, r * inner + j, length, leaves, term, 0, scratch);
+                    TensorPrimitives.Add(sum, term.AsSpan(0, length), sum);
+                }
+            }
+        }
+        if ((long)inner * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
+        int workers = Math.Min(Environment.ProcessorCount, chunks);
+        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
     }
 
     private sealed class Scratch<T>(int registers)
@@ -57,15 +86,16 @@ internal static class FusedKernel
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
     private readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
 
-    private static void RunChunk<T>(FusedStep[] program, int chunk, NDArray<T>[] leaves, NDArray<T> output, Scratch<T> s) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Runs the program on elements [start, start + length) of its domain; the last step writes destination[offset…].</summary>
+    private static void RunChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, T[] destination, int offset, Scratch<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int start = chunk * Chunk, length = Math.Min(Chunk, output.Size - start);
         for (int i = 0; i < program.Length; i++)
         {
             var step = program[i];
             bool last = i == program.Length - 1;
             if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
-            var dest = last ? output.Data.AsSpan(start, length) : s.Buffers[i].AsSpan(0, length);
+            var dest = last ? destination.AsSpan(offset, length) : s.Buffers[i].AsSpan(0, length);
             var a = s.Values[step.A];
             if (op.Binary is { } binary) Binary(binary, a, s.Values[step.B], dest, length);
             else if (op.Unary == UnaryOp.Neg)
@@ -73,7 +103,7 @@ internal static class FusedKernel
                 if (a.IsScalar) dest.Fill(-a.Scalar); else TensorPrimitives.Negate(Span(a, length), dest);
             }
             else throw new NotSupportedException($"FusedKernel: {op} is not fusable.");
-            s.Values[i] = new Value<T>(false, default, last ? output.Data : s.Buffers[i], last ? start : 0);
+            s.Values[i] = new Value<T>(false, default, last ? destination : s.Buffers[i], last ? offset : 0);
         }
     }
 

@@ -42,18 +42,62 @@ public sealed class Executable
         foreach (var o in graph.Outputs) consumers[o]++;
         (_fused, var absorbed) = fuse ? FusedTree.Plan(reachable, consumers) : ([], []);
 
-        _schedule = [.. reachable.Where(n => !absorbed.Contains(n))];
+        Node[] InputsOf(Node n) => [.. (_fused.TryGetValue(n, out var tree) ? tree.Leaves : n.InputArray).Distinct()];
+        long elementBytes = graph.DType.SizeInBytes();
+        _schedule = Scheduling.EagerReductions([.. reachable.Where(n => !absorbed.Contains(n))], InputsOf, graph.Outputs,
+            n => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes);
         for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
         _uses = new int[_schedule.Length];
         _inputSlots = new int[_schedule.Length][];
         for (int i = 0; i < _schedule.Length; i++)
         {
-            var inputs = _fused.TryGetValue(_schedule[i], out var tree) ? tree.Leaves : _schedule[i].InputArray;
-            _inputSlots[i] = [.. inputs.Select(x => _slot[x]).Distinct()];
+            _inputSlots[i] = [.. InputsOf(_schedule[i]).Select(x => _slot[x])];
             foreach (var s in _inputSlots[i]) _uses[s]++;
         }
         _outputSlots = [.. graph.Outputs.Select(o => _slot[o])];
         foreach (var s in _outputSlots) _uses[s]++;
+        _inPlace = PlanInPlace();
+    }
+
+    // Per scheduled node: the slot whose buffer it overwrites in place, or −1 (see PlanInPlace).
+    private readonly int[] _inPlace;
+
+    /// <summary>
+    /// In-place updates: an elementwise node (a primitive with <see cref="Primitive.IsElementwise"/>, or a fused tree)
+    /// (not a reducing one) writes its output into the buffer of an operand of its shape that dies at this node — the operand's last
+    /// consumer, not an output, computed by this run (not an input or constant), and not aliased by a view.
+    /// Output element i depends only on element i of each operand, and every elementwise kernel reads element i
+    /// before it writes it, so the result is the same as with a fresh buffer.
+    /// </summary>
+    private int[] PlanInPlace()
+    {
+        var last = new int[_schedule.Length];
+        Array.Fill(last, -1);
+        var viewed = new bool[_schedule.Length];
+        for (int i = 0; i < _schedule.Length; i++)
+        {
+            foreach (var s in _inputSlots[i]) last[s] = i;
+            if (_schedule[i].Op.IsView) foreach (var s in _inputSlots[i]) viewed[s] = true;
+        }
+        foreach (var s in _outputSlots) last[s] = int.MaxValue;
+        var plan = new int[_schedule.Length];
+        Array.Fill(plan, -1);
+        for (int i = 0; i < _schedule.Length; i++)
+        {
+            var node = _schedule[i];
+            bool elementwise = _fused.TryGetValue(node, out var tree) ? tree.IsElementwise : node.Op.IsElementwise;
+            if (node.Op.IsView || !elementwise) continue;
+            foreach (var s in _inputSlots[i])
+            {
+                var operand = _schedule[s];
+                if (last[s] == i && !viewed[s] && operand.Shape == node.Shape && operand.Op is not (InputOp or ConstantOp) && !operand.Op.IsView)
+                {
+                    plan[i] = s;
+                    break;
+                }
+            }
+        }
+        return plan;
     }
 
     /// <summary>
@@ -62,12 +106,42 @@ public sealed class Executable
     /// included). Kernels that run nested graphs (fixed-point solves) may hold more while they run; for graphs
     /// without them the figure is exact.
     /// </summary>
-    public long PlannedPeakBytes()
+    public long PlannedPeakBytes() => SimulatePlan(null);
+
+    /// <summary>
+    /// The values whose buffers are live at the planned peak (<see cref="PlannedPeakBytes"/>), largest first, with their
+    /// bytes: where a graph's memory goes. A view's storage is listed under the node that allocated it.
+    /// </summary>
+    public IReadOnlyList<(Node Node, long Bytes)> LiveAtPlannedPeak()
+    {
+        var live = new List<(Node, long)>();
+        SimulatePlan(live);
+        return [.. live.OrderByDescending(x => x.Item2)];
+    }
+
+    /// <summary>The schedule, one line per step: the live bytes after the step's allocation, and the node (fused trees marked).</summary>
+    public string PlanListing()
+    {
+        var sb = new System.Text.StringBuilder();
+        SimulatePlan(null, (i, live) => sb.AppendLine($"{live,12:N0}  {(_fused.ContainsKey(_schedule[i]) ? "fused " : "")}{_schedule[i]}"));
+        return sb.ToString();
+    }
+
+    private long SimulatePlan(List<(Node, long)>? liveAtPeak, Action<int, long>? step = null)
     {
         long size = Graph.DType.SizeInBytes(), live = 0, peak = 0;
         var owner = new int[_schedule.Length];          // slot whose buffer a value uses, −1 when not the run's
         var refs = new Dictionary<int, int>();
         var remaining = (int[])_uses.Clone();
+        void Allocate(int slot)
+        {
+            live += _schedule[slot].Shape.Size * size;
+            if (live <= peak) return;
+            peak = live;
+            if (liveAtPeak is null) return;
+            liveAtPeak.Clear();
+            foreach (var o in refs.Keys) liveAtPeak.Add((_schedule[o], _schedule[o].Shape.Size * size));
+        }
         void Release(int slot)
         {
             int o = owner[slot];
@@ -86,13 +160,21 @@ public sealed class Executable
                 owner[i] = owner[_slot[source]];
                 if (owner[i] >= 0) refs[owner[i]]++;
             }
+            else if (_inPlace[i] >= 0)
+            {
+                int from = owner[_inPlace[i]];           // the operand's buffer passes to this node
+                refs.Remove(from);
+                owner[_inPlace[i]] = -1;
+                owner[i] = i;
+                refs[i] = 1;
+            }
             else
             {
                 owner[i] = i;
                 refs[i] = 1;
-                live += node.Shape.Size * size;
-                peak = Math.Max(peak, live);
+                Allocate(i);
             }
+            step?.Invoke(i, live);
             foreach (var s in _inputSlots[i])
                 if (--remaining[s] == 0) Release(s);
             if (remaining[i] == 0) Release(i);
@@ -101,8 +183,8 @@ public sealed class Executable
         foreach (var o in _outputSlots)
             if (owner[o] < 0 || !handedOut.Add(owner[o]))
             {
-                live += _schedule[o].Shape.Size * size;
-                peak = Math.Max(peak, live);
+                refs[o] = refs.GetValueOrDefault(o) + 1;
+                Allocate(o);
             }
         return peak;
     }
@@ -225,6 +307,15 @@ public sealed class Executable
                         result = new NDArray<T>(node.Shape, args[0].Data);
                         if (owners.TryGetValue(result.Data, out int refs)) owners[result.Data] = refs + 1;
                     }
+                    else if (_inPlace[i] is var from and >= 0)
+                    {
+                        // The operand dies here and nothing else shares its buffer: the output takes it over.
+                        var operand = values[from]!;
+                        result = new NDArray<T>(node.Shape, operand.Data);
+                        produced += result.Data.Length * (long)Unsafe.SizeOf<T>();
+                        if (tree is not null) tree.Execute(args, result);
+                        else node.Op.Execute(args, result, context);
+                    }
                     else
                     {
                         result = new NDArray<T>(node.Shape, pool.Rent(node.Shape.Size));
@@ -239,7 +330,11 @@ public sealed class Executable
                     break;
             }
             foreach (var s in _inputSlots[i])
-                if (--remaining[s] == 0) Release(s);
+                if (--remaining[s] == 0)
+                {
+                    if (s == _inPlace[i]) values[s] = null;   // its buffer now belongs to the output
+                    else Release(s);
+                }
             if (remaining[i] == 0) Release(i);
         }
 

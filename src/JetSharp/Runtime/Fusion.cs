@@ -1,6 +1,7 @@
 using JetSharp.Tensors;
 using JetSharp.Backend;
 using JetSharp.Ir;
+using JetSharp.Primitives;
 
 namespace JetSharp.Runtime;
 
@@ -13,21 +14,47 @@ namespace JetSharp.Runtime;
 /// It joins its consumer's tree when it is that consumer's only use, has the same shape, and is not a
 /// graph output. Tree leaves may have the output's shape, be a single element, or have the output's
 /// trailing axes (an [N, H] factor of an [R, N, H] tree). <see cref="FusedKernel"/> runs the tree.
+/// A sum over leading axes whose operand is such a tree (the Σ_r x₁,r² of a second-order Taylor rule) is the
+/// root of a reducing tree: the kernel sums the tree's values chunk by chunk and never stores the [R, N, H] terms.
 /// </summary>
 internal sealed class FusedTree
 {
     private readonly FusedStep[] _program;
 
-    private FusedTree(Node root, Node[] leaves, FusedStep[] program)
+    private readonly int _outer;   // > 0: the tree's values are summed over this many leading positions
+
+    private FusedTree(Node root, Node[] leaves, FusedStep[] program, int outer)
     {
         Root = root;
         Leaves = leaves;
         _program = program;
+        _outer = outer;
     }
 
     public Node Root { get; }
     public Node[] Leaves { get; }
-    public int Size => _program.Count(i => !i.IsLoad);
+    /// <summary>Graph nodes the tree replaces (its arithmetic, and the sum of a reducing tree).</summary>
+    public int Size => _program.Count(i => !i.IsLoad) + (_outer > 0 ? 1 : 0);
+    /// <summary>Output element i depends only on element i of each leaf (false for a reducing tree).</summary>
+    public bool IsElementwise => _outer == 0;
+
+    /// <summary>Least output size of a reducing tree: below it, per-chunk overhead outweighs the saved pass.</summary>
+    internal const int MinReducedSize = 256;
+
+    /// <summary>
+    /// The number of leading positions summed when <paramref name="n"/> is a sum over leading axes 0…k−1 (k ≥ 1) of a
+    /// fusable node, with at least <see cref="MinReducedSize"/> outputs; 0 otherwise.
+    /// </summary>
+    private static int LeadingSum(Node n)
+    {
+        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || n.Shape.Size < MinReducedSize || !IsFusable(n.InputArray[0])) return 0;
+        for (int k = 0; k < sum.Axes.Length; k++)
+            if (sum.Axes[k] != k) return 0;
+        var x = n.InputArray[0].Shape;
+        int outer = 1;
+        for (int k = 0; k < sum.Axes.Length; k++) outer *= x[k];
+        return outer;
+    }
 
     public static bool IsFusable(Node n) =>
         n.Op.Arithmetic is { } op && FusedKernel.Supports(op) && n.InputArray.All(i => LeafFits(i.Shape, n.Shape));
@@ -55,8 +82,8 @@ internal sealed class FusedTree
         foreach (var n in schedule)
             foreach (var i in n.InputArray) consumers[i] = n;
         bool JoinsConsumer(Node x) =>
-            IsFusable(x) && uses[x] == 1 && consumers.TryGetValue(x, out var c) && IsFusable(c) &&
-            c.Shape == x.Shape && c.InputArray.Count(i => i == x) == 1;
+            IsFusable(x) && uses[x] == 1 && consumers.TryGetValue(x, out var c) &&
+            ((IsFusable(c) && c.Shape == x.Shape && c.InputArray.Count(i => i == x) == 1) || LeadingSum(c) > 0);
 
         // Consumers come after their inputs, so walking the schedule backwards meets a tree's root first:
         // a node joins its consumer's tree while that tree has room, and starts a tree of its own otherwise.
@@ -65,7 +92,7 @@ internal sealed class FusedTree
         for (int k = schedule.Count - 1; k >= 0; k--)
         {
             var n = schedule[k];
-            if (!IsFusable(n)) continue;
+            if (!IsFusable(n) && LeadingSum(n) == 0) continue;
             if (JoinsConsumer(n) && rootOf.TryGetValue(consumers[n], out var r) && size[r] < MaxTreeNodes) { rootOf[n] = r; size[r]++; }
             else { rootOf[n] = n; size[n] = 1; }
         }
@@ -82,6 +109,8 @@ internal sealed class FusedTree
     /// <summary>The program of the tree at <paramref name="root"/>: members in post-order (operands first), other inputs loaded as leaves.</summary>
     private static FusedTree Build(Node root, Func<Node, bool> isMember)
     {
+        int outer = LeadingSum(root);
+        var top = outer > 0 ? root.InputArray[0] : root;   // a reducing tree's program computes the summed operand
         var leaves = new List<Node>();
         var leafIndex = new Dictionary<Node, int>();
         var program = new List<FusedStep>();
@@ -94,7 +123,7 @@ internal sealed class FusedTree
             return program.Count - 1;
         }
         var stack = new Stack<(Node Node, bool OperandsDone)>();
-        stack.Push((root, false));
+        stack.Push((top, false));
         while (stack.Count > 0)
         {
             var (n, operandsDone) = stack.Pop();
@@ -111,9 +140,12 @@ internal sealed class FusedTree
             program.Add(FusedStep.Apply(op, a, b));
             stepOf[n] = program.Count - 1;
         }
-        return new FusedTree(root, [.. leaves], [.. program]);
+        return new FusedTree(root, [.. leaves], [.. program], outer);
     }
 
-    public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T> =>
-        FusedKernel.Run(_program, leaves, output);
+    public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (_outer > 0) FusedKernel.RunSum(_program, leaves, output, _outer);
+        else FusedKernel.Run(_program, leaves, output);
+    }
 }

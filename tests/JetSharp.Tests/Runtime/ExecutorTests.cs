@@ -141,6 +141,43 @@ public class ExecutorTests
     }
 
     [Fact]
+    public void ReductionsRunEarlyAndDyingOperandsAreOverwrittenInPlace()
+    {
+        // a = x·W, p = a ∘ c, q = Σ_rows a∘a (created last, as the Taylor transform emits Σ x₁²), y = tanh(p·W).
+        // Run in creation order, a∘a would stay live across p·W: three [M, H] buffers. With the sum run as soon
+        // as a∘a exists, and a∘a written over a (its last use), at most two are live at once.
+        const int m = 96, h = 32;
+        var g = Tracer.Function(v =>
+        {
+            var a = Fn.MatMul(v[0], v[1]);
+            var p = a * v[2];
+            var sq = a * a;
+            var y = Fn.Tanh(Fn.MatMul(p, v[1]));
+            return [y, Fn.Sum(sq, 0)];
+        }, [new Shape(m, h), new Shape(h, h), new Shape(h)]);
+        var exe = Executable.Compile(g);
+        NDArray<double> x = Randn(350, m, h), w = Randn(351, h, h), c = Randn(352, h);
+        var outs = exe.Run(x, w, c);
+
+        var a = Naive.MatMul(x, w);
+        var p = new NDArray<double>(new Shape(m, h));
+        var q = new NDArray<double>(new Shape(h));
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < h; j++)
+            {
+                p[i, j] = a[i, j] * c[j];
+                q[j] += a[i, j] * a[i, j];
+            }
+        AssertClose(Naive.Map(Naive.MatMul(p, w), Math.Tanh), outs[0], 1e-13, "tanh(p·W)");
+        AssertClose(q, outs[1], 1e-12, "Σ a∘a");
+
+        long buffer = (long)m * h * sizeof(double);
+        Assert.True(exe.LastRun.PeakLiveBytes <= 2 * buffer + h * sizeof(double), $"peak {exe.LastRun.PeakLiveBytes} B > two [{m}, {h}] buffers and the sum");
+        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+        AssertClose(outs[0], exe.Run(x, w, c)[0], 0, "second run (buffers from the pool)");
+    }
+
+    [Fact]
     public void DeepMlpOutputIsUnchangedByBufferReuse()
     {
         // A narrower deep network, checked against a hand-written forward pass on every run.

@@ -30,6 +30,34 @@ public class FusionTests
         Assert.True(exe.Fusion.Kernels >= 1 && exe.Fusion.Nodes >= 6, $"fusion {exe.Fusion}");
     }
 
+    [Theory]
+    [InlineData(50, 16, 24, false)]    // [N, H] leaves of the output's own shape (never overwritten in place)
+    [InlineData(7, 33, 40, true)]      // keepdims; 1320 outputs, two chunks, the parallel path
+    public void SumsOverLeadingAxesOfArithmeticTreesRunInOnePassAndMatchTheUnfusedExecutor(int r, int n, int h, bool keepDims)
+    {
+        // The collapsed second-order tanh rule: d1·x2 + d2·Σ_r x1², with the squares summed over the direction axis.
+        var g = Tracer.Function(xs =>
+        {
+            var (x1, d2) = (xs[0], xs[1]);
+            var terms = Fn.Sum(d2 * (x1 * x1), 0, keepDims);
+            return [terms, Fn.Sum(x1 - 0.5 * x1 * x1, [0, 1], keepDims)];
+        }, [new Shape(r, n, h), new Shape(n, h)]);
+        var inputs = new[] { TestUtil.Randn(11, r, n, h), TestUtil.Randn(12, n, h) };
+        var (fused, plain, exe, _) = RunBoth(g, inputs);
+        Assert.True(exe.Fusion.Kernels >= 1 && exe.Fusion.Nodes >= 3, $"fusion {exe.Fusion}");
+        var x1 = inputs[0].Data;
+        var d2 = inputs[1].Data;
+        var expected = new double[n * h];
+        for (int k = 0; k < r; k++)
+            for (int j = 0; j < n * h; j++) expected[j] += d2[j] * x1[k * n * h + j] * x1[k * n * h + j];
+        for (int j = 0; j < n * h; j++)
+        {
+            Assert.Equal(expected[j], fused[0].Data[j], 1e-12);
+            Assert.Equal(plain[0].Data[j], fused[0].Data[j], 1e-12);
+        }
+        for (int j = 0; j < fused[1].Size; j++) Assert.Equal(plain[1].Data[j], fused[1].Data[j], 1e-12);
+    }
+
     [Fact]
     public void NodesWithOtherUsersOrThatAreOutputsStayMaterialised()
     {
