@@ -14,6 +14,14 @@ public sealed record EmitOptions
     public IReadOnlyList<string>? OutputNames { get; init; }
     /// <summary>The emitters to use (default <see cref="EmitterRegistry.Default"/>).</summary>
     public EmitterRegistry? Registry { get; init; }
+    /// <summary>
+    /// Whether the code may call JetSharp at run time: vectorised elementwise kernels and the library's GEMM
+    /// (<see cref="EmittedKernels"/>) on contiguous runs, and a primitive's own kernel for a primitive without
+    /// a C# emitter; <c>Run</c> then takes a seed offset (random sampling) as a second argument. Such code is
+    /// fast but not standalone. Default (null): true for <see cref="EmittedGraph.Compile"/>, false for
+    /// <see cref="CSharpEmitter.Emit"/> and <see cref="CSharpExport"/>, whose code depends only on the BCL.
+    /// </summary>
+    public bool? UseLibraryKernels { get; init; }
 }
 
 /// <summary>
@@ -39,8 +47,10 @@ public static class CSharpEmitter
         if (options.OutputNames is { } dn && dn.Distinct().Count() != dn.Count)
             throw new ArgumentException($"CodeGen: output names [{string.Join(", ", dn)}] repeat a name.", nameof(options));
 
+        bool library = options.UseLibraryKernels ?? false;
         var live = LiveNodes(graph);
-        var emitters = live.Select(registry.For).ToArray(); // fails on an unsupported primitive before any work
+        // Fails on an unsupported primitive before any work (compiled code calls the primitive's kernel instead).
+        var emitters = live.Select(n => library ? registry.TryFor(n) ?? KernelCallEmitter.Instance : registry.For(n)).ToArray();
         string t = graph.DType == DType.Float32 ? "float" : "double";
 
         var names = new Names();
@@ -50,7 +60,7 @@ public static class CSharpEmitter
         var body = new StringBuilder();
         var values = new Dictionary<Node, Operand>();
         var members = new Dictionary<string, string>();
-        var ctx = new EmitContext(body, values, members, graph.DType, 2);
+        var ctx = new EmitContext(body, values, members, graph.DType, 2, library);
 
         ctx.Line($"if (inputs is null || inputs.Length != {graph.Inputs.Count}) throw new System.ArgumentException(\"{options.ClassName}.Run: expected {graph.Inputs.Count} input array(s).\");");
         for (int i = 0; i < graph.Inputs.Count; i++)
@@ -78,14 +88,12 @@ public static class CSharpEmitter
         }
 
         ctx.Line("");
-        var returned = new HashSet<string>();
         var results = new List<string>();
         foreach (var o in graph.Outputs)
         {
+            // Outputs are fresh copies: the buffers are reused by the next call, inputs and constants belong to others.
             var v = values[o];
-            if (v.Literal is { } lit) results.Add($"new {t}[] {{ {lit} }}");
-            else if (!v.Owned || !returned.Add(v.Array!)) results.Add($"({t}[]){v.Array}.Clone()"); // never hand out an input, a constant or the same array twice
-            else results.Add(v.Array!);
+            results.Add(v.Literal is { } lit ? $"new {t}[] {{ {lit} }}" : $"({t}[]){v.Array}.Clone()");
         }
         ctx.Line($"return new {t}[][] {{ {string.Join(", ", results)} }};");
 
@@ -94,6 +102,7 @@ public static class CSharpEmitter
         sb.Append($"// Emitted by JetSharp.CodeGen from a {graph.DType.Name()} graph of {graph.Nodes.Count} nodes ({live.Count} live).\n");
         sb.Append("// Depends only on the .NET base class library. Arrays are flat and row-major.\n");
         sb.Append("// </auto-generated>\n");
+        if (library) sb.Append("// Compiled by JetSharp.CodeGen.EmittedGraph: calls JetSharp's kernels (not standalone).\nusing System;\nusing JetSharp.CodeGen;\n");
         if (options.Namespace is { } ns) sb.Append($"namespace {ns};\n");
         sb.Append('\n');
         sb.Append($"/// <summary>Computes the graph's outputs from its inputs (flat row-major {t} arrays).</summary>\n");
@@ -102,7 +111,8 @@ public static class CSharpEmitter
         sb.Append("    /// Inputs: " + string.Join(", ", graph.Inputs.Select((x, i) => $"[{i}] {inputNames[i]} {x.Shape}")) + ".\n");
         sb.Append("    /// Outputs: " + string.Join(", ", graph.Outputs.Select((x, i) => $"[{i}] {outputNames[i]} {x.Shape}")) + ".\n");
         sb.Append("    /// </summary>\n");
-        sb.Append($"    public static {t}[][] Run({t}[][] inputs)\n    {{\n");
+        if (library) sb.Append("    /// <param name=\"seedOffset\">Added to the seed of every random-sampling node.</param>\n");
+        sb.Append($"    public static {t}[][] Run({t}[][] inputs{(library ? ", long seedOffset" : "")})\n    {{\n");
         sb.Append(body);
         sb.Append("    }\n");
         // A typed entry point: one array per input, the outputs by name.
@@ -111,11 +121,11 @@ public static class CSharpEmitter
         sb.Append('\n');
         sb.Append("    /// <summary>Same as <see cref=\"Run\"/>, with one argument per input and the outputs by name.</summary>\n");
         if (outputNames.Length == 1)
-            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }})[0];\n");
+            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }}{(library ? ", 0" : "")})[0];\n");
         else
         {
             sb.Append($"    public static ({string.Join(", ", outputNames.Select(n => $"{t}[] {n}"))}) Evaluate({parameters})\n    {{\n");
-            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }});\n");
+            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }}{(library ? ", 0" : "")});\n");
             sb.Append($"        return ({string.Join(", ", outputNames.Select((_, i) => $"r[{i}]"))});\n    }}\n");
         }
         foreach (var member in members.Values)
@@ -165,7 +175,7 @@ public static class CSharpEmitter
 
     private sealed class Names
     {
-        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
         public string Claim(string name)
         {
             var n = name;

@@ -33,6 +33,7 @@ public static class BenchCommand
             quick, float32, repeats, batches, samples, stochasticBatch, noTraining, only, outDir,
             GemmBenchCommand.Create(quick),
             DepthBenchCommand.Create(quick),
+            CodeGenBenchCommand.Create(quick),
         };
         command.SetAction(p =>
         {
