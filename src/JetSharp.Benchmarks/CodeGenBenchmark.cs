@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using JetSharp.CodeGen;
 using JetSharp.Nn;
 using JetSharp.Nn.Pinn;
@@ -15,8 +16,10 @@ namespace JetSharp.Benchmarks;
 /// <param name="CompileSeconds">Emission plus Roslyn compilation of the compiled code, once.</param>
 /// <param name="MaxRelativeDifference">Largest |interpreter − emitted| over the largest |interpreter| of each output.</param>
 /// <param name="Samples">How many timed samples each median is taken over.</param>
+/// <param name="InterpreterCpuSeconds">Median process CPU seconds per interpreter call (all threads; NaN where not measurable). Less sensitive than wall time to other processes' load.</param>
+/// <param name="EmittedCpuSeconds">Median process CPU seconds per call of the compiled code.</param>
 public sealed record CodeGenBenchmarkResult(string Name, int GraphNodes, double InterpreterSeconds, double EmittedSeconds, double StandaloneSeconds,
-    double CompileSeconds, double MaxRelativeDifference, int Samples)
+    double CompileSeconds, double MaxRelativeDifference, int Samples, double InterpreterCpuSeconds = double.NaN, double EmittedCpuSeconds = double.NaN)
 {
     /// <summary>Interpreter time over emitted-code time (above 1: the emitted code is faster).</summary>
     public double Speedup => InterpreterSeconds / EmittedSeconds;
@@ -25,6 +28,7 @@ public sealed record CodeGenBenchmarkResult(string Name, int GraphNodes, double 
     public override string ToString() =>
         $"{Name,-58} {GraphNodes,5} nodes  interpreter {InterpreterSeconds * 1e3,8:0.000} ms  emitted {EmittedSeconds * 1e3,8:0.000} ms  " +
         $"({Speedup:0.00}×)  standalone {(double.IsNaN(StandaloneSeconds) ? "      —" : $"{StandaloneSeconds * 1e3,8:0.000} ms")}  " +
+        $"cpu {InterpreterCpuSeconds * 1e3:0.000} / {EmittedCpuSeconds * 1e3:0.000} ms ({InterpreterCpuSeconds / EmittedCpuSeconds:0.00}×)  " +
         $"compile {CompileSeconds * 1e3:0} ms  max rel. diff {MaxRelativeDifference:0.0E+0}";
 }
 
@@ -56,15 +60,17 @@ public static class CodeGenBenchmark
 
         var actions = new List<Action> { () => interpreter.Run<double>(inputs, 0), () => emitted.Run<double>(inputs, 0) };
         if (loops is not null) actions.Add(() => loops.Run<double>(inputs, 0));
-        var medians = MedianSeconds(actions, samples);
-        return new CodeGenBenchmarkResult(name, graph.Nodes.Count, medians[0], medians[1], loops is null ? double.NaN : medians[2], compile, diff, samples);
+        var (medians, cpu) = MedianSeconds(actions, samples);
+        return new CodeGenBenchmarkResult(name, graph.Nodes.Count, medians[0], medians[1], loops is null ? double.NaN : medians[2], compile, diff, samples,
+            cpu[0], cpu[1]);
     }
 
     /// <summary>
     /// Median seconds per call of each action: a warm-up, a calibration of the calls per sample (about 20 ms),
-    /// then <paramref name="samples"/> rounds in which every action takes one sample in turn.
+    /// then <paramref name="samples"/> rounds in which every action takes one sample in turn. Returns the wall
+    /// seconds and the process CPU seconds (all threads; NaN off Linux) per call.
     /// </summary>
-    public static double[] MedianSeconds(IReadOnlyList<Action> actions, int samples)
+    public static (double[] Wall, double[] Cpu) MedianSeconds(IReadOnlyList<Action> actions, int samples)
     {
         var calls = new int[actions.Count];
         for (int a = 0; a < actions.Count; a++)
@@ -76,14 +82,31 @@ public static class CodeGenBenchmark
             calls[a] = (int)Math.Clamp(0.02 / once, 1, 100_000);
         }
         var times = actions.Select(_ => new double[samples]).ToArray();
+        var cpu = actions.Select(_ => new double[samples]).ToArray();
         for (int s = 0; s < samples; s++)
             for (int a = 0; a < actions.Count; a++)
             {
+                double c0 = ProcessCpuSeconds();
                 long t = Stopwatch.GetTimestamp();
                 for (int c = 0; c < calls[a]; c++) actions[a]();
                 times[a][s] = Stopwatch.GetElapsedTime(t).TotalSeconds / calls[a];
+                cpu[a][s] = (ProcessCpuSeconds() - c0) / calls[a];
             }
-        return [.. times.Select(Median)];
+        return ([.. times.Select(Median)], [.. cpu.Select(Median)]);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec { public long Seconds, Nanoseconds; }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    /// <summary>CPU time of this process (CLOCK_PROCESS_CPUTIME_ID, nanosecond resolution), or NaN off Linux.</summary>
+    private static double ProcessCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return double.NaN;
+        try { return ClockGetTime(2, out var t) == 0 ? t.Seconds + 1e-9 * t.Nanoseconds : double.NaN; }
+        catch (DllNotFoundException) { return double.NaN; }
     }
 
     private static double Median(double[] xs)

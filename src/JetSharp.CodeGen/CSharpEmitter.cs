@@ -71,6 +71,13 @@ public static class CSharpEmitter
             values[x] = new Operand(inputNames[i], null, false);
         }
 
+        // Last use of each node in emission order (outputs live to the end), for buffer reuse.
+        var lastUse = new Dictionary<Node, int>();
+        for (int n = 0; n < live.Count; n++)
+            foreach (var x in live[n].Inputs) lastUse[x] = n;
+        foreach (var o in graph.Outputs) lastUse[o] = int.MaxValue;
+        var bufferLastUse = new Dictionary<string, int>();
+
         for (int n = 0; n < live.Count; n++)
         {
             var node = live[n];
@@ -84,7 +91,15 @@ public static class CSharpEmitter
                 if (!isConstant) ctx.Line($"// {Listing(node)}");
             }
             emitters[n].Emit(ctx);
-            values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
+            var value = values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
+            // A buffer is free once every node reading it — the one that wrote it and its views — has been emitted.
+            if (value is { Owned: true, Array: { } array })
+                bufferLastUse[array] = Math.Max(bufferLastUse.GetValueOrDefault(array, -1), lastUse.GetValueOrDefault(node, n));
+            foreach (var dead in bufferLastUse.Where(kv => kv.Value <= n).Select(kv => kv.Key).ToList())
+            {
+                ctx.Release(dead);
+                bufferLastUse.Remove(dead);
+            }
         }
 
         ctx.Line("");

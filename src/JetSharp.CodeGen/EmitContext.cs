@@ -74,18 +74,38 @@ public sealed class EmitContext
 
     /// <summary>
     /// Declares the node's result array and returns its name. The array is a per-thread buffer kept across
-    /// calls (<c>[ThreadStatic]</c> field, allocated on a thread's first call), so a call allocates nothing
-    /// but its outputs; with <paramref name="zero"/> it is cleared first (for code that accumulates into it),
-    /// otherwise the code must write every element.
+    /// calls (a <c>[ThreadStatic]</c> field, allocated on a thread's first call), so a call allocates nothing
+    /// but its outputs; a buffer whose value is no longer needed is reused by a later node of the same size,
+    /// which keeps the working set small. With <paramref name="zero"/> it is cleared first (for code that
+    /// accumulates into it); otherwise the code must write every element.
     /// </summary>
     public string AllocateResult(bool zero = true)
     {
-        string field = "s_" + ResultName;
-        Member(field, $"[System.ThreadStatic] private static {T}[] {field};");
-        Line($"{T}[] {ResultName} = {field} ??= new {T}[{Node.Shape.Size}];");
+        int size = Node.Shape.Size;
+        string field;
+        if (_free.TryGetValue(size, out var stack) && stack.Count > 0) field = stack.Pop();
+        else
+        {
+            field = $"s_buffer{_fieldCount++}";
+            Member(field, $"[System.ThreadStatic] private static {T}[] {field};");
+        }
+        Line($"{T}[] {ResultName} = {field} ??= new {T}[{size}];");
         if (zero) Line($"System.Array.Clear({ResultName});");
+        _buffers[ResultName] = (field, size);
         Result = new Operand(ResultName, null, true);
         return ResultName;
+    }
+
+    private readonly Dictionary<int, Stack<string>> _free = [];
+    private readonly Dictionary<string, (string Field, int Size)> _buffers = [];
+    private int _fieldCount;
+
+    /// <summary>Returns the buffer behind the array variable <paramref name="array"/> to the pool (its value is dead).</summary>
+    internal void Release(string array)
+    {
+        if (!_buffers.Remove(array, out var b)) return;
+        if (!_free.TryGetValue(b.Size, out var stack)) _free[b.Size] = stack = new Stack<string>();
+        stack.Push(b.Field);
     }
 
     /// <summary>
