@@ -71,10 +71,21 @@ public static class CSharpEmitter
             values[x] = new Operand(inputNames[i], null, false);
         }
 
+        // Compiled code fuses chains of elementwise arithmetic: a node read once, by a same-shape arithmetic node,
+        // is not stored but computed inside its consumer's vector loop (see ElementwiseEmitter).
+        var fused = library ? FusedNodes(graph, live, emitters) : [];
+        ctx.Fused = fused;
+        // Where each node's value is really read: a fused node at the end of its chain.
+        var index = new Dictionary<Node, int>();
+        for (int n = 0; n < live.Count; n++) index[live[n]] = n;
+        var readAt = new int[live.Count];
+        var consumer = new Dictionary<Node, Node>();
+        foreach (var c in live) foreach (var x in c.Inputs) consumer[x] = c;
+        for (int n = live.Count - 1; n >= 0; n--) readAt[n] = fused.Contains(live[n]) ? readAt[index[consumer[live[n]]]] : n;
         // Last use of each node in emission order (outputs live to the end), for buffer reuse.
         var lastUse = new Dictionary<Node, int>();
         for (int n = 0; n < live.Count; n++)
-            foreach (var x in live[n].Inputs) lastUse[x] = n;
+            foreach (var x in live[n].Inputs) lastUse[x] = Math.Max(lastUse.GetValueOrDefault(x, -1), readAt[n]);
         foreach (var o in graph.Outputs) lastUse[o] = int.MaxValue;
         var bufferLastUse = new Dictionary<string, int>();
 
@@ -89,6 +100,12 @@ public static class CSharpEmitter
             {
                 if (!isConstant) ctx.Line("");
                 if (!isConstant) ctx.Line($"// {Listing(node)}");
+            }
+            if (fused.Contains(node))
+            {
+                ctx.Line($"// (fused: computed inside the loop of %{consumer[node].Id})");
+                values[node] = new Operand(null, null, false);
+                continue;
             }
             emitters[n].Emit(ctx);
             var value = values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
@@ -150,6 +167,22 @@ public static class CSharpEmitter
         }
         sb.Append("}\n");
         return sb.ToString();
+    }
+
+    /// <summary>Arithmetic nodes (add, sub, mul, div, neg) whose single reader is a same-shape arithmetic node: computed in that reader's loop.</summary>
+    private static HashSet<Node> FusedNodes(Graph graph, List<Node> live, IPrimitiveEmitter[] emitters)
+    {
+        var emitter = new Dictionary<Node, IPrimitiveEmitter>();
+        for (int n = 0; n < live.Count; n++) emitter[live[n]] = emitters[n];
+        var uses = new Dictionary<Node, int>();
+        var reader = new Dictionary<Node, Node>();
+        foreach (var c in live)
+            foreach (var x in c.Inputs) { uses[x] = uses.GetValueOrDefault(x) + 1; reader[x] = c; }
+        var outputs = graph.Outputs.ToHashSet();
+        bool Arithmetic(Node n) =>
+            ReferenceEquals(emitter[n], ElementwiseEmitter.Instance) && ElementwiseEmitter.Fusible(n);
+        return [.. live.Where(n => !outputs.Contains(n) && uses.GetValueOrDefault(n) == 1 && Arithmetic(n)
+            && reader[n].Shape == n.Shape && Arithmetic(reader[n]))];
     }
 
     /// <summary>The node's listing line and, when recorded, where it came from in user code.</summary>

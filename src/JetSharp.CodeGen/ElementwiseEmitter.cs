@@ -19,8 +19,59 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
     public void Emit(EmitContext c)
     {
         var op = c.Node.Op.Arithmetic!.Value;
+        if (c.Library && c.Node.Inputs.Any(c.Fused.Contains))
+        {
+            FusedLoop(c);
+            return;
+        }
         if (c.Library && Vectorised(c, op)) return;
         Elementwise(c, args => Formula(c, op, args));
+    }
+
+    /// <summary>Whether a node can join a fused chain: add, sub, mul, div or neg, every operand the node's shape or a scalar.</summary>
+    internal static bool Fusible(Node n) =>
+        n.Op.Arithmetic is { } a && (a.Binary is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div || a.Unary == UnaryOp.Neg)
+        && n.Shape.Size >= 8 && n.Inputs.All(x => x.Shape == n.Shape || x.Shape.Size == 1);
+
+    /// <summary>
+    /// A fused chain: one loop of <c>Vector&lt;T&gt;</c> arithmetic over the flat result (then a scalar tail),
+    /// the fused operands' expressions written in place, so their intermediate arrays never exist.
+    /// </summary>
+    private static void FusedLoop(EmitContext c)
+    {
+        var node = c.Node;
+        int size = node.Shape.Size;
+        string v = $"System.Numerics.Vector<{c.T}>";
+        string Operand(Node x, bool vector)
+        {
+            if (c.Fused.Contains(x)) return "(" + Formula(x, vector) + ")";
+            var value = c.ValueOf(x);
+            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
+            if (x.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
+            return vector ? $"new {v}({value.Array}, i)" : $"{value.Array}[i]";
+        }
+        string Formula(Node x, bool vector)
+        {
+            var a = x.Op.Arithmetic!.Value;
+            var args = x.Inputs.Select(i => Operand(i, vector)).ToArray();
+            return a.Binary switch
+            {
+                BinaryOp.Add => $"{args[0]} + {args[1]}",
+                BinaryOp.Sub => $"{args[0]} - {args[1]}",
+                BinaryOp.Mul => $"{args[0]} * {args[1]}",
+                BinaryOp.Div => $"{args[0]} / {args[1]}",
+                _ => $"-{args[0]}",
+            };
+        }
+        var r = c.AllocateResult(zero: false);
+        c.Line("{");
+        c.Indent();
+        c.Line("int i = 0;");
+        c.Line($"for (; i <= {size} - {v}.Count; i += {v}.Count)");
+        c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
+        c.Line($"for (; i < {size}; i++) {r}[i] = {Formula(node, false)};");
+        c.Outdent();
+        c.Line("}");
     }
 
     /// <summary>

@@ -55,6 +55,9 @@ public sealed class EmitContext
 
     internal Operand? Result { get; private set; }
 
+    /// <summary>Nodes computed inside their consumer's loop instead of stored (compiled code only).</summary>
+    internal IReadOnlySet<Node> Fused { get; set; } = new HashSet<Node>();
+
     internal void Reset(Node node, string name)
     {
         Node = node;
