@@ -160,6 +160,14 @@ public static class CSharpEmitter
             sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }}{(library ? ", 0" : "")});\n");
             sb.Append($"        return ({string.Join(", ", outputNames.Select((_, i) => $"r[{i}]"))});\n    }}\n");
         }
+        if (ctx.BoundConstants.Count > 0)
+        {
+            sb.Append('\n');
+            sb.Append("    /// <summary>Sets the tensor constants (called once by JetSharp.CodeGen.EmittedGraph): <c>value(id)</c> is node %id's value.</summary>\n");
+            sb.Append($"    public static void BindConstants(System.Func<int, {t}[]> value)\n    {{\n");
+            foreach (var (field, id) in ctx.BoundConstants) sb.Append($"        {field} = value({id});\n");
+            sb.Append("    }\n");
+        }
         foreach (var member in members.Values)
         {
             sb.Append('\n');

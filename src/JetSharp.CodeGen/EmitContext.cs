@@ -103,6 +103,11 @@ public sealed class EmitContext
     private readonly Dictionary<string, (string Field, int Size)> _buffers = [];
     private int _fieldCount;
 
+    internal List<(string Field, int NodeId)> BoundConstants { get; } = [];
+
+    /// <summary>Compiled code: field <paramref name="field"/> receives the value of constant node <paramref name="nodeId"/> from <c>BindConstants</c>.</summary>
+    public void BindConstant(string field, int nodeId) => BoundConstants.Add((field, nodeId));
+
     /// <summary>Returns the buffer behind the array variable <paramref name="array"/> to the pool (its value is dead).</summary>
     internal void Release(string array)
     {

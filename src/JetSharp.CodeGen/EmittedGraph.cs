@@ -73,6 +73,8 @@ public sealed class EmittedGraph
             var graph = graphs[i];
             var type = assembly.GetType(o.Namespace is { } ns ? $"{ns}.{o.ClassName}" : o.ClassName)!;
             var method = type.GetMethod("Run", BindingFlags.Public | BindingFlags.Static)!;
+            if (type.GetMethod("BindConstants", BindingFlags.Public | BindingFlags.Static) is { } bind)
+                bind.Invoke(null, [graph.DType == DType.Float32 ? ConstantValues<float>(graph) : ConstantValues<double>(graph)]);
             if (type.GetField("Kernel", BindingFlags.Public | BindingFlags.Static) is { } kernel)
                 kernel.SetValue(null, graph.DType == DType.Float32 ? KernelCall<float>(graph) : KernelCall<double>(graph));
             Delegate run = (graph.DType == DType.Float32, library) switch
@@ -92,6 +94,15 @@ public sealed class EmittedGraph
     /// <summary>JetSharp and this assembly, for code that calls the library's kernels.</summary>
     private static readonly MetadataReference[] LibraryReferences =
         [MetadataReference.CreateFromFile(typeof(Graph).Assembly.Location), MetadataReference.CreateFromFile(typeof(EmittedKernels).Assembly.Location)];
+
+    /// <summary>The values of a graph's tensor constants as flat arrays of the element type (copies).</summary>
+    private static Func<int, T[]> ConstantValues<T>(Graph graph) where T : unmanaged, IFloatingPointIeee754<T> => id =>
+    {
+        var value = ((ConstantOp)graph.Nodes[id].Op).Value!;
+        var data = new T[value.Size];
+        for (int i = 0; i < data.Length; i++) data[i] = T.CreateTruncating(value.GetDouble(i));
+        return data;
+    };
 
     /// <summary>The delegate through which compiled code runs a node's own kernel on flat arrays.</summary>
     private static Action<int, T[][], T[], long> KernelCall<T>(Graph graph) where T : unmanaged, IFloatingPointIeee754<T> =>

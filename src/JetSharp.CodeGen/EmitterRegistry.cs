@@ -76,6 +76,7 @@ public sealed class EmitterRegistry
         r._byType[typeof(PadOp)] = new PadEmitter();
         r._byType[typeof(ConcatOp)] = new ConcatEmitter();
         r._byType[typeof(IdentityMatrixOp)] = new IdentityEmitter();
+        r._byType[typeof(SelectionMatrixOp)] = new SelectionMatrixEmitter();
         return r;
     }
 }

@@ -20,6 +20,14 @@ internal sealed class ConstantEmitter : IPrimitiveEmitter
             return;
         }
         var value = op.Value!;
+        if (c.Library)
+        {
+            // Compiled code: the host hands the values over once (no literals for Roslyn to parse).
+            c.Member(c.ResultName, $"/// <summary>Constant %{c.Node.Id} {value.Shape} (bound by BindConstants).</summary>\nprivate static {c.T}[] {c.ResultName};");
+            c.BindConstant(c.ResultName, c.Node.Id);
+            c.SetArray(c.ResultName);
+            return;
+        }
         var lines = new List<string>();
         for (int s = 0; s < value.Size; s += 6)
             lines.Add("    " + string.Join(", ", Enumerable.Range(s, Math.Min(6, value.Size - s)).Select(i => c.Literal(value.GetDouble(i)))) + ",");
@@ -165,6 +173,12 @@ internal sealed class MatMulEmitter : IPrimitiveEmitter
             var g = c.AllocateResult(zero: false);
             int count = bd.Count == 0 ? 1 : bd[^1];
             long Last(List<int> s) => s.Count == 0 ? 0 : s[^1];
+            if (bd.Count == 1 && Last(bs[2]) == 0 && !op.TransposeA && Last(bs[1]) == (long)m * k && Last(bs[0]) == (long)m * n)
+            {
+                // B shared by every product, A and C contiguous: one product with the batch stacked into the rows.
+                c.Line($"EmittedKernels.MatMul(1, false, {(op.TransposeB ? "true" : "false")}, {count * m}, {n}, {k}, {aName}, 0, 0, {bName}, 0, 0, {g}, 0, 0);");
+                return;
+            }
             c.Loops([.. bd.Take(Math.Max(0, bd.Count - 1))], [.. bs.Select(s => s.Take(Math.Max(0, s.Count - 1)).ToArray())], [0, 0, 0], o =>
                 c.Line($"EmittedKernels.MatMul({count}, {(op.TransposeA ? "true" : "false")}, {(op.TransposeB ? "true" : "false")}, {m}, {n}, {k}, " +
                        $"{aName}, {o[1]}, {Last(bs[1])}, {bName}, {o[2]}, {Last(bs[2])}, {g}, {o[0]}, {Last(bs[0])});"), prefix: "b");
@@ -232,5 +246,19 @@ internal sealed class KernelCallEmitter : IPrimitiveEmitter
         var args = c.Node.Inputs.Select(x => c.ValueOf(x) is { Array: { } a } ? a : $"new {c.T}[] {{ {c.ValueOf(x).Literal} }}");
         var r = c.AllocateResult();
         c.Line($"Kernel({c.Node.Id}, new {c.T}[][] {{ {string.Join(", ", args)} }}, {r}, seedOffset);");
+    }
+}
+
+/// <summary>select: a zero matrix [rows, size] with one entry per row, <c>r[i, rows[i]] = weight_i</c> (1 without weights), written out.</summary>
+internal sealed class SelectionMatrixEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (SelectionMatrixOp)c.Node.Op;
+        var rows = op.Rows;
+        var weights = op.Weights;
+        var r = c.AllocateResult();
+        for (int i = 0; i < rows.Length; i++)
+            c.Line($"{r}[{(long)i * op.Size + rows[i]}] = {(weights is null ? c.Literal(1) : c.Literal(weights[i]))};");
     }
 }

@@ -80,4 +80,20 @@ public class EmittedGraphTests
         }, [new Shape(2, 3, 4), new Shape(4, 3)]);
         AgreesWithInterpreter(g, Randn(2, 2, 3, 4), Randn(3, 4, 3));
     }
+
+    [Fact]
+    public void ASelectionMatrixIsWrittenOutInStandaloneCodeAndAgrees()
+    {
+        // select(rows, weights) · W: row i of the result is weight_i times row rows[i] of W.
+        var g = Tracer.Function(xs => [Fn.MatMul(SelectionMatrixOp.Emit(xs[0].Graph, 4, [2, 0, 3], [0.5, -1.5, 2.0], new Shape(3, 4)), xs[0])], [new Shape(4, 5)]);
+        var w = Randn(13, 4, 5);
+        var standalone = EmittedGraph.Compile(g, new EmitOptions { UseLibraryKernels = false });
+        Assert.DoesNotContain("own kernel", standalone.Source);
+        var r = standalone.Run(w)[0];
+        int[] rows = [2, 0, 3];
+        double[] weights = [0.5, -1.5, 2.0];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 5; j++) Assert.Equal(weights[i] * w.Data[rows[i] * 5 + j], r.Data[i * 5 + j], 1e-15);
+        AgreesWithInterpreter(g, w);
+    }
 }
