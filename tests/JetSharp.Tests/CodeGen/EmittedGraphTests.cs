@@ -96,4 +96,20 @@ public class EmittedGraphTests
             for (int j = 0; j < 5; j++) Assert.Equal(weights[i] * w.Data[rows[i] * 5 + j], r.Data[i * 5 + j], 1e-15);
         AgreesWithInterpreter(g, w);
     }
+
+    [Fact]
+    public void PrimitivesWithoutAnEmitterRunTheirOwnKernelWithTheRunsSeedOffset()
+    {
+        // Random sampling has no C# emitter: compiled code calls its kernel (with the seed offset); standalone code refuses by name.
+        var g = Tracer.Function(xs => [Fn.MatMul(xs[0], xs[0], transposeA: true) + Fn.Random(xs[0].Graph, new Shape(3, 3), Distribution.Normal, seed: 9)], [new Shape(3, 3)]);
+        var x = Randn(21, 3, 3);
+        var emitted = EmittedGraph.Compile(g);
+        Assert.Contains("own kernel", emitted.Source);
+        var interpreter = Executable.Compile(g);
+        foreach (long offset in new long[] { 0, 5 })
+            Close(interpreter.Run<double>([x], offset)[0], emitted.Run<double>([x], offset)[0], 1e-12);
+        Assert.NotEqual(emitted.Run<double>([x], 0)[0].Data, emitted.Run<double>([x], 5)[0].Data);
+        var e = Assert.Throws<NotSupportedException>(() => CSharpEmitter.Emit(g));
+        Assert.Contains("random", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
 }
