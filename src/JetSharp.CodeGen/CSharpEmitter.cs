@@ -14,6 +14,14 @@ public sealed record EmitOptions
     public IReadOnlyList<string>? OutputNames { get; init; }
     /// <summary>The emitters to use (default <see cref="EmitterRegistry.Default"/>).</summary>
     public EmitterRegistry? Registry { get; init; }
+    /// <summary>
+    /// Whether the code may call JetSharp at run time: vectorised elementwise kernels and the library's GEMM
+    /// (<see cref="EmittedKernels"/>) on contiguous runs, and a primitive's own kernel for a primitive without
+    /// a C# emitter; <c>Run</c> then takes a seed offset (random sampling) as a second argument. Such code is
+    /// fast but not standalone. Default (null): true for <see cref="EmittedGraph.Compile"/>, false for
+    /// <see cref="CSharpEmitter.Emit"/> and <see cref="CSharpExport"/>, whose code depends only on the BCL.
+    /// </summary>
+    public bool? UseLibraryKernels { get; init; }
 }
 
 /// <summary>
@@ -39,8 +47,10 @@ public static class CSharpEmitter
         if (options.OutputNames is { } dn && dn.Distinct().Count() != dn.Count)
             throw new ArgumentException($"CodeGen: output names [{string.Join(", ", dn)}] repeat a name.", nameof(options));
 
+        bool library = options.UseLibraryKernels ?? false;
         var live = LiveNodes(graph);
-        var emitters = live.Select(registry.For).ToArray(); // fails on an unsupported primitive before any work
+        // Fails on an unsupported primitive before any work (compiled code calls the primitive's kernel instead).
+        var emitters = live.Select(n => library ? registry.TryFor(n) ?? KernelCallEmitter.Instance : registry.For(n)).ToArray();
         string t = graph.DType == DType.Float32 ? "float" : "double";
 
         var names = new Names();
@@ -50,7 +60,7 @@ public static class CSharpEmitter
         var body = new StringBuilder();
         var values = new Dictionary<Node, Operand>();
         var members = new Dictionary<string, string>();
-        var ctx = new EmitContext(body, values, members, graph.DType, 2);
+        var ctx = new EmitContext(body, values, members, graph.DType, 2, library);
 
         ctx.Line($"if (inputs is null || inputs.Length != {graph.Inputs.Count}) throw new System.ArgumentException(\"{options.ClassName}.Run: expected {graph.Inputs.Count} input array(s).\");");
         for (int i = 0; i < graph.Inputs.Count; i++)
@@ -60,6 +70,24 @@ public static class CSharpEmitter
             ctx.Line($"if ({inputNames[i]}.Length != {x.Shape.Size}) throw new System.ArgumentException($\"{options.ClassName}.Run: input {i} ({inputNames[i]}) must hold {x.Shape.Size} values, shape {x.Shape} row-major; got {{{inputNames[i]}.Length}}.\");");
             values[x] = new Operand(inputNames[i], null, false);
         }
+
+        // Compiled code fuses chains of elementwise arithmetic: a node read once, by a same-shape arithmetic node,
+        // is not stored but computed inside its consumer's vector loop (see ElementwiseEmitter).
+        var fused = library ? FusedNodes(graph, live, emitters) : [];
+        ctx.Fused = fused;
+        // Where each node's value is really read: a fused node at the end of its chain.
+        var index = new Dictionary<Node, int>();
+        for (int n = 0; n < live.Count; n++) index[live[n]] = n;
+        var readAt = new int[live.Count];
+        var consumer = new Dictionary<Node, Node>();
+        foreach (var c in live) foreach (var x in c.Inputs) consumer[x] = c;
+        for (int n = live.Count - 1; n >= 0; n--) readAt[n] = fused.Contains(live[n]) ? readAt[index[consumer[live[n]]]] : n;
+        // Last use of each node in emission order (outputs live to the end), for buffer reuse.
+        var lastUse = new Dictionary<Node, int>();
+        for (int n = 0; n < live.Count; n++)
+            foreach (var x in live[n].Inputs) lastUse[x] = Math.Max(lastUse.GetValueOrDefault(x, -1), readAt[n]);
+        foreach (var o in graph.Outputs) lastUse[o] = int.MaxValue;
+        var bufferLastUse = new Dictionary<string, int>();
 
         for (int n = 0; n < live.Count; n++)
         {
@@ -73,19 +101,31 @@ public static class CSharpEmitter
                 if (!isConstant) ctx.Line("");
                 if (!isConstant) ctx.Line($"// {Listing(node)}");
             }
+            if (fused.Contains(node))
+            {
+                ctx.Line($"// (fused: computed inside the loop of %{consumer[node].Id})");
+                values[node] = new Operand(null, null, false);
+                continue;
+            }
             emitters[n].Emit(ctx);
-            values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
+            var value = values[node] = ctx.Result ?? throw new InvalidOperationException($"CodeGen: the emitter for '{node.Op.Name}' set no value for node %{node.Id}.");
+            // A buffer is free once every node reading it — the one that wrote it and its views — has been emitted.
+            if (value is { Owned: true, Array: { } array })
+                bufferLastUse[array] = Math.Max(bufferLastUse.GetValueOrDefault(array, -1), lastUse.GetValueOrDefault(node, n));
+            foreach (var dead in bufferLastUse.Where(kv => kv.Value <= n).Select(kv => kv.Key).ToList())
+            {
+                ctx.Release(dead);
+                bufferLastUse.Remove(dead);
+            }
         }
 
         ctx.Line("");
-        var returned = new HashSet<string>();
         var results = new List<string>();
         foreach (var o in graph.Outputs)
         {
+            // Outputs are fresh copies: the buffers are reused by the next call, inputs and constants belong to others.
             var v = values[o];
-            if (v.Literal is { } lit) results.Add($"new {t}[] {{ {lit} }}");
-            else if (!v.Owned || !returned.Add(v.Array!)) results.Add($"({t}[]){v.Array}.Clone()"); // never hand out an input, a constant or the same array twice
-            else results.Add(v.Array!);
+            results.Add(v.Literal is { } lit ? $"new {t}[] {{ {lit} }}" : $"({t}[]){v.Array}.Clone()");
         }
         ctx.Line($"return new {t}[][] {{ {string.Join(", ", results)} }};");
 
@@ -94,6 +134,7 @@ public static class CSharpEmitter
         sb.Append($"// Emitted by JetSharp.CodeGen from a {graph.DType.Name()} graph of {graph.Nodes.Count} nodes ({live.Count} live).\n");
         sb.Append("// Depends only on the .NET base class library. Arrays are flat and row-major.\n");
         sb.Append("// </auto-generated>\n");
+        if (library) sb.Append("// Compiled by JetSharp.CodeGen.EmittedGraph: calls JetSharp's kernels (not standalone).\nusing System;\nusing JetSharp.CodeGen;\n");
         if (options.Namespace is { } ns) sb.Append($"namespace {ns};\n");
         sb.Append('\n');
         sb.Append($"/// <summary>Computes the graph's outputs from its inputs (flat row-major {t} arrays).</summary>\n");
@@ -102,7 +143,8 @@ public static class CSharpEmitter
         sb.Append("    /// Inputs: " + string.Join(", ", graph.Inputs.Select((x, i) => $"[{i}] {inputNames[i]} {x.Shape}")) + ".\n");
         sb.Append("    /// Outputs: " + string.Join(", ", graph.Outputs.Select((x, i) => $"[{i}] {outputNames[i]} {x.Shape}")) + ".\n");
         sb.Append("    /// </summary>\n");
-        sb.Append($"    public static {t}[][] Run({t}[][] inputs)\n    {{\n");
+        if (library) sb.Append("    /// <param name=\"seedOffset\">Added to the seed of every random-sampling node.</param>\n");
+        sb.Append($"    public static {t}[][] Run({t}[][] inputs{(library ? ", long seedOffset" : "")})\n    {{\n");
         sb.Append(body);
         sb.Append("    }\n");
         // A typed entry point: one array per input, the outputs by name.
@@ -111,12 +153,20 @@ public static class CSharpEmitter
         sb.Append('\n');
         sb.Append("    /// <summary>Same as <see cref=\"Run\"/>, with one argument per input and the outputs by name.</summary>\n");
         if (outputNames.Length == 1)
-            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }})[0];\n");
+            sb.Append($"    public static {t}[] Evaluate({parameters}) => Run(new {t}[][] {{ {arguments} }}{(library ? ", 0" : "")})[0];\n");
         else
         {
             sb.Append($"    public static ({string.Join(", ", outputNames.Select(n => $"{t}[] {n}"))}) Evaluate({parameters})\n    {{\n");
-            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }});\n");
+            sb.Append($"        var r = Run(new {t}[][] {{ {arguments} }}{(library ? ", 0" : "")});\n");
             sb.Append($"        return ({string.Join(", ", outputNames.Select((_, i) => $"r[{i}]"))});\n    }}\n");
+        }
+        if (ctx.BoundConstants.Count > 0)
+        {
+            sb.Append('\n');
+            sb.Append("    /// <summary>Sets the tensor constants (called once by JetSharp.CodeGen.EmittedGraph): <c>value(id)</c> is node %id's value.</summary>\n");
+            sb.Append($"    public static void BindConstants(System.Func<int, {t}[]> value)\n    {{\n");
+            foreach (var (field, id) in ctx.BoundConstants) sb.Append($"        {field} = value({id});\n");
+            sb.Append("    }\n");
         }
         foreach (var member in members.Values)
         {
@@ -125,6 +175,22 @@ public static class CSharpEmitter
         }
         sb.Append("}\n");
         return sb.ToString();
+    }
+
+    /// <summary>Arithmetic nodes (add, sub, mul, div, neg) whose single reader is a same-shape arithmetic node: computed in that reader's loop.</summary>
+    private static HashSet<Node> FusedNodes(Graph graph, List<Node> live, IPrimitiveEmitter[] emitters)
+    {
+        var emitter = new Dictionary<Node, IPrimitiveEmitter>();
+        for (int n = 0; n < live.Count; n++) emitter[live[n]] = emitters[n];
+        var uses = new Dictionary<Node, int>();
+        var reader = new Dictionary<Node, Node>();
+        foreach (var c in live)
+            foreach (var x in c.Inputs) { uses[x] = uses.GetValueOrDefault(x) + 1; reader[x] = c; }
+        var outputs = graph.Outputs.ToHashSet();
+        bool Arithmetic(Node n) =>
+            ReferenceEquals(emitter[n], ElementwiseEmitter.Instance) && ElementwiseEmitter.Fusible(n);
+        return [.. live.Where(n => !outputs.Contains(n) && uses.GetValueOrDefault(n) == 1 && Arithmetic(n)
+            && reader[n].Shape == n.Shape && Arithmetic(reader[n]))];
     }
 
     /// <summary>The node's listing line and, when recorded, where it came from in user code.</summary>
@@ -165,7 +231,7 @@ public static class CSharpEmitter
 
     private sealed class Names
     {
-        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
         public string Claim(string name)
         {
             var n = name;

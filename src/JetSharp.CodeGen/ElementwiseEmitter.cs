@@ -19,14 +19,108 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
     public void Emit(EmitContext c)
     {
         var op = c.Node.Op.Arithmetic!.Value;
+        if (c.Library && c.Node.Inputs.Any(c.Fused.Contains))
+        {
+            FusedLoop(c);
+            return;
+        }
+        if (c.Library && Vectorised(c, op)) return;
         Elementwise(c, args => Formula(c, op, args));
+    }
+
+    /// <summary>Whether a node can join a fused chain: add, sub, mul, div or neg, every operand the node's shape or a scalar.</summary>
+    internal static bool Fusible(Node n) =>
+        n.Op.Arithmetic is { } a && (a.Binary is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div || a.Unary == UnaryOp.Neg)
+        && n.Shape.Size >= 8 && n.Inputs.All(x => x.Shape == n.Shape || x.Shape.Size == 1);
+
+    /// <summary>
+    /// A fused chain: one loop of <c>Vector&lt;T&gt;</c> arithmetic over the flat result (then a scalar tail),
+    /// the fused operands' expressions written in place, so their intermediate arrays never exist.
+    /// </summary>
+    private static void FusedLoop(EmitContext c)
+    {
+        var node = c.Node;
+        int size = node.Shape.Size;
+        string v = $"System.Numerics.Vector<{c.T}>";
+        string Operand(Node x, bool vector)
+        {
+            if (c.Fused.Contains(x)) return "(" + Formula(x, vector) + ")";
+            var value = c.ValueOf(x);
+            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
+            if (x.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
+            return vector ? $"new {v}({value.Array}, i)" : $"{value.Array}[i]";
+        }
+        string Formula(Node x, bool vector)
+        {
+            var a = x.Op.Arithmetic!.Value;
+            var args = x.Inputs.Select(i => Operand(i, vector)).ToArray();
+            return a.Binary switch
+            {
+                BinaryOp.Add => $"{args[0]} + {args[1]}",
+                BinaryOp.Sub => $"{args[0]} - {args[1]}",
+                BinaryOp.Mul => $"{args[0]} * {args[1]}",
+                BinaryOp.Div => $"{args[0]} / {args[1]}",
+                _ => $"-{args[0]}",
+            };
+        }
+        var r = c.AllocateResult(zero: false);
+        c.Line("{");
+        c.Indent();
+        c.Line("int i = 0;");
+        c.Line($"for (; i <= {size} - {v}.Count; i += {v}.Count)");
+        c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
+        c.Line($"for (; i < {size}; i++) {r}[i] = {Formula(node, false)};");
+        c.Outdent();
+        c.Line("}");
+    }
+
+    /// <summary>
+    /// Compiled-backend form: the loop nest's innermost contiguous run (at least 8 elements) goes to a
+    /// vectorised kernel of <see cref="EmittedKernels"/>, an operand repeated along it passed as a scalar.
+    /// False (nothing written) when the layout does not allow it.
+    /// </summary>
+    private static bool Vectorised(EmitContext c, ElementwiseArithmetic op)
+    {
+        var node = c.Node;
+        var strides = new int[node.Inputs.Count + 1][];
+        strides[0] = EmitContext.Strides(node.Shape);
+        for (int i = 0; i < node.Inputs.Count; i++) strides[i + 1] = EmitContext.BroadcastStrides(node.Inputs[i].Shape, node.Shape);
+        var (d, st) = EmitContext.Merge([.. node.Shape], strides);
+        if (d.Count == 0 || d[^1] < 8 || st[0][^1] != 1) return false;
+        int len = d[^1];
+        var isSpan = new bool[node.Inputs.Count];
+        for (int i = 0; i < node.Inputs.Count; i++)
+        {
+            int inner = st[i + 1][^1];
+            if (inner == 1 && c.ValueOf(node.Inputs[i]).Array is not null) isSpan[i] = true;
+            else if (inner != 0) return false;
+        }
+        if (!isSpan.Any(b => b)) return false;
+        string? kernel = op.Binary switch
+        {
+            BinaryOp.Add => "Add", BinaryOp.Sub => "Subtract", BinaryOp.Mul => "Multiply", BinaryOp.Div => "Divide",
+            null => op.Unary is { } u && Enum.IsDefined(u) && isSpan[0] ? $"Unary<{c.T}>(JetSharp.Backend.UnaryOp.{u}, " : null,
+            _ => null,
+        };
+        if (kernel is null) return false;
+        if (op.Binary is not null) kernel += $"<{c.T}>(";
+        var r = c.AllocateResult(zero: false);
+        string Span(string array, int size, string offset) =>
+            offset == "0" && len == size ? array : $"{array}.AsSpan({offset}, {len})";
+        var outerStrides = st.Select(s => s.Take(s.Count - 1).ToArray()).ToArray();
+        c.Loops([.. d.Take(d.Count - 1)], outerStrides, new int[strides.Length], o =>
+        {
+            var args = node.Inputs.Select((x, i) => isSpan[i] ? Span(c.ValueOf(x).Array!, x.Shape.Size, o[i + 1]) : c.Element(x, o[i + 1]));
+            c.Line($"EmittedKernels.{kernel}{string.Join(", ", args)}, {Span(r, node.Shape.Size, o[0])});");
+        });
+        return true;
     }
 
     /// <summary>Emits r[i] = formula(operands at i) over the node's shape, the operands broadcast to it.</summary>
     public static void Elementwise(EmitContext c, Func<string[], string> formula)
     {
         var node = c.Node;
-        var r = c.AllocateResult();
+        var r = c.AllocateResult(zero: false);
         var strides = new int[node.Inputs.Count + 1][];
         strides[0] = EmitContext.Strides(node.Shape);
         for (int i = 0; i < node.Inputs.Count; i++) strides[i + 1] = EmitContext.BroadcastStrides(node.Inputs[i].Shape, node.Shape);

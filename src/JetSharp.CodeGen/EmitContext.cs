@@ -24,8 +24,9 @@ public sealed class EmitContext
     private readonly Dictionary<string, string> _helpers;
     private int _indent;
 
-    internal EmitContext(StringBuilder body, Dictionary<Node, Operand> values, Dictionary<string, string> helpers, DType dtype, int indent)
+    internal EmitContext(StringBuilder body, Dictionary<Node, Operand> values, Dictionary<string, string> helpers, DType dtype, int indent, bool library)
     {
+        Library = library;
         _body = body;
         _values = values;
         _helpers = helpers;
@@ -46,7 +47,16 @@ public sealed class EmitContext
     /// <summary>The math class for the element type: <c>System.Math</c> or <c>System.MathF</c>.</summary>
     public string MathClass { get; }
 
+    /// <summary>
+    /// True when the code is compiled in-process (<see cref="EmittedGraph"/>) rather than exported: it may
+    /// then call JetSharp's kernels (<see cref="EmittedKernels"/>, the library's GEMM) and is not standalone.
+    /// </summary>
+    public bool Library { get; }
+
     internal Operand? Result { get; private set; }
+
+    /// <summary>Nodes computed inside their consumer's loop instead of stored (compiled code only).</summary>
+    internal IReadOnlySet<Node> Fused { get; set; } = new HashSet<Node>();
 
     internal void Reset(Node node, string name)
     {
@@ -65,12 +75,45 @@ public sealed class EmitContext
         return v.Literal ?? $"{v.Array}[{offset}]";
     }
 
-    /// <summary>Declares <c>T[] name = new T[size]</c> (zero-filled) as the node's result and returns its name.</summary>
-    public string AllocateResult()
+    /// <summary>
+    /// Declares the node's result array and returns its name. The array is a per-thread buffer kept across
+    /// calls (a <c>[ThreadStatic]</c> field, allocated on a thread's first call), so a call allocates nothing
+    /// but its outputs; a buffer whose value is no longer needed is reused by a later node of the same size,
+    /// which keeps the working set small. With <paramref name="zero"/> it is cleared first (for code that
+    /// accumulates into it); otherwise the code must write every element.
+    /// </summary>
+    public string AllocateResult(bool zero = true)
     {
-        Line($"{T}[] {ResultName} = new {T}[{Node.Shape.Size}];");
+        int size = Node.Shape.Size;
+        string field;
+        if (_free.TryGetValue(size, out var stack) && stack.Count > 0) field = stack.Pop();
+        else
+        {
+            field = $"s_buffer{_fieldCount++}";
+            Member(field, $"[System.ThreadStatic] private static {T}[] {field};");
+        }
+        Line($"{T}[] {ResultName} = {field} ??= new {T}[{size}];");
+        if (zero) Line($"System.Array.Clear({ResultName});");
+        _buffers[ResultName] = (field, size);
         Result = new Operand(ResultName, null, true);
         return ResultName;
+    }
+
+    private readonly Dictionary<int, Stack<string>> _free = [];
+    private readonly Dictionary<string, (string Field, int Size)> _buffers = [];
+    private int _fieldCount;
+
+    internal List<(string Field, int NodeId)> BoundConstants { get; } = [];
+
+    /// <summary>Compiled code: field <paramref name="field"/> receives the value of constant node <paramref name="nodeId"/> from <c>BindConstants</c>.</summary>
+    public void BindConstant(string field, int nodeId) => BoundConstants.Add((field, nodeId));
+
+    /// <summary>Returns the buffer behind the array variable <paramref name="array"/> to the pool (its value is dead).</summary>
+    internal void Release(string array)
+    {
+        if (!_buffers.Remove(array, out var b)) return;
+        if (!_free.TryGetValue(b.Size, out var stack)) _free[b.Size] = stack = new Stack<string>();
+        stack.Push(b.Field);
     }
 
     /// <summary>
@@ -140,18 +183,7 @@ public sealed class EmitContext
     /// </summary>
     public void Loops(int[] dims, int[][] strides, int[] bases, Action<string[]> body, string? prefix = null)
     {
-        var d = new List<int>(dims);
-        var st = strides.Select(s => new List<int>(s)).ToArray();
-        for (int k = d.Count - 2; k >= 0; k--)
-            if (st.All(s => s[k] == s[k + 1] * d[k + 1]))
-            {
-                d[k] *= d[k + 1];
-                d.RemoveAt(k + 1);
-                foreach (var s in st) { s[k] = s[k + 1]; s.RemoveAt(k + 1); }
-            }
-        // Axes of length 1 contribute nothing.
-        for (int k = d.Count - 1; k >= 0; k--)
-            if (d[k] == 1) { d.RemoveAt(k); foreach (var s in st) s.RemoveAt(k); }
+        var (d, st) = Merge(dims, strides);
         string Var(int k) => prefix is not null ? prefix + k : d.Count <= 4 ? "ijkl"[k].ToString() : "i" + k;
         for (int k = 0; k < d.Count; k++)
         {
@@ -180,6 +212,26 @@ public sealed class EmitContext
             }
         }
         _indent -= Math.Max(0, d.Count - 1);
+    }
+
+    /// <summary>
+    /// The loop nest <see cref="Loops"/> runs: adjacent axes that every operand walks contiguously merged into
+    /// one, and axes of length 1 dropped.
+    /// </summary>
+    public static (List<int> Dims, List<int>[] Strides) Merge(int[] dims, int[][] strides)
+    {
+        var d = new List<int>(dims);
+        var st = strides.Select(s => new List<int>(s)).ToArray();
+        for (int k = d.Count - 2; k >= 0; k--)
+            if (st.All(s => s[k] == s[k + 1] * d[k + 1]))
+            {
+                d[k] *= d[k + 1];
+                d.RemoveAt(k + 1);
+                foreach (var s in st) { s[k] = s[k + 1]; s.RemoveAt(k + 1); }
+            }
+        for (int k = d.Count - 1; k >= 0; k--)
+            if (d[k] == 1) { d.RemoveAt(k); foreach (var s in st) s.RemoveAt(k); }
+        return (d, st);
     }
 
     /// <summary>Increases the indentation of the following lines.</summary>

@@ -32,41 +32,120 @@ public sealed class EmittedGraph
     /// <summary>The element type the code computes in.</summary>
     public DType DType { get; }
 
-    /// <summary>Emits and compiles <paramref name="graph"/>.</summary>
-    /// <exception cref="NotSupportedException">A primitive has no emitter (named in the message).</exception>
+    /// <summary>
+    /// Emits and compiles <paramref name="graph"/>. Unless <paramref name="options"/> say otherwise
+    /// (<see cref="EmitOptions.UseLibraryKernels"/> = false: the standalone code of <see cref="CSharpExport"/>),
+    /// the code calls JetSharp's vectorised kernels and GEMM, and runs primitives without a C# emitter by
+    /// their own kernels.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Standalone code only: a primitive has no emitter (named in the message).</exception>
     /// <exception cref="InvalidOperationException">Roslyn rejected the generated code (a bug here; the diagnostics are in the message).</exception>
     public static EmittedGraph Compile(Graph graph, EmitOptions? options = null)
     {
-        var source = CSharpEmitter.Emit(graph, options);
-        var className = options?.ClassName ?? new EmitOptions().ClassName;
-        var assembly = RoslynCompiler.Load(source, "JetSharp.Emitted." + className);
-        var type = assembly.GetType(options?.Namespace is { } ns ? $"{ns}.{className}" : className)!;
-        var method = type.GetMethod("Run", BindingFlags.Public | BindingFlags.Static)!;
-        Delegate run = graph.DType == DType.Float32
-            ? method.CreateDelegate<Func<float[][], float[][]>>()
-            : method.CreateDelegate<Func<double[][], double[][]>>();
-        return new EmittedGraph(graph, source, run);
+        ArgumentNullException.ThrowIfNull(graph);
+        return CompileMany([graph], options, numbered: false)[0];
     }
+
+    /// <summary>
+    /// Emits every graph (class names <c>ClassName0</c>, <c>ClassName1</c>, …) and compiles them in one Roslyn
+    /// compilation: the compiler's fixed cost is paid once, which matters for many small graphs.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Standalone code only: a primitive has no emitter (named in the message).</exception>
+    /// <exception cref="InvalidOperationException">Roslyn rejected the generated code (a bug here; the diagnostics are in the message).</exception>
+    public static EmittedGraph[] CompileMany(IReadOnlyList<Graph> graphs, EmitOptions? options = null) => CompileMany(graphs, options, numbered: true);
+
+    private static EmittedGraph[] CompileMany(IReadOnlyList<Graph> graphs, EmitOptions? options, bool numbered)
+    {
+        ArgumentNullException.ThrowIfNull(graphs);
+        options ??= new EmitOptions();
+        bool library = options.UseLibraryKernels ?? true;
+        var perGraph = graphs.Select((g, i) => options with
+        {
+            UseLibraryKernels = library,
+            ClassName = numbered ? options.ClassName + i : options.ClassName,
+        }).ToArray();
+        var sources = graphs.Select((g, i) => CSharpEmitter.Emit(g ?? throw new ArgumentNullException(nameof(graphs), $"EmittedGraph: graph {i} is null."), perGraph[i])).ToArray();
+        var assembly = RoslynCompiler.Load(sources, "JetSharp.Emitted." + options.ClassName, library ? LibraryReferences : []);
+        var result = new EmittedGraph[graphs.Count];
+        for (int i = 0; i < graphs.Count; i++)
+        {
+            var o = perGraph[i];
+            var graph = graphs[i];
+            var type = assembly.GetType(o.Namespace is { } ns ? $"{ns}.{o.ClassName}" : o.ClassName)!;
+            var method = type.GetMethod("Run", BindingFlags.Public | BindingFlags.Static)!;
+            if (type.GetMethod("BindConstants", BindingFlags.Public | BindingFlags.Static) is { } bind)
+                bind.Invoke(null, [graph.DType == DType.Float32 ? ConstantValues<float>(graph) : ConstantValues<double>(graph)]);
+            if (type.GetField("Kernel", BindingFlags.Public | BindingFlags.Static) is { } kernel)
+                kernel.SetValue(null, graph.DType == DType.Float32 ? KernelCall<float>(graph) : KernelCall<double>(graph));
+            Delegate run = (graph.DType == DType.Float32, library) switch
+            {
+                (true, true) => method.CreateDelegate<Func<float[][], long, float[][]>>(),
+                (false, true) => method.CreateDelegate<Func<double[][], long, double[][]>>(),
+                (true, false) => Seedless(method.CreateDelegate<Func<float[][], float[][]>>()),
+                (false, false) => Seedless(method.CreateDelegate<Func<double[][], double[][]>>()),
+            };
+            result[i] = new EmittedGraph(graph, sources[i], run);
+        }
+        return result;
+    }
+
+    private static Func<T[][], long, T[][]> Seedless<T>(Func<T[][], T[][]> run) => (x, _) => run(x);
+
+    /// <summary>JetSharp and this assembly, for code that calls the library's kernels.</summary>
+    private static readonly MetadataReference[] LibraryReferences =
+        [MetadataReference.CreateFromFile(typeof(Graph).Assembly.Location), MetadataReference.CreateFromFile(typeof(EmittedKernels).Assembly.Location)];
+
+    /// <summary>The values of a graph's tensor constants as flat arrays of the element type (copies).</summary>
+    private static Func<int, T[]> ConstantValues<T>(Graph graph) where T : unmanaged, IFloatingPointIeee754<T> => id =>
+    {
+        var value = ((ConstantOp)graph.Nodes[id].Op).Value!;
+        var data = new T[value.Size];
+        for (int i = 0; i < data.Length; i++) data[i] = T.CreateTruncating(value.GetDouble(i));
+        return data;
+    };
+
+    /// <summary>The delegate through which compiled code runs a node's own kernel on flat arrays.</summary>
+    private static Action<int, T[][], T[], long> KernelCall<T>(Graph graph) where T : unmanaged, IFloatingPointIeee754<T> =>
+        (id, inputs, output, seedOffset) =>
+        {
+            var node = graph.Nodes[id];
+            var args = new NDArray<T>[inputs.Length];
+            for (int i = 0; i < args.Length; i++) args[i] = new NDArray<T>(node.Inputs[i].Shape, inputs[i]);
+            node.Op.Execute(args, new NDArray<T>(node.Shape, output), RunContext.Detached(seedOffset));
+        };
 
     /// <summary>Runs the compiled code on float64 inputs (shapes checked first); the results are fresh arrays.</summary>
     /// <exception cref="ArgumentException">Wrong dtype, count or shape of inputs.</exception>
-    public NDArray<double>[] Run(params NDArray<double>[] inputs) => Run<double>(inputs);
+    public NDArray<double>[] Run(params NDArray<double>[] inputs) => Run<double>(inputs, 0);
 
     /// <summary>Runs the compiled code on float32 inputs (shapes checked first); the results are fresh arrays.</summary>
     /// <exception cref="ArgumentException">Wrong dtype, count or shape of inputs.</exception>
-    public NDArray<float>[] Run(params NDArray<float>[] inputs) => Run<float>(inputs);
+    public NDArray<float>[] Run(params NDArray<float>[] inputs) => Run<float>(inputs, 0);
 
-    private NDArray<T>[] Run<T>(NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Runs the compiled code with <paramref name="seedOffset"/> added to the seed of every random-sampling node
+    /// (as <c>Executable.Run(inputs, seedOffset)</c>); the results are fresh arrays.
+    /// </summary>
+    /// <exception cref="ArgumentException">Wrong dtype, count or shape of inputs.</exception>
+    public NDArray<T>[] Run<T>(NDArray<T>[] inputs, long seedOffset) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (_run is not Func<T[][], T[][]> run)
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (_run is not Func<T[][], long, T[][]> run)
             throw new ArgumentException($"EmittedGraph.Run: the graph computes in {DType.Name()}, the inputs are {typeof(T).Name}.");
         if (inputs.Length != _inputShapes.Length)
             throw new ArgumentException($"EmittedGraph.Run: expected {_inputShapes.Length} input(s) of shapes {string.Join(", ", _inputShapes)}, got {inputs.Length}.");
+        var data = new T[inputs.Length][];
         for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is null) throw new ArgumentNullException(nameof(inputs), $"EmittedGraph.Run: input {i} is null.");
             if (inputs[i].Shape != _inputShapes[i])
                 throw new ArgumentException($"EmittedGraph.Run: input {i} has shape {inputs[i].Shape}, the graph expects {_inputShapes[i]}.");
-        var results = run([.. inputs.Select(x => x.Data)]);
-        return [.. results.Select((r, i) => new NDArray<T>(_outputShapes[i], r))];
+            data[i] = inputs[i].Data;
+        }
+        var results = run(data, seedOffset);
+        var outputs = new NDArray<T>[results.Length];
+        for (int i = 0; i < outputs.Length; i++) outputs[i] = new NDArray<T>(_outputShapes[i], results[i]);
+        return outputs;
     }
 }
 
@@ -81,10 +160,20 @@ public static class RoslynCompiler
 
     /// <summary>Compiles <paramref name="source"/> (optimised, C# latest) to an assembly image.</summary>
     /// <exception cref="InvalidOperationException">Compilation failed; the message lists the errors.</exception>
-    public static byte[] CompileToImage(string source, string assemblyName)
+    public static byte[] CompileToImage(string source, string assemblyName) => CompileToImage(source, assemblyName, []);
+
+    /// <summary>Compiles <paramref name="source"/> against the BCL and <paramref name="extra"/> references to an assembly image.</summary>
+    /// <exception cref="InvalidOperationException">Compilation failed; the message lists the errors.</exception>
+    public static byte[] CompileToImage(string source, string assemblyName, IReadOnlyList<MetadataReference> extra) =>
+        CompileToImage([source], assemblyName, extra);
+
+    /// <summary>Compiles the <paramref name="sources"/> (one file each) into one assembly image.</summary>
+    /// <exception cref="InvalidOperationException">Compilation failed; the message lists the errors.</exception>
+    public static byte[] CompileToImage(IReadOnlyList<string> sources, string assemblyName, IReadOnlyList<MetadataReference> extra)
     {
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest));
-        var compilation = CSharpCompilation.Create(assemblyName, [tree], BclReferences,
+        var parse = new CSharpParseOptions(LanguageVersion.Latest);
+        var trees = sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, parse, path: $"{assemblyName}.{i}.cs")).ToArray();
+        var compilation = CSharpCompilation.Create(assemblyName, trees, [.. BclReferences, .. extra],
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, nullableContextOptions: NullableContextOptions.Disable));
         using var stream = new MemoryStream();
         var result = compilation.Emit(stream);
@@ -95,9 +184,15 @@ public static class RoslynCompiler
     }
 
     /// <summary>Compiles <paramref name="source"/> and loads it into a collectible load context.</summary>
-    public static Assembly Load(string source, string assemblyName)
+    public static Assembly Load(string source, string assemblyName) => Load(source, assemblyName, []);
+
+    /// <summary>Compiles <paramref name="source"/> against the BCL and <paramref name="extra"/> references, and loads it into a collectible load context (which resolves those references from the application).</summary>
+    public static Assembly Load(string source, string assemblyName, IReadOnlyList<MetadataReference> extra) => Load([source], assemblyName, extra);
+
+    /// <summary>Compiles the <paramref name="sources"/> (one file each) into one assembly and loads it into a collectible load context.</summary>
+    public static Assembly Load(IReadOnlyList<string> sources, string assemblyName, IReadOnlyList<MetadataReference> extra)
     {
-        var image = CompileToImage(source, assemblyName);
+        var image = CompileToImage(sources, assemblyName, extra);
         var context = new AssemblyLoadContext(assemblyName, isCollectible: true);
         using var stream = new MemoryStream(image);
         return context.LoadFromStream(stream);

@@ -45,14 +45,19 @@ public sealed class EmitterRegistry
 
     /// <summary>The emitter for <paramref name="node"/>'s primitive.</summary>
     /// <exception cref="NotSupportedException">No emitter is registered and the primitive declares no supported elementwise arithmetic.</exception>
-    public IPrimitiveEmitter For(Node node)
+    public IPrimitiveEmitter For(Node node) => TryFor(node) ??
+        throw new NotSupportedException(
+            $"CodeGen: primitive '{node.Op}' ({node.Op.GetType().Name}) of node %{node.Id} {node.Shape} has no C# emitter; " +
+            "register one with EmitterRegistry.Register, compile it with EmittedGraph.Compile (which calls the primitive's own kernel), " +
+            "or evaluate this graph with the interpreter (JetSharp.Runtime.Executable).");
+
+    /// <summary>The emitter for <paramref name="node"/>'s primitive, or null when there is none.</summary>
+    public IPrimitiveEmitter? TryFor(Node node)
     {
         var op = node.Op;
         if (_byType.TryGetValue(op.GetType(), out var e)) return e;
         if (op.Arithmetic is { } a && ElementwiseEmitter.Supports(a)) return ElementwiseEmitter.Instance;
-        throw new NotSupportedException(
-            $"CodeGen: primitive '{op}' ({op.GetType().Name}) of node %{node.Id} {node.Shape} has no C# emitter; " +
-            "register one with EmitterRegistry.Register, or evaluate this graph with the interpreter (JetSharp.Runtime.Executable).");
+        return null;
     }
 
     private static EmitterRegistry CreateDefault()
@@ -71,6 +76,7 @@ public sealed class EmitterRegistry
         r._byType[typeof(PadOp)] = new PadEmitter();
         r._byType[typeof(ConcatOp)] = new ConcatEmitter();
         r._byType[typeof(IdentityMatrixOp)] = new IdentityEmitter();
+        r._byType[typeof(SelectionMatrixOp)] = new SelectionMatrixEmitter();
         return r;
     }
 }

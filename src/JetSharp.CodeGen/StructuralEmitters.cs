@@ -20,6 +20,14 @@ internal sealed class ConstantEmitter : IPrimitiveEmitter
             return;
         }
         var value = op.Value!;
+        if (c.Library)
+        {
+            // Compiled code: the host hands the values over once (no literals for Roslyn to parse).
+            c.Member(c.ResultName, $"/// <summary>Constant %{c.Node.Id} {value.Shape} (bound by BindConstants).</summary>\nprivate static {c.T}[] {c.ResultName};");
+            c.BindConstant(c.ResultName, c.Node.Id);
+            c.SetArray(c.ResultName);
+            return;
+        }
         var lines = new List<string>();
         for (int s = 0; s < value.Size; s += 6)
             lines.Add("    " + string.Join(", ", Enumerable.Range(s, Math.Min(6, value.Size - s)).Select(i => c.Literal(value.GetDouble(i)))) + ",");
@@ -57,7 +65,7 @@ internal sealed class TransposeEmitter : IPrimitiveEmitter
         var perm = ((TransposeOp)c.Node.Op).Perm;
         var x = c.Node.Inputs[0];
         var inStrides = EmitContext.Strides(x.Shape);
-        var r = c.AllocateResult();
+        var r = c.AllocateResult(zero: false);
         c.Loops([.. c.Node.Shape], [EmitContext.Strides(c.Node.Shape), [.. perm.Select(p => inStrides[p])]], [0, 0],
             o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
     }
@@ -72,7 +80,7 @@ internal sealed class SliceEmitter : IPrimitiveEmitter
         var x = c.Node.Inputs[0];
         var inStrides = EmitContext.Strides(x.Shape);
         int start = op.Starts.Select((s, k) => s * inStrides[k]).Sum();
-        var r = c.AllocateResult();
+        var r = c.AllocateResult(zero: false);
         c.Loops(op.Sizes, [EmitContext.Strides(c.Node.Shape), inStrides], [0, start],
             o => c.Line($"{r}[{o[0]}] = {c.Element(x, o[1])};"));
     }
@@ -100,7 +108,7 @@ internal sealed class ConcatEmitter : IPrimitiveEmitter
     {
         int axis = ((ConcatOp)c.Node.Op).Axis;
         var outStrides = EmitContext.Strides(c.Node.Shape);
-        var r = c.AllocateResult();
+        var r = c.AllocateResult(zero: false);
         int offset = 0;
         foreach (var x in c.Node.Inputs)
         {
@@ -135,6 +143,9 @@ internal sealed class SumEmitter : IPrimitiveEmitter
 /// </summary>
 internal sealed class MatMulEmitter : IPrimitiveEmitter
 {
+    /// <summary>In compiled code, products of at least this many multiply-adds go to the library's GEMM.</summary>
+    public const long GemmThreshold = 4096;
+
     public void Emit(EmitContext c)
     {
         var op = (MatMulOp)c.Node.Op;
@@ -154,8 +165,26 @@ internal sealed class MatMulEmitter : IPrimitiveEmitter
             }
             return st;
         }
-        var r = c.AllocateResult();
         string Lit(int v) => v.ToString(CultureInfo.InvariantCulture);
+        if (c.Library && (long)m * n * k >= GemmThreshold && c.ValueOf(a).Array is { } aName && c.ValueOf(b).Array is { } bName)
+        {
+            // The library's GEMM: the batch axes merged as far as the strides allow, the last one batched in the call.
+            var (bd, bs) = EmitContext.Merge(batch, [BatchStrides(outShape), BatchStrides(a.Shape), BatchStrides(b.Shape)]);
+            var g = c.AllocateResult(zero: false);
+            int count = bd.Count == 0 ? 1 : bd[^1];
+            long Last(List<int> s) => s.Count == 0 ? 0 : s[^1];
+            if (bd.Count == 1 && Last(bs[2]) == 0 && !op.TransposeA && Last(bs[1]) == (long)m * k && Last(bs[0]) == (long)m * n)
+            {
+                // B shared by every product, A and C contiguous: one product with the batch stacked into the rows.
+                c.Line($"EmittedKernels.MatMul(1, false, {(op.TransposeB ? "true" : "false")}, {count * m}, {n}, {k}, {aName}, 0, 0, {bName}, 0, 0, {g}, 0, 0);");
+                return;
+            }
+            c.Loops([.. bd.Take(Math.Max(0, bd.Count - 1))], [.. bs.Select(s => s.Take(Math.Max(0, s.Count - 1)).ToArray())], [0, 0, 0], o =>
+                c.Line($"EmittedKernels.MatMul({count}, {(op.TransposeA ? "true" : "false")}, {(op.TransposeB ? "true" : "false")}, {m}, {n}, {k}, " +
+                       $"{aName}, {o[1]}, {Last(bs[1])}, {bName}, {o[2]}, {Last(bs[2])}, {g}, {o[0]}, {Last(bs[0])});"), prefix: "b");
+            return;
+        }
+        var r = c.AllocateResult();
         string Plus(string baseOffset, string term) => baseOffset == "0" ? term : $"{baseOffset} + {term}";
         string Times(string v, int s) => s == 1 ? v : $"{v} * {Lit(s)}";
         c.Loops(batch, [BatchStrides(outShape), BatchStrides(a.Shape), BatchStrides(b.Shape)], [0, 0, 0], o =>
@@ -195,5 +224,52 @@ internal sealed class IdentityEmitter : IPrimitiveEmitter
         var op = (IdentityMatrixOp)c.Node.Op;
         string name = c.AllocateResult();
         c.Line($"for (int d = 0; d < {op.Size}; d++) {name}[d * {op.Size + 1}] = 1;");
+    }
+}
+
+/// <summary>
+/// Compiled code only (<see cref="EmitOptions.UseLibraryKernels"/>): a primitive without a C# emitter — the
+/// linear-algebra factorizations, random sampling, fixed-point solves — is run by its own kernel
+/// (<see cref="Primitive.Execute{T}"/>) through the <c>Kernel</c> delegate that <see cref="EmittedGraph"/>
+/// installs, on the same flat buffers.
+/// </summary>
+internal sealed class KernelCallEmitter : IPrimitiveEmitter
+{
+    public static readonly KernelCallEmitter Instance = new();
+
+    public void Emit(EmitContext c)
+    {
+        c.Member("Kernel",
+            "/// <summary>Runs the kernel of node <c>id</c> on flat arrays (installed by JetSharp.CodeGen.EmittedGraph).</summary>\n" +
+            $"public static System.Action<int, {c.T}[][], {c.T}[], long> Kernel;");
+        c.Line($"// (no C# emitter for {c.Node.Op.Name}: the primitive's own kernel)");
+        var args = c.Node.Inputs.Select(x => c.ValueOf(x) is { Array: { } a } ? a : $"new {c.T}[] {{ {c.ValueOf(x).Literal} }}");
+        var r = c.AllocateResult();
+        c.Line($"Kernel({c.Node.Id}, new {c.T}[][] {{ {string.Join(", ", args)} }}, {r}, seedOffset);");
+    }
+}
+
+/// <summary>
+/// select: a zero matrix [rows, size] with one entry per row, <c>r[i, rows[i]] = weight_i</c> (1 without weights),
+/// written out. Rows drawn on every run (<see cref="IndexList.Sampled"/>) have no values to write: compiled code runs
+/// the primitive's kernel with the run's seed offset, and standalone code cannot hold them.
+/// </summary>
+internal sealed class SelectionMatrixEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (SelectionMatrixOp)c.Node.Op;
+        if (op.Rows.IsSampled)
+        {
+            if (!c.Library)
+                throw new NotSupportedException($"CodeGen: node %{c.Node.Id} ({op}) draws its rows on every run; standalone code has no sampler (compile it with EmittedGraph.Compile, which runs the primitive's kernel).");
+            KernelCallEmitter.Instance.Emit(c);
+            return;
+        }
+        var rows = op.Rows.Values;
+        var weights = op.Weights;
+        var r = c.AllocateResult();
+        for (int i = 0; i < rows.Length; i++)
+            c.Line($"{r}[{(long)i * op.Size + rows[i]}] = {(weights is null ? c.Literal(1) : c.Literal(weights[i]))};");
     }
 }

@@ -37,6 +37,7 @@ public static class BenchCommand
             SparsityBenchCommand.Create(quick),
             PinnJacobianBenchCommand.Create(),
             MemoryBenchCommand.Create(),
+            CodeGenBenchCommand.Create(quick),
         };
         command.SetAction(p =>
         {

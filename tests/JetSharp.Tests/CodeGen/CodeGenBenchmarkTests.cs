@@ -9,10 +9,10 @@ public class CodeGenBenchmarkTests(ITestOutputHelper output)
     [Fact]
     public void TheBenchmarkRunsOnThePoisson2dNetworkAndTheBackendsAgree()
     {
-        var result = CodeGenBenchmark.Run(new CodeGenBenchmarkOptions { Repeats = 5 });
+        // The training step of the issue: loss and gradient of the poisson2d problem (256 + 64 points).
+        var result = CodeGenBenchmark.Poisson2dStep(samples: 1);
         output.WriteLine(result.ToString());
-        Assert.Equal(256, result.Points);
         Assert.True(result.MaxRelativeDifference <= 1e-10);
-        Assert.True(result.InterpreterSeconds > 0 && result.EmittedSeconds > 0);
+        Assert.True(result.InterpreterSeconds > 0 && result.EmittedSeconds > 0 && result.StandaloneSeconds > 0);
     }
 }

@@ -80,4 +80,36 @@ public class EmittedGraphTests
         }, [new Shape(2, 3, 4), new Shape(4, 3)]);
         AgreesWithInterpreter(g, Randn(2, 2, 3, 4), Randn(3, 4, 3));
     }
+
+    [Fact]
+    public void ASelectionMatrixIsWrittenOutInStandaloneCodeAndAgrees()
+    {
+        // select(rows, weights) · W: row i of the result is weight_i times row rows[i] of W.
+        var g = Tracer.Function(xs => [Fn.MatMul(SelectionMatrixOp.Emit(xs[0].Graph, 4, [2, 0, 3], [0.5, -1.5, 2.0], new Shape(3, 4)), xs[0])], [new Shape(4, 5)]);
+        var w = Randn(13, 4, 5);
+        var standalone = EmittedGraph.Compile(g, new EmitOptions { UseLibraryKernels = false });
+        Assert.DoesNotContain("own kernel", standalone.Source);
+        var r = standalone.Run(w)[0];
+        int[] rows = [2, 0, 3];
+        double[] weights = [0.5, -1.5, 2.0];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 5; j++) Assert.Equal(weights[i] * w.Data[rows[i] * 5 + j], r.Data[i * 5 + j], 1e-15);
+        AgreesWithInterpreter(g, w);
+    }
+
+    [Fact]
+    public void PrimitivesWithoutAnEmitterRunTheirOwnKernelWithTheRunsSeedOffset()
+    {
+        // Random sampling has no C# emitter: compiled code calls its kernel (with the seed offset); standalone code refuses by name.
+        var g = Tracer.Function(xs => [Fn.MatMul(xs[0], xs[0], transposeA: true) + Fn.Random(xs[0].Graph, new Shape(3, 3), Distribution.Normal, seed: 9)], [new Shape(3, 3)]);
+        var x = Randn(21, 3, 3);
+        var emitted = EmittedGraph.Compile(g);
+        Assert.Contains("own kernel", emitted.Source);
+        var interpreter = Executable.Compile(g);
+        foreach (long offset in new long[] { 0, 5 })
+            Close(interpreter.Run<double>([x], offset)[0], emitted.Run<double>([x], offset)[0], 1e-12);
+        Assert.NotEqual(emitted.Run<double>([x], 0)[0].Data, emitted.Run<double>([x], 5)[0].Data);
+        var e = Assert.Throws<NotSupportedException>(() => CSharpEmitter.Emit(g));
+        Assert.Contains("random", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
 }

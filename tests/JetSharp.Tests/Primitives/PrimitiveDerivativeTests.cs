@@ -129,7 +129,7 @@ public class PrimitiveDerivativeTests
         _ => NDArray.RandomNormal<double>(s, seed),
     };
 
-    private static NDArray<double>[] Points(PrimitiveCase c, long seed) =>
+    internal static NDArray<double>[] Points(PrimitiveCase c, long seed) =>
         [.. c.Shapes.Select((s, i) => Sample(s, c.Domains[i], seed * 31 + i))];
 
     /// <summary>Directions of magnitude ≤ ~1 (normal / 2) so difference steps stay inside the sampled domains.</summary>
