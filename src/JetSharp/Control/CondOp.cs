@@ -18,11 +18,10 @@ namespace JetSharp.Control;
 /// </summary>
 internal sealed class CondOp : Primitive, ISubgraphOp
 {
-    public CondOp(Graph then, Graph otherwise, bool simplified = false)
+    public CondOp(Graph then, Graph otherwise)
     {
         Then = then;
         Else = otherwise;
-        Simplified = simplified;
         Id = NextId();
     }
 
@@ -30,8 +29,6 @@ internal sealed class CondOp : Primitive, ISubgraphOp
     public Graph Then { get; }
     /// <summary>The branch taken otherwise.</summary>
     public Graph Else { get; }
-    /// <summary>Whether the simplifier has already simplified both branches.</summary>
-    public bool Simplified { get; }
     private int Id { get; }
 
     public override string Name => "cond";
@@ -113,15 +110,12 @@ internal sealed class CondOp : Primitive, ISubgraphOp
 
     public IReadOnlyList<Graph> Bodies => [Then, Else];
 
-    /// <summary>Bodies are [then, else]; the result counts as simplified (a pass that replaces bodies has rewritten them).</summary>
+    /// <summary>Bodies are [then, else].</summary>
     public Primitive WithBodies(IReadOnlyList<Graph> bodies)
     {
         if (bodies.Count != 2) throw new ArgumentException($"cond: expects 2 bodies (then, else), got {bodies.Count}.", nameof(bodies));
         Subgraphs.CheckSameSignature(Then, bodies[0], "cond (then)");
         Subgraphs.CheckSameSignature(Else, bodies[1], "cond (else)");
-        return new CondOp(bodies[0], bodies[1], simplified: true);
+        return new CondOp(bodies[0], bodies[1]);
     }
-
-    /// <summary>The same cond with both branches replaced (by the simplifier).</summary>
-    internal CondOp WithBranches(Graph then, Graph otherwise, bool simplified) => new(then, otherwise, simplified);
 }

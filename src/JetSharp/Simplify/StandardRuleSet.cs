@@ -39,7 +39,6 @@ internal static class StandardRuleSet
         new PullSumThroughSum(),
         new PullSumIntoScan(),
         new PullSumThroughCond(),
-        new SimplifyCondBranches(),
         new PullSumThroughGroupScatter(),
         new SumOverGroupsOfGroupScatter(),
     ];

@@ -48,6 +48,26 @@ public class EmittedGraphTests
     }
 
     [Fact]
+    public void ResampledCoordinateDirectionsRunThroughTheKernelWithTheRunsSeed()
+    {
+        // Coordinates drawn per run: compiled code runs the sampling node's own kernel with the seed offset, so each
+        // offset gives the interpreter's draw, and different offsets give different estimates.
+        var net = Mlp.Create(6, [8], 1, Activation.Tanh, seed: 4);
+        var f = Tracer.Function(net.Apply, new Shape(3, 6));
+        var g = DifferentialOperator.Laplacian(Estimate.Coordinates(2, seed: 9, resample: true)).Build(f, Strategy.Collapsed);
+        Assert.Contains(GraphWalk.Reachable(g), n => n.Op is SelectionMatrixOp { IsRandom: true } || n.Op is TakeOp { IsRandom: true });
+        var x = Randn(12, 3, 6);
+        var emitted = EmittedGraph.Compile(g);
+        var interpreter = Executable.Compile(g);
+        var a = emitted.Run([x], 1);
+        Close(interpreter.Run([x], 1)[0], a[0], 1e-12);
+        Close(interpreter.Run([x], 2)[0], emitted.Run([x], 2)[0], 1e-12);
+        Assert.NotEqual(a[0].Data, emitted.Run([x], 2)[0].Data);
+        var standalone = Assert.Throws<NotSupportedException>(() => CSharpEmitter.Emit(g, new EmitOptions { ClassName = "Sampled" }));
+        Assert.Contains("sample(2 of 6", standalone.Message);   // names the sampling node
+    }
+
+    [Fact]
     public void TheVjpOfACollapsedLaplacianLossAgreesWithTheInterpreter()
     {
         // The PINN training gradient: ∂/∂θ Σ (Δu_θ)², a reverse-mode graph over a collapsed Taylor graph.

@@ -6,9 +6,10 @@ using JetSharp.Transforms;
 namespace JetSharp.Simplify.Rules;
 
 /// <summary>
-/// Σ_A cond(p, a…) → cond'(p, a…) whose branches return Σ_A of theirs, simplified: the sum of Taylor
-/// coefficients over directions moves into both branches, where the collapsing rules pull it further,
-/// so each branch propagates the summed top coefficient (METHOD.md §3) as straight-line code does.
+/// Σ_A cond(p, a…) → cond'(p, a…) whose branches return Σ_A of theirs: the sum of Taylor coefficients over
+/// directions moves into both branches, where the collapsing rules pull it further (the simplifier simplifies
+/// every body it meets), so each branch propagates the summed top coefficient (METHOD.md §3) as straight-line
+/// code does.
 /// </summary>
 internal sealed class PullSumThroughCond : RewriteRule
 {
@@ -25,20 +26,8 @@ internal sealed class PullSumThroughCond : RewriteRule
             var g = new Graph(branch.DType);
             var y = Inline.Apply(branch, GraphWalk.MirrorInputs(branch, g))[0];
             g.SetOutputs(Fn.Sum(y, sum.Axes, sum.KeepDims));
-            return Simplifier.Simplify(g);
+            return g;
         }
-        return Fn.Apply(cond.WithBranches(Summed(cond.Then), Summed(cond.Else), simplified: true), [.. x.Inputs]);
-    }
-}
-
-/// <summary>cond(p, a…) with branches not yet simplified → the same cond with both branches simplified (once).</summary>
-internal sealed class SimplifyCondBranches : RewriteRule
-{
-    public override bool Matches(Primitive op, Node[] inputs, RewriteContext context) => op is CondOp { Simplified: false };
-
-    public override Node Rewrite(Primitive op, Node[] inputs, RewriteContext context)
-    {
-        var cond = (CondOp)op;
-        return Fn.Apply(cond.WithBranches(Simplifier.Simplify(cond.Then), Simplifier.Simplify(cond.Else), simplified: true), inputs);
+        return Fn.Apply(new CondOp(Summed(cond.Then), Summed(cond.Else)), [.. x.Inputs]);
     }
 }
