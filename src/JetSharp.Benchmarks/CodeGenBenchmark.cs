@@ -66,7 +66,7 @@ public static class CodeGenBenchmark
     }
 
     /// <summary>
-    /// Median seconds per call of each action: a warm-up, a calibration of the calls per sample (about 20 ms),
+    /// Median seconds per call of each action: a warm-up (0.3 s of calls), a calibration of the calls per sample (about 20 ms),
     /// then <paramref name="samples"/> rounds in which every action takes one sample in turn. Returns the wall
     /// seconds and the process CPU seconds (all threads; NaN off Linux) per call.
     /// </summary>
@@ -75,7 +75,9 @@ public static class CodeGenBenchmark
         var calls = new int[actions.Count];
         for (int a = 0; a < actions.Count; a++)
         {
-            actions[a]();
+            // Warm-up of 0.3 s: .NET's tiered JIT recompiles hot methods after ~30 calls and a short delay, so
+            // without it the first graph timed in a process runs partly in unoptimised code.
+            for (long w = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(w).TotalSeconds < 0.3;) actions[a]();
             long t = Stopwatch.GetTimestamp();
             actions[a]();
             double once = Math.Max(1e-7, Stopwatch.GetElapsedTime(t).TotalSeconds);

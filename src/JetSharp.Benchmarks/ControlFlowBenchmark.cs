@@ -167,7 +167,7 @@ public static class ControlFlowBenchmark
         var m = ReverseMemory(steps);
         var sb = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
-        sb.Append(c, $"{Environment.ProcessorCount} cores, load average {LoadAverage()}\n\n");
+        sb.Append(c, $"{Environment.ProcessorCount} cores, load average {Timing.LoadAverage()}\n\n");
         sb.Append("| collapsed Laplacian, 20-block residual net | scan | unrolled | unrolled / scan |\n|---|---:|---:|---:|\n");
         sb.Append(c, $"| graph nodes (bodies included) | {r.ScanNodes} | {r.UnrolledNodes} | {r.UnrolledNodes / (double)r.ScanNodes:0.0}× |\n");
         sb.Append(c, $"| build (trace, jet, simplify, compile) | {r.ScanBuildSeconds * 1e3:0.0} ms | {r.UnrolledBuildSeconds * 1e3:0.0} ms | {r.UnrolledBuildSeconds / r.ScanBuildSeconds:0.0}× |\n");
@@ -178,12 +178,5 @@ public static class ControlFlowBenchmark
         sb.Append(c, $"| scan, checkpoint every ⌈√L⌉ steps | {m.CheckpointedBytes / 1048576.0:0.0} MiB |\n");
         sb.Append(c, $"| unrolled | {m.UnrolledBytes / 1048576.0:0.0} MiB |\n");
         return sb.ToString();
-    }
-
-    private static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
-        catch (IOException) { return "n/a"; }
-        catch (UnauthorizedAccessException) { return "n/a"; }
     }
 }

@@ -23,4 +23,15 @@ public static class Timing
         }
         return best;
     }
+
+    /// <summary>
+    /// The 1-, 5- and 15-minute load averages from /proc/loadavg (the first <paramref name="count"/> of them), printed beside
+    /// every timing so a reader can tell a quiet machine from a shared one; "n/a" where the file cannot be read.
+    /// </summary>
+    public static string LoadAverage(int count = 1)
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(count)); }
+        catch (IOException) { return "n/a"; }
+        catch (UnauthorizedAccessException) { return "n/a"; }
+    }
 }

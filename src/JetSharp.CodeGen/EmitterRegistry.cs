@@ -77,6 +77,8 @@ public sealed class EmitterRegistry
         r._byType[typeof(ConcatOp)] = new ConcatEmitter();
         r._byType[typeof(IdentityMatrixOp)] = new IdentityEmitter();
         r._byType[typeof(SelectionMatrixOp)] = new SelectionMatrixEmitter();
+        r._byType[typeof(TakeOp)] = new IndexingEmitter();
+        r._byType[typeof(ScatterAddOp)] = new IndexingEmitter();
         return r;
     }
 }

@@ -273,3 +273,44 @@ internal sealed class SelectionMatrixEmitter : IPrimitiveEmitter
             c.Line($"{r}[{(long)i * op.Size + rows[i]}] = {(weights is null ? c.Literal(1) : c.Literal(weights[i]))};");
     }
 }
+
+/// <summary>
+/// take and scatter-add along an axis, with the fixed indices written into the code as a table. With o the
+/// axes before the indexed one and i those after: take reads result[o, j, i] = x[o, indices[j], i];
+/// scatter-add accumulates result[o, indices[j], i] += x[o, j, i] (repeated indices add up). Indices drawn
+/// on every run are the sampling kernel's job (compiled code only).
+/// </summary>
+internal sealed class IndexingEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var (axis, list, scatter) = c.Node.Op switch
+        {
+            TakeOp t => (t.Axis, t.Indices, false),
+            ScatterAddOp s => (s.Axis, s.Indices, true),
+            var op => throw new NotSupportedException($"CodeGen: the indexing emitter does not write '{op}'."),
+        };
+        if (list.IsSampled)
+        {
+            if (!c.Library)
+                throw new NotSupportedException($"CodeGen: node %{c.Node.Id} ({c.Node.Op}) draws its indices on every run; standalone code has no sampler (compile it with EmittedGraph.Compile, which runs the primitive's kernel).");
+            KernelCallEmitter.Instance.Emit(c);
+            return;
+        }
+        var x = c.Node.Inputs[0];
+        var full = (scatter ? c.Node.Shape : x.Shape).ToArray();   // the side that has the whole axis
+        int outer = full[..axis].Aggregate(1, (p, e) => p * e), extent = full[axis];
+        int inner = full[(axis + 1)..].Aggregate(1, (p, e) => p * e);
+        int[] indices = list.Values;
+        int n = indices.Length;
+        string table = $"s_indices{c.Node.Id}";
+        c.Member(table, $"private static readonly int[] {table} = [{string.Join(", ", indices)}];");
+        var r = c.AllocateResult(zero: scatter);
+        c.Line($"// {c.Node.Op.Name}: {(n <= 8 ? $"indices [{string.Join(", ", indices)}]" : $"{n} indices")} along axis {axis}");
+        c.Line($"for (int o = 0; o < {outer}; o++)");
+        c.Line($"for (int j = 0; j < {n}; j++)");
+        c.Line($"for (int i = 0; i < {inner}; i++)");
+        string packed = $"(o * {n} + j) * {inner} + i", spread = $"(o * {extent} + {table}[j]) * {inner} + i";
+        c.Line(scatter ? $"    {r}[{spread}] += {c.Element(x, packed)};" : $"    {r}[{packed}] = {c.Element(x, spread)};");
+    }
+}

@@ -38,6 +38,7 @@ public static class BenchCommand
             PinnJacobianBenchCommand.Create(),
             MemoryBenchCommand.Create(),
             CodeGenBenchCommand.Create(quick),
+            LayerBenchCommand.Create(quick),
         };
         command.SetAction(p =>
         {

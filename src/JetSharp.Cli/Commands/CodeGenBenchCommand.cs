@@ -20,7 +20,7 @@ public static class CodeGenBenchCommand
         {
             bool isQuick = p.GetValue(quick);
             int n = isQuick ? 3 : p.GetValue(samples);
-            Console.WriteLine($"{Environment.ProcessorCount} cores, load average {LoadAverage()}, medians of {n} samples per backend");
+            Console.WriteLine($"{Environment.ProcessorCount} cores, load average {Timing.LoadAverage(3)}, medians of {n} samples per backend");
             foreach (var name in new[] { "poisson2d", "heat", "plate" })
             {
                 var example = (PinnExample)ExampleCatalog.Find(name);
@@ -32,12 +32,9 @@ public static class CodeGenBenchCommand
             foreach (var f in JacobianBenchmarks.All)
                 Console.WriteLine(CodeGenBenchmark.ForwardJacobian(f.Name, f.Function, f.SamplePoints(256, 1), n));
             if (!isQuick) Console.WriteLine(CodeGenBenchmark.LargeMlpLaplacian(16, Math.Max(3, n / 3)));
-            Console.WriteLine($"load average after: {LoadAverage()}");
+            Console.WriteLine($"load average after: {Timing.LoadAverage(3)}");
             return 0;
         });
         return command;
     }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

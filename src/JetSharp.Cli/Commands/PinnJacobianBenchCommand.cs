@@ -24,10 +24,10 @@ public static class PinnJacobianBenchCommand
         command.SetAction(p =>
         {
             int r = p.GetValue(repeats) ?? 10, k = p.GetValue(rounds) ?? 5;
-            Console.WriteLine($"J / (loss + gradient), float64, {Environment.ProcessorCount} cores, {k} rounds of best-of-{r} (load average at start: {LoadAverage()})");
+            Console.WriteLine($"J / (loss + gradient), float64, {Environment.ProcessorCount} cores, {k} rounds of best-of-{r} (load average at start: {Timing.LoadAverage()})");
             foreach (var (name, problem, theta) in Problems())
                 Console.WriteLine(JacobianBenchmark.Ratio(name, problem, theta, r, k));
-            Console.WriteLine($"load average at end: {LoadAverage()}");
+            Console.WriteLine($"load average at end: {Timing.LoadAverage()}");
             return 0;
         });
         return command;
@@ -47,12 +47,5 @@ public static class PinnJacobianBenchCommand
             problem.Resample(0, t);
             yield return (example.Name, problem, t);
         }
-    }
-
-    private static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
-        catch (IOException) { return "unknown"; }
-        catch (UnauthorizedAccessException) { return "unknown"; }
     }
 }

@@ -48,6 +48,22 @@ public class EmittedGraphTests
     }
 
     [Fact]
+    public void TakeAndScatterAddWithFixedIndicesAreWrittenOutInStandaloneCode()
+    {
+        // Repeated and reordered indices along a middle axis; the scatter-add (take's VJP) accumulates the repeats.
+        var g = Tracer.Function(xs => [Fn.Sum(Fn.Take(xs[0], [2, 0, 2, 1], 1) * 3.0, 2),
+                                       Fn.Apply(new ScatterAddOp(1, new IndexList([2, 0, 2, 1]), 3), xs[1])], [new Shape(2, 3, 5), new Shape(2, 4, 5)]);
+        NDArray<double>[] inputs = [Randn(7, 2, 3, 5), Randn(8, 2, 4, 5)];
+        var standalone = EmittedGraph.Compile(g, new EmitOptions { UseLibraryKernels = false });
+        Assert.Contains("s_indices", standalone.Source);
+        var expected = Executable.Compile(g).Run(inputs);
+        var actual = standalone.Run(inputs);
+        for (int i = 0; i < 2; i++) Close(expected[i], actual[i], 1e-14);
+        // The scatter-add written out by hand: row 2 receives rows 0 and 2 of the input, row 1 is row 3.
+        Assert.Equal(inputs[1].Data[0] + inputs[1].Data[10], actual[1].Data[10], 14);
+    }
+
+    [Fact]
     public void ResampledCoordinateDirectionsRunThroughTheKernelWithTheRunsSeed()
     {
         // Coordinates drawn per run: compiled code runs the sampling node's own kernel with the seed offset, so each
