@@ -37,24 +37,8 @@ public static class EmittedKernels
     public static void Divide<T>(T a, ReadOnlySpan<T> b, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(a, b, r);
 
     /// <summary>r = op(x) for a unary function of <see cref="UnaryOp"/>, with the interpreter's kernels.</summary>
-    public static void Unary<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (op)
-        {
-            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
-            case UnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
-            case UnaryOp.Log: TensorPrimitives.Log(x, r); break;
-            case UnaryOp.Sin: TensorPrimitives.Sin(x, r); break;
-            case UnaryOp.Cos: TensorPrimitives.Cos(x, r); break;
-            case UnaryOp.Tanh: Transcendental.Tanh(x, r); break;
-            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
-            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
-            case UnaryOp.Softplus: Transcendental.Softplus(x, r); break;
-            case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, r); break;
-            case UnaryOp.Step: Transcendental.Step(x, r); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, "EmittedKernels.Unary: unknown operation.");
-        }
-    }
+    public static void Unary<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> r) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.ApplyUnary(op, x, r);
 
     /// <summary>
     /// Row-major C = op(A)·op(B) for <paramref name="batch"/> products at the given element strides (0: the

@@ -289,7 +289,8 @@ public static class Elementwise
 
     // ---------------------------------------------------------------- unary
 
-    private static void ApplyUnary<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> r)
+    /// <summary>r = op(x) over one span (the kernel of every unary primitive; compiled code calls it too).</summary>
+    internal static void ApplyUnary<T>(UnaryOp op, ReadOnlySpan<T> x, Span<T> r)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (op)
@@ -307,6 +308,7 @@ public static class Elementwise
             case UnaryOp.Softplus: Transcendental.Softplus(x, r); break;
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, r); break;
             case UnaryOp.Step: Transcendental.Step(x, r); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unary kernel: unknown operation.");
         }
     }
 
