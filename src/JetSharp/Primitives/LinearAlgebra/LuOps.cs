@@ -66,12 +66,21 @@ public sealed class SolveOp : Primitive
 
 /// <summary>
 /// The determinant of A [..., n, n] through an LU factorisation with partial pivoting: det A, its sign, or
-/// ln |det A|; result [...]. Taylor rule for ln|det| (and det = sign·e^(ln|det|) through y′ = y·l′): with
-/// B_j = A₀⁻¹A_j (LU solves; B₀ = I) and C = B⁻¹ (C₀ = I, C_k = −Σ_(i=1..k) C(k, i)·B_i·C_(k−i)),
-/// l′ = tr(C·B′), so l_k = Σ_(j=0..k−1) C(k−1, j)·tr(C_j·B_(k−j)). Everything is relative to A₀, so it
-/// stays accurate for nearly singular A₀ (the derivatives grow like 1/σ_min but keep their relative
-/// accuracy); at an exactly singular A₀ the derivatives are not computed (infinite or NaN). The sign is
-/// piecewise constant: zero derivatives. VJP: ∂ln|det A|/∂A = A⁻ᵀ, ∂det A/∂A = det A·A⁻ᵀ.
+/// ln |det A|; result [...]. Taylor coefficients in the derivative convention (y_k = dᵏy/dtᵏ, no 1/k!).
+/// <para>ln|det|: with B_j = A₀⁻¹A_j (LU solves; B₀ = I) and C = B⁻¹ (C₀ = I, C_k = −Σ_(i=1..k) C(k, i)·B_i·C_(k−i)),
+/// l′ = tr(C·B′), so l_k = Σ_(j=0..k−1) C(k−1, j)·tr(C_j·B_(k−j)). Everything is relative to A₀, so it stays
+/// accurate for nearly singular A₀ (the derivatives grow like 1/σ_min but keep their relative accuracy); at an
+/// exactly singular A₀ they do not exist (infinite or NaN).</para>
+/// <para>det: y = e^l would cancel terms of size |det|·|l_k| ~ σ_min^(1−k) near a singular A₀, yet det is a
+/// polynomial with derivatives everywhere. So the rule orders the rows as A₀'s pivoting does (P·A = L·U, P from
+/// <see cref="PivotPermutationOp"/>, piecewise constant) and splits P·A(t) = [[B, c], [dᵀ, e]] with B the
+/// leading (n−1)×(n−1) block: det A = det P · det B · s with the Schur complement s = e − dᵀB⁻¹c. B's pivots are
+/// the first n−1 pivots of A₀, so when only the last pivot is small (A₀ near rank n−1, the generic way to be
+/// near singular) B is well conditioned: det B follows from its own ln|det| recurrence, z = B⁻¹c from the
+/// solve recurrence z_k = B₀⁻¹(c_k − Σ_(j=1..k) C(k, j)·B_j·z_(k−j)), s_k = e_k − Σ_j C(k, j)·d_jᵀz_(k−j), and
+/// det's coefficients are the Leibniz products of det B and s. Nothing divides by the small pivot, so the
+/// coefficients stay accurate up to and at a matrix of rank n−1.</para>
+/// <para>The sign is piecewise constant: zero derivatives. VJP: ∂ln|det A|/∂A = A⁻ᵀ, ∂det A/∂A = det A·A⁻ᵀ.</para>
 /// </summary>
 public sealed class DeterminantOp(DeterminantPart part) : Primitive
 {
@@ -112,19 +121,71 @@ public sealed class DeterminantOp(DeterminantPart part) : Primitive
     public override Node?[] Taylor(JetRuleArgs a)
     {
         if (Part == DeterminantPart.Sign) return new Node?[a.Order + 1];
-        var l = LogAbsDetCoefficients(a);
-        if (Part == DeterminantPart.LogAbs) return l;
-        return TaylorMath.ExpRecurrence(a.Output0, k => l[k], a.Order);
+        if (Part == DeterminantPart.LogAbs) return LogAbsDetCoefficients(a.Primals[0], k => a.X(0, k), a.Order);
+        return DetCoefficients(a.Primals[0], k => a.X(0, k), a.Order);
     }
 
-    /// <summary>l_1..l_K of ln|det A(t)| by the recurrence in the class summary.</summary>
-    private static Node?[] LogAbsDetCoefficients(JetRuleArgs a)
+    /// <summary>y_1..y_K of det A(t) through the pivoted Schur complement of the class summary.</summary>
+    private static Node?[] DetCoefficients(Node a0, Func<int, Node?> coefficient, int order)
     {
-        int order = a.Order, rank = a.Primals[0].Rank;
-        var a0 = a.Primals[0];
+        int n = a0.Shape[^1];
+        var y = new Node?[order + 1];
+        if (n == 1)
+        {
+            for (int k = 1; k <= order; k++)
+                if (coefficient(k) is { } ak) y[k] = Fn.Sum(ak, [-2, -1]);
+            return y;
+        }
+        var p = a0.Graph.Apply(PivotPermutationOp.Instance, a0);
+        var pa = new Node?[order + 1];
+        for (int k = 0; k <= order; k++)
+            pa[k] = (k == 0 ? a0 : coefficient(k)) is { } ak ? Fn.MatMul(p, ak) : null;
+        Node? Block(int k, int row, int rows, int col, int cols) =>
+            pa[k] is { } m ? Fn.Slice(Fn.Slice(m, -2, row, rows), -1, col, cols) : null;
+        Node? B(int k) => Block(k, 0, n - 1, 0, n - 1);
+        Node? C(int k) => Block(k, 0, n - 1, n - 1, 1);
+        Node? D(int k) => Block(k, n - 1, 1, 0, n - 1);
+        Node? E(int k) => Block(k, n - 1, 1, n - 1, 1);
+
+        var b0 = B(0)!;
+        // z = B⁻¹c by the solve recurrence, then s = e − dᵀz, both [..., 1, 1]-shaped.
+        var z = new Node?[order + 1];
+        z[0] = Linalg.Solve(b0, C(0)!);
+        for (int k = 1; k <= order; k++)
+        {
+            var terms = new List<Node?> { C(k) };
+            for (int j = 1; j <= k; j++)
+                if (B(j) is { } bj && z[k - j] is { } zk) terms.Add(TaylorMath.Scale(-TaylorMath.Binomial(k, j), Fn.MatMul(bj, zk)));
+            z[k] = TaylorMath.Sum(terms) is { } rhs ? Linalg.Solve(b0, rhs) : null;
+        }
+        var dz = TaylorMath.Leibniz(D, k => z[k], order, (d, zz) => Fn.MatMul(d, zz));
+        var s = new Node?[order + 1];
+        s[0] = E(0)! - Fn.MatMul(D(0)!, z[0]!);
+        for (int k = 1; k <= order; k++)
+            s[k] = TaylorMath.Sum([E(k), dz[k] is { } t ? -t : null]);
+
+        var detB = DetFromLogAbsDet(Linalg.Det(b0), LogAbsDetCoefficients(b0, B, order), order);
+        var sign = Linalg.Det(p);
+        var product = TaylorMath.Leibniz(k => detB[k], k => s[k] is { } sk ? Fn.Sum(sk, [-2, -1]) : null, order, (x, w) => x * w);
+        for (int k = 1; k <= order; k++)
+            if (product[k] is { } yk) y[k] = sign * yk;
+        return y;
+    }
+
+    /// <summary>det's coefficients from det₀ and ln|det|'s (y′ = y·l′), with det₀ itself at index 0: right for a well-conditioned matrix.</summary>
+    private static Node?[] DetFromLogAbsDet(Node det0, Node?[] l, int order)
+    {
+        var y = TaylorMath.ExpRecurrence(det0, k => l[k], order);
+        y[0] = det0;
+        return y;
+    }
+
+    /// <summary>l_1..l_K of ln|det A(t)| by the recurrence in the class summary, from A₀ and A's coefficients (null: zero).</summary>
+    private static Node?[] LogAbsDetCoefficients(Node a0, Func<int, Node?> coefficient, int order)
+    {
         var b = new Node?[order + 1];
         for (int j = 1; j <= order; j++)
-            if (a.Lifted(0, j, rank) is { } aj) b[j] = Linalg.Solve(a0, aj);
+            if (coefficient(j) is { } aj) b[j] = Linalg.Solve(a0, aj);
         // C_k (k ≥ 1); C₀ = I is handled implicitly.
         var c = new Node?[order + 1];
         for (int k = 1; k < order; k++)
@@ -166,4 +227,49 @@ public enum DeterminantPart
     Sign,
     /// <summary>ln |det A|.</summary>
     LogAbs,
+}
+
+/// <summary>
+/// The row permutation of A's LU factorisation with partial pivoting, as a matrix: P [..., n, n] with P·A = L·U,
+/// i.e. row i of P·A is row perm_i of A. It depends on A only through comparisons of magnitudes, so it is
+/// piecewise constant: zero derivatives of every order (at a tie between two candidate pivots it jumps, and
+/// either choice gives a valid factorisation). <see cref="DeterminantOp"/>'s Taylor rule uses it to put the
+/// one small pivot of a nearly singular matrix last.
+/// </summary>
+public sealed class PivotPermutationOp : Primitive
+{
+    /// <summary>The shared instance.</summary>
+    public static readonly PivotPermutationOp Instance = new();
+    /// <inheritdoc/>
+    public override string Name => "lu_permutation";
+
+    /// <inheritdoc/>
+    public override Shape InferShape(IReadOnlyList<Node> inputs)
+    {
+        Arity(inputs, 1, Name);
+        var s = inputs[0].Shape;
+        if (s.Rank < 2 || s[^1] != s[^2]) throw new ShapeException($"{Name}: expected square matrices [..., n, n], got {s}.");
+        return s;
+    }
+
+    /// <inheritdoc/>
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
+    {
+        int n = output.Shape[^1];
+        var data = output.Data.AsSpan(0, output.Size);
+        data.Clear();
+        var perm = new int[n];
+        for (int b = 0, count = DenseKernels.BatchCount(output.Shape); b < count; b++)
+        {
+            var lu = new double[n * n];
+            for (int i = 0; i < lu.Length; i++) lu[i] = double.CreateTruncating(inputs[0].Data[b * n * n + i]);
+            LuKernels.Factor(lu, n, perm);
+            for (int i = 0; i < n; i++) data[b * n * n + i * n + perm[i]] = T.One;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Node?[] Vjp(Node node, Node ct) => [null];
+    /// <inheritdoc/>
+    public override Node?[] Taylor(JetRuleArgs a) => new Node?[a.Order + 1];
 }
