@@ -151,18 +151,19 @@ public static class NewtonInModelDemo
     }
 }
 
-/// <summary>Peak live bytes of one gradient run through a loop written as <c>while</c> and as unrolled straight-line code.</summary>
+/// <summary>Peak live bytes of one gradient run through a loop written as <c>while</c> (every carry stored, and checkpointed) and as unrolled straight-line code.</summary>
 /// <param name="Steps">Trips of the loop.</param>
 /// <param name="Width">Size of the carried vector.</param>
 /// <param name="WhileBytes">Peak bytes of the gradient through the while loop (its sweep stores one carry per trip).</param>
+/// <param name="CheckpointedBytes">The same with a checkpoint every ⌈√steps⌉ trips (<see cref="LoopCheckpointing.SqrtLength"/>).</param>
 /// <param name="UnrolledBytes">Peak bytes of the gradient of the unrolled program (the runtime keeps what the backward pass needs).</param>
-/// <param name="GradientDifference">max |∇ through while − ∇ unrolled| / max(1, max |∇ unrolled|).</param>
-public sealed record WhileMemoryResult(int Steps, int Width, long WhileBytes, long UnrolledBytes, double GradientDifference);
+/// <param name="GradientDifference">max |∇ through while − ∇ unrolled| / max(1, max |∇ unrolled|), the larger of the stored and checkpointed sweeps.</param>
+public sealed record WhileMemoryResult(int Steps, int Width, long WhileBytes, long CheckpointedBytes, long UnrolledBytes, double GradientDifference);
 
 /// <summary>Reverse mode through a while loop against the unrolled loop: x ← x + tanh(W x)/steps for a fixed number of steps (the count is the carry's second value).</summary>
 public static class WhileMemoryDemo
 {
-    /// <summary>Measures both gradients at seeded inputs.</summary>
+    /// <summary>Measures the three gradients at seeded inputs.</summary>
     public static WhileMemoryResult Run(int steps = 1000, int width = 64, long seed = 11)
     {
         if (steps < 1 || width < 1) throw new ArgumentException($"steps and width must be ≥ 1, got {steps} and {width}.");
@@ -170,10 +171,10 @@ public static class WhileMemoryDemo
         var x0 = NDArray.RandomNormal<double>(new Shape(width, 1), seed + 1);
         double h = 1.0 / steps;
         Node Step(Node x, Node wm) => x + h * Fn.Tanh(Fn.MatMul(wm, x) * (1.0 / Math.Sqrt(width)));
-        var whileGrad = Vjp.Grad(Tracer.Function(xs =>
+        Graph WhileGrad(LoopCheckpointing checkpointing) => Vjp.Grad(Tracer.Function(xs =>
         {
             var r = Tracer.While((c, _) => steps - 0.5 - c[1], (c, k) => [Step(c[0], k[0]), c[1] + 1.0],
-                [xs[0], xs[0].Graph.Scalar(0.0)], [xs[1]], maxIterations: steps);
+                [xs[0], xs[0].Graph.Scalar(0.0)], [xs[1]], maxIterations: steps, checkpointing: checkpointing);
             return Fn.Sum(r.Values[0] * r.Values[0]);
         }, [x0.Shape, w.Shape]));
         var unrolledGrad = Vjp.Grad(Tracer.Function(xs =>
@@ -182,11 +183,16 @@ public static class WhileMemoryDemo
             for (int i = 0; i < steps; i++) x = Step(x, xs[1]);
             return Fn.Sum(x * x);
         }, [x0.Shape, w.Shape]));
-        var (a, b) = (Executable.Compile(whileGrad), Executable.Compile(unrolledGrad));
+        var (a, c, b) = (Executable.Compile(WhileGrad(LoopCheckpointing.None)), Executable.Compile(WhileGrad(LoopCheckpointing.SqrtLength)), Executable.Compile(unrolledGrad));
         var ga = a.Run(x0, w);
+        var gc = c.Run(x0, w);
         var gb = b.Run(x0, w);
         double diff = 0, scale = 1;
-        for (int i = 0; i < gb[2].Size; i++) { diff = Math.Max(diff, Math.Abs(ga[2].Data[i] - gb[2].Data[i])); scale = Math.Max(scale, Math.Abs(gb[2].Data[i])); }
-        return new(steps, width, a.LastRun.PeakLiveBytes, b.LastRun.PeakLiveBytes, diff / scale);
+        for (int i = 0; i < gb[2].Size; i++)
+        {
+            diff = Math.Max(diff, Math.Max(Math.Abs(ga[2].Data[i] - gb[2].Data[i]), Math.Abs(gc[2].Data[i] - gb[2].Data[i])));
+            scale = Math.Max(scale, Math.Abs(gb[2].Data[i]));
+        }
+        return new(steps, width, a.LastRun.PeakLiveBytes, c.LastRun.PeakLiveBytes, b.LastRun.PeakLiveBytes, diff / scale);
     }
 }

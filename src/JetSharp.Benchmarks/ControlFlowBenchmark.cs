@@ -151,8 +151,8 @@ public static class ControlFlowBenchmark
             exe.Run(NDArray.RandomNormal<double>(shape, 5));
             return exe.LastRun.PeakLiveBytes;
         }
-        long stored = Peak(x => Tracer.Scan(h => Step(h, x), x, steps, ScanCheckpointing.None));
-        long checkpointed = Peak(x => Tracer.Scan(h => Step(h, x), x, steps, ScanCheckpointing.SqrtLength));
+        long stored = Peak(x => Tracer.Scan(h => Step(h, x), x, steps, LoopCheckpointing.None));
+        long checkpointed = Peak(x => Tracer.Scan(h => Step(h, x), x, steps, LoopCheckpointing.SqrtLength));
         long unrolled = Peak(x => { var h = x; for (int i = 0; i < steps; i++) h = Step(h, x); return h; });
         return new ScanMemoryRow(steps, stored, checkpointed, unrolled, shape.Size * 8L);
     }

@@ -6,21 +6,22 @@ using JetSharp.Transforms;
 namespace JetSharp.Control;
 
 /// <summary>
-/// How reverse mode through a scan keeps the forward states it needs: all of them (as a stacked trajectory
-/// in the graph, so the result can be differentiated again), or one every <c>Stride</c> steps, recomputing
-/// each segment from its checkpoint during the backward sweep (memory ~ L/Stride + Stride states; the
-/// backward sweep is then a kernel and is not differentiated again).
+/// How reverse mode through a loop (a scan, or a while loop) keeps the forward states it needs: all of them
+/// (a scan's as a stacked trajectory in the graph, so the result can be differentiated again), or one every
+/// <c>Stride</c> steps, recomputing each segment from its checkpoint during the backward sweep (memory ~
+/// L/Stride + Stride states for L steps). A while loop learns L only by running: with <see cref="SqrtLength"/>
+/// its sweep runs the loop once more to count the trips first.
 /// </summary>
 /// <param name="Stride">0: store every state. s ≥ 1: keep a checkpoint every s steps. <see cref="SqrtLength"/>: s = ⌈√L⌉.</param>
-public readonly record struct ScanCheckpointing(int Stride)
+public readonly record struct LoopCheckpointing(int Stride)
 {
     /// <summary>Store every state (the default).</summary>
-    public static ScanCheckpointing None => new(0);
+    public static LoopCheckpointing None => new(0);
 
     /// <summary>A checkpoint every ⌈√L⌉ steps: memory ~ 2√L states, one extra forward sweep.</summary>
-    public static ScanCheckpointing SqrtLength => new(-1);
+    public static LoopCheckpointing SqrtLength => new(-1);
 
-    /// <summary>The stride for a scan of <paramref name="length"/> steps (0 = store all).</summary>
+    /// <summary>The stride for a loop of <paramref name="length"/> steps (0 = store all).</summary>
     internal int For(int length) => Stride >= 0 ? Stride : Math.Max(1, (int)Math.Ceiling(Math.Sqrt(length)));
 }
 
@@ -48,7 +49,7 @@ internal sealed record ScanJetInfo(int Order, Shape Prefix, int[] TopCarries, in
 /// </summary>
 public sealed class ScanOp : Primitive, ISubgraphOp
 {
-    internal ScanOp(Graph body, int length, int carries, int xs, int select, bool reverse, ScanCheckpointing checkpointing, ScanJetInfo? jet = null)
+    internal ScanOp(Graph body, int length, int carries, int xs, int select, bool reverse, LoopCheckpointing checkpointing, ScanJetInfo? jet = null)
     {
         Body = body;
         Length = length;
@@ -78,7 +79,7 @@ public sealed class ScanOp : Primitive, ISubgraphOp
     /// <summary>Steps run from the last slice to the first.</summary>
     public bool Reverse { get; }
     /// <summary>How reverse mode keeps forward states.</summary>
-    public ScanCheckpointing Checkpointing { get; }
+    public LoopCheckpointing Checkpointing { get; }
     internal ScanJetInfo? Jet { get; }
 
     /// <inheritdoc/>

@@ -12,7 +12,7 @@ namespace JetSharp.Control;
 /// <list type="bullet">
 /// <item>stored (the default): a trajectory scan stacks them [L, …] in the graph, and the backward sweep
 /// is an ordinary reverse scan over them — both are graphs, so the result can be differentiated again;</item>
-/// <item>checkpointed (<see cref="ScanCheckpointing"/>): a kernel keeps one state every s steps and
+/// <item>checkpointed (<see cref="LoopCheckpointing"/>): a kernel keeps one state every s steps and
 /// recomputes each segment of s states from its checkpoint as the backward sweep reaches it.</item>
 /// </list>
 /// </summary>

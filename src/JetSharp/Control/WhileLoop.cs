@@ -19,15 +19,22 @@ public sealed class WhileLoop
     private readonly Lock _lock = new();
     private Graph? _adjoint;
 
-    internal WhileLoop(Graph condition, Graph body, int carryCount, int maxIterations, bool stopWhenPositive = false)
+    internal WhileLoop(Graph condition, Graph body, int carryCount, int maxIterations, bool stopWhenPositive = false,
+        LoopCheckpointing checkpointing = default)
     {
+        if (checkpointing.Stride < -1)
+            throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Stride, "while: a checkpoint stride must be ≥ 1, 0 (store every carry) or LoopCheckpointing.SqrtLength.");
         Condition = condition;
         Body = body;
         CarryCount = carryCount;
         MaxIterations = maxIterations;
         StopWhenPositive = stopWhenPositive;
+        Checkpointing = checkpointing;
         Id = NextId();
     }
+
+    /// <summary>What reverse mode keeps of the carries it replays (every carry by default).</summary>
+    public LoopCheckpointing Checkpointing { get; }
 
     /// <summary>The condition: (carry…, constants…) → one element.</summary>
     public Graph Condition { get; }
@@ -49,7 +56,8 @@ public sealed class WhileLoop
     internal IReadOnlyList<Shape> InputShapes => [.. Body.Inputs.Select(i => i.Shape)];
 
     /// <summary>A loop with the same limit and sense over other graphs (a transformed loop).</summary>
-    internal WhileLoop Derive(Graph condition, Graph body, int carryCount) => new(condition, body, carryCount, MaxIterations, StopWhenPositive) { Source = Source ?? this };
+    internal WhileLoop Derive(Graph condition, Graph body, int carryCount) =>
+        new(condition, body, carryCount, MaxIterations, StopWhenPositive, Checkpointing) { Source = Source ?? this };
 
     /// <summary>The user's loop a transformed loop was derived from (its trip count is reported there too).</summary>
     internal WhileLoop? Source { get; private init; }

@@ -11,8 +11,8 @@ namespace JetSharp.Control;
 /// and is not differentiated. The Taylor rule of any order K is a loop over jets (each carried value
 /// carries y₀…y_K; the condition reads y₀ only), so forward mode makes the trips of the primal loop
 /// once more. Reverse mode is a <see cref="WhileSweepOp"/>: it replays the loop storing every carry
-/// (memory: trips × the carry's bytes, reported to the run's meter) and pulls the cotangent back
-/// through the stored steps.</para>
+/// (memory: trips × the carry's bytes, reported to the run's meter), or only checkpoints of it
+/// (<see cref="WhileLoop.Checkpointing"/>), and pulls the cotangent back through the steps.</para>
 /// </summary>
 internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
 {
@@ -68,8 +68,10 @@ internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
 /// <summary>
 /// Reverse sweep through a <see cref="WhileLoop"/>: inputs (carry₀…, constants…, c̄…), output packed
 /// (c̄ after the sweep…, accumulated ā…). The loop is replayed and every carry before a step stored
-/// (trips × carry bytes, reported to the run's <see cref="RunContext.Meter"/>); then, for the steps in
-/// reverse, <see cref="StepAdjoint"/> maps (carry_k…, constants…, c̄…) to (c̄…, ā increments…) and the
+/// (trips × carry bytes, reported to the run's <see cref="RunContext.Meter"/>), or with the loop's
+/// <see cref="WhileLoop.Checkpointing"/> one carry every s steps, each segment recomputed from its
+/// checkpoint when the sweep reaches it ((trips/s + s) carries; ⌈√trips⌉ for <see cref="LoopCheckpointing.SqrtLength"/>,
+/// which costs one more replay to count the trips); then, for the steps in reverse, <see cref="StepAdjoint"/> maps (carry_k…, constants…, c̄…) to (c̄…, ā increments…) and the
 /// increments are summed. For the VJP of a loop the step adjoint is the body's pullback (c̄ the carry's
 /// cotangent, ā the constants'). Its Taylor rule is the same sweep over the jet loop with the jet of the
 /// step adjoint, so forward-over-reverse (Hessian-vector products) works to any order; reverse over
@@ -120,25 +122,33 @@ internal sealed class WhileSweepOp : Primitive, ISubgraphOp
     public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         int loopInputs = Loop.Body.Inputs.Count;
+        var start = inputs[..loopInputs];
         var constants = inputs[Loop.CarryCount..loopInputs];
-        var stored = new List<NDArray<T>[]>();
-        long bytes = 0;
         var meter = context.Meter;
+        int stride = Loop.Checkpointing.Stride;
+        if (stride < 0)
+        {
+            int trips = 0;
+            Loop.Run(context, start, _ => trips++);
+            stride = Loop.Checkpointing.For(trips);
+        }
+        // The replay keeps the carry before step k for every k (stride 0) or for k = 0, s, 2s, … (checkpoints).
+        var kept = new List<NDArray<T>[]>();
+        int steps = 0;
+        long bytes = 0;
         try
         {
-            Loop.Run(context, inputs[..loopInputs], carry =>
+            Loop.Run(context, start, carry =>
             {
-                stored.Add(carry);
-                long b = carry.Sum(c => c.Bytes);
-                bytes += b;
-                meter.Allocate(b);
+                if (stride == 0 || steps % stride == 0) { kept.Add(carry); bytes += Keep(meter, carry); }
+                steps++;
             });
             var ct = inputs[loopInputs..];
             var acc = StepAdjoint.Outputs.Skip(CotangentCount).Select(o => new NDArray<T>(o.Shape)).ToArray();
-            for (int k = stored.Count - 1; k >= 0; k--)
+            void PullBack(NDArray<T>[] carry)
             {
                 context.Cancellation.ThrowIfCancellationRequested();
-                var pulled = context.Run(StepAdjoint, [.. stored[k], .. constants, .. ct]);
+                var pulled = context.Run(StepAdjoint, [.. carry, .. constants, .. ct]);
                 ct = pulled[..CotangentCount];
                 for (int q = 0; q < AccumulatorCount; q++)
                 {
@@ -146,9 +156,36 @@ internal sealed class WhileSweepOp : Primitive, ISubgraphOp
                     for (int i = 0; i < into.Length; i++) into[i] += add[i];
                 }
             }
+            if (stride == 0)
+                for (int k = kept.Count - 1; k >= 0; k--) PullBack(kept[k]);
+            else
+                for (int seg = kept.Count - 1; seg >= 0; seg--)
+                {
+                    // Recompute the segment's carries from its checkpoint, then pull back through them in reverse.
+                    var segment = new List<NDArray<T>[]> { kept[seg] };
+                    long segmentBytes = 0;
+                    try
+                    {
+                        for (int j = 1; j < Math.Min(stride, steps - seg * stride); j++)
+                        {
+                            segment.Add(context.Run(Loop.Body, [.. segment[^1], .. constants]));
+                            segmentBytes += Keep(meter, segment[^1]);
+                        }
+                        for (int j = segment.Count - 1; j >= 0; j--) PullBack(segment[j]);
+                    }
+                    finally { meter.Release(segmentBytes); }
+                }
             Pack([.. ct, .. acc], output);
         }
         finally { meter.Release(bytes); }
+    }
+
+    /// <summary>Reports a kept carry to the run's meter; returns its bytes.</summary>
+    private static long Keep<T>(MemoryMeter meter, NDArray<T>[] carry) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long b = carry.Sum(c => c.Bytes);
+        meter.Allocate(b);
+        return b;
     }
 
     public override Node?[] Vjp(Node node, Node cotangent) =>

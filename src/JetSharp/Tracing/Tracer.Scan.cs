@@ -25,7 +25,7 @@ public static partial class Tracer
     /// <exception cref="ArgumentException">No carries, or neither xs nor a length.</exception>
     /// <exception cref="ShapeException">The xs disagree on L, an xs has no leading axis, or the body changes a carry's shape (the message names the carry and both shapes).</exception>
     public static Node[] Scan(Func<Node[], Node[], Node[]> step, Node[] init, Node[] xs, int? length = null, bool reverse = false,
-        ScanCheckpointing checkpointing = default)
+        LoopCheckpointing checkpointing = default)
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(init);
@@ -58,14 +58,14 @@ public static partial class Tracer
     }
 
     /// <summary>One carry and one scanned input: the final carry of <c>carry ← step(carry, xs[l])</c>, l = 0..L−1.</summary>
-    public static Node Scan(Func<Node, Node, Node> step, Node init, Node xs, ScanCheckpointing checkpointing = default)
+    public static Node Scan(Func<Node, Node, Node> step, Node init, Node xs, LoopCheckpointing checkpointing = default)
     {
         ArgumentNullException.ThrowIfNull(step);
         return Scan((c, x) => [step(c[0], x[0])], [init], [xs], checkpointing: checkpointing)[0];
     }
 
     /// <summary>A counted loop: the final carry of <c>carry ← step(carry)</c> applied <paramref name="length"/> times.</summary>
-    public static Node Scan(Func<Node, Node> step, Node init, int length, ScanCheckpointing checkpointing = default)
+    public static Node Scan(Func<Node, Node> step, Node init, int length, LoopCheckpointing checkpointing = default)
     {
         ArgumentNullException.ThrowIfNull(step);
         return Scan((c, _) => [step(c[0])], [init], [], length, checkpointing: checkpointing)[0];

@@ -14,7 +14,8 @@ public static partial class Tracer
     /// and the body are traced once for the shapes of <paramref name="init"/> and <paramref name="constants"/>;
     /// the body must return one node per carried value with its shape. Derivatives flow to the initial carry and
     /// to the constants along the path taken (the trip count is not differentiated): forward and Taylor mode of
-    /// any order run a loop over jets; reverse mode stores the carry before every step (trips × carry bytes).
+    /// any order run a loop over jets; reverse mode stores the carry before every step (trips × carry bytes), or
+    /// with <paramref name="checkpointing"/> one carry every s steps and recomputes the rest during the sweep.
     /// A run that would exceed <paramref name="maxIterations"/> iterations throws <see cref="WhileLoopException"/>.
     /// </summary>
     /// <param name="condition">(carry, constants) → a single-element node; the loop continues while it is &gt; 0.</param>
@@ -22,13 +23,14 @@ public static partial class Tracer
     /// <param name="init">The initial carry: at least one node, all of one graph.</param>
     /// <param name="constants">Values the condition and body read besides the carry (θ); none when null.</param>
     /// <param name="maxIterations">The iteration limit, ≥ 1.</param>
+    /// <param name="checkpointing">What reverse mode keeps: every carry (default), one every s steps, or one every ⌈√trips⌉ (<see cref="LoopCheckpointing.SqrtLength"/>).</param>
     /// <exception cref="ArgumentNullException">An argument or node is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="init"/> is empty, nodes belong to different graphs, or a function captures a node of another trace.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxIterations"/> &lt; 1.</exception>
     /// <exception cref="ShapeException">The body returns another number of values or other shapes, or the condition more than one element.</exception>
     public static WhileResult While(Func<Node[], Node[], Node> condition, Func<Node[], Node[], Node[]> body, Node[] init,
-        Node[]? constants = null, int maxIterations = 1000) =>
-        Loop("while", condition, body, init, constants, maxIterations, stopWhenPositive: false);
+        Node[]? constants = null, int maxIterations = 1000, LoopCheckpointing checkpointing = default) =>
+        Loop("while", condition, body, init, constants, maxIterations, stopWhenPositive: false, checkpointing);
 
     /// <summary>
     /// A tail-recursive definition lowered to a while loop:
@@ -42,13 +44,14 @@ public static partial class Tracer
     /// <param name="state">The arguments of the outermost call.</param>
     /// <param name="constants">Values read by every level besides the state; none when null.</param>
     /// <param name="maxDepth">The deepest recursion allowed, ≥ 1.</param>
+    /// <param name="checkpointing">What reverse mode keeps of the levels (as for <see cref="While"/>).</param>
     /// <inheritdoc cref="While" path="/exception"/>
     public static WhileResult Recurse(Func<Node[], Node[], Node> isBase, Func<Node[], Node[], Node[]> step, Node[] state,
-        Node[]? constants = null, int maxDepth = 1000) =>
-        Loop("recurse", isBase, step, state, constants, maxDepth, stopWhenPositive: true);
+        Node[]? constants = null, int maxDepth = 1000, LoopCheckpointing checkpointing = default) =>
+        Loop("recurse", isBase, step, state, constants, maxDepth, stopWhenPositive: true, checkpointing);
 
     private static WhileResult Loop(string what, Func<Node[], Node[], Node> condition, Func<Node[], Node[], Node[]> body, Node[] init,
-        Node[]? constants, int maxIterations, bool stopWhenPositive)
+        Node[]? constants, int maxIterations, bool stopWhenPositive, LoopCheckpointing checkpointing)
     {
         ArgumentNullException.ThrowIfNull(condition);
         ArgumentNullException.ThrowIfNull(body);
@@ -56,6 +59,8 @@ public static partial class Tracer
         constants ??= [];
         if (init.Length == 0) throw new ArgumentException($"{what}: the carry needs at least one value.", nameof(init));
         if (maxIterations < 1) throw new ArgumentOutOfRangeException(nameof(maxIterations), maxIterations, $"{what}: the iteration limit must be ≥ 1, got {maxIterations}.");
+        if (checkpointing.Stride < -1)
+            throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Stride, $"{what}: a checkpoint stride must be ≥ 1, 0 (store every carry) or LoopCheckpointing.SqrtLength, got {checkpointing.Stride}.");
         Node[] all = [.. init, .. constants];
         for (int i = 0; i < all.Length; i++)
         {
@@ -81,7 +86,7 @@ public static partial class Tracer
         for (int i = 0; i < n; i++)
             if (bodyGraph.Outputs[i].Shape != init[i].Shape)
                 throw new ShapeException($"{what}: the {(stopWhenPositive ? "step" : "body")} returns carry {i} with shape {bodyGraph.Outputs[i].Shape}; the carry has shape {init[i].Shape} (it must keep its shape).");
-        var loop = new WhileLoop(condGraph, bodyGraph, n, maxIterations, stopWhenPositive);
+        var loop = new WhileLoop(condGraph, bodyGraph, n, maxIterations, stopWhenPositive, checkpointing);
         var packed = g.Apply(new WhileOp(loop), all);
         var carryShapes = loop.CarryShapes;
         return new([.. Enumerable.Range(0, n).Select(i => SubgraphJets.Component(packed, carryShapes, i))], loop);

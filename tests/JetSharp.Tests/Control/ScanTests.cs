@@ -99,7 +99,7 @@ public class ScanTests
     [InlineData(-1)]
     public void VjpMatchesCentralDifferences(int stride)
     {
-        var checkpointing = new ScanCheckpointing(stride);
+        var checkpointing = new LoopCheckpointing(stride);
         Node F(Node[] v) => Fn.Sum(Fn.Sin(Tracer.Scan((c, xs) => [Block(c[0], xs[0], xs[1])], [v[0]], [v[1], v[2]], checkpointing: checkpointing)[0]));
         var f = Tracer.Function(F, [new Shape(N, H), new Shape(L, H, H), new Shape(L, 1, H)]);
         NDArray<double>[] xs = [Randn(11, N, H), W, B];
@@ -116,14 +116,14 @@ public class ScanTests
     public void CheckpointingKeepsFewerStatesThanStoringAll()
     {
         const int steps = 100;
-        double Peak(ScanCheckpointing c)
+        double Peak(LoopCheckpointing c)
         {
             var f = Tracer.Function(v => Fn.Sum(Tracer.Scan(h => Fn.Sin(h) * 0.9, v[0], steps, c)), [new Shape(64, 8)]);
             var exe = Executable.Compile(Vjp.Grad(f));
             exe.Run(Randn(1, 64, 8));
             return exe.LastRun.PeakLiveBytes;
         }
-        double all = Peak(ScanCheckpointing.None), sqrt = Peak(ScanCheckpointing.SqrtLength);
+        double all = Peak(LoopCheckpointing.None), sqrt = Peak(LoopCheckpointing.SqrtLength);
         Assert.True(sqrt * 3 < all, $"checkpointed peak {sqrt} B vs stored {all} B");
     }
 

@@ -10,9 +10,10 @@ public class WhileTests
         [x + 0.1 * (1.0 + Fn.Sin(x * theta)), s + 0.1 * Fn.Sum(x * x * theta)];
 
     /// <summary>while Σx &lt; 3: step; returns x·s. The trip count depends on the data.</summary>
-    private static Node Looped(Node x0, Node theta, Action<WhileLoop>? loop = null)
+    private static Node Looped(Node x0, Node theta, Action<WhileLoop>? loop = null, LoopCheckpointing checkpointing = default)
     {
-        var r = Tracer.While((c, k) => 3.0 - Fn.Sum(c[0]), (c, k) => Step(c[0], c[1], k[0]), [x0, Fn.Zeros(x0.Graph, Shape.Scalar)], [theta]);
+        var r = Tracer.While((c, k) => 3.0 - Fn.Sum(c[0]), (c, k) => Step(c[0], c[1], k[0]), [x0, Fn.Zeros(x0.Graph, Shape.Scalar)], [theta],
+            checkpointing: checkpointing);
         loop?.Invoke(r.Loop);
         return r.Values[0] * r.Values[1];
     }
@@ -104,6 +105,52 @@ public class WhileTests
         grad.Run([X0, Theta], new RunContext(GraphRunner.Instance, meter: meter));
         // The sweep holds trips carries (x [3] and s [], 4 doubles each) at once, on top of the graph's own buffers.
         Assert.True(meter.PeakBytes >= trips * 4 * sizeof(double), $"peak {meter.PeakBytes} bytes for {trips} trips");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(-1)]   // LoopCheckpointing.SqrtLength
+    public void CheckpointedReverseModeGivesTheUnrolledGradientAndItsJet(int stride)
+    {
+        int trips = Trips();
+        var checkpointing = new LoopCheckpointing(stride);
+        var grad = Vjp.Grad(Tracer.Function(xs => Fn.Sum(Looped(xs[0], xs[1], checkpointing: checkpointing)), Shapes));
+        var gradUnrolled = Vjp.Grad(Tracer.Function(xs => Fn.Sum(Unrolled(xs[0], xs[1], trips)), Shapes));
+        var expected = Run(gradUnrolled, X0, Theta);
+        var actual = Run(grad, X0, Theta);
+        for (int i = 0; i < expected.Length; i++) Close(expected[i], actual[i], 1e-12);
+        // Forward over the checkpointed reverse sweep (Hessian-vector products).
+        NDArray<double>[] inputs = [X0, Theta, Randn(1, 3), Randn(21, 3)];
+        var hvp = Run(Jet.Transform(grad, 1), inputs);
+        var hvpUnrolled = Run(Jet.Transform(gradUnrolled, 1), inputs);
+        for (int i = 0; i < hvp.Length; i++) Close(hvpUnrolled[i], hvp[i], 1e-11);
+    }
+
+    [Fact]
+    public void CheckpointingCutsTheSweepsMemoryToAboutTwoRootTripsCarries()
+    {
+        // 1000 trips of a [64] carry: stored, every carry is kept (≥ 1000 · 65 doubles); with ⌈√1000⌉ = 32 the sweep
+        // holds ≤ 32 checkpoints and one 32-step segment.
+        const int trips = 1000;
+        long Peak(LoopCheckpointing checkpointing)
+        {
+            var g = Vjp.Grad(Tracer.Function(xs =>
+            {
+                var r = Tracer.While((c, k) => trips - 0.5 - c[1], (c, k) => [c[0] + 0.001 * Fn.Sin(c[0] * k[0]), c[1] + 1.0],
+                    [xs[0], Fn.Zeros(xs[0].Graph, Shape.Scalar)], [xs[1]], maxIterations: 2 * trips, checkpointing: checkpointing);
+                return Fn.Sum(r.Values[0]);
+            }, [new Shape(64), new Shape(64)]));
+            var meter = new MemoryMeter();
+            Executable.Compile(g).Run([Randn(5, 64), Randn(6, 64)], new RunContext(GraphRunner.Instance, meter: meter));
+            return meter.PeakBytes;
+        }
+        long stored = Peak(LoopCheckpointing.None), checkpointed = Peak(LoopCheckpointing.SqrtLength);
+        long carry = 65 * sizeof(double);
+        Assert.True(stored >= trips * carry, $"stored: peak {stored} bytes");
+        Assert.True(checkpointed <= 2 * 32 * carry + (stored - trips * carry), $"checkpointed: peak {checkpointed} bytes (stored {stored})");
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.Function(x =>
+            Tracer.While((c, k) => Fn.Sum(c[0]), (c, k) => [c[0] * 0.5], [x], checkpointing: new LoopCheckpointing(-2)).Values[0], new Shape(2)));
     }
 
     [Fact]
