@@ -136,7 +136,7 @@ public abstract class Example
 public static class ExampleCatalog
 {
     public static IReadOnlyList<Example> All { get; } =
-        [new Poisson2d(), new PoissonHighDim(), new Heat(), new Plate(), new VmcOscillator(), new Helium(), new HydrogenMolecule(), new Lithium(), new Beryllium(), new BerylliumSlaterJastrow(), new StdeAllenCahn()];
+        [new Poisson2d(), new PoissonHighDim(), new Heat(), new Plate(), new VmcOscillator(), new Helium(), new HydrogenMolecule(), new Lithium(), new Beryllium(), new BerylliumSlaterJastrow(), new StdeAllenCahn(), new NeuralOde.NeuralOdePoisson()];
 
     public static Example Find(string name) =>
         All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))

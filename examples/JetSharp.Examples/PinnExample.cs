@@ -136,7 +136,17 @@ public abstract class PinnExample : Example
 
     /// <summary>The seeded initial parameters in precision <typeparamref name="T"/> (the float64 initialisation, rounded for float32).</summary>
     public T[] InitialParameters<T>(bool fast, long seed = 0) where T : unmanaged, IFloatingPointIeee754<T> =>
-        ParameterVector.Flatten<T>(Network(Config(fast), seed).Parameters);
+        ParameterVector.Flatten<T>(InitialWeights(Config(fast), seed));
+
+    /// <summary>
+    /// The optimizers this example can train with (all by default). ENGD, SPRING and Levenberg–Marquardt need
+    /// per-sample parameter Jacobians, which exist for models whose parameters enter through elementwise primitives
+    /// and right-hand matmul operands; a model that closes over its parameters in a loop body declares Adam + L-BFGS only.
+    /// </summary>
+    public virtual IReadOnlyList<PinnOptimizer> Optimizers => Enum.GetValues<PinnOptimizer>();
+
+    /// <summary>The seeded initial weights of the model <see cref="Build{T}"/> trains, in its parameter order (the tanh MLP's by default).</summary>
+    protected virtual IReadOnlyList<NDArray> InitialWeights(PinnConfig config, long seed) => Network(config, seed).Parameters;
 
     /// <inheritdoc/>
     public override IReadOnlyList<DType> Precisions => [DType.Float64, DType.Float32];
@@ -185,6 +195,8 @@ public abstract class PinnExample : Example
         ArgumentNullException.ThrowIfNull(options);
         CheckPrecision(options);
         if (!Enum.IsDefined(optimizer)) throw new ArgumentOutOfRangeException(nameof(optimizer), optimizer, $"{Name}: unknown optimizer.");
+        if (!Optimizers.Contains(optimizer))
+            throw new NotSupportedException($"{Name}: trains with {string.Join(", ", Optimizers)} only, not {optimizer} (its model has no per-sample parameter Jacobian).");
         if (optimizer != PinnOptimizer.AdamLbfgs && options.Precision != DType.Float64)
             throw new NotSupportedException($"{Name}: {optimizer} trains in float64 only, not {options.Precision.Name()} (train {options.Precision.Name()} with {PinnOptimizer.AdamLbfgs}).");
         return options.Precision == DType.Float32 ? Run<float>(options, optimizer) : Run<double>(options, optimizer);
@@ -205,7 +217,7 @@ public abstract class PinnExample : Example
         double Error(T[] theta) => Reporting.RelativeL2(objective.Predict(Widen(theta), evalPoints).Data, exact);
 
         var phases = config.Phases(options.StepScale, objective, optimizer);
-        var trainer = new Trainer<T>(objective, ParameterVector.Flatten<T>(Network(config, options.Seed).Parameters), phases, new TrainerOptions<T>
+        var trainer = new Trainer<T>(objective, ParameterVector.Flatten<T>(InitialWeights(config, options.Seed)), phases, new TrainerOptions<T>
         {
             Error = Error,
             ErrorEvery = secondOrder ? config.SecondOrderErrorEvery : config.ErrorEvery,

@@ -82,6 +82,8 @@ public static class ExampleCommand
         var example = ExampleCatalog.Find(args.Name);
         if (args.Optimizer is not null && example is not PinnExample)
             throw new UsageException($"--optimizer applies to the physics-informed examples ({string.Join(", ", ExampleCatalog.All.OfType<PinnExample>().Select(e => e.Name))}); '{example.Name}' has its own optimiser.");
+        if (args.Optimizer is { } chosen && example is PinnExample pinnExample && !pinnExample.Optimizers.Contains(chosen))
+            throw new UsageException($"--optimizer: '{example.Name}' trains with {string.Join(", ", pinnExample.Optimizers.Select(o => Optimizers.First(x => x.Optimizer == o).Key))} only.");
         if ((args.Dimension is not null || args.Steps is not null) && example.DefaultDimension is null)
             throw new UsageException($"--dim and --steps are for examples whose dimension is free (stde); '{example.Name}' has a fixed one (use --scale).");
         bool fast = args.Fast;

@@ -84,6 +84,7 @@ public sealed class CliTests : IDisposable
     [InlineData("example poisson2d --optimizer bfgs", "'bfgs'")]
     [InlineData("example poisson2d --optimizer", "--optimizer")]
     [InlineData("example vmc-oscillator --fast --optimizer engd", "--optimizer")]
+    [InlineData("example neural-ode --fast --optimizer engd", "trains with adam-lbfgs only")]
     [InlineData("bench pinn-jacobian --rounds 0", "--rounds")]
     // output paths that cannot be written, checkpoints that cannot be read
     [InlineData("graph --out /proc/forbidden", "--out")]
