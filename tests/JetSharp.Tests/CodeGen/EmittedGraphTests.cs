@@ -48,6 +48,25 @@ public class EmittedGraphTests
     }
 
     [Fact]
+    public void ScanCondAndWhileRunThroughTheirKernelsInCompiledCode()
+    {
+        // Compiled code calls the structured ops' own kernels (which run their bodies); standalone code has no
+        // emitter for them and says so before emitting anything.
+        var g = Tracer.Function(x =>
+        {
+            var s = Tracer.Scan(h => Fn.Tanh(h) * 0.5 + h, x, 3);
+            var c = Tracer.Cond(Fn.Sum(s), a => a[0] * 2.0, a => -a[0], s);
+            var w = Tracer.While((v, _) => 4.0 - Fn.Sum(v[0] * v[0]), (v, _) => [v[0] * 1.5], [c + 0.1], maxIterations: 100).Values[0];
+            return w * w;
+        }, new Shape(2, 3));
+        AgreesWithInterpreter(g, Randn(3, 2, 3));
+        // And the collapsed Laplacian of the same function (jets of the three loops).
+        AgreesWithInterpreter(DifferentialOperator.Laplacian().Build(g, Strategy.Collapsed), Randn(3, 2, 3));
+        var e = Assert.Throws<NotSupportedException>(() => CSharpEmitter.Emit(g, new EmitOptions { ClassName = "Loops" }));
+        Assert.Contains("scan", e.Message);
+    }
+
+    [Fact]
     public void TakeAndScatterAddWithFixedIndicesAreWrittenOutInStandaloneCode()
     {
         // Repeated and reordered indices along a middle axis; the scatter-add (take's VJP) accumulates the repeats.
