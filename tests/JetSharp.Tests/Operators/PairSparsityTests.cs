@@ -154,6 +154,25 @@ public class PairSparsityTests
         Close(Pde.Laplacian(Gram, x, Strategy.NestedFirstOrder), gram, 1e-12);
     }
 
+    [Fact]
+    public void AGramMatrixWrittenElementwiseStaysAPairFeature()
+    {
+        // Σ_c r_ic·r_jc: an elementwise product of r_i and r_j, then a sum over the coordinate axis (no owner).
+        static Node Gram(Node x)
+        {
+            var r = Positions(x);
+            int batch = r.Shape[0], n = r.Shape[1];
+            var dot = Fn.Sum(Fn.Reshape(r, batch, n, 1, 3) * Fn.Reshape(r, batch, 1, n, 3), [3]);
+            return Fn.Reshape(Fn.Sum(Fn.Tanh(dot), [1, 2]), batch, 1);
+        }
+        var x = Randn(35, 2, 3 * 4);
+        var sparse = Pde.Laplacian(Gram, x, ParticleSparsity.Coordinates(3), out var report);
+        var only = Assert.Single(report.Densifications);
+        Assert.Equal(new Shape(2), only.Node.Shape);
+        Assert.Equal(3, report.PairNodes);
+        Close(Pde.Laplacian(Gram, x, Strategy.NestedFirstOrder), sparse, 1e-12);
+    }
+
     [Theory]
     [InlineData(ElectronNetwork.OneStream)]
     [InlineData(ElectronNetwork.TwoStream)]
