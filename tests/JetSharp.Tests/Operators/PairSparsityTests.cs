@@ -204,4 +204,16 @@ public class PairSparsityTests
         // No node of the pair-sparse graph holds an n-fold expanded pair tangent [3n, N, n, n, …].
         Assert.DoesNotContain(GraphWalk.Reachable(pairs), node => node.Rank >= 4 && node.Shape[0] == 3 * n && node.Shape[2] == n && node.Shape[3] == n);
     }
+
+    [Fact]
+    public void AnOwnerLimitOtherThanOneOrTwoIsRefused()
+    {
+        var f = Tracer.Function(xs => Fn.Tanh(xs[0]), [new Shape(2, 6)], DType.Float64);
+        var g = new Graph(DType.Float64);
+        var x = g.Input(new Shape(2, 6), "x");
+        var basis = g.Constant(NDArray.Zeros<double>(new Shape(3, 2, 6)));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            JetSharp.Transforms.GroupedJet.Apply(f, [x], [[basis, null]], [new AxisGroups(1, 3, 0)], 2, 3, 2, maxOwners: 3));
+        Assert.Contains("one or two owners", ex.Message);
+    }
 }
