@@ -10,7 +10,7 @@ public enum ElectronNetwork
     /// <summary>
     /// One stream: per-electron layers on one-electron features, orbitals with exponential envelopes, one
     /// determinant per spin block, and a pairwise Jastrow factor. Tangents stay block-sparse up to the determinants
-    /// and the electron–electron distances.
+    /// and the sum over electron pairs (the distances keep two-owner tangents).
     /// </summary>
     OneStream,
 
@@ -30,18 +30,26 @@ public enum ElectronNetwork
 
 /// <summary>One electron count: times and work of the three ways to compute the kinetic-energy Laplacian.</summary>
 /// <param name="Electrons">n; x has D = 3n coordinates per datum.</param>
-/// <param name="SparseSeconds">One run of the particle-sparse collapsed Laplacian (best of the repeats).</param>
+/// <param name="SparseSeconds">One run of the particle-sparse collapsed Laplacian with pair (two-owner) tangents (best of the repeats).</param>
+/// <param name="OneOwnerSeconds">One run of the particle-sparse Laplacian with pair tangents off (pair features densify).</param>
 /// <param name="DenseSeconds">One run of the dense collapsed Laplacian.</param>
 /// <param name="NestedSeconds">One run of nested first-order AD (Hessian-vector products along all D directions); NaN when skipped.</param>
 /// <param name="SparseFlops">Matrix-product flops of the sparse graph.</param>
+/// <param name="OneOwnerFlops">Matrix-product flops of the one-owner sparse graph.</param>
 /// <param name="DenseFlops">Matrix-product flops of the dense collapsed graph.</param>
 /// <param name="SparseElements">Elements held by all nodes of the sparse graph (a measure of memory traffic).</param>
+/// <param name="OneOwnerElements">The same for the one-owner sparse graph.</param>
 /// <param name="DenseElements">The same for the dense collapsed graph.</param>
 /// <param name="MaxRelativeDifference">Largest |sparse − dense| / max(1, |dense|) over the batch.</param>
 /// <param name="Densifications">Where the sparse graph densified (the report).</param>
-public sealed record SparsityRow(int Electrons, double SparseSeconds, double DenseSeconds, double NestedSeconds,
-    double SparseFlops, double DenseFlops, long SparseElements, long DenseElements, double MaxRelativeDifference, int Densifications)
+/// <param name="PairNodes">Nodes of the sparse graph's function with two-owner tangents.</param>
+public sealed record SparsityRow(int Electrons, double SparseSeconds, double OneOwnerSeconds, double DenseSeconds, double NestedSeconds,
+    double SparseFlops, double OneOwnerFlops, double DenseFlops, long SparseElements, long OneOwnerElements, long DenseElements,
+    double MaxRelativeDifference, int Densifications, int PairNodes)
 {
+    /// <summary>One-owner sparse time over pair-sparse time (the gain of two-owner tangents).</summary>
+    public double SpeedUpOverOneOwner => OneOwnerSeconds / SparseSeconds;
+
     /// <summary>Dense collapsed time over sparse time.</summary>
     public double SpeedUpOverDense => DenseSeconds / SparseSeconds;
 
@@ -50,8 +58,8 @@ public sealed record SparsityRow(int Electrons, double SparseSeconds, double Den
 }
 
 /// <summary>
-/// Speed-up of declared particle sparsity (<see cref="Strategy.SparseCollapsed"/>) against the dense collapsed and
-/// the nested first-order Laplacian as the electron count n grows, on a small FermiNet-style log|ψ| built here
+/// Speed-up of declared particle sparsity (<see cref="Strategy.SparseCollapsed"/>, with and without pair tangents)
+/// against the dense collapsed and the nested first-order Laplacian as the electron count n grows, on a small FermiNet-style log|ψ| built here
 /// (<see cref="Network"/>): x [batch, 3n] → [batch, 1], the exact Laplacian Δ log|ψ| of the kinetic energy.
 /// Each operator is compiled once per n; times are the best of the repeats after a warm-up run.
 /// </summary>
@@ -117,7 +125,7 @@ public static class ParticleSparsityBenchmark
     };
 
     /// <summary>
-    /// Compiles and times the three Laplacians for each electron count; <paramref name="progress"/> receives a line per n.
+    /// Compiles and times the four Laplacians (pair-sparse, one-owner sparse, dense collapsed, nested) for each electron count; <paramref name="progress"/> receives a line per n.
     /// Nested first-order AD is skipped (NaN) above <paramref name="nestedUpTo"/> electrons.
     /// </summary>
     /// <exception cref="ArgumentException">No electron counts, a count below 2, a batch or repeat count below 1.</exception>
@@ -137,9 +145,11 @@ public static class ParticleSparsityBenchmark
             var shape = new Shape(batch, 3 * n);
             var x = NDArray.RandomNormal<double>(shape, 7 + n);
             var sparse = laplacian.Compile(f, shape, DType.Float64, Strategy.SparseCollapsed(ParticleSparsity.Coordinates(3)));
+            var oneOwner = laplacian.Compile(f, shape, DType.Float64, Strategy.SparseCollapsed(ParticleSparsity.Coordinates(3) with { PairTangents = false }));
             var dense = laplacian.Compile(f, shape, DType.Float64, Strategy.Collapsed);
-            NDArray<double>? ys = null, yd = null;
+            NDArray<double>? ys = null, yd = null, yo = null;
             double ts = Timing.BestSeconds(() => ys = sparse.Run(x), repeats);
+            double to = Timing.BestSeconds(() => yo = oneOwner.Run(x), repeats);
             double td = Timing.BestSeconds(() => yd = dense.Run(x), repeats);
             double tn = double.NaN;
             if (n <= nestedUpTo)
@@ -148,12 +158,15 @@ public static class ParticleSparsityBenchmark
                 tn = Timing.BestSeconds(() => nested.Run(x), repeats);
             }
             double diff = 0;
-            for (int i = 0; i < ys!.Size; i++) diff = Math.Max(diff, Math.Abs(ys.Data[i] - yd!.Data[i]) / Math.Max(1, Math.Abs(yd.Data[i])));
-            var row = new SparsityRow(n, ts, td, tn, GraphStats.Of(sparse.Graph, batch).MatMulFlops, GraphStats.Of(dense.Graph, batch).MatMulFlops,
-                Elements(sparse.Graph), Elements(dense.Graph), diff, sparse.SparsityReport!.Densifications.Count);
+            for (int i = 0; i < ys!.Size; i++)
+                diff = Math.Max(diff, Math.Max(Math.Abs(ys.Data[i] - yd!.Data[i]), Math.Abs(yo!.Data[i] - yd.Data[i])) / Math.Max(1, Math.Abs(yd.Data[i])));
+            var row = new SparsityRow(n, ts, to, td, tn,
+                GraphStats.Of(sparse.Graph, batch).MatMulFlops, GraphStats.Of(oneOwner.Graph, batch).MatMulFlops, GraphStats.Of(dense.Graph, batch).MatMulFlops,
+                Elements(sparse.Graph), Elements(oneOwner.Graph), Elements(dense.Graph), diff,
+                sparse.SparsityReport!.Densifications.Count, sparse.SparsityReport.PairNodes);
             rows.Add(row);
             progress?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                $"n = {n}: sparse {ts * 1e3:F2} ms, dense collapsed {td * 1e3:F2} ms, nested {tn * 1e3:F2} ms ({row.SpeedUpOverDense:F2}× over dense)"));
+                $"n = {n}: pair-sparse {ts * 1e3:F2} ms, one-owner sparse {to * 1e3:F2} ms, dense collapsed {td * 1e3:F2} ms, nested {tn * 1e3:F2} ms ({row.SpeedUpOverDense:F2}× over dense)"));
         }
         return rows;
     }
@@ -176,11 +189,16 @@ public static class ParticleSparsityBenchmark
         var sb = new StringBuilder();
         sb.AppendLine(c, $"Δ log|ψ| of the {kind} FermiNet-style network (width {Hidden}), batch {batch}, float64; time = best run after a warm-up.");
         sb.AppendLine();
-        sb.AppendLine("| n | D | sparse (ms) | dense collapsed (ms) | nested (ms) | dense / sparse | nested / sparse | matmul flops dense / sparse | elements dense / sparse | densified nodes | max rel. diff |");
-        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("sparse = pair-sparse (one- and two-owner tangents); one-owner = pair tangents off (pair features dense).");
+        sb.AppendLine();
+        sb.AppendLine("| n | D | sparse (ms) | one-owner (ms) | dense collapsed (ms) | nested (ms) | one-owner / sparse | dense / sparse | nested / sparse | " +
+            "matmul flops dense / sparse | elements one-owner / sparse | elements dense / sparse | pair nodes | densified nodes | max rel. diff |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
-            sb.AppendLine(c, $"| {r.Electrons} | {3 * r.Electrons} | {r.SparseSeconds * 1e3:F2} | {r.DenseSeconds * 1e3:F2} | {(double.IsNaN(r.NestedSeconds) ? "–" : (r.NestedSeconds * 1e3).ToString("F2", c))} | " +
-                $"{r.SpeedUpOverDense:F2} | {(double.IsNaN(r.NestedSeconds) ? "–" : r.SpeedUpOverNested.ToString("F2", c))} | {r.DenseFlops / r.SparseFlops:F2} | {(double)r.DenseElements / r.SparseElements:F2} | {r.Densifications} | {r.MaxRelativeDifference:E1} |");
+            sb.AppendLine(c, $"| {r.Electrons} | {3 * r.Electrons} | {r.SparseSeconds * 1e3:F2} | {r.OneOwnerSeconds * 1e3:F2} | {r.DenseSeconds * 1e3:F2} | " +
+                $"{(double.IsNaN(r.NestedSeconds) ? "–" : (r.NestedSeconds * 1e3).ToString("F2", c))} | {r.SpeedUpOverOneOwner:F2} | " +
+                $"{r.SpeedUpOverDense:F2} | {(double.IsNaN(r.NestedSeconds) ? "–" : r.SpeedUpOverNested.ToString("F2", c))} | {r.DenseFlops / r.SparseFlops:F2} | " +
+                $"{(double)r.OneOwnerElements / r.SparseElements:F2} | {(double)r.DenseElements / r.SparseElements:F2} | {r.PairNodes} | {r.Densifications} | {r.MaxRelativeDifference:E1} |");
         return sb.ToString();
     }
 }

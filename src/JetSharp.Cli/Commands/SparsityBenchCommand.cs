@@ -3,7 +3,7 @@ using JetSharp.Benchmarks;
 
 namespace JetSharp.Cli.Commands;
 
-/// <summary>`jetsharp bench sparsity`: particle-sparse vs dense collapsed vs nested Laplacian of a FermiNet-style network, n = 2…32 electrons.</summary>
+/// <summary>`jetsharp bench sparsity`: pair-sparse vs one-owner sparse vs dense collapsed vs nested Laplacian of a FermiNet-style network, n = 2…32 electrons.</summary>
 public static class SparsityBenchCommand
 {
     public static Command Create(Option<bool> quick)
@@ -11,7 +11,7 @@ public static class SparsityBenchCommand
         var twoStream = Options.Flag("--two-stream", "Use the two-stream network (pooled means after the first layer) instead of the one-stream one.");
         var orbitals = Options.Flag("--orbitals", "Use the one-stream network without its pairwise Jastrow factor (determinants are the only mixing step).");
         var report = Options.Flag("--report", "Print the densification report (nodes, source lines, reasons) for the largest n.");
-        var command = new Command("sparsity", "Speed-up of declared particle sparsity in the collapsed forward Laplacian against dense collapsed and nested AD, FermiNet-style log|ψ|, n = 2…32 electrons (--quick: 2…8, one repeat).")
+        var command = new Command("sparsity", "Speed-up of declared particle sparsity (with pair tangents, and with them off) in the collapsed forward Laplacian against dense collapsed and nested AD, FermiNet-style log|ψ|, n = 2…32 electrons (--quick: 2…8, one repeat).")
         {
             twoStream, orbitals, report,
         };

@@ -26,6 +26,13 @@ public sealed record ParticleSparsity
     /// <summary>C, the coordinates of one particle.</summary>
     public int CoordinatesPerParticle { get; }
 
+    /// <summary>
+    /// Whether pair features (values computed from two particles, such as r_i − r_j, distances and pair streams) keep
+    /// two-owner tangents, 2·C numbers per element (default true). False densifies them where the two particles meet,
+    /// as before two-owner tangents existed (for comparison; the results are the same).
+    /// </summary>
+    public bool PairTangents { get; init; } = true;
+
     /// <summary>Called with the report of every operator graph built with this declaration (e.g. <c>Console.WriteLine</c>); null for none.</summary>
     public Action<SparsityReport>? Log { get; init; }
 
@@ -42,15 +49,19 @@ public sealed record ParticleSparsity
 /// <param name="CoordinatesPerParticle">C, the coordinates of each.</param>
 /// <param name="Densifications">Nodes of the function where block-sparse tangents became dense, with the user's
 /// source line (when traced) and the reason, in graph order.</param>
-/// <param name="SparseNodes">Nodes of the function whose tangents stayed block-sparse (C per element instead of G·C).</param>
+/// <param name="SparseNodes">Nodes of the function whose tangents stayed block-sparse (C per element instead of G·C
+/// for one owner, 2·C for pair features; see <see cref="PairNodes"/>).</param>
 /// <param name="DenseNodes">Nodes with dense tangents.</param>
 /// <param name="Notes">Direction families evaluated densely as a whole (directions that are not the coordinate basis).</param>
 public sealed record SparsityReport(int Particles, int CoordinatesPerParticle, IReadOnlyList<Densification> Densifications,
     int SparseNodes, int DenseNodes, IReadOnlyList<string> Notes)
 {
+    /// <summary>Of the block-sparse nodes, those whose elements have two owners (pair features, 2·C tangents per element).</summary>
+    public int PairNodes { get; init; }
+
     /// <summary>A listing: one line per densification, then the counts.</summary>
     public override string ToString() =>
-        $"particle sparsity: {Particles} particles × {CoordinatesPerParticle} coordinates; {SparseNodes} nodes block-sparse, {DenseNodes} dense\n" +
+        $"particle sparsity: {Particles} particles × {CoordinatesPerParticle} coordinates; {SparseNodes} nodes block-sparse ({PairNodes} of them pair features), {DenseNodes} dense\n" +
         string.Concat(Densifications.Select(d => $"  densified {d}\n")) + string.Concat(Notes.Select(n => $"  note: {n}\n"));
 
     internal SparsityReport Merge(SparsityReport other) => this with
@@ -58,6 +69,7 @@ public sealed record SparsityReport(int Particles, int CoordinatesPerParticle, I
         Densifications = [.. Densifications, .. other.Densifications],
         SparseNodes = SparseNodes + other.SparseNodes,
         DenseNodes = DenseNodes + other.DenseNodes,
+        PairNodes = PairNodes + other.PairNodes,
         Notes = [.. Notes, .. other.Notes],
     };
 }
@@ -99,8 +111,8 @@ public sealed class ParticleSparseStrategy : Strategy
         var coefs = inputs.Select((_, i) => new Node?[order]).ToArray();
         coefs[0][0] = own;
         AxisGroups?[] groups = [new AxisGroups(1, c, 0), .. inputs.Skip(1).Select(_ => (AxisGroups?)null)];
-        var jet = GroupedJet.Apply(f, inputs, coefs, groups, order, c, particles);
-        Record(x.Graph, new(particles, c, jet.Densifications, jet.SparseNodes, jet.DenseNodes, []));
+        var jet = GroupedJet.Apply(f, inputs, coefs, groups, order, c, particles, Sparsity.PairTangents ? 2 : 1);
+        Record(x.Graph, new(particles, c, jet.Densifications, jet.SparseNodes, jet.DenseNodes, []) { PairNodes = jet.PairNodes });
         // Summing block-sparse components over their prefix sums every direction: the others are zero.
         var top = jet.Outputs[0][order];
         return top is null ? Fn.Zeros(x.Graph, f.Outputs[0].Shape) : Fn.Sum(top, 0);

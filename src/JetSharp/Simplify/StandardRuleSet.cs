@@ -41,5 +41,7 @@ internal static class StandardRuleSet
         new PullSumThroughCond(),
         new PullSumThroughGroupScatter(),
         new SumOverGroupsOfGroupScatter(),
+        new SplitGroupScatterOfPairs(),
+        new PullSumThroughGroupScatterOtherAxes(),
     ];
 }

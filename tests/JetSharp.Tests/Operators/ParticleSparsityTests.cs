@@ -99,8 +99,15 @@ public class ParticleSparsityTests
         Pde.Laplacian(MeanPooled, x, ParticleSparsity.Coordinates(3), out var pooled);
         Assert.Contains(pooled.Densifications, d => d.Node.Op is SumOp && d.Origin!.Contains(nameof(MeanPooled)));
 
+        // r_i − r_j keeps two-owner tangents; the pair sum over both particles is where the Jastrow densifies.
         Pde.Laplacian(Jastrow, x, ParticleSparsity.Coordinates(3), out var jastrow);
-        Assert.Contains(jastrow.Densifications, d => d.Node.Op is SubOp && d.Reason.Contains("different particles"));
+        Assert.DoesNotContain(jastrow.Densifications, d => d.Node.Op is SubOp);
+        Assert.Contains(jastrow.Densifications, d => d.Node.Op is SumOp && d.Reason.Contains("mixes particles along axis 1 of input 0 [2, 3, 3]"));
+        Assert.True(jastrow.PairNodes > 0, jastrow.ToString());
+        // With two-owner tangents off, the subtraction densifies as before.
+        Pde.Laplacian(Jastrow, x, ParticleSparsity.Coordinates(3) with { PairTangents = false }, out var onlyOne);
+        Assert.Contains(onlyOne.Densifications, d => d.Node.Op is SubOp && d.Reason.Contains("different particles"));
+        Assert.Equal(0, onlyOne.PairNodes);
     }
 
     [Fact]
@@ -204,5 +211,32 @@ public class ParticleSparsityTests
             for (int i = 0; i < 3; i++)
                 for (int k = 0; k < 2; k++)
                     Assert.Equal(tv[c, 0, i, k], outs[2][(1 + i) * 2 + c, 0, i, k]);
+    }
+
+    [Fact]
+    public void PairScatterAddsTheSlotsOfBothOwnersAndHasAConsistentAdjoint()
+    {
+        // t [2·2, 1, 3, 3]: owners i (axis 2) and j (axis 3) of 3 groups, 2 components each.
+        var g = new Graph(DType.Float64);
+        var t = g.Input(new Shape(4, 1, 3, 3), "t");
+        var y = GroupScatterOp.Emit(t, 0, [new AxisGroups(2, 1, 0), new AxisGroups(3, 1, 0)], 3);
+        Assert.Equal(new Shape(6, 1, 3, 3), y.Shape);
+        var u = g.Input(y.Shape, "u");
+        var back = y.Op.Vjp(y, u)[0]!;
+        g.SetOutputs(Fn.Sum(y * u), Fn.Sum(t * back), y);
+        var tv = Randn(18, 4, 1, 3, 3);
+        var uv = Randn(19, 6, 1, 3, 3);
+        var outs = new Runtime.Executable(g).Run([tv, uv]);
+        Close(outs[0].Data[0], outs[1].Data[0], 1e-14);
+        for (int dir = 0; dir < 6; dir++)
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                {
+                    int owner = dir / 2, c = dir % 2;
+                    double expected = (owner == i ? tv[c, 0, i, j] : 0) + (owner == j ? tv[2 + c, 0, i, j] : 0);
+                    Assert.Equal(expected, outs[2][dir, 0, i, j]);
+                }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GroupScatterOp(0, [new AxisGroups(1, 1, 0), new AxisGroups(2, 1, 0), new AxisGroups(3, 1, 0)], 3));
+        Assert.Throws<ShapeException>(() => GroupScatterOp.Emit(g.Input(new Shape(3, 1, 3, 3), "odd"), 0, [new AxisGroups(2, 1, 0), new AxisGroups(3, 1, 0)], 3));
     }
 }

@@ -59,6 +59,33 @@ public class ParticleSparsityRuleTests
         DoesNotFire(new SinkBroadcastThroughGroupScatter(), xs => Scatter(Fn.BroadcastTo(xs[0], new Shape(3, 4, 5, 2))), Randn(7, 3, 4, 1, 2));
     }
 
+    // A pair scatter of t [6, 4, 5, 5, 2]: 2 owners × 3 components, 4 data, owners i (axis 2) and j (axis 3).
+    private static Node PairScatter(Node t) => GroupScatterOp.Emit(t, 0, [new AxisGroups(2, 1, 0), new AxisGroups(3, 1, 0)], 5);
+
+    [Fact]
+    public void SumOverOneParticleOfAPairScatterSplitsIt()
+    {
+        // Σ_j: the j slots are rearranged, the i slots summed before the scatter; no pair scatter is left.
+        var s = new Simplifier(StandardRuleSet.Create());
+        var (_, after) = SimplifyAndCompare(s, xs => Fn.Sum(PairScatter(xs[0]), [3]), Randn(12, 6, 4, 5, 5, 2));
+        AssertFired(s, s.Rules.OfType<SplitGroupScatterOfPairs>().Single());
+        Assert.All(LiveOf<GroupScatterOp>(after), n => Assert.Single(((GroupScatterOp)n.Op).Owners));
+        Assert.DoesNotContain(GraphWalk.Reachable(after), n => n.Shape.Size >= 15 * 4 * 5 * 5 * 2);
+        Fires(new SplitGroupScatterOfPairs(), xs => Fn.Sum(PairScatter(xs[0]), [2, 3, 4]), Randn(13, 6, 4, 5, 5, 2));
+        // Σ over the directions is not a split: PullSumThroughGroupScatter handles it.
+        DoesNotFire(new SplitGroupScatterOfPairs(), xs => Fn.Sum(PairScatter(xs[0]), [0, 3]), Randn(14, 6, 4, 5, 5, 2));
+    }
+
+    [Fact]
+    public void SumOverOtherAxesMovesInsideAScatter()
+    {
+        var after = Fires(new PullSumThroughGroupScatterOtherAxes(), xs => Fn.Sum(PairScatter(xs[0]), [1, 4]), Randn(15, 6, 4, 5, 5, 2));
+        var scatter = Assert.Single(LiveOf<GroupScatterOp>(after));
+        Assert.Equal(new Shape(6, 5, 5), scatter.Inputs[0].Shape);
+        Fires(new PullSumThroughGroupScatterOtherAxes(), xs => Fn.Sum(Scatter(xs[0]), [1], keepDims: true), Randn(16, 3, 4, 5, 2));
+        DoesNotFire(new PullSumThroughGroupScatterOtherAxes(), xs => Fn.Sum(PairScatter(xs[0]), [3]), Randn(17, 6, 4, 5, 5, 2));
+    }
+
     private static Node WellConditioned(Node a) => a + Linalg.Eye(a.Graph, a.Shape[^1]) * 6.0;
 
     [Fact]

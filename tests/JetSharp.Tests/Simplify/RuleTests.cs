@@ -59,6 +59,7 @@ public class RuleTests
         typeof(PullSumThroughCond),
         // Tested in ParticleSparsityRuleTests.cs:
         typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter),
+        typeof(SplitGroupScatterOfPairs), typeof(PullSumThroughGroupScatterOtherAxes),
     ];
 
     [Fact]
