@@ -77,6 +77,9 @@ public sealed class StdeAllenCahn : Example
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
             Seed = options.Seed,
+            // No per-step copy of θ to roll back to (at D = 10⁶ a 0.5 GB array and a copy of it every step): a non-finite
+            // step stops the run, and --resume continues from the last checkpoint (every 500 steps by default).
+            RollBack = false,
             Metadata = new Dictionary<string, string> { ["example"] = Name, ["dimension"] = d.ToString(), ["fast"] = options.Fast.ToString() },
         });
         if (options.Resume)
@@ -86,6 +89,8 @@ public sealed class StdeAllenCahn : Example
             log($"resumed from {path} at step {trainer.Step}");
         }
         problem.ResetTimers();
+        var profile = Environment.GetEnvironmentVariable("JETSHARP_STDE_PROFILE") is { Length: > 0 } file ? file : null;
+        problem.Profile = profile is not null;
         long peakBefore = Environment.WorkingSet;
         var training = trainer.Run();
         double error = problem.RelativeL2(trainer.Parameters, eval);
@@ -96,6 +101,7 @@ public sealed class StdeAllenCahn : Example
             timings.AddRange(Reporting.TimeSteps<T>(s => Create<T>(options.Fast, options.Dimension, options.Seed, s), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], 1));
         else if (options.CompareStrategies)
             log("stde: strategies are timed in fast runs only (a nested first-order build at this D costs minutes)");
+        if (profile is not null) File.WriteAllText(profile, problem.ProfileReport());
         var t = problem.Timers;
         double total = training.ElapsedThisRun.TotalSeconds, n = Math.Max(1, training.StepsThisRun);
         double other = Math.Max(0, total - t.Sampling - t.Graph - t.Copies - t.Evaluation);
@@ -139,7 +145,8 @@ public sealed class StdeAllenCahn : Example
     {
         private readonly double[] _c;
         private readonly float[] _c32;
-        private readonly Mlp _init;
+        private readonly int _width;
+        private NDArray<T>? _evalX, _evalG;
         private readonly Executable _gradient;
         private readonly Executable _model;
         private readonly NDArray<T> _x, _g;
@@ -160,12 +167,15 @@ public sealed class StdeAllenCahn : Example
             _c = new double[dimension - 1];
             for (int i = 0; i < _c.Length; i++) _c[i] = SeededRandom.Normal(seed + 77, i);
             _c32 = Array.ConvertAll(_c, v => (float)v);
-            _init = Mlp.Create(dimension, [width, width, width], 1, Activation.Tanh, seed, dtype);
-            ParameterShapes = _init.ParameterShapes;
+            _width = width;
+            // The network's weights are not kept: the graphs take θ as inputs, and InitialParameters redraws them from the
+            // seed (at D = 10⁶ the first layer alone is 0.5 GB in float32, 1 GB while it is drawn in float64).
+            var net = Network();
+            ParameterShapes = net.ParameterShapes;
             ParameterCount = ParameterVector.Count(ParameterShapes);
-            Architecture = $"(1 − ‖x‖²)·√D·{_init.Architecture}(x)";
+            Architecture = $"(1 − ‖x‖²)·√D·{net.Architecture}(x)";
 
-            var modelGraph = Tracer.Function(xs => Model(xs[1..], xs[0]), [new Shape(points, dimension), .. ParameterShapes], dtype);
+            var modelGraph = Tracer.Function(xs => Model(net, xs[1..], xs[0]), [new Shape(points, dimension), .. ParameterShapes], dtype);
             var laplacian = DifferentialOperator.Laplacian(Estimate.Coordinates(samples, withReplacement: false, seed: seed * 1_000_003 + 5, resample: true));
             var laplacianGraph = laplacian.Build(modelGraph, strategy);
 
@@ -211,6 +221,12 @@ public sealed class StdeAllenCahn : Example
         /// <summary>The operation and shape of the largest non-input node of the gradient graph (what shows that no [S·N, D] tensor exists).</summary>
         public string LargestNode { get; }
 
+        /// <summary>Times each step of the gradient graph (<see cref="Executable.Profile"/>); see <see cref="ProfileReport"/>.</summary>
+        public bool Profile { get => _gradient.Profile; set => _gradient.Profile = value; }
+
+        /// <summary>The gradient graph's slowest steps while <see cref="Profile"/> was on.</summary>
+        public string ProfileReport() => _gradient.ProfileReport();
+
         public StepTimers Timers => new(_sampling.Elapsed.TotalSeconds, _graph.Elapsed.TotalSeconds, _copies.Elapsed.TotalSeconds, _evaluation.Elapsed.TotalSeconds);
 
         public void ResetTimers()
@@ -218,10 +234,13 @@ public sealed class StdeAllenCahn : Example
             _sampling.Reset(); _graph.Reset(); _copies.Reset(); _evaluation.Reset();
         }
 
-        public T[] InitialParameters() => ParameterVector.Flatten<T>(_init.Parameters);
+        /// <summary>The network's initial parameters, drawn from the seed (the same on every call).</summary>
+        public T[] InitialParameters() => ParameterVector.Flatten<T>(Network().Parameters);
 
-        private Node Model(IReadOnlyList<Node> parameters, Node x) =>
-            (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * (_init.Apply(parameters, x) * Math.Sqrt(Dimension));
+        private Mlp Network() => Mlp.Create(Dimension, [_width, _width, _width], 1, Activation.Tanh, _seed, DTypes.Of<T>());
+
+        private Node Model(Mlp net, IReadOnlyList<Node> parameters, Node x) =>
+            (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * (net.Apply(parameters, x) * Math.Sqrt(Dimension));
 
         public void Resample(long step, T[] theta)
         {
@@ -242,7 +261,9 @@ public sealed class StdeAllenCahn : Example
             _copies.Start();
             ParameterVector.Gather<T>(outs[1..], gradient);
             _copies.Stop();
-            return outs[0].Data[0];
+            T loss = outs[0].Data[0];
+            _gradient.Recycle(outs);   // copied out: the next run reuses the storage instead of allocating W₁-sized outputs again
+            return loss;
         }
 
         /// <summary>Held-out points: <paramref name="count"/> points (a multiple of the batch, drawn batch by batch) and u* there.</summary>
@@ -261,15 +282,19 @@ public sealed class StdeAllenCahn : Example
         public double RelativeL2(T[] theta, (long Seed, int Batches, double[] Exact) set)
         {
             _evaluation.Start();
-            var ps = ParameterVector.Unflatten<T>(theta, ParameterShapes);
-            var x = new NDArray<T>(new Shape(Points, Dimension));
-            var g = new NDArray<T>(new Shape(Points, 1));
+            // The training tensors hold θ only for the duration of Evaluate, so they can carry it here too; the points get
+            // buffers of their own (the training batch must survive an evaluation between two steps on it).
+            var ps = _parameters;
+            ParameterVector.CopyTo<T>(theta, ps);
+            var x = _evalX ??= new NDArray<T>(new Shape(Points, Dimension));
+            var g = _evalG ??= new NDArray<T>(new Shape(Points, 1));
             var u = new double[set.Exact.Length];
             for (int b = 0; b < set.Batches; b++)
             {
                 Sample(set.Seed + b, x, g, exact: null);
                 var y = _model.Run<T>([x, .. ps])[0];
                 for (int i = 0; i < Points; i++) u[b * Points + i] = double.CreateTruncating(y.Data[i]);
+                _model.Recycle<T>([y]);
             }
             _evaluation.Stop();
             return Reporting.RelativeL2(u, set.Exact);
