@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using JetSharp.Nn;
 using JetSharp.Runtime;
 using JetSharp.Simplify;
@@ -88,6 +89,11 @@ public sealed class StdeAllenCahn : Example
             trainer.Restore(path);
             log($"resumed from {path} at step {trainer.Step}");
         }
+        // Setup leaves garbage of the size of the first layer (the weights drawn for the initial θ, which the trainer copies);
+        // a training step allocates nothing large, so without a collection here it would stay in the working set for the
+        // whole run (at D = 10⁶, gigabytes on top of the ~5 GB that training holds).
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         problem.ResetTimers();
         var profile = Environment.GetEnvironmentVariable("JETSHARP_STDE_PROFILE") is { Length: > 0 } file ? file : null;
         problem.Profile = profile is not null;
@@ -147,6 +153,7 @@ public sealed class StdeAllenCahn : Example
         private readonly float[] _c32;
         private readonly int _width;
         private NDArray<T>? _evalX, _evalG;
+        private readonly System.Collections.Concurrent.ConcurrentBag<FastSampler.Scratch> _scratch = [];
         private readonly Executable _gradient;
         private readonly Executable _model;
         private readonly NDArray<T> _x, _g;
@@ -276,8 +283,8 @@ public sealed class StdeAllenCahn : Example
             int batches = Math.Max(1, count / Points);
             long seed = unchecked(_seed * 31 + 987_654_321);
             var exact = new double[batches * Points];
-            var x = new NDArray<T>(new Shape(Points, Dimension));
-            var g = new NDArray<T>(new Shape(Points, 1));
+            var x = _evalX ??= new NDArray<T>(new Shape(Points, Dimension));
+            var g = _evalG ??= new NDArray<T>(new Shape(Points, 1));
             for (int b = 0; b < batches; b++) Sample(seed + b, x, g, exact.AsSpan(b * Points, Points));
             return (seed, batches, exact);
         }
@@ -313,7 +320,9 @@ public sealed class StdeAllenCahn : Example
         {
             var us = new double[Points];
             int d = Dimension;
-            Parallel.For(0, Points, () => new FastSampler.Scratch(d), (i, _, scratch) =>
+            // Scratch rows come from a pool kept across draws: Parallel.For may start a task (and so a local state) per few
+            // points, and three D-sized rows per task every step would be large-object garbage (36 MB a task at D = 10⁶).
+            Parallel.For(0, Points, () => _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d), (i, _, scratch) =>
             {
                 var row = scratch.Row;
                 FastSampler.BallPoint(seed, i, row);
@@ -323,7 +332,7 @@ public sealed class StdeAllenCahn : Example
                 if (typeof(T) == typeof(float)) row.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)));
                 else for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
                 return scratch;
-            }, _ => { });
+            }, _scratch.Add);
             if (!exact.IsEmpty) us.CopyTo(exact);
         }
 
