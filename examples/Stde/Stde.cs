@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using JetSharp.Nn;
 using JetSharp.Runtime;
 using JetSharp.Simplify;
@@ -77,6 +78,9 @@ public sealed class StdeAllenCahn : Example
             CheckpointEvery = options.CheckpointEvery,
             Cancellation = options.Cancellation,
             Seed = options.Seed,
+            // No per-step copy of θ to roll back to (at D = 10⁶ a 0.5 GB array and a copy of it every step): a non-finite
+            // step stops the run, and --resume continues from the last checkpoint (every 500 steps by default).
+            RollBack = false,
             Metadata = new Dictionary<string, string> { ["example"] = Name, ["dimension"] = d.ToString(), ["fast"] = options.Fast.ToString() },
         });
         if (options.Resume)
@@ -85,7 +89,14 @@ public sealed class StdeAllenCahn : Example
             trainer.Restore(path);
             log($"resumed from {path} at step {trainer.Step}");
         }
+        // Setup leaves garbage of the size of the first layer (the weights drawn for the initial θ, which the trainer copies);
+        // a training step allocates nothing large, so without a collection here it would stay in the working set for the
+        // whole run (at D = 10⁶, gigabytes on top of the ~5 GB that training holds).
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         problem.ResetTimers();
+        var profile = Environment.GetEnvironmentVariable("JETSHARP_STDE_PROFILE") is { Length: > 0 } file ? file : null;
+        problem.Profile = profile is not null;
         long peakBefore = Environment.WorkingSet;
         var training = trainer.Run();
         double error = problem.RelativeL2(trainer.Parameters, eval);
@@ -96,6 +107,7 @@ public sealed class StdeAllenCahn : Example
             timings.AddRange(Reporting.TimeSteps<T>(s => Create<T>(options.Fast, options.Dimension, options.Seed, s), trainer.Parameters, [Strategy.Collapsed, Strategy.NestedFirstOrder], 1));
         else if (options.CompareStrategies)
             log("stde: strategies are timed in fast runs only (a nested first-order build at this D costs minutes)");
+        if (profile is not null) File.WriteAllText(profile, problem.ProfileReport());
         var t = problem.Timers;
         double total = training.ElapsedThisRun.TotalSeconds, n = Math.Max(1, training.StepsThisRun);
         double other = Math.Max(0, total - t.Sampling - t.Graph - t.Copies - t.Evaluation);
@@ -139,7 +151,9 @@ public sealed class StdeAllenCahn : Example
     {
         private readonly double[] _c;
         private readonly float[] _c32;
-        private readonly Mlp _init;
+        private readonly int _width;
+        private NDArray<T>? _evalX, _evalG;
+        private readonly System.Collections.Concurrent.ConcurrentBag<FastSampler.Scratch> _scratch = [];
         private readonly Executable _gradient;
         private readonly Executable _model;
         private readonly NDArray<T> _x, _g;
@@ -160,12 +174,15 @@ public sealed class StdeAllenCahn : Example
             _c = new double[dimension - 1];
             for (int i = 0; i < _c.Length; i++) _c[i] = SeededRandom.Normal(seed + 77, i);
             _c32 = Array.ConvertAll(_c, v => (float)v);
-            _init = Mlp.Create(dimension, [width, width, width], 1, Activation.Tanh, seed, dtype);
-            ParameterShapes = _init.ParameterShapes;
+            _width = width;
+            // The network's weights are not kept: the graphs take θ as inputs, and InitialParameters redraws them from the
+            // seed (at D = 10⁶ the first layer alone is 0.5 GB in float32, 1 GB while it is drawn in float64).
+            var net = Network();
+            ParameterShapes = net.ParameterShapes;
             ParameterCount = ParameterVector.Count(ParameterShapes);
-            Architecture = $"(1 − ‖x‖²)·√D·{_init.Architecture}(x)";
+            Architecture = $"(1 − ‖x‖²)·√D·{net.Architecture}(x)";
 
-            var modelGraph = Tracer.Function(xs => Model(xs[1..], xs[0]), [new Shape(points, dimension), .. ParameterShapes], dtype);
+            var modelGraph = Tracer.Function(xs => Model(net, xs[1..], xs[0]), [new Shape(points, dimension), .. ParameterShapes], dtype);
             var laplacian = DifferentialOperator.Laplacian(Estimate.Coordinates(samples, withReplacement: false, seed: seed * 1_000_003 + 5, resample: true));
             var laplacianGraph = laplacian.Build(modelGraph, strategy);
 
@@ -178,6 +195,10 @@ public sealed class StdeAllenCahn : Example
             var r = (lap + u - u * u * u - g) * (1.0 / (2.0 * dimension * Math.Sqrt(dimension)));
             loss.SetOutputs(Fn.Mean(r * r));
 
+            // Simplified before it is differentiated: u and Δ̂u each inline the model, so the loss holds two forward products
+            // x·W₁ until common subexpressions merge; differentiated as they are, they would give two dense xᵀ·δ products
+            // (each [D, 128]) and their sum, where one product of x with the summed cotangent does.
+            loss = Simplifier.Simplify(loss);
             var gg = new Graph(dtype);
             var primals = GraphWalk.MirrorInputs(loss, gg);
             var (outs, cts) = Vjp.Apply(loss, primals, [gg.Scalar(1)], [.. primals.Select((_, i) => i >= 2)]);
@@ -211,6 +232,12 @@ public sealed class StdeAllenCahn : Example
         /// <summary>The operation and shape of the largest non-input node of the gradient graph (what shows that no [S·N, D] tensor exists).</summary>
         public string LargestNode { get; }
 
+        /// <summary>Times each step of the gradient graph (<see cref="Executable.Profile"/>); see <see cref="ProfileReport"/>.</summary>
+        public bool Profile { get => _gradient.Profile; set => _gradient.Profile = value; }
+
+        /// <summary>The gradient graph's slowest steps while <see cref="Profile"/> was on.</summary>
+        public string ProfileReport() => _gradient.ProfileReport();
+
         public StepTimers Timers => new(_sampling.Elapsed.TotalSeconds, _graph.Elapsed.TotalSeconds, _copies.Elapsed.TotalSeconds, _evaluation.Elapsed.TotalSeconds);
 
         public void ResetTimers()
@@ -218,10 +245,13 @@ public sealed class StdeAllenCahn : Example
             _sampling.Reset(); _graph.Reset(); _copies.Reset(); _evaluation.Reset();
         }
 
-        public T[] InitialParameters() => ParameterVector.Flatten<T>(_init.Parameters);
+        /// <summary>The network's initial parameters, drawn from the seed (the same on every call).</summary>
+        public T[] InitialParameters() => ParameterVector.Flatten<T>(Network().Parameters);
 
-        private Node Model(IReadOnlyList<Node> parameters, Node x) =>
-            (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * (_init.Apply(parameters, x) * Math.Sqrt(Dimension));
+        private Mlp Network() => Mlp.Create(Dimension, [_width, _width, _width], 1, Activation.Tanh, _seed, DTypes.Of<T>());
+
+        private Node Model(Mlp net, IReadOnlyList<Node> parameters, Node x) =>
+            (1.0 - Fn.Sum(x * x, 1, keepDims: true)) * (net.Apply(parameters, x) * Math.Sqrt(Dimension));
 
         public void Resample(long step, T[] theta)
         {
@@ -242,7 +272,9 @@ public sealed class StdeAllenCahn : Example
             _copies.Start();
             ParameterVector.Gather<T>(outs[1..], gradient);
             _copies.Stop();
-            return outs[0].Data[0];
+            T loss = outs[0].Data[0];
+            _gradient.Recycle(outs);   // copied out: the next run reuses the storage instead of allocating W₁-sized outputs again
+            return loss;
         }
 
         /// <summary>Held-out points: <paramref name="count"/> points (a multiple of the batch, drawn batch by batch) and u* there.</summary>
@@ -251,8 +283,8 @@ public sealed class StdeAllenCahn : Example
             int batches = Math.Max(1, count / Points);
             long seed = unchecked(_seed * 31 + 987_654_321);
             var exact = new double[batches * Points];
-            var x = new NDArray<T>(new Shape(Points, Dimension));
-            var g = new NDArray<T>(new Shape(Points, 1));
+            var x = _evalX ??= new NDArray<T>(new Shape(Points, Dimension));
+            var g = _evalG ??= new NDArray<T>(new Shape(Points, 1));
             for (int b = 0; b < batches; b++) Sample(seed + b, x, g, exact.AsSpan(b * Points, Points));
             return (seed, batches, exact);
         }
@@ -261,15 +293,19 @@ public sealed class StdeAllenCahn : Example
         public double RelativeL2(T[] theta, (long Seed, int Batches, double[] Exact) set)
         {
             _evaluation.Start();
-            var ps = ParameterVector.Unflatten<T>(theta, ParameterShapes);
-            var x = new NDArray<T>(new Shape(Points, Dimension));
-            var g = new NDArray<T>(new Shape(Points, 1));
+            // The training tensors hold θ only for the duration of Evaluate, so they can carry it here too; the points get
+            // buffers of their own (the training batch must survive an evaluation between two steps on it).
+            var ps = _parameters;
+            ParameterVector.CopyTo<T>(theta, ps);
+            var x = _evalX ??= new NDArray<T>(new Shape(Points, Dimension));
+            var g = _evalG ??= new NDArray<T>(new Shape(Points, 1));
             var u = new double[set.Exact.Length];
             for (int b = 0; b < set.Batches; b++)
             {
                 Sample(set.Seed + b, x, g, exact: null);
                 var y = _model.Run<T>([x, .. ps])[0];
                 for (int i = 0; i < Points; i++) u[b * Points + i] = double.CreateTruncating(y.Data[i]);
+                _model.Recycle<T>([y]);
             }
             _evaluation.Stop();
             return Reporting.RelativeL2(u, set.Exact);
@@ -284,7 +320,9 @@ public sealed class StdeAllenCahn : Example
         {
             var us = new double[Points];
             int d = Dimension;
-            Parallel.For(0, Points, () => new FastSampler.Scratch(d), (i, _, scratch) =>
+            // Scratch rows come from a pool kept across draws: Parallel.For may start a task (and so a local state) per few
+            // points, and three D-sized rows per task every step would be large-object garbage (36 MB a task at D = 10⁶).
+            Parallel.For(0, Points, () => _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d), (i, _, scratch) =>
             {
                 var row = scratch.Row;
                 FastSampler.BallPoint(seed, i, row);
@@ -294,7 +332,7 @@ public sealed class StdeAllenCahn : Example
                 if (typeof(T) == typeof(float)) row.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)));
                 else for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
                 return scratch;
-            }, _ => { });
+            }, _scratch.Add);
             if (!exact.IsEmpty) us.CopyTo(exact);
         }
 

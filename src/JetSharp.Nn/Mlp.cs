@@ -69,9 +69,18 @@ public sealed class Mlp
         var ps = new List<NDArray>();
         for (int l = 0; l + 1 < widths.Length; l++)
         {
-            var (w, b) = Linear.Init<double>(widths[l], widths[l + 1], seed * 1000 + l);
-            ps.Add(dtype == DType.Float64 ? w : w.To<float>());
-            ps.Add(dtype == DType.Float64 ? b : b.To<float>());
+            // Float32 weights are drawn straight into float32: Linear.Init rounds each float64 draw as To<float> would, so
+            // the values are the same without a float64 copy of the layer (1 GB for a 10⁶ × 128 first layer).
+            if (dtype == DType.Float64)
+            {
+                var (w, b) = Linear.Init<double>(widths[l], widths[l + 1], seed * 1000 + l);
+                ps.Add(w); ps.Add(b);
+            }
+            else
+            {
+                var (w, b) = Linear.Init<float>(widths[l], widths[l + 1], seed * 1000 + l);
+                ps.Add(w); ps.Add(b);
+            }
         }
         return new Mlp(widths, activation, [.. ps]);
     }

@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
 namespace JetSharp.Nn;
 
 /// <summary>
@@ -50,6 +53,7 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[]? _m, _v, _g;
+    private bool _gradientDirty;
 
     public Adam(LearningRate learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
@@ -82,25 +86,66 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         if (_m is null || _v is null) { _m = new T[theta.Length]; _v = new T[theta.Length]; }
         else if (_m.Length != theta.Length)
             throw new ShapeException($"Adam.Step: {theta.Length} parameters; the optimizer's moments were built for {_m.Length}.");
+        // The update clears the gradient for the next step in the same pass; a fresh or interrupted one is cleared here.
         if (_g is null || _g.Length != theta.Length) _g = new T[theta.Length];
-        else Array.Clear(_g);
+        else if (_gradientDirty) Array.Clear(_g);
         var g = _g;
+        _gradientDirty = true;
         T loss = objective(theta, g);
         T rate = T.CreateTruncating(LearningRate.At(Steps));
         Steps++;
         // Bias corrections folded into the step size (same result as correcting m and v separately).
-        T c1 = T.CreateTruncating(1 - Math.Pow(Beta1, Steps)), c2 = T.CreateTruncating(1 - Math.Pow(Beta2, Steps));
-        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2);
-        T a1 = T.CreateTruncating(1 - Beta1), a2 = T.CreateTruncating(1 - Beta2), eps = T.CreateTruncating(Epsilon);
+        var k = new Coefficients(rate, T.CreateTruncating(1 - Math.Pow(Beta1, Steps)), T.CreateTruncating(1 - Math.Pow(Beta2, Steps)),
+            T.CreateTruncating(Beta1), T.CreateTruncating(Beta2), T.CreateTruncating(1 - Beta1), T.CreateTruncating(1 - Beta2), T.CreateTruncating(Epsilon));
         var m = _m;
         var v = _v;
+        VectorMath.For(theta.Length, (start, length) => Update(theta.AsSpan(start, length), m.AsSpan(start, length), v.AsSpan(start, length), g.AsSpan(start, length), k));
+        _gradientDirty = false;
+        return loss;
+    }
+
+    internal readonly record struct Coefficients(T Rate, T C1, T C2, T B1, T B2, T A1, T A2, T Eps);
+
+    /// <summary>
+    /// One Adam update over a stretch of the vectors, in place, and the gradient cleared for the next step (in the same pass):
+    /// m ← b₁m + a₁g, v ← b₂v + (a₂g)g, θ ← θ − η(m/c₁)/(√(v/c₂) + ε), lane by lane with exactly these operations
+    /// (no fused multiply-add), so the vector and scalar paths agree bitwise. <see cref="ScalarUpdate"/> is the reference.
+    /// </summary>
+    internal static void Update(Span<T> theta, Span<T> m, Span<T> v, Span<T> g, in Coefficients k)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && theta.Length >= Vector<T>.Count)
+        {
+            var vt = MemoryMarshal.Cast<T, Vector<T>>(theta);
+            var vm = MemoryMarshal.Cast<T, Vector<T>>(m);
+            var vv = MemoryMarshal.Cast<T, Vector<T>>(v);
+            var vg = MemoryMarshal.Cast<T, Vector<T>>(g);
+            Vector<T> rate = new(k.Rate), c1 = new(k.C1), c2 = new(k.C2), b1 = new(k.B1), b2 = new(k.B2), a1 = new(k.A1), a2 = new(k.A2), eps = new(k.Eps);
+            for (int j = 0; j < vt.Length; j++)
+            {
+                var gj = vg[j];
+                var mj = b1 * vm[j] + a1 * gj;
+                var vj = b2 * vv[j] + a2 * gj * gj;
+                vm[j] = mj;
+                vv[j] = vj;
+                vt[j] -= rate * (mj / c1) / (Vector.SquareRoot(vj / c2) + eps);
+                vg[j] = Vector<T>.Zero;
+            }
+            i = vt.Length * Vector<T>.Count;
+        }
+        ScalarUpdate(theta[i..], m[i..], v[i..], g[i..], k);
+    }
+
+    /// <summary>The scalar Adam update (the tail of <see cref="Update"/>, and its reference in the tests).</summary>
+    internal static void ScalarUpdate(Span<T> theta, Span<T> m, Span<T> v, Span<T> g, in Coefficients k)
+    {
         for (int i = 0; i < theta.Length; i++)
         {
-            m[i] = b1 * m[i] + a1 * g[i];
-            v[i] = b2 * v[i] + a2 * g[i] * g[i];
-            theta[i] -= rate * (m[i] / c1) / (T.Sqrt(v[i] / c2) + eps);
+            m[i] = k.B1 * m[i] + k.A1 * g[i];
+            v[i] = k.B2 * v[i] + k.A2 * g[i] * g[i];
+            theta[i] -= k.Rate * (m[i] / k.C1) / (T.Sqrt(v[i] / k.C2) + k.Eps);
+            g[i] = T.Zero;
         }
-        return loss;
     }
 
     public void ObjectiveChanged() { }

@@ -61,8 +61,20 @@ public static class ParameterVector
         int offset = 0;
         foreach (var t in tensors)
         {
-            theta.Slice(offset, t.Size).CopyTo(t.Data);
+            Copy(theta.Slice(offset, t.Size), t.Data);
             offset += t.Size;
+        }
+    }
+
+    /// <summary>A copy, split over the cores when long (a first layer of 10⁷–10⁸ weights copies faster on two than on one).</summary>
+    private static unsafe void Copy<T>(ReadOnlySpan<T> from, Span<T> to) where T : unmanaged
+    {
+        if (from.Length < VectorMath.ParallelThreshold) { from.CopyTo(to); return; }
+        fixed (T* f = from, t = to)
+        {
+            T* src = f, dst = t;
+            int n = from.Length;
+            VectorMath.For(n, (start, length) => new ReadOnlySpan<T>(src + start, length).CopyTo(new Span<T>(dst + start, length)));
         }
     }
 
@@ -75,7 +87,7 @@ public static class ParameterVector
         {
             if (offset + t.Size > gradient.Length)
                 throw new ShapeException($"ParameterVector.Gather: tensors of shapes {string.Join(", ", tensors.Select(x => x.Shape))} do not fit a vector of {gradient.Length}.");
-            t.Data.CopyTo(gradient.Slice(offset, t.Size));
+            Copy<T>(t.Data, gradient.Slice(offset, t.Size));
             offset += t.Size;
         }
         if (offset != gradient.Length)

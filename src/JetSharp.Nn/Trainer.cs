@@ -53,7 +53,7 @@ public enum TrainingStop
     Cancelled,
     /// <summary>
     /// The loss or the parameters became NaN or infinite; the parameters are rolled back to those of the last
-    /// finite step (the optimizer's internal state is not, so lower its learning rate before continuing).
+    /// finite step (unless <see cref="TrainerOptions{T}.RollBack"/> is off) (the optimizer's internal state is not, so lower its learning rate before continuing).
     /// </summary>
     NonFinite,
 }
@@ -92,6 +92,16 @@ public sealed class TrainerOptions<T> where T : unmanaged, IFloatingPointIeee754
     public long? Seed { get; init; }
 
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// Keep a copy of θ from the last finite step, to restore after a step that makes the loss or θ non-finite
+    /// (default true). The copy costs one more θ-sized array and a copy of θ every step, which for models with
+    /// 10⁷–10⁸ parameters is a visible share of the step and of memory. With false there is no copy: a non-finite step
+    /// still stops training (<see cref="TrainingStop.NonFinite"/>), but <see cref="Trainer{T}.Parameters"/> are left as
+    /// that step made them (possibly NaN), no checkpoint is written for the stop (the last periodic one, from a finite
+    /// step, stays), and training continues from that checkpoint.
+    /// </summary>
+    public bool RollBack { get; init; } = true;
 }
 
 /// <summary>The outcome of <see cref="Trainer{T}.Run"/>.</summary>
@@ -131,7 +141,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         int n = ParameterVector.Count(shapes);
         if (initialParameters.Length != n)
             throw new ShapeException($"Trainer: {initialParameters.Length} initial parameters; the model '{objective.Architecture}' has {n} ({string.Join(", ", shapes)}).");
-        int bad = Array.FindIndex(initialParameters, v => !T.IsFinite(v));
+        int bad = VectorMath.AllFinite<T>(initialParameters) ? -1 : Array.FindIndex(initialParameters, v => !T.IsFinite(v));
         if (bad >= 0)
             throw new ArgumentException($"Trainer: initial parameter {bad} is {initialParameters[bad]}; training needs finite parameters.", nameof(initialParameters));
         if (phases.Count == 0) throw new ArgumentException("Trainer: no training phases.", nameof(phases));
@@ -277,7 +287,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         double rate = 0;
         long reported = -1;
         var stop = TrainingStop.Completed;
-        var lastGood = (T[])Parameters.Clone();
+        var lastGood = _options.RollBack ? (T[])Parameters.Clone() : null;
 
         double Total() => _elapsedBefore + clock.Elapsed.TotalSeconds;
 
@@ -315,14 +325,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
 
                 double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective.Evaluate));
-                if (!double.IsFinite(loss) || Array.Exists(Parameters, v => !T.IsFinite(v)))
+                if (!double.IsFinite(loss) || !VectorMath.AllFinite<T>(Parameters))
                 {
-                    Array.Copy(lastGood, Parameters, Parameters.Length);
+                    if (lastGood is not null) Array.Copy(lastGood, Parameters, Parameters.Length);
                     lastLoss = loss;
                     stop = TrainingStop.NonFinite;
                     break;
                 }
-                Array.Copy(Parameters, lastGood, Parameters.Length);
+                if (lastGood is not null) Array.Copy(Parameters, lastGood, Parameters.Length);
                 Step++;
                 PhaseStep++;
                 stepsThisRun++;
@@ -348,7 +358,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             reported = -1;   // report the error just measured
         }
         Report();
-        if (_options.CheckpointPath is { } p) ToCheckpoint(Total()).Save(p);
+        // Without a roll-back copy, the parameters of a non-finite stop are not a state to resume from.
+        if (_options.CheckpointPath is { } p && (stop != TrainingStop.NonFinite || lastGood is not null)) ToCheckpoint(Total()).Save(p);
         return new TrainingResult(stop, Step, stepsThisRun, TimeSpan.FromSeconds(Total()), clock.Elapsed, lastLoss, lastError, [.. _history]);
     }
 }

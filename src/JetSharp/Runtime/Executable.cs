@@ -252,6 +252,65 @@ public sealed class Executable
         finally { ReturnPool(pool); }
     }
 
+    /// <summary>
+    /// Gives the storage of tensors this executable returned (outputs of earlier runs) back to its buffer pool, so later
+    /// runs reuse it instead of allocating: for a training loop whose outputs are copied out every step (gradients),
+    /// this keeps a run's allocation at zero after the first. The tensors must not be used afterwards (a later run
+    /// overwrites them). Refused: a tensor that is not the storage of an output this executable handed out (an input, a
+    /// copy, one given back already), and one of another dtype; when another run holds the pool, the storage is left to the garbage collector.
+    /// </summary>
+    public void Recycle<T>(IReadOnlyList<NDArray<T>> outputs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (DTypes.Of<T>() != Graph.DType)
+            throw new ArgumentException($"Executable.Recycle: the graph is {Graph.DType.Name()}; these tensors are {DTypes.Of<T>().Name()}.", nameof(outputs));
+        var seen = new HashSet<T[]>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            var t = outputs[i] ?? throw new ArgumentNullException(nameof(outputs), $"Executable.Recycle: tensor {i} is null.");
+            if (!seen.Add(t.Data))
+                throw new ArgumentException($"Executable.Recycle: tensor {i} shares its storage with an earlier one in the list.", nameof(outputs));
+            if (!_handedOut.TryGetValue(t.Data, out _))
+                throw new ArgumentException($"Executable.Recycle: tensor {i} ({t.Shape}) is not an output of a run of this executable (or was given back already); only those can be reused.", nameof(outputs));
+        }
+        foreach (var data in seen) _handedOut.Remove(data);
+        if (Interlocked.Exchange(ref _pool, null) is not BufferPool<T> pool) return;
+        try { foreach (var data in seen) pool.Return(data); }
+        finally { ReturnPool(pool); }
+    }
+
+    /// <summary>
+    /// Times every scheduled step (off by default; a timestamp per step when on). Setting it clears the times gathered so far.
+    /// </summary>
+    public bool Profile
+    {
+        get => _profile is not null;
+        set => _profile = value ? new long[_schedule.Length] : null;
+    }
+
+    private long[]? _profile;
+
+    /// <summary>
+    /// The scheduled steps that took longest while <see cref="Profile"/> was on, one line each: total milliseconds, share
+    /// of the total, and the node (fused trees marked with the number of nodes they replace).
+    /// </summary>
+    public string ProfileReport(int top = 30)
+    {
+        if (_profile is not { } times) return "Executable.ProfileReport: profiling is off.";
+        double total = times.Sum() * 1e3 / Stopwatch.Frequency;
+        var sb = new System.Text.StringBuilder($"{total:0.0} ms in all over {_schedule.Length} scheduled steps\n");
+        foreach (var i in Enumerable.Range(0, times.Length).OrderByDescending(i => times[i]).Take(top))
+        {
+            double ms = times[i] * 1e3 / Stopwatch.Frequency;
+            string fused = _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : "";
+            sb.AppendLine($"{ms,10:0.0} ms {100 * ms / Math.Max(total, 1e-12),5:0.0}%  {fused}{_schedule[i]}");
+        }
+        return sb.ToString();
+    }
+
+    // Storage of the outputs handed to callers (weakly held): what Recycle accepts.
+    private readonly ConditionalWeakTable<object, object> _handedOut = new();
+
     // A run takes the executable's buffer pool if no other run holds it, else makes a pool of its own,
     // so sequential runs reuse buffers and concurrent runs never share one.
     private object? _pool;
@@ -286,9 +345,11 @@ public sealed class Executable
             pool.Return(t.Data);
         }
 
+        var profile = _profile;
         for (int i = 0; i < _schedule.Length; i++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
+            long started = profile is null ? 0 : Stopwatch.GetTimestamp();
             var node = _schedule[i];
             switch (node.Op)
             {
@@ -329,6 +390,7 @@ public sealed class Executable
                     values[i] = result;
                     break;
             }
+            if (profile is not null) Interlocked.Add(ref profile[i], Stopwatch.GetTimestamp() - started);
             foreach (var s in _inputSlots[i])
                 if (--remaining[s] == 0)
                 {
@@ -353,6 +415,7 @@ public sealed class Executable
             produced += bytes;
             pool.CountAllocation(bytes);
         }
+        foreach (var o in outputs) _handedOut.AddOrUpdate(o.Data, o.Data);
         // The caller now owns the outputs: they no longer count as live in an enclosing run.
         foreach (var data in owners.Keys) meter.Release(data.Length * (long)Unsafe.SizeOf<T>());
         return (outputs, new RunStats(meter.PeakBytes, pool.AllocatedBytes, produced, clock.Elapsed));

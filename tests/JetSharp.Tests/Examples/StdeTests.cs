@@ -70,5 +70,10 @@ public class StdeTests
         Assert.DoesNotContain(g.Nodes, x => x.Op is SelectionMatrixOp);
         // Nothing of the size of the directions [S, N, D]: the largest tensors are x [N, D] and W₁ or its gradient [D, 8].
         Assert.All(g.Nodes, x => Assert.True(x.Shape.Size <= Math.Max(n, 8) * d, $"%{x.Id} {x.Op} {x.Shape}"));
+        // One dense product each way with x: the forward x·W₁ and the gradient xᵀ·δ (u and Δ̂u share them; the loss is
+        // simplified before it is differentiated, so their cotangents are summed before the product, not after).
+        var live = GraphWalk.Reachable(g);
+        Assert.Single(live, x => x.Op is MatMulOp && x.Shape == new Shape(n, 8) && x.Inputs[0] == g.Inputs[0]);
+        Assert.Single(live, x => x.Op is MatMulOp && x.Shape == new Shape(d, 8));
     }
 }

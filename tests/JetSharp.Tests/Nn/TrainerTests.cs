@@ -154,6 +154,40 @@ public class TrainerTests
     }
 
     [Fact]
+    public void WithoutRollBackANonFiniteStepStopsAndLeavesThePeriodicCheckpoint()
+    {
+        // No copy of θ is kept: the stop leaves θ as the NaN step made it, and the checkpoint on disk stays the periodic
+        // one of step 2 (the stop writes none); with RollBack the same run ends on finite parameters (the test above).
+        var path = Path.Combine(Path.GetTempPath(), $"jetsharp-norollback-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var trainer = new Trainer<double>(new NanAfter(3, nanGradient: true), [0.5, 0.5, 0.5], [new TrainingPhase<double>(new Adam<double>(0.1), 20)],
+                new TrainerOptions<double> { CheckpointPath = path, CheckpointEvery = 2, RollBack = false });
+            var result = trainer.Run();
+            Assert.Equal(TrainingStop.NonFinite, result.Stop);
+            Assert.Equal(3, result.Steps);
+            Assert.All(trainer.Parameters, v => Assert.True(double.IsNaN(v)));
+            var c = Checkpoint.Load(path);
+            Assert.Equal(2, c.Step);
+            Assert.All(ParameterVector.Flatten<double>(c.Parameters), v => Assert.True(double.IsFinite(v)));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void RollBackOrNotTheSameSeededRunGivesTheSameParameters()
+    {
+        double[] Train(bool rollBack)
+        {
+            var trainer = new Trainer<double>(new PolynomialFit<double>(), [0.1, -0.2, 0.3], [new TrainingPhase<double>(new Adam<double>(0.05), 30)],
+                new TrainerOptions<double> { RollBack = rollBack, Seed = 3 });
+            trainer.Run();
+            return trainer.Parameters;
+        }
+        Assert.Equal(Train(true), Train(false));
+    }
+
+    [Fact]
     public void ANonFiniteStopStillWritesACheckpointThatResumes()
     {
         // The NaN gradient poisons Adam's moments; the checkpoint keeps the last good parameters and leaves the state out.
