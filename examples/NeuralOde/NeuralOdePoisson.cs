@@ -59,23 +59,8 @@ public sealed class NeuralOdePoisson : PinnExample
 
     public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
-        int n = interior ?? config.Interior;
-        var square = Box.UnitCube(2);
-        var laplacian = DifferentialOperator.Laplacian();
-        double scale = 2 * Math.PI * Math.PI;
-        var terms = new List<PinnTerm>
-        {
-            new()
-            {
-                Name = "interior",
-                Points = n,
-                Sample = s => square.Interior<double>(n, s),
-                Residual = c => (c.Apply(laplacian) + Poisson2d.Source(c.Coordinate(0), c.Coordinate(1))) * (1 / scale),
-            },
-            new() { Name = "boundary", Points = config.Boundary, Sample = s => square.Boundary<double>(config.Boundary, s), Residual = c => c.U },
-        };
         string architecture = $"x → tanh(x·A + a) [{config.Hidden[0]}] → RK4 flow of tanh(h·W₁ + b₁)·W₂ (width {config.Hidden[1]}, {Steps} steps, one scan) → h·w + c";
-        return new PinnObjective<T>(architecture, Shapes(config), Apply, 2, terms, strategy, seed);
+        return new PinnObjective<T>(architecture, Shapes(config), Apply, 2, Poisson2d.Terms(interior ?? config.Interior, config.Boundary), strategy, seed);
     }
 
     /// <summary>Normal weights scaled by 1/√fan-in (the vector field's output by a further ½), zero biases; seeded.</summary>

@@ -33,29 +33,33 @@ public sealed class Poisson2d : PinnExample
 
     public override PinnObjective<T> Build<T>(PinnConfig config, Strategy strategy, long seed, int? interior = null)
     {
-        int n = interior ?? config.Interior;
         var net = Network(config, seed);
+        return new PinnObjective<T>(net.Architecture, net.ParameterShapes, net.Apply, 2, Terms(interior ?? config.Interior, config.Boundary, BoundaryWeight), strategy, seed);
+    }
+
+    /// <summary>The loss terms for any model: the residual (Δu + f)/2π² at <paramref name="interior"/> points of the square, and u at <paramref name="boundary"/> points of its boundary.</summary>
+    public static List<PinnTerm> Terms(int interior, int boundary, double boundaryWeight = 1)
+    {
         var square = Box.UnitCube(2);
         var laplacian = DifferentialOperator.Laplacian();
-        var terms = new List<PinnTerm>
-        {
+        return
+        [
             new()
             {
                 Name = "interior",
-                Points = n,
-                Sample = s => square.Interior<double>(n, s),
+                Points = interior,
+                Sample = s => square.Interior<double>(interior, s),
                 Residual = c => (c.Apply(laplacian) + Source(c.Coordinate(0), c.Coordinate(1))) * (1 / Scale),
             },
             new()
             {
                 Name = "boundary",
-                Points = config.Boundary,
-                Sample = s => square.Boundary<double>(config.Boundary, s),
+                Points = boundary,
+                Sample = s => square.Boundary<double>(boundary, s),
                 Residual = c => c.U,
-                Weight = BoundaryWeight,
+                Weight = boundaryWeight,
             },
-        };
-        return new PinnObjective<T>(net.Architecture, net.ParameterShapes, net.Apply, 2, terms, strategy, seed);
+        ];
     }
 
     /// <summary>f(x, y) = 2π² sin(πx) sin(πy).</summary>
