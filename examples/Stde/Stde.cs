@@ -251,14 +251,18 @@ public sealed class StdeAllenCahn : Example
         private Mlp Network() => Mlp.Create(Dimension, [_width, _width, _width], 1, Activation.Tanh, _seed, DTypes.Of<T>());
 
         /// <summary>
-        /// u = φ·√D·NN(x) with the envelope φ = 1 − ‖x‖² written as −Σ_d (x_d² − 1/D). Uniform points of the ball in high
-        /// dimension lie within O(1/D) of the sphere, so φ ~ 1/D: as 1 − Σ x_d² in float32 it would be the difference of
-        /// two numbers near 1 (spacing 6·10⁻⁸) after a float32 sum of D terms (error ≈ √D·6·10⁻⁸) — at D = 10⁶ that is
-        /// larger than φ itself. The terms x_d² − 1/D are O(1/D) with both signs, so their sum carries no cancellation.
-        /// Same function, same derivatives.
+        /// u = φ·√D·NN(x) with the envelope φ = 1 − ‖x‖² written as −Σ_d (x_d − a)(x_d + a), a = 1/√D. Uniform points of
+        /// the ball in high dimension lie within O(1/D) of the sphere, so φ ~ 1/D: as 1 − Σ x_d² in float32 it is the
+        /// difference of two numbers near 1 (spacing 6·10⁻⁸) after a float32 sum of D terms (error ≈ √D·6·10⁻⁸) — at
+        /// D = 10⁶ larger than φ itself. The terms (x_d − a)(x_d + a) = x_d² − 1/D are O(1/D) with both signs, so their sum
+        /// carries no cancellation; written as a product, the simplifier's sum pulling cannot split it back into
+        /// Σ x_d² − 1. Same function, same derivatives.
         /// </summary>
-        private Node Model(Mlp net, IReadOnlyList<Node> parameters, Node x) =>
-            -Fn.Sum(x * x - 1.0 / Dimension, 1, keepDims: true) * (net.Apply(parameters, x) * Math.Sqrt(Dimension));
+        private Node Model(Mlp net, IReadOnlyList<Node> parameters, Node x)
+        {
+            double a = 1 / Math.Sqrt(Dimension);
+            return -Fn.Sum((x - a) * (x + a), 1, keepDims: true) * (net.Apply(parameters, x) * Math.Sqrt(Dimension));
+        }
 
         public void Resample(long step, T[] theta)
         {
