@@ -44,7 +44,10 @@ public sealed class Checkpoint
 
     /// <param name="architecture">Describes the model; checkpoints only load into the same architecture.</param>
     /// <param name="parameters">The parameter tensors, all float32 or all float64 (copied).</param>
-    public Checkpoint(string architecture, IReadOnlyList<NDArray> parameters)
+    public Checkpoint(string architecture, IReadOnlyList<NDArray> parameters) : this(architecture, parameters, copy: true) { }
+
+    /// <summary>With <paramref name="copy"/> false the checkpoint keeps the given tensors (for one written at once by the trainer).</summary>
+    internal Checkpoint(string architecture, IReadOnlyList<NDArray> parameters, bool copy)
     {
         if (string.IsNullOrWhiteSpace(architecture)) throw new ArgumentException("Checkpoint: the architecture description must not be empty.", nameof(architecture));
         ArgumentNullException.ThrowIfNull(parameters);
@@ -53,7 +56,7 @@ public sealed class Checkpoint
         if (parameters.Select(p => p.DType).Distinct().Count() > 1)
             throw new ArgumentException($"Checkpoint: parameters of mixed dtypes ({string.Join(", ", parameters.Select(p => p.DType.Name()))}); a checkpoint has one precision.", nameof(parameters));
         Architecture = architecture;
-        Parameters = [.. parameters.Select(Copy)];
+        Parameters = copy ? [.. parameters.Select(Copy)] : [.. parameters];
     }
 
     /// <summary>A short description of the model (e.g. <see cref="Mlp.Architecture"/>); checkpoints only load into the same architecture.</summary>

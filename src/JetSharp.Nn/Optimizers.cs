@@ -38,6 +38,13 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     OptimizerState SaveState();
 
     /// <summary>
+    /// The state for writing a checkpoint right away: like <see cref="SaveState"/>, but its arrays may be the optimizer's
+    /// own (no copy), so it is valid only until the next <see cref="Step"/> and must not be modified. The trainer uses
+    /// it to write checkpoints of large models without doubling the optimizer's memory.
+    /// </summary>
+    OptimizerState SnapshotForWriting() => SaveState();
+
+    /// <summary>
     /// Restores a state saved by an optimizer of the same kind for <paramref name="parameterCount"/> parameters.
     /// Everything is checked before anything changes; an <see cref="ArgumentException"/> names the offending
     /// array or scalar otherwise (another kind of optimizer, another length or dtype, non-finite values).
@@ -152,6 +159,11 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
 
     public OptimizerState SaveState() => new(Name, Steps,
         _m is null ? new Dictionary<string, NDArray>() : new Dictionary<string, NDArray> { ["m"] = OptimizerStates.Vector(_m), ["v"] = OptimizerStates.Vector(_v!) },
+        new Dictionary<string, double>());
+
+    /// <inheritdoc/>
+    public OptimizerState SnapshotForWriting() => new(Name, Steps,
+        _m is null ? new Dictionary<string, NDArray>() : new Dictionary<string, NDArray> { ["m"] = new NDArray<T>(new Shape(_m.Length), _m), ["v"] = new NDArray<T>(new Shape(_v!.Length), _v) },
         new Dictionary<string, double>());
 
     public void LoadState(OptimizerState state, int parameterCount)

@@ -197,13 +197,23 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// such a state cannot be resumed from, so the checkpoint then carries none and a resumed run continues the phase
     /// with a fresh optimizer (its learning-rate schedule from the start).
     /// </summary>
-    public Checkpoint ToCheckpoint(double elapsedSeconds)
+    public Checkpoint ToCheckpoint(double elapsedSeconds) => ToCheckpoint(elapsedSeconds, forWriting: false);
+
+    /// <summary>
+    /// Writes the current state to <paramref name="path"/> without copying the optimizer's arrays or the parameter
+    /// tensors a second time (<see cref="IOptimizer{T}.SnapshotForWriting"/>): at 128 M parameters that is 1.5 GB less
+    /// at the moment of writing.
+    /// </summary>
+    private void WriteCheckpoint(string path, double elapsedSeconds) => ToCheckpoint(elapsedSeconds, forWriting: true).Save(path);
+
+    private Checkpoint ToCheckpoint(double elapsedSeconds, bool forWriting)
     {
         if (!(elapsedSeconds >= 0) || double.IsInfinity(elapsedSeconds))
             throw new ArgumentOutOfRangeException(nameof(elapsedSeconds), elapsedSeconds, $"Trainer.ToCheckpoint: elapsed seconds must be finite and ≥ 0, got {elapsedSeconds}.");
-        var state = Phase < _phases.Count ? _phases[Phase].Optimizer.SaveState() : null;
+        var optimizer = Phase < _phases.Count ? _phases[Phase].Optimizer : null;
+        var state = forWriting ? optimizer?.SnapshotForWriting() : optimizer?.SaveState();
         if (state is not null && !IsFinite(state)) state = null;
-        return new(_objective.Architecture, ParameterVector.Unflatten<T>(Parameters, _objective.ParameterShapes))
+        return new(_objective.Architecture, ParameterVector.Unflatten<T>(Parameters, _objective.ParameterShapes), copy: !forWriting)
         {
             Step = Step,
             Phase = Phase,
@@ -344,7 +354,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 _history.Add(new TrainingRecord(Step, loss, error, Total()));
                 if (stepsThisRun % _options.ProgressEvery == 0 || last) Report();
                 if (_options.CheckpointPath is { } path && _options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
-                    ToCheckpoint(Total()).Save(path);
+                    WriteCheckpoint(path, Total());
             }
             if (stop != TrainingStop.Completed) break;
             Phase++;
@@ -359,7 +369,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
         Report();
         // Without a roll-back copy, the parameters of a non-finite stop are not a state to resume from.
-        if (_options.CheckpointPath is { } p && (stop != TrainingStop.NonFinite || lastGood is not null)) ToCheckpoint(Total()).Save(p);
+        if (_options.CheckpointPath is { } p && (stop != TrainingStop.NonFinite || lastGood is not null)) WriteCheckpoint(p, Total());
         return new TrainingResult(stop, Step, stepsThisRun, TimeSpan.FromSeconds(Total()), clock.Elapsed, lastLoss, lastError, [.. _history]);
     }
 }

@@ -114,3 +114,25 @@ internal static class VectorMathLengths
     /// <summary>Long enough to be split over threads, and not a multiple of the chunk or the vector width.</summary>
     public const int Parallel = VectorMath.ParallelThreshold + 70_001;
 }
+
+public class OptimizerSnapshotTests
+{
+    [Fact]
+    public void AdamsSnapshotForWritingSharesItsMomentsAndEqualsTheSavedState()
+    {
+        var adam = new Adam<double>(JetSharp.Nn.LearningRate.Constant(0.1));
+        var theta = new[] { 1.0, -2.0, 0.5 };
+        Objective<double> f = (t, g) => { double l = 0; for (int i = 0; i < t.Length; i++) { l += t[i] * t[i]; g[i] = 2 * t[i]; } return l; };
+        adam.Step(theta, f);
+        adam.Step(theta, f);
+        var saved = adam.SaveState();
+        var snapshot = adam.SnapshotForWriting();
+        Assert.Equal(saved.Steps, snapshot.Steps);
+        foreach (var key in new[] { "m", "v" })
+            Assert.Equal(((NDArray<double>)saved.Arrays[key]).Data, ((NDArray<double>)snapshot.Arrays[key]).Data);
+        // The snapshot shares the moments (valid until the next step); the saved state is a copy.
+        adam.Step(theta, f);
+        Assert.NotEqual(((NDArray<double>)saved.Arrays["m"]).Data, ((NDArray<double>)snapshot.Arrays["m"]).Data);
+        Assert.Equal(((NDArray<double>)adam.SaveState().Arrays["m"]).Data, ((NDArray<double>)snapshot.Arrays["m"]).Data);
+    }
+}
