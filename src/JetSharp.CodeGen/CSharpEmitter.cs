@@ -49,8 +49,13 @@ public static class CSharpEmitter
 
         bool library = options.UseLibraryKernels ?? false;
         var live = LiveNodes(graph);
-        // Fails on an unsupported primitive before any work (compiled code calls the primitive's kernel instead).
-        var emitters = live.Select(n => library ? registry.TryFor(n) ?? KernelCallEmitter.Instance : registry.For(n)).ToArray();
+        // Fails on an unsupported primitive before any work (compiled code calls the primitive's kernel instead). A random
+        // node (sampled indices, noise) has no values to write out: compiled code runs its kernel with the run's seed
+        // offset, standalone code cannot hold it.
+        var emitters = live.Select(n => n.Op.IsRandom
+            ? library ? KernelCallEmitter.Instance : throw new NotSupportedException(
+                $"CodeGen: node %{n.Id} ({n.Op}, {n.Op.GetType().Name}) draws new values on every run; standalone code has no sampler (compile it with EmittedGraph.Compile, which runs the primitive's kernel).")
+            : library ? registry.TryFor(n) ?? KernelCallEmitter.Instance : registry.For(n)).ToArray();
         string t = graph.DType == DType.Float32 ? "float" : "double";
 
         var names = new Names();

@@ -251,21 +251,13 @@ internal sealed class KernelCallEmitter : IPrimitiveEmitter
 
 /// <summary>
 /// select: a zero matrix [rows, size] with one entry per row, <c>r[i, rows[i]] = weight_i</c> (1 without weights),
-/// written out. Rows drawn on every run (<see cref="IndexList.Sampled"/>) have no values to write: compiled code runs
-/// the primitive's kernel with the run's seed offset, and standalone code cannot hold them.
+/// written out (fixed rows only: a selection drawn per run is random and never reaches an emitter).
 /// </summary>
 internal sealed class SelectionMatrixEmitter : IPrimitiveEmitter
 {
     public void Emit(EmitContext c)
     {
         var op = (SelectionMatrixOp)c.Node.Op;
-        if (op.Rows.IsSampled)
-        {
-            if (!c.Library)
-                throw new NotSupportedException($"CodeGen: node %{c.Node.Id} ({op}) draws its rows on every run; standalone code has no sampler (compile it with EmittedGraph.Compile, which runs the primitive's kernel).");
-            KernelCallEmitter.Instance.Emit(c);
-            return;
-        }
         var rows = op.Rows.Values;
         var weights = op.Weights;
         var r = c.AllocateResult();
@@ -277,8 +269,8 @@ internal sealed class SelectionMatrixEmitter : IPrimitiveEmitter
 /// <summary>
 /// take and scatter-add along an axis, with the fixed indices written into the code as a table. With o the
 /// axes before the indexed one and i those after: take reads result[o, j, i] = x[o, indices[j], i];
-/// scatter-add accumulates result[o, indices[j], i] += x[o, j, i] (repeated indices add up). Indices drawn
-/// on every run are the sampling kernel's job (compiled code only).
+/// scatter-add accumulates result[o, indices[j], i] += x[o, j, i] (repeated indices add up). Fixed indices
+/// only: sampled ones make the node random, and random nodes never reach an emitter.
 /// </summary>
 internal sealed class IndexingEmitter : IPrimitiveEmitter
 {
@@ -290,13 +282,6 @@ internal sealed class IndexingEmitter : IPrimitiveEmitter
             ScatterAddOp s => (s.Axis, s.Indices, true),
             var op => throw new NotSupportedException($"CodeGen: the indexing emitter does not write '{op}'."),
         };
-        if (list.IsSampled)
-        {
-            if (!c.Library)
-                throw new NotSupportedException($"CodeGen: node %{c.Node.Id} ({c.Node.Op}) draws its indices on every run; standalone code has no sampler (compile it with EmittedGraph.Compile, which runs the primitive's kernel).");
-            KernelCallEmitter.Instance.Emit(c);
-            return;
-        }
         var x = c.Node.Inputs[0];
         var full = (scatter ? c.Node.Shape : x.Shape).ToArray();   // the side that has the whole axis
         int outer = full[..axis].Aggregate(1, (p, e) => p * e), extent = full[axis];

@@ -65,4 +65,15 @@ internal static class TestUtil
         for (int i = 0; i < r.Size; i++) r.Data[i] = (plus.Data[i] - minus.Data[i]) / (2 * h);
         return r;
     }
+
+    /// <summary>x [N, 3n] with the coordinates of particles <paramref name="i"/> and <paramref name="j"/> exchanged in every row (a copy).</summary>
+    public static NDArray<double> SwapParticles(NDArray<double> x, int i, int j)
+    {
+        var y = x.Clone();
+        int width = x.Shape[1];
+        for (int n = 0; n < x.Shape[0]; n++)
+            for (int d = 0; d < 3; d++)
+                (y.Data[width * n + 3 * i + d], y.Data[width * n + 3 * j + d]) = (x.Data[width * n + 3 * j + d], x.Data[width * n + 3 * i + d]);
+        return y;
+    }
 }

@@ -62,17 +62,10 @@ public class WavefunctionTests
         var ps = Parameters(psi);
         var run = new Executable(Tracer.Function(xs => { var (s, l) = psi.Evaluate(xs[1..], xs[0]); return [s, l]; }, [new Shape(3, 12), .. psi.ParameterShapes]));
         var x = TestUtil.Randn(15, 3, 12);
-        NDArray<double> Swap(int i, int j)
-        {
-            var y = x.Clone();
-            for (int n = 0; n < 3; n++)
-                for (int d = 0; d < 3; d++) (y.Data[12 * n + 3 * i + d], y.Data[12 * n + 3 * j + d]) = (x.Data[12 * n + 3 * j + d], x.Data[12 * n + 3 * i + d]);
-            return y;
-        }
         var o = run.Run([x, .. ps]);
         foreach (var (i, j) in new[] { (0, 1), (2, 3) })
         {
-            var s = run.Run([Swap(i, j), .. ps]);
+            var s = run.Run([TestUtil.SwapParticles(x, i, j), .. ps]);
             for (int n = 0; n < 3; n++)
             {
                 Assert.Equal(-o[0].Data[n], s[0].Data[n]);
@@ -80,7 +73,7 @@ public class WavefunctionTests
             }
         }
         // An up and a down electron are not interchangeable: log|ψ| changes.
-        Assert.True(Math.Abs(run.Run([Swap(0, 2), .. ps])[1].Data[0] - o[1].Data[0]) > 1e-6);
+        Assert.True(Math.Abs(run.Run([TestUtil.SwapParticles(x, 0, 2), .. ps])[1].Data[0] - o[1].Data[0]) > 1e-6);
     }
 
     [Theory, MemberData(nameof(Ansatze))]
