@@ -22,8 +22,6 @@ public sealed class WhileLoop
     internal WhileLoop(Graph condition, Graph body, int carryCount, int maxIterations, bool stopWhenPositive = false,
         LoopCheckpointing checkpointing = default)
     {
-        if (checkpointing.Stride < -1)
-            throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Stride, "while: a checkpoint stride must be ≥ 1, 0 (store every carry) or LoopCheckpointing.SqrtLength.");
         Condition = condition;
         Body = body;
         CarryCount = carryCount;
