@@ -21,7 +21,7 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 /// output; chunks are shared between cores for large outputs. Leaves have the output's shape, a single
 /// element, or the output's trailing axes (repeated along the leading ones).
 /// </summary>
-internal static class FusedKernel
+internal static partial class FusedKernel
 {
     private const int Chunk = 1024;
     private const int ParallelThreshold = 1 << 16;

@@ -16,27 +16,30 @@ namespace JetSharp.Runtime;
 /// trailing axes (an [N, H] factor of an [R, N, H] tree). <see cref="FusedKernel"/> runs the tree.
 /// A sum over leading axes whose operand is such a tree (the Σ_r x₁,r² of a second-order Taylor rule) is the
 /// root of a reducing tree: the kernel sums the tree's values chunk by chunk and never stores the [R, N, H] terms.
+/// So is a sum over trailing axes (‖x‖² of an [N, D] batch, the rows summed in float64: <see cref="FusedKernel.RunRowSum"/>).
 /// </summary>
 internal sealed class FusedTree
 {
     private readonly FusedStep[] _program;
 
     private readonly int _outer;   // > 0: the tree's values are summed over this many leading positions
+    private readonly int _inner;   // > 0: the tree's values are summed over this many trailing positions
 
-    private FusedTree(Node root, Node[] leaves, FusedStep[] program, int outer)
+    private FusedTree(Node root, Node[] leaves, FusedStep[] program, int outer, int inner)
     {
         Root = root;
         Leaves = leaves;
         _program = program;
         _outer = outer;
+        _inner = inner;
     }
 
     public Node Root { get; }
     public Node[] Leaves { get; }
     /// <summary>Graph nodes the tree replaces (its arithmetic, and the sum of a reducing tree).</summary>
-    public int Size => _program.Count(i => !i.IsLoad) + (_outer > 0 ? 1 : 0);
+    public int Size => _program.Count(i => !i.IsLoad) + (IsElementwise ? 0 : 1);
     /// <summary>Output element i depends only on element i of each leaf (false for a reducing tree).</summary>
-    public bool IsElementwise => _outer == 0;
+    public bool IsElementwise => _outer == 0 && _inner == 0;
 
     /// <summary>Least output size of a reducing tree: below it, per-chunk overhead outweighs the saved pass.</summary>
     internal const int MinReducedSize = 256;
@@ -55,6 +58,26 @@ internal sealed class FusedTree
         for (int k = 0; k < sum.Axes.Length; k++) outer *= x[k];
         return outer;
     }
+
+    /// <summary>
+    /// The number of trailing positions summed when <paramref name="n"/> is a sum over the trailing axes k…r−1 (k ≥ 0) of a
+    /// fusable node of rank r, at least <see cref="MinReducedSize"/> of them, and not a sum over leading axes; 0 otherwise.
+    /// </summary>
+    private static int TrailingSum(Node n)
+    {
+        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || LeadingSum(n) > 0 || !IsFusable(n.InputArray[0])) return 0;
+        var x = n.InputArray[0].Shape;
+        int first = x.Rank - sum.Axes.Length;
+        long inner = 1;
+        for (int k = 0; k < sum.Axes.Length; k++)
+        {
+            if (sum.Axes[k] != first + k) return 0;
+            inner *= x[first + k];
+        }
+        return inner >= MinReducedSize && inner <= int.MaxValue ? (int)inner : 0;
+    }
+
+    private static bool IsReducing(Node n) => LeadingSum(n) > 0 || TrailingSum(n) > 0;
 
     public static bool IsFusable(Node n) =>
         n.Op.Arithmetic is { } op && FusedKernel.Supports(op) && n.InputArray.All(i => LeafFits(i.Shape, n.Shape));
@@ -83,7 +106,7 @@ internal sealed class FusedTree
             foreach (var i in n.InputArray) consumers[i] = n;
         bool JoinsConsumer(Node x) =>
             IsFusable(x) && uses[x] == 1 && consumers.TryGetValue(x, out var c) &&
-            ((IsFusable(c) && c.Shape == x.Shape && c.InputArray.Count(i => i == x) == 1) || LeadingSum(c) > 0);
+            ((IsFusable(c) && c.Shape == x.Shape && c.InputArray.Count(i => i == x) == 1) || IsReducing(c));
 
         // Consumers come after their inputs, so walking the schedule backwards meets a tree's root first:
         // a node joins its consumer's tree while that tree has room, and starts a tree of its own otherwise.
@@ -92,7 +115,7 @@ internal sealed class FusedTree
         for (int k = schedule.Count - 1; k >= 0; k--)
         {
             var n = schedule[k];
-            if (!IsFusable(n) && LeadingSum(n) == 0) continue;
+            if (!IsFusable(n) && !IsReducing(n)) continue;
             if (JoinsConsumer(n) && rootOf.TryGetValue(consumers[n], out var r) && size[r] < MaxTreeNodes) { rootOf[n] = r; size[r]++; }
             else { rootOf[n] = n; size[n] = 1; }
         }
@@ -109,8 +132,8 @@ internal sealed class FusedTree
     /// <summary>The program of the tree at <paramref name="root"/>: members in post-order (operands first), other inputs loaded as leaves.</summary>
     private static FusedTree Build(Node root, Func<Node, bool> isMember)
     {
-        int outer = LeadingSum(root);
-        var top = outer > 0 ? root.InputArray[0] : root;   // a reducing tree's program computes the summed operand
+        int outer = LeadingSum(root), inner = TrailingSum(root);
+        var top = outer > 0 || inner > 0 ? root.InputArray[0] : root;   // a reducing tree's program computes the summed operand
         var leaves = new List<Node>();
         var leafIndex = new Dictionary<Node, int>();
         var program = new List<FusedStep>();
@@ -140,12 +163,13 @@ internal sealed class FusedTree
             program.Add(FusedStep.Apply(op, a, b));
             stepOf[n] = program.Count - 1;
         }
-        return new FusedTree(root, [.. leaves], [.. program], outer);
+        return new FusedTree(root, [.. leaves], [.. program], outer, inner);
     }
 
     public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (_outer > 0) FusedKernel.RunSum(_program, leaves, output, _outer);
+        else if (_inner > 0) FusedKernel.RunRowSum(_program, leaves, output, _inner);
         else FusedKernel.Run(_program, leaves, output);
     }
 }

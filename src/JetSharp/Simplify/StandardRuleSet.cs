@@ -16,6 +16,7 @@ internal static class StandardRuleSet
         new MatMulOfIdentity(),
         new MatMulOfSelection(),
         new SumOfProductWithSelection(),
+        new SinkTakeThroughScalarArithmetic(),
         new LinearOfZero(),
         new ComposeShapeOps(),
         new SinkBroadcastThroughUnary(),

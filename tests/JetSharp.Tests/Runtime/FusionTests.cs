@@ -58,6 +58,33 @@ public class FusionTests
         for (int j = 0; j < fused[1].Size; j++) Assert.Equal(plain[1].Data[j], fused[1].Data[j], 1e-12);
     }
 
+    [Theory]
+    [InlineData(3, 4, 300)]         // one worker, one chunk per row
+    [InlineData(100, 1, 5000)]      // rows shared between cores, several chunks per row
+    [InlineData(2, 5, 200_000)]     // two long rows, each cut into pieces
+    public void SumsOverTrailingAxesOfArithmeticTreesRunInOnePassAndMatchAFloat64Loop(int rows, int m, int d)
+    {
+        // Σ_d (x − a)(x + a)·w_d per row (the stde envelope with a weight row), over the last axis and over the last two.
+        var inputs = new[] { TestUtil.Randn(21, rows, m, d), TestUtil.Randn(22, d) };
+        NDArray<double> Run(int[] axes)
+        {
+            var g = Tracer.Function(xs => Fn.Sum((xs[0] - 0.25) * (xs[0] + 0.25) * xs[1], axes, keepDims: axes.Length == 1),
+                [new Shape(rows, m, d), new Shape(d)]);
+            var (fused, plain, exe, _) = RunBoth(g, inputs);
+            Assert.Equal((1, 5), exe.Fusion);   // sub, add, two products and the sum: one kernel
+            for (int q = 0; q < fused[0].Size; q++) Assert.Equal(plain[0].Data[q], fused[0].Data[q], 1e-10 * Math.Sqrt(d * m));
+            return fused[0];
+        }
+        var x = inputs[0].Data; var w = inputs[1].Data;
+        var perRow = new double[rows * m];
+        for (int q = 0; q < rows * m; q++)
+            for (int j = 0; j < d; j++) { double v = x[q * d + j]; perRow[q] += (v - 0.25) * (v + 0.25) * w[j]; }
+        var lastAxis = Run([2]);
+        for (int q = 0; q < rows * m; q++) Assert.Equal(perRow[q], lastAxis.Data[q], 1e-10 * Math.Sqrt(d));
+        var lastTwo = Run([1, 2]);
+        for (int r = 0; r < rows; r++) Assert.Equal(perRow.Skip(r * m).Take(m).Sum(), lastTwo.Data[r], 1e-10 * Math.Sqrt(m * d));
+    }
+
     [Fact]
     public void NodesWithOtherUsersOrThatAreOutputsStayMaterialised()
     {

@@ -54,6 +54,7 @@ public class RuleTests
         typeof(PullSumThroughTake), typeof(PullSumThroughScatterAdd), typeof(PullSumThroughCumSum), typeof(PullSumThroughSolve),
         typeof(RemoveNoOp), typeof(ComposeShapeOps), typeof(FoldConstants), typeof(MultiplyByZero), typeof(AddZero),
         typeof(MultiplyByOne), typeof(MatMulByIdentity), typeof(MatMulOfIdentity), typeof(MatMulOfSelection), typeof(SumOfProductWithSelection), typeof(LinearOfZero),
+        typeof(SinkTakeThroughScalarArithmetic),
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond),
@@ -680,6 +681,31 @@ public class RuleTests
         DoesNotFire(new SumOfProductWithSelection(), xs =>
             Fn.Sum(Fn.Reshape(xs[0], R, K, H) * Fn.BroadcastTo(SelectionMatrixOp.Emit(xs[0].Graph, H, [1, 2, 0], null, new Shape(R, 1, H)), new Shape(R, K, H)), [2], keepDims: true),
             X(1, R * K, H));
+    }
+
+    [Fact]
+    public void SinkTakeThroughScalarArithmetic_GathersBeforeTheArithmeticAndFreesTheDenseTerms()
+    {
+        // (x − a)(x + a) summed over its rows and also gathered at three columns: after the rule the gathers read x, the
+        // [N, H] differences feed only the sum, and the gathered arithmetic is [N, 3]. Values against the unsimplified graph.
+        int[] columns = [4, 0, 2];
+        var after = Fires(new SinkTakeThroughScalarArithmetic(), xs =>
+        {
+            var x = xs[0];
+            var minus = x - 0.3; var plus = 0.3 + x;
+            var terms = Fn.Sum(minus * plus, [1], keepDims: true);
+            return Fn.Sum(Fn.Take(minus, columns, 1) * Fn.Neg(Fn.Take(plus, columns, 1)), [1], keepDims: true) + terms;
+        }, X(1, N, H));
+        Assert.All(LiveOf<TakeOp>(after), t => Assert.IsType<InputOp>(t.Inputs[0].Op));
+        Assert.Equal(2, LiveOf<SubOp>(after).Count(n => n.Shape == new Shape(N, H)) + LiveOf<AddOp>(after).Count(n => n.Shape == new Shape(N, H)));
+        Assert.Equal(2, LiveOf<SubOp>(after).Count(n => n.Shape == new Shape(N, 3)) + LiveOf<AddOp>(after).Count(n => n.Shape == new Shape(N, 3)));
+    }
+
+    [Fact]
+    public void SinkTakeThroughScalarArithmetic_LeavesProductsOfTwoTensorsAndGrowingGathersAlone()
+    {
+        DoesNotFire(new SinkTakeThroughScalarArithmetic(), xs => Fn.Take(xs[0] * xs[1], [1, 0], 1), X(1, N, H), X(2, N, H));
+        DoesNotFire(new SinkTakeThroughScalarArithmetic(), xs => Fn.Take(xs[0] - 0.5, [1, 0, 1, 1, 0, 4, 4], 1), X(1, N, H));
     }
 
     [Fact]

@@ -1,0 +1,54 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using JetSharp.Tensors;
+
+namespace JetSharp.Backend;
+
+internal static partial class FusedKernel
+{
+    /// <summary>
+    /// output[q] = Σ_j program(q·inner + j) over j &lt; <paramref name="inner"/>: the program's result (of shape [rows…, inner…])
+    /// summed over its trailing axes chunk by chunk and never stored — ‖x‖² of an [N, D] batch in one read of x. Each chunk
+    /// is summed in T, the chunks' sums in float64, in order, so a long row (D = 10⁶ terms that cancel) keeps the accuracy a
+    /// float32 running sum loses. Rows are shared between cores; a few long rows are each cut into pieces whose count
+    /// depends on the sizes only, their partial sums added in piece order, so the result does not depend on the core count.
+    /// </summary>
+    public static void RunRowSum<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = output.Size;
+        int pieces = rows >= 2 * Environment.ProcessorCount ? 1 : Parallelism.DeterministicPieces((long)inner, max: 16);
+        int chunksPerRow = (inner + Chunk - 1) / Chunk;
+        pieces = Math.Min(pieces, chunksPerRow);
+        int tasks = rows * pieces;
+        var partial = new double[tasks];
+        void Tasks(int from, int to)
+        {
+            var scratch = new Scratch<T>(program.Length);
+            var term = new T[Chunk];
+            for (int t = from; t < to; t++)
+            {
+                int q = t / pieces, p = t % pieces;
+                int c0 = (int)Parallelism.Start(chunksPerRow, pieces, p), c1 = (int)Parallelism.Start(chunksPerRow, pieces, p + 1);
+                double acc = 0;
+                for (int c = c0; c < c1; c++)
+                {
+                    int j = c * Chunk, length = Math.Min(Chunk, inner - j);
+                    RunChunk(program, q * inner + j, length, leaves, term, 0, scratch);
+                    acc += double.CreateTruncating(TensorPrimitives.Sum<T>(term.AsSpan(0, length)));
+                }
+                partial[t] = acc;
+            }
+        }
+        if ((long)rows * inner < ParallelThreshold || Environment.ProcessorCount == 1 || tasks == 1) Tasks(0, tasks);
+        else
+        {
+            int workers = Math.Min(Environment.ProcessorCount, tasks);
+            Parallel.For(0, workers, w => Tasks((int)((long)tasks * w / workers), (int)((long)tasks * (w + 1) / workers)));
+        }
+        for (int q = 0; q < rows; q++)
+        {
+            double sum = partial[q * pieces];
+            for (int p = 1; p < pieces; p++) sum += partial[q * pieces + p];
+            output.Data[q] = T.CreateTruncating(sum);
+        }
+    }
+}
