@@ -334,7 +334,7 @@ public sealed class StdeAllenCahn : Example
 
         /// <summary>
         /// Uniform points of the unit ball into <paramref name="x"/> (a Gaussian direction times radius U^{1/D}) and the source
-        /// g there (and u* when asked), in parallel over the points and 8 lanes at a time (<see cref="FastSampler"/>): at
+        /// g there (and u* when asked), in parallel over the points and 16 lanes at a time (<see cref="FastSampler"/>): at
         /// D = 10⁶ a step needs 10⁸ normals and 2·10⁸ sines and cosines, which scalar code would spend seconds on.
         /// </summary>
         private void Sample(long seed, NDArray<T> x, NDArray<T> g, Span<double> exact)
@@ -345,13 +345,13 @@ public sealed class StdeAllenCahn : Example
             // points, and three D-sized rows per task every step would be large-object garbage (36 MB a task at D = 10⁶).
             Parallel.For(0, Points, () => _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d), (i, _, scratch) =>
             {
-                var row = scratch.Row;
+                // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way).
+                var row = typeof(T) == typeof(float) ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)) : scratch.Row;
                 FastSampler.BallPoint(seed, i, row);
                 var (source, u) = FastSampler.Source(row, _c32, scratch);
                 g.Data[i] = T.CreateTruncating(source);
                 us[i] = u;
-                if (typeof(T) == typeof(float)) row.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)));
-                else for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
+                if (typeof(T) != typeof(float)) for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
                 return scratch;
             }, _scratch.Add);
             if (!exact.IsEmpty) us.CopyTo(exact);

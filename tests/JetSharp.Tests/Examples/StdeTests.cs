@@ -3,6 +3,7 @@ using JetSharp.Ir;
 using JetSharp.Operators;
 using JetSharp.Primitives;
 using JetSharp.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace JetSharp.Tests.Examples;
 
@@ -102,5 +103,70 @@ public class StdeTests
             Console.WriteLine($"stde envelope D = 10⁶, point {i}: float64 {exact[i]:E6}, float32 {phi.Data[i]:E6} (rel. {Math.Abs(phi.Data[i] - exact[i]) / exact[i]:E2}); without k {phi.Data[i] - kCorrection:E6} (rel. {Math.Abs(phi.Data[i] - kCorrection - exact[i]) / exact[i]:E2})");
             Assert.True(Math.Abs(phi.Data[i] - exact[i]) <= 1e-3 * exact[i], $"point {i}: φ = {phi.Data[i]:E4} in float32, {exact[i]:E4} in float64");
         }
+    }
+
+    [Fact]
+    public void TheSamplersPolynomialLogSinAndCosAgreeWithTheFloat64FunctionsOnTheirRanges()
+    {
+        // Each function on 16-lane batches over its range, against Math in float64 (absolute error; ln relative to max(1, |ln u|)).
+        void Check(Func<Vector512<float>, (Vector512<float>, Vector512<float>)> f, double lo, double hi, Func<double, (double, double)> exact, double tolerance, string name)
+        {
+            const int count = 1 << 14;
+            var buffer = new float[16];
+            for (int b = 0; b < count / 16; b++)
+            {
+                for (int l = 0; l < 16; l++) buffer[l] = (float)(lo + (hi - lo) * (b * 16 + l) / (count - 1));
+                var (p, q) = f(Vector512.Create(buffer));
+                for (int l = 0; l < 16; l++)
+                {
+                    var (ep, eq) = exact(buffer[l]);
+                    Assert.True(Math.Abs(p[l] - ep) <= tolerance && Math.Abs(q[l] - eq) <= tolerance,
+                        $"{name}({buffer[l]:R}) = ({p[l]:R}, {q[l]:R}), float64 ({ep:R}, {eq:R})");
+                }
+            }
+        }
+        Check(FastSampler.SinCosQuarter, 0, Math.PI / 4, Math.SinCos, 2.5e-7, "SinCosQuarter");
+        Check(FastSampler.SinCosUnit, -1, 1, Math.SinCos, 2.5e-7, "SinCosUnit");
+        Check(FastSampler.SinCos, -1.6, 3.2, Math.SinCos, 3e-7, "SinCos");
+        // ln on (0, 1]: geometric steps down to half the sampler's least uniform, 2⁻²⁵.
+        var us = new float[16];
+        for (int b = 0; b < 1024; b++)
+        {
+            for (int l = 0; l < 16; l++) us[l] = (float)Math.Pow(2, -25.0 * (b * 16 + l) / (1024 * 16 - 1));
+            var ln = FastSampler.Log(Vector512.Create(us));
+            for (int l = 0; l < 16; l++)
+                Assert.True(Math.Abs(ln[l] - Math.Log(us[l])) <= 2e-7 * Math.Max(1, -Math.Log(us[l])), $"Log({us[l]:R}) = {ln[l]:R}, float64 {Math.Log(us[l]):R}");
+        }
+    }
+
+    [Fact]
+    public void TheSamplersNormalsHaveTheMomentsAndQuantilesOfAStandardNormal()
+    {
+        // 64 points × 4099 coordinates (a tail that is not a multiple of 32): 262 336 draws. Mean, variance, fourth moment,
+        // the CDF at five points, and the Box–Muller pairs (lanes k and k + 16 of a block) uncorrelated, also in their squares.
+        const int d = 4099, points = 64;
+        var all = new List<float>();
+        double pair = 0, pairSquares = 0; long pairs = 0;
+        for (int i = 0; i < points; i++)
+        {
+            var row = new float[d];
+            double norm2 = FastSampler.Normals(3, i, row);
+            Assert.Equal(row.Sum(v => (double)v * v), norm2, 1e-6 * norm2);
+            all.AddRange(row);
+            for (int k = 0; k + 32 <= d; k += 32)
+                for (int l = 0; l < 16; l++) { pair += row[k + l] * row[k + 16 + l]; pairSquares += (double)row[k + l] * row[k + l] * row[k + 16 + l] * row[k + 16 + l]; pairs++; }
+        }
+        int n = all.Count;
+        double mean = all.Average(v => (double)v), variance = all.Average(v => (double)v * v), fourth = all.Average(v => Math.Pow(v, 4));
+        Assert.InRange(mean, -4 / Math.Sqrt(n), 4 / Math.Sqrt(n));
+        Assert.InRange(variance, 1 - 4 * Math.Sqrt(2.0 / n), 1 + 4 * Math.Sqrt(2.0 / n));
+        Assert.InRange(fourth, 3 - 4 * Math.Sqrt(96.0 / n), 3 + 4 * Math.Sqrt(96.0 / n));
+        foreach (var (t, phi) in new[] { (-2.0, 0.022750131948179), (-1.0, 0.158655253931457), (0.0, 0.5), (0.5, 0.691462461274013), (1.5, 0.933192798731142) })
+        {
+            double below = all.Count(v => v < t) / (double)n;
+            Assert.InRange(below, phi - 4 * Math.Sqrt(phi * (1 - phi) / n), phi + 4 * Math.Sqrt(phi * (1 - phi) / n));
+        }
+        Assert.InRange(pair / pairs, -4 / Math.Sqrt(pairs), 4 / Math.Sqrt(pairs));
+        Assert.InRange(pairSquares / pairs, 1 - 4 * Math.Sqrt(8.0 / pairs), 1 + 4 * Math.Sqrt(8.0 / pairs));
     }
 }
