@@ -164,7 +164,7 @@ public static class CSharpEmitter
 
         var sb = new StringBuilder();
         if (isNested)
-            sb.Append($"/// <summary>{subgraphs.Describe(graph)} (@{Subgraphs.IdOf(graph)}, {live.Count} live nodes): returns its own buffers, which the next call overwrites.</summary>\n")
+            sb.Append($"/// <summary>{subgraphs.Describe(graph)}. Body @{Subgraphs.IdOf(graph)}, {live.Count} live nodes; returns its own buffers, which the next call overwrites.</summary>\n")
               .Append($"private static class {options.ClassName}\n{{\n");
         else
             sb.Append($"/// <summary>Computes the graph's outputs from its inputs (flat row-major {t} arrays).</summary>\n")
@@ -261,7 +261,7 @@ public static class CSharpEmitter
     /// <summary>A C# identifier made from <paramref name="s"/> (other characters become '_').</summary>
     private static string Identifier(string s)
     {
-        var id = Regex.Replace(s, "[^A-Za-z0-9_]", "_");
+        var id = Regex.Replace(s.Replace("Σ", "sum_"), "[^A-Za-z0-9_]", "_");
         if (id.Length == 0 || char.IsDigit(id[0])) id = "_" + id;
         return Keywords.Contains(id) ? "@" + id : id;
     }

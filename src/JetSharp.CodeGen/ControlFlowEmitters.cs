@@ -25,11 +25,15 @@ internal sealed class SubgraphClasses(EmitOptions options)
     /// <summary>What the subgraph is, in words (the class's summary).</summary>
     public string Describe(Graph g) => _roles[g];
 
-    /// <summary>The class computing <paramref name="body"/>, written on the first request: <paramref name="kind"/> + the body's @id.</summary>
+    /// <summary>
+    /// The class computing <paramref name="body"/>, written on the first request: <paramref name="kind"/> and a number
+    /// counting the classes of this emission (so the same graph gives the same source in any process; the class's
+    /// summary gives the body's @id of the graph listing).
+    /// </summary>
     public string For(Graph body, string kind, string role)
     {
         if (_names.TryGetValue(body, out var name)) return name;
-        name = $"{kind}{Subgraphs.IdOf(body)}";
+        name = $"{kind}{_names.Count + 1}";
         _names[body] = name;
         _roles[body] = role;
         _sources[name] = CSharpEmitter.EmitClass(body, options with { ClassName = name, Namespace = null, OutputNames = null }, this, isNested: true);
@@ -80,7 +84,7 @@ internal static class FlowCode
         var used = new HashSet<string>();
         return [.. Enumerable.Range(from, count).Select(i =>
         {
-            var name = $"{prefix}_{Regex.Replace(GraphWalk.InputName(g.Inputs[i]), "[^A-Za-z0-9_]", "_")}";
+            var name = $"{prefix}_{Regex.Replace(GraphWalk.InputName(g.Inputs[i]).Replace("Σ", "sum_"), "[^A-Za-z0-9_]", "_")}";
             return used.Add(name) ? name : $"{name}_{i}";
         })];
     }
@@ -150,10 +154,10 @@ internal sealed class ScanEmitter : IPrimitiveEmitter
         var body = op.Body;
         int m = op.Carries, p = op.Xs, length = op.Length;
         string n = c.ResultName.TrimStart('@');
-        string cls = c.Bodies.For(body, "ScanBody", $"The body of the scan at %{c.Node.Id} (carry {FlowCode.Describe(body, 0, m)}; xs {FlowCode.Describe(body, m, p)}; constants {FlowCode.Describe(body, m + p, op.Consts)})");
+        string cls = c.Bodies.For(body, "ScanBody", $"The body of the scan at %{c.Node.Id}: carries {FlowCode.Describe(body, 0, m)}; xs {FlowCode.Describe(body, m, p)}; constants {FlowCode.Describe(body, m + p, op.Consts)}");
         var operands = c.Node.Inputs.Select((x, i) => FlowCode.ArrayOf(c, x, $"{n}_in{i}")).ToList();
         string what = op.Select < m ? $"final carry {op.Select} ({GraphWalk.InputName(body.Inputs[op.Select])})" : $"per-step output {op.Select - m}, stacked";
-        c.Line($"// scan over {length} steps{(op.Reverse ? ", last to first" : "")}: body = {cls}(carry {FlowCode.Describe(body, 0, m)}; xs {FlowCode.Describe(body, m, p)}; constants {FlowCode.Describe(body, m + p, op.Consts)}) → {what}");
+        c.Line($"// scan over {length} steps{(op.Reverse ? ", last to first" : "")}: body = {cls}(carries {FlowCode.Describe(body, 0, m)}; xs {FlowCode.Describe(body, m, p)}; constants {FlowCode.Describe(body, m + p, op.Consts)}) → {what}");
         string result = c.AllocateResult(zero: false);
         FlowCode.Open(c);
         var carry = FlowCode.Locals(n, body, 0, m);
@@ -322,7 +326,7 @@ internal static class WhileCode
     /// <summary>The classes of the loop's condition and body.</summary>
     public static (string Condition, string Body) Classes(EmitContext c, WhileLoop loop) => (
         c.Bodies.For(loop.Condition, "WhileCondition", $"The condition of while loop #{loop.Id} (continue while {(loop.StopWhenPositive ? "≤ 0" : "> 0")})"),
-        c.Bodies.For(loop.Body, "WhileBody", $"The body of while loop #{loop.Id} (carry {FlowCode.Describe(loop.Body, 0, loop.CarryCount)}; constants {FlowCode.Describe(loop.Body, loop.CarryCount, loop.ConstantCount)})"));
+        c.Bodies.For(loop.Body, "WhileBody", $"The body of while loop #{loop.Id}: carries {FlowCode.Describe(loop.Body, 0, loop.CarryCount)}; constants {FlowCode.Describe(loop.Body, loop.CarryCount, loop.ConstantCount)}"));
 
     /// <summary>
     /// Writes the loop over the arguments array <c>a</c> (carries first, then constants), counting trips in
@@ -361,7 +365,7 @@ internal sealed class WhileEmitter : IPrimitiveEmitter
         string n = c.ResultName.TrimStart('@');
         var operands = c.Node.Inputs.Select((x, i) => FlowCode.ArrayOf(c, x, $"{n}_in{i}")).ToList();
         var (condition, body) = WhileCode.Classes(c, loop);
-        c.Line($"// while {condition} holds (at most {loop.MaxIterations} iterations): carry = {body}(carry {FlowCode.Describe(loop.Body, 0, m)}; constants {FlowCode.Describe(loop.Body, m, loop.ConstantCount)})");
+        c.Line($"// while {condition} holds (at most {loop.MaxIterations} iterations): carry = {body}(carries {FlowCode.Describe(loop.Body, 0, m)}; constants {FlowCode.Describe(loop.Body, m, loop.ConstantCount)})");
         string result = c.AllocateResult(zero: false);
         FlowCode.Open(c);
         var carry = FlowCode.Locals(n, loop.Body, 0, m);

@@ -97,9 +97,9 @@ public class EmittedControlFlowTests
         var laplacian = Pde.LaplacianGraph(Called, shape, DType.Float64, Strategy.Collapsed);
         var gradient = Vjp.Grad(Tracer.Function(v => Fn.Sum(Called(v[0])), [shape]));
         var sources = AgreeWithInterpreter([value, laplacian, gradient], [[x], [x], [x]]);
-        string callee = $"Callee{Subgraphs.IdOf(block)}";
-        Assert.Equal(1, Count(sources[0], $"private static class {callee}"));
-        Assert.Equal(3, Count(sources[0], $"{callee}.Run("));
+        Assert.Equal(1, Count(sources[0], "private static class Callee1"));
+        Assert.Equal(3, Count(sources[0], "Callee1.Run("));
+        Assert.Contains($"Body @{Subgraphs.IdOf(block)},", sources[0]);
         // Independent of calls altogether: the inlined program in the interpreter.
         Close(Run(Tracer.Function(Inlined, shape), x)[0], EmittedGraph.Compile(value).Run(x)[0], 1e-12);
         Close(Run(Pde.LaplacianGraph(Inlined, shape, DType.Float64, Strategy.Collapsed), x)[0], EmittedGraph.Compile(laplacian).Run(x)[0], 1e-12);
@@ -230,6 +230,58 @@ public class EmittedControlFlowTests
         // Within the limit: the same final carry (5 trips of +1 reach 10).
         NDArray<double>[] fits = [T(0, 0), T(1, 1)];
         Close(Executable.Compile(g).Run(fits)[0], EmittedGraph.Compile(g, new EmitOptions { UseLibraryKernels = false }).Run(fits)[0], 0);
+    }
+
+    private const string Begin = "<!-- codegen-scan-listing:begin -->";
+    private const string End = "<!-- codegen-scan-listing:end -->";
+
+    /// <summary>A residual network of 20 blocks h ← h + tanh(h·W_l + b_l) over stacked weights, D = 2, H = 2, at 3 points.</summary>
+    private static Node ResidualScan(Node x)
+    {
+        var g = x.Graph;
+        var h0 = Fn.Tanh(Fn.MatMul(x, g.Constant(Randn(1, 2, 2))));
+        var weights = g.Constant(Axpy(Randn(2, 20, 2, 2), -0.7, Randn(2, 20, 2, 2)));
+        var biases = g.Constant(Randn(3, 20, 1, 2));
+        var h = Tracer.Scan((c, xs) => [c[0] + Fn.Tanh(Fn.MatMul(c[0], xs[0]) + xs[1])], [h0], [weights, biases])[0];
+        return Fn.MatMul(h, g.Constant(Randn(4, 2, 1)));
+    }
+
+    /// <summary>
+    /// The scan's block of the standalone code for the collapsed Laplacian of <see cref="ResidualScan"/>, and the head of
+    /// its body's class; body ids (@n, process-wide counters) renumbered in order of appearance so the text is stable.
+    /// </summary>
+    internal static string ScanListing()
+    {
+        var graph = Pde.LaplacianGraph(ResidualScan, new Shape(3, 2), DType.Float64, Strategy.Collapsed);
+        var lines = CSharpEmitter.Emit(graph, new EmitOptions { ClassName = "ResidualLaplacian", OutputNames = ["laplacian"] }).Split('\n');
+        int start = Array.FindIndex(lines, l => l.Contains("= scan["));
+        int end = Array.FindIndex(lines, start, l => l == "        }");
+        int cls = Array.FindIndex(lines, l => l.StartsWith("    private static class ScanBody", StringComparison.Ordinal));
+        var text = string.Join("\n", lines[start..(end + 1)]) + "\n        // …\n    }\n\n" + string.Join("\n", lines[(cls - 1)..(cls + 8)]) + "\n            // …\n";
+        var ids = new Dictionary<string, int>();
+        return Regex.Replace(text, @"@(\d+)", m => "@" + (ids.TryGetValue(m.Value, out var k) ? k : ids[m.Value] = ids.Count + 1));
+    }
+
+    [Fact]
+    public void TheScanListingInTheDocsIsWhatTheEmitterWrites()
+    {
+        var path = Path.Combine(LayeringTests.RepositoryRoot(), "docs", "codegen.md");
+        var doc = File.ReadAllText(path);
+        var block = $"{Begin}\n```csharp fragment\n{ScanListing()}```\n{End}";
+        int b = doc.IndexOf(Begin, StringComparison.Ordinal), e = doc.IndexOf(End, StringComparison.Ordinal);
+        Assert.True(b >= 0 && e > b, $"docs/codegen.md lacks the {Begin} … {End} markers");
+        if (Environment.GetEnvironmentVariable("JETSHARP_UPDATE_DOCS") == "1")
+        {
+            doc = doc[..b] + block + doc[(e + End.Length)..];
+            File.WriteAllText(path, doc);
+        }
+        Assert.True(doc.Contains(block, StringComparison.Ordinal),
+            "docs/codegen.md shows an outdated scan listing; rerun this test with JETSHARP_UPDATE_DOCS=1 to regenerate it.");
+        // The listed code computes the Laplacian that nested first-order AD through the scan gives in the interpreter (another strategy).
+        var x = Randn(6, 3, 2);
+        var emitted = EmittedGraph.Compile(Pde.LaplacianGraph(ResidualScan, new Shape(3, 2), DType.Float64, Strategy.Collapsed),
+            new EmitOptions { UseLibraryKernels = false }).Run(x)[0];
+        Close(Run(Pde.LaplacianGraph(ResidualScan, new Shape(3, 2), DType.Float64, Strategy.NestedFirstOrder), x)[0], emitted, 1e-10);
     }
 
     [Fact]
