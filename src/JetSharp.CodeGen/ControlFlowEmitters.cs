@@ -25,6 +25,35 @@ internal sealed class SubgraphClasses(EmitOptions options)
     /// <summary>What the subgraph is, in words (the class's summary).</summary>
     public string Describe(Graph g) => _roles[g];
 
+    private readonly Dictionary<Node, string> _computed = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Graph, HashSet<Node>> _live = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// The later live nodes of <paramref name="node"/>'s graph that <paramref name="together"/> says are computed
+    /// with it: another result of the same loop or call on the same inputs. The emitter of <paramref name="node"/>
+    /// writes their values too (<see cref="Computed"/>), so the loop or call runs once.
+    /// </summary>
+    public List<Node> Siblings(Node node, Func<Primitive, bool> together)
+    {
+        var graph = node.Graph;
+        if (!_live.TryGetValue(graph, out var live))
+        {
+            _live[graph] = live = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+            var stack = new Stack<Node>(graph.Outputs);
+            while (stack.Count > 0)
+                if (live.Add(stack.Peek())) foreach (var x in stack.Pop().Inputs) stack.Push(x);
+                else stack.Pop();
+        }
+        return [.. graph.Nodes.Skip(node.Id + 1).Where(s => live.Contains(s) && !_computed.ContainsKey(s) && together(s.Op)
+            && s.Inputs.Count == node.Inputs.Count && s.Inputs.Zip(node.Inputs).All(p => ReferenceEquals(p.First, p.Second)))];
+    }
+
+    /// <summary>Records that <paramref name="node"/>'s value is already in the array <paramref name="array"/>.</summary>
+    public void Computed(Node node, string array) => _computed[node] = array;
+
+    /// <summary>The array holding <paramref name="node"/>'s value when an earlier node's code computed it, else null.</summary>
+    public string? ComputedBy(Node node) => _computed.GetValueOrDefault(node);
+
     /// <summary>
     /// The class computing <paramref name="body"/>, written on the first request: <paramref name="kind"/> and a number
     /// counting the classes of this emission (so the same graph gives the same source in any process; the class's
@@ -118,6 +147,40 @@ internal static class FlowCode
         }
     }
 
+    /// <summary>
+    /// Writes nothing and returns true when an earlier node's code already computed this node (another result of the
+    /// same loop or call); its value is then that array.
+    /// </summary>
+    public static bool AlreadyComputed(EmitContext c)
+    {
+        if (c.Bodies.ComputedBy(c.Node) is not { } array) return false;
+        c.Line($"// (computed with an earlier result of the same {c.Node.Op.Name}: {array})");
+        c.SetArray(array);
+        return true;
+    }
+
+    /// <summary>
+    /// The selected results to write: this node's into <paramref name="result"/>, and each later sibling's (see
+    /// <see cref="SubgraphClasses.Siblings"/>) into a per-thread array declared here, named after this node and the result.
+    /// </summary>
+    public static List<(int Select, string Array)> Results(EmitContext c, string prefix, int select, string result, Func<Primitive, int?> selectOf)
+    {
+        var results = new List<(int Select, string Array)> { (select, result) };
+        foreach (var s in c.Bodies.Siblings(c.Node, op => selectOf(op) is not null))
+        {
+            int k = selectOf(s.Op)!.Value;
+            var existing = results.FindIndex(r => r.Select == k);
+            string array = existing >= 0 ? results[existing].Array : $"{prefix}_result{k}";
+            if (existing < 0)
+            {
+                c.Line($"{c.T}[] {array} = {Scratch(c, array, s.Shape.Size)};   // %{s.Id}, result {k} of the same {c.Node.Op.Name}");
+                results.Add((k, array));
+            }
+            c.Bodies.Computed(s, array);
+        }
+        return results;
+    }
+
     /// <summary>The exception type emitted code throws for a failed loop: JetSharp's own in compiled code, the BCL's base type in standalone code.</summary>
     public static string LoopException(EmitContext c) => c.Library ? "JetSharp.Control.WhileLoopException" : "System.InvalidOperationException";
 }
@@ -130,13 +193,24 @@ internal sealed class CallEmitter : IPrimitiveEmitter
 {
     public void Emit(EmitContext c)
     {
+        if (FlowCode.AlreadyComputed(c)) return;
         var op = (CallOp)c.Node.Op;
         var callee = op.Callee;
+        string n = c.ResultName.TrimStart('@');
         string cls = c.Bodies.For(callee, "Callee", $"The function called by %{c.Node.Id} ({FlowCode.Describe(callee, 0, callee.Inputs.Count)} → {callee.Outputs.Count} output(s))");
-        var args = c.Node.Inputs.Select((x, i) => FlowCode.ArrayOf(c, x, $"{c.ResultName.TrimStart('@')}_in{i}")).ToList();
+        var args = c.Node.Inputs.Select((x, i) => FlowCode.ArrayOf(c, x, $"{n}_in{i}")).ToList();
         c.Line($"// call {cls}, output {op.Select} of {callee.Outputs.Count}");
         string result = c.AllocateResult(zero: false);
-        c.Line($"System.Array.Copy({FlowCode.Run(c, cls, FlowCode.Arrays(c, args))}[{op.Select}], {result}, {c.Node.Shape.Size});");
+        var results = FlowCode.Results(c, n, op.Select, result, o => o is CallOp s && ReferenceEquals(s.Callee, callee) ? s.Select : null);
+        if (results.Count == 1)
+        {
+            c.Line($"System.Array.Copy({FlowCode.Run(c, cls, FlowCode.Arrays(c, args))}[{op.Select}], {result}, {c.Node.Shape.Size});");
+            return;
+        }
+        FlowCode.Open(c);
+        c.Line($"{c.T}[][] r = {FlowCode.Run(c, cls, FlowCode.Arrays(c, args))};");
+        foreach (var (k, array) in results) c.Line($"System.Array.Copy(r[{k}], {array}, {callee.Outputs[k].Shape.Size});");
+        FlowCode.Close(c);
     }
 }
 
@@ -150,6 +224,7 @@ internal sealed class ScanEmitter : IPrimitiveEmitter
 {
     public void Emit(EmitContext c)
     {
+        if (FlowCode.AlreadyComputed(c)) return;
         var op = (ScanOp)c.Node.Op;
         var body = op.Body;
         int m = op.Carries, p = op.Xs, length = op.Length;
@@ -159,6 +234,9 @@ internal sealed class ScanEmitter : IPrimitiveEmitter
         string what = op.Select < m ? $"final carry {op.Select} ({GraphWalk.InputName(body.Inputs[op.Select])})" : $"per-step output {op.Select - m}, stacked";
         c.Line($"// scan over {length} steps{(op.Reverse ? ", last to first" : "")}: body = {cls}(carries {FlowCode.Describe(body, 0, m)}; xs {FlowCode.Describe(body, m, p)}; constants {FlowCode.Describe(body, m + p, op.Consts)}) → {what}");
         string result = c.AllocateResult(zero: false);
+        // Other results of the same loop used by later nodes are written by this loop (it runs once).
+        var results = FlowCode.Results(c, n, op.Select, result, o => o is ScanOp s && ReferenceEquals(s.Body, body) && s.Length == length
+            && s.Carries == m && s.Xs == p && s.Reverse == op.Reverse ? s.Select : null);
         FlowCode.Open(c);
         var carry = FlowCode.Locals(n, body, 0, m);
         var next = carry.Select(x => x + "_next").ToArray();
@@ -188,13 +266,14 @@ internal sealed class ScanEmitter : IPrimitiveEmitter
             c.Line($"({carry[i]}, {next[i]}) = ({next[i]}, {carry[i]});");
             c.Line($"a[{i}] = {carry[i]};");
         }
-        if (op.Select >= m)
+        foreach (var (k, array) in results.Where(r => r.Select >= m))
         {
-            int size = body.Outputs[op.Select].Shape.Size;
-            c.Line($"System.Array.Copy(r[{op.Select}], 0, {result}, l * {size}, {size});");
+            int size = body.Outputs[k].Shape.Size;
+            c.Line($"System.Array.Copy(r[{k}], 0, {array}, l * {size}, {size});");
         }
         FlowCode.Close(c);
-        if (op.Select < m) c.Line($"System.Array.Copy({carry[op.Select]}, {result}, {c.Node.Shape.Size});");
+        foreach (var (k, array) in results.Where(r => r.Select < m))
+            c.Line($"System.Array.Copy({carry[k]}, {array}, {body.Inputs[k].Shape.Size});");
         FlowCode.Close(c);
     }
 }

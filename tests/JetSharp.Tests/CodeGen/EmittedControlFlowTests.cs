@@ -100,6 +100,8 @@ public class EmittedControlFlowTests
         Assert.Equal(1, Count(sources[0], "private static class Callee1"));
         Assert.Equal(3, Count(sources[0], "Callee1.Run("));
         Assert.Contains($"Body @{Subgraphs.IdOf(block)},", sources[0]);
+        // The VJP of each call site is two calls of the callee's VJP (cotangents of h and of x): one run writes both.
+        Assert.Equal(3, Count(sources[2], "(computed with an earlier result of the same call"));
         // Independent of calls altogether: the inlined program in the interpreter.
         Close(Run(Tracer.Function(Inlined, shape), x)[0], EmittedGraph.Compile(value).Run(x)[0], 1e-12);
         Close(Run(Pde.LaplacianGraph(Inlined, shape, DType.Float64, Strategy.Collapsed), x)[0], EmittedGraph.Compile(laplacian).Run(x)[0], 1e-12);
@@ -120,6 +122,8 @@ public class EmittedControlFlowTests
         NDArray<double>[] xs = [Randn(11, n, h), Axpy(Randn(1, l, h, h), -0.5, Randn(1, l, h, h)), Randn(2, l, 1, h)];
         var sources = AgreeWithInterpreter([grad], [xs]);
         Assert.Contains(stride == 0 ? "for (int l = 2; l >= 0; l--)" : "reverse sweep of a 3-step scan with a checkpoint", sources[0]);
+        // The three cotangents (h0, W, b) are results of one backward scan: one reverse loop writes them all.
+        if (stride == 0) Assert.Equal(1, Count(sources[0], "for (int l = 2; l >= 0; l--)"));
         // Independent check: central differences of f along a random direction in every input.
         var grads = EmittedGraph.Compile(grad).Run(xs);
         for (int i = 0; i < 3; i++)
