@@ -15,6 +15,8 @@ internal sealed class SubgraphClasses(EmitOptions options)
     private readonly Dictionary<Graph, string> _roles = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, string> _sources = [];
     private readonly List<(string ClassName, Graph Graph)> _classes = [];
+    private readonly Dictionary<Node, string> _computed = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Graph, HashSet<Node>> _live = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Every class written so far, with the graph it computes (a class after the classes it calls).</summary>
     public IReadOnlyList<(string ClassName, Graph Graph)> Classes => _classes;
@@ -24,9 +26,6 @@ internal sealed class SubgraphClasses(EmitOptions options)
 
     /// <summary>What the subgraph is, in words (the class's summary).</summary>
     public string Describe(Graph g) => _roles[g];
-
-    private readonly Dictionary<Node, string> _computed = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<Graph, HashSet<Node>> _live = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// The later live nodes of <paramref name="node"/>'s graph that <paramref name="together"/> says are computed
@@ -41,8 +40,10 @@ internal sealed class SubgraphClasses(EmitOptions options)
             _live[graph] = live = new HashSet<Node>(ReferenceEqualityComparer.Instance);
             var stack = new Stack<Node>(graph.Outputs);
             while (stack.Count > 0)
-                if (live.Add(stack.Peek())) foreach (var x in stack.Pop().Inputs) stack.Push(x);
-                else stack.Pop();
+            {
+                var n = stack.Pop();
+                if (live.Add(n)) foreach (var x in n.Inputs) stack.Push(x);
+            }
         }
         return [.. graph.Nodes.Skip(node.Id + 1).Where(s => live.Contains(s) && !_computed.ContainsKey(s) && together(s.Op)
             && s.Inputs.Count == node.Inputs.Count && s.Inputs.Zip(node.Inputs).All(p => ReferenceEquals(p.First, p.Second)))];

@@ -261,7 +261,8 @@ public class EmittedControlFlowTests
         int start = Array.FindIndex(lines, l => l.Contains("= scan["));
         int end = Array.FindIndex(lines, start, l => l == "        }");
         int cls = Array.FindIndex(lines, l => l.StartsWith("    private static class ScanBody", StringComparison.Ordinal));
-        var text = string.Join("\n", lines[start..(end + 1)]) + "\n        // …\n    }\n\n" + string.Join("\n", lines[(cls - 1)..(cls + 8)]) + "\n            // …\n";
+        var text = string.Join("\n", lines[start..(end + 1)]) + "\n        // …\n\n" + string.Join("\n", lines[(cls - 1)..(cls + 8)])
+            + "\n            // …\n        }\n    }\n";
         var ids = new Dictionary<string, int>();
         return Regex.Replace(text, @"@(\d+)", m => "@" + (ids.TryGetValue(m.Value, out var k) ? k : ids[m.Value] = ids.Count + 1));
     }
