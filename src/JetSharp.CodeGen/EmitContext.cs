@@ -55,6 +55,9 @@ public sealed class EmitContext
 
     internal Operand? Result { get; private set; }
 
+    /// <summary>The classes written for subgraphs (callees, loop bodies, branches), shared by every class of one emission.</summary>
+    internal SubgraphClasses Bodies { get; init; } = null!;
+
     /// <summary>Nodes computed inside their consumer's loop instead of stored (compiled code only).</summary>
     internal IReadOnlySet<Node> Fused { get; set; } = new HashSet<Node>();
 

@@ -64,7 +64,8 @@ public sealed class EmittedGraph
             UseLibraryKernels = library,
             ClassName = numbered ? options.ClassName + i : options.ClassName,
         }).ToArray();
-        var sources = graphs.Select((g, i) => CSharpEmitter.Emit(g ?? throw new ArgumentNullException(nameof(graphs), $"EmittedGraph: graph {i} is null."), perGraph[i])).ToArray();
+        var nested = new IReadOnlyList<(string ClassName, Graph Graph)>[graphs.Count];
+        var sources = graphs.Select((g, i) => CSharpEmitter.EmitSource(g ?? throw new ArgumentNullException(nameof(graphs), $"EmittedGraph: graph {i} is null."), perGraph[i], out nested[i])).ToArray();
         var assembly = RoslynCompiler.Load(sources, "JetSharp.Emitted." + options.ClassName, library ? LibraryReferences : []);
         var result = new EmittedGraph[graphs.Count];
         for (int i = 0; i < graphs.Count; i++)
@@ -73,10 +74,9 @@ public sealed class EmittedGraph
             var graph = graphs[i];
             var type = assembly.GetType(o.Namespace is { } ns ? $"{ns}.{o.ClassName}" : o.ClassName)!;
             var method = type.GetMethod("Run", BindingFlags.Public | BindingFlags.Static)!;
-            if (type.GetMethod("BindConstants", BindingFlags.Public | BindingFlags.Static) is { } bind)
-                bind.Invoke(null, [graph.DType == DType.Float32 ? ConstantValues<float>(graph) : ConstantValues<double>(graph)]);
-            if (type.GetField("Kernel", BindingFlags.Public | BindingFlags.Static) is { } kernel)
-                kernel.SetValue(null, graph.DType == DType.Float32 ? KernelCall<float>(graph) : KernelCall<double>(graph));
+            Bind(type, graph);
+            // The classes of control-flow subgraphs hold their own constants and kernel calls.
+            foreach (var (name, body) in nested[i]) Bind(type.GetNestedType(name, BindingFlags.NonPublic)!, body);
             Delegate run = (graph.DType == DType.Float32, library) switch
             {
                 (true, true) => method.CreateDelegate<Func<float[][], long, float[][]>>(),
@@ -87,6 +87,15 @@ public sealed class EmittedGraph
             result[i] = new EmittedGraph(graph, sources[i], run);
         }
         return result;
+    }
+
+    /// <summary>Hands a generated class its tensor constants and the kernels of its primitives without a C# emitter.</summary>
+    private static void Bind(Type type, Graph graph)
+    {
+        if (type.GetMethod("BindConstants", BindingFlags.Public | BindingFlags.Static) is { } bind)
+            bind.Invoke(null, [graph.DType == DType.Float32 ? ConstantValues<float>(graph) : ConstantValues<double>(graph)]);
+        if (type.GetField("Kernel", BindingFlags.Public | BindingFlags.Static) is { } kernel)
+            kernel.SetValue(null, graph.DType == DType.Float32 ? KernelCall<float>(graph) : KernelCall<double>(graph));
     }
 
     private static Func<T[][], long, T[][]> Seedless<T>(Func<T[][], T[][]> run) => (x, _) => run(x);

@@ -79,6 +79,13 @@ public sealed class EmitterRegistry
         r._byType[typeof(SelectionMatrixOp)] = new SelectionMatrixEmitter();
         r._byType[typeof(TakeOp)] = new IndexingEmitter();
         r._byType[typeof(ScatterAddOp)] = new IndexingEmitter();
+        // Control flow: each subgraph one nested class, called from loops and branches (ControlFlowEmitters.cs).
+        r._byType[typeof(Control.CallOp)] = new CallEmitter();
+        r._byType[typeof(Control.ScanOp)] = new ScanEmitter();
+        r._byType[typeof(Control.ScanCheckpointVjpOp)] = new ScanCheckpointVjpEmitter();
+        r._byType[typeof(Control.CondOp)] = new CondEmitter();
+        r._byType[typeof(Control.WhileOp)] = new WhileEmitter();
+        r._byType[typeof(Control.WhileSweepOp)] = new WhileSweepEmitter();
         return r;
     }
 }

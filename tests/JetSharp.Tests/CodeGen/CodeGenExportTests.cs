@@ -15,7 +15,7 @@ namespace JetSharp.Tests;
 public class CodeGenExportTests
 {
     /// <summary>Compiles <paramref name="source"/> referencing only System.Private.CoreLib and System.Runtime (no JetSharp assembly).</summary>
-    private static Assembly CompileWithBclOnly(string source)
+    internal static Assembly CompileWithBclOnly(string source)
     {
         var dir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
         MetadataReference[] refs = [MetadataReference.CreateFromFile(typeof(object).Assembly.Location), MetadataReference.CreateFromFile(Path.Combine(dir, "System.Runtime.dll"))];

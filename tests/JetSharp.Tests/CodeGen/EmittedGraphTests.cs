@@ -48,10 +48,10 @@ public class EmittedGraphTests
     }
 
     [Fact]
-    public void ScanCondAndWhileRunThroughTheirKernelsInCompiledCode()
+    public void ScanCondAndWhileInOneFunctionAreEmittedAsLoopsAndBranches()
     {
-        // Compiled code calls the structured ops' own kernels (which run their bodies); standalone code has no
-        // emitter for them and says so before emitting anything.
+        // A scan feeding a cond feeding a while loop: written as a for loop, an if/else and a while loop (no kernel calls),
+        // in compiled and in standalone code.
         var g = Tracer.Function(x =>
         {
             var s = Tracer.Scan(h => Fn.Tanh(h) * 0.5 + h, x, 3);
@@ -62,8 +62,11 @@ public class EmittedGraphTests
         AgreesWithInterpreter(g, Randn(3, 2, 3));
         // And the collapsed Laplacian of the same function (jets of the three loops).
         AgreesWithInterpreter(DifferentialOperator.Laplacian().Build(g, Strategy.Collapsed), Randn(3, 2, 3));
-        var e = Assert.Throws<NotSupportedException>(() => CSharpEmitter.Emit(g, new EmitOptions { ClassName = "Loops" }));
-        Assert.Contains("scan", e.Message);
+        var standalone = EmittedGraph.Compile(g, new EmitOptions { ClassName = "Loops", UseLibraryKernels = false });
+        Assert.Contains("for (int l = 0; l < 3; l++)", standalone.Source);
+        Assert.Contains("if (p > 0) r = Then", standalone.Source);
+        Assert.Contains("while (true)", standalone.Source);
+        Close(Executable.Compile(g).Run(Randn(3, 2, 3))[0], standalone.Run(Randn(3, 2, 3))[0], 1e-12);
     }
 
     [Fact]
