@@ -57,6 +57,8 @@ public class RuleTests
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond),
+        // Tested in ScalarFactorRuleTests.cs:
+        typeof(CombineScalarFactors), typeof(PullScalarFactorOut), typeof(BroadcastImplicitlyInBinary),
         // Tested in ParticleSparsityRuleTests.cs:
         typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter),
         typeof(SplitGroupScatterOfPairs), typeof(PullSumThroughGroupScatterOtherAxes),
