@@ -7,10 +7,10 @@ using static JetSharp.Tests.TestUtil;
 namespace JetSharp.Tests;
 
 /// <summary>
-/// The scalar-factor rules and the implicit-broadcast rule, each alone on a small graph: the rule fires (or
+/// The clean-up rules that cancel scalar factors, drop redundant broadcasts and read slices of a concat from the part, each alone on a small graph: the rule fires (or
 /// must not), the structure it leaves, and the values before and after on random inputs (≤ 1e-12).
 /// </summary>
-public class ScalarFactorRuleTests
+public class CleanUpRuleTests
 {
     private const int R = 3, N = 4, H = 5;
 
@@ -130,5 +130,21 @@ public class ScalarFactorRuleTests
     {
         // a [H] + broadcast(b [1, H] → [N, H]): without the broadcast the result would be [1, H].
         DoesNotFire(new BroadcastImplicitlyInBinary(), xs => xs[0] + Fn.BroadcastTo(xs[1], new Shape(N, H)), Randn(1, H), Randn(2, 1, H));
+    }
+
+    [Theory]
+    [InlineData(0, 2)]   // the first part exactly
+    [InlineData(3, 2)]   // inside the second part
+    public void SliceOfConcat_ReadsThePartThatHoldsTheRange(int start, int size)
+    {
+        // concat along axis 1 of [N, 2] and [N, 3]; a slice of columns start..start+size lies in one part.
+        var after = Fires(new SliceOfConcat(), xs => Fn.Slice(Fn.Concat(1, xs[0], xs[1]), [0, start], [N, size]), Randn(1, N, 2), Randn(2, N, 3));
+        Assert.DoesNotContain(Live(after), n => n.Op is ConcatOp);
+    }
+
+    [Fact]
+    public void SliceOfConcat_KeepsTheConcatWhenTheRangeSpansTwoParts()
+    {
+        DoesNotFire(new SliceOfConcat(), xs => Fn.Slice(Fn.Concat(1, xs[0], xs[1]), [0, 1], [N, 2]), Randn(1, N, 2), Randn(2, N, 3));
     }
 }
