@@ -39,7 +39,7 @@ public sealed class PullSumIntoWhile : RewriteRule
         }
         if (packed.Op is not WhileOp { Jet: { } jet } w) return null;
         int pr = jet.Prefix.Rank;
-        if (!sum.Axes.SequenceEqual(Enumerable.Range(0, pr)) || x.Rank < pr || new Shape(x.Shape.ToArray()[..pr]) != jet.Prefix) return null;
+        if (pr == 0 || !sum.Axes.SequenceEqual(Enumerable.Range(0, pr)) || x.Rank < pr || new Shape(x.Shape.ToArray()[..pr]) != jet.Prefix) return null;
         var shapes = w.Loop.CarryShapes;
         for (int c = 0, at = 0; c < shapes.Count; at += shapes[c].Size, c++)
             if (at == offset && shapes[c].Size == size) return jet.IsTop(c) ? (packed, c) : null;
