@@ -17,7 +17,7 @@ public sealed class BroadcastImplicitlyInBinary : RewriteRule
     /// <summary>The input that is a broadcast the op can do without, or −1.</summary>
     private static int Operand(Primitive op, Node[] inputs)
     {
-        if (!op.IsElementwise || inputs.Length != 2) return -1;
+        if (!op.IsElementwise || inputs.Length != 2 || (inputs[0].Op is not BroadcastToOp && inputs[1].Op is not BroadcastToOp)) return -1;
         var result = op.InferShape(inputs);
         for (int i = 0; i < 2; i++)
         {
