@@ -154,35 +154,45 @@ public sealed class ScanOp : Primitive, ISubgraphOp
         return outs.Count == Body.Outputs.Count ? Body : SubgraphBuild.WithOutputs(Body, [.. outs]);
     });
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Runs the steps. The body is compiled once (by the runner); the slices of the scanned inputs are copied into one
+    /// buffer each, reused every step, and the previous step's results, dead once the next step has read them, go back
+    /// to the body's buffer pool, so a step allocates nothing once the loop is running.
+    /// </summary>
     public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
     {
         var body = RunBody;
-        var carries = inputs[..Carries];
-        var args = new NDArray<T>[inputs.Length];
-        Array.Copy(inputs, args, inputs.Length);
+        var args = (NDArray<T>[])inputs.Clone();
+        for (int i = 0; i < Xs; i++) args[Carries + i] = new NDArray<T>(body.Inputs[Carries + i].Shape);
+        NDArray<T>[]? previous = null;
         for (int s = 0; s < Length; s++)
         {
             context.Cancellation.ThrowIfCancellationRequested();
             int l = Reverse ? Length - 1 - s : s;
-            for (int c = 0; c < Carries; c++) args[c] = carries[c];
-            for (int i = 0; i < Xs; i++) args[Carries + i] = SliceAt(inputs[Carries + i], l);
+            for (int i = 0; i < Xs; i++) CopySlice(inputs[Carries + i], l, args[Carries + i]);
             var outs = context.Run(body, args);
-            for (int c = 0; c < Carries; c++) carries[c] = outs[c];
+            if (previous is not null) context.Recycle(body, previous);
+            previous = outs;
+            for (int c = 0; c < Carries; c++) args[c] = outs[c];
             if (Select >= Carries)
             {
                 var y = outs[Carries];
                 Array.Copy(y.Data, 0, output.Data, (long)l * y.Size, y.Size);
             }
         }
-        if (Select < Carries) carries[Select].Data.CopyTo(output.Data, 0);
+        if (Select < Carries) args[Select].Data.CopyTo(output.Data, 0);
+        if (previous is not null) context.Recycle(body, previous);
     }
 
+    /// <summary>Copies slice <paramref name="l"/> of <paramref name="stacked"/> (along its leading axis) into <paramref name="slice"/>.</summary>
+    internal static void CopySlice<T>(NDArray<T> stacked, int l, NDArray<T> slice) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Array.Copy(stacked.Data, (long)l * slice.Size, slice.Data, 0, slice.Size);
+
+    /// <summary>Slice <paramref name="l"/> of <paramref name="stacked"/> along its leading axis, as a new tensor.</summary>
     internal static NDArray<T> SliceAt<T>(NDArray<T> stacked, int l) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var shape = new Shape(stacked.Shape.ToArray()[1..]);
-        var slice = new NDArray<T>(shape);
-        Array.Copy(stacked.Data, (long)l * shape.Size, slice.Data, 0, shape.Size);
+        var slice = new NDArray<T>(new Shape(stacked.Shape.ToArray()[1..]));
+        CopySlice(stacked, l, slice);
         return slice;
     }
 

@@ -5,6 +5,19 @@ using static JetSharp.Control.SubgraphJets;
 namespace JetSharp.Control;
 
 /// <summary>
+/// What the Taylor rule of a while loop records about the loop over jets it builds, for the collapsing rule of the
+/// simplifier: the order K, the direction prefix P, and what each input of the jet loop is (<see cref="Slots"/>: the
+/// original carry or constant and the coefficient; the carried ones come first, in the order of the carry's outputs).
+/// As for a scan (<see cref="ScanJetInfo"/>), a top (order-K) coefficient enters the body's outputs only through the
+/// top coefficients and linearly, with the Jacobian at the primal values, and the condition reads the primal only.
+/// </summary>
+internal sealed record WhileJetInfo(int Order, Shape Prefix, JetSlot[] Slots)
+{
+    /// <summary>True when input <paramref name="i"/> of the jet loop is a top coefficient.</summary>
+    public bool IsTop(int i) => Slots[i].K == Order;
+}
+
+/// <summary>
 /// <c>while(c₀…, θ…)</c>: the final carry of a <see cref="WhileLoop"/>, packed (the carried values
 /// flattened one after another; <c>Tracer.While</c> unpacks them with slice and reshape).
 /// <para>Derivatives are those of the path taken: the trip count is piecewise constant in the inputs
@@ -14,9 +27,12 @@ namespace JetSharp.Control;
 /// (memory: trips × the carry's bytes, reported to the run's meter), or only checkpoints of it
 /// (<see cref="WhileLoop.Checkpointing"/>), and pulls the cotangent back through the steps.</para>
 /// </summary>
-internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
+internal sealed class WhileOp(WhileLoop loop, WhileJetInfo? jet = null) : Primitive, ISubgraphOp
 {
     public WhileLoop Loop { get; } = loop;
+
+    /// <summary>Set on the loop over jets that the Taylor rule builds: which of its inputs are the top coefficients (for collapsing).</summary>
+    public WhileJetInfo? Jet { get; } = jet;
     public override string Name => "while";
     public override string Attributes => $"#{Loop.Id}, ≤{Loop.MaxIterations} it";
 
@@ -28,7 +44,7 @@ internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
         if (bodies.Count != 2) throw new ArgumentException($"while: expects 2 bodies (condition, body), got {bodies.Count}.", nameof(bodies));
         Subgraphs.CheckSameSignature(Loop.Condition, bodies[0], "while (condition)");
         Subgraphs.CheckSameSignature(Loop.Body, bodies[1], "while (body)");
-        return new WhileOp(Loop.Derive(bodies[0], bodies[1], Loop.CarryCount));
+        return new WhileOp(Loop.Derive(bodies[0], bodies[1], Loop.CarryCount), Jet);
     }
 
     public override Shape InferShape(IReadOnlyList<Node> inputs)
@@ -54,8 +70,8 @@ internal sealed class WhileOp(WhileLoop loop) : Primitive, ISubgraphOp
 
     public override Node?[] Taylor(JetRuleArgs a)
     {
-        var (jet, inputs, _) = Loop.JetLoop(a);
-        var packed = a.Graph.Apply(new WhileOp(jet), [.. inputs]);
+        var (jet, inputs, slots) = Loop.JetLoop(a);
+        var packed = a.Graph.Apply(new WhileOp(jet, new WhileJetInfo(a.Order, a.Prefix, [.. slots])), [.. inputs]);
         int n = Loop.CarryCount;
         var shapes = jet.CarryShapes;
         var y = new Node?[a.Order + 1];

@@ -11,6 +11,12 @@ public interface IGraphRunner
 {
     /// <summary>Runs <paramref name="graph"/> within <paramref name="context"/> (its meter nests in the context's).</summary>
     NDArray<T>[] Run<T>(Graph graph, NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Gives back the storage of <paramref name="outputs"/>, returned by an earlier <see cref="Run{T}"/> of <paramref name="graph"/>,
+    /// for later runs of it to reuse (a loop's state of the previous step); the tensors must not be used afterwards.
+    /// </summary>
+    void Recycle<T>(Graph graph, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 /// <summary>
@@ -59,4 +65,8 @@ public sealed class RunContext
     /// <summary>Runs <paramref name="graph"/> as part of this run (its memory counts in this run's meter).</summary>
     public NDArray<T>[] Run<T>(Graph graph, params NDArray<T>[] inputs) where T : unmanaged, IFloatingPointIeee754<T> =>
         Runner.Run(graph, inputs, Nested());
+
+    /// <summary>Gives back the storage of what <see cref="Run{T}"/> of <paramref name="graph"/> returned, once it is dead (see <see cref="IGraphRunner.Recycle{T}"/>).</summary>
+    public void Recycle<T>(Graph graph, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Runner.Recycle(graph, outputs);
 }

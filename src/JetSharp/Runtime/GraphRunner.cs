@@ -31,4 +31,8 @@ public sealed class GraphRunner : IGraphRunner
     /// <inheritdoc/>
     public NDArray<T>[] Run<T>(Graph graph, NDArray<T>[] inputs, RunContext context) where T : unmanaged, IFloatingPointIeee754<T> =>
         Compiled(graph).Run(inputs, context);
+
+    /// <inheritdoc/>
+    public void Recycle<T>(Graph graph, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Compiled(graph).Recycle(outputs);
 }

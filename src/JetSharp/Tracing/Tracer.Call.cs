@@ -82,4 +82,27 @@ public static partial class Tracer
         }
         return (body, [.. captured]);
     }
+
+    /// <summary>
+    /// Traces several functions over the same declared inputs as closures (a cond's branches, a loop's condition and
+    /// body): each may use values of the enclosing trace, and every body gets all of them — the union, in one order —
+    /// as extra inputs after the declared ones, so the bodies keep one signature. Returns the bodies and the captured
+    /// values (nodes of <paramref name="outer"/>, in input order).
+    /// </summary>
+    internal static (Graph[] Bodies, Node[] Captured) TraceBodies(Graph outer, (Func<Node[], Node[]> F, string What)[] fs, Shape[] shapes, string[] names)
+    {
+        var traced = fs.Select(f => TraceBody(outer, f.F, shapes, names, f.What)).ToArray();
+        var captured = traced.SelectMany(t => t.Captured).Distinct().ToArray();
+        return ([.. traced.Select(t => t.Captured.SequenceEqual(captured) ? t.Body : Widen(t.Body, shapes.Length, t.Captured, captured))], captured);
+    }
+
+    /// <summary><paramref name="body"/> taking all of <paramref name="captured"/> as extra inputs, of which it reads its <paramref name="own"/>.</summary>
+    private static Graph Widen(Graph body, int declared, Node[] own, Node[] captured)
+    {
+        var g = new Graph(body.DType);
+        var inputs = body.Inputs.Take(declared).Select(i => g.Input(i.Shape, GraphWalk.InputName(i))).ToArray();
+        var extra = captured.Select((c, j) => g.Input(c.Shape, $"captured{j}")).ToArray();
+        g.SetOutputs(Transforms.Inline.Apply(body, [.. inputs, .. own.Select(c => extra[Array.IndexOf(captured, c)])]));
+        return g;
+    }
 }

@@ -13,11 +13,11 @@ public static partial class Tracer
     /// the taken branch (at p = 0 the else branch's). A NaN predicate makes the run throw.
     /// </summary>
     /// <param name="predicate">A node with one element (any shape of size 1); &gt; 0 takes <paramref name="then"/>.</param>
-    /// <param name="then">The branch for a positive predicate, over the operands (values it uses from outside must be operands).</param>
+    /// <param name="then">The branch for a positive predicate, over the operands; values of the enclosing trace it uses besides them (a closure) become extra operands.</param>
     /// <param name="otherwise">The branch for a predicate ≤ 0, over the same operands.</param>
     /// <param name="operands">Nodes of the predicate's graph passed to the branch (differentiable).</param>
     /// <exception cref="ArgumentNullException">An argument or operand is null.</exception>
-    /// <exception cref="ArgumentException">An operand belongs to another graph, or a branch captures a node of another trace.</exception>
+    /// <exception cref="ArgumentException">An operand belongs to another graph, or a branch uses a node of a trace that does not enclose it.</exception>
     /// <exception cref="ShapeException">The predicate has more than one element, or the branches return different shapes.</exception>
     public static Node Cond(Node predicate, Func<Node[], Node> then, Func<Node[], Node> otherwise, params Node[] operands)
     {
@@ -45,9 +45,9 @@ public static partial class Tracer
         if (predicate.Shape.Size != 1)
             throw new ShapeException($"cond: the predicate must be a single element (a scalar test such as Fn.Sum(x) - 1), got shape {predicate.Shape}.");
         var shapes = operands.Select(o => o.Shape).ToArray();
-        var dtype = predicate.Graph.DType;
-        var thenGraph = TraceBranch(then, shapes, dtype, "then");
-        var elseGraph = TraceBranch(otherwise, shapes, dtype, "else");
+        var (branches, captured) = TraceBodies(predicate.Graph, [(then, "cond (then branch)"), (otherwise, "cond (else branch)")],
+            shapes, [.. shapes.Select((_, i) => $"a{i}")]);
+        var (thenGraph, elseGraph) = (branches[0], branches[1]);
         if (thenGraph.Outputs.Count != elseGraph.Outputs.Count)
             throw new ShapeException($"cond: the then branch returns {thenGraph.Outputs.Count} output(s), the else branch {elseGraph.Outputs.Count}.");
         for (int o = 0; o < thenGraph.Outputs.Count; o++)
@@ -57,21 +57,9 @@ public static partial class Tracer
         for (int o = 0; o < results.Length; o++)
         {
             var op = new CondOp(SelectOutput(thenGraph, o), SelectOutput(elseGraph, o));
-            results[o] = predicate.Graph.Apply(op, [predicate, .. operands]);
+            results[o] = predicate.Graph.Apply(op, [predicate, .. operands, .. captured]);
         }
         return results;
-    }
-
-    private static Graph TraceBranch(Func<Node[], Node[]> branch, Shape[] shapes, DType dtype, string name)
-    {
-        try
-        {
-            return Function(xs => branch(xs), shapes, dtype, [.. shapes.Select((_, i) => $"a{i}")]);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"cond ({name} branch): {e.Message}", e);
-        }
     }
 
     private static Graph SelectOutput(Graph g, int output)

@@ -21,11 +21,11 @@ public static partial class Tracer
     /// <param name="condition">(carry, constants) → a single-element node; the loop continues while it is &gt; 0.</param>
     /// <param name="body">(carry, constants) → the next carry (same count and shapes).</param>
     /// <param name="init">The initial carry: at least one node, all of one graph.</param>
-    /// <param name="constants">Values the condition and body read besides the carry (θ); none when null.</param>
+    /// <param name="constants">Values the condition and body read besides the carry (θ); none when null. Values of the enclosing trace the functions use without receiving them (closures) become further constants.</param>
     /// <param name="maxIterations">The iteration limit, ≥ 1.</param>
     /// <param name="checkpointing">What reverse mode keeps: every carry (default), one every s steps, or one every ⌈√trips⌉ (<see cref="LoopCheckpointing.SqrtLength"/>).</param>
     /// <exception cref="ArgumentNullException">An argument or node is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="init"/> is empty, nodes belong to different graphs, or a function captures a node of another trace.</exception>
+    /// <exception cref="ArgumentException"><paramref name="init"/> is empty, nodes belong to different graphs, or a function uses a node of a trace that does not enclose it.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxIterations"/> &lt; 1.</exception>
     /// <exception cref="ShapeException">The body returns another number of values or other shapes, or the condition more than one element.</exception>
     public static WhileResult While(Func<Node[], Node[], Node> condition, Func<Node[], Node[], Node[]> body, Node[] init,
@@ -72,22 +72,20 @@ public static partial class Tracer
         int n = init.Length;
         var shapes = all.Select(x => x.Shape).ToArray();
         string[] names = [.. init.Select((_, i) => $"c{i}"), .. constants.Select((_, j) => $"k{j}")];
-        Graph Trace(Func<Node[], Node[]> f, string part)
-        {
-            try { return Function(xs => f(xs), shapes, g.DType, names); }
-            catch (ArgumentException e) { throw new ArgumentException($"{what} ({part}): {e.Message}", e); }
-        }
-        var condGraph = Trace(xs => [condition(xs[..n], xs[n..])], stopWhenPositive ? "base case" : "condition");
+        string condPart = stopWhenPositive ? "base case" : "condition", bodyPart = stopWhenPositive ? "step" : "body";
+        // Values of the enclosing trace the condition or the body use (closures) become extra constants.
+        var (graphs, captured) = TraceBodies(g, [(xs => [condition(xs[..n], xs[n..])], $"{what} ({condPart})"), (xs => body(xs[..n], xs[n..]), $"{what} ({bodyPart})")],
+            shapes, names);
+        var (condGraph, bodyGraph) = (graphs[0], graphs[1]);
         if (condGraph.Outputs[0].Shape.Size != 1)
             throw new ShapeException($"{what}: the {(stopWhenPositive ? "base-case test" : "condition")} must return a single element, got shape {condGraph.Outputs[0].Shape}.");
-        var bodyGraph = Trace(xs => body(xs[..n], xs[n..]), stopWhenPositive ? "step" : "body");
         if (bodyGraph.Outputs.Count != n)
             throw new ShapeException($"{what}: the {(stopWhenPositive ? "step" : "body")} returns {bodyGraph.Outputs.Count} value(s) for a carry of {n}.");
         for (int i = 0; i < n; i++)
             if (bodyGraph.Outputs[i].Shape != init[i].Shape)
                 throw new ShapeException($"{what}: the {(stopWhenPositive ? "step" : "body")} returns carry {i} with shape {bodyGraph.Outputs[i].Shape}; the carry has shape {init[i].Shape} (it must keep its shape).");
         var loop = new WhileLoop(condGraph, bodyGraph, n, maxIterations, stopWhenPositive, checkpointing);
-        var packed = g.Apply(new WhileOp(loop), all);
+        var packed = g.Apply(new WhileOp(loop), [.. all, .. captured]);
         var carryShapes = loop.CarryShapes;
         return new([.. Enumerable.Range(0, n).Select(i => SubgraphJets.Component(packed, carryShapes, i))], loop);
     }

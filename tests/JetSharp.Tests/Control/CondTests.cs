@@ -117,8 +117,9 @@ public class CondTests
         Assert.Contains("output 0", e2.Message);
         var e3 = Assert.Throws<ShapeException>(() => Tracer.Function(x => Tracer.Cond(Fn.Sum(x), a => [a[0], a[0]], a => [a[0]], x)[0], new Shape(3)));
         Assert.Contains("2 output(s)", e3.Message);
-        // A branch that captures an outer node instead of taking it as an operand.
-        var e4 = Assert.Throws<ArgumentException>(() => Tracer.Function(x => Tracer.Cond(Fn.Sum(x), a => a[0] * x, a => a[0], x), new Shape(3)));
+        // A branch that uses a node of an unrelated trace (values of the enclosing trace are closures: ClosureTests).
+        var foreign = Tracer.Function(y => y * 2.0, new Shape(3)).Outputs[0];
+        var e4 = Assert.Throws<ArgumentException>(() => Tracer.Function(x => Tracer.Cond(Fn.Sum(x), a => a[0] * foreign, a => a[0], x), new Shape(3)));
         Assert.Contains("cond (then branch)", e4.Message);
         // A NaN predicate is refused at run time.
         var g = Tracer.Function(x => Tracer.Cond(Fn.Log(Fn.Sum(x)), a => a[0], a => -a[0], x), new Shape(2));

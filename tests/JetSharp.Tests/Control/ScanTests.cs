@@ -138,8 +138,8 @@ public class ScanTests
         var stats = GraphStats.Of(body, N);
         var layer = Assert.Single(stats.PerLayer);
         Assert.True(layer.Vectors == 2 + D, $"{layer.Vectors} vectors per block, expected {2 + D}\n{stats.Listing()}\n{body}");
-        // Carries: h₀ [N, H], h₁ [D, N, H] and the summed top coefficient [N, H].
-        Assert.Equal([new Shape(N, H), new Shape(D, N, H), new Shape(N, H)], body.Inputs.Take(3).Select(i => i.Shape));
+        // Carries: h₀ [N, H], h₁ [D, N, H] and the summed top coefficient [1, N, H] (the shape of the keep-dims sum).
+        Assert.Equal([new Shape(N, H), new Shape(D, N, H), new Shape(1, N, H)], body.Inputs.Take(3).Select(i => i.Shape));
         var u = GraphStats.Of(unrolled, N);
         Assert.All(u.PerLayer.Skip(1).SkipLast(1), l => Assert.Equal(2 + D, l.Vectors));
 

@@ -172,7 +172,9 @@ public class WhileTests
         Assert.Contains("condition", e2.Message);
         var e3 = Assert.Throws<ShapeException>(() => Tracer.Function(x => Tracer.While((c, _) => Fn.Sum(c[0]), (c, _) => [c[0], c[0]], [x]).Values[0], new Shape(3)));
         Assert.Contains("returns 2 value(s) for a carry of 1", e3.Message);
-        var e4 = Assert.Throws<ArgumentException>(() => Tracer.Function(x => Tracer.While((c, _) => Fn.Sum(c[0]), (c, _) => [c[0] * x], [x]).Values[0], new Shape(3)));
+        // A body that uses a node of an unrelated trace (values of the enclosing trace are closures: ClosureTests).
+        var foreign = Tracer.Function(y => y * 2.0, new Shape(3)).Outputs[0];
+        var e4 = Assert.Throws<ArgumentException>(() => Tracer.Function(x => Tracer.While((c, _) => Fn.Sum(c[0]), (c, _) => [c[0] * foreign], [x]).Values[0], new Shape(3)));
         Assert.Contains("while (body)", e4.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => Tracer.Function(x => Tracer.While((c, _) => Fn.Sum(c[0]), (c, _) => [c[0]], [x], maxIterations: 0).Values[0], new Shape(3)));
     }

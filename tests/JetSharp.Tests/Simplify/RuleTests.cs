@@ -58,6 +58,10 @@ public class RuleTests
         typeof(SinkBroadcastThroughUnary), typeof(SinkBroadcastThroughBinary), typeof(SinkBroadcastThroughMatMul),
         typeof(PullSumIntoScan),
         typeof(PullSumThroughCond),
+        // Tested in CleanUpRuleTests.cs:
+        typeof(CombineScalarFactors), typeof(PullScalarFactorOut), typeof(BroadcastImplicitlyInBinary), typeof(SliceOfConcat),
+        // Tested in WhileCollapseTests.cs:
+        typeof(PullSumIntoWhile),
         // Tested in ParticleSparsityRuleTests.cs:
         typeof(PullSumThroughGroupScatter), typeof(SumOverGroupsOfGroupScatter), typeof(SinkBroadcastThroughGroupScatter),
         typeof(SplitGroupScatterOfPairs), typeof(PullSumThroughGroupScatterOtherAxes),

@@ -33,16 +33,20 @@ public sealed class PullSumIntoScan : RewriteRule
         var jet = scan.Jet!;
         int m = scan.Carries, p = scan.Xs, pr = jet.Prefix.Rank;
         var prefixAxes = Enumerable.Range(0, pr).ToArray();
-        var body = Collapsed(scan, jet);
+        bool keep = sum.KeepDims;
+        var body = Collapsed(scan, jet, keep);
         var args = x.Inputs.Select((input, i) =>
-            i < m ? (jet.TopCarries.Contains(i) ? Fn.Sum(input, prefixAxes) : input)
-            : i < m + p ? (jet.TopXs.Contains(i - m) ? Fn.Sum(input, [.. prefixAxes.Select(a => a + 1)]) : input)
-            : jet.TopConsts.Contains(i - m - p) ? Fn.Sum(input, prefixAxes) : input).ToArray();
-        var collapsed = x.Graph.Apply(scan.With(body, m, p, scan.Select), args);
-        return sum.KeepDims ? Fn.Reshape(collapsed, [.. SumOp.ReducedShape(x.Shape, sum.Axes, true)]) : collapsed;
+            i < m ? (jet.TopCarries.Contains(i) ? Fn.Sum(input, prefixAxes, keep) : input)
+            : i < m + p ? (jet.TopXs.Contains(i - m) ? Fn.Sum(input, [.. prefixAxes.Select(a => a + 1)], keep) : input)
+            : jet.TopConsts.Contains(i - m - p) ? Fn.Sum(input, prefixAxes, keep) : input).ToArray();
+        return x.Graph.Apply(scan.With(body, m, p, scan.Select), args);
     }
 
-    private static Graph Collapsed(ScanOp scan, ScanJetInfo jet) => Subgraphs.Derived(scan.Body, "collapse", () =>
+    /// <summary>
+    /// The collapsed body. With <paramref name="keepDims"/> the summed coefficients keep the prefix axes as size 1
+    /// (the shape a keep-dims sum gives), so the loop's result needs no reshape and neither do the sums inside.
+    /// </summary>
+    private static Graph Collapsed(ScanOp scan, ScanJetInfo jet, bool keepDims) => Subgraphs.Derived(scan.Body, keepDims ? "collapse-keepdims" : "collapse", () =>
     {
         var src = scan.Body;
         int m = scan.Carries, p = scan.Xs, pr = jet.Prefix.Rank;
@@ -53,11 +57,12 @@ public sealed class PullSumIntoScan : RewriteRule
         var args = src.Inputs.Select((input, i) =>
         {
             if (!Top(i)) return h.Input(input.Shape, GraphWalk.InputName(input));
-            var summed = h.Input(new Shape(input.Shape.ToArray()[pr..]), $"Σ{GraphWalk.InputName(input)}");
+            var rest = input.Shape.ToArray()[pr..];
+            var summed = h.Input(keepDims ? new Shape([.. Enumerable.Repeat(1, pr), .. rest]) : new Shape(rest), $"Σ{GraphWalk.InputName(input)}");
             return Fn.BroadcastTo(summed, input.Shape) / count;
         }).ToArray();
         var outs = Inline.Apply(src, args);
-        h.SetOutputs([.. Enumerable.Range(0, m).Select(c => jet.TopCarries.Contains(c) ? Fn.Sum(outs[c], prefixAxes) : outs[c])]);
+        h.SetOutputs([.. Enumerable.Range(0, m).Select(c => jet.TopCarries.Contains(c) ? Fn.Sum(outs[c], prefixAxes, keepDims) : outs[c])]);
         return h;
     });
 }
