@@ -23,7 +23,7 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 /// </summary>
 internal static class FusedKernel
 {
-    private const int Chunk = 1024;
+    internal const int Chunk = 1024;
     private const int ParallelThreshold = 1 << 16;
 
     /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
@@ -77,17 +77,17 @@ internal static class FusedKernel
         Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
     }
 
-    private sealed class Scratch<T>(int registers)
+    internal sealed class Scratch<T>(int registers)
     {
         public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];
         public readonly Value<T>[] Values = new Value<T>[registers];
     }
 
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
-    private readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
+    internal readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
 
     /// <summary>Runs the program on elements [start, start + length) of its domain; the last step writes destination[offset…].</summary>
-    private static void RunChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, T[] destination, int offset, Scratch<T> s)
+    internal static void RunChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, T[] destination, int offset, Scratch<T> s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < program.Length; i++)
