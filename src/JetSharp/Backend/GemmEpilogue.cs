@@ -1,3 +1,4 @@
+using System.Buffers;
 using JetSharp.Tensors;
 
 namespace JetSharp.Backend;
@@ -55,8 +56,7 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
     private readonly Unit[] _units;
     private readonly int _n;
     private FusedKernel.Scratch<T>[] _scratch = [];
-    private T[][] _terms = [];
-    private T[][][] _partials = [];   // per reducing unit, per part ≥ 1 (part 0 sums into the output)
+    private T[][][] _partials = [];   // per reducing unit, per part ≥ 1 (part 0 sums into the output); rented
 
     /// <param name="units">Run in this order on each piece; a unit writing over C must come last.</param>
     /// <param name="n">C's row length.</param>
@@ -68,22 +68,23 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
 
     public override void Prepare(int parts)
     {
-        int registers = _units.Max(u => u.Program.Length);
+        // One more register than the longest program: AccumulateChunk's term.
+        int registers = _units.Select(u => u.Program.Length).DefaultIfEmpty(0).Max() + 1;
         _scratch = [.. Enumerable.Range(0, parts).Select(_ => new FusedKernel.Scratch<T>(registers))];
-        _terms = [.. Enumerable.Range(0, parts).Select(_ => new T[FusedKernel.Chunk])];
         _partials = new T[_units.Length][][];
         for (int u = 0; u < _units.Length; u++)
         {
             if (_units[u].Outer == 0) continue;
+            int size = _units[u].Output.Size;
             _units[u].Output.Data.AsSpan().Clear();
-            _partials[u] = [.. Enumerable.Range(0, parts - 1).Select(_ => new T[_units[u].Output.Size])];
+            _partials[u] = [.. Enumerable.Range(0, parts - 1).Select(_ => ArrayPool<T>.Shared.Rent(size))];
+            foreach (var partial in _partials[u]) partial.AsSpan(0, size).Clear();
         }
     }
 
     public override void Apply(int part, int row, int rows, int col, int cols)
     {
         var scratch = _scratch[part];
-        var term = _terms[part];
         for (int r = row; r < row + rows; r++)
             for (int c = col; c < col + cols; c += FusedKernel.Chunk)
             {
@@ -96,24 +97,17 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
                         FusedKernel.RunChunk(unit.Program, start, length, unit.Leaves, unit.Output.Data, start, scratch);
                         continue;
                     }
-                    FusedKernel.RunChunk(unit.Program, start, length, unit.Leaves, term, 0, scratch);
+                    // Element i adds into element i mod (the output's size); split where the piece wraps around.
                     var sum = part == 0 ? unit.Output.Data : _partials[u][part - 1];
-                    AddWrapped(term.AsSpan(0, length), sum, start % sum.Length);
+                    int inner = unit.Output.Size;
+                    for (int done = 0; done < length;)
+                    {
+                        int at = (start + done) % inner, n = Math.Min(length - done, inner - at);
+                        FusedKernel.AccumulateChunk(unit.Program, start + done, n, unit.Leaves, sum.AsSpan(at, n), scratch);
+                        done += n;
+                    }
                 }
             }
-    }
-
-    /// <summary>sum[(offset + j) mod |sum|] += terms[j].</summary>
-    private static void AddWrapped(ReadOnlySpan<T> terms, T[] sum, int offset)
-    {
-        while (terms.Length > 0)
-        {
-            int n = Math.Min(terms.Length, sum.Length - offset);
-            var target = sum.AsSpan(offset, n);
-            System.Numerics.Tensors.TensorPrimitives.Add(target, terms[..n], target);
-            terms = terms[n..];
-            offset = 0;
-        }
     }
 
     public override void Finish()
@@ -122,10 +116,13 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
         {
             if (_units[u].Outer == 0) continue;
             var output = _units[u].Output.Data.AsSpan();
-            foreach (var partial in _partials[u]) System.Numerics.Tensors.TensorPrimitives.Add(output, partial, output);
+            foreach (var partial in _partials[u])
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(output, partial.AsSpan(0, output.Length), output);
+                ArrayPool<T>.Shared.Return(partial);
+            }
         }
         _scratch = [];
-        _terms = [];
         _partials = [];
     }
 }

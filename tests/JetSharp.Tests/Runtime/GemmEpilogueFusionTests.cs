@@ -189,3 +189,43 @@ public class GemmEpilogueFusionTests
         AssertClose(got, single.Run(x.To<float>())[0].To<double>(), 1e-4, "float32 Laplacian vs float64");
     }
 }
+
+/// <summary>The epilogue on every managed micro-kernel and after a provider without epilogues; these set process-wide GEMM settings.</summary>
+[Collection(nameof(GemmProviderCollection))]
+public class GemmEpilogueProviderTests
+{
+    [Theory]
+    [InlineData(GemmProvider.Managed, "Vector512")]
+    [InlineData(GemmProvider.Managed, "Vector256")]
+    [InlineData(GemmProvider.Managed, "Portable")]
+    [InlineData(GemmProvider.Naive, "Auto")]
+    public void EveryKernelAndProviderGivesTheUnfusedValues(GemmProvider provider, string kernel)
+    {
+        var path = Enum.Parse<GemmKernelPath>(kernel);
+        const int r = 13, n = 5, k = 70, h = 45;   // 65 rows: ragged slivers for MR = 8, 6 and 4
+        var g = Tracer.Function(xs =>
+        {
+            var z1 = Fn.MatMul(xs[0], xs[1]);
+            return [xs[2] * z1 - 0.25 * z1, Fn.Sum(xs[3] * (z1 * z1), 0)];
+        }, [new Shape(r, n, k), new Shape(k, h), new Shape(n, h), new Shape(n, h)]);
+        var inputs = new[] { TestUtil.Randn(31, r, n, k), TestUtil.Randn(32, k, h), TestUtil.Randn(33, n, h), TestUtil.Randn(34, n, h) };
+        var expected = new Executable(g, fuse: false).Run(inputs);
+        var (savedProvider, savedPath) = (Gemm.Provider, ManagedGemm.DefaultPath);
+        try
+        {
+            Gemm.Provider = provider;
+            ManagedGemm.DefaultPath = path;
+            var fused = new Executable(g);
+            Assert.Equal(1, fused.EpilogueFusion.Products);
+            var got = fused.Run(inputs);
+            for (int o = 0; o < 2; o++)
+                for (int i = 0; i < got[o].Size; i++)
+                    Assert.Equal(expected[o].Data[i], got[o].Data[i], 1e-11);
+        }
+        finally
+        {
+            Gemm.Provider = savedProvider;
+            ManagedGemm.DefaultPath = savedPath;
+        }
+    }
+}
