@@ -265,10 +265,14 @@ internal static unsafe class GemmDriver<T, TK>
         if (tm * tn > 1 && 2.0 * p.M * p.N * p.K < ManagedGemm.ColdWakeFlops
             && !GemmWorkerPool.Shared.WorkersAwake(tm * tn - 1))
             (tm, tn) = (1, 1);
+        // An epilogue that sums over rows must see each column's rows in order on one thread (the sums are then the
+        // same whatever the number of rows and threads): the threads share the columns.
+        bool rowsInOrder = p.Epilogue is { SumsOverRows: true };
+        if (rowsInOrder && tm > 1) (tm, tn) = (1, Math.Min(tm * tn, (p.N + TK.NR - 1) / TK.NR));
         // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
         // each part repeats stays negligible): with parts claimed dynamically, a thread whose
         // core is slowed by other work ends up with fewer of them.
-        int rowParts = tm * tn > 1 ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : 1;
+        int rowParts = tm * tn > 1 && !rowsInOrder ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
         p.Epilogue?.Prepare(rowParts * tn);
         if (tm * tn > 1)
         {

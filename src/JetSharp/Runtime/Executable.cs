@@ -49,15 +49,20 @@ public sealed class Executable
         (_fused, var absorbed) = fuse ? FusedTree.Plan(reachable, consumers) : ([], []);
         List<Node> order = [.. reachable.Where(n => !absorbed.Contains(n))];
         (_epilogues, order) = fuse && fuseEpilogues ? GemmEpilogueFusion.Plan(order, _fused, graph.Outputs) : ([], order);
-        var companions = _epilogues.Values.SelectMany(g => g.Companions).ToHashSet();
+        var primaryOf = _epilogues.Values.SelectMany(g => g.Companions.Select(c => (c, g.Primary))).ToDictionary(x => x.c, x => x.Primary);
 
         Node[] InputsOf(Node n) =>
             _epilogues.TryGetValue(n, out var group) ? group.Leaves
-            : companions.Contains(n) ? []
+            : primaryOf.ContainsKey(n) ? []
             : [.. (_fused.TryGetValue(n, out var tree) ? tree.Leaves : n.InputArray).Distinct()];
+        // The scheduler sees each epilogue group as its primary (allocating the companions too); the companions follow it.
+        Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
         long elementBytes = graph.DType.SizeInBytes();
-        _schedule = GemmEpilogueFusion.KeepCompanionsWithPrimary(Scheduling.EagerReductions(order, InputsOf, graph.Outputs,
-            n => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes), _epilogues);
+        long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
+        _schedule = GemmEpilogueFusion.KeepCompanionsWithPrimary(Scheduling.EagerReductions(
+            [.. order.Where(n => !primaryOf.ContainsKey(n))], n => [.. InputsOf(n).Select(Scheduled).Distinct()], graph.Outputs.Select(Scheduled),
+            n => _epilogues.TryGetValue(n, out var g) ? g.Companions.Append(n).Sum(Bytes) : Bytes(n)), _epilogues);
+        var companions = primaryOf.Keys.ToHashSet();
         _companion = [.. _schedule.Select(companions.Contains)];
         for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
         _uses = new int[_schedule.Length];

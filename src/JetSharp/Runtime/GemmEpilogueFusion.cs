@@ -152,7 +152,7 @@ internal static class GemmEpilogueFusion
 
     /// <summary>
     /// A topological order of the graph with each group as one vertex (its product dropped, its primary then its companions),
-    /// keeping the given order where it can (a group sits where its last consumer was); null when the groups make a cycle.
+    /// keeping the given order where it can (a group sits where its first consumer was, or later when a leaf comes later); null when the groups make a cycle.
     /// </summary>
     private static List<Node>? Contract(IReadOnlyList<Node> order, List<EpilogueGroup> groups, Func<Node, Node[]> inputsOf, Dictionary<Node, int> position)
     {
@@ -167,7 +167,8 @@ internal static class GemmEpilogueFusion
         }
         Node Vertex(Node n) => vertexOf.GetValueOrDefault(n, n);
         var vertices = order.Where(n => !products.Contains(n) && Vertex(n) == n).ToList();
-        var priority = vertices.ToDictionary(v => v, v => groupOf.TryGetValue(v, out var g) ? g.Companions.Append(g.Primary).Max(m => position[m]) : position[v]);
+        // A group as early as its leaves allow: where its first consumer was (its last may be a sum the transform emitted at the end).
+        var priority = vertices.ToDictionary(v => v, v => groupOf.TryGetValue(v, out var g) ? g.Companions.Append(g.Primary).Min(m => position[m]) : position[v]);
         var waiting = new Dictionary<Node, int>(vertices.Count);
         var dependents = vertices.ToDictionary(v => v, _ => new List<Node>());
         foreach (var v in vertices)
@@ -192,15 +193,13 @@ internal static class GemmEpilogueFusion
         return emitted == vertices.Count ? result : null;
     }
 
-    /// <summary>Moves each group's companions to just after its primary (they have no inputs of their own, so the scheduler may place them later).</summary>
+    /// <summary>Puts each group's companions just after its primary in a schedule made without them.</summary>
     public static Node[] KeepCompanionsWithPrimary(Node[] schedule, Dictionary<Node, EpilogueGroup> groups)
     {
         if (groups.Count == 0) return schedule;
-        var companions = groups.Values.SelectMany(g => g.Companions).ToHashSet();
         var result = new List<Node>(schedule.Length);
         foreach (var n in schedule)
         {
-            if (companions.Contains(n)) continue;
             result.Add(n);
             if (groups.TryGetValue(n, out var g)) result.AddRange(g.Companions);
         }
