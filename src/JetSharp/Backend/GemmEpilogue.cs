@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Numerics.Tensors;
 using JetSharp.Tensors;
 
 namespace JetSharp.Backend;
@@ -12,10 +14,15 @@ namespace JetSharp.Backend;
 internal abstract class GemmEpilogue<T> where T : unmanaged
 {
     /// <summary>
-    /// The epilogue adds rows into sums: the GEMM must hand it each column's rows in ascending order from one thread
-    /// (it splits the columns between threads, not the rows), so every sum adds its terms in row order.
+    /// 0, or the epilogue sums rows that lie this many rows apart (the rows of one summed position, e.g. one direction r of
+    /// [R, N, width]): the GEMM then cuts C into <see cref="SumParts"/> row ranges at multiples of it, fixed by the number of
+    /// positions alone, and runs each range as its own part with rows in order, whatever the threads. Every sum then
+    /// adds the same terms in the same grouping for any batch size and thread count.
     /// </summary>
-    public abstract bool SumsOverRows { get; }
+    public abstract int SumRowUnit { get; }
+
+    /// <summary>Row ranges of a summing epilogue (fewer when there are fewer summed positions).</summary>
+    public const int SumParts = 8;
 
     /// <summary>Before the product: the threads will call <see cref="Apply"/> with parts 0 … <paramref name="parts"/> − 1.</summary>
     public abstract void Prepare(int parts);
@@ -47,8 +54,9 @@ internal abstract class GemmEpilogue<T> where T : unmanaged
 /// flat: a unit either writes program(i) to element i of its output (an elementwise consumer of C; the last unit
 /// may write over C itself), or adds program(i) into element i mod (its output's size) (a sum over the leading
 /// axes, e.g. Σ_r z₁,r² of a second-order Taylor rule). Units read C through their leaves (C's array is one of
-/// them). Sums add their terms in row order (<see cref="GemmEpilogue{T}.SumsOverRows"/>), so they do not depend on the
-/// number of rows (a batch cut into chunks gives the same bits) nor on the threads.
+/// them). Each part sums into its own partial array (part 0 into the output), added in part order by
+/// <see cref="Finish"/>; the parts of a summing epilogue are fixed by the summed positions alone
+/// (<see cref="GemmEpilogue{T}.SumRowUnit"/>), so a batch cut into chunks gives the same bits, on any number of threads.
 /// </summary>
 internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -61,6 +69,7 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
     private readonly Unit[] _units;
     private readonly int _n;
     private FusedKernel.Scratch<T>[] _scratch = [];
+    private T[][][] _partials = [];   // per reducing unit, per part ≥ 1; rented
 
     /// <param name="units">Run in this order on each piece; a unit writing over C must come last.</param>
     /// <param name="n">C's row length.</param>
@@ -70,15 +79,23 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
         _n = n;
     }
 
-    public override bool SumsOverRows => _units.Any(u => u.Outer > 0);
+    /// <remarks>The reducing units share one number of summed positions (<see cref="Unit.Outer"/>), and C's rows are whole rows of each.</remarks>
+    public override int SumRowUnit => _units.FirstOrDefault(u => u.Outer > 0) is { } unit ? unit.Output.Size / _n : 0;
 
     public override void Prepare(int parts)
     {
         // One more register than the longest program: AccumulateChunk's term.
         int registers = _units.Select(u => u.Program.Length).DefaultIfEmpty(0).Max() + 1;
         _scratch = [.. Enumerable.Range(0, parts).Select(_ => new FusedKernel.Scratch<T>(registers))];
-        foreach (var unit in _units)
-            if (unit.Outer > 0) unit.Output.Data.AsSpan().Clear();
+        _partials = new T[_units.Length][][];
+        for (int u = 0; u < _units.Length; u++)
+        {
+            if (_units[u].Outer == 0) continue;
+            int size = _units[u].Output.Size;
+            _units[u].Output.Data.AsSpan().Clear();
+            _partials[u] = [.. Enumerable.Range(0, parts - 1).Select(_ => ArrayPool<T>.Shared.Rent(size))];
+            foreach (var partial in _partials[u]) partial.AsSpan(0, size).Clear();
+        }
     }
 
     public override void Apply(int part, int row, int rows, int col, int cols)
@@ -97,7 +114,7 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
                         continue;
                     }
                     // Element i adds into element i mod (the output's size); split where the piece wraps around.
-                    var sum = unit.Output.Data;
+                    var sum = part == 0 ? unit.Output.Data : _partials[u][part - 1];
                     int inner = unit.Output.Size;
                     for (int done = 0; done < length;)
                     {
@@ -109,5 +126,19 @@ internal sealed class FusedGemmEpilogue<T> : GemmEpilogue<T> where T : unmanaged
             }
     }
 
-    public override void Finish() => _scratch = [];
+    public override void Finish()
+    {
+        for (int u = 0; u < _units.Length; u++)
+        {
+            if (_units[u].Outer == 0) continue;
+            var output = _units[u].Output.Data.AsSpan();
+            foreach (var partial in _partials[u])
+            {
+                TensorPrimitives.Add(output, partial.AsSpan(0, output.Length), output);
+                ArrayPool<T>.Shared.Return(partial);
+            }
+        }
+        _scratch = [];
+        _partials = [];
+    }
 }

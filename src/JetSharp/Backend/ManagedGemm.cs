@@ -265,14 +265,31 @@ internal static unsafe class GemmDriver<T, TK>
         if (tm * tn > 1 && 2.0 * p.M * p.N * p.K < ManagedGemm.ColdWakeFlops
             && !GemmWorkerPool.Shared.WorkersAwake(tm * tn - 1))
             (tm, tn) = (1, 1);
-        // An epilogue that sums over rows must see each column's rows in order on one thread (the sums are then the
-        // same whatever the number of rows and threads): the threads share the columns.
-        bool rowsInOrder = p.Epilogue is { SumsOverRows: true };
-        if (rowsInOrder && tm > 1) (tm, tn) = (1, Math.Min(tm * tn, (p.N + TK.NR - 1) / TK.NR));
+        // A summing epilogue fixes the parts: row ranges at multiples of its row unit, the same on any number of threads.
+        int unit = p.Epilogue?.SumRowUnit ?? 0;
+        if (unit > 0)
+        {
+            int positions = p.M / unit, parts = Math.Min(positions, GemmEpilogue<T>.SumParts);
+            p.Epilogue!.Prepare(parts);
+            var sums = t_productJob ??= new ProductJob();
+            sums.Problem = p;
+            (sums.Tm, sums.Tn, sums.RowUnit) = (parts, 1, unit);
+            try
+            {
+                if (parts > 1 && tm * tn > 1 && GemmWorkerPool.Shared.TryRun(sums, parts, Math.Min(tm * tn, parts) - 1)) return;
+                for (int part = 0; part < parts; part++) sums.Execute(part, parts);
+            }
+            finally
+            {
+                sums.Problem = default;
+                sums.RowUnit = 0;
+            }
+            return;
+        }
         // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
         // each part repeats stays negligible): with parts claimed dynamically, a thread whose
         // core is slowed by other work ends up with fewer of them.
-        int rowParts = tm * tn > 1 && !rowsInOrder ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
+        int rowParts = tm * tn > 1 ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
         p.Epilogue?.Prepare(rowParts * tn);
         if (tm * tn > 1)
         {
@@ -455,9 +472,16 @@ internal static unsafe class GemmDriver<T, TK>
     {
         public GemmProblem<T> Problem;
         public int Tm, Tn;
+        public int RowUnit;   // > 0: Tm row ranges at multiples of RowUnit (a summing epilogue's parts)
 
         public void Execute(int part, int parts)
         {
+            if (RowUnit > 0)
+            {
+                int positions = Problem.M / RowUnit;
+                RunRange(Problem, RowUnit * (int)((long)positions * part / Tm), RowUnit * (int)((long)positions * (part + 1) / Tm), 0, Problem.N, part);
+                return;
+            }
             var (m0, m1) = Split(Problem.M, TK.MR, Tm, part % Tm);
             var (n0, n1) = Split(Problem.N, TK.NR, Tn, part / Tm);
             RunRange(Problem, m0, m1, n0, n1, part);

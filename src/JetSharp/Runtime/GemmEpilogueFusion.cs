@@ -101,7 +101,9 @@ internal static class GemmEpilogueFusion
                 if (claimed.Contains(c) || Unit(c, product, trees) is not { } tree) { units.Clear(); break; }
                 units.Add((c, tree));
             }
-            if (units.Count == 0) continue;
+            // Sums share one number of summed positions, each a whole number of C's rows (the GEMM cuts its parts there).
+            var outers = units.Select(u => u.Item2.Outer).Where(o => o > 0).Distinct().ToList();
+            if (units.Count == 0 || outers.Count > 1 || (outers.Count == 1 && product.Shape.Size / outers[0] % product.Shape[^1] != 0)) continue;
             var group = new EpilogueGroup(product, [.. units]);
             if (FeedsItself(group, units.Select(u => u.Item1), consumers, position)) continue;
             groups.Add(group);

@@ -38,7 +38,7 @@ public class GemmEpilogueFusionTests
     {
         var g = TaylorLayer(r, n, k, h);
         var inputs = new[] { TestUtil.Randn(1, r, n, k), TestUtil.Randn(2, k, h), TestUtil.Randn(3, n, h), TestUtil.Randn(4, n, h) };
-        var fused = new Executable(g);
+        var fused = new Executable(g, fuseEpilogues: true);
         var plain = new Executable(g, fuse: false);
         Assert.Equal(1, fused.EpilogueFusion.Products);
         var a = fused.Run(inputs);
@@ -60,12 +60,30 @@ public class GemmEpilogueFusionTests
     }
 
     [Fact]
+    public void EpilogueSumsGiveTheSameBitsForEveryBatchSize()
+    {
+        // The sums' row ranges are fixed by the summed positions (r) alone: the first 3 data of a batch of 6 get the same sums alone
+        // (both batches have sums of at least FusedTree.MinReducedSize outputs, so both run them in the epilogue).
+        const int r = 40, k = 50, h = 128, full = 6, part = 3;
+        var x1 = TestUtil.Randn(41, r, full, k);
+        var x1Part = new NDArray<double>(new Shape(r, part, k));
+        for (int t = 0; t < r; t++)
+            for (int i = 0; i < part; i++)
+                for (int p = 0; p < k; p++) x1Part[t, i, p] = x1[t, i, p];
+        var (w, d1, d2) = (TestUtil.Randn(42, k, h), TestUtil.Randn(43, full, h), TestUtil.Randn(44, full, h));
+        NDArray<double> First(NDArray<double> a) => new(new Shape(part, h), a.Data[..(part * h)]);
+        var big = new Executable(TaylorLayer(r, full, k, h), fuseEpilogues: true).Run(x1, w, d1, d2)[1];
+        var small = new Executable(TaylorLayer(r, part, k, h), fuseEpilogues: true).Run(x1Part, w, First(d1), First(d2))[1];
+        Assert.Equal(First(big).Data, small.Data);
+    }
+
+    [Fact]
     public void Float32MatchesFloat64WithinTheRoundingOfTheProducts()
     {
         const int r = 20, n = 6, k = 96, h = 80;
         var inputs = new[] { TestUtil.Randn(5, r, n, k), TestUtil.Randn(6, k, h), TestUtil.Randn(7, n, h), TestUtil.Randn(8, n, h) };
         var exact = new Executable(TaylorLayer(r, n, k, h), fuse: false).Run(inputs);
-        var single = new Executable(TaylorLayer(r, n, k, h, DType.Float32));
+        var single = new Executable(TaylorLayer(r, n, k, h, DType.Float32), fuseEpilogues: true);
         Assert.Equal(1, single.EpilogueFusion.Products);
         var got = single.Run([.. inputs.Select(x => x.To<float>())]);
         // Products of k = 96 terms of size ~1 in float32: relative error a few 1e-7 of the largest value.
@@ -79,7 +97,7 @@ public class GemmEpilogueFusionTests
         var g = Tracer.Function(xs => [Fn.Sum(xs[2] * (Fn.MatMul(xs[0], xs[1]) * Fn.MatMul(xs[0], xs[1])), 0)],
             [new Shape(r, n, k), new Shape(k, h), new Shape(n, h)]);
         var inputs = new[] { TestUtil.Randn(9, r, n, k), TestUtil.Randn(10, k, h), TestUtil.Randn(11, n, h) };
-        var fused = new Executable(g);
+        var fused = new Executable(g, fuseEpilogues: true);
         Assert.Equal(1, fused.EpilogueFusion.Products);
         AssertClose(new Executable(g, fuse: false).Run(inputs)[0], fused.Run(inputs)[0], 1e-12, "sum");
         Assert.Equal(fused.PlannedPeakBytes(), fused.LastRun.PeakLiveBytes);
@@ -95,7 +113,7 @@ public class GemmEpilogueFusionTests
             return [z, xs[2] * z, Fn.Exp(w), w * xs[2]];   // z is an output; exp is not fusable arithmetic
         }, [new Shape(4, 3, 8), new Shape(8, 5), new Shape(3, 5)]);
         var inputs = new[] { TestUtil.Randn(12, 4, 3, 8), TestUtil.Randn(13, 8, 5), TestUtil.Randn(14, 3, 5) };
-        var fused = new Executable(g);
+        var fused = new Executable(g, fuseEpilogues: true);
         Assert.Equal(0, fused.EpilogueFusion.Products);
         var a = fused.Run(inputs);
         var b = new Executable(g, fuse: false).Run(inputs);
@@ -114,7 +132,7 @@ public class GemmEpilogueFusionTests
             return [u, z * t];
         }, [new Shape(6, 3, 8), new Shape(8, 5), new Shape(3, 5)]);
         var inputs = new[] { TestUtil.Randn(15, 6, 3, 8), TestUtil.Randn(16, 8, 5), TestUtil.Randn(17, 3, 5) };
-        var fused = new Executable(g);
+        var fused = new Executable(g, fuseEpilogues: true);
         Assert.Equal(0, fused.EpilogueFusion.Products);
         var a = fused.Run(inputs);
         var b = new Executable(g, fuse: false).Run(inputs);
@@ -160,7 +178,7 @@ public class GemmEpilogueFusionTests
             return [.. Enumerable.Range(0, consumers).Select(i => kinds[i] == 2 ? Fn.Sum(Tree(depths[i]), 0) : Tree(depths[i]))];
         }, [new Shape(r, n, k), new Shape(k, h), new Shape(n, h), new Shape(h), new Shape(r, n, h)]);
         var inputs = new[] { TestUtil.Randn(seed + 20, r, n, k), TestUtil.Randn(seed + 21, k, h), TestUtil.Randn(seed + 22, n, h), TestUtil.Randn(seed + 23, h), TestUtil.Randn(seed + 24, r, n, h) };
-        var fused = new Executable(g);
+        var fused = new Executable(g, fuseEpilogues: true);
         Assert.Equal(1, fused.EpilogueFusion.Products);
         var a = fused.Run(inputs);
         var b = new Executable(g, fuse: false).Run(inputs);
@@ -177,14 +195,14 @@ public class GemmEpilogueFusionTests
         const int d = 10, n = 6;
         var x = NDArray.RandomNormal<double>(new Shape(n, d), seed: 4);
         var graph = CollapsedLaplacian(d, n, DType.Float64);
-        var fused = new Executable(graph);
+        var fused = new Executable(graph, fuseEpilogues: true);
         // Layers 2 and 3 multiply the [D, N, width] tangent by a weight matrix (the first layer's tangent is a broadcast row of W₁).
         Assert.True(fused.EpilogueFusion.Products >= 2, $"epilogue fusion {fused.EpilogueFusion}");
         var got = fused.Run(x)[0];
         AssertClose(new Executable(graph, fuse: false).Run(x)[0], got, 1e-12, "Laplacian, epilogues vs node by node");
         AssertClose(new Executable(graph, fuse: true, fuseEpilogues: false).Run(x)[0], got, 1e-12, "Laplacian, epilogues vs fused trees only");
 
-        var single = new Executable(CollapsedLaplacian(d, n, DType.Float32));
+        var single = new Executable(CollapsedLaplacian(d, n, DType.Float32), fuseEpilogues: true);
         Assert.Equal(fused.EpilogueFusion, single.EpilogueFusion);
         AssertClose(got, single.Run(x.To<float>())[0].To<double>(), 1e-4, "float32 Laplacian vs float64");
     }
@@ -215,7 +233,7 @@ public class GemmEpilogueProviderTests
         {
             Gemm.Provider = provider;
             ManagedGemm.DefaultPath = path;
-            var fused = new Executable(g);
+            var fused = new Executable(g, fuseEpilogues: true);
             Assert.Equal(1, fused.EpilogueFusion.Products);
             var got = fused.Run(inputs);
             for (int o = 0; o < 2; o++)
