@@ -39,6 +39,7 @@ public static class BenchCommand
             MemoryBenchCommand.Create(),
             CodeGenBenchCommand.Create(quick),
             LayerBenchCommand.Create(quick),
+            EpilogueBenchCommand.Create(quick),
         };
         command.SetAction(p =>
         {

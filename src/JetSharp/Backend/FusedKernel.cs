@@ -23,7 +23,7 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 /// </summary>
 internal static partial class FusedKernel
 {
-    private const int Chunk = 1024;
+    internal const int Chunk = 1024;
     private const int ParallelThreshold = 1 << 16;
 
     /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
@@ -77,23 +77,48 @@ internal static partial class FusedKernel
         Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
     }
 
-    private sealed class Scratch<T>(int registers)
+    internal sealed class Scratch<T>(int registers)
     {
         public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];
         public readonly Value<T>[] Values = new Value<T>[registers];
     }
 
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
-    private readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
+    internal readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
 
-    /// <summary>Runs the program on elements [start, start + length) of its domain; the last step writes destination[offset…].</summary>
-    private static void RunChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, T[] destination, int offset, Scratch<T> s)
+    /// <summary>
+    /// sum[j] += program(start + j) for j &lt; length (≤ <see cref="Chunk"/>). A product as the last step is added with one
+    /// multiply-add pass (x·y + sum), not a product pass and an addition pass.
+    /// </summary>
+    internal static void AccumulateChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, Span<T> sum, Scratch<T> s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < program.Length; i++)
+        var top = program[^1];
+        if (top.Arithmetic is { Binary: BinaryOp.Mul })
+        {
+            RunChunk(program, start, length, leaves, s.Buffers[^1], 0, s, program.Length - 1);
+            Value<T> a = s.Values[top.A], b = s.Values[top.B];
+            if (a.IsScalar && b.IsScalar) TensorPrimitives.Add(sum, a.Scalar * b.Scalar, sum);
+            else if (a.IsScalar || b.IsScalar) TensorPrimitives.MultiplyAdd(Span(a.IsScalar ? b : a, length), a.IsScalar ? a.Scalar : b.Scalar, sum, sum);
+            else TensorPrimitives.MultiplyAdd(Span(a, length), Span(b, length), sum, sum);
+            return;
+        }
+        RunChunk(program, start, length, leaves, s.Buffers[^1], 0, s);
+        TensorPrimitives.Add(sum, s.Buffers[^1].AsSpan(0, length), sum);
+    }
+
+    /// <summary>
+    /// Runs the first <paramref name="steps"/> steps of the program (all by default) on elements [start, start + length) of its
+    /// domain; the last of them writes destination[offset…].
+    /// </summary>
+    internal static void RunChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, T[] destination, int offset, Scratch<T> s, int steps = -1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (steps < 0) steps = program.Length;
+        for (int i = 0; i < steps; i++)
         {
             var step = program[i];
-            bool last = i == program.Length - 1;
+            bool last = i == steps - 1;
             if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
             var dest = last ? destination.AsSpan(offset, length) : s.Buffers[i].AsSpan(0, length);
             var a = s.Values[step.A];

@@ -77,6 +77,27 @@ public static class Gemm
         => Execute(Provider, GemmKernelPath.Auto, batch, transA, transB, m, n, k, alpha,
             a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC);
 
+    /// <summary>
+    /// C[m×n] = A·op(B) (A row-major m×k, C overwritten, contiguous rows), then <paramref name="epilogue"/> over C: the managed
+    /// provider runs it on each row sliver of C as the sliver is finished, in cache; the others after the product.
+    /// </summary>
+    internal static void MultiplyWithEpilogue<T>(bool transB, int m, int n, int k, T[] a, int lda, T[] b, int ldb, T[] c, GemmEpilogue<T> epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(epilogue);
+        var provider = Provider;
+        if (provider != GemmProvider.Managed || m == 0 || n == 0 || k == 0)
+        {
+            Execute(provider, GemmKernelPath.Auto, 1, false, transB, m, n, k, T.One, a, 0, lda, 0, b, 0, ldb, 0, T.Zero, c, 0, n, 0);
+            if (m > 0 && n > 0) epilogue.ApplyAfterwards(m, n);
+            return;
+        }
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        Validate(1, false, transB, m, n, k, a, 0, lda, 0, b, 0, ldb, 0, c, 0, n, 0);
+        ManagedGemm.Multiply(GemmKernelPath.Auto, 1, false, transB, m, n, k, T.One, a, 0, lda, 0, b, 0, ldb, 0, T.Zero, c, 0, n, 0, epilogue);
+    }
+
     /// <summary>Entry point with an explicit provider and managed kernel path (tests, benchmarks).</summary>
     internal static void Execute<T>(GemmProvider provider, GemmKernelPath path, int batch,
         bool transA, bool transB, int m, int n, int k, T alpha,

@@ -87,7 +87,7 @@ internal static unsafe class ManagedGemm
     /// <summary>Arguments are validated and degenerate cases (m, n, k or alpha zero) removed by <see cref="Gemm"/>.</summary>
     public static void Multiply<T>(GemmKernelPath path, int batch, bool transA, bool transB, int m, int n, int k, T alpha,
         T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
-        T beta, T[] c, int offC, int ldc, long strideC)
+        T beta, T[] c, int offC, int ldc, long strideC, GemmEpilogue<T>? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (path == GemmKernelPath.Auto) path = DefaultPath;
@@ -104,7 +104,7 @@ internal static unsafe class ManagedGemm
                     A = pa + offA, RsA = transA ? 1 : lda, CsA = transA ? lda : 1,
                     B = pb + offB, RsB = transB ? 1 : ldb, CsB = transB ? ldb : 1,
                     C = pc + offC, Ldc = ldc,
-                    M = m, N = n, K = k, Alpha = alpha, Beta = beta,
+                    M = m, N = n, K = k, Alpha = alpha, Beta = beta, Epilogue = epilogue,
                 },
             };
             switch (path)
@@ -114,6 +114,7 @@ internal static unsafe class ManagedGemm
                 default: GemmDriver<T, PortableKernel<T>>.Run(batchDesc, MaxThreads); break;
             }
         }
+        epilogue?.Finish();
     }
 }
 
@@ -125,6 +126,8 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     public T* C; public nint Ldc;
     public int M, N, K;
     public T Alpha, Beta;
+    /// <summary>Run on each row sliver of C once it is final (see <see cref="GemmEpilogue{T}"/>); only for a single product.</summary>
+    public GemmEpilogue<T>? Epilogue;
 
     public readonly GemmProblem<T> Item(int i, nint strideA, nint strideB, nint strideC)
     {
@@ -220,6 +223,8 @@ internal static unsafe class GemmDriver<T, TK>
         ref readonly GemmProblem<T> p = ref batch.Problem;
         double flops = 2.0 * p.M * p.N * p.K;
         int threads = Math.Min(maxThreads, GemmWorkerPool.Shared.Capacity);
+        if (p.Epilogue is not null && batch.Count != 1)
+            throw new InvalidOperationException("Gemm: an epilogue runs on a single product, not a batch.");
 
         if (batch.Count > 1 && !OutputsOverlap(batch) && threads > 1
             && (batch.Count >= threads || flops < MinParallelFlops(threads))
@@ -260,16 +265,37 @@ internal static unsafe class GemmDriver<T, TK>
         if (tm * tn > 1 && 2.0 * p.M * p.N * p.K < ManagedGemm.ColdWakeFlops
             && !GemmWorkerPool.Shared.WorkersAwake(tm * tn - 1))
             (tm, tn) = (1, 1);
+        // A summing epilogue fixes the parts: row ranges at multiples of its row unit, the same on any number of threads.
+        int unit = p.Epilogue?.SumRowUnit ?? 0;
+        if (unit > 0)
+        {
+            int positions = p.M / unit, parts = Math.Min(positions, GemmEpilogue<T>.SumParts);
+            p.Epilogue!.Prepare(parts);
+            var sums = t_productJob ??= new ProductJob();
+            sums.Problem = p;
+            (sums.Tm, sums.Tn, sums.RowUnit) = (parts, 1, unit);
+            try
+            {
+                if (parts > 1 && tm * tn > 1 && GemmWorkerPool.Shared.TryRun(sums, parts, Math.Min(tm * tn, parts) - 1)) return;
+                for (int part = 0; part < parts; part++) sums.Execute(part, parts);
+            }
+            finally
+            {
+                sums.Problem = default;
+                sums.RowUnit = 0;
+            }
+            return;
+        }
+        // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
+        // each part repeats stays negligible): with parts claimed dynamically, a thread whose
+        // core is slowed by other work ends up with fewer of them.
+        int rowParts = tm * tn > 1 ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
+        p.Epilogue?.Prepare(rowParts * tn);
         if (tm * tn > 1)
         {
-            // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
-            // each part repeats stays negligible): with parts claimed dynamically, a thread whose
-            // core is slowed by other work ends up with fewer of them.
-            int rowsPerThread = p.M / tm;
-            int perThread = Math.Clamp(rowsPerThread / 256, 1, 4);
             var job = t_productJob ??= new ProductJob();
             job.Problem = p;
-            job.Tm = tm * perThread;
+            job.Tm = rowParts;
             job.Tn = tn;
             try
             {
@@ -280,7 +306,7 @@ internal static unsafe class GemmDriver<T, TK>
                 job.Problem = default;
             }
         }
-        RunRange(p, 0, p.M, 0, p.N);
+        RunRange(p, 0, p.M, 0, p.N, 0);
     }
 
     /// <summary>
@@ -320,9 +346,9 @@ internal static unsafe class GemmDriver<T, TK>
         return (start, end);
     }
 
-    /// <summary>Computes the rectangle [m0,m1)×[n0,n1) of C on the calling thread.</summary>
+    /// <summary>Computes the rectangle [m0,m1)×[n0,n1) of C on the calling thread, as part <paramref name="part"/> of the product (for its epilogue).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1)
+    internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1, int part)
     {
         if (m0 >= m1 || n0 >= n1) return;
         int MR = TK.MR, NR = TK.NR;
@@ -354,8 +380,9 @@ internal static unsafe class GemmDriver<T, TK>
                 int kc = Math.Min(kcMax, p.K - pc);
                 // B̃ slivers are "rows" of op(B)ᵀ: index j with stride CsB, step p with stride RsB.
                 GemmPacking.PackSlivers(p.B + pc * p.RsB + jc * p.CsB, p.CsB, p.RsB, nc, kc, NR, bPack);
-                // Later k blocks accumulate onto what the first one wrote.
+                // Later k blocks accumulate onto what the first one wrote; the last one hands its slivers to the epilogue.
                 T beta = pc == 0 ? p.Beta : T.One;
+                var epilogue = pc + kc >= p.K ? p.Epilogue : null;
                 for (int ic = m0; ic < m1; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
@@ -366,7 +393,7 @@ internal static unsafe class GemmDriver<T, TK>
                     {
                         GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
-                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch);
+                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc);
                     }
                     else
                     {
@@ -375,7 +402,7 @@ internal static unsafe class GemmDriver<T, TK>
                         if (fullRows < mc)
                             GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
-                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch);
+                            bPack, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc);
                     }
                 }
             }
@@ -390,11 +417,12 @@ internal static unsafe class GemmDriver<T, TK>
     /// </summary>
     /// <remarks>
     /// A sliver s starts at a + s·sliverStride with element (r, p) at r·rsA + p·csA; aEdge is the
-    /// packed (rsA = 1, csA = MR) partial sliver holding the last mc mod MR rows.
+    /// packed (rsA = 1, csA = MR) partial sliver holding the last mc mod MR rows. A non-null
+    /// <paramref name="epilogue"/> gets each finished row sliver (rows row0 + ir…, columns col0…) while it is in L1.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
-        T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch)
+        T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0)
     {
         int MR = TK.MR, NR = TK.NR;
         int fullCols = nc / NR * NR;
@@ -421,6 +449,7 @@ internal static unsafe class GemmDriver<T, TK>
                 else TK.Full(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
                 MergeTile(scratch, NR, ct + jr, ldc, mr, nr, alpha, beta);
             }
+            epilogue?.Apply(part, row0 + ir, mr, col0, nc);
         }
     }
 
@@ -443,12 +472,19 @@ internal static unsafe class GemmDriver<T, TK>
     {
         public GemmProblem<T> Problem;
         public int Tm, Tn;
+        public int RowUnit;   // > 0: Tm row ranges at multiples of RowUnit (a summing epilogue's parts)
 
         public void Execute(int part, int parts)
         {
+            if (RowUnit > 0)
+            {
+                int positions = Problem.M / RowUnit;
+                RunRange(Problem, RowUnit * (int)((long)positions * part / Tm), RowUnit * (int)((long)positions * (part + 1) / Tm), 0, Problem.N, part);
+                return;
+            }
             var (m0, m1) = Split(Problem.M, TK.MR, Tm, part % Tm);
             var (n0, n1) = Split(Problem.N, TK.NR, Tn, part / Tm);
-            RunRange(Problem, m0, m1, n0, n1);
+            RunRange(Problem, m0, m1, n0, n1, part);
         }
     }
 
@@ -459,7 +495,7 @@ internal static unsafe class GemmDriver<T, TK>
         public void Execute(int part, int parts)
         {
             var p = Batch.Problem.Item(part, Batch.StrideA, Batch.StrideB, Batch.StrideC);
-            RunRange(p, 0, p.M, 0, p.N);
+            RunRange(p, 0, p.M, 0, p.N, 0);
         }
     }
 }

@@ -52,6 +52,22 @@ internal static class MatMulKernel
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="RunWithEpilogue{T}"/> can run this product: A not transposed and not broadcast over the batch, B one
+    /// matrix shared by every batch entry, so the batch folds into the rows of one GEMM whose C is the output, row by row.
+    /// </summary>
+    public static bool FoldsIntoOneProduct(Shape a, Shape b, bool transA, Shape c) =>
+        !transA && b.Size == b[^1] * b[^2] && a.Size / Math.Max(1, a[^1] * a[^2]) == c.Size / Math.Max(1, c[^1] * c[^2]) && c.Size > 0;
+
+    /// <summary>c = a·op(b) as one GEMM (see <see cref="FoldsIntoOneProduct"/>), with <paramref name="epilogue"/> run on c as it is finished.</summary>
+    public static void RunWithEpilogue<T>(NDArray<T> a, NDArray<T> b, bool transB, NDArray<T> c, GemmEpilogue<T> epilogue) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!FoldsIntoOneProduct(a.Shape, b.Shape, false, c.Shape))
+            throw new ShapeException($"matmul with epilogue: {a.Shape}·{(transB ? "ᵀ" : "")}{b.Shape} → {c.Shape} does not fold into one product.");
+        int n = c.Shape[^1], k = a.Shape[^1];
+        Gemm.MultiplyWithEpilogue(transB, c.Size / n, n, k, a.Data, k, b.Data, b.Shape[^1], c.Data, epilogue);
+    }
+
     /// <summary>Element stride of each broadcast batch axis in an operand (0 where the operand is broadcast).</summary>
     private static long[] BatchStrides(Shape s, Shape batch)
     {

@@ -95,6 +95,17 @@ public abstract class Primitive : IEquatable<Primitive>
     public abstract void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>
+    /// Trait: the kernel fills the output of <paramref name="node"/> as the C of one GEMM and can hand each finished piece of it
+    /// to a <see cref="GemmEpilogue{T}"/> while it is in cache (<see cref="ExecuteWithEpilogue{T}"/>); the fuser then runs the
+    /// output's elementwise consumers and leading-axis sums there. False unless the primitive declares it.
+    /// </summary>
+    internal virtual bool AcceptsEpilogue(Node node) => false;
+
+    /// <summary>Runs the kernel with <paramref name="epilogue"/> on its output (only where <see cref="AcceptsEpilogue"/> holds).</summary>
+    internal virtual void ExecuteWithEpilogue<T>(NDArray<T>[] inputs, NDArray<T> output, GemmEpilogue<T> epilogue) where T : unmanaged, IFloatingPointIeee754<T> =>
+        throw new NotSupportedException($"{Name}: the kernel does not run epilogues.");
+
+    /// <summary>
     /// Reverse-mode rule: given the node (its inputs and output live in the graph being built) and the
     /// cotangent of its output, returns one cotangent per input (null where the input gets none).
     /// Cotangents must have the input's shape: undo broadcasting with <c>Fn.SumToShape</c>.

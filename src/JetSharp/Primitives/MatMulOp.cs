@@ -65,6 +65,13 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
         MatMulKernel.Run(inputs[0], inputs[1], TransposeA, TransposeB, output);
 
+    /// <summary>When the product folds into one GEMM (A not transposed nor broadcast, B one shared matrix).</summary>
+    internal override bool AcceptsEpilogue(Node node) =>
+        MatMulKernel.FoldsIntoOneProduct(node.InputArray[0].Shape, node.InputArray[1].Shape, TransposeA, node.Shape);
+
+    internal override void ExecuteWithEpilogue<T>(NDArray<T>[] inputs, NDArray<T> output, GemmEpilogue<T> epilogue) =>
+        MatMulKernel.RunWithEpilogue(inputs[0], inputs[1], TransposeB, output, epilogue);
+
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {

@@ -29,9 +29,17 @@ public sealed class Executable
     private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs (a fused tree's leaves)
     private readonly int[] _outputSlots;
     private readonly Dictionary<Node, FusedTree> _fused;
+    private readonly Dictionary<Node, EpilogueGroup> _epilogues;   // by primary node
+    private readonly bool[] _companion;                           // per scheduled node: computed by its group's primary
 
-    /// <summary>Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>).</summary>
-    public Executable(Graph graph, bool fuse = true)
+    /// <summary>
+    /// Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>),
+    /// and <paramref name="fuseEpilogues"/> (with <paramref name="fuse"/>; opt-in) runs the elementwise consumers and leading-axis sums of products
+    /// in the GEMM's epilogue (see <see cref="EpilogueGroup"/>). Opt-in because it has not yet been measured faster, and its sums group their
+    /// terms by row ranges (fixed by the summed positions, so the same for any batch size and thread count) where the node-by-node executor
+    /// adds them one by one: results differ from it by rounding.
+    /// </summary>
+    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false)
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
@@ -41,11 +49,23 @@ public sealed class Executable
             foreach (var i in n.InputArray.Distinct()) consumers[i]++;
         foreach (var o in graph.Outputs) consumers[o]++;
         (_fused, var absorbed) = fuse ? FusedTree.Plan(reachable, consumers) : ([], []);
+        List<Node> order = [.. reachable.Where(n => !absorbed.Contains(n))];
+        (_epilogues, order) = fuse && fuseEpilogues ? GemmEpilogueFusion.Plan(order, _fused, graph.Outputs) : ([], order);
+        var primaryOf = _epilogues.Values.SelectMany(g => g.Companions.Select(c => (c, g.Primary))).ToDictionary(x => x.c, x => x.Primary);
 
-        Node[] InputsOf(Node n) => [.. (_fused.TryGetValue(n, out var tree) ? tree.Leaves : n.InputArray).Distinct()];
+        Node[] InputsOf(Node n) =>
+            _epilogues.TryGetValue(n, out var group) ? group.Leaves
+            : primaryOf.ContainsKey(n) ? []
+            : [.. (_fused.TryGetValue(n, out var tree) ? tree.Leaves : n.InputArray).Distinct()];
+        // The scheduler sees each epilogue group as its primary (allocating the companions too); the companions follow it.
+        Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
         long elementBytes = graph.DType.SizeInBytes();
-        _schedule = Scheduling.EagerReductions([.. reachable.Where(n => !absorbed.Contains(n))], InputsOf, graph.Outputs,
-            n => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes);
+        long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
+        _schedule = GemmEpilogueFusion.KeepCompanionsWithPrimary(Scheduling.EagerReductions(
+            [.. order.Where(n => !primaryOf.ContainsKey(n))], n => [.. InputsOf(n).Select(Scheduled).Distinct()], graph.Outputs.Select(Scheduled),
+            n => _epilogues.TryGetValue(n, out var g) ? g.Companions.Append(n).Sum(Bytes) : Bytes(n)), _epilogues);
+        var companions = primaryOf.Keys.ToHashSet();
+        _companion = [.. _schedule.Select(companions.Contains)];
         for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
         _uses = new int[_schedule.Length];
         _inputSlots = new int[_schedule.Length][];
@@ -86,7 +106,7 @@ public sealed class Executable
         {
             var node = _schedule[i];
             bool elementwise = _fused.TryGetValue(node, out var tree) ? tree.IsElementwise : node.Op.IsElementwise;
-            if (node.Op.IsView || !elementwise) continue;
+            if (node.Op.IsView || !elementwise || _companion[i] || _epilogues.ContainsKey(node)) continue;
             foreach (var s in _inputSlots[i])
             {
                 var operand = _schedule[s];
@@ -123,7 +143,7 @@ public sealed class Executable
     public string PlanListing()
     {
         var sb = new System.Text.StringBuilder();
-        SimulatePlan(null, (i, live) => sb.AppendLine($"{live,12:N0}  {(_fused.ContainsKey(_schedule[i]) ? "fused " : "")}{_schedule[i]}"));
+        SimulatePlan(null, (i, live) => sb.AppendLine($"{live,12:N0}  {Mark(_schedule[i])}{_schedule[i]}"));
         return sb.ToString();
     }
 
@@ -160,6 +180,18 @@ public sealed class Executable
                 owner[i] = owner[_slot[source]];
                 if (owner[i] >= 0) refs[owner[i]]++;
             }
+            else if (_companion[i]) { }                  // allocated by its group's step
+            else if (_epilogues.TryGetValue(node, out var group))
+            {
+                foreach (var member in group.Companions.Prepend(node))
+                {
+                    int slot = _slot[member];
+                    owner[slot] = slot;
+                    refs[slot] = 1;
+                    Allocate(slot);
+                }
+                if (group.NeedsScratch) { live += group.Product.Shape.Size * size; peak = Math.Max(peak, live); live -= group.Product.Shape.Size * size; }
+            }
             else if (_inPlace[i] >= 0)
             {
                 int from = owner[_inPlace[i]];           // the operand's buffer passes to this node
@@ -189,8 +221,14 @@ public sealed class Executable
         return peak;
     }
 
+    private string Mark(Node n) =>
+        _epilogues.TryGetValue(n, out var g) ? $"gemm+epilogue({g.Product}; {g.Size} nodes) " : _companion[_slot[n]] ? "(in epilogue) " : _fused.ContainsKey(n) ? "fused " : "";
+
     /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
+
+    /// <summary>Number of products run with their consumers in the GEMM's epilogue (<see cref="EpilogueGroup"/>), and of graph nodes they replace.</summary>
+    public (int Products, int Nodes) EpilogueFusion => (_epilogues.Count, _epilogues.Values.Sum(g => g.Size));
 
     /// <summary>Compiles <paramref name="graph"/>: schedules it, fuses elementwise trees and plans its buffers.</summary>
     public static Executable Compile(Graph graph) => new(graph ?? throw new ArgumentNullException(nameof(graph)));
@@ -302,7 +340,8 @@ public sealed class Executable
         foreach (var i in Enumerable.Range(0, times.Length).OrderByDescending(i => times[i]).Take(top))
         {
             double ms = times[i] * 1e3 / Stopwatch.Frequency;
-            string fused = _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : "";
+            string fused = _epilogues.TryGetValue(_schedule[i], out var g) ? $"gemm+epilogue({g.Size}) "
+                : _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : "";
             sb.AppendLine($"{ms,10:0.0} ms {100 * ms / Math.Max(total, 1e-12),5:0.0}%  {fused}{_schedule[i]}");
         }
         return sb.ToString();
@@ -358,6 +397,29 @@ public sealed class Executable
                     break;
                 case ConstantOp constant:
                     values[i] = constant.Get<T>();
+                    break;
+                case var _ when _companion[i]:
+                    break;                                // computed by its group's step
+                case var _ when _epilogues.TryGetValue(node, out var group):
+                    foreach (var member in group.Companions.Prepend(node))
+                    {
+                        var buffer = new NDArray<T>(member.Shape, pool.Rent(member.Shape.Size));
+                        long bytes = buffer.Data.Length * (long)Unsafe.SizeOf<T>();
+                        meter.Allocate(bytes);
+                        produced += bytes;
+                        owners[buffer.Data] = 1;
+                        values[_slot[member]] = buffer;
+                    }
+                    if (group.NeedsScratch)
+                    {
+                        var scratch = new NDArray<T>(group.Product.Shape, pool.Rent(group.Product.Shape.Size));
+                        long bytes = scratch.Data.Length * (long)Unsafe.SizeOf<T>();
+                        meter.Allocate(bytes);
+                        group.Execute(x => values[_slot[x]]!, scratch);
+                        meter.Release(bytes);
+                        pool.Return(scratch.Data);
+                    }
+                    else group.Execute(x => values[_slot[x]]!, values[i]!);
                     break;
                 default:
                     _fused.TryGetValue(node, out var tree);

@@ -40,6 +40,18 @@ internal sealed class FusedTree
     public int Size => _program.Count(i => !i.IsLoad) + (IsElementwise ? 0 : 1);
     /// <summary>Output element i depends only on element i of each leaf (false for a reducing tree).</summary>
     public bool IsElementwise => _outer == 0 && _inner == 0;
+    /// <summary>The program, over the leaves; its last step is the tree's value (the summed term, for a reducing tree).</summary>
+    internal FusedStep[] Program => _program;
+    /// <summary>Leading positions a reducing tree sums over; 0 for an elementwise tree.</summary>
+    internal int Outer => _outer;
+    /// <summary>Trailing positions a reducing tree sums over; 0 for an elementwise or leading-sum tree.</summary>
+    internal int Inner => _inner;
+    /// <summary>The shape the program runs over: the root's, or the summed operand's for a reducing tree.</summary>
+    internal Shape Domain => _outer > 0 || _inner > 0 ? Root.InputArray[0].Shape : Root.Shape;
+
+    /// <summary>A fusable node (<see cref="IsFusable"/>) on its own, as a one-step program over its inputs.</summary>
+    internal static FusedTree Single(Node n) =>
+        IsFusable(n) ? Build(n, _ => false) : throw new ArgumentException($"FusedTree.Single: {n} is not fusable arithmetic.", nameof(n));
 
     /// <summary>Least output size of a reducing tree: below it, per-chunk overhead outweighs the saved pass.</summary>
     internal const int MinReducedSize = 256;

@@ -114,7 +114,7 @@ public sealed class CliTests : IDisposable
         var commands = new List<Command>();
         void Walk(Command c) { commands.Add(c); foreach (var s in c.Subcommands.Where(s => !s.Hidden)) Walk(s); }
         Walk(Program.CreateRoot());
-        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "scan", "sparsity", "pinn-jacobian", "memory", "codegen", "layers", "graph", "fixedpoint", "controlflow", "kalman", "jacobian", "example", "operator", "export"], commands.Select(c => c.Name));
+        Assert.Equal(["jetsharp", "demo", "bench", "gemm", "depth", "scan", "sparsity", "pinn-jacobian", "memory", "codegen", "layers", "epilogue", "graph", "fixedpoint", "controlflow", "kalman", "jacobian", "example", "operator", "export"], commands.Select(c => c.Name));
 
         foreach (var command in commands.Skip(1))
         {
