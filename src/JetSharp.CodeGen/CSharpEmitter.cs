@@ -22,6 +22,11 @@ public sealed record EmitOptions
     /// <see cref="CSharpEmitter.Emit"/> and <see cref="CSharpExport"/>, whose code depends only on the BCL.
     /// </summary>
     public bool? UseLibraryKernels { get; init; }
+    /// <summary>
+    /// Compiled code: run regions whose tensors have the points as their only large axis as one loop over blocks of
+    /// points (<see cref="PerPointPlanner"/>), instead of one pass per node. Default true; ignored by standalone code.
+    /// </summary>
+    public bool PerPointLoops { get; init; } = true;
 }
 
 /// <summary>
@@ -104,9 +109,20 @@ public static class CSharpEmitter
             values[x] = new Operand(inputNames[i], null, false);
         }
 
+        // Compiled code runs per-point regions as loops over blocks of points (PerPointEmitter): the region's nodes
+        // move together, after the point-free values they read; the other nodes keep their order.
+        var regionOf = new Dictionary<Node, PerPointRegion>();
+        if (library && options.PerPointLoops)
+        {
+            var emitterOf = live.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => emitters[p.i]);
+            var steps = PerPointPlanner.Plan(graph, live, n => emitterOf[n] is not KernelCallEmitter);
+            live = [.. steps.SelectMany(s => s is PerPointRegion r ? r.Nodes : [(Node)s])];
+            emitters = [.. live.Select(n => emitterOf[n])];
+            foreach (var r in steps.OfType<PerPointRegion>()) foreach (var n in r.Nodes) regionOf[n] = r;
+        }
         // Compiled code fuses chains of elementwise arithmetic: a node read once, by a same-shape arithmetic node,
         // is not stored but computed inside its consumer's vector loop (see ElementwiseEmitter).
-        var fused = library ? FusedNodes(graph, live, emitters) : [];
+        var fused = library ? FusedNodes(graph, live, emitters, regionOf.ContainsKey) : [];
         ctx.Fused = fused;
         // Where each node's value is really read: a fused node at the end of its chain.
         var index = new Dictionary<Node, int>();
@@ -114,18 +130,37 @@ public static class CSharpEmitter
         var readAt = new int[live.Count];
         var consumer = new Dictionary<Node, Node>();
         foreach (var c in live) foreach (var x in c.Inputs) consumer[x] = c;
-        for (int n = live.Count - 1; n >= 0; n--) readAt[n] = fused.Contains(live[n]) ? readAt[index[consumer[live[n]]]] : n;
+        for (int n = live.Count - 1; n >= 0; n--)
+            readAt[n] = regionOf.TryGetValue(live[n], out var region) ? index[region.Nodes[^1]]   // a region reads at its end
+                : fused.Contains(live[n]) ? readAt[index[consumer[live[n]]]] : n;
         // Last use of each node in emission order (outputs live to the end), for buffer reuse.
         var lastUse = new Dictionary<Node, int>();
         for (int n = 0; n < live.Count; n++)
             foreach (var x in live[n].Inputs) lastUse[x] = Math.Max(lastUse.GetValueOrDefault(x, -1), readAt[n]);
         foreach (var o in graph.Outputs) lastUse[o] = int.MaxValue;
         var bufferLastUse = new Dictionary<string, int>();
+        var regionIndex = new Dictionary<PerPointRegion, int>();
 
         for (int n = 0; n < live.Count; n++)
         {
             var node = live[n];
             if (node.Op is InputOp) continue;
+            if (regionOf.TryGetValue(node, out var region))
+            {
+                // The whole region is written at its last node; its outputs' buffers live until their last reader.
+                if (node != region.Nodes[^1]) { values[node] = new Operand(null, null, false); continue; }
+                PerPointEmitter.Emit(region, regionIndex[region] = regionIndex.Count, graph.DType, ctx, values,
+                    x => names.Claim($"{Identifier(x.Op.Name)}_{x.Id}"), Listing, (key, code) => members.TryAdd(key, code));
+                foreach (var x in region.Nodes)
+                    if (values.GetValueOrDefault(x) is { Owned: true, Array: { } output })
+                        bufferLastUse[output] = Math.Max(bufferLastUse.GetValueOrDefault(output, -1), lastUse.GetValueOrDefault(x, n));
+                foreach (var dead in bufferLastUse.Where(kv => kv.Value <= n).Select(kv => kv.Key).ToList())
+                {
+                    ctx.Release(dead);
+                    bufferLastUse.Remove(dead);
+                }
+                continue;
+            }
             bool isConstant = node.Op is ConstantOp;
             string name = names.Claim(isConstant ? $"const_{node.Id}" : $"{Identifier(node.Op.Name)}_{node.Id}");
             ctx.Reset(node, name);
@@ -217,7 +252,7 @@ public static class CSharpEmitter
     }
 
     /// <summary>Arithmetic nodes (add, sub, mul, div, neg) whose single reader is a same-shape arithmetic node: computed in that reader's loop.</summary>
-    private static HashSet<Node> FusedNodes(Graph graph, List<Node> live, IPrimitiveEmitter[] emitters)
+    private static HashSet<Node> FusedNodes(Graph graph, List<Node> live, IPrimitiveEmitter[] emitters, Func<Node, bool> inRegion)
     {
         var emitter = new Dictionary<Node, IPrimitiveEmitter>();
         for (int n = 0; n < live.Count; n++) emitter[live[n]] = emitters[n];
@@ -227,13 +262,13 @@ public static class CSharpEmitter
             foreach (var x in c.Inputs) { uses[x] = uses.GetValueOrDefault(x) + 1; reader[x] = c; }
         var outputs = graph.Outputs.ToHashSet();
         bool Arithmetic(Node n) =>
-            ReferenceEquals(emitter[n], ElementwiseEmitter.Instance) && ElementwiseEmitter.Fusible(n);
+            ReferenceEquals(emitter[n], ElementwiseEmitter.Instance) && ElementwiseEmitter.Fusible(n) && !inRegion(n);
         return [.. live.Where(n => !outputs.Contains(n) && uses.GetValueOrDefault(n) == 1 && Arithmetic(n)
             && reader[n].Shape == n.Shape && Arithmetic(reader[n]))];
     }
 
     /// <summary>The node's listing line and, when recorded, where it came from in user code.</summary>
-    private static string Listing(Node node) =>
+    internal static string Listing(Node node) =>
         node.ToString().Replace("\n", " ") + (node.Origin is { } o ? $"   ← {o}" : "");
 
     /// <summary>Nodes that an output depends on, in graph order (dead code is not emitted).</summary>

@@ -128,7 +128,7 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
             c.Line($"{r}[{o[0]}] = {formula([.. node.Inputs.Select((x, i) => c.Element(x, o[i + 1]))])};"));
     }
 
-    private static string Formula(EmitContext c, ElementwiseArithmetic op, string[] a)
+    internal static string Formula(EmitContext c, ElementwiseArithmetic op, string[] a)
     {
         if (op.Binary is { } b)
             return b switch

@@ -54,7 +54,19 @@ internal sealed class ViewEmitter : IPrimitiveEmitter
 /// <summary>broadcast: each output element reads its input element with stride 0 along the repeated axes.</summary>
 internal sealed class BroadcastEmitter : IPrimitiveEmitter
 {
-    public void Emit(EmitContext c) => ElementwiseEmitter.Elementwise(c, a => a[0]);
+    public void Emit(EmitContext c)
+    {
+        var x = c.Node.Inputs[0];
+        if (c.ValueOf(x).Array is { } source && c.Node.Shape.Size >= 64)
+        {
+            var shape = c.Node.Shape;
+            string r = c.AllocateResult(zero: false);
+            if (!ContiguousRuns.TryEmit(c, r, source, [.. shape], EmitContext.Strides(shape), EmitContext.BroadcastStrides(x.Shape, shape), (to, from) => $"{from}.CopyTo({to})"))
+                c.Loops([.. shape], [EmitContext.Strides(shape), EmitContext.BroadcastStrides(x.Shape, shape)], [0, 0], o => c.Line($"{r}[{o[0]}] = {source}[{o[1]}];"));
+            return;
+        }
+        ElementwiseEmitter.Elementwise(c, a => a[0]);
+    }
 }
 
 /// <summary>transpose: output axis k walks input axis perm[k].</summary>
@@ -131,6 +143,9 @@ internal sealed class SumEmitter : IPrimitiveEmitter
         var outStrides = new int[x.Rank];
         for (int k = 0; k < x.Rank; k++) outStrides[k] = op.Axes.Contains(k) ? 0 : keptStrides[k];
         var r = c.AllocateResult();
+        if (c.ValueOf(x).Array is { } source && ContiguousRuns.TryEmit(c, r, source, [.. x.Shape], outStrides, EmitContext.Strides(x.Shape),
+                (to, from) => $"EmittedKernels.Add<{c.T}>({to}, {from}, {to})"))
+            return;
         c.Loops([.. x.Shape], [outStrides, EmitContext.Strides(x.Shape)], [0, 0],
             o => c.Line($"{r}[{o[0]}] += {c.Element(x, o[1])};"));
     }

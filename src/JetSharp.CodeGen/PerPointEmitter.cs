@@ -1,0 +1,331 @@
+using System.Globalization;
+using System.Text;
+
+namespace JetSharp.CodeGen;
+
+/// <summary>
+/// What a <see cref="PointRule"/> sees while it writes one node of a per-point region: the node, the names of its
+/// operands' blocks (per-point values as <c>[Outer, B, Inner]</c> blocks, point-free values whole), their block
+/// shapes, the result's name, and an element-loop writer with <c>Vector&lt;T&gt;</c> inner loops.
+/// </summary>
+internal sealed class PointContext
+{
+    private readonly PerPointRegion _region;
+    private readonly Dictionary<Node, string> _names;
+    private readonly HashSet<Node> _literals;
+    private readonly Func<Node, string> _transposed;
+
+    public PointContext(PerPointRegion region, EmitContext sub, Dictionary<Node, string> names, HashSet<Node> literals, Func<Node, string> transposed)
+    {
+        _region = region;
+        Sub = sub;
+        _names = names;
+        _literals = literals;
+        _transposed = transposed;
+    }
+
+    /// <summary>The text sink of the region's method (its <see cref="EmitContext.Loops"/> and literals).</summary>
+    public EmitContext Sub { get; }
+    public Node Node { get; set; } = null!;
+    public string Result { get; set; } = "";
+    public string T => Sub.T;
+    /// <summary>512-bit vectors where the machine has them (the code is compiled where it runs), else <c>Vector&lt;T&gt;</c>.</summary>
+    public string VectorType => Wide ? $"System.Runtime.Intrinsics.Vector512<{T}>" : $"System.Numerics.Vector<{T}>";
+
+    private static bool Wide => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+
+    /// <summary>A vector of <paramref name="scalar"/> in every lane.</summary>
+    public string Splat(string scalar) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({scalar})" : $"new {VectorType}({scalar})";
+
+    /// <summary>The vector at <paramref name="index"/> of <paramref name="array"/>.</summary>
+    public string Load(string array, string index) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({array}, {index})" : $"new {VectorType}({array}, {index})";
+
+    public void Line(string text) => Sub.Line(text);
+
+    /// <summary>Whether <paramref name="x"/> is held per block (a per-point value of the region).</summary>
+    public bool IsLocal(Node x) => _region.Layouts.ContainsKey(x);
+
+    public bool IsReduction(Node x) => _region.Reductions.Contains(x);
+
+    /// <summary>The array (or literal) holding <paramref name="x"/> in the region's code.</summary>
+    public string Name(Node x) => _names[x];
+
+    /// <summary>A block's shape: the points' axis of extent B (merged layouts as rows [Outer·B, Inner]); point-free values whole.</summary>
+    public Shape LocalShape(Node x)
+    {
+        if (!_region.Layouts.TryGetValue(x, out var l)) return x.Shape;
+        if (l.Merged) return new Shape(l.Outer * _region.Block, l.Inner);
+        var dims = x.Shape.ToArray();
+        dims[l.Axis] = _region.Block;
+        return new Shape(dims);
+    }
+
+    public int LocalSize(Node x) => LocalShape(x).Size;
+
+    /// <summary>op(B) for a product with Bᵀ: a transposed copy made once per call, before the blocks.</summary>
+    public string TransposedWeight(Node b) => _transposed(b);
+
+    /// <summary>Elementwise nodes computed inside their single reader's loop (never stored).</summary>
+    public HashSet<Node> Inlined { get; } = [];
+
+    /// <summary>
+    /// target[i] = (or += with <paramref name="accumulate"/>) the formula at i over <paramref name="dims"/> (default: the node's
+    /// block), with <paramref name="leaves"/> broadcast to it; <paramref name="scalar"/> and <paramref name="vector"/> write the
+    /// formula given each leaf's element expression. The innermost run is a vector loop where every leaf is contiguous
+    /// or repeated along it.
+    /// </summary>
+    public void ElementLoop(string target, bool accumulate, IReadOnlyList<Node> leaves, Func<Func<Node, string>, string> scalar,
+        Func<Func<Node, string>, string>? vector, Shape? dims = null, int[]? targetStrides = null)
+    {
+        var shape = dims ?? LocalShape(Node);
+        var strides = new int[leaves.Count + 1][];
+        strides[0] = targetStrides ?? EmitContext.Strides(shape);
+        for (int o = 0; o < leaves.Count; o++) strides[o + 1] = EmitContext.BroadcastStrides(LocalShape(leaves[o]), shape);
+        var (d, st) = EmitContext.Merge([.. shape], strides);
+        string op = accumulate ? "+=" : "=";
+        int Leaf(Node x) => leaves.Select((l, i) => (l, i)).First(p => p.l == x).i;
+        if (d.Count == 0)
+        {
+            Line($"{target}[0] {op} {scalar(x => Element(x, "0", 0, "", false))};");
+            return;
+        }
+        int inner = d[^1];
+        var innerStride = st.Select(s => s[^1]).ToArray();
+        bool vectorised = vector is not null && inner >= 4 && innerStride[0] == 1 && innerStride.Skip(1).All(s => s is 0 or 1);
+        var outerStrides = st.Select(s => s.Take(s.Count - 1).ToArray()).ToArray();
+        Sub.Loops([.. d.Take(d.Count - 1)], outerStrides, new int[strides.Length], o =>
+        {
+            string At(int k, string v) => Plus(o[k], innerStride[k] == 0 ? "" : innerStride[k] == 1 ? v : $"{v} * {innerStride[k]}");
+            string Scalar(Node x) { int k = Leaf(x) + 1; return Element(x, o[k], innerStride[k], "v", false); }
+            if (!vectorised)
+            {
+                Line($"for (int v = 0; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
+                return;
+            }
+            string value = vector!(x => { int k = Leaf(x) + 1; return Element(x, o[k], innerStride[k], "v", true); });
+            if (accumulate) value = $"{Load(target, At(0, "v"))} + ({value})";
+            Line("{");
+            Line("    int v = 0;");
+            string store = Wide ? $"System.Runtime.Intrinsics.Vector512.CopyTo({value}, {target}, {At(0, "v")})" : $"({value}).CopyTo({target}, {At(0, "v")})";
+            Line($"    for (; v <= {inner} - {VectorType}.Count; v += {VectorType}.Count) {store};");
+            Line($"    for (; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
+            Line("}");
+        }, prefix: "q");
+    }
+
+    private string Element(Node x, string offset, int stride, string v, bool vector)
+    {
+        var name = _names[x];
+        if (_literals.Contains(x)) return vector ? Splat(name) : name;
+        string index = Plus(offset, stride == 0 ? "" : stride == 1 ? v : $"{v} * {stride}");
+        if (!vector) return $"{name}[{index}]";
+        return stride == 0 ? Splat($"{name}[{index}]") : Load(name, index);
+    }
+
+    private static string Plus(string a, string b) => b.Length == 0 ? a : a == "0" ? b : $"{a} + {b}";
+}
+
+/// <summary>
+/// Writes a <see cref="PerPointRegion"/>: in <c>Run</c>, the region's outputs (per-point values needed elsewhere,
+/// written block by block; reductions, accumulated) and one call per chunk of blocks; in a static method of the
+/// class, the loop over the chunk's blocks of points, each block running every node of the region in turn on
+/// small arrays that stay in the first-level cache. A reduction over the points is accumulated per chunk and
+/// the chunks' partial sums are added in chunk order, so the result does not depend on the core count.
+/// </summary>
+internal static class PerPointEmitter
+{
+    /// <summary>
+    /// Emits <paramref name="region"/> (number <paramref name="index"/> of the class) into <paramref name="run"/>;
+    /// <paramref name="values"/> receives the value of every region output, <paramref name="name"/> names a node,
+    /// <paramref name="member"/> adds a member to the class.
+    /// </summary>
+    public static void Emit(PerPointRegion region, int index, DType dtype, EmitContext run, Dictionary<Node, Operand> values,
+        Func<Node, string> name, Func<Node, string> listing, Action<string, string> member)
+    {
+        string t = run.T, method = $"PerPointRegion{index}";
+        int n = region.Points, block = region.Block, perChunk = n / block / region.Chunks;
+        run.Line("");
+        run.Line($"// Per-point region {index}: {region.Nodes.Count} nodes over {n} points in blocks of {block}" +
+                 (region.Chunks > 1 ? $", {region.Chunks} chunks on separate cores" : "") + $" ({method}).");
+        var io = new List<string>();
+        var names = new Dictionary<Node, string>();
+        var literals = new HashSet<Node>();
+        var prologue = new List<string>();
+        var declared = new HashSet<string>();
+        string Pass(string array) { io.Add(array); return $"io[{io.Count - 1}]"; }
+
+        // Values read whole (weights, constants) or block by block (point inputs): named as in Run.
+        foreach (var x in region.External)
+        {
+            var v = values[x];
+            if (v.Literal is { } lit) { names[x] = lit; literals.Add(x); continue; }
+            names[x] = v.Array!;
+            if (declared.Add(v.Array!)) prologue.Add($"{t}[] {v.Array} = {Pass(v.Array!)};");   // views share their array
+        }
+        // Outputs: per-point values needed elsewhere (whole arrays) and reductions (chunk 0 sums into the result, the others into partials).
+        var partials = new List<(Node Node, string[] Parts)>();
+        var global = new Dictionary<Node, string>();
+        foreach (var x in region.Nodes.Where(x => region.Materialized.Contains(x) || region.Reductions.Contains(x)))
+        {
+            string output = name(x);
+            run.Reset(x, output);
+            run.AllocateResult(zero: region.Reductions.Contains(x));
+            values[x] = run.Result!.Value;
+            if (!region.Reductions.Contains(x))
+            {
+                global[x] = output;
+                prologue.Add($"{t}[] {output} = {Pass(output)};");
+                continue;
+            }
+            var parts = new string[region.Chunks];
+            parts[0] = output;
+            for (int c = 1; c < region.Chunks; c++)
+            {
+                string field = $"s_partial{index}_{x.Id}_{c}";
+                member(field, $"[System.ThreadStatic] private static {t}[] {field};");
+                parts[c] = $"{output}_part{c}";
+                run.Line($"{t}[] {parts[c]} = {field} ??= new {t}[{x.Shape.Size}];");
+                run.Line($"System.Array.Clear({parts[c]});");
+            }
+            partials.Add((x, parts));
+            int first = io.Count;
+            foreach (var part in parts) Pass(part);
+            names[x] = $"acc_{output}";
+            prologue.Add($"{t}[] acc_{output} = io[{first} + chunk];");
+        }
+        var transposed = new Dictionary<Node, string>();
+        string Transposed(Node b)
+        {
+            if (transposed.TryGetValue(b, out var tn)) return tn;
+            // op(B) = Bᵀ for B [n, k]: written once per call in Run, passed in.
+            int rows = b.Shape[^2], cols = b.Shape[^1];
+            string field = $"s_transposed{index}_{b.Id}", local = $"{names[b]}_T{index}";
+            member(field, $"[System.ThreadStatic] private static {t}[] {field};");
+            run.Line($"{t}[] {local} = {field} ??= new {t}[{rows * cols}];");
+            run.Line($"for (int i = 0; i < {rows}; i++) for (int j = 0; j < {cols}; j++) {local}[j * {rows} + i] = {names[b]}[i * {cols} + j];");
+            prologue.Add($"{t}[] {local} = {Pass(local)};");
+            return transposed[b] = local;
+        }
+
+        var body = new StringBuilder();
+        var sub = new EmitContext(body, [], [], dtype, 1, true);
+        var c2 = new PointContext(region, sub, names, literals, Transposed);
+
+        // Elementwise arithmetic read once, by elementwise arithmetic of the same block shape, is computed in its reader's loop.
+        var readers = new Dictionary<Node, List<Node>>();
+        foreach (var x in region.Nodes) foreach (var i in x.Inputs) (readers.TryGetValue(i, out var l) ? l : readers[i] = []).Add(x);
+        bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x) && !region.Reductions.Contains(x);
+        foreach (var x in region.Nodes)
+            if (Arithmetic(x) && !region.Materialized.Contains(x) && readers.TryGetValue(x, out var r) && r.Count == 1
+                && Arithmetic(r[0]) && c2.LocalShape(r[0]) == c2.LocalShape(x))
+                c2.Inlined.Add(x);
+        var position = new Dictionary<Node, int>();
+        for (int i = 0; i < region.Nodes.Count; i++) position[region.Nodes[i]] = i;
+        var readAt = new int[region.Nodes.Count];
+        for (int i = region.Nodes.Count - 1; i >= 0; i--)
+            readAt[i] = c2.Inlined.Contains(region.Nodes[i]) ? readAt[position[readers[region.Nodes[i]][0]]] : i;
+
+        // Block arrays: one per per-point value (views share their operand's), reused once the value is dead.
+        var owner = new Dictionary<Node, Node>();
+        foreach (var x in region.External.Where(region.Layouts.ContainsKey)) owner[x] = x;
+        foreach (var x in region.Nodes.Where(x => region.Layouts.ContainsKey(x) && !c2.Inlined.Contains(x))) owner[x] = x.Op.IsView ? owner[x.Inputs[0]] : x;
+        var dies = region.Nodes.Select(_ => new List<Node>()).ToArray();
+        var lastUse = new Dictionary<Node, int>();
+        for (int i = 0; i < region.Nodes.Count; i++)
+        {
+            var x = region.Nodes[i];
+            if (owner.TryGetValue(x, out var own)) lastUse[own] = Math.Max(lastUse.GetValueOrDefault(own, i), i);
+            foreach (var input in x.Inputs)
+                if (owner.TryGetValue(input, out var o)) lastUse[o] = Math.Max(lastUse.GetValueOrDefault(o, readAt[i]), readAt[i]);
+        }
+        foreach (var (o, i) in lastUse) if (owner[o] == o) dies[i].Add(o);
+        var free = new Dictionary<int, Stack<string>>();
+        var slotOf = new Dictionary<Node, string>();
+        var slots = new List<int>();
+        string Slot(Node x)
+        {
+            int size = c2.LocalSize(x);
+            if (free.TryGetValue(size, out var s) && s.Count > 0) return slotOf[x] = s.Pop();
+            slots.Add(size);
+            return slotOf[x] = $"block{slots.Count - 1}";
+        }
+
+        sub.Line($"for (int blk = chunk * {perChunk}; blk < (chunk + 1) * {perChunk}; blk++)");
+        sub.Line("{");
+        sub.Indent();
+        sub.Line($"int b0 = blk * {block};");
+        foreach (var x in region.External.Where(region.Layouts.ContainsKey))
+        {
+            // A point input: the block's rows copied in.
+            string whole = names[x];
+            names[x] = Slot(x);
+            CopyBlock(sub, region, x, whole, names[x], toWhole: false);
+        }
+        for (int i = 0; i < region.Nodes.Count; i++)
+        {
+            var x = region.Nodes[i];
+            sub.Line("");
+            sub.Line($"// {listing(x)}");
+            c2.Node = x;
+            if (c2.Inlined.Contains(x)) sub.Line($"// (computed inside the loop of %{readers[x][0].Id})");
+            else if (region.Reductions.Contains(x))
+            {
+                c2.Result = names[x];
+                PointRules.For(x)!.Emit(c2);
+            }
+            else if (x.Op.IsView)
+            {
+                names[x] = names[x.Inputs[0]];
+                sub.Line($"// (a view: {names[x]} read as {c2.LocalShape(x)}, no code)");
+            }
+            else
+            {
+                c2.Result = names[x] = Slot(x);
+                PointRules.For(x)!.Emit(c2);
+            }
+            if (global.TryGetValue(x, out var whole)) CopyBlock(sub, region, x, whole, names[x], toWhole: true);
+            foreach (var o in dies[i])
+            {
+                if (!free.TryGetValue(c2.LocalSize(o), out var s)) free[c2.LocalSize(o)] = s = new Stack<string>();
+                s.Push(slotOf[o]);
+            }
+        }
+        sub.Outdent();
+        sub.Line("}");
+
+        var m = new StringBuilder();
+        m.Append($"/// <summary>Per-point region {index}: blocks chunk · {perChunk} … (chunk + 1) · {perChunk} − 1 of {block} of the {n} points (called by Run).</summary>\n");
+        m.Append($"private static void {method}(int chunk, {t}[][] io)\n{{\n");
+        foreach (var line in prologue) m.Append("    ").Append(line).Append('\n');
+        for (int s = 0; s < slots.Count; s++)
+        {
+            string field = $"s_block{index}_{s}";
+            member(field, $"[System.ThreadStatic] private static {t}[] {field};");
+            m.Append($"    {t}[] block{s} = {field} ??= new {t}[{slots[s]}];\n");
+        }
+        m.Append(body);
+        m.Append('}');
+        member(method, m.ToString());
+
+        string args = $"new {t}[][] {{ {string.Join(", ", io)} }}";
+        if (region.Chunks > 1) run.Line($"PointKernels.ForChunks({region.Chunks}, {method}, {args});");
+        else run.Line($"{method}(0, {args});");
+        foreach (var (x, parts) in partials)
+            for (int c = 1; c < parts.Length; c++)
+                run.Line($"for (int i = 0; i < {x.Shape.Size}; i++) {parts[0]}[i] += {parts[c]}[i];");
+    }
+
+    /// <summary>Copies a block between the whole array [Outer, N, Inner] and the block [Outer, B, Inner].</summary>
+    private static void CopyBlock(EmitContext sub, PerPointRegion region, Node x, string whole, string local, bool toWhole)
+    {
+        var l = region.Layouts[x];
+        int n = region.Points, b = region.Block;
+        for (int o = 0; o < l.Outer; o++)
+        {
+            string wholeAt = $"{(o == 0 ? "" : $"{o * n * l.Inner} + ")}b0 * {l.Inner}", localAt = $"{o * b * l.Inner}";
+            sub.Line(toWhole
+                ? $"System.Array.Copy({local}, {localAt}, {whole}, {wholeAt}, {b * l.Inner});"
+                : $"System.Array.Copy({whole}, {wholeAt}, {local}, {localAt}, {b * l.Inner});");
+        }
+    }
+}

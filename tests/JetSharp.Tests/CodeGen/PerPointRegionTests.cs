@@ -1,0 +1,120 @@
+using JetSharp.CodeGen;
+using JetSharp.Examples;
+using JetSharp.Nn;
+using JetSharp.Nn.Pinn;
+using JetSharp.Runtime;
+using static JetSharp.Tests.TestUtil;
+
+namespace JetSharp.Tests;
+
+/// <summary>
+/// Per-point regions of compiled code (one loop over blocks of points instead of one pass per node) compute what
+/// the interpreter computes — an independent implementation (whole-tensor kernels, fused trees, the library GEMM)
+/// — and what the node-by-node compiled code computes, on the PINN training steps and on graphs built to reach the
+/// planner's edge cases; and the regions are really used (the source names them).
+/// </summary>
+public class PerPointRegionTests
+{
+    private static int Regions(EmittedGraph g) => g.Source.Split("private static void PerPointRegion").Length - 1;
+
+    private static void AgreesWithInterpreterAndNodeByNode(Graph g, NDArray<double>[] inputs, int minRegions)
+    {
+        var expected = Executable.Compile(g).Run(inputs);
+        var fused = EmittedGraph.Compile(g, new EmitOptions { ClassName = "Fused" });
+        var plain = EmittedGraph.Compile(g, new EmitOptions { ClassName = "Plain", PerPointLoops = false });
+        Assert.True(Regions(fused) >= minRegions, $"expected at least {minRegions} per-point region(s):\n{fused.Source}");
+        Assert.Equal(0, Regions(plain));
+        var actual = fused.Run(inputs);
+        var nodeByNode = plain.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Close(expected[i], actual[i], 1e-12);
+            Close(nodeByNode[i], actual[i], 1e-12);
+        }
+        // The same inputs again: per-thread blocks and partial sums are reset on every call.
+        var again = fused.Run(inputs);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(actual[i].Data, again[i].Data);
+    }
+
+    public static TheoryData<string> Steps => ["poisson2d", "heat", "plate"];
+
+    [Theory]
+    [MemberData(nameof(Steps))]
+    public void TrainingStepsOfThePinnExamplesRunInPerPointRegions(string name)
+    {
+        // Loss and ∂loss/∂θ at the example's points (the benchmark's sizes): the interior points are one region, the
+        // boundary (and initial) points at least one more.
+        var example = (PinnExample)ExampleCatalog.Find(name);
+        var problem = example.Build<double>(example.Config(false), Strategy.Collapsed, 0);
+        var theta = example.InitialParameters<double>(false);
+        problem.Resample(0, theta);
+        AgreesWithInterpreterAndNodeByNode(problem.GradientGraph,
+            [.. problem.Points, .. ParameterVector.Unflatten<double>(theta, problem.ParameterShapes)], minRegions: 2);
+    }
+
+    [Fact]
+    public void ThePoisson2dStepOfTheBenchmarkRunsAsTwoRegionsSplitIntoChunks()
+    {
+        var (problem, theta) = JetSharp.Benchmarks.JacobianBenchmark.Poisson2d();
+        var g = problem.GradientGraph;
+        var emitted = EmittedGraph.Compile(g);
+        // 256 interior points in blocks of 16 on two cores; the weight gradients are accumulated per chunk.
+        Assert.Contains("over 256 points in blocks of 16, 2 chunks", emitted.Source);
+        Assert.Contains("PointKernels.AddTransposedProduct", emitted.Source);
+        AgreesWithInterpreterAndNodeByNode(g, [.. problem.Points, .. ParameterVector.Unflatten<double>(theta, problem.ParameterShapes)], minRegions: 2);
+    }
+
+    [Theory]
+    [InlineData(48)]    // blocks of 16
+    [InlineData(100)]   // blocks of 10
+    [InlineData(37)]    // prime: no block size divides it, no region
+    public void CollapsedLaplacianAndParameterGradientOfAnMlpAgree(int points)
+    {
+        var net = Mlp.Create(3, [16, 16], 1, Activation.Tanh, seed: 5);
+        var f = EmittedGraphTests.MlpWithParameters(net, points);
+        var lap = DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed);
+        // A loss of the Laplacian and its gradient with respect to every input (points and weights).
+        var loss = Tracer.Function(xs => [Fn.Sum(Fn.Square(JetSharp.Transforms.Inline.Apply(lap, xs)[0]))], [.. lap.Inputs.Select(i => i.Shape)]);
+        var grad = Vjp.Grad(loss);
+        NDArray<double>[] inputs = [Randn(1, points, 3), .. net.Parameters.Cast<NDArray<double>>()];
+        AgreesWithInterpreterAndNodeByNode(grad, inputs, minRegions: points == 37 ? 0 : 1);
+    }
+
+    [Fact]
+    public void ValuesReadAfterAReductionOverThePointsAreWrittenOutAndAgree()
+    {
+        // y = (h − mean_points h)·W2 with h = tanh(x·W1 + b): the mean needs every point, so h leaves the first region
+        // whole and the centring runs after it; a second region (or node-by-node code) takes the rest.
+        var g = Tracer.Function(xs =>
+        {
+            var h = Fn.Tanh(Fn.MatMul(xs[0], xs[1]) + xs[2]);
+            var mean = Fn.Sum(h, [0], keepDims: true) * (1.0 / 64);
+            var y = Fn.MatMul(h - mean, xs[3]);
+            return [Fn.Sum(y * y), h];
+        }, [new Shape(64, 4), new Shape(4, 8), new Shape(8), new Shape(8, 3)]);
+        AgreesWithInterpreterAndNodeByNode(g, [Randn(1, 64, 4), Randn(2, 4, 8), Randn(3, 8), Randn(4, 8, 3)], minRegions: 1);
+    }
+
+    [Fact]
+    public void Float32StepsRunInRegionsAndAgreeWithTheFloat32Interpreter()
+    {
+        var net = Mlp.Create(2, [32, 32], 1, Activation.Tanh, seed: 7, dtype: DType.Float32);
+        var f = Tracer.Function(xs => [net.Apply(xs[1..], xs[0])], [new Shape(64, 2), .. net.ParameterShapes], DType.Float32);
+        var lap = DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed);
+        var loss = Tracer.Function(xs => [Fn.Sum(Fn.Square(JetSharp.Transforms.Inline.Apply(lap, xs)[0]))], [.. lap.Inputs.Select(i => i.Shape)], DType.Float32);
+        var grad = Vjp.Grad(loss);
+        NDArray<float>[] inputs = [NDArray.RandomUniform<float>(new Shape(64, 2), 3, -1, 1), .. net.Parameters.Cast<NDArray<float>>()];
+        var expected = Executable.Compile(grad).Run<float>(inputs);
+        var emitted = EmittedGraph.Compile(grad);
+        Assert.True(Regions(emitted) >= 1, emitted.Source);
+        Assert.Contains("float[] block0", emitted.Source);
+        var actual = emitted.Run(inputs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float scale = Math.Max(1, expected[i].Data.Max(Math.Abs));
+            for (int j = 0; j < expected[i].Size; j++)
+                Assert.True(Math.Abs(expected[i].Data[j] - actual[i].Data[j]) <= 1e-4f * scale,
+                    $"output {i}[{j}]: interpreter {expected[i].Data[j]}, emitted {actual[i].Data[j]}");
+        }
+    }
+}
