@@ -36,18 +36,27 @@ public class CodeGenDocTests
     [Fact]
     public void TheListingInTheDocsIsWhatTheEmitterWrites()
     {
+        AssertGeneratedListing(Begin, End, Listing(), "listing");
+    }
+
+    /// <summary>
+    /// Asserts that docs/codegen.md holds <paramref name="code"/> between the markers, as a C# fragment; with
+    /// JETSHARP_UPDATE_DOCS=1 it first writes it there.
+    /// </summary>
+    internal static void AssertGeneratedListing(string begin, string end, string code, string what)
+    {
         var path = Path.Combine(LayeringTests.RepositoryRoot(), "docs", "codegen.md");
         var doc = File.ReadAllText(path);
-        var block = $"{Begin}\n```csharp fragment\n{Listing()}```\n{End}";
-        int b = doc.IndexOf(Begin, StringComparison.Ordinal), e = doc.IndexOf(End, StringComparison.Ordinal);
-        Assert.True(b >= 0 && e > b, $"docs/codegen.md lacks the {Begin} … {End} markers");
+        var block = $"{begin}\n```csharp fragment\n{code}```\n{end}";
+        int b = doc.IndexOf(begin, StringComparison.Ordinal), e = doc.IndexOf(end, StringComparison.Ordinal);
+        Assert.True(b >= 0 && e > b, $"docs/codegen.md lacks the {begin} … {end} markers");
         if (Environment.GetEnvironmentVariable("JETSHARP_UPDATE_DOCS") == "1")
         {
-            doc = doc[..b] + block + doc[(e + End.Length)..];
+            doc = doc[..b] + block + doc[(e + end.Length)..];
             File.WriteAllText(path, doc);
         }
         Assert.True(doc.Contains(block, StringComparison.Ordinal),
-            "docs/codegen.md shows an outdated listing; rerun this test with JETSHARP_UPDATE_DOCS=1 to regenerate it.");
+            $"docs/codegen.md shows an outdated {what}; rerun this test with JETSHARP_UPDATE_DOCS=1 to regenerate it.");
     }
 
     [Fact]

@@ -270,18 +270,7 @@ public class EmittedControlFlowTests
     [Fact]
     public void TheScanListingInTheDocsIsWhatTheEmitterWrites()
     {
-        var path = Path.Combine(LayeringTests.RepositoryRoot(), "docs", "codegen.md");
-        var doc = File.ReadAllText(path);
-        var block = $"{Begin}\n```csharp fragment\n{ScanListing()}```\n{End}";
-        int b = doc.IndexOf(Begin, StringComparison.Ordinal), e = doc.IndexOf(End, StringComparison.Ordinal);
-        Assert.True(b >= 0 && e > b, $"docs/codegen.md lacks the {Begin} … {End} markers");
-        if (Environment.GetEnvironmentVariable("JETSHARP_UPDATE_DOCS") == "1")
-        {
-            doc = doc[..b] + block + doc[(e + End.Length)..];
-            File.WriteAllText(path, doc);
-        }
-        Assert.True(doc.Contains(block, StringComparison.Ordinal),
-            "docs/codegen.md shows an outdated scan listing; rerun this test with JETSHARP_UPDATE_DOCS=1 to regenerate it.");
+        CodeGenDocTests.AssertGeneratedListing(Begin, End, ScanListing(), "scan listing");
         // The listed code computes the Laplacian that nested first-order AD through the scan gives in the interpreter (another strategy).
         var x = Randn(6, 3, 2);
         var emitted = EmittedGraph.Compile(Pde.LaplacianGraph(ResidualScan, new Shape(3, 2), DType.Float64, Strategy.Collapsed),

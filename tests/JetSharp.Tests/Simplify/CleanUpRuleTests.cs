@@ -14,21 +14,6 @@ public class CleanUpRuleTests
 {
     private const int R = 3, N = 4, H = 5;
 
-    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        var (_, after) = SimplifyAndCompare(s, f, inputs);
-        AssertFired(s, rule);
-        return after;
-    }
-
-    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        var (before, after) = SimplifyAndCompare(s, f, inputs);
-        AssertNotFired(s, rule);
-        Assert.Equal(Live(before).Select(n => n.Op.ToString()), Live(after).Select(n => n.Op.ToString()));
-    }
 
     [Theory]
     [InlineData("(x/c)*c")]

@@ -13,20 +13,6 @@ namespace JetSharp.Tests;
 /// </summary>
 public class ParticleSparsityRuleTests
 {
-    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        var (_, after) = SimplifyAndCompare(s, f, inputs);
-        AssertFired(s, rule);
-        return after;
-    }
-
-    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        SimplifyAndCompare(s, f, inputs);
-        AssertNotFired(s, rule);
-    }
 
     // t: 3 components, 4 data, 5 particles (block 1), 2 features.
     private static Node Scatter(Node t, int offset = 0, int groups = 5, int block = 1) => GroupScatterOp.Emit(t, 0, new AxisGroups(2, block, offset), groups);

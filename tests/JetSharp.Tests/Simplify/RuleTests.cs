@@ -20,23 +20,6 @@ public class RuleTests
 
     private static NDArray<double> X(long seed, params int[] shape) => Randn(seed, shape);
 
-    /// <summary>Runs <paramref name="rule"/> alone, asserts it fired, and returns the simplified graph (values already compared).</summary>
-    private static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        var (_, after) = SimplifyAndCompare(s, f, inputs);
-        AssertFired(s, rule);
-        return after;
-    }
-
-    /// <summary>Runs <paramref name="rule"/> alone and asserts it did not fire and left the graph as it was.</summary>
-    private static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
-    {
-        var s = new Simplifier([rule]);
-        var (before, after) = SimplifyAndCompare(s, f, inputs);
-        AssertNotFired(s, rule);
-        Assert.Equal(Live(before).Select(n => n.Op.ToString()), Live(after).Select(n => n.Op.ToString()));
-    }
 
     /// <summary>A sum without keepDims comes out as reshape(sum(…, keepDims)); look through the reshape.</summary>
     private static Node SkipReshape(Node n) => n.Op is ReshapeOp ? n.Inputs[0] : n;

@@ -45,6 +45,24 @@ internal static class SimplifyTestUtil
 
     public static bool Fired(Simplifier s, string rule) => s.Log.Any(f => f.Rule == rule);
 
+    /// <summary>Runs <paramref name="rule"/> alone, asserts it fired, and returns the simplified graph (values already compared).</summary>
+    public static Graph Fires(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
+    {
+        var s = new Simplifier([rule]);
+        var (_, after) = SimplifyAndCompare(s, f, inputs);
+        AssertFired(s, rule);
+        return after;
+    }
+
+    /// <summary>Runs <paramref name="rule"/> alone and asserts it did not fire and left the graph as it was.</summary>
+    public static void DoesNotFire(RewriteRule rule, Func<Node[], Node> f, params NDArray<double>[] inputs)
+    {
+        var s = new Simplifier([rule]);
+        var (before, after) = SimplifyAndCompare(s, f, inputs);
+        AssertNotFired(s, rule);
+        Assert.Equal(Live(before).Select(n => n.Op.ToString()), Live(after).Select(n => n.Op.ToString()));
+    }
+
     public static void AssertFired(Simplifier s, RewriteRule rule) =>
         Assert.True(Fired(s, rule.Name), $"{rule.Name} did not fire; log: [{string.Join("; ", s.Log.Select(f => $"{f.Rule} at {f.Site}"))}]");
 
