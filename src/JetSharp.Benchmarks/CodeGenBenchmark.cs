@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using JetSharp.CodeGen;
 using JetSharp.Nn;
 using JetSharp.Nn.Pinn;
@@ -88,33 +87,13 @@ public static class CodeGenBenchmark
         for (int s = 0; s < samples; s++)
             for (int a = 0; a < actions.Count; a++)
             {
-                double c0 = ProcessCpuSeconds();
+                double c0 = Timing.ProcessCpuSeconds();
                 long t = Stopwatch.GetTimestamp();
                 for (int c = 0; c < calls[a]; c++) actions[a]();
                 times[a][s] = Stopwatch.GetElapsedTime(t).TotalSeconds / calls[a];
-                cpu[a][s] = (ProcessCpuSeconds() - c0) / calls[a];
+                cpu[a][s] = (Timing.ProcessCpuSeconds() - c0) / calls[a];
             }
-        return ([.. times.Select(Median)], [.. cpu.Select(Median)]);
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec { public long Seconds, Nanoseconds; }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    /// <summary>CPU time of this process (CLOCK_PROCESS_CPUTIME_ID, nanosecond resolution), or NaN off Linux.</summary>
-    private static double ProcessCpuSeconds()
-    {
-        if (!OperatingSystem.IsLinux()) return double.NaN;
-        try { return ClockGetTime(2, out var t) == 0 ? t.Seconds + 1e-9 * t.Nanoseconds : double.NaN; }
-        catch (DllNotFoundException) { return double.NaN; }
-    }
-
-    private static double Median(double[] xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+        return ([.. times.Select(Timing.Median)], [.. cpu.Select(Timing.Median)]);
     }
 
     private static double Difference(NDArray<double>[] expected, NDArray<double>[] actual)

@@ -51,38 +51,17 @@ public static class EpilogueBenchmark
                     profile($"{dtype.Name()}, N = {n}, epilogues:\n{epilogue.ProfileReport(12)}trees only:\n{trees.ProfileReport(12)}");
                     epilogue.Profile = trees.Profile = false;
                 }
-                yield return new Point(dtype, n, Median(te), Median(tt), Median(ce), Median(ct), GraphStats.Of(graph, n).MatMulFlops, epilogue.EpilogueFusion, diff, Timing.LoadAverage(3));
+                yield return new Point(dtype, n, Timing.Median(te), Timing.Median(tt), Timing.Median(ce), Timing.Median(ct), GraphStats.Of(graph, n).MatMulFlops, epilogue.EpilogueFusion, diff, Timing.LoadAverage(3));
             }
         }
     }
 
     private static void Time(Action run, List<double> wall, List<double> cpu)
     {
-        double cpu0 = ProcessCpuSeconds();
+        double cpu0 = Timing.ProcessCpuSeconds();
         var clock = Stopwatch.StartNew();
         run();
         wall.Add(clock.Elapsed.TotalSeconds);
-        cpu.Add(ProcessCpuSeconds() - cpu0);
-    }
-
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-    private struct TimeSpec { public long Seconds, Nanoseconds; }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec time);
-
-    /// <summary>CPU time of the process, all threads (CLOCK_PROCESS_CPUTIME_ID, nanosecond resolution); NaN off Linux.</summary>
-    private static double ProcessCpuSeconds()
-    {
-        if (!OperatingSystem.IsLinux()) return double.NaN;
-        try { return ClockGetTime(2, out var t) == 0 ? t.Seconds + t.Nanoseconds * 1e-9 : double.NaN; }
-        catch (DllNotFoundException) { return double.NaN; }
-        catch (EntryPointNotFoundException) { return double.NaN; }
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+        cpu.Add(Timing.ProcessCpuSeconds() - cpu0);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace JetSharp.Benchmarks;
 
@@ -34,4 +35,26 @@ public static class Timing
         catch (IOException) { return "n/a"; }
         catch (UnauthorizedAccessException) { return "n/a"; }
     }
+
+    /// <summary>CPU time of this process, all threads (CLOCK_PROCESS_CPUTIME_ID, nanosecond resolution); NaN off Linux.</summary>
+    public static double ProcessCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return double.NaN;
+        try { return ClockGetTime(2, out var t) == 0 ? t.Seconds + 1e-9 * t.Nanoseconds : double.NaN; }
+        catch (DllNotFoundException) { return double.NaN; }
+        catch (EntryPointNotFoundException) { return double.NaN; }
+    }
+
+    /// <summary>The median of <paramref name="xs"/> (the mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec { public long Seconds, Nanoseconds; }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }

@@ -384,6 +384,17 @@ public sealed class Executable
             pool.Return(t.Data);
         }
 
+        // A buffer from the pool that this run owns (metered, counted as produced).
+        NDArray<T> Fresh(Shape shape)
+        {
+            var t = new NDArray<T>(shape, pool.Rent(shape.Size));
+            long bytes = t.Data.Length * (long)Unsafe.SizeOf<T>();
+            meter.Allocate(bytes);
+            produced += bytes;
+            owners[t.Data] = 1;
+            return t;
+        }
+
         var profile = _profile;
         for (int i = 0; i < _schedule.Length; i++)
         {
@@ -401,15 +412,7 @@ public sealed class Executable
                 case var _ when _companion[i]:
                     break;                                // computed by its group's step
                 case var _ when _epilogues.TryGetValue(node, out var group):
-                    foreach (var member in group.Companions.Prepend(node))
-                    {
-                        var buffer = new NDArray<T>(member.Shape, pool.Rent(member.Shape.Size));
-                        long bytes = buffer.Data.Length * (long)Unsafe.SizeOf<T>();
-                        meter.Allocate(bytes);
-                        produced += bytes;
-                        owners[buffer.Data] = 1;
-                        values[_slot[member]] = buffer;
-                    }
+                    foreach (var member in group.Companions.Prepend(node)) values[_slot[member]] = Fresh(member.Shape);
                     if (group.NeedsScratch)
                     {
                         var scratch = new NDArray<T>(group.Product.Shape, pool.Rent(group.Product.Shape.Size));
@@ -441,13 +444,9 @@ public sealed class Executable
                     }
                     else
                     {
-                        result = new NDArray<T>(node.Shape, pool.Rent(node.Shape.Size));
-                        long bytes = result.Data.Length * (long)Unsafe.SizeOf<T>();
-                        meter.Allocate(bytes);
-                        produced += bytes;
+                        result = Fresh(node.Shape);
                         if (tree is not null) tree.Execute(args, result);
                         else node.Op.Execute(args, result, context);
-                        owners[result.Data] = 1;
                     }
                     values[i] = result;
                     break;

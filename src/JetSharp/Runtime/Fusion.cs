@@ -47,7 +47,7 @@ internal sealed class FusedTree
     /// <summary>Trailing positions a reducing tree sums over; 0 for an elementwise or leading-sum tree.</summary>
     internal int Inner => _inner;
     /// <summary>The shape the program runs over: the root's, or the summed operand's for a reducing tree.</summary>
-    internal Shape Domain => _outer > 0 || _inner > 0 ? Root.InputArray[0].Shape : Root.Shape;
+    internal Shape Domain => IsElementwise ? Root.Shape : Root.InputArray[0].Shape;
 
     /// <summary>A fusable node (<see cref="IsFusable"/>) on its own, as a one-step program over its inputs.</summary>
     internal static FusedTree Single(Node n) =>

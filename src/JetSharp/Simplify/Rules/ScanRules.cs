@@ -48,21 +48,8 @@ public sealed class PullSumIntoScan : RewriteRule
     /// </summary>
     private static Graph Collapsed(ScanOp scan, ScanJetInfo jet, bool keepDims) => Subgraphs.Derived(scan.Body, keepDims ? "collapse-keepdims" : "collapse", () =>
     {
-        var src = scan.Body;
-        int m = scan.Carries, p = scan.Xs, pr = jet.Prefix.Rank;
-        var prefixAxes = Enumerable.Range(0, pr).ToArray();
-        double count = jet.Prefix.Size;
+        int m = scan.Carries, p = scan.Xs;
         bool Top(int i) => i < m ? jet.TopCarries.Contains(i) : i < m + p ? jet.TopXs.Contains(i - m) : jet.TopConsts.Contains(i - m - p);
-        var h = new Graph(src.DType);
-        var args = src.Inputs.Select((input, i) =>
-        {
-            if (!Top(i)) return h.Input(input.Shape, GraphWalk.InputName(input));
-            var rest = input.Shape.ToArray()[pr..];
-            var summed = h.Input(keepDims ? new Shape([.. Enumerable.Repeat(1, pr), .. rest]) : new Shape(rest), $"Σ{GraphWalk.InputName(input)}");
-            return Fn.BroadcastTo(summed, input.Shape) / count;
-        }).ToArray();
-        var outs = Inline.Apply(src, args);
-        h.SetOutputs([.. Enumerable.Range(0, m).Select(c => jet.TopCarries.Contains(c) ? Fn.Sum(outs[c], prefixAxes, keepDims) : outs[c])]);
-        return h;
+        return CollapsedLoopBody.Build(scan.Body, Top, jet.TopCarries.Contains, m, jet.Prefix, keepDims);
     });
 }

@@ -65,28 +65,9 @@ public sealed class PullSumIntoWhile : RewriteRule
     {
         var variants = Collapsed.GetValue(loop, _ => new WhileLoop?[2]);
         lock (variants)
-            return variants[keepDims ? 1 : 0] ??= loop.Derive(CollapsedGraph(loop.Condition, jet, keepDims, 0), CollapsedGraph(loop.Body, jet, keepDims, loop.CarryCount), loop.CarryCount);
-    }
-
-    /// <summary>
-    /// <paramref name="g"/> (the condition or the body) over the summed top coefficients: each top input s enters as
-    /// broadcast(s)/|P|; the first <paramref name="carries"/> outputs that are top coefficients are summed over P.
-    /// </summary>
-    private static Graph CollapsedGraph(Graph g, WhileJetInfo jet, bool keepDims, int carries)
-    {
-        int pr = jet.Prefix.Rank;
-        var prefixAxes = Enumerable.Range(0, pr).ToArray();
-        var h = new Graph(g.DType);
-        var args = g.Inputs.Select((input, i) =>
-        {
-            var name = GraphWalk.InputName(input);
-            if (!jet.IsTop(i)) return h.Input(input.Shape, name);
-            var rest = input.Shape.ToArray()[pr..];
-            var summed = h.Input(keepDims ? new Shape([.. Enumerable.Repeat(1, pr), .. rest]) : new Shape(rest), $"Σ{name}");
-            return Fn.BroadcastTo(summed, input.Shape) / (double)jet.Prefix.Size;
-        }).ToArray();
-        var outs = Inline.Apply(g, args);
-        h.SetOutputs([.. outs.Select((o, c) => c < carries && jet.IsTop(c) ? Fn.Sum(o, prefixAxes, keepDims) : o)]);
-        return h;
+            return variants[keepDims ? 1 : 0] ??= loop.Derive(
+                CollapsedLoopBody.Build(loop.Condition, jet.IsTop, _ => false, loop.Condition.Outputs.Count, jet.Prefix, keepDims),
+                CollapsedLoopBody.Build(loop.Body, jet.IsTop, c => c < loop.CarryCount && jet.IsTop(c), loop.Body.Outputs.Count, jet.Prefix, keepDims),
+                loop.CarryCount);
     }
 }
