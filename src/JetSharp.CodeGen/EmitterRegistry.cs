@@ -79,6 +79,7 @@ public sealed class EmitterRegistry
         r._byType[typeof(SelectionMatrixOp)] = new SelectionMatrixEmitter();
         r._byType[typeof(TakeOp)] = new IndexingEmitter();
         r._byType[typeof(ScatterAddOp)] = new IndexingEmitter();
+        r._byType[typeof(ScatterAddIntoOp)] = new ScatterAddIntoEmitter();
         // Control flow: each subgraph one nested class, called from loops and branches (ControlFlowEmitters.cs).
         r._byType[typeof(Control.CallOp)] = new CallEmitter();
         r._byType[typeof(Control.ScanOp)] = new ScanEmitter();

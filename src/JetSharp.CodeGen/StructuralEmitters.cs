@@ -314,3 +314,32 @@ internal sealed class IndexingEmitter : IPrimitiveEmitter
         c.Line(scatter ? $"    {r}[{spread}] += {c.Element(x, packed)};" : $"    {r}[{packed}] = {c.Element(x, spread)};");
     }
 }
+
+/// <summary>
+/// scatter_add_into(target, updates) with fixed indices: the target copied into the result, then
+/// result[o, indices[j], i] += updates[o, j, i] (repeated indices add up in order j). Emitted code never writes an
+/// array after the node that allocated it, so the copy is always made (the interpreter's in-place hand-over has no
+/// counterpart here).
+/// </summary>
+internal sealed class ScatterAddIntoEmitter : IPrimitiveEmitter
+{
+    public void Emit(EmitContext c)
+    {
+        var op = (ScatterAddIntoOp)c.Node.Op;
+        var (target, updates) = (c.Node.Inputs[0], c.Node.Inputs[1]);
+        var full = c.Node.Shape.ToArray();
+        int axis = op.Axis, outer = full[..axis].Aggregate(1, (p, e) => p * e), extent = full[axis];
+        int inner = full[(axis + 1)..].Aggregate(1, (p, e) => p * e);
+        int[] indices = op.Indices.Values;
+        int n = indices.Length;
+        string table = $"s_indices{c.Node.Id}";
+        c.Member(table, $"private static readonly int[] {table} = [{string.Join(", ", indices)}];");
+        var r = c.AllocateResult(zero: false);
+        c.Line($"// {op.Name}: the target, then {(n <= 8 ? $"indices [{string.Join(", ", indices)}]" : $"{n} indices")} along axis {axis} added");
+        c.Line($"for (int k = 0; k < {c.Node.Shape.Size}; k++) {r}[k] = {c.Element(target, "k")};");
+        c.Line($"for (int o = 0; o < {outer}; o++)");
+        c.Line($"for (int j = 0; j < {n}; j++)");
+        c.Line($"for (int i = 0; i < {inner}; i++)");
+        c.Line($"    {r}[(o * {extent} + {table}[j]) * {inner} + i] += {c.Element(updates, $"(o * {n} + j) * {inner} + i")};");
+    }
+}

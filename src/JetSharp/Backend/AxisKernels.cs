@@ -165,4 +165,29 @@ internal static class AxisKernels
                 TensorPrimitives.Add(dst, X.AsSpan((o * m + j) * inner, inner), dst);
             }
     }
+
+    /// <summary>
+    /// result = target with result[o, indices[j], :] += x[o, j, :] (repeated indices accumulate). When result's storage is
+    /// target's (the executor hands target's buffer over when it dies here) only the slices are added; otherwise target is
+    /// copied first. Every index is checked before anything is written.
+    /// </summary>
+    public static void ScatterAddInto<T>(NDArray<T> target, NDArray<T> x, int axis, int[] indices, NDArray<T> result) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (result.Shape != target.Shape)
+            throw new ArgumentException($"AxisKernels.ScatterAddInto: result {result.Shape} differs from the target {target.Shape}.");
+        var (outer, n, inner) = Split(result.Shape, axis);
+        int m = indices.Length;
+        if ((long)outer * m * inner != x.Size)
+            throw new ArgumentException($"AxisKernels.ScatterAddInto: {x.Shape} does not hold {m} slices along axis {axis} of {result.Shape}.");
+        foreach (int idx in indices)
+            if ((uint)idx >= (uint)n) throw new IndexOutOfRangeException($"AxisKernels.ScatterAddInto: index {idx} outside axis {axis} of {result.Shape}.");
+        T[] X = x.Data, R = result.Data;
+        if (!ReferenceEquals(target.Data, R)) target.Data.AsSpan().CopyTo(R);
+        for (int o = 0; o < outer; o++)
+            for (int j = 0; j < m; j++)
+            {
+                var dst = R.AsSpan((o * n + indices[j]) * inner, inner);
+                TensorPrimitives.Add(dst, X.AsSpan((o * m + j) * inner, inner), dst);
+            }
+    }
 }

@@ -50,6 +50,16 @@ public abstract class Primitive : IEquatable<Primitive>
     public virtual bool IsView => false;
 
     /// <summary>
+    /// Trait: the input whose buffer the kernel may take over as its output, or −1 (the default). The input must have the
+    /// output's shape; the executor's memory plan hands its buffer over only when that input dies at this node (its last
+    /// consumer, not a graph output, computed by the run, not viewed) and is no other input of the node. The kernel then
+    /// finds the input's and the output's storage to be one array and must give the same result as with a fresh output
+    /// (e.g. update the elements where they are instead of copying them first). Elementwise primitives need not declare
+    /// it: the plan reuses their operands' buffers from <see cref="IsElementwise"/>.
+    /// </summary>
+    public virtual int InPlaceInput => -1;
+
+    /// <summary>
     /// Trait: how the output depends on input <paramref name="input"/>, the others held fixed (see
     /// <see cref="Linearity"/>). <see cref="Linearity.Nonlinear"/> unless the primitive declares otherwise.
     /// </summary>

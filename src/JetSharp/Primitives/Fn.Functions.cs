@@ -179,15 +179,14 @@ public static partial class Fn
     /// <summary>
     /// <paramref name="target"/> with slice j of <paramref name="updates"/> added at position indices[j] along
     /// <paramref name="axis"/> (repeated indices accumulate). Updates have target's shape with that axis
-    /// replaced by the indices' shape.
+    /// replaced by the indices' shape. One operation (<see cref="ScatterAddIntoOp"/>), which the executor runs in the
+    /// target's buffer when the target is not needed afterwards.
     /// </summary>
     public static Node ScatterAdd(Node target, IndexList indices, Node updates, int axis)
     {
-        int a = target.Shape.Axis(axis, "scatter_add");
-        var scattered = updates.Graph.Apply(new ScatterAddOp(a, indices, target.Shape[a]), updates);
-        if (scattered.Shape != target.Shape)
-            throw new ShapeException($"scatter_add: updates {updates.Shape} scatter to {scattered.Shape}, not the target's {target.Shape}.");
-        return target + scattered;
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(updates);
+        return In(target, updates).Apply(new ScatterAddIntoOp(target.Shape.Axis(axis, "scatter_add"), indices), target, updates);
     }
 
     /// <summary>Scatter-add with a vector of indices.</summary>

@@ -87,7 +87,8 @@ public sealed class Executable
     /// (not a reducing one) writes its output into the buffer of an operand of its shape that dies at this node — the operand's last
     /// consumer, not an output, computed by this run (not an input or constant), and not aliased by a view.
     /// Output element i depends only on element i of each operand, and every elementwise kernel reads element i
-    /// before it writes it, so the result is the same as with a fresh buffer.
+    /// before it writes it, so the result is the same as with a fresh buffer. A primitive that declares
+    /// <see cref="Primitive.InPlaceInput"/> takes over that operand's buffer under the same conditions (its kernel updates it).
     /// </summary>
     private int[] PlanInPlace()
     {
@@ -105,16 +106,22 @@ public sealed class Executable
         for (int i = 0; i < _schedule.Length; i++)
         {
             var node = _schedule[i];
-            bool elementwise = _fused.TryGetValue(node, out var tree) ? tree.IsElementwise : node.Op.IsElementwise;
-            if (node.Op.IsView || !elementwise || _companion[i] || _epilogues.ContainsKey(node)) continue;
-            foreach (var s in _inputSlots[i])
+            bool fused = _fused.TryGetValue(node, out var tree);
+            bool elementwise = fused ? tree!.IsElementwise : node.Op.IsElementwise;
+            if (node.Op.IsView || _companion[i] || _epilogues.ContainsKey(node)) continue;
+            bool Dies(int s) => last[s] == i && !viewed[s] && _schedule[s] is var operand && operand.Shape == node.Shape &&
+                                operand.Op is not (InputOp or ConstantOp) && !operand.Op.IsView;
+            if (elementwise)
             {
-                var operand = _schedule[s];
-                if (last[s] == i && !viewed[s] && operand.Shape == node.Shape && operand.Op is not (InputOp or ConstantOp) && !operand.Op.IsView)
-                {
-                    plan[i] = s;
-                    break;
-                }
+                foreach (var s in _inputSlots[i])
+                    if (Dies(s)) { plan[i] = s; break; }
+            }
+            else if (!fused && node.Op.InPlaceInput is var k and >= 0 && k < node.InputArray.Length)
+            {
+                // A primitive that updates one operand where it is (e.g. scatter_add_into): only that operand, and only
+                // when the node reads it through no other input.
+                var target = node.InputArray[k];
+                if (node.InputArray.Count(x => x == target) == 1 && _slot[target] is var s && Dies(s)) plan[i] = s;
             }
         }
         return plan;

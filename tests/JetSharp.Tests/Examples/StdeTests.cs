@@ -67,7 +67,12 @@ public class StdeTests
         var problem = new StdeAllenCahn.Problem<float>(d, 8, s, n, seed: 1);
         var g = problem.GradientGraph;
         Assert.Contains(g.Nodes, x => x.Op is TakeOp { Indices.IsSampled: true });
-        Assert.Contains(g.Nodes, x => x.Op is ScatterAddOp { Indices.IsSampled: true });
+        // The gathered rows' gradient is added into the dense xᵀ·δ (one scatter_add_into, no zeroed [D, 8] scatter and sum).
+        var into = Assert.Single(GraphWalk.Reachable(g), x => x.Op is ScatterAddIntoOp { Indices.IsSampled: true });
+        Assert.Equal(new Shape(d, 8), into.Shape);
+        Assert.IsType<MatMulOp>(into.Inputs[0].Op);
+        Assert.DoesNotContain(GraphWalk.Reachable(g), x => x.Op is ScatterAddOp && x.Shape == new Shape(d, 8));
+        Assert.DoesNotContain(GraphWalk.Reachable(g), x => x.Op is AddOp && x.Shape == new Shape(d, 8));
         Assert.DoesNotContain(g.Nodes, x => x.Op is SelectionMatrixOp);
         // Nothing of the size of the directions [S, N, D]: the largest tensors are x [N, D] and W₁ or its gradient [D, 8].
         Assert.All(g.Nodes, x => Assert.True(x.Shape.Size <= Math.Max(n, 8) * d, $"%{x.Id} {x.Op} {x.Shape}"));

@@ -185,6 +185,8 @@ internal static class ExtendedCases
         yield return new("take 2-d indices", xs => Fn.Take(xs[0], new IndexList([2, 1, 0, 2], new Shape(2, 2)), 0), [s34], [Any], 6, null, null);
         yield return new("scatter_add", xs => Fn.ScatterAdd(xs[0], [1, 3, 1], xs[1], 1), [s34, new(3, 3)], [Any, Any], 6,
             x => Fn.Sin(Fn.ScatterAdd(Mix(x), [0, 2], Fn.Slice(Fn.Square(Mix(x)), 1, 0, 2), 1)), null);
+        yield return new("scatter_add into zeros", xs => Fn.Apply(new ScatterAddOp(1, new IndexList([1, 3, 1]), 4), xs[0]), [new(3, 3)], [Any], 6,
+            x => Fn.Sin(Fn.Apply(new ScatterAddOp(1, new IndexList([0, 2]), 4), Fn.Slice(Fn.Square(Mix(x)), 1, 0, 2))), null);
         yield return new("flip", xs => Fn.Flip(xs[0], 0, 2), [s234], [Any], 6, x => Fn.Sin(Fn.Flip(Mix(x), -1)) * Mix(x), null);
         yield return new("slice step 2", xs => Fn.Slice(xs[0], 1, 0, 4, 2), [s34], [Any], 6, null, null);
         yield return new("slice step -2", xs => Fn.Slice(xs[0], -1, 3, -1, -2), [s34], [Any], 6, null, null);

@@ -32,6 +32,21 @@ public sealed class PullSumThroughScatterAdd : PullSumRule<ScatterAddOp>
         Fn.Apply(inner, Fn.Sum(x.Inputs[0], sum.Axes, keepDims: true));
 }
 
+/// <summary>
+/// Σ scatter_add_into(t, u) → scatter_add_into(Σt, Σu) when every summed axis lies before the scattered one: jointly
+/// linear, and the slices along the axes ahead of it are added independently (the Taylor directions of a collapsed
+/// operator are such leading axes).
+/// </summary>
+public sealed class PullSumThroughScatterAddInto : PullSumRule<ScatterAddIntoOp>
+{
+    /// <inheritdoc/>
+    protected override bool CanPull(SumOp sum, Node x, ScatterAddIntoOp inner, RewriteContext context) => sum.Axes.All(a => a < inner.Axis);
+
+    /// <inheritdoc/>
+    protected override Node Pull(SumOp sum, Node x, ScatterAddIntoOp inner, Shape reduced) =>
+        Fn.Apply(inner, Fn.Sum(x.Inputs[0], sum.Axes, keepDims: true), Fn.Sum(x.Inputs[1], sum.Axes, keepDims: true));
+}
+
 /// <summary>Σ(cumsum x) → cumsum(Σx) when the cumulative axis is not summed (the running sums of different rows never mix).</summary>
 public sealed class PullSumThroughCumSum : PullSumRule<CumSumOp>
 {
