@@ -107,6 +107,16 @@ internal static unsafe class ManagedGemm
                     M = m, N = n, K = k, Alpha = alpha, Beta = beta, Epilogue = epilogue,
                 },
             };
+            if (LongKGemm.Applies(batch, m, n, k, epilogue is not null))
+            {
+                switch (path)
+                {
+                    case GemmKernelPath.Vector512: LongKGemm<T, Vector512Kernel<T>>.Run(batchDesc.Problem, MaxThreads); break;
+                    case GemmKernelPath.Vector256: LongKGemm<T, Vector256Kernel<T>>.Run(batchDesc.Problem, MaxThreads); break;
+                    default: LongKGemm<T, PortableKernel<T>>.Run(batchDesc.Problem, MaxThreads); break;
+                }
+                return;
+            }
             switch (path)
             {
                 case GemmKernelPath.Vector512: GemmDriver<T, Vector512Kernel<T>>.Run(batchDesc, MaxThreads); break;

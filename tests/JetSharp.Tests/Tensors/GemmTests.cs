@@ -174,6 +174,43 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void Managed_LongK_SplitsKAndMatchesReference(bool transA, bool transB)
+    {
+        // K ≫ M, N (the stde first layer's shape class): the product is split over K into partial outputs; M and N not
+        // multiples of the micro-kernel's tile, leading dimensions padded, alpha and beta both applied.
+        var l = new Layout(transA, transB, 13, 40, 70_001, OffA: 3, PadA: 2, OffB: 1, PadB: 3, OffC: 2, PadC: 1);
+        Assert.True(LongKGemm.Applies(1, l.M, l.N, l.K, epilogue: false));
+        Check<float>(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha: -0.75, beta: 0.5);
+        Check<double>(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha: 1, beta: 0, nanInC: true);
+    }
+
+    [Fact]
+    public void Managed_LongK_GivesTheSameBitsOnAnyNumberOfThreads()
+    {
+        // The K parts depend on K only and are added in part order: one thread and all threads agree exactly.
+        const int m = 9, n = 70, k = 100_003;
+        var a = RandomArray<float>(m * k, 5);
+        var b = RandomArray<float>(k * n, 6);
+        float[] Product(int threads)
+        {
+            var c = new float[m * n];
+            int saved = ManagedGemm.MaxThreads;
+            ManagedGemm.MaxThreads = threads;
+            try { Gemm.Execute(GemmProvider.Managed, GemmKernelPath.Auto, 1, false, false, m, n, k, 1f, a, 0, k, 0, b, 0, n, 0, 0f, c, 0, n, 0); }
+            finally { ManagedGemm.MaxThreads = saved; }
+            return c;
+        }
+        Assert.Equal(4, LongKGemm.Parts(k));
+        var one = Product(1);
+        Assert.Equal(one, Product(Environment.ProcessorCount));
+        Assert.Equal(one, Product(3));
+    }
+
+    [Theory]
     [InlineData(-1.5, 0.0)]
     [InlineData(0.5, 1.0)]
     [InlineData(2.0, -0.75)]
