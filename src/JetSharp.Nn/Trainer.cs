@@ -335,7 +335,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 }
 
                 double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective.Evaluate));
-                if (!double.IsFinite(loss) || !VectorMath.AllFinite<T>(Parameters))
+                // Adam reports θ's finiteness from its update pass; other optimizers get a scan here.
+                if (!double.IsFinite(loss) || !(optimizer.ParametersFiniteAfterStep ?? VectorMath.AllFinite<T>(Parameters)))
                 {
                     if (lastGood is not null) Array.Copy(lastGood, Parameters, Parameters.Length);
                     lastLoss = loss;

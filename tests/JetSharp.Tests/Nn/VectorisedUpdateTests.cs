@@ -87,6 +87,38 @@ public class VectorisedUpdateTests
     }
 
     [Theory]
+    [InlineData(7, 6)]
+    [InlineData(1000, 517)]
+    [InlineData(1000, 999)]
+    [InlineData(VectorMathLengths.Parallel, 0)]
+    [InlineData(VectorMathLengths.Parallel, VectorMathLengths.Parallel - 3)]
+    [InlineData(VectorMathLengths.Parallel, 200_123)]
+    public void AdamReportsWhetherTheParametersItWroteAreFinite(int n, int at)
+    {
+        // Against the scan of θ after the step: finite steps say so; a NaN or infinite gradient, or an infinite parameter,
+        // anywhere (vector body, scalar tail, any parallel chunk) makes the step report false.
+        void Check<T>(T badGradient, T badTheta) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var adam = new Adam<T>(0.1);
+            Assert.Null(adam.ParametersFiniteAfterStep);
+            var theta = Random<T>(n, 7, 1);
+            adam.Step(theta, (_, g) => { for (int i = 0; i < n; i++) g[i] = T.CreateTruncating(i % 5 - 2); return T.Zero; });
+            Assert.True(adam.ParametersFiniteAfterStep);
+            Assert.True(VectorMath.AllFinite<T>(theta));
+            adam.Step(theta, (_, g) => { g[at] = badGradient; return T.Zero; });
+            Assert.False(adam.ParametersFiniteAfterStep);
+            Assert.False(VectorMath.AllFinite<T>(theta));
+            var fresh = new Adam<T>(0.1);
+            var theta2 = Random<T>(n, 8, 1);
+            theta2[at] = badTheta;
+            fresh.Step(theta2, (_, g) => T.Zero);
+            Assert.False(fresh.ParametersFiniteAfterStep);
+        }
+        Check(float.NaN, float.PositiveInfinity);
+        Check(double.PositiveInfinity, double.NegativeInfinity);
+    }
+
+    [Theory]
     [InlineData(0, -1)]
     [InlineData(5, 4)]
     [InlineData(64, 0)]
