@@ -60,6 +60,25 @@ public class StdeTests
         Assert.NotEqual(problem.PointOf(11, 3), problem.PointOf(12, 3));
     }
 
+    [Theory]
+    [InlineData(1024)]    // whole lane groups of coordinates; the last pair in a scalar tail
+    [InlineData(2049)]    // one scalar coordinate after the lane groups; pairs end on a group boundary
+    [InlineData(2500)]    // scalar tails of coordinates and of pairs
+    public void TheFastSourceAgreesWithTheFloat64SourceInLongerRows(int d)
+    {
+        // Rows with many float32 partial-sum flushes (every 256 coordinates) and the vector/scalar seams, against the float64
+        // formulas on the same float32 points.
+        var problem = new StdeAllenCahn.Problem<float>(d, 4, 2, 3, seed: 6);
+        for (int i = 0; i < 6; i++)
+        {
+            var p = problem.PointOf(13, i);
+            var (fast, fu) = problem.FastSourceAt(p);
+            var (exact, eu) = problem.SourceAt(Array.ConvertAll(p, v => (double)v));
+            Assert.Equal(exact, fast, 1e-4 * Math.Abs(exact) + 1e-4);
+            Assert.Equal(eu, fu, 1e-4 * Math.Abs(eu) + 1e-6);
+        }
+    }
+
     [Fact]
     public void TheGradientGraphGathersRowsAndHoldsNoDenseDirections()
     {
