@@ -11,6 +11,9 @@ internal static partial class FusedKernel
     /// is summed in T, the chunks' sums in float64, in order, so a long row (D = 10⁶ terms that cancel) keeps the accuracy a
     /// float32 running sum loses. Rows are shared between cores; a few long rows are each cut into pieces whose count
     /// depends on the sizes only, their partial sums added in piece order, so the result does not depend on the core count.
+    /// A product of two tensors on top is summed as their dot product (one pass over the chunk, not a product written out
+    /// and summed): the stde envelope's fused sum at D = 10⁵, [100, 10⁵] float32, measured 2.2 → 1.7 and 2.1 → 1.6 ms
+    /// (minima of 25 interleaved runs; medians 3.0 → 2.3 and 2.3 → 1.9 ms; load 9.5).
     /// </summary>
     public static void RunRowSum<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output, int inner) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -20,6 +23,10 @@ internal static partial class FusedKernel
         pieces = Math.Min(pieces, chunksPerRow);
         int tasks = rows * pieces;
         var partial = new double[tasks];
+        // A product on top (the stde envelope's (x − a)(x + a)): its operands' dot product per chunk, one pass instead of a
+        // product written out and summed.
+        var top = program[^1];
+        bool dot = top.Arithmetic is { Binary: BinaryOp.Mul };
         void Tasks(int from, int to)
         {
             var scratch = new Scratch<T>(program.Length);
@@ -32,6 +39,16 @@ internal static partial class FusedKernel
                 for (int c = c0; c < c1; c++)
                 {
                     int j = c * Chunk, length = Math.Min(Chunk, inner - j);
+                    if (dot)
+                    {
+                        RunChunk(program, q * inner + j, length, leaves, term, 0, scratch, program.Length - 1);
+                        Value<T> a = scratch.Values[top.A], b = scratch.Values[top.B];
+                        if (!a.IsScalar && !b.IsScalar)
+                        {
+                            acc += double.CreateTruncating(TensorPrimitives.Dot<T>(a.Array.AsSpan(a.Offset, length), b.Array.AsSpan(b.Offset, length)));
+                            continue;
+                        }
+                    }
                     RunChunk(program, q * inner + j, length, leaves, term, 0, scratch);
                     acc += double.CreateTruncating(TensorPrimitives.Sum<T>(term.AsSpan(0, length)));
                 }

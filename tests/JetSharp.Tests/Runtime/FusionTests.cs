@@ -85,6 +85,30 @@ public class FusionTests
         for (int r = 0; r < rows; r++) Assert.Equal(perRow.Skip(r * m).Take(m).Sum(), lastTwo.Data[r], 1e-10 * Math.Sqrt(m * d));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrailingSumsOfProductsWithAScalarOrOfTwoInputsMatchAFloat64Loop(bool scalar)
+    {
+        // The top product is summed per chunk as a dot product when both operands are tensors, and as a product pass and a
+        // sum when one is a scalar; both against a plain loop, rows long enough for several chunks.
+        const int rows = 7, d = 3000;
+        var inputs = new[] { TestUtil.Randn(31, rows, d), TestUtil.Randn(32, rows, d) };
+        var g = Tracer.Function(xs => Fn.Sum(scalar ? (xs[0] + xs[1]) * 0.75 : (xs[0] + 0.5) * xs[1], [1], keepDims: true), [new Shape(rows, d), new Shape(rows, d)]);
+        var (fused, _, exe, _) = RunBoth(g, inputs);
+        Assert.Equal(1, exe.Fusion.Kernels);
+        for (int q = 0; q < rows; q++)
+        {
+            double expected = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double x = inputs[0].Data[q * d + j], y = inputs[1].Data[q * d + j];
+                expected += scalar ? (x + y) * 0.75 : (x + 0.5) * y;
+            }
+            Assert.Equal(expected, fused[0].Data[q], 1e-10 * Math.Sqrt(d));
+        }
+    }
+
     [Fact]
     public void NodesWithOtherUsersOrThatAreOutputsStayMaterialised()
     {
