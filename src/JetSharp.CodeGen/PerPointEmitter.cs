@@ -32,13 +32,21 @@ internal sealed class PointContext
     /// <summary>512-bit vectors where the machine has them (the code is compiled where it runs), else <c>Vector&lt;T&gt;</c>.</summary>
     public string VectorType => Wide ? $"System.Runtime.Intrinsics.Vector512<{T}>" : $"System.Numerics.Vector<{T}>";
 
-    private static bool Wide => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the region's vectors are 512-bit (then lanes are known at emission and tanh has a vector formula).</summary>
+    public static bool Wide => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
     /// <summary>A vector of <paramref name="scalar"/> in every lane.</summary>
     public string Splat(string scalar) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({scalar})" : $"new {VectorType}({scalar})";
 
     /// <summary>The vector at <paramref name="index"/> of <paramref name="array"/>.</summary>
-    public string Load(string array, string index) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({array}, {index})" : $"new {VectorType}({array}, {index})";
+    /// <remarks>Unchecked (<see cref="PointKernels.Load512{T}"/>): the region's arrays are sized at emission and every index is in range by construction.</remarks>
+    public string Load(string array, string index) => Wide ? $"PointKernels.Load512({array}, {index})" : $"PointKernels.LoadVector({array}, {index})";
+
+    /// <summary>Stores the vector <paramref name="value"/> at <paramref name="index"/> of <paramref name="array"/> (unchecked, as <see cref="Load"/>).</summary>
+    public string Store(string value, string array, string index) => Wide ? $"PointKernels.Store512({value}, {array}, {index})" : $"PointKernels.StoreVector({value}, {array}, {index})";
+
+    /// <summary>Elements per vector where known at emission (512-bit vectors), else 0.</summary>
+    public int Lanes => Wide ? 64 / (T == "float" ? 4 : 8) : 0;
 
     public void Line(string text) => Sub.Line(text);
 
@@ -106,9 +114,12 @@ internal sealed class PointContext
             if (accumulate) value = $"{Load(target, At(0, "v"))} + ({value})";
             Line("{");
             Line("    int v = 0;");
-            string store = Wide ? $"System.Runtime.Intrinsics.Vector512.CopyTo({value}, {target}, {At(0, "v")})" : $"({value}).CopyTo({target}, {At(0, "v")})";
-            Line($"    for (; v <= {inner} - {VectorType}.Count; v += {VectorType}.Count) {store};");
-            Line($"    for (; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
+            string store = Store(value, target, At(0, "v"));
+            Line(Lanes > 0
+                ? $"    for (; v <= {inner - Lanes}; v += {Lanes}) {store};"
+                : $"    for (; v <= {inner} - {VectorType}.Count; v += {VectorType}.Count) {store};");
+            // The scalar tail, unless the vectors cover the run exactly.
+            if (Lanes == 0 || inner % Lanes != 0) Line($"    for (; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
             Line("}");
         }, prefix: "q");
     }
@@ -214,7 +225,7 @@ internal static class PerPointEmitter
         // Elementwise arithmetic read once, by elementwise arithmetic of the same block shape, is computed in its reader's loop.
         var readers = new Dictionary<Node, List<Node>>();
         foreach (var x in region.Nodes) foreach (var i in x.Inputs) (readers.TryGetValue(i, out var l) ? l : readers[i] = []).Add(x);
-        bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x) && !region.Reductions.Contains(x);
+        bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x, PointContext.Wide) && !region.Reductions.Contains(x);
         foreach (var x in region.Nodes)
             if (Arithmetic(x) && !region.Materialized.Contains(x) && readers.TryGetValue(x, out var r) && r.Count == 1
                 && Arithmetic(r[0]) && c2.LocalShape(r[0]) == c2.LocalShape(x))

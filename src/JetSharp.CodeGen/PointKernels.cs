@@ -29,6 +29,66 @@ public static class PointKernels
         Parallel.For(0, chunks, c => body(c, arrays));
     }
 
+    /// <summary>
+    /// The 512-bit vector at <c>a[i]</c>, without a bounds check: for the element loops of emitted per-point regions,
+    /// whose block arrays the same method allocates with sizes fixed at emission, so that every index is in range by
+    /// construction (the checked <c>Vector512.Create(a, i)</c> tests two bounds per load).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Load512<T>(T[] a, int i) where T : unmanaged =>
+        Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store512<T>(Vector512<T> v, T[] a, int i) where T : unmanaged =>
+        v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>The <see cref="Vector{T}"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> LoadVector<T>(T[] a, int i) where T : unmanaged =>
+        Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreVector<T>(Vector<T> v, T[] a, int i) where T : unmanaged =>
+        v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>
+    /// tanh of each lane, for the element loops of per-point regions (tanh computed inside a fused loop, not as a
+    /// separate pass): the backend's formula (<c>Transcendental.Tanh</c>) — x + x·P(x²)/Q(x²) for |x| &lt; 0.625, else
+    /// ±(1 − 2/(e^{2|x|} + 1)) — with the vector exponential.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(double)) return TanhDouble(x.As<T, double>()).As<double, T>();
+        if (typeof(T) == typeof(float)) return TanhSingle(x.As<T, float>()).As<float, T>();
+        throw new NotSupportedException($"PointKernels.Tanh: {typeof(T).Name} is not a floating-point type.");
+    }
+
+    private static Vector512<double> TanhDouble(Vector512<double> x)
+    {
+        var s = x * x;
+        var p = ((Vector512.Create(-9.64399179425052238628e-1) * s + Vector512.Create(-9.92877231001918586564e1)) * s + Vector512.Create(-1.61468768441708447952e3)) * s;
+        var q = ((s + Vector512.Create(1.12811678491632931402e2)) * s + Vector512.Create(2.23548839060100448583e3)) * s + Vector512.Create(4.84406305325125486048e3);
+        // The correction has the opposite sign to x, so at x = -0 the sum would be +0: keep x there.
+        var small = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<double>.Zero), x, x + x * (p / q));
+        var big = Vector512<double>.One - Vector512.Create(2.0) / (Vector512.Exp(Vector512.Abs(x + x)) + Vector512<double>.One);
+        big = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), -big, big);
+        return Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625)), small, big);
+    }
+
+    private static Vector512<float> TanhSingle(Vector512<float> x)
+    {
+        var s = x * x;
+        var p = ((Vector512.Create(-9.64399179425052238628e-1f) * s + Vector512.Create(-9.92877231001918586564e1f)) * s + Vector512.Create(-1.61468768441708447952e3f)) * s;
+        var q = ((s + Vector512.Create(1.12811678491632931402e2f)) * s + Vector512.Create(2.23548839060100448583e3f)) * s + Vector512.Create(4.84406305325125486048e3f);
+        var small = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<float>.Zero), x, x + x * (p / q));
+        var big = Vector512<float>.One - Vector512.Create(2.0f) / (Vector512.Exp(Vector512.Abs(x + x)) + Vector512<float>.One);
+        big = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -big, big);
+        return Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625f)), small, big);
+    }
+
     /// <summary>c[rows × n] = a[rows × k] · w[k × n], row-major, c overwritten.</summary>
     public static void MatMulRows<T>(T[] a, int rows, int k, T[] w, int n, T[] c) where T : unmanaged, INumber<T>
     {

@@ -94,4 +94,29 @@ public class PointKernelsTests
         Assert.Throws<ArgumentException>(() => PointKernels.MatMulRows(new double[5], 2, 3, new double[12], 4, new double[8]));
         Assert.Throws<ArgumentException>(() => PointKernels.AddTransposedProduct(new double[6], 2, 3, new double[8], 4, new double[11]));
     }
+
+    [Fact]
+    public void VectorTanhAgreesWithTheScalarTanhAcrossItsBranches()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;   // emitted code uses it only with 512-bit vectors
+        double[] xs = [0.0, -0.0, 1e-300, -1e-10, 0.3, -0.6249, 0.625, -0.7, 1.5, -3, 10, -19.5, 20, 400, -800,
+            double.PositiveInfinity, double.NegativeInfinity, double.NaN, 1e-5, -2.5e-3, 0.1, 5];
+        for (int s = 0; s < xs.Length; s += 8)
+        {
+            var chunk = new double[8];
+            Array.Copy(xs, s, chunk, 0, Math.Min(8, xs.Length - s));
+            var d = PointKernels.Tanh(System.Runtime.Intrinsics.Vector512.Create(chunk));
+            float[] both = [.. chunk.Select(x => (float)x), .. chunk.Select(x => (float)-x)];
+            var f = PointKernels.Tanh(System.Runtime.Intrinsics.Vector512.Create(both));
+            for (int i = 0; i < 8; i++)
+            {
+                double x = chunk[i];
+                if (double.IsNaN(x)) { Assert.True(double.IsNaN(d[i]) && float.IsNaN(f[i])); continue; }
+                Assert.True(Math.Abs(d[i] - Math.Tanh(x)) <= 4e-16 * Math.Max(Math.Abs(Math.Tanh(x)), 1e-300) + 1e-320, $"tanh({x}) = {d[i]}, expected {Math.Tanh(x)}");
+                Assert.Equal(double.IsNegative(Math.Tanh(x)), double.IsNegative(d[i]));   // -0 stays -0
+                Assert.True(Math.Abs(f[i] - MathF.Tanh((float)x)) <= 4e-7 * Math.Abs(MathF.Tanh((float)x)) + 1e-44, $"tanhf({x}) = {f[i]}");
+                Assert.True(Math.Abs(f[i + 8] + f[i]) <= 4e-7 * Math.Abs(f[i]), "odd");
+            }
+        }
+    }
 }
