@@ -88,7 +88,15 @@ internal sealed class PointElementwise : PointRule
             c.Line($"EmittedKernels.Unary<{c.T}>(JetSharp.Backend.UnaryOp.{u}, {c.Name(x)}, {c.Result});");
             return;
         }
-        // The operands, with inlined elementwise operands replaced by their own operands (recursively).
+        var leaves = Leaves(c, node);
+        bool vector = Vectorisable(node, PointContext.Wide) && Tree(c, node).All(n => Vectorisable(n, PointContext.Wide));
+        c.ElementLoop(c.Result, false, leaves, leaf => Expression(c, node, leaf, false),
+            vector ? leaf => Expression(c, node, leaf, true) : null);
+    }
+
+    /// <summary>The operands, with inlined elementwise operands replaced by their own operands (recursively).</summary>
+    public static List<Node> Leaves(PointContext c, Node node)
+    {
         var leaves = new List<Node>();
         void Collect(Node n)
         {
@@ -97,12 +105,14 @@ internal sealed class PointElementwise : PointRule
                 else if (!leaves.Contains(i)) leaves.Add(i);
         }
         Collect(node);
-        bool vector = Vectorisable(node, PointContext.Wide) && Tree(node).All(n => Vectorisable(n, PointContext.Wide));
-        c.ElementLoop(c.Result, false, leaves, leaf => Expression(c, node, leaf, false),
-            vector ? leaf => Expression(c, node, leaf, true) : null);
-
-        IEnumerable<Node> Tree(Node n) => n.Inputs.Where(c.Inlined.Contains).SelectMany(i => Tree(i).Prepend(i));
+        return leaves;
     }
+
+    /// <summary>The inlined nodes computed inside <paramref name="n"/>'s expression.</summary>
+    public static IEnumerable<Node> Tree(PointContext c, Node n) => n.Inputs.Where(c.Inlined.Contains).SelectMany(i => Tree(c, i).Prepend(i));
+
+    /// <summary>The vector formula of <paramref name="n"/> (with its inlined operands) given each leaf's vector expression.</summary>
+    public static string VectorExpression(PointContext c, Node n, Func<Node, string> leaf) => Expression(c, n, leaf, true);
 
     /// <summary>
     /// Whether the node can be computed inside another elementwise node's loop: arithmetic with a vector formula, and
