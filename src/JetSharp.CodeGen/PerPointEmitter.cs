@@ -346,7 +346,7 @@ internal static class PerPointEmitter
         else run.Line($"{method}(0, {args});");
         foreach (var (x, parts) in partials)
             for (int c = 1; c < parts.Length; c++)
-                run.Line($"for (int i = 0; i < {x.Shape.Size}; i++) {parts[0]}[i] += {parts[c]}[i];");
+                run.Line($"EmittedKernels.Add<{t}>({parts[0]}.AsSpan(0, {x.Shape.Size}), {parts[c]}.AsSpan(0, {x.Shape.Size}), {parts[0]}.AsSpan(0, {x.Shape.Size}));");
     }
 
     /// <summary>Elementwise <see cref="Members"/> of a region computed in one loop, written where the first of them (region index <see cref="First"/>) stands.</summary>
