@@ -32,13 +32,21 @@ internal sealed class PointContext
     /// <summary>512-bit vectors where the machine has them (the code is compiled where it runs), else <c>Vector&lt;T&gt;</c>.</summary>
     public string VectorType => Wide ? $"System.Runtime.Intrinsics.Vector512<{T}>" : $"System.Numerics.Vector<{T}>";
 
-    private static bool Wide => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the region's vectors are 512-bit (then lanes are known at emission and tanh has a vector formula).</summary>
+    public static bool Wide => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 
     /// <summary>A vector of <paramref name="scalar"/> in every lane.</summary>
     public string Splat(string scalar) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({scalar})" : $"new {VectorType}({scalar})";
 
     /// <summary>The vector at <paramref name="index"/> of <paramref name="array"/>.</summary>
-    public string Load(string array, string index) => Wide ? $"System.Runtime.Intrinsics.Vector512.Create({array}, {index})" : $"new {VectorType}({array}, {index})";
+    /// <remarks>Unchecked (<see cref="PointKernels.Load512{T}"/>): the region's arrays are sized at emission and every index is in range by construction.</remarks>
+    public string Load(string array, string index) => Wide ? $"PointKernels.Load512({array}, {index})" : $"PointKernels.LoadVector({array}, {index})";
+
+    /// <summary>Stores the vector <paramref name="value"/> at <paramref name="index"/> of <paramref name="array"/> (unchecked, as <see cref="Load"/>).</summary>
+    public string Store(string value, string array, string index) => Wide ? $"PointKernels.Store512({value}, {array}, {index})" : $"PointKernels.StoreVector({value}, {array}, {index})";
+
+    /// <summary>Elements per vector where known at emission (512-bit vectors), else 0.</summary>
+    public int Lanes => Wide ? 64 / (T == "float" ? 4 : 8) : 0;
 
     public void Line(string text) => Sub.Line(text);
 
@@ -46,6 +54,9 @@ internal sealed class PointContext
     public bool IsLocal(Node x) => _region.Layouts.ContainsKey(x);
 
     public bool IsReduction(Node x) => _region.Reductions.Contains(x);
+
+    /// <summary>Whether <paramref name="x"/> is a scalar written inline (its <see cref="Name"/> is the literal).</summary>
+    public bool IsLiteral(Node x) => _literals.Contains(x);
 
     /// <summary>The array (or literal) holding <paramref name="x"/> in the region's code.</summary>
     public string Name(Node x) => _names[x];
@@ -106,9 +117,12 @@ internal sealed class PointContext
             if (accumulate) value = $"{Load(target, At(0, "v"))} + ({value})";
             Line("{");
             Line("    int v = 0;");
-            string store = Wide ? $"System.Runtime.Intrinsics.Vector512.CopyTo({value}, {target}, {At(0, "v")})" : $"({value}).CopyTo({target}, {At(0, "v")})";
-            Line($"    for (; v <= {inner} - {VectorType}.Count; v += {VectorType}.Count) {store};");
-            Line($"    for (; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
+            string store = Store(value, target, At(0, "v"));
+            Line(Lanes > 0
+                ? $"    for (; v <= {inner - Lanes}; v += {Lanes}) {store};"
+                : $"    for (; v <= {inner} - {VectorType}.Count; v += {VectorType}.Count) {store};");
+            // The scalar tail, unless the vectors cover the run exactly.
+            if (Lanes == 0 || inner % Lanes != 0) Line($"    for (; v < {inner}; v++) {target}[{At(0, "v")}] {op} {scalar(Scalar)};");
             Line("}");
         }, prefix: "q");
     }
@@ -214,7 +228,7 @@ internal static class PerPointEmitter
         // Elementwise arithmetic read once, by elementwise arithmetic of the same block shape, is computed in its reader's loop.
         var readers = new Dictionary<Node, List<Node>>();
         foreach (var x in region.Nodes) foreach (var i in x.Inputs) (readers.TryGetValue(i, out var l) ? l : readers[i] = []).Add(x);
-        bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x) && !region.Reductions.Contains(x);
+        bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x, PointContext.Wide) && !region.Reductions.Contains(x);
         foreach (var x in region.Nodes)
             if (Arithmetic(x) && !region.Materialized.Contains(x) && readers.TryGetValue(x, out var r) && r.Count == 1
                 && Arithmetic(r[0]) && c2.LocalShape(r[0]) == c2.LocalShape(x))
@@ -249,6 +263,15 @@ internal static class PerPointEmitter
             slots.Add(size);
             return slotOf[x] = $"block{slots.Count - 1}";
         }
+        void Free(int i)
+        {
+            foreach (var o in dies[i])
+            {
+                if (!slotOf.TryGetValue(o, out var slot)) continue;   // a value of a fused loop kept in a register only
+                if (!free.TryGetValue(c2.LocalSize(o), out var s)) free[c2.LocalSize(o)] = s = new Stack<string>();
+                s.Push(slot);
+            }
+        }
 
         sub.Line($"for (int blk = chunk * {perChunk}; blk < (chunk + 1) * {perChunk}; blk++)");
         sub.Line("{");
@@ -261,13 +284,28 @@ internal static class PerPointEmitter
             names[x] = Slot(x);
             CopyBlock(sub, region, x, whole, names[x], toWhole: false);
         }
+        // Consecutive elementwise nodes over the same flat block run in one vector loop (see FusedGroups).
+        var groups = FusedGroups(region, c2, readers);
+        var fusedAt = new Dictionary<Node, Node>();
         for (int i = 0; i < region.Nodes.Count; i++)
         {
             var x = region.Nodes[i];
+            if (groups.TryGetValue(i, out var group))
+            {
+                EmitGroup(sub, c2, region, listing, group, names, Slot);
+                foreach (var fused in group.Members)
+                {
+                    if (global.TryGetValue(fused, out var wholeM)) CopyBlock(sub, region, fused, wholeM, names[fused], toWhole: true);
+                    fusedAt[fused] = x;
+                }
+                Free(i);
+                continue;
+            }
             sub.Line("");
             sub.Line($"// {listing(x)}");
             c2.Node = x;
-            if (c2.Inlined.Contains(x)) sub.Line($"// (computed inside the loop of %{readers[x][0].Id})");
+            if (fusedAt.TryGetValue(x, out var host)) sub.Line($"// (computed in the fused loop at %{host.Id})");
+            else if (c2.Inlined.Contains(x)) sub.Line($"// (computed inside the loop of %{readers[x][0].Id})");
             else if (region.Reductions.Contains(x))
             {
                 c2.Result = names[x];
@@ -283,12 +321,8 @@ internal static class PerPointEmitter
                 c2.Result = names[x] = Slot(x);
                 PointRules.For(x)!.Emit(c2);
             }
-            if (global.TryGetValue(x, out var whole)) CopyBlock(sub, region, x, whole, names[x], toWhole: true);
-            foreach (var o in dies[i])
-            {
-                if (!free.TryGetValue(c2.LocalSize(o), out var s)) free[c2.LocalSize(o)] = s = new Stack<string>();
-                s.Push(slotOf[o]);
-            }
+            if (global.TryGetValue(x, out var whole) && !fusedAt.ContainsKey(x)) CopyBlock(sub, region, x, whole, names[x], toWhole: true);
+            Free(i);
         }
         sub.Outdent();
         sub.Line("}");
@@ -312,8 +346,135 @@ internal static class PerPointEmitter
         else run.Line($"{method}(0, {args});");
         foreach (var (x, parts) in partials)
             for (int c = 1; c < parts.Length; c++)
-                run.Line($"for (int i = 0; i < {x.Shape.Size}; i++) {parts[0]}[i] += {parts[c]}[i];");
+                run.Line($"EmittedKernels.Add<{t}>({parts[0]}.AsSpan(0, {x.Shape.Size}), {parts[c]}.AsSpan(0, {x.Shape.Size}), {parts[0]}.AsSpan(0, {x.Shape.Size}));");
     }
+
+    /// <summary>Elementwise <see cref="Members"/> of a region computed in one loop, written where the first of them (region index <see cref="First"/>) stands.</summary>
+    private sealed record FusedGroup(int First, List<Node> Members, HashSet<Node> RegisterOnly, int Size);
+
+    /// <summary>
+    /// Groups of elementwise nodes (with 512-bit vectors) whose every operand is either a block of the same size, read
+    /// element by element, a single value, or a block repeated along leading axes (a bias), and of sums within a point
+    /// over leading axes (<see cref="LeadingSumTerms"/>): each group runs as one loop over the block where its first node stands,
+    /// each value computed once per vector into a local and stored only when something outside the loop reads it (a
+    /// value read only by later nodes of the same loop stays in a register and gets no block array). A node joins an
+    /// open group of its size when everything it reads is computed before the group's first node or by the group
+    /// itself; otherwise it starts a new one. Keyed by the index of the first node; groups of one node are left out.
+    /// </summary>
+    private static Dictionary<int, FusedGroup> FusedGroups(PerPointRegion region, PointContext c, Dictionary<Node, List<Node>> readers)
+    {
+        var result = new Dictionary<int, FusedGroup>();
+        if (c.Lanes == 0) return result;
+        var position = new Dictionary<Node, int>();
+        for (int i = 0; i < region.Nodes.Count; i++) position[region.Nodes[i]] = i;
+        bool Fusable(Node x)
+        {
+            if (c.Inlined.Contains(x) || x.Op.IsView || region.Reductions.Contains(x) || !region.Layouts.ContainsKey(x)) return false;
+            if (PointRules.For(x) is PointSum) return LeadingSumTerms(c, x) > 0;
+            if (PointRules.For(x) is not PointElementwise || !PointElementwise.Vectorisable(x, PointContext.Wide)) return false;
+            int size = c.LocalSize(x);
+            if (size % c.Lanes != 0) return false;
+            foreach (var leaf in PointElementwise.Leaves(c, x))
+                if (RepeatOf(c, leaf, c.LocalShape(x)) is not { } r || r != 1 && r % c.Lanes != 0) return false;
+            return PointElementwise.Tree(c, x).All(n => PointElementwise.Vectorisable(n, PointContext.Wide));
+        }
+        var open = new List<(int First, List<Node> Members)>();
+        for (int i = 0; i < region.Nodes.Count; i++)
+        {
+            var x = region.Nodes[i];
+            if (!Fusable(x)) continue;
+            var leaves = PointElementwise.Leaves(c, x).Select(l => Root(region, l)).ToList();
+            var group = open.FirstOrDefault(g => c.LocalSize(g.Members[0]) == c.LocalSize(x)
+                && leaves.All(l => !position.TryGetValue(l, out int at) || at < g.First || g.Members.Contains(l)));
+            if (group.Members is null) open.Add((i, [x]));
+            else group.Members.Add(x);
+        }
+        foreach (var (first, members) in open.Where(g => g.Members.Count >= 2))
+        {
+            var set = members.ToHashSet();
+            var registerOnly = members.Where(m => !region.Materialized.Contains(m) && readers.TryGetValue(m, out var r) && r.All(set.Contains)).ToHashSet();
+            result[first] = new FusedGroup(first, members, registerOnly, c.LocalSize(members[0]));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// How a fused loop over a flat block of <paramref name="shape"/> reads <paramref name="leaf"/>: the period of its
+    /// elements (the block's size: element by element; 1: a single value; a divisor whose elements are the trailing
+    /// axes of the block: repeated along the leading ones, as a bias over rows), or null when it is read otherwise.
+    /// </summary>
+    private static int? RepeatOf(PointContext c, Node leaf, Shape shape)
+    {
+        var l = c.LocalShape(leaf);
+        if (l.Size == 1) return 1;
+        var dims = l.SkipWhile(e => e == 1).ToArray();
+        if (dims.Length > shape.Rank) return null;
+        for (int k = 1; k <= dims.Length; k++)
+            if (dims[^k] != shape[^k]) return null;
+        return l.Size;
+    }
+
+    /// <summary>
+    /// For a sum within each point over the leading axes of its operand's block (the directions of a jet, say), whose
+    /// result is a whole number of vectors: the number of terms (the result is the sum of that many consecutive
+    /// slices of the operand); else 0.
+    /// </summary>
+    private static int LeadingSumTerms(PointContext c, Node x)
+    {
+        var op = (SumOp)x.Op;
+        var input = c.LocalShape(x.Inputs[0]);
+        var axes = op.Axes.Order().ToArray();
+        if (!c.IsLocal(x.Inputs[0]) || axes.Length == 0 || axes.Where((a, k) => a != k).Any() || axes[^1] >= input.Rank) return 0;
+        int terms = input.Take(axes.Length).Aggregate(1, (p, e) => p * e), size = c.LocalSize(x);
+        return terms * size == input.Size && size % c.Lanes == 0 ? terms : 0;
+    }
+
+    /// <summary>The node whose block a view of the region reads (itself when not a view).</summary>
+    private static Node Root(PerPointRegion region, Node x) =>
+        x.Op.IsView && region.Layouts.ContainsKey(x) && !region.External.Contains(x) ? Root(region, x.Inputs[0]) : x;
+
+    /// <summary>Writes a <see cref="FusedGroup"/> at its first node: the listing lines of its members, then one vector loop computing them all.</summary>
+    private static void EmitGroup(EmitContext sub, PointContext c, PerPointRegion region, Func<Node, string> listing,
+        FusedGroup group, Dictionary<Node, string> names, Func<Node, string> slot)
+    {
+        var local = new Dictionary<Node, string>();
+        foreach (var m in group.Members)
+        {
+            if (!group.RegisterOnly.Contains(m)) names[m] = slot(m);
+            sub.Line("");
+            sub.Line($"// {listing(m)}");
+            sub.Line(group.RegisterOnly.Contains(m) ? $"// (in the loop below as {LocalName(m)}, read only there: no block array)" : $"// (in the loop below as {LocalName(m)}, stored in {names[m]})");
+        }
+        sub.Line($"for (int v = 0; v < {group.Size}; v += {c.Lanes})");
+        sub.Line("{");
+        foreach (var m in group.Members)
+        {
+            c.Node = m;
+            string value = PointRules.For(m) is PointSum && LeadingSumTerms(c, m) is > 1 and var terms
+                // Σ over the leading axes: the operand's slices of one result each, added in order.
+                ? string.Join(" + ", Enumerable.Range(0, terms).Select(t => c.Load(c.Name(m.Inputs[0]), t == 0 ? "v" : $"v + {t * group.Size}")))
+                : PointRules.For(m) is PointSum ? Leaf(m.Inputs[0])
+                : PointElementwise.VectorExpression(c, m, Leaf);
+            local[m] = LocalName(m);
+            sub.Line($"    var {local[m]} = {value};");
+            if (!group.RegisterOnly.Contains(m)) sub.Line($"    {c.Store(local[m], names[m], "v")};");
+        }
+        sub.Line("}");
+
+        string Leaf(Node leaf)
+        {
+            if (local.TryGetValue(Root(region, leaf), out var l)) return l;
+            if (c.IsLiteral(leaf)) return c.Splat(c.Name(leaf));
+            int period = RepeatOf(c, leaf, c.LocalShape(c.Node))!.Value;
+            if (period == 1) return c.Splat($"{c.Name(leaf)}[0]");
+            if (period == group.Size) return c.Load(c.Name(leaf), "v");
+            // Repeated along the leading axes (a bias over rows): the same vectors every period elements.
+            return c.Load(c.Name(leaf), (period & (period - 1)) == 0 ? $"(v & {period - 1})" : $"v % {period}");
+        }
+    }
+
+    /// <summary>The name of a fused loop's local holding a node's vector: the operation and the node's id (<c>tanh27</c>).</summary>
+    private static string LocalName(Node x) => $"{new string([.. x.Op.Name.Where(char.IsLetter)])}{x.Id}";
 
     /// <summary>Copies a block between the whole array [Outer, N, Inner] and the block [Outer, B, Inner].</summary>
     private static void CopyBlock(EmitContext sub, PerPointRegion region, Node x, string whole, string local, bool toWhole)

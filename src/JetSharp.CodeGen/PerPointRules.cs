@@ -83,12 +83,20 @@ internal sealed class PointElementwise : PointRule
         var x = node.Inputs[0];
         var unary = node.Op.Arithmetic?.Unary;
         // Transcendental functions of a whole block: the backend's vectorised kernel (the interpreter's function).
-        if (unary is { } u && u != UnaryOp.Neg && c.IsLocal(x) && !c.Inlined.Contains(x) && c.LocalSize(x) == c.LocalSize(node))
+        if (unary is { } u && !Vectorisable(node, PointContext.Wide) && c.IsLocal(x) && !c.Inlined.Contains(x) && c.LocalSize(x) == c.LocalSize(node))
         {
             c.Line($"EmittedKernels.Unary<{c.T}>(JetSharp.Backend.UnaryOp.{u}, {c.Name(x)}, {c.Result});");
             return;
         }
-        // The operands, with inlined elementwise operands replaced by their own operands (recursively).
+        var leaves = Leaves(c, node);
+        bool vector = Vectorisable(node, PointContext.Wide) && Tree(c, node).All(n => Vectorisable(n, PointContext.Wide));
+        c.ElementLoop(c.Result, false, leaves, leaf => Expression(c, node, leaf, false),
+            vector ? leaf => Expression(c, node, leaf, true) : null);
+    }
+
+    /// <summary>The operands, with inlined elementwise operands replaced by their own operands (recursively).</summary>
+    public static List<Node> Leaves(PointContext c, Node node)
+    {
         var leaves = new List<Node>();
         void Collect(Node n)
         {
@@ -97,17 +105,24 @@ internal sealed class PointElementwise : PointRule
                 else if (!leaves.Contains(i)) leaves.Add(i);
         }
         Collect(node);
-        bool vector = Vectorisable(node) && Tree(node).All(Vectorisable);
-        c.ElementLoop(c.Result, false, leaves, leaf => Expression(c, node, leaf, false),
-            vector ? leaf => Expression(c, node, leaf, true) : null);
-
-        IEnumerable<Node> Tree(Node n) => n.Inputs.Where(c.Inlined.Contains).SelectMany(i => Tree(i).Prepend(i));
+        return leaves;
     }
 
-    /// <summary>Whether the node can be computed inside another elementwise node's loop: arithmetic with a vector formula.</summary>
-    public static bool Vectorisable(Node n) =>
+    /// <summary>The inlined nodes computed inside <paramref name="n"/>'s expression.</summary>
+    public static IEnumerable<Node> Tree(PointContext c, Node n) => n.Inputs.Where(c.Inlined.Contains).SelectMany(i => Tree(c, i).Prepend(i));
+
+    /// <summary>The vector formula of <paramref name="n"/> (with its inlined operands) given each leaf's vector expression.</summary>
+    public static string VectorExpression(PointContext c, Node n, Func<Node, string> leaf) => Expression(c, n, leaf, true);
+
+    /// <summary>
+    /// Whether the node can be computed inside another elementwise node's loop: arithmetic with a vector formula, and
+    /// with 512-bit vectors (<paramref name="wide"/>) tanh (<see cref="PointKernels.Tanh{T}"/>), so that a layer's bias,
+    /// tanh and the derivative polynomials in tanh run in one loop.
+    /// </summary>
+    public static bool Vectorisable(Node n, bool wide) =>
         n.Op is PowOp pow ? pow.Exponent is 1 or 2 or 3 or -1 or -2
-        : n.Op.Arithmetic is { } a && (a.Binary is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div || a.Unary == UnaryOp.Neg);
+        : n.Op.Arithmetic is { } a && (a.Binary is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div || a.Unary == UnaryOp.Neg
+            || wide && a.Unary == UnaryOp.Tanh);
 
     private static string Expression(PointContext c, Node n, Func<Node, string> leaf, bool vector)
     {
@@ -122,6 +137,7 @@ internal sealed class PointElementwise : PointRule
             BinaryOp.Sub => $"{a[0]} - {a[1]}",
             BinaryOp.Mul => $"{a[0]} * {a[1]}",
             BinaryOp.Div => $"{a[0]} / {a[1]}",
+            _ when op.Unary == UnaryOp.Tanh => $"PointKernels.Tanh({a[0]})",
             _ => $"-{a[0]}",
         };
     }

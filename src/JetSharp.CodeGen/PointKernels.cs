@@ -29,6 +29,79 @@ public static class PointKernels
         Parallel.For(0, chunks, c => body(c, arrays));
     }
 
+    /// <summary>
+    /// The 512-bit vector at <c>a[i]</c>, without a bounds check: for the element loops of emitted per-point regions,
+    /// whose block arrays the same method allocates with sizes fixed at emission, so that every index is in range by
+    /// construction (the checked <c>Vector512.Create(a, i)</c> tests two bounds per load).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Load512<T>(T[] a, int i) where T : unmanaged =>
+        Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store512<T>(Vector512<T> v, T[] a, int i) where T : unmanaged =>
+        v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>The <see cref="Vector{T}"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<T> LoadVector<T>(T[] a, int i) where T : unmanaged =>
+        Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreVector<T>(Vector<T> v, T[] a, int i) where T : unmanaged =>
+        v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+
+    /// <summary>
+    /// tanh of each lane, for the element loops of per-point regions (tanh computed inside a fused loop, not as a
+    /// separate pass): the backend's formula (<c>Transcendental.Tanh</c>) — x + x·P(x²)/Q(x²) for |x| &lt; 0.625, else
+    /// ±(1 − 2/(e^{2|x|} + 1)) — with the vector exponential.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(double)) return TanhDouble(x.As<T, double>()).As<double, T>();
+        if (typeof(T) == typeof(float)) return TanhSingle(x.As<T, float>()).As<float, T>();
+        throw new NotSupportedException($"PointKernels.Tanh: {typeof(T).Name} is not a floating-point type.");
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> TanhDouble(Vector512<double> x)
+    {
+        var s = x * x;
+        var p = ((Vector512.Create(-9.64399179425052238628e-1) * s + Vector512.Create(-9.92877231001918586564e1)) * s + Vector512.Create(-1.61468768441708447952e3)) * s;
+        var q = ((s + Vector512.Create(1.12811678491632931402e2)) * s + Vector512.Create(2.23548839060100448583e3)) * s + Vector512.Create(4.84406305325125486048e3);
+        var e = Vector512.Exp(Vector512.Abs(x + x)) + Vector512<double>.One;
+        // One division for both branches: p/q where |x| < 0.625, 2/(e + 1) elsewhere (NaN fails the test: NaN/…).
+        var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625));
+        var ratio = Vector512.ConditionalSelect(small, p, Vector512.Create(2.0)) / Vector512.ConditionalSelect(small, q, e);
+        // The correction has the opposite sign to x, so at x = -0 the sum would be +0: keep x there.
+        var near = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<double>.Zero), x, x + x * ratio);
+        var big = Vector512<double>.One - ratio;
+        big = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), -big, big);
+        return Vector512.ConditionalSelect(small, near, big);
+    }
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> TanhSingle(Vector512<float> x)
+    {
+        var s = x * x;
+        var p = ((Vector512.Create(-9.64399179425052238628e-1f) * s + Vector512.Create(-9.92877231001918586564e1f)) * s + Vector512.Create(-1.61468768441708447952e3f)) * s;
+        var q = ((s + Vector512.Create(1.12811678491632931402e2f)) * s + Vector512.Create(2.23548839060100448583e3f)) * s + Vector512.Create(4.84406305325125486048e3f);
+        var e = Vector512.Exp(Vector512.Abs(x + x)) + Vector512<float>.One;
+        // One division for both branches: p/q where |x| < 0.625, 2/(e + 1) elsewhere (NaN fails the test: NaN/…).
+        var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625f));
+        var ratio = Vector512.ConditionalSelect(small, p, Vector512.Create(2.0f)) / Vector512.ConditionalSelect(small, q, e);
+        // The correction has the opposite sign to x, so at x = -0 the sum would be +0: keep x there.
+        var near = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<float>.Zero), x, x + x * ratio);
+        var big = Vector512<float>.One - ratio;
+        big = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -big, big);
+        return Vector512.ConditionalSelect(small, near, big);
+    }
+
+
     /// <summary>c[rows × n] = a[rows × k] · w[k × n], row-major, c overwritten.</summary>
     public static void MatMulRows<T>(T[] a, int rows, int k, T[] w, int n, T[] c) where T : unmanaged, INumber<T>
     {
@@ -37,87 +110,14 @@ public static class PointKernels
         ref T pa = ref MemoryMarshal.GetArrayDataReference(a);
         ref T pw = ref MemoryMarshal.GetArrayDataReference(w);
         ref T pc = ref MemoryMarshal.GetArrayDataReference(c);
-        int v = Vector<T>.Count;
         if (n == 1)
         {
             // Dot products of each row with the single column (contiguous).
             for (int r = 0; r < rows; r++) Unsafe.Add(ref pc, r) = Dot(ref Unsafe.Add(ref pa, r * k), ref pw, k);
             return;
         }
-        int r0 = 0;
-        if (Vector512.IsHardwareAccelerated && n % Vector512<T>.Count == 0 && n <= 4 * Vector512<T>.Count)
-        {
-            // Two rows at a time, up to four 512-bit accumulators per row: each row of w loaded once for both.
-            int w8 = Vector512<T>.Count, parts = n / w8;
-            for (; r0 + 2 <= rows; r0 += 2)
-            {
-                ref T a0 = ref Unsafe.Add(ref pa, r0 * k);
-                ref T a1 = ref Unsafe.Add(ref a0, k);
-                for (int q = 0; q < parts; q += 2)
-                {
-                    bool pair = q + 1 < parts;
-                    Vector512<T> s00 = Vector512<T>.Zero, s01 = s00, s10 = s00, s11 = s00;
-                    for (int p = 0; p < k; p++)
-                    {
-                        ref T wr = ref Unsafe.Add(ref pw, p * n + q * w8);
-                        var w0 = Vector512.LoadUnsafe(ref wr);
-                        var x0 = Vector512.Create(Unsafe.Add(ref a0, p));
-                        var x1 = Vector512.Create(Unsafe.Add(ref a1, p));
-                        s00 += x0 * w0;
-                        s10 += x1 * w0;
-                        if (pair)
-                        {
-                            var w1 = Vector512.LoadUnsafe(ref wr, (nuint)w8);
-                            s01 += x0 * w1;
-                            s11 += x1 * w1;
-                        }
-                    }
-                    ref T c0 = ref Unsafe.Add(ref pc, r0 * n + q * w8);
-                    s00.StoreUnsafe(ref c0);
-                    s10.StoreUnsafe(ref c0, (nuint)n);
-                    if (pair)
-                    {
-                        s01.StoreUnsafe(ref c0, (nuint)w8);
-                        s11.StoreUnsafe(ref c0, (nuint)(n + w8));
-                    }
-                }
-            }
-        }
-        for (int r = r0; r < rows; r++)
-        {
-            ref T ar = ref Unsafe.Add(ref pa, r * k);
-            ref T cr = ref Unsafe.Add(ref pc, r * n);
-            int j = 0;
-            for (; j + 4 * v <= n; j += 4 * v)
-            {
-                Vector<T> s0 = Vector<T>.Zero, s1 = s0, s2 = s0, s3 = s0;
-                for (int p = 0; p < k; p++)
-                {
-                    var x = new Vector<T>(Unsafe.Add(ref ar, p));
-                    ref T wr = ref Unsafe.Add(ref pw, p * n + j);
-                    s0 += x * Vector.LoadUnsafe(ref wr);
-                    s1 += x * Vector.LoadUnsafe(ref wr, (nuint)v);
-                    s2 += x * Vector.LoadUnsafe(ref wr, (nuint)(2 * v));
-                    s3 += x * Vector.LoadUnsafe(ref wr, (nuint)(3 * v));
-                }
-                s0.StoreUnsafe(ref cr, (nuint)j);
-                s1.StoreUnsafe(ref cr, (nuint)(j + v));
-                s2.StoreUnsafe(ref cr, (nuint)(j + 2 * v));
-                s3.StoreUnsafe(ref cr, (nuint)(j + 3 * v));
-            }
-            for (; j + v <= n; j += v)
-            {
-                var s = Vector<T>.Zero;
-                for (int p = 0; p < k; p++) s += new Vector<T>(Unsafe.Add(ref ar, p)) * Vector.LoadUnsafe(ref pw, (nuint)(p * n + j));
-                s.StoreUnsafe(ref cr, (nuint)j);
-            }
-            for (; j < n; j++)
-            {
-                T s = T.Zero;
-                for (int p = 0; p < k; p++) s += Unsafe.Add(ref ar, p) * Unsafe.Add(ref pw, p * n + j);
-                Unsafe.Add(ref cr, j) = s;
-            }
-        }
+        // C = Σ_p A[:, p] ⊗ W[p, :]: A's element (r, p) at r·k + p, W's row p at p·n.
+        Product(ref pa, k, 1, ref pw, n, k, ref pc, n, rows, n, accumulate: false);
     }
 
     /// <summary>acc[m × n] += x[rows × m]ᵀ · y[rows × n], row-major: a weight gradient summed over a block's rows.</summary>
@@ -134,11 +134,168 @@ public static class PointKernels
             for (int r = 0; r < rows; r++) Axpy(Unsafe.Add(ref py, r), ref Unsafe.Add(ref px, r * m), ref pacc, m);
             return;
         }
-        for (int r = 0; r < rows; r++)
+        // acc += Σ_r X[r, :]ᵀ ⊗ Y[r, :]: the "A" operand is Xᵀ, its element (i, r) at r·m + i; Y's row r at r·n.
+        Product(ref px, 1, m, ref py, n, rows, ref pacc, n, m, n, accumulate: true);
+    }
+
+    /// <summary>
+    /// C[i, j] (+)= Σ_p A(i, p) · B[p, j] for i &lt; <paramref name="m"/>, j &lt; <paramref name="n"/>, p &lt; <paramref name="steps"/>,
+    /// with A(i, p) at <c>a[i · aRow + p · aStep]</c>, B[p, j] at <c>b[p · bRow + j]</c>, C[i, j] at <c>c[i · cRow + j]</c>.
+    /// Register-blocked: tiles of 4 rows × 4 vectors (16 accumulators; 4 × 32 doubles with 512-bit vectors), each
+    /// vector of B loaded once per step for 4 rows and each element of A broadcast once for 4 vectors; then tiles of
+    /// 4 rows × 1 vector, single rows, and the columns past the last whole vector in scalar code.
+    /// </summary>
+    private static void Product<T>(ref T a, nint aRow, nint aStep, ref T b, nint bRow, int steps, ref T c, nint cRow, int m, int n, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int j0 = 0;
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+            j0 = Tiles512(ref a, aRow, aStep, ref b, bRow, steps, ref c, cRow, m, n, accumulate);
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+            j0 = Tiles256(ref a, aRow, aStep, ref b, bRow, steps, ref c, cRow, m, n, accumulate);
+        // Columns past the last whole vector.
+        for (int i = 0; i < m; i++)
+            for (int j = j0; j < n; j++)
+            {
+                T s = accumulate ? Unsafe.Add(ref c, i * cRow + j) : T.Zero;
+                for (int p = 0; p < steps; p++) s += Unsafe.Add(ref a, i * aRow + p * aStep) * Unsafe.Add(ref b, p * bRow + j);
+                Unsafe.Add(ref c, i * cRow + j) = s;
+            }
+    }
+
+    /// <summary>The whole-vector columns of <see cref="Product"/> in 512-bit vectors; returns the first column left over.</summary>
+    private static int Tiles512<T>(ref T a, nint aRow, nint aStep, ref T b, nint bRow, int steps, ref T c, nint cRow, int m, int n, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int w = Vector512<T>.Count, j = 0;
+        for (; j + 4 * w <= n; j += 4 * w)
         {
-            ref T yr = ref Unsafe.Add(ref py, r * n);
-            for (int i = 0; i < m; i++) Axpy(Unsafe.Add(ref px, r * m + i), ref yr, ref Unsafe.Add(ref pacc, i * n), n);
+            int i = 0;
+            for (; i + 4 <= m; i += 4) Tile4x4(ref Unsafe.Add(ref a, i * aRow), aRow, aStep, ref Unsafe.Add(ref b, j), bRow, steps, ref Unsafe.Add(ref c, i * cRow + j), cRow, accumulate);
+            for (; i < m; i++) Tile1x4(ref Unsafe.Add(ref a, i * aRow), aStep, ref Unsafe.Add(ref b, j), bRow, steps, ref Unsafe.Add(ref c, i * cRow + j), accumulate);
         }
+        for (; j + w <= n; j += w)
+        {
+            int i = 0;
+            for (; i + 4 <= m; i += 4) Tile4x1(ref Unsafe.Add(ref a, i * aRow), aRow, aStep, ref Unsafe.Add(ref b, j), bRow, steps, ref Unsafe.Add(ref c, i * cRow + j), cRow, accumulate);
+            for (; i < m; i++)
+            {
+                ref T ai = ref Unsafe.Add(ref a, i * aRow);
+                ref T ci = ref Unsafe.Add(ref c, i * cRow + j);
+                var s = accumulate ? Vector512.LoadUnsafe(ref ci) : Vector512<T>.Zero;
+                for (int p = 0; p < steps; p++) s = Fma(Vector512.Create(Unsafe.Add(ref ai, p * aStep)), Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * bRow + j)), s);
+                s.StoreUnsafe(ref ci);
+            }
+        }
+        return j;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x4<T>(ref T a, nint aRow, nint aStep, ref T b, nint bRow, int steps, ref T c, nint cRow, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        nuint w = (nuint)Vector512<T>.Count, r1 = (nuint)cRow, r2 = 2 * r1, r3 = 3 * r1;
+        Vector512<T> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (accumulate)
+        {
+            c00 = Vector512.LoadUnsafe(ref c); c01 = Vector512.LoadUnsafe(ref c, w); c02 = Vector512.LoadUnsafe(ref c, 2 * w); c03 = Vector512.LoadUnsafe(ref c, 3 * w);
+            c10 = Vector512.LoadUnsafe(ref c, r1); c11 = Vector512.LoadUnsafe(ref c, r1 + w); c12 = Vector512.LoadUnsafe(ref c, r1 + 2 * w); c13 = Vector512.LoadUnsafe(ref c, r1 + 3 * w);
+            c20 = Vector512.LoadUnsafe(ref c, r2); c21 = Vector512.LoadUnsafe(ref c, r2 + w); c22 = Vector512.LoadUnsafe(ref c, r2 + 2 * w); c23 = Vector512.LoadUnsafe(ref c, r2 + 3 * w);
+            c30 = Vector512.LoadUnsafe(ref c, r3); c31 = Vector512.LoadUnsafe(ref c, r3 + w); c32 = Vector512.LoadUnsafe(ref c, r3 + 2 * w); c33 = Vector512.LoadUnsafe(ref c, r3 + 3 * w);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<T>.Zero;
+        }
+        for (int p = 0; p < steps; p++)
+        {
+            ref T bp = ref Unsafe.Add(ref b, p * bRow);
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, w);
+            var b2 = Vector512.LoadUnsafe(ref bp, 2 * w);
+            var b3 = Vector512.LoadUnsafe(ref bp, 3 * w);
+            ref T ap = ref Unsafe.Add(ref a, p * aStep);
+            var x = Vector512.Create(ap);
+            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01); c02 = Fma(x, b2, c02); c03 = Fma(x, b3, c03);
+            x = Vector512.Create(Unsafe.Add(ref ap, aRow));
+            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); c12 = Fma(x, b2, c12); c13 = Fma(x, b3, c13);
+            x = Vector512.Create(Unsafe.Add(ref ap, 2 * aRow));
+            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); c22 = Fma(x, b2, c22); c23 = Fma(x, b3, c23);
+            x = Vector512.Create(Unsafe.Add(ref ap, 3 * aRow));
+            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); c32 = Fma(x, b2, c32); c33 = Fma(x, b3, c33);
+        }
+        c00.StoreUnsafe(ref c); c01.StoreUnsafe(ref c, w); c02.StoreUnsafe(ref c, 2 * w); c03.StoreUnsafe(ref c, 3 * w);
+        c10.StoreUnsafe(ref c, r1); c11.StoreUnsafe(ref c, r1 + w); c12.StoreUnsafe(ref c, r1 + 2 * w); c13.StoreUnsafe(ref c, r1 + 3 * w);
+        c20.StoreUnsafe(ref c, r2); c21.StoreUnsafe(ref c, r2 + w); c22.StoreUnsafe(ref c, r2 + 2 * w); c23.StoreUnsafe(ref c, r2 + 3 * w);
+        c30.StoreUnsafe(ref c, r3); c31.StoreUnsafe(ref c, r3 + w); c32.StoreUnsafe(ref c, r3 + 2 * w); c33.StoreUnsafe(ref c, r3 + 3 * w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile1x4<T>(ref T a, nint aStep, ref T b, nint bRow, int steps, ref T c, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        nuint w = (nuint)Vector512<T>.Count;
+        Vector512<T> c0, c1, c2, c3;
+        if (accumulate) { c0 = Vector512.LoadUnsafe(ref c); c1 = Vector512.LoadUnsafe(ref c, w); c2 = Vector512.LoadUnsafe(ref c, 2 * w); c3 = Vector512.LoadUnsafe(ref c, 3 * w); }
+        else c0 = c1 = c2 = c3 = Vector512<T>.Zero;
+        for (int p = 0; p < steps; p++)
+        {
+            ref T bp = ref Unsafe.Add(ref b, p * bRow);
+            var x = Vector512.Create(Unsafe.Add(ref a, p * aStep));
+            c0 = Fma(x, Vector512.LoadUnsafe(ref bp), c0);
+            c1 = Fma(x, Vector512.LoadUnsafe(ref bp, w), c1);
+            c2 = Fma(x, Vector512.LoadUnsafe(ref bp, 2 * w), c2);
+            c3 = Fma(x, Vector512.LoadUnsafe(ref bp, 3 * w), c3);
+        }
+        c0.StoreUnsafe(ref c); c1.StoreUnsafe(ref c, w); c2.StoreUnsafe(ref c, 2 * w); c3.StoreUnsafe(ref c, 3 * w);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4x1<T>(ref T a, nint aRow, nint aStep, ref T b, nint bRow, int steps, ref T c, nint cRow, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        nuint r1 = (nuint)cRow;
+        Vector512<T> c0, c1, c2, c3;
+        if (accumulate) { c0 = Vector512.LoadUnsafe(ref c); c1 = Vector512.LoadUnsafe(ref c, r1); c2 = Vector512.LoadUnsafe(ref c, 2 * r1); c3 = Vector512.LoadUnsafe(ref c, 3 * r1); }
+        else c0 = c1 = c2 = c3 = Vector512<T>.Zero;
+        for (int p = 0; p < steps; p++)
+        {
+            var bv = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, p * bRow));
+            ref T ap = ref Unsafe.Add(ref a, p * aStep);
+            c0 = Fma(Vector512.Create(ap), bv, c0);
+            c1 = Fma(Vector512.Create(Unsafe.Add(ref ap, aRow)), bv, c1);
+            c2 = Fma(Vector512.Create(Unsafe.Add(ref ap, 2 * aRow)), bv, c2);
+            c3 = Fma(Vector512.Create(Unsafe.Add(ref ap, 3 * aRow)), bv, c3);
+        }
+        c0.StoreUnsafe(ref c); c1.StoreUnsafe(ref c, r1); c2.StoreUnsafe(ref c, 2 * r1); c3.StoreUnsafe(ref c, 3 * r1);
+    }
+
+    /// <summary>The whole-vector columns of <see cref="Product"/> in 256-bit vectors (machines without AVX-512), one row and one vector at a time.</summary>
+    private static int Tiles256<T>(ref T a, nint aRow, nint aStep, ref T b, nint bRow, int steps, ref T c, nint cRow, int m, int n, bool accumulate)
+        where T : unmanaged, INumber<T>
+    {
+        int w = Vector256<T>.Count, j = 0;
+        for (; j + w <= n; j += w)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                ref T ai = ref Unsafe.Add(ref a, i * aRow);
+                ref T ci = ref Unsafe.Add(ref c, i * cRow + j);
+                var s = accumulate ? Vector256.LoadUnsafe(ref ci) : Vector256<T>.Zero;
+                for (int p = 0; p < steps; p++) s += Vector256.Create(Unsafe.Add(ref ai, p * aStep)) * Vector256.LoadUnsafe(ref Unsafe.Add(ref b, p * bRow + j));
+                s.StoreUnsafe(ref ci);
+            }
+        }
+        return j;
+    }
+
+    /// <summary>x · y + z, fused where the element type has a fused instruction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z) where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(x.As<T, double>(), y.As<T, double>(), z.As<T, double>()).As<double, T>();
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(x.As<T, float>(), y.As<T, float>(), z.As<T, float>()).As<float, T>();
+        return x * y + z;
     }
 
     /// <summary>y[0..len) += alpha · x[0..len).</summary>
