@@ -248,9 +248,13 @@ public class GemmTests
     public void ForcedKernel_MatchesReference(string kernel, bool transA, bool transB)
     {
         var path = Enum.Parse<GemmKernelPath>(kernel);
-        // Sizes straddle every tile shape in use (MR ∈ {4,6,8}, NR ∈ {8..32}): full tiles, M edges,
+        // Sizes straddle every tile shape in use (MR ∈ {4,6,12}, NR ∈ {8..32}): full tiles, M edges (MR ± 1),
         // N edges wider and narrower than NR/2 (the half-width kernel), and several k blocks.
-        (int m, int n, int k)[] shapes = [(1, 1, 1), (9, 20, 5), (25, 70, 300), (17, 37, 9), (48, 64, 16)];
+        (int m, int n, int k)[] shapes =
+        [
+            (1, 1, 1), (9, 20, 5), (25, 70, 300), (17, 37, 9), (48, 64, 16),
+            (11, 33, 7), (12, 31, 2), (13, 17, 64), (23, 15, 3), (24, 32, 1), (36, 65, 2100),
+        ];
         foreach (var (m, n, k) in shapes)
         {
             var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
@@ -291,18 +295,18 @@ public class GemmTests
     [Fact]
     public void Blocking_FitsTheCaches()
     {
-        // KC: the A sliver (MR×KC), kept close while B̃ streams past it, fills at most L1 (capped at 1024);
+        // KC: the A sliver (MR×KC), kept close while B̃ streams past it, takes at most 1.5 × L1 (capped at 1024);
         // MC: the packed Ã block half of L2; NC: whole slivers.
         var cache = new CacheSizes(32 << 10, 512 << 10, 32 << 20);
         var f = GemmBlocking.For(6, 16, 4, cache, 2);
-        Assert.Equal(1024, f.KC);                     // 32 KiB / (6 rows × 4 bytes) = 1365, capped
+        Assert.Equal(1024, f.KC);                     // 48 KiB / (6 rows × 4 bytes) = 2048, capped
         Assert.True(f.MC % 6 == 0 && f.MC * f.KC * 4 <= 256 << 10);
         Assert.True(f.NC % 16 == 0 && f.NC >= 64);
-        var d = GemmBlocking.For(8, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 16);
-        Assert.Equal(768, d.KC);                      // 8 rows × 768 doubles = 48 KiB = L1
-        Assert.True(d.MC % 8 == 0 && d.MC * d.KC * 8 <= 512 << 10);
+        var d = GemmBlocking.For(12, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 16);
+        Assert.Equal(768, d.KC);                      // 12 rows × 768 doubles = 72 KiB = 1.5 × L1
+        Assert.True(d.MC % 12 == 0 && d.MC * d.KC * 8 <= 512 << 10);
         var small = GemmBlocking.For(8, 32, 8, new CacheSizes(16 << 10, 256 << 10, 4 << 20), 2);
-        Assert.Equal(256, small.KC);
+        Assert.Equal(384, small.KC);
         Assert.True(small.KC % 8 == 0 && small.MC >= 8 && small.NC % 32 == 0);
     }
 
