@@ -384,11 +384,17 @@ internal static unsafe class GemmDriver<T, TK>
     internal const long MaxSharedPackBytes = 64L << 20;
 
     /// <summary>
+    /// Smallest B̃ packed once for all row parts: below this (≈ 15 µs of copying) a part packs its own copy faster than
+    /// the extra round trip through the worker pool costs.
+    /// </summary>
+    internal const long MinSharedPackBytes = 256L << 10;
+
+    /// <summary>
     /// Packs all of op(B) (every NC block, every k block, in the order <see cref="RunRange"/> reads them:
     /// block (jc, pc) at K·jc + pc·RoundUp(nc, NR)) into the calling thread's shared buffer, on the caller and up to
     /// <paramref name="helpers"/> workers. Row parts of the product then read it instead of each packing its own copy
     /// (measured: one 768×768 float B̃ costs about as much as 3% of a 1024-row product). Null when the packed B̃ would
-    /// be too large or the pool is busy; the parts then pack for themselves.
+    /// be too large or too small to be worth it, or the pool is busy; the parts then pack for themselves.
     /// </summary>
     private static T* PackSharedB(in GemmProblem<T> p, int helpers)
     {
@@ -396,7 +402,7 @@ internal static unsafe class GemmDriver<T, TK>
         GemmBlocking bl = Blocking;
         int jBlocks = (p.N + bl.NC - 1) / bl.NC;
         long bytes = (long)p.K * ((long)(jBlocks - 1) * bl.NC + RoundUp(p.N - (jBlocks - 1) * bl.NC, NR)) * sizeof(T);
-        if (helpers < 1 || bytes > MaxSharedPackBytes) return null;
+        if (helpers < 1 || bytes > MaxSharedPackBytes || bytes < MinSharedPackBytes) return null;
         int kBlocks = (p.K + bl.KC - 1) / bl.KC;
         int slivers = (Math.Min(bl.NC, p.N) + NR - 1) / NR;
         // About four chunks per thread, so a thread slowed by other work takes fewer of them.
