@@ -84,27 +84,29 @@ internal static unsafe class Simd
 }
 
 /// <summary>
-/// AVX-512: 8 rows × 2 zmm (32 floats / 16 doubles). 16 accumulators cover the FMA latency×throughput
-/// product (4 cycles × 2 pipes) twice over while leaving most of the 32 registers free, so the JIT
-/// never has to spill inside the k loop.
+/// AVX-512: 12 rows × 2 zmm (32 floats / 16 doubles). 24 accumulators, 2 B̃ vectors and a broadcast take 27 of the
+/// 32 registers, so the JIT keeps everything in registers; per k step 14 loads feed 24 FMAs (8 rows: 10 for 16), which
+/// leaves more load and L2/L3 bandwidth for streaming B̃ and covers the FMA latency×throughput product (4 cycles × 2 pipes) three times.
 /// </summary>
 internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public static int MR => 8;
+    public static int MR => 12;
     public static int NR => 2 * Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
     {
         nint w = Vector512<T>.Count;
-        // Rows 4..7 are addressed from a second base pointer so each broadcast is a plain
+        // Rows 4..7 and 8..11 are addressed from second and third base pointers so each broadcast is a plain
         // [base + index*scale] operand with no per-iteration address arithmetic.
-        T* a4 = a + 4 * rsA;
+        T* a4 = a + 4 * rsA, a8 = a + 8 * rsA;
         nint r2 = 2 * rsA, r3 = 3 * rsA;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        Vector512<T> c80 = default, c81 = default, c90 = default, c91 = default;
+        Vector512<T> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         for (int p = 0; p < kc; p++)
         {
             Vector512<T> b0 = Vector512.Load(b);
@@ -125,7 +127,15 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c60 = Simd.Fma(x, b0, c60); c61 = Simd.Fma(x, b1, c61);
             x = Vector512.Create(a4[r3]);
             c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71);
-            a += csA; a4 += csA; b += 2 * w;
+            x = Vector512.Create(a8[0]);
+            c80 = Simd.Fma(x, b0, c80); c81 = Simd.Fma(x, b1, c81);
+            x = Vector512.Create(a8[rsA]);
+            c90 = Simd.Fma(x, b0, c90); c91 = Simd.Fma(x, b1, c91);
+            x = Vector512.Create(a8[r2]);
+            ca0 = Simd.Fma(x, b0, ca0); ca1 = Simd.Fma(x, b1, ca1);
+            x = Vector512.Create(a8[r3]);
+            cb0 = Simd.Fma(x, b0, cb0); cb1 = Simd.Fma(x, b1, cb1);
+            a += csA; a4 += csA; a8 += csA; b += 2 * w;
         }
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
@@ -137,23 +147,24 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Simd.Put(c, c40, va, vb, readC); Simd.Put(c + w, c41, va, vb, readC); c += ldc;
         Simd.Put(c, c50, va, vb, readC); Simd.Put(c + w, c51, va, vb, readC); c += ldc;
         Simd.Put(c, c60, va, vb, readC); Simd.Put(c + w, c61, va, vb, readC); c += ldc;
-        Simd.Put(c, c70, va, vb, readC); Simd.Put(c + w, c71, va, vb, readC);
+        Simd.Put(c, c70, va, vb, readC); Simd.Put(c + w, c71, va, vb, readC); c += ldc;
+        Simd.Put(c, c80, va, vb, readC); Simd.Put(c + w, c81, va, vb, readC); c += ldc;
+        Simd.Put(c, c90, va, vb, readC); Simd.Put(c + w, c91, va, vb, readC); c += ldc;
+        Simd.Put(c, ca0, va, vb, readC); Simd.Put(c + w, ca1, va, vb, readC); c += ldc;
+        Simd.Put(c, cb0, va, vb, readC); Simd.Put(c + w, cb1, va, vb, readC);
     }
 
+    /// <summary>12 rows × 1 zmm: 12 independent chains already cover the FMA latency × 2 pipes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
     {
         nint nr = NR;
-        T* a4 = a + 4 * rsA;
+        T* a4 = a + 4 * rsA, a8 = a + 8 * rsA;
         nint r2 = 2 * rsA, r3 = 3 * rsA;
-        // Even and odd k steps accumulate separately: 8 chains alone would leave the FMA pipes
-        // waiting on latency; 16 keep them full. The two halves are summed at the end.
         Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<T> c4 = default, c5 = default, c6 = default, c7 = default;
-        Vector512<T> d0 = default, d1 = default, d2 = default, d3 = default;
-        Vector512<T> d4 = default, d5 = default, d6 = default, d7 = default;
-        int p = 0;
-        for (; p + 2 <= kc; p += 2)
+        Vector512<T> c8 = default, c9 = default, ca = default, cb = default;
+        for (int p = 0; p < kc; p++)
         {
             Vector512<T> b0 = Vector512.Load(b);
             c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
@@ -164,41 +175,27 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
             c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
             c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
-            a += csA; a4 += csA; b += nr;
-            b0 = Vector512.Load(b);
-            d0 = Simd.Fma(Vector512.Create(a[0]), b0, d0);
-            d1 = Simd.Fma(Vector512.Create(a[rsA]), b0, d1);
-            d2 = Simd.Fma(Vector512.Create(a[r2]), b0, d2);
-            d3 = Simd.Fma(Vector512.Create(a[r3]), b0, d3);
-            d4 = Simd.Fma(Vector512.Create(a4[0]), b0, d4);
-            d5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, d5);
-            d6 = Simd.Fma(Vector512.Create(a4[r2]), b0, d6);
-            d7 = Simd.Fma(Vector512.Create(a4[r3]), b0, d7);
-            a += csA; a4 += csA; b += nr;
-        }
-        if (p < kc)
-        {
-            Vector512<T> b0 = Vector512.Load(b);
-            c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
-            c1 = Simd.Fma(Vector512.Create(a[rsA]), b0, c1);
-            c2 = Simd.Fma(Vector512.Create(a[r2]), b0, c2);
-            c3 = Simd.Fma(Vector512.Create(a[r3]), b0, c3);
-            c4 = Simd.Fma(Vector512.Create(a4[0]), b0, c4);
-            c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
-            c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
-            c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
+            c8 = Simd.Fma(Vector512.Create(a8[0]), b0, c8);
+            c9 = Simd.Fma(Vector512.Create(a8[rsA]), b0, c9);
+            ca = Simd.Fma(Vector512.Create(a8[r2]), b0, ca);
+            cb = Simd.Fma(Vector512.Create(a8[r3]), b0, cb);
+            a += csA; a4 += csA; a8 += csA; b += nr;
         }
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool readC = beta != T.Zero;
-        Simd.Put(c, c0 + d0, va, vb, readC); c += ldc;
-        Simd.Put(c, c1 + d1, va, vb, readC); c += ldc;
-        Simd.Put(c, c2 + d2, va, vb, readC); c += ldc;
-        Simd.Put(c, c3 + d3, va, vb, readC); c += ldc;
-        Simd.Put(c, c4 + d4, va, vb, readC); c += ldc;
-        Simd.Put(c, c5 + d5, va, vb, readC); c += ldc;
-        Simd.Put(c, c6 + d6, va, vb, readC); c += ldc;
-        Simd.Put(c, c7 + d7, va, vb, readC);
+        Simd.Put(c, c0, va, vb, readC); c += ldc;
+        Simd.Put(c, c1, va, vb, readC); c += ldc;
+        Simd.Put(c, c2, va, vb, readC); c += ldc;
+        Simd.Put(c, c3, va, vb, readC); c += ldc;
+        Simd.Put(c, c4, va, vb, readC); c += ldc;
+        Simd.Put(c, c5, va, vb, readC); c += ldc;
+        Simd.Put(c, c6, va, vb, readC); c += ldc;
+        Simd.Put(c, c7, va, vb, readC); c += ldc;
+        Simd.Put(c, c8, va, vb, readC); c += ldc;
+        Simd.Put(c, c9, va, vb, readC); c += ldc;
+        Simd.Put(c, ca, va, vb, readC); c += ldc;
+        Simd.Put(c, cb, va, vb, readC);
     }
 }
 

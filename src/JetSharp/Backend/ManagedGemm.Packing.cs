@@ -145,13 +145,15 @@ internal sealed unsafe class GemmPackBuffers
 {
     [ThreadStatic] private static GemmPackBuffers? t_current;
 
-    private byte[]? _a, _b, _scratch;
+    private byte[]? _a, _b, _scratch, _sharedB;
 
     public static GemmPackBuffers Current => t_current ??= new GemmPackBuffers();
 
     public void* A(nint bytes) => Ensure(ref _a, bytes);
     public void* B(nint bytes) => Ensure(ref _b, bytes);
     public void* Scratch(nint bytes) => Ensure(ref _scratch, bytes);
+    /// <summary>All of B̃ for a product whose row parts run on several threads (read by the workers, owned by the caller).</summary>
+    public void* SharedB(nint bytes) => Ensure(ref _sharedB, bytes);
 
     private static void* Ensure(ref byte[]? buffer, nint bytes)
     {

@@ -285,9 +285,13 @@ public class GemmTests
     public void ForcedKernel_MatchesReference(string kernel, bool transA, bool transB)
     {
         var path = Enum.Parse<GemmKernelPath>(kernel);
-        // Sizes straddle every tile shape in use (MR ∈ {4,6,8}, NR ∈ {8..32}): full tiles, M edges,
+        // Sizes straddle every tile shape in use (MR ∈ {4,6,12}, NR ∈ {8..32}): full tiles, M edges (MR ± 1),
         // N edges wider and narrower than NR/2 (the half-width kernel), and several k blocks.
-        (int m, int n, int k)[] shapes = [(1, 1, 1), (9, 20, 5), (25, 70, 300), (17, 37, 9), (48, 64, 16)];
+        (int m, int n, int k)[] shapes =
+        [
+            (1, 1, 1), (9, 20, 5), (25, 70, 300), (17, 37, 9), (48, 64, 16),
+            (11, 33, 7), (12, 31, 2), (13, 17, 64), (23, 15, 3), (24, 32, 1), (36, 65, 2100),
+        ];
         foreach (var (m, n, k) in shapes)
         {
             var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
@@ -328,14 +332,95 @@ public class GemmTests
     [Fact]
     public void Blocking_FitsTheCaches()
     {
+        // KC: the A sliver (MR×KC), kept close while B̃ streams past it, takes at most 1.5 × L1 (capped at 1024);
+        // MC: the packed Ã block half of L2; NC: whole slivers.
         var cache = new CacheSizes(32 << 10, 512 << 10, 32 << 20);
         var f = GemmBlocking.For(6, 16, 4, cache, 2);
-        Assert.Equal(256, f.KC);                      // 256×16 floats = 16 KiB = L1/2
+        Assert.Equal(1024, f.KC);                     // 48 KiB / (6 rows × 4 bytes) = 2048, capped
         Assert.True(f.MC % 6 == 0 && f.MC * f.KC * 4 <= 256 << 10);
         Assert.True(f.NC % 16 == 0 && f.NC >= 64);
-        var d = GemmBlocking.For(8, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 16);
-        Assert.Equal(192, d.KC);
-        Assert.True(d.MC % 8 == 0 && d.MC * d.KC * 8 <= 512 << 10);
+        var d = GemmBlocking.For(12, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 16);
+        Assert.Equal(768, d.KC);                      // 12 rows × 768 doubles = 72 KiB = 1.5 × L1
+        Assert.True(d.MC % 12 == 0 && d.MC * d.KC * 8 <= 512 << 10);
+        var small = GemmBlocking.For(8, 32, 8, new CacheSizes(16 << 10, 256 << 10, 4 << 20), 2);
+        Assert.Equal(384, small.KC);
+        Assert.True(small.KC % 8 == 0 && small.MC >= 8 && small.NC % 32 == 0);
+    }
+
+    [Fact]
+    public void CacheSizes_FromCpuid_ArePlausibleWhereAvailable()
+    {
+        var c = CacheSizes.FromCpuid();
+        if (!X86Base.IsSupported)
+        {
+            Assert.Null(c);
+            return;
+        }
+        if (c is not { } sizes) return; // a hypervisor may hide the leaves; the defaults then apply
+        Assert.InRange(sizes.L1, 8 << 10, 1 << 20);
+        Assert.True(sizes.L2 >= sizes.L1);
+        Assert.True(sizes.L3 > 0);
+    }
+
+    // Deep K (several k blocks even with KC = 1024) and wide N (several NC blocks): products large enough to run
+    // on all threads, so the row parts read one B̃ packed for all of them.
+    public static TheoryData<bool, bool, int, int, int> DeepAndWideShapes()
+    {
+        var data = new TheoryData<bool, bool, int, int, int>();
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                data.Add(ta, tb, 300, 70, 2100);
+                data.Add(ta, tb, 97, 33, 1025);
+                data.Add(ta, tb, 256, 8300, 5);
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(DeepAndWideShapes))]
+    public void Managed_DeepAndWide_MatchReference(bool transA, bool transB, int m, int n, int k)
+    {
+        var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 3, OffB: 2, PadB: 1, OffC: 1, PadC: 2);
+        Check<float>(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha: 0.75, beta: -1.25);
+        Check<double>(GemmProvider.Managed, GemmKernelPath.Auto, l, alpha: 1, beta: 0, nanInC: true);
+    }
+
+    [Fact]
+    public void Managed_SharedPackedB_GivesTheBitsOfOneThread()
+    {
+        // Each C element is summed in the same order whether the row parts pack B̃ themselves (one thread) or read one
+        // B̃ packed by all threads; the bits must agree.
+        static void Compare<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] a = RandomArray<T>(m * k, 21), b = RandomArray<T>(k * n, 22);
+            T[] one = new T[m * n], all = new T[m * n];
+            int saved = ManagedGemm.MaxThreads;
+            long packs = Interlocked.Read(ref ManagedGemm.SharedPacks);
+            try
+            {
+                ManagedGemm.MaxThreads = 1;
+                Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, one, 0, n);
+                ManagedGemm.MaxThreads = 0;
+                // Other tests run products concurrently and may hold the worker pool (the product then runs on one
+                // thread, packing for itself); repeat until one run got the pool.
+                bool several = Environment.ProcessorCount > 1 && ManagedGemm.MaxThreads > 1;
+                for (int attempt = 0; attempt < 50; attempt++)
+                {
+                    Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, all, 0, n);
+                    Assert.Equal(one, all);
+                    if (!several || Interlocked.Read(ref ManagedGemm.SharedPacks) > packs) break;
+                }
+                if (several) Assert.True(Interlocked.Read(ref ManagedGemm.SharedPacks) > packs, "B̃ was never packed once for all row parts");
+            }
+            finally
+            {
+                ManagedGemm.MaxThreads = saved;
+            }
+        }
+        Compare<float>(1031, 301, 1500);
+        Compare<double>(1031, 301, 1500);
+        Compare<float>(700, 129, 600);
     }
 
     // ----------------------------------------------------------------------------------------
