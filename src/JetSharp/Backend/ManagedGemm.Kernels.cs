@@ -200,6 +200,126 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
 }
 
 /// <summary>
+/// AVX-512: 8 rows × 2 zmm (32 floats / 16 doubles), the kernel before the 12-row one. 16 accumulators cover the FMA
+/// latency×throughput product (4 cycles × 2 pipes) twice over. Used for float64 products shallower than the 12-row
+/// kernel's KC (<see cref="ManagedGemm.UsesShortKKernel{T}"/>): there it measured up to 20 points of peak faster on two
+/// cores (docs/gemm.md).
+/// </summary>
+internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 8;
+    public static int NR => 2 * Vector512<T>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint w = Vector512<T>.Count;
+        // Rows 4..7 are addressed from a second base pointer so each broadcast is a plain
+        // [base + index*scale] operand with no per-iteration address arithmetic.
+        T* a4 = a + 4 * rsA;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            Vector512<T> b1 = Vector512.Load(b + w);
+            Vector512<T> x = Vector512.Create(a[0]);
+            c00 = Simd.Fma(x, b0, c00); c01 = Simd.Fma(x, b1, c01);
+            x = Vector512.Create(a[rsA]);
+            c10 = Simd.Fma(x, b0, c10); c11 = Simd.Fma(x, b1, c11);
+            x = Vector512.Create(a[r2]);
+            c20 = Simd.Fma(x, b0, c20); c21 = Simd.Fma(x, b1, c21);
+            x = Vector512.Create(a[r3]);
+            c30 = Simd.Fma(x, b0, c30); c31 = Simd.Fma(x, b1, c31);
+            x = Vector512.Create(a4[0]);
+            c40 = Simd.Fma(x, b0, c40); c41 = Simd.Fma(x, b1, c41);
+            x = Vector512.Create(a4[rsA]);
+            c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51);
+            x = Vector512.Create(a4[r2]);
+            c60 = Simd.Fma(x, b0, c60); c61 = Simd.Fma(x, b1, c61);
+            x = Vector512.Create(a4[r3]);
+            c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71);
+            a += csA; a4 += csA; b += 2 * w;
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c00, va, vb, readC); Simd.Put(c + w, c01, va, vb, readC); c += ldc;
+        Simd.Put(c, c10, va, vb, readC); Simd.Put(c + w, c11, va, vb, readC); c += ldc;
+        Simd.Put(c, c20, va, vb, readC); Simd.Put(c + w, c21, va, vb, readC); c += ldc;
+        Simd.Put(c, c30, va, vb, readC); Simd.Put(c + w, c31, va, vb, readC); c += ldc;
+        Simd.Put(c, c40, va, vb, readC); Simd.Put(c + w, c41, va, vb, readC); c += ldc;
+        Simd.Put(c, c50, va, vb, readC); Simd.Put(c + w, c51, va, vb, readC); c += ldc;
+        Simd.Put(c, c60, va, vb, readC); Simd.Put(c + w, c61, va, vb, readC); c += ldc;
+        Simd.Put(c, c70, va, vb, readC); Simd.Put(c + w, c71, va, vb, readC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        nint nr = NR;
+        T* a4 = a + 4 * rsA;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        // Even and odd k steps accumulate separately: 8 chains alone would leave the FMA pipes
+        // waiting on latency; 16 keep them full. The two halves are summed at the end.
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<T> c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<T> d0 = default, d1 = default, d2 = default, d3 = default;
+        Vector512<T> d4 = default, d5 = default, d6 = default, d7 = default;
+        int p = 0;
+        for (; p + 2 <= kc; p += 2)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector512.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector512.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector512.Create(a[r3]), b0, c3);
+            c4 = Simd.Fma(Vector512.Create(a4[0]), b0, c4);
+            c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
+            c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
+            c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
+            a += csA; a4 += csA; b += nr;
+            b0 = Vector512.Load(b);
+            d0 = Simd.Fma(Vector512.Create(a[0]), b0, d0);
+            d1 = Simd.Fma(Vector512.Create(a[rsA]), b0, d1);
+            d2 = Simd.Fma(Vector512.Create(a[r2]), b0, d2);
+            d3 = Simd.Fma(Vector512.Create(a[r3]), b0, d3);
+            d4 = Simd.Fma(Vector512.Create(a4[0]), b0, d4);
+            d5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, d5);
+            d6 = Simd.Fma(Vector512.Create(a4[r2]), b0, d6);
+            d7 = Simd.Fma(Vector512.Create(a4[r3]), b0, d7);
+            a += csA; a4 += csA; b += nr;
+        }
+        if (p < kc)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            c0 = Simd.Fma(Vector512.Create(a[0]), b0, c0);
+            c1 = Simd.Fma(Vector512.Create(a[rsA]), b0, c1);
+            c2 = Simd.Fma(Vector512.Create(a[r2]), b0, c2);
+            c3 = Simd.Fma(Vector512.Create(a[r3]), b0, c3);
+            c4 = Simd.Fma(Vector512.Create(a4[0]), b0, c4);
+            c5 = Simd.Fma(Vector512.Create(a4[rsA]), b0, c5);
+            c6 = Simd.Fma(Vector512.Create(a4[r2]), b0, c6);
+            c7 = Simd.Fma(Vector512.Create(a4[r3]), b0, c7);
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c0 + d0, va, vb, readC); c += ldc;
+        Simd.Put(c, c1 + d1, va, vb, readC); c += ldc;
+        Simd.Put(c, c2 + d2, va, vb, readC); c += ldc;
+        Simd.Put(c, c3 + d3, va, vb, readC); c += ldc;
+        Simd.Put(c, c4 + d4, va, vb, readC); c += ldc;
+        Simd.Put(c, c5 + d5, va, vb, readC); c += ldc;
+        Simd.Put(c, c6 + d6, va, vb, readC); c += ldc;
+        Simd.Put(c, c7 + d7, va, vb, readC);
+    }
+}
+
+/// <summary>
 /// AVX2+FMA: 6 rows × 2 ymm (16 floats / 8 doubles). With only 16 ymm registers this is the largest
 /// tile that fits: 12 accumulators + 2 B̃ vectors + 1 broadcast + 1 spare.
 /// </summary>

@@ -49,6 +49,14 @@ internal static unsafe class ManagedGemm
     /// <summary>Products whose B̃ was packed once for all their row parts (for tests).</summary>
     internal static long SharedPacks;
 
+    /// <summary>
+    /// True when an AVX-512 float64 product is too shallow for the 12-row kernel: K below the KC that kernel's blocking
+    /// gives (A sliver 12×KC ≤ 1.5·L1, 768 with a 48 KiB L1), i.e. one short k block. Such products use the 8-row
+    /// kernel (<see cref="Vector512Kernel8{T}"/>); see docs/gemm.md, "float64 at K ≤ 512 on two cores".
+    /// </summary>
+    internal static bool UsesShortKKernel<T>(int k) where T : unmanaged, IFloatingPointIeee754<T>
+        => typeof(T) == typeof(double) && k < GemmDriver<T, Vector512Kernel<T>>.Blocking.KC;
+
     /// <summary>Kernel used for <see cref="GemmKernelPath.Auto"/>; settable for tests and benchmarks.</summary>
     internal static GemmKernelPath DefaultPath
     {
@@ -122,6 +130,7 @@ internal static unsafe class ManagedGemm
             }
             switch (path)
             {
+                case GemmKernelPath.Vector512 when UsesShortKKernel<T>(k): GemmDriver<T, Vector512Kernel8<T>>.Run(batchDesc, MaxThreads); break;
                 case GemmKernelPath.Vector512: GemmDriver<T, Vector512Kernel<T>>.Run(batchDesc, MaxThreads); break;
                 case GemmKernelPath.Vector256: GemmDriver<T, Vector256Kernel<T>>.Run(batchDesc, MaxThreads); break;
                 default: GemmDriver<T, PortableKernel<T>>.Run(batchDesc, MaxThreads); break;

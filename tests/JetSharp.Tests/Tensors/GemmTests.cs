@@ -320,6 +320,33 @@ public class GemmTests
     }
 
     [Fact]
+    public void ShortKFloat64_UsesTheEightRowKernel_BelowTheTwelveRowKC()
+    {
+        int kc = GemmDriver<double, Vector512Kernel<double>>.Blocking.KC;
+        Assert.Equal(8, Vector512Kernel8<double>.MR);
+        Assert.True(ManagedGemm.UsesShortKKernel<double>(50));
+        Assert.True(ManagedGemm.UsesShortKKernel<double>(kc - 1));
+        Assert.False(ManagedGemm.UsesShortKKernel<double>(kc));
+        Assert.False(ManagedGemm.UsesShortKKernel<float>(50));   // float32 keeps 12 rows at any depth
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Vector512Float64_EitherSideOfTheShortKThreshold_MatchesReference(bool transA, bool transB)
+    {
+        // Both kernels (8 rows below the 12-row KC, 12 rows from it on), M edges for each, one and two threads' splits.
+        int kc = GemmDriver<double, Vector512Kernel<double>>.Blocking.KC;
+        foreach (var (m, n, k) in new[] { (29, 37, 1), (256, 96, 50), (33, 40, kc - 1), (33, 40, kc), (25, 19, kc + 3) })
+        {
+            var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
+            Check<double>(GemmProvider.Managed, GemmKernelPath.Vector512, l, alpha: -0.5, beta: 1.5);
+        }
+    }
+
+    [Fact]
     public void Partition_SplitsTheLongDimension_AndKeepsSmallProblemsSerial()
     {
         Assert.Equal((1, 1), GemmDriver<float, Vector256Kernel<float>>.Partition(8, 8, 8, 2));
