@@ -355,7 +355,7 @@ internal static class PerPointEmitter
     /// <summary>
     /// Groups of elementwise nodes (with 512-bit vectors) whose every operand is either a block of the same size, read
     /// element by element, a single value, or a block repeated along leading axes (a bias), and of sums within a point
-    /// over leading axes (<see cref="LeadingSumTerms"/>): each group runs as one loop over the block where its first node stands,
+    /// over leading axes (<see cref="PointSum.LeadingTerms"/>): each group runs as one loop over the block where its first node stands,
     /// each value computed once per vector into a local and stored only when something outside the loop reads it (a
     /// value read only by later nodes of the same loop stays in a register and gets no block array). A node joins an
     /// open group of its size when everything it reads is computed before the group's first node or by the group
@@ -370,7 +370,7 @@ internal static class PerPointEmitter
         bool Fusable(Node x)
         {
             if (c.Inlined.Contains(x) || x.Op.IsView || region.Reductions.Contains(x) || !region.Layouts.ContainsKey(x)) return false;
-            if (PointRules.For(x) is PointSum) return LeadingSumTerms(c, x) > 0;
+            if (PointRules.For(x) is PointSum) return PointSum.LeadingTerms(c, x) > 0;
             if (PointRules.For(x) is not PointElementwise || !PointElementwise.Vectorisable(x, PointContext.Wide)) return false;
             int size = c.LocalSize(x);
             if (size % c.Lanes != 0) return false;
@@ -414,21 +414,6 @@ internal static class PerPointEmitter
         return l.Size;
     }
 
-    /// <summary>
-    /// For a sum within each point over the leading axes of its operand's block (the directions of a jet, say), whose
-    /// result is a whole number of vectors: the number of terms (the result is the sum of that many consecutive
-    /// slices of the operand); else 0.
-    /// </summary>
-    private static int LeadingSumTerms(PointContext c, Node x)
-    {
-        var op = (SumOp)x.Op;
-        var input = c.LocalShape(x.Inputs[0]);
-        var axes = op.Axes.Order().ToArray();
-        if (!c.IsLocal(x.Inputs[0]) || axes.Length == 0 || axes.Where((a, k) => a != k).Any() || axes[^1] >= input.Rank) return 0;
-        int terms = input.Take(axes.Length).Aggregate(1, (p, e) => p * e), size = c.LocalSize(x);
-        return terms * size == input.Size && size % c.Lanes == 0 ? terms : 0;
-    }
-
     /// <summary>The node whose block a view of the region reads (itself when not a view).</summary>
     private static Node Root(PerPointRegion region, Node x) =>
         x.Op.IsView && region.Layouts.ContainsKey(x) && !region.External.Contains(x) ? Root(region, x.Inputs[0]) : x;
@@ -450,7 +435,7 @@ internal static class PerPointEmitter
         foreach (var m in group.Members)
         {
             c.Node = m;
-            string value = PointRules.For(m) is PointSum && LeadingSumTerms(c, m) is > 1 and var terms
+            string value = PointRules.For(m) is PointSum && PointSum.LeadingTerms(c, m) is > 1 and var terms
                 // Σ over the leading axes: the operand's slices of one result each, added in order.
                 ? string.Join(" + ", Enumerable.Range(0, terms).Select(t => c.Load(c.Name(m.Inputs[0]), t == 0 ? "v" : $"v + {t * group.Size}")))
                 : PointRules.For(m) is PointSum ? Leaf(m.Inputs[0])

@@ -233,6 +233,21 @@ internal sealed class PointSum : PointRule
         if (!c.IsReduction(c.Node)) c.Line($"System.Array.Clear({c.Result});");
         c.ElementLoop(c.Result, true, [x], leaf => leaf(x), leaf => leaf(x), dims: c.LocalShape(x), targetStrides: target);
     }
+
+    /// <summary>
+    /// For a sum within each point over the leading axes of its operand's block (the directions of a jet, say), whose
+    /// result is a whole number of vectors: the number of terms (the result is the sum of that many consecutive
+    /// slices of the operand); else 0.
+    /// </summary>
+    public static int LeadingTerms(PointContext c, Node x)
+    {
+        var op = (SumOp)x.Op;
+        var input = c.LocalShape(x.Inputs[0]);
+        var axes = op.Axes.Order().ToArray();
+        if (!c.IsLocal(x.Inputs[0]) || axes.Length == 0 || axes.Where((a, k) => a != k).Any() || axes[^1] >= input.Rank) return 0;
+        int terms = input.Take(axes.Length).Aggregate(1, (p, e) => p * e), size = c.LocalSize(x);
+        return terms * size == input.Size && size % c.Lanes == 0 ? terms : 0;
+    }
 }
 
 /// <summary>broadcast: per point when its operand is, or when it spreads a point-free value along exactly one axis of N elements.</summary>

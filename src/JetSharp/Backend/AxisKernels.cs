@@ -148,41 +148,36 @@ internal static class AxisKernels
     }
 
     /// <summary>result = zeros with result[o, indices[j], :] += x[o, j, :] (the adjoint of <see cref="Take{T}"/>).</summary>
-    public static void ScatterAdd<T>(NDArray<T> x, int axis, int[] indices, NDArray<T> result) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var (outer, n, inner) = Split(result.Shape, axis);
-        int m = indices.Length;
-        if ((long)outer * m * inner != x.Size)
-            throw new ArgumentException($"AxisKernels.ScatterAdd: {x.Shape} does not hold {m} slices along axis {axis} of {result.Shape}.");
-        T[] X = x.Data, R = result.Data;
-        Array.Clear(R);
-        for (int o = 0; o < outer; o++)
-            for (int j = 0; j < m; j++)
-            {
-                int idx = indices[j];
-                if ((uint)idx >= (uint)n) throw new IndexOutOfRangeException($"AxisKernels.ScatterAdd: index {idx} outside axis {axis} of {result.Shape}.");
-                var dst = R.AsSpan((o * n + idx) * inner, inner);
-                TensorPrimitives.Add(dst, X.AsSpan((o * m + j) * inner, inner), dst);
-            }
-    }
+    public static void ScatterAdd<T>(NDArray<T> x, int axis, int[] indices, NDArray<T> result) where T : unmanaged, IFloatingPointIeee754<T> =>
+        AddSlices(null, x, axis, indices, result, "ScatterAdd");
 
     /// <summary>
     /// result = target with result[o, indices[j], :] += x[o, j, :] (repeated indices accumulate). When result's storage is
     /// target's (the executor hands target's buffer over when it dies here) only the slices are added; otherwise target is
-    /// copied first. Every index is checked before anything is written.
+    /// copied first.
     /// </summary>
     public static void ScatterAddInto<T>(NDArray<T> target, NDArray<T> x, int axis, int[] indices, NDArray<T> result) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (result.Shape != target.Shape)
             throw new ArgumentException($"AxisKernels.ScatterAddInto: result {result.Shape} differs from the target {target.Shape}.");
+        AddSlices(target, x, axis, indices, result, "ScatterAddInto");
+    }
+
+    /// <summary>
+    /// result = target (zeros when null) with slice j of x added at indices[j] along the axis. Every index is checked
+    /// before anything is written.
+    /// </summary>
+    private static void AddSlices<T>(NDArray<T>? target, NDArray<T> x, int axis, int[] indices, NDArray<T> result, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var (outer, n, inner) = Split(result.Shape, axis);
         int m = indices.Length;
         if ((long)outer * m * inner != x.Size)
-            throw new ArgumentException($"AxisKernels.ScatterAddInto: {x.Shape} does not hold {m} slices along axis {axis} of {result.Shape}.");
+            throw new ArgumentException($"AxisKernels.{name}: {x.Shape} does not hold {m} slices along axis {axis} of {result.Shape}.");
         foreach (int idx in indices)
-            if ((uint)idx >= (uint)n) throw new IndexOutOfRangeException($"AxisKernels.ScatterAddInto: index {idx} outside axis {axis} of {result.Shape}.");
+            if ((uint)idx >= (uint)n) throw new IndexOutOfRangeException($"AxisKernels.{name}: index {idx} outside axis {axis} of {result.Shape}.");
         T[] X = x.Data, R = result.Data;
-        if (!ReferenceEquals(target.Data, R)) target.Data.AsSpan().CopyTo(R);
+        if (target is null) Array.Clear(R);
+        else if (!ReferenceEquals(target.Data, R)) target.Data.AsSpan().CopyTo(R);
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < m; j++)
             {

@@ -48,8 +48,9 @@ internal static partial class FusedKernel
                             acc += double.CreateTruncating(TensorPrimitives.Dot<T>(a.Array.AsSpan(a.Offset, length), b.Array.AsSpan(b.Offset, length)));
                             continue;
                         }
+                        Binary(BinaryOp.Mul, a, b, term.AsSpan(0, length), length);   // a scalar factor: the product's last step only
                     }
-                    RunChunk(program, q * inner + j, length, leaves, term, 0, scratch);
+                    else RunChunk(program, q * inner + j, length, leaves, term, 0, scratch);
                     acc += double.CreateTruncating(TensorPrimitives.Sum<T>(term.AsSpan(0, length)));
                 }
                 partial[t] = acc;
