@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace JetSharp.Examples;
@@ -38,8 +40,9 @@ internal static class FastSampler
         double radius = Math.Pow(SeededRandom.Uniform(seed, 1L << 50 | (long)index), 1.0 / d);
         float scale = (float)(radius / Math.Sqrt(norm2));
         var vs = Vector512.Create(scale);
+        ref float r = ref MemoryMarshal.GetReference(row);
         int i = 0;
-        for (; i + Lanes <= d; i += Lanes) (Vector512.Create<float>(row[i..]) * vs).CopyTo(row[i..]);
+        for (; i + Lanes <= d; i += Lanes) (Vector512.LoadUnsafe(ref r, (nuint)i) * vs).StoreUnsafe(ref r, (nuint)i);
         for (; i < d; i++) row[i] *= scale;
     }
 
@@ -72,6 +75,7 @@ internal static class FastSampler
         var acc = Vector512<float>.Zero;
         Span<float> tail = stackalloc float[2 * Lanes];
         var signBit = Vector512.Create(0x8000_0000u);
+        ref float row0 = ref MemoryMarshal.GetReference(row);
         for (int k = 0; k < d; k += 2 * Lanes)
         {
             var r = Vector512.Sqrt(Vector512.Create(-2f) * Log(Uniform(Next())));
@@ -86,8 +90,8 @@ internal static class FastSampler
             var z1 = r * c; var z2 = r * s;
             if (k + 2 * Lanes <= d)
             {
-                z1.CopyTo(row[k..]); z2.CopyTo(row[(k + Lanes)..]);
-                acc += z1 * z1 + z2 * z2;
+                z1.StoreUnsafe(ref row0, (nuint)k); z2.StoreUnsafe(ref row0, (nuint)(k + Lanes));
+                acc = Fma(z2, z2, Fma(z1, z1, acc));
                 if ((k & 255) == 256 - 2 * Lanes) { norm2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }
             }
             else
@@ -98,6 +102,10 @@ internal static class FastSampler
         }
         return norm2 + Vector512.Sum(acc);
     }
+
+    /// <summary>a·b + c rounded once (one instruction where the hardware has it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
 
     private static Vector512<uint> Rotl(Vector512<uint> v, int k) => Vector512.ShiftLeft(v, k) | Vector512.ShiftRightLogical(v, 32 - k);
 
@@ -116,11 +124,11 @@ internal static class FastSampler
         var s = (m - Vector512<float>.One) / (m + Vector512<float>.One);
         var s2 = s * s;
         var series = Vector512.Create(1f / 9);
-        series = series * s2 + Vector512.Create(1f / 7);
-        series = series * s2 + Vector512.Create(1f / 5);
-        series = series * s2 + Vector512.Create(1f / 3);
-        series = series * s2 + Vector512<float>.One;
-        return Vector512.ConvertToSingle(e) * Vector512.Create(MathF.Log(2)) + 2f * s * series;
+        series = Fma(series, s2, Vector512.Create(1f / 7));
+        series = Fma(series, s2, Vector512.Create(1f / 5));
+        series = Fma(series, s2, Vector512.Create(1f / 3));
+        series = Fma(series, s2, Vector512<float>.One);
+        return Fma(Vector512.ConvertToSingle(e), Vector512.Create(MathF.Log(2)), 2f * s * series);
     }
 
     /// <summary>sin and cos for |x| ≤ π/4: Taylor polynomials to x⁹ and x¹⁰ (remainders below 2·10⁻⁹).</summary>
@@ -128,16 +136,16 @@ internal static class FastSampler
     {
         var x2 = x * x;
         var s = Vector512.Create(1f / 362_880);
-        s = s * x2 - Vector512.Create(1f / 5_040);
-        s = s * x2 + Vector512.Create(1f / 120);
-        s = s * x2 - Vector512.Create(1f / 6);
-        s = (s * x2) * x + x;
+        s = Fma(s, x2, Vector512.Create(-1f / 5_040));
+        s = Fma(s, x2, Vector512.Create(1f / 120));
+        s = Fma(s, x2, Vector512.Create(-1f / 6));
+        s = Fma(s * x2, x, x);
         var c = Vector512.Create(-1f / 3_628_800);
-        c = c * x2 + Vector512.Create(1f / 40_320);
-        c = c * x2 - Vector512.Create(1f / 720);
-        c = c * x2 + Vector512.Create(1f / 24);
-        c = c * x2 - Vector512.Create(0.5f);
-        c = c * x2 + Vector512<float>.One;
+        c = Fma(c, x2, Vector512.Create(1f / 40_320));
+        c = Fma(c, x2, Vector512.Create(-1f / 720));
+        c = Fma(c, x2, Vector512.Create(1f / 24));
+        c = Fma(c, x2, Vector512.Create(-0.5f));
+        c = Fma(c, x2, Vector512<float>.One);
         return (s, c);
     }
 
@@ -146,18 +154,18 @@ internal static class FastSampler
     {
         var x2 = x * x;
         var s = Vector512.Create(-1f / 39_916_800);
-        s = s * x2 + Vector512.Create(1f / 362_880);
-        s = s * x2 - Vector512.Create(1f / 5_040);
-        s = s * x2 + Vector512.Create(1f / 120);
-        s = s * x2 - Vector512.Create(1f / 6);
-        s = (s * x2) * x + x;
+        s = Fma(s, x2, Vector512.Create(1f / 362_880));
+        s = Fma(s, x2, Vector512.Create(-1f / 5_040));
+        s = Fma(s, x2, Vector512.Create(1f / 120));
+        s = Fma(s, x2, Vector512.Create(-1f / 6));
+        s = Fma(s * x2, x, x);
         var c = Vector512.Create(1f / 479_001_600);
-        c = c * x2 - Vector512.Create(1f / 3_628_800);
-        c = c * x2 + Vector512.Create(1f / 40_320);
-        c = c * x2 - Vector512.Create(1f / 720);
-        c = c * x2 + Vector512.Create(1f / 24);
-        c = c * x2 - Vector512.Create(0.5f);
-        c = c * x2 + Vector512<float>.One;
+        c = Fma(c, x2, Vector512.Create(-1f / 3_628_800));
+        c = Fma(c, x2, Vector512.Create(1f / 40_320));
+        c = Fma(c, x2, Vector512.Create(-1f / 720));
+        c = Fma(c, x2, Vector512.Create(1f / 24));
+        c = Fma(c, x2, Vector512.Create(-0.5f));
+        c = Fma(c, x2, Vector512<float>.One);
         return (s, c);
     }
 
@@ -170,7 +178,7 @@ internal static class FastSampler
         var k = Vector512.Round(x * Vector512.Create((float)(2 / Math.PI)));
         const float hi = 1.5703125f;                              // π/2 to 11 bits: k·hi is exact for |k| < 2¹²
         float lo = (float)(Math.PI / 2 - hi);
-        var r = (x - k * hi) - k * lo;
+        var r = Fma(-k, Vector512.Create(lo), Fma(-k, Vector512.Create(hi), x));
         var (s, c) = SinCosQuarter(r);
         var q = Vector512.ConvertToInt32(k).AsUInt32();
         var swap = Vector512.Equals(q & Vector512<uint>.One, Vector512<uint>.One).AsSingle();
@@ -187,15 +195,20 @@ internal static class FastSampler
     {
         int d = x.Length;
         var sinX = scratch.Sin; var cosX = scratch.Cos;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float sin0 = ref MemoryMarshal.GetArrayDataReference(sinX), cos0 = ref MemoryMarshal.GetArrayDataReference(cosX);
+        ref float c0 = ref MemoryMarshal.GetArrayDataReference(c);
+        if (c.Length < d - 1) throw new ArgumentException($"stde: {c.Length} coefficients for a point of {d} coordinates.", nameof(c));
+        if (sinX.Length < d || cosX.Length < d) throw new ArgumentException($"stde: scratch rows of {sinX.Length} for a point of {d} coordinates.", nameof(scratch));
         int i = 0;
         double r2 = 0;
         var acc = Vector512<float>.Zero;
         for (; i + Lanes <= d; i += Lanes)
         {
-            var v = Vector512.Create(x[i..]);
+            var v = Vector512.LoadUnsafe(ref x0, (nuint)i);
             var (s, co) = SinCosUnit(v);
-            s.CopyTo(sinX, i); co.CopyTo(cosX, i);
-            acc += v * v;
+            s.StoreUnsafe(ref sin0, (nuint)i); co.StoreUnsafe(ref cos0, (nuint)i);
+            acc = Fma(v, v, acc);
             if ((i & 255) == 256 - Lanes) { r2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }
         }
         r2 += Vector512.Sum(acc);
@@ -203,28 +216,29 @@ internal static class FastSampler
 
         // Terms i = 0..D−2 (pairs (x_i, x_{i+1})).
         double psi = 0, xGrad = 0, lap = 0;
+        // aLap carries −(Δψ's terms) so that every accumulation is one fused multiply-add; its totals are subtracted.
         Vector512<float> aPsi = default, aGrad = default, aLap = default;
         int n = d - 1;
         i = 0;
         for (; i + Lanes <= n; i += Lanes)
         {
-            var xi = Vector512.Create(x[i..]); var xj = Vector512.Create(x[(i + 1)..]);
-            var sinA = Vector512.Create(sinX, i); var cosA = Vector512.Create(cosX, i);
-            var sinB = Vector512.Create(sinX, i + 1); var cosB = Vector512.Create(cosX, i + 1);
-            var ci = Vector512.Create(c, i);
-            var (sz, cz) = SinCos(xi + cosB + xj * cosA);
-            var a = Vector512<float>.One - xj * sinA;
+            var xi = Vector512.LoadUnsafe(ref x0, (nuint)i); var xj = Vector512.LoadUnsafe(ref x0, (nuint)(i + 1));
+            var sinA = Vector512.LoadUnsafe(ref sin0, (nuint)i); var cosA = Vector512.LoadUnsafe(ref cos0, (nuint)i);
+            var sinB = Vector512.LoadUnsafe(ref sin0, (nuint)(i + 1)); var cosB = Vector512.LoadUnsafe(ref cos0, (nuint)(i + 1));
+            var ci = Vector512.LoadUnsafe(ref c0, (nuint)i);
+            var (sz, cz) = SinCos(Fma(xj, cosA, xi + cosB));
+            var a = Fma(-xj, sinA, Vector512<float>.One);
             var b = cosA - sinB;
-            aPsi += ci * sz;
-            aGrad += ci * cz * (xi * a + xj * b);
-            aLap -= ci * (cz * (xj * cosA + cosB) + sz * (a * a + b * b));
+            aPsi = Fma(ci, sz, aPsi);
+            aGrad = Fma(ci * cz, Fma(xi, a, xj * b), aGrad);
+            aLap = Fma(ci, Fma(cz, Fma(xj, cosA, cosB), sz * Fma(a, a, b * b)), aLap);
             if ((i & 255) == 256 - Lanes)
             {
-                psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap += Vector512.Sum(aLap);
+                psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
                 aPsi = aGrad = aLap = Vector512<float>.Zero;
             }
         }
-        psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap += Vector512.Sum(aLap);
+        psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
         for (; i < n; i++)
         {
             double xi = x[i], xj = x[i + 1], sinA = sinX[i], cosA = cosX[i], sinB = sinX[i + 1], cosB = cosX[i + 1];
