@@ -109,6 +109,85 @@ public class FusionTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 3000)]     // (x − a)(x + a): the stde envelope's two factors of one leaf
+    [InlineData(1, 3000)]     // (a − x)·y: a scalar minus a leaf, times a plain leaf
+    [InlineData(2, 1500)]     // (b + y)(x − a) with y a trailing-axes leaf [d] whose period wraps inside 1 024-element chunks
+    [InlineData(3, 70_000)]   // (a − x)(y − b): long rows, cut into pieces on two cores
+    public void TrailingSumsOfProductsOfLeavesPlusOrMinusScalarsRunInOnePassAndMatchAFloat64Loop(int form, int d)
+    {
+        // Each factor is formed in registers inside the summing pass (FusedKernel.AffineDot), not written out by a pass of its
+        // own; the sums must still be those of the plain products: float64 inputs against a float64 loop (and the unfused
+        // executor), float32 inputs against the float64 loop over the same float32 values.
+        const int rows = 5;
+        const double a = 0.375, b = -1.25;
+        Shape yShape = form == 2 ? new Shape(d) : new Shape(rows, d);
+        Node F(Node x, Node y) => form switch
+        {
+            0 => (x - a) * (x + a),
+            1 => (a - x) * y,
+            2 => (b + y) * (x - a),
+            _ => (a - x) * (y - b),
+        };
+        double Term(double x, double y) => form switch
+        {
+            0 => (x - a) * (x + a),
+            1 => (a - x) * y,
+            2 => (b + y) * (x - a),
+            _ => (a - x) * (y - b),
+        };
+        var inputs = new[] { TestUtil.Randn(41, rows, d), TestUtil.Randn(42, form == 2 ? [d] : [rows, d]) };
+        double Y(int q, int j) => inputs[1].Data[form == 2 ? j : q * d + j];
+        var expected = new double[rows];
+        for (int q = 0; q < rows; q++)
+            for (int j = 0; j < d; j++) expected[q] += Term(inputs[0].Data[q * d + j], Y(q, j));
+
+        var g = Tracer.Function(xs => Fn.Sum(F(xs[0], xs[1]), [1], keepDims: true), [new Shape(rows, d), yShape]);
+        var (fused, plain, exe, _) = RunBoth(g, inputs);
+        Assert.Equal(1, exe.Fusion.Kernels);
+        for (int q = 0; q < rows; q++)
+        {
+            Assert.Equal(expected[q], fused[0].Data[q], 1e-11 * Math.Sqrt(d));
+            Assert.Equal(plain[0].Data[q], fused[0].Data[q], 1e-11 * Math.Sqrt(d));
+        }
+
+        var g32 = Tracer.Function(xs => Fn.Sum(F(xs[0], xs[1]), [1], keepDims: true), [new Shape(rows, d), yShape], DType.Float32);
+        var in32 = inputs.Select(t => t.To<float>()).ToArray();
+        var out32 = new Executable(g32).Run(in32)[0];
+        for (int q = 0; q < rows; q++)
+        {
+            double exact = 0;
+            for (int j = 0; j < d; j++) exact += Term(in32[0].Data[q * d + j], in32[1].Data[form == 2 ? j : q * d + j]);
+            // Float32 factors and chunk sums of ≤ 1 024 terms of order one (float64 across chunks): about 10⁻⁶·√d expected.
+            Assert.True(Math.Abs(out32.Data[q] - exact) <= 1e-5 * Math.Sqrt(d), $"row {q}: float32 {out32.Data[q]:R}, float64 {exact:R}");
+        }
+    }
+
+    [Fact]
+    public void FactorsOfLeavesPlusOrMinusAScalarAreRecognisedAndOthersAreNot()
+    {
+        // Program: x, a (scalar), y; x − a, a − x, x + a, x·a, x + y, (x − a) − a.
+        var leaves = new[] { new NDArray<double>(new Shape(4), [1, 2, 3, 4]), new NDArray<double>(new Shape(1), [0.5]), new NDArray<double>(new Shape(4), [5, 6, 7, 8]) };
+        Backend.FusedStep[] program =
+        [
+            Backend.FusedStep.Load(0), Backend.FusedStep.Load(1), Backend.FusedStep.Load(2),
+            Backend.FusedStep.Apply(Backend.BinaryOp.Sub, 0, 1), Backend.FusedStep.Apply(Backend.BinaryOp.Sub, 1, 0), Backend.FusedStep.Apply(Backend.BinaryOp.Add, 0, 1),
+            Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 1), Backend.FusedStep.Apply(Backend.BinaryOp.Add, 0, 2), Backend.FusedStep.Apply(Backend.BinaryOp.Sub, 3, 1),
+        ];
+        Backend.FusedKernel.AffineFactor<double>? Of(int step) => Backend.FusedKernel.AffineFactor<double>.Of(program, step, leaves);
+        Assert.Equal(new(0, false, 0.0), Of(0));
+        Assert.Null(Of(1));                                  // a scalar alone is not a tensor factor
+        Assert.Equal(new(0, false, -0.5), Of(3));            // x − a = x + (−a)
+        Assert.Equal(new(0, true, 0.5), Of(4));              // a − x = −x + a
+        Assert.Equal(new(0, false, 0.5), Of(5));
+        Assert.Null(Of(6)); Assert.Null(Of(7)); Assert.Null(Of(8));
+        // And the one-pass sum of such factors against a loop: Σ (x − a)(a − y) with a length that leaves a scalar tail.
+        var x = TestUtil.Randn(51, 1003).Data; var y = TestUtil.Randn(52, 1003).Data;
+        double expected = 0;
+        for (int j = 0; j < x.Length; j++) expected += (x[j] - 0.5) * (0.5 - y[j]);
+        Assert.Equal(expected, Backend.FusedKernel.AffineDot<double>(x, new(0, false, -0.5), y, new(1, true, 0.5)), 1e-11);
+    }
+
     [Fact]
     public void NodesWithOtherUsersOrThatAreOutputsStayMaterialised()
     {
