@@ -89,7 +89,8 @@ internal static partial class FusedKernel
     /// <summary>
     /// A factor σ·leaf + s of a product (σ = ±1, s a scalar leaf's value or 0): a tensor leaf itself, or a step adding a scalar
     /// leaf to it, subtracting one from it or subtracting it from one. σ·x + s rounds as the step does (x + s, x − a = x + (−a)
-    /// and a − x = (−x) + a are the same IEEE operations), so forming it in a register changes no bit of the factor.
+    /// and a − x = (−x) + a are the same IEEE operations), so forming it in a register changes no bit of the factor (a bare
+    /// leaf gets s = 0, which only turns −0 into +0: the same sum).
     /// </summary>
     internal readonly record struct AffineFactor<T>(int Leaf, bool Negated, T Shift) where T : unmanaged, IFloatingPointIeee754<T>
     {
