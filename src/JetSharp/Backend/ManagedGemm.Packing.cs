@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace JetSharp.Backend;
 
@@ -166,5 +167,67 @@ internal sealed unsafe class GemmPackBuffers
         }
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
         return (void*)((p + Align - 1) & ~(nint)(Align - 1));
+    }
+}
+
+/// <summary>
+/// Software prefetching for the macro-kernel. A region is a set of equal, evenly spaced runs of bytes (the A block the
+/// next macro-kernel reads: rows of a row-major A, or k rows of a stored-transposed A); <see cref="Spread"/> divides
+/// its cache lines over the kernel calls of the current macro-kernel and <see cref="Next"/>, called before each, issues
+/// that call's share. Prefetches never fault and change no value, only when a line arrives.
+/// </summary>
+internal unsafe struct GemmPrefetch
+{
+    private const int Line = 64;
+    private byte* _base;
+    private nint _stride;
+    private int _runs, _linesPerRun, _perCall, _run, _line;
+
+    /// <summary>op(A) rows [i0, i0 + rows) × steps [p0, p0 + steps) of <paramref name="p"/>, or nothing for a gathered A.</summary>
+    public static GemmPrefetch Region<T>(in GemmProblem<T> p, int i0, int rows, int p0, int steps) where T : unmanaged
+    {
+        if (!Sse.IsSupported || rows <= 0 || steps <= 0) return default;
+        byte* start = (byte*)(p.A + i0 * p.RsA + p0 * p.CsA);
+        if (p.CsA == 1) return Make(start, p.RsA * sizeof(T), rows, steps * sizeof(T));
+        if (p.RsA == 1) return Make(start, p.CsA * sizeof(T), steps, rows * sizeof(T));
+        return default;
+    }
+
+    private static GemmPrefetch Make(byte* start, nint stride, int runs, int bytes)
+    {
+        // Whole lines from the one holding the first byte to the one holding the last.
+        int lines = (int)((((nint)start & (Line - 1)) + bytes + Line - 1) / Line);
+        return new GemmPrefetch { _base = (byte*)((nint)start & ~(nint)(Line - 1)), _stride = stride, _runs = runs, _linesPerRun = lines };
+    }
+
+    /// <summary>Sets each call's share so that <paramref name="calls"/> calls of <see cref="Next"/> cover the region.</summary>
+    public void Spread(int calls)
+    {
+        long total = (long)_runs * _linesPerRun;
+        _perCall = calls <= 0 ? 0 : (int)Math.Min(int.MaxValue, (total + calls - 1) / calls);
+    }
+
+    /// <summary>Prefetches the next share of the region into L2 (and L1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next()
+    {
+        for (int n = _perCall; n > 0 && _run < _runs; n--)
+        {
+            Sse.Prefetch1(_base + _run * _stride + (nint)_line * Line);
+            if (++_line == _linesPerRun) { _line = 0; _run++; }
+        }
+    }
+
+    /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="bytes"/> bytes from <paramref name="c"/> (row stride <paramref name="ld"/> elements) into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tile<T>(T* c, nint ld, int rows, int bytes) where T : unmanaged
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ld)
+        {
+            byte* row = (byte*)c;
+            byte* end = row + bytes - 1;
+            for (byte* q = (byte*)((nint)row & ~(nint)(Line - 1)); q <= end; q += Line) Sse.Prefetch0(q);
+        }
     }
 }
