@@ -181,7 +181,8 @@ internal unsafe struct GemmPrefetch
     private const int Line = 64;
     private byte* _base;
     private nint _stride;
-    private int _runs, _linesPerRun, _perCall, _run, _line;
+    private nint _line, _lastLine;
+    private int _runs, _bytes, _perCall, _run;
 
     /// <summary>op(A) rows [i0, i0 + rows) × steps [p0, p0 + steps) of <paramref name="p"/>, or nothing for a gathered A.</summary>
     public static GemmPrefetch Region<T>(in GemmProblem<T> p, int i0, int rows, int p0, int steps) where T : unmanaged
@@ -195,27 +196,48 @@ internal unsafe struct GemmPrefetch
 
     private static GemmPrefetch Make(byte* start, nint stride, int runs, int bytes)
     {
-        // Whole lines from the one holding the first byte to the one holding the last.
-        int lines = (int)((((nint)start & (Line - 1)) + bytes + Line - 1) / Line);
-        return new GemmPrefetch { _base = (byte*)((nint)start & ~(nint)(Line - 1)), _stride = stride, _runs = runs, _linesPerRun = lines };
+        var r = new GemmPrefetch { _base = start, _stride = stride, _runs = runs, _bytes = bytes };
+        r.StartRun();
+        return r;
+    }
+
+    /// <summary>Positions at the first line of run <see cref="_run"/>: whole lines from the one holding its first byte to the one holding its last.</summary>
+    private void StartRun()
+    {
+        if (_run >= _runs) return;
+        nint first = (nint)(_base + _run * _stride);
+        _line = first & ~(nint)(Line - 1);
+        _lastLine = (first + _bytes - 1) & ~(nint)(Line - 1);
     }
 
     /// <summary>Sets each call's share so that <paramref name="calls"/> calls of <see cref="Next"/> cover the region.</summary>
     public void Spread(int calls)
     {
-        long total = (long)_runs * _linesPerRun;
+        // Runs not aligned to lines touch ⌈bytes/64⌉ or one more line each; count the larger.
+        long total = (long)_runs * ((_bytes + Line - 1) / Line + 1);
+        if (_runs == 0) total = 0;
         _perCall = calls <= 0 ? 0 : (int)Math.Min(int.MaxValue, (total + calls - 1) / calls);
     }
+
+    /// <summary>Lines issued per call of <see cref="Next"/> (for tests).</summary>
+    internal readonly int PerCall => _perCall;
 
     /// <summary>Prefetches the next share of the region into L2 (and L1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Next()
     {
-        for (int n = _perCall; n > 0 && _run < _runs; n--)
-        {
-            Sse.Prefetch1(_base + _run * _stride + (nint)_line * Line);
-            if (++_line == _linesPerRun) { _line = 0; _run++; }
-        }
+        for (int n = _perCall; n > 0 && TryAdvance(out byte* line); n--) Sse.Prefetch1(line);
+    }
+
+    /// <summary>The next line of the region, in order (runs one after another, each front to back); false once all are taken.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryAdvance(out byte* line)
+    {
+        if (_run >= _runs) { line = null; return false; }
+        line = (byte*)_line;
+        if (_line == _lastLine) { _run++; StartRun(); }
+        else _line += Line;
+        return true;
     }
 
     /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="bytes"/> bytes from <paramref name="c"/> (row stride <paramref name="ld"/> elements) into L1.</summary>
