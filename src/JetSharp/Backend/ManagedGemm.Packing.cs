@@ -13,7 +13,6 @@ namespace JetSharp.Backend;
 /// </summary>
 internal static unsafe class GemmPacking
 {
-    internal static bool OldPack;
     /// <summary>
     /// Packs rows [0, mc) × steps [0, kc) of an operand addressed as src[r*rs + p*cs] into slivers of
     /// <paramref name="mr"/> rows: sliver s holds, for each p, the mr values of rows s*mr.. s*mr+mr-1
@@ -23,18 +22,9 @@ internal static unsafe class GemmPacking
     public static void PackSlivers<T>(T* src, nint rs, nint cs, int mc, int kc, int mr, T* dst)
         where T : unmanaged
     {
-        if (rs == 1 && !OldPack)
-        {
-            PackStepContiguous(src, cs, mc, kc, mr, dst);
-            return;
-        }
         if (rs == 1)
         {
-            for (int s = 0; s < mc; s += mr)
-            {
-                PackStepContiguous(src + s, cs, Math.Min(mr, mc - s), kc, mr, dst);
-                dst += (nint)mr * kc;
-            }
+            PackStepContiguous(src, cs, mc, kc, mr, dst);
             return;
         }
         for (int s = 0; s < mc; s += mr)
