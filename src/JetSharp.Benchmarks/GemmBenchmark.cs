@@ -15,9 +15,27 @@ namespace JetSharp.Benchmarks;
 /// <param name="GFlops">2·M·N·K / best time, in 10⁹ per second.</param>
 /// <param name="FractionOfPeak">GFlops divided by the measured register-only FMA peak for the dtype.</param>
 /// <param name="Milliseconds">Best (minimum) time of one product.</param>
+/// <param name="Name">For a named shape (<see cref="GemmBenchmarkOptions.Named"/>): its name; null in the M×K×N sweep.</param>
 public sealed record GemmBenchmarkResult(
     GemmProvider Provider, DType DType, int M, int K, int N,
-    double GFlops, double FractionOfPeak, double Milliseconds);
+    double GFlops, double FractionOfPeak, double Milliseconds, string? Name = null);
+
+/// <summary>
+/// A product measured by name besides the sweep: C[M×N] = op(A)·B + Beta·C, op(A) = Aᵀ (A stored K×M) when
+/// <paramref name="TransA"/>.
+/// </summary>
+public sealed record GemmNamedShape(string Name, int M, int K, int N, bool TransA = false, double Beta = 0)
+{
+    /// <summary>
+    /// The stde example's first layer (issue 22), float32 in the example: the forward product x·W₁ = [100, 10⁵]·[10⁵, 128]
+    /// (the long-K path) and the weight gradient xᵀ·δ = [10⁵, 100]·[100, 128] accumulated into the existing gradient.
+    /// </summary>
+    public static IReadOnlyList<GemmNamedShape> Stde { get; } =
+    [
+        new("stde x·W1", 100, 100_000, 128),
+        new("stde xT·d +=", 100_000, 100, 128, TransA: true, Beta: 1),
+    ];
+}
 
 /// <summary>Register-only FMA throughput, the ceiling any GEMM on this machine can approach.</summary>
 /// <param name="DType">Element type.</param>
@@ -46,6 +64,8 @@ public sealed class GemmBenchmarkOptions
     /// <summary>Output features.</summary>
     public IReadOnlyList<int> Ns { get; init; } = [50, 512, 768];
     public IReadOnlyList<DType> DTypes { get; init; } = [DType.Float32, DType.Float64];
+    /// <summary>Named shapes measured after the sweep (managed and OpenBLAS only; the naive loop would take minutes).</summary>
+    public IReadOnlyList<GemmNamedShape> Named { get; init; } = GemmNamedShape.Stde;
     /// <summary>OpenBLAS is skipped silently when it is not installed.</summary>
     public IReadOnlyList<GemmProvider> Providers { get; init; } = [GemmProvider.Managed, GemmProvider.OpenBlas, GemmProvider.Naive];
     /// <summary>The naive loop only runs up to this M, so the whole run finishes.</summary>
@@ -228,13 +248,16 @@ public static class GemmBenchmark
                     .ToList();
                 if (shapes.Count == 0) continue;
                 Warmup(provider, dt);
-                foreach (var (m, k, n) in shapes)
+                var all = shapes.Select(s => new GemmNamedShape("", s.m, s.k, s.n))
+                    .Concat(provider == GemmProvider.Naive ? [] : options.Named);
+                foreach (var shape in all)
                 {
                     double seconds = dt == DType.Float32
-                        ? TimeShape<float>(provider, m, k, n, options)
-                        : TimeShape<double>(provider, m, k, n, options);
-                    double gflops = 2.0 * m * n * k / seconds / 1e9;
-                    var r = new GemmBenchmarkResult(provider, dt, m, k, n, gflops, gflops / peak, seconds * 1e3);
+                        ? TimeShape<float>(provider, shape, options)
+                        : TimeShape<double>(provider, shape, options);
+                    double gflops = 2.0 * shape.M * shape.N * shape.K / seconds / 1e9;
+                    var r = new GemmBenchmarkResult(provider, dt, shape.M, shape.K, shape.N, gflops, gflops / peak, seconds * 1e3,
+                        shape.Name.Length > 0 ? shape.Name : null);
                     results.Add(r);
                     options.OnResult?.Invoke(r);
                 }
@@ -272,11 +295,15 @@ public static class GemmBenchmark
         }
     }
 
-    private static double TimeShape<T>(GemmProvider provider, int m, int k, int n, GemmBenchmarkOptions o)
+    private static double TimeShape<T>(GemmProvider provider, GemmNamedShape s, GemmBenchmarkOptions o)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T[] a = Alloc<T>(m, k, 1), b = Alloc<T>(k, n, 2), c = new T[(long)m * n];
-        double once = TimeOnce(provider, m, k, n, a, b, c); // also touches every page of C
+        int m = s.M, k = s.K, n = s.N;
+        // op(A) is m×k: stored m×k (row stride k), or k×m (row stride m) when transposed.
+        T[] a = Alloc<T>(m, k, 1), b = Alloc<T>(k, n, 2), c = Alloc<T>(m, n, 3);
+        int lda = s.TransA ? m : k;
+        T beta = T.CreateTruncating(s.Beta);
+        double once = TimeOnce(provider, s.TransA, m, k, n, a, lda, b, beta, c); // also touches every page of C
         if (provider == GemmProvider.Naive) return once;     // seconds per call already; no repeats
         int inner = (int)Math.Clamp(Math.Ceiling(o.MinSampleSeconds / once), 1, 100_000);
         double best = double.MaxValue;
@@ -284,7 +311,7 @@ public static class GemmBenchmark
         {
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < inner; i++)
-                Gemm.Execute(provider, GemmKernelPath.Auto, 1, false, false, m, n, k, T.One, a, 0, k, 0, b, 0, n, 0, T.Zero, c, 0, n, 0);
+                Gemm.Execute(provider, GemmKernelPath.Auto, 1, s.TransA, false, m, n, k, T.One, a, 0, lda, 0, b, 0, n, 0, beta, c, 0, n, 0);
             best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds / inner);
         }
         return best;
@@ -292,9 +319,13 @@ public static class GemmBenchmark
 
     private static double TimeOnce<T>(GemmProvider provider, int m, int k, int n, T[] a, T[] b, T[] c)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => TimeOnce(provider, false, m, k, n, a, k, b, T.Zero, c);
+
+    private static double TimeOnce<T>(GemmProvider provider, bool transA, int m, int k, int n, T[] a, int lda, T[] b, T beta, T[] c)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         long t0 = Stopwatch.GetTimestamp();
-        Gemm.Execute(provider, GemmKernelPath.Auto, 1, false, false, m, n, k, T.One, a, 0, k, 0, b, 0, n, 0, T.Zero, c, 0, n, 0);
+        Gemm.Execute(provider, GemmKernelPath.Auto, 1, transA, false, m, n, k, T.One, a, 0, lda, 0, b, 0, n, 0, beta, c, 0, n, 0);
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 

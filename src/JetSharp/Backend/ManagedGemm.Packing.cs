@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace JetSharp.Backend;
 
@@ -12,7 +13,6 @@ namespace JetSharp.Backend;
 /// </summary>
 internal static unsafe class GemmPacking
 {
-    internal static bool OldPack;
     /// <summary>
     /// Packs rows [0, mc) × steps [0, kc) of an operand addressed as src[r*rs + p*cs] into slivers of
     /// <paramref name="mr"/> rows: sliver s holds, for each p, the mr values of rows s*mr.. s*mr+mr-1
@@ -22,18 +22,9 @@ internal static unsafe class GemmPacking
     public static void PackSlivers<T>(T* src, nint rs, nint cs, int mc, int kc, int mr, T* dst)
         where T : unmanaged
     {
-        if (rs == 1 && !OldPack)
-        {
-            PackStepContiguous(src, cs, mc, kc, mr, dst);
-            return;
-        }
         if (rs == 1)
         {
-            for (int s = 0; s < mc; s += mr)
-            {
-                PackStepContiguous(src + s, cs, Math.Min(mr, mc - s), kc, mr, dst);
-                dst += (nint)mr * kc;
-            }
+            PackStepContiguous(src, cs, mc, kc, mr, dst);
             return;
         }
         for (int s = 0; s < mc; s += mr)
@@ -166,5 +157,89 @@ internal sealed unsafe class GemmPackBuffers
         }
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
         return (void*)((p + Align - 1) & ~(nint)(Align - 1));
+    }
+}
+
+/// <summary>
+/// Software prefetching for the macro-kernel. A region is a set of equal, evenly spaced runs of bytes (the A block the
+/// next macro-kernel reads: rows of a row-major A, or k rows of a stored-transposed A); <see cref="Spread"/> divides
+/// its cache lines over the kernel calls of the current macro-kernel and <see cref="Next"/>, called before each, issues
+/// that call's share. Prefetches never fault and change no value, only when a line arrives.
+/// </summary>
+internal unsafe struct GemmPrefetch
+{
+    private const int Line = 64;
+    private byte* _base;
+    private nint _stride;
+    private nint _line, _lastLine;
+    private int _runs, _bytes, _perCall, _run;
+
+    /// <summary>op(A) rows [i0, i0 + rows) × steps [p0, p0 + steps) of <paramref name="p"/>, or nothing for a gathered A.</summary>
+    public static GemmPrefetch Region<T>(in GemmProblem<T> p, int i0, int rows, int p0, int steps) where T : unmanaged
+    {
+        if (!Sse.IsSupported || rows <= 0 || steps <= 0) return default;
+        byte* start = (byte*)(p.A + i0 * p.RsA + p0 * p.CsA);
+        if (p.CsA == 1) return Make(start, p.RsA * sizeof(T), rows, steps * sizeof(T));
+        if (p.RsA == 1) return Make(start, p.CsA * sizeof(T), steps, rows * sizeof(T));
+        return default;
+    }
+
+    private static GemmPrefetch Make(byte* start, nint stride, int runs, int bytes)
+    {
+        var r = new GemmPrefetch { _base = start, _stride = stride, _runs = runs, _bytes = bytes };
+        r.StartRun();
+        return r;
+    }
+
+    /// <summary>Positions at the first line of run <see cref="_run"/>: whole lines from the one holding its first byte to the one holding its last.</summary>
+    private void StartRun()
+    {
+        if (_run >= _runs) return;
+        nint first = (nint)(_base + _run * _stride);
+        _line = first & ~(nint)(Line - 1);
+        _lastLine = (first + _bytes - 1) & ~(nint)(Line - 1);
+    }
+
+    /// <summary>Sets each call's share so that <paramref name="calls"/> calls of <see cref="Next"/> cover the region.</summary>
+    public void Spread(int calls)
+    {
+        // Runs not aligned to lines touch ⌈bytes/64⌉ or one more line each; count the larger.
+        long total = (long)_runs * ((_bytes + Line - 1) / Line + 1);
+        if (_runs == 0) total = 0;
+        _perCall = calls <= 0 ? 0 : (int)Math.Min(int.MaxValue, (total + calls - 1) / calls);
+    }
+
+    /// <summary>Lines issued per call of <see cref="Next"/> (for tests).</summary>
+    internal readonly int PerCall => _perCall;
+
+    /// <summary>Prefetches the next share of the region into L2 (and L1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next()
+    {
+        for (int n = _perCall; n > 0 && TryAdvance(out byte* line); n--) Sse.Prefetch1(line);
+    }
+
+    /// <summary>The next line of the region, in order (runs one after another, each front to back); false once all are taken.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryAdvance(out byte* line)
+    {
+        if (_run >= _runs) { line = null; return false; }
+        line = (byte*)_line;
+        if (_line == _lastLine) { _run++; StartRun(); }
+        else _line += Line;
+        return true;
+    }
+
+    /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="bytes"/> bytes from <paramref name="c"/> (row stride <paramref name="ld"/> elements) into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tile<T>(T* c, nint ld, int rows, int bytes) where T : unmanaged
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ld)
+        {
+            byte* row = (byte*)c;
+            byte* end = row + bytes - 1;
+            for (byte* q = (byte*)((nint)row & ~(nint)(Line - 1)); q <= end; q += Line) Sse.Prefetch0(q);
+        }
     }
 }

@@ -346,6 +346,87 @@ public class GemmTests
         }
     }
 
+    public static TheoryData<string, bool> KernelPathsAndA()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var path in new[] { GemmKernelPath.Vector512, GemmKernelPath.Vector256, GemmKernelPath.Portable })
+            foreach (bool ta in new[] { false, true })
+                data.Add(path.ToString(), ta);
+        return data;
+    }
+
+    /// <summary>
+    /// The prefetching paths of the driver: C read (beta ≠ 0, the next C tile is prefetched, also across row slivers
+    /// and at the last one), A stored transposed (the next row block, and the first block of the next k block, are
+    /// prefetched), with several row blocks (M past MC), k blocks (K past KC) and M/N edges of every kernel. Prefetching
+    /// may only change timing: each result must match the double-precision reference loop.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelPathsAndA))]
+    public void Prefetching_TallC_AccumulatedAndTransposedA_MatchReference(string kernel, bool transA)
+    {
+        var path = Enum.Parse<GemmKernelPath>(kernel);
+        int mc32 = Math.Max(GemmDriver<float, Vector512Kernel<float>>.Blocking.MC, GemmDriver<float, Vector256Kernel<float>>.Blocking.MC);
+        int kc32 = GemmDriver<float, Vector512Kernel<float>>.Blocking.KC;
+        (int m, int n, int k)[] shapes =
+        [
+            (2 * mc32 + 13, 128, 100),      // the stde gradient's shape, fewer rows: short K, tall C
+            (mc32 + 7, 33, kc32 + 5),       // two k blocks: the next k block's A is prefetched at each block's end
+            (37, 65, 3),                    // row and column edges, one row block
+            (1, 1, 1), (13, 31, 1), (11, 17, 2),
+        ];
+        foreach (var (m, n, k) in shapes)
+        {
+            var l = new Layout(transA, false, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
+            Check<float>(GemmProvider.Managed, path, l, alpha: 1, beta: 1);
+            Check<float>(GemmProvider.Managed, path, l, alpha: -0.5, beta: 0, nanInC: true);
+            Check<double>(GemmProvider.Managed, path, l, alpha: 0.75, beta: -1.5);
+            Check<double>(GemmProvider.Managed, path, l, alpha: 1, beta: 0, nanInC: true);
+        }
+    }
+
+    [Fact]
+    public unsafe void Prefetch_Region_CoversEveryLineOfTheNextBlockOnce_SpreadOverTheCalls()
+    {
+        // A plain count of the 64-byte lines an A block touches, against the lines the prefetcher issues.
+        static void Verify(bool transA, int m, int k, int i0, int rows, int p0, int steps, int calls)
+        {
+            int lda = transA ? m + 3 : k + 5;
+            var a = new float[(transA ? k : m) * lda];
+            fixed (float* pa = a)
+            {
+                var p = new GemmProblem<float>
+                {
+                    A = pa, RsA = transA ? 1 : lda, CsA = transA ? lda : 1, M = m, K = k,
+                };
+                var expected = new HashSet<nint>();
+                for (int i = i0; i < i0 + rows; i++)
+                    for (int q = p0; q < p0 + steps; q++)
+                        expected.Add((nint)(pa + i * p.RsA + q * p.CsA) & ~(nint)63);
+                var region = GemmPrefetch.Region(p, i0, rows, p0, steps);
+                region.Spread(calls);
+                int perCall = region.PerCall;
+                Assert.True(perCall * calls >= expected.Count, "the calls do not cover the region");
+                // Each run may touch one line more than its length in lines (unaligned); the share allows for that and no more.
+                int runs = transA ? steps : rows, runLines = ((transA ? rows : steps) * sizeof(float) + 63) / 64 + 1;
+                Assert.True(perCall <= (runs * runLines + calls - 1) / calls, $"uneven spread: {perCall} per call for {expected.Count} lines over {calls}");
+                var seen = new List<nint>();
+                while (region.TryAdvance(out byte* line)) seen.Add((nint)line);
+                Assert.Equal(expected.Count, seen.Count);
+                Assert.True(expected.SetEquals(seen), $"transA={transA} rows {i0}+{rows} steps {p0}+{steps}: lines differ");
+            }
+        }
+        if (!Sse.IsSupported) return;   // no prefetch instructions: the region is empty by design
+        Verify(transA: true, m: 1000, k: 100, i0: 120, rows: 120, p0: 0, steps: 100, calls: 40);
+        Verify(transA: true, m: 1000, k: 300, i0: 7, rows: 13, p0: 150, steps: 150, calls: 3);
+        Verify(transA: false, m: 100, k: 3000, i0: 0, rows: 100, p0: 1000, steps: 1000, calls: 36);
+        Verify(transA: false, m: 5, k: 17, i0: 1, rows: 1, p0: 3, steps: 1, calls: 1);
+        // Nothing to prefetch: an empty region issues nothing.
+        var none = GemmPrefetch.Region(new GemmProblem<float> { RsA = 1, CsA = 1 }, 0, 0, 0, 5);
+        none.Spread(4);
+        Assert.False(none.TryAdvance(out _));
+    }
+
     [Fact]
     public void Partition_SplitsTheLongDimension_AndKeepsSmallProblemsSerial()
     {
