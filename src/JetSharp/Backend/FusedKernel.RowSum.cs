@@ -57,11 +57,7 @@ internal static partial class FusedKernel
             }
         }
         if ((long)rows * inner < ParallelThreshold || Environment.ProcessorCount == 1 || tasks == 1) Tasks(0, tasks);
-        else
-        {
-            int workers = Math.Min(Environment.ProcessorCount, tasks);
-            Parallel.For(0, workers, w => Tasks((int)((long)tasks * w / workers), (int)((long)tasks * (w + 1) / workers)));
-        }
+        else Parallelism.RunRanges(tasks, Parallelism.Ranges(tasks), Tasks);
         for (int q = 0; q < rows; q++)
         {
             double sum = partial[q * pieces];

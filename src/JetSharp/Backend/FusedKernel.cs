@@ -24,7 +24,7 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 internal static partial class FusedKernel
 {
     internal const int Chunk = 1024;
-    private const int ParallelThreshold = 1 << 16;
+    internal const int ParallelThreshold = 1 << 16;
 
     /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
     public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary == UnaryOp.Neg;
@@ -43,8 +43,7 @@ internal static partial class FusedKernel
             }
         }
         if (size < ParallelThreshold || Environment.ProcessorCount == 1) { Chunks(0, chunks); return; }
-        int workers = Math.Min(Environment.ProcessorCount, chunks);
-        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
     /// <summary>
@@ -58,23 +57,17 @@ internal static partial class FusedKernel
         int chunks = (inner + Chunk - 1) / Chunk;
         void Chunks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
-            var term = new T[Chunk];
+            var scratch = new Scratch<T>(program.Length + 1);   // + AccumulateChunk's term
             for (int c = from; c < to; c++)
             {
                 int j = c * Chunk, length = Math.Min(Chunk, inner - j);
                 var sum = output.Data.AsSpan(j, length);
                 sum.Clear();
-                for (int r = 0; r < outer; r++)
-                {
-                    RunChunk(program, r * inner + j, length, leaves, term, 0, scratch);
-                    TensorPrimitives.Add(sum, term.AsSpan(0, length), sum);
-                }
+                for (int r = 0; r < outer; r++) AccumulateChunk(program, r * inner + j, length, leaves, sum, scratch);
             }
         }
         if ((long)inner * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
-        int workers = Math.Min(Environment.ProcessorCount, chunks);
-        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
     internal sealed class Scratch<T>(int registers)

@@ -65,7 +65,31 @@ internal static class Parallelism
             for (int p = 0; p < pieces; p++) body(p);
             return;
         }
+        // The GEMM's workers first: after a product they poll for the next job for a while, so a kernel that ran on the
+        // .NET thread pool instead would find the other cores taken by a spinning worker (on 2 cores: three runnable
+        // threads for two cores, and the caller waiting for a pool thread that the scheduler has not run yet). The pool
+        // is busy when another thread runs a product, or when this call comes from inside one of its parts; then the
+        // .NET thread pool takes the pieces.
+        if (GemmWorkerPool.Shared.TryRun(new PieceJob(body), pieces, pieces - 1)) return;
         Parallel.For(0, pieces, body);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(from, to) over [0, <paramref name="count"/>) cut into at most <paramref name="pieces"/>
+    /// contiguous ranges, in parallel as <see cref="Run"/> does (inline for one range).
+    /// </summary>
+    public static void RunRanges(int count, int pieces, Action<int, int> body)
+    {
+        pieces = Math.Clamp(pieces, 1, Math.Max(1, count));
+        Run(pieces, p => body((int)Start(count, pieces, p), (int)Start(count, pieces, p + 1)));
+    }
+
+    /// <summary>Ranges for a kernel whose pieces are claimed dynamically: a few per core, so a core slowed by other work takes fewer.</summary>
+    public static int Ranges(int count) => Math.Min(count, 4 * Environment.ProcessorCount);
+
+    private sealed class PieceJob(Action<int> body) : IGemmParallelJob
+    {
+        public void Execute(int part, int parts) => body(part);
     }
 
     /// <summary>
