@@ -51,7 +51,10 @@ internal static class Parallelism
     /// <summary>Start of piece <paramref name="p"/> of <paramref name="pieces"/> over [0, total).</summary>
     public static long Start(long total, int pieces, int p) => total * p / pieces;
 
-    /// <summary>Runs <paramref name="body"/> for each piece, inline when there is only one.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> for each piece, inline when there is only one. A piece that throws ends the call with its
+    /// exception (the first one, when several throw), after the pieces already started have finished.
+    /// </summary>
     public static void Run(int pieces, Action<int> body)
     {
         if (pieces <= 1)
@@ -71,7 +74,12 @@ internal static class Parallelism
         // is busy when another thread runs a product, or when this call comes from inside one of its parts; then the
         // .NET thread pool takes the pieces.
         if (GemmWorkerPool.Shared.TryRun(new PieceJob(body), pieces, pieces - 1)) return;
-        Parallel.For(0, pieces, body);
+        try { Parallel.For(0, pieces, body); }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // As from the GEMM's workers: the first failure of a piece, as itself.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
     }
 
     /// <summary>
