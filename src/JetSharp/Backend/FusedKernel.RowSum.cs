@@ -29,7 +29,7 @@ internal static partial class FusedKernel
         bool dot = top.Arithmetic is { Binary: BinaryOp.Mul };
         void Tasks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
+            var scratch = Scratch<T>.ForThread(program.Length);
             var term = new T[Chunk];
             for (int t = from; t < to; t++)
             {

@@ -35,7 +35,7 @@ internal static partial class FusedKernel
         int chunks = (size + Chunk - 1) / Chunk;
         void Chunks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
+            var scratch = Scratch<T>.ForThread(program.Length);
             for (int c = from; c < to; c++)
             {
                 int start = c * Chunk;
@@ -57,7 +57,7 @@ internal static partial class FusedKernel
         int chunks = (inner + Chunk - 1) / Chunk;
         void Chunks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length + 1);   // + AccumulateChunk's term
+            var scratch = Scratch<T>.ForThread(program.Length + 1);   // + AccumulateChunk's term
             for (int c = from; c < to; c++)
             {
                 int j = c * Chunk, length = Math.Min(Chunk, inner - j);
@@ -74,6 +74,21 @@ internal static partial class FusedKernel
     {
         public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];
         public readonly Value<T>[] Values = new Value<T>[registers];
+
+        [ThreadStatic] private static Scratch<T>? t_cached;
+
+        /// <summary>
+        /// This thread's registers, at least <paramref name="registers"/> of them (extra ones are never read: a program reads
+        /// the registers of its own steps, and <see cref="AccumulateChunk{T}"/> its last one as the term), reused by every
+        /// fused kernel the thread runs, so a kernel cut into many pieces does not allocate them per piece. Kernels never run
+        /// another fused kernel inside a piece, so one set per thread is enough.
+        /// </summary>
+        public static Scratch<T> ForThread(int registers)
+        {
+            var s = t_cached;
+            if (s is null || s.Buffers.Length < registers) t_cached = s = new Scratch<T>(registers);
+            return s;
+        }
     }
 
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>
