@@ -37,7 +37,7 @@ internal static partial class FusedKernel
         bool affine = affineA is not null && affineB is not null;
         void Tasks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
+            var scratch = Scratch<T>.ForThread(program.Length);
             var term = new T[Chunk];
             for (int t = from; t < to; t++)
             {
@@ -73,11 +73,7 @@ internal static partial class FusedKernel
             }
         }
         if ((long)rows * inner < ParallelThreshold || Environment.ProcessorCount == 1 || tasks == 1) Tasks(0, tasks);
-        else
-        {
-            int workers = Math.Min(Environment.ProcessorCount, tasks);
-            Parallel.For(0, workers, w => Tasks((int)((long)tasks * w / workers), (int)((long)tasks * (w + 1) / workers)));
-        }
+        else Parallelism.RunRanges(tasks, Parallelism.Ranges(tasks), Tasks);
         for (int q = 0; q < rows; q++)
         {
             double sum = partial[q * pieces];

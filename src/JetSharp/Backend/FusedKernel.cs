@@ -24,7 +24,7 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 internal static partial class FusedKernel
 {
     internal const int Chunk = 1024;
-    private const int ParallelThreshold = 1 << 16;
+    internal const int ParallelThreshold = 1 << 16;
 
     /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
     public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary == UnaryOp.Neg;
@@ -35,7 +35,7 @@ internal static partial class FusedKernel
         int chunks = (size + Chunk - 1) / Chunk;
         void Chunks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
+            var scratch = Scratch<T>.ForThread(program.Length);
             for (int c = from; c < to; c++)
             {
                 int start = c * Chunk;
@@ -43,8 +43,7 @@ internal static partial class FusedKernel
             }
         }
         if (size < ParallelThreshold || Environment.ProcessorCount == 1) { Chunks(0, chunks); return; }
-        int workers = Math.Min(Environment.ProcessorCount, chunks);
-        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
     /// <summary>
@@ -58,29 +57,38 @@ internal static partial class FusedKernel
         int chunks = (inner + Chunk - 1) / Chunk;
         void Chunks(int from, int to)
         {
-            var scratch = new Scratch<T>(program.Length);
-            var term = new T[Chunk];
+            var scratch = Scratch<T>.ForThread(program.Length + 1);   // + AccumulateChunk's term
             for (int c = from; c < to; c++)
             {
                 int j = c * Chunk, length = Math.Min(Chunk, inner - j);
                 var sum = output.Data.AsSpan(j, length);
                 sum.Clear();
-                for (int r = 0; r < outer; r++)
-                {
-                    RunChunk(program, r * inner + j, length, leaves, term, 0, scratch);
-                    TensorPrimitives.Add(sum, term.AsSpan(0, length), sum);
-                }
+                for (int r = 0; r < outer; r++) AccumulateChunk(program, r * inner + j, length, leaves, sum, scratch);
             }
         }
         if ((long)inner * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
-        int workers = Math.Min(Environment.ProcessorCount, chunks);
-        Parallel.For(0, workers, w => Chunks((int)((long)chunks * w / workers), (int)((long)chunks * (w + 1) / workers)));
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
     internal sealed class Scratch<T>(int registers)
     {
         public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];
         public readonly Value<T>[] Values = new Value<T>[registers];
+
+        [ThreadStatic] private static Scratch<T>? t_cached;
+
+        /// <summary>
+        /// This thread's registers, at least <paramref name="registers"/> of them (extra ones are never read: a program reads
+        /// the registers of its own steps, and <see cref="AccumulateChunk{T}"/> its last one as the term), reused by every
+        /// fused kernel the thread runs, so a kernel cut into many pieces does not allocate them per piece. Kernels never run
+        /// another fused kernel inside a piece, so one set per thread is enough.
+        /// </summary>
+        public static Scratch<T> ForThread(int registers)
+        {
+            var s = t_cached;
+            if (s is null || s.Buffers.Length < registers) t_cached = s = new Scratch<T>(registers);
+            return s;
+        }
     }
 
     /// <summary>A register: a scalar, or <c>Length</c> elements of an array from <c>Offset</c>.</summary>

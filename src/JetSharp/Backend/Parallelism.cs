@@ -51,7 +51,10 @@ internal static class Parallelism
     /// <summary>Start of piece <paramref name="p"/> of <paramref name="pieces"/> over [0, total).</summary>
     public static long Start(long total, int pieces, int p) => total * p / pieces;
 
-    /// <summary>Runs <paramref name="body"/> for each piece, inline when there is only one.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> for each piece, inline when there is only one. A piece that throws ends the call with its
+    /// exception (the first one, when several throw), after the pieces already started have finished.
+    /// </summary>
     public static void Run(int pieces, Action<int> body)
     {
         if (pieces <= 1)
@@ -65,7 +68,36 @@ internal static class Parallelism
             for (int p = 0; p < pieces; p++) body(p);
             return;
         }
-        Parallel.For(0, pieces, body);
+        // The GEMM's workers first: after a product they poll for the next job for a while, so a kernel that ran on the
+        // .NET thread pool instead would find the other cores taken by a spinning worker (on 2 cores: three runnable
+        // threads for two cores, and the caller waiting for a pool thread that the scheduler has not run yet). The pool
+        // is busy when another thread runs a product, or when this call comes from inside one of its parts; then the
+        // .NET thread pool takes the pieces.
+        if (GemmWorkerPool.Shared.TryRun(new PieceJob(body), pieces, pieces - 1)) return;
+        try { Parallel.For(0, pieces, body); }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // As from the GEMM's workers: the first failure of a piece, as itself.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(from, to) over [0, <paramref name="count"/>) cut into at most <paramref name="pieces"/>
+    /// contiguous ranges, in parallel as <see cref="Run"/> does (inline for one range).
+    /// </summary>
+    public static void RunRanges(int count, int pieces, Action<int, int> body)
+    {
+        pieces = Math.Clamp(pieces, 1, Math.Max(1, count));
+        Run(pieces, p => body((int)Start(count, pieces, p), (int)Start(count, pieces, p + 1)));
+    }
+
+    /// <summary>Ranges for a kernel whose pieces are claimed dynamically: a few per core, so a core slowed by other work takes fewer.</summary>
+    public static int Ranges(int count) => Math.Min(count, 4 * Environment.ProcessorCount);
+
+    private sealed class PieceJob(Action<int> body) : IGemmParallelJob
+    {
+        public void Execute(int part, int parts) => body(part);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using JetSharp.Tensors;
 using JetSharp.Ir;
+using JetSharp.Backend;
 
 namespace JetSharp.Primitives;
 
@@ -32,8 +33,18 @@ public sealed class RandomOp(Shape shape, Distribution distribution, long seed) 
     /// <inheritdoc/>
     public override Shape InferShape(IReadOnlyList<Node> inputs) { Arity(inputs, 0, Name); return Shape; }
     /// <inheritdoc/>
-    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context) =>
-        SeededRandom.Fill<T>(output.Data, Distribution, Seed + context.SeedOffset);
+    public override void Execute<T>(NDArray<T>[] inputs, NDArray<T> output, RunContext context)
+    {
+        // Element i depends on (seed, i) only, so the pieces are filled on separate cores with the same result.
+        long seed = Seed + context.SeedOffset;
+        int size = output.Size, pieces = Parallelism.Pieces(size, computeBound: true);
+        var data = output.Data;
+        Parallelism.Run(pieces, p =>
+        {
+            int start = (int)Parallelism.Start(size, pieces, p), end = (int)Parallelism.Start(size, pieces, p + 1);
+            SeededRandom.Fill<T>(data.AsSpan(start, end - start), Distribution, seed, start);
+        });
+    }
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node cotangent) => [];
     /// <inheritdoc/>

@@ -32,7 +32,8 @@ public class FusionTests
 
     [Theory]
     [InlineData(50, 16, 24, false)]    // [N, H] leaves of the output's own shape (never overwritten in place)
-    [InlineData(7, 33, 40, true)]      // keepdims; 1320 outputs, two chunks, the parallel path
+    [InlineData(7, 33, 40, true)]      // keepdims; 1320 outputs, two chunks
+    [InlineData(20, 64, 64, false)]    // 81,920 terms: chunks shared between cores (the GEMM's worker threads)
     public void SumsOverLeadingAxesOfArithmeticTreesRunInOnePassAndMatchTheUnfusedExecutor(int r, int n, int h, bool keepDims)
     {
         // The collapsed second-order tanh rule: d1·x2 + d2·Σ_r x1², with the squares summed over the direction axis.
