@@ -234,13 +234,20 @@ internal static class PerPointEmitter
         // nodes is recomputed in each reader's loop rather than stored: a few multiply-adds per vector instead of a
         // store, a load per reader and a block array held between them (see Recomputed).
         var cost = new Dictionary<Node, int>();
+        // Elementwise arithmetic read only by a sum that adds up its vectors in registers (PointSum.Accumulated) is
+        // computed inside that sum's loop too.
         foreach (var x in region.Nodes)
-            if (Arithmetic(x) && !region.Materialized.Contains(x) && readers.TryGetValue(x, out var r) && r.All(Arithmetic)
-                && (r.Count == 1 ? c2.LocalShape(r[0]) == c2.LocalShape(x) : Recomputed(c2, region, x, cost)))
+        {
+            if (!Arithmetic(x) || region.Materialized.Contains(x) || !readers.TryGetValue(x, out var r)) continue;
+            if (r.All(Arithmetic) && (r.Count == 1 ? c2.LocalShape(r[0]) == c2.LocalShape(x) : Recomputed(c2, region, x, cost)))
+                c2.Inlined.Add(x);
+            else if (r.Count == 1 && PointRules.For(r[0]) is PointSum)
             {
                 c2.Inlined.Add(x);
-                cost[x] = Operations(c2, x, cost);
+                if (PointSum.Accumulated(c2, r[0]) is null) c2.Inlined.Remove(x);
             }
+            if (c2.Inlined.Contains(x)) cost[x] = Operations(c2, x, cost);
+        }
         var position = new Dictionary<Node, int>();
         for (int i = 0; i < region.Nodes.Count; i++) position[region.Nodes[i]] = i;
         // Where an inlined node's operands are last read: at its last reader (the latest, when it is recomputed in several).
@@ -403,7 +410,7 @@ internal static class PerPointEmitter
         bool Fusable(Node x)
         {
             if (c.Inlined.Contains(x) || x.Op.IsView || region.Reductions.Contains(x) || !region.Layouts.ContainsKey(x)) return false;
-            if (PointRules.For(x) is PointSum) return PointSum.LeadingTerms(c, x) > 0;
+            if (PointRules.For(x) is PointSum) return !c.Inlined.Contains(x.Inputs[0]) && PointSum.LeadingTerms(c, x) > 0;
             if (PointRules.For(x) is not PointElementwise || !PointElementwise.Vectorisable(x, PointContext.Wide)) return false;
             int size = c.LocalSize(x);
             if (size % c.Lanes != 0) return false;
