@@ -257,10 +257,9 @@ internal sealed class PointSum : PointRule
             string Leaf(Node leaf)
             {
                 if (c.IsLiteral(leaf)) return c.Splat(c.Name(leaf));
-                string at = Index(EmitContext.BroadcastStrides(c.LocalShape(leaf), dims), true);
-                int period = Period(c, leaf, dims, last + 1)!.Value;
-                return period == 1 ? c.Splat($"{c.Name(leaf)}[{at}]")
-                    : c.Load(c.Name(leaf), At(at, period == inner ? "v" : (period & (period - 1)) == 0 ? $"(v & {period - 1})" : $"v % {period}"));
+                var strides = EmitContext.BroadcastStrides(c.LocalShape(leaf), dims);
+                string at = Index(strides, true);
+                return strides.Skip(last + 1).All(t => t == 0) ? c.Splat($"{c.Name(leaf)}[{at}]") : c.Load(c.Name(leaf), At(at, "v"));
             }
             string vector = c.VectorType, acc = c.Result;
             for (int k = 0; k < first; k++) c.Line($"for (int q{k} = 0; q{k} < {dims[k]}; q{k}++)");
@@ -295,27 +294,15 @@ internal sealed class PointSum : PointRule
         int rows = axes.Aggregate(1, (p, a) => p * dims[a]);
         int inner = dims.Skip(axes[^1] + 1).Aggregate(1, (p, e) => p * e);
         if (inner % c.Lanes != 0 || rows < 2) return null;
-        // An operand computed inline: every leaf read along the kept trailing elements whole vectors at a time (see Period).
-        if (c.Inlined.Contains(x) && PointElementwise.Leaves(c, x).Any(l => !c.IsLiteral(l) && Period(c, l, dims, axes[^1] + 1) is var p
-                && (p is null || p > 1 && p % c.Lanes != 0)))
-            return null;
+        // An operand computed inline: every leaf read along the kept trailing elements contiguously, or one element of it throughout.
+        if (c.Inlined.Contains(x))
+            foreach (var leaf in PointElementwise.Leaves(c, x).Where(l => !c.IsLiteral(l)))
+            {
+                var inside = EmitContext.BroadcastStrides(c.LocalShape(leaf), dims).Skip(axes[^1] + 1).ToArray();
+                var dense = EmitContext.Strides(new Shape([.. dims.Skip(axes[^1] + 1)]));
+                if (!inside.All(t => t == 0) && !inside.SequenceEqual(dense)) return null;
+            }
         return (outer, rows, inner);
-    }
-
-    /// <summary>
-    /// How <paramref name="leaf"/>, broadcast to <paramref name="dims"/>, runs along the trailing axes from <paramref name="from"/>:
-    /// 1 when one element stands for all of them, their number of elements when it is read contiguously, or the size of its
-    /// trailing axes when it repeats along the leading ones (a bias row: the period); null when it is read otherwise.
-    /// </summary>
-    private static int? Period(PointContext c, Node leaf, Shape dims, int from)
-    {
-        var inside = EmitContext.BroadcastStrides(c.LocalShape(leaf), dims).Skip(from).ToArray();
-        var inner = dims.Skip(from).ToArray();
-        var dense = EmitContext.Strides(new Shape(inner));
-        for (int k = 0; k <= inside.Length; k++)
-            if (inside.Take(k).All(t => t == 0) && inside.Skip(k).SequenceEqual(dense.Skip(k)))
-                return inner.Skip(k).Aggregate(1, (p, e) => p * e);
-        return null;
     }
 
     /// <summary>
