@@ -150,7 +150,7 @@ public class PerPointRegionTests
     }
 
     [Theory]
-    [InlineData(16)]   // two 512-bit vectors per row: register sums, operands computed inline, the bias period a whole vector
+    [InlineData(16)]   // two 512-bit vectors per row: register sums, operands computed inline (a bias-like operand stays stored)
     [InlineData(12)]   // not whole vectors: element loops
     public void SumsWithinPointsAndOverPointsAgreeWhetherAddedInRegistersOrNot(int width)
     {
