@@ -374,7 +374,8 @@ internal static class PerPointEmitter
     /// Whether <paramref name="x"/>, read by several elementwise nodes, is recomputed in each of them: it is addition,
     /// subtraction, multiplication, negation or a square or cube of at most <see cref="MaxRecomputeOps"/> operations
     /// (counting the operands it inlines) over at most one block of the region (the others single values or
-    /// point-free rows), so recomputing it keeps no extra block alive and costs a few operations per vector.
+    /// point-free rows): recomputing it costs a few operations per vector and keeps only that one block alive until the
+    /// last reader (a tanh block, which its readers mostly read anyway) instead of a block of its own.
     /// <paramref name="cost"/> caches the operation counts (the graph order puts operands first).
     /// </summary>
     private static bool Recomputed(PointContext c, PerPointRegion region, Node x, Dictionary<Node, int> cost) =>

@@ -235,7 +235,7 @@ internal sealed class PointSum : PointRule
             // over the reduced rows and stored once — the same additions in the same order as the element loop below
             // (a reduction continues from its running total, a per-point sum starts from zero), without a load and a store of
             // the result per row. An operand computed inline (elementwise arithmetic read only here) is never stored.
-            var (outer, rows, inner) = runs;
+            int inner = runs.Inner;
             var dims = c.LocalShape(x);
             int first = op.Axes.Min(), last = op.Axes.Max();
             bool inlined = c.Inlined.Contains(x);
@@ -270,7 +270,6 @@ internal sealed class PointSum : PointRule
             c.Line($"    {new string(' ', 4 * (last - first + 1))}s += {(inlined ? PointElementwise.VectorExpression(c, x, Leaf) : Leaf(x))};");
             c.Line($"    {c.Store("s", acc, At(accIndex, "v"))};");
             c.Line("}");
-            _ = outer; _ = rows;
             return;
         }
         // A per-point sum starts from zero in every block; a reduction accumulates over the blocks (cleared once).
