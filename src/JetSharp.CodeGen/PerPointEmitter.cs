@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using JetSharp.Backend;
 
 namespace JetSharp.CodeGen;
 
@@ -229,15 +230,30 @@ internal static class PerPointEmitter
         var readers = new Dictionary<Node, List<Node>>();
         foreach (var x in region.Nodes) foreach (var i in x.Inputs) (readers.TryGetValue(i, out var l) ? l : readers[i] = []).Add(x);
         bool Arithmetic(Node x) => PointRules.For(x) is PointElementwise && PointElementwise.Vectorisable(x, PointContext.Wide) && !region.Reductions.Contains(x);
+        // Cheap arithmetic of one block (a polynomial in tanh: −t, 1 − t², (2t² − 2)·t) read by several elementwise
+        // nodes is recomputed in each reader's loop rather than stored: a few multiply-adds per vector instead of a
+        // store, a load per reader and a block array held between them (see Recomputed).
+        var cost = new Dictionary<Node, int>();
+        // Elementwise arithmetic read only by a sum that adds up its vectors in registers (PointSum.Accumulated) is
+        // computed inside that sum's loop too.
         foreach (var x in region.Nodes)
-            if (Arithmetic(x) && !region.Materialized.Contains(x) && readers.TryGetValue(x, out var r) && r.Count == 1
-                && Arithmetic(r[0]) && c2.LocalShape(r[0]) == c2.LocalShape(x))
+        {
+            if (!Arithmetic(x) || region.Materialized.Contains(x) || !readers.TryGetValue(x, out var r)) continue;
+            if (r.All(Arithmetic) && (r.Count == 1 ? c2.LocalShape(r[0]) == c2.LocalShape(x) : Recomputed(c2, region, x, cost)))
                 c2.Inlined.Add(x);
+            else if (r.Count == 1 && PointRules.For(r[0]) is PointSum)
+            {
+                c2.Inlined.Add(x);
+                if (PointSum.Accumulated(c2, r[0]) is null) c2.Inlined.Remove(x);
+            }
+            if (c2.Inlined.Contains(x)) cost[x] = Operations(c2, x, cost);
+        }
         var position = new Dictionary<Node, int>();
         for (int i = 0; i < region.Nodes.Count; i++) position[region.Nodes[i]] = i;
+        // Where an inlined node's operands are last read: at its last reader (the latest, when it is recomputed in several).
         var readAt = new int[region.Nodes.Count];
         for (int i = region.Nodes.Count - 1; i >= 0; i--)
-            readAt[i] = c2.Inlined.Contains(region.Nodes[i]) ? readAt[position[readers[region.Nodes[i]][0]]] : i;
+            readAt[i] = c2.Inlined.Contains(region.Nodes[i]) ? readers[region.Nodes[i]].Max(n => readAt[position[n]]) : i;
 
         // Block arrays: one per per-point value (views share their operand's), reused once the value is dead.
         var owner = new Dictionary<Node, Node>();
@@ -305,7 +321,9 @@ internal static class PerPointEmitter
             sub.Line($"// {listing(x)}");
             c2.Node = x;
             if (fusedAt.TryGetValue(x, out var host)) sub.Line($"// (computed in the fused loop at %{host.Id})");
-            else if (c2.Inlined.Contains(x)) sub.Line($"// (computed inside the loop of %{readers[x][0].Id})");
+            else if (c2.Inlined.Contains(x))
+                sub.Line(readers[x].Count == 1 ? $"// (computed inside the loop of %{readers[x][0].Id})"
+                    : $"// (recomputed inside the loops of {string.Join(", ", readers[x].Distinct().Select(n => $"%{n.Id}"))}: no block array)");
             else if (region.Reductions.Contains(x))
             {
                 c2.Result = names[x];
@@ -349,6 +367,29 @@ internal static class PerPointEmitter
                 run.Line($"EmittedKernels.Add<{t}>({parts[0]}.AsSpan(0, {x.Shape.Size}), {parts[c]}.AsSpan(0, {x.Shape.Size}), {parts[0]}.AsSpan(0, {x.Shape.Size}));");
     }
 
+    /// <summary>Most vector operations of a value recomputed in each of its readers instead of stored (<see cref="Recomputed"/>).</summary>
+    public const int MaxRecomputeOps = 4;
+
+    /// <summary>
+    /// Whether <paramref name="x"/>, read by several elementwise nodes, is recomputed in each of them: it is addition,
+    /// subtraction, multiplication, negation or a square or cube of at most <see cref="MaxRecomputeOps"/> operations
+    /// (counting the operands it inlines) over at most one block of the region (the others single values or
+    /// point-free rows): recomputing it costs a few operations per vector and keeps only that one block alive until the
+    /// last reader (a tanh block, which its readers mostly read anyway) instead of a block of its own.
+    /// <paramref name="cost"/> caches the operation counts (the graph order puts operands first).
+    /// </summary>
+    private static bool Recomputed(PointContext c, PerPointRegion region, Node x, Dictionary<Node, int> cost) =>
+        Operations(c, x, cost) <= MaxRecomputeOps && PointElementwise.Leaves(c, x).Count(region.Layouts.ContainsKey) <= 1;
+
+    /// <summary>The vector operations of <paramref name="x"/> with the operands it inlines; above <see cref="MaxRecomputeOps"/> for anything but +, −, ×, negation, x² and x³.</summary>
+    private static int Operations(PointContext c, Node x, Dictionary<Node, int> cost)
+    {
+        int own = x.Op is PowOp pow ? pow.Exponent switch { 1 => 0, 2 => 1, 3 => 2, _ => MaxRecomputeOps + 1 }
+            : x.Op.Arithmetic is { } a && (a.Binary is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul || a.Unary == UnaryOp.Neg) ? 1
+            : MaxRecomputeOps + 1;
+        return own + x.Inputs.Distinct().Where(c.Inlined.Contains).Sum(i => cost[i]);
+    }
+
     /// <summary>Elementwise <see cref="Members"/> of a region computed in one loop, written where the first of them (region index <see cref="First"/>) stands.</summary>
     private sealed record FusedGroup(int First, List<Node> Members, HashSet<Node> RegisterOnly, int Size);
 
@@ -370,7 +411,7 @@ internal static class PerPointEmitter
         bool Fusable(Node x)
         {
             if (c.Inlined.Contains(x) || x.Op.IsView || region.Reductions.Contains(x) || !region.Layouts.ContainsKey(x)) return false;
-            if (PointRules.For(x) is PointSum) return PointSum.LeadingTerms(c, x) > 0;
+            if (PointRules.For(x) is PointSum) return !c.Inlined.Contains(x.Inputs[0]) && PointSum.LeadingTerms(c, x) > 0;
             if (PointRules.For(x) is not PointElementwise || !PointElementwise.Vectorisable(x, PointContext.Wide)) return false;
             int size = c.LocalSize(x);
             if (size % c.Lanes != 0) return false;

@@ -229,9 +229,79 @@ internal sealed class PointSum : PointRule
         var kept = EmitContext.Strides(SumOp.ReducedShape(c.LocalShape(x), op.Axes, true));
         var target = new int[x.Shape.Rank];
         for (int k = 0; k < target.Length; k++) target[k] = op.Axes.Contains(k) ? 0 : kept[k];
+        if (Accumulated(c, c.Node) is { } runs)
+        {
+            // A sum over consecutive axes into whole vectors of kept elements: each vector of the result summed in a register
+            // over the reduced rows and stored once — the same additions in the same order as the element loop below
+            // (a reduction continues from its running total, a per-point sum starts from zero), without a load and a store of
+            // the result per row. An operand computed inline (elementwise arithmetic read only here) is never stored.
+            int inner = runs.Inner;
+            var dims = c.LocalShape(x);
+            int first = op.Axes.Min(), last = op.Axes.Max();
+            bool inlined = c.Inlined.Contains(x);
+            var leaves = inlined ? PointElementwise.Leaves(c, x) : [x];
+            var keptStrides = EmitContext.Strides(new Shape([.. dims.Take(first), .. dims.Skip(last + 1)]));
+            string Index(int[] strides, bool summed)
+            {
+                // The element at (outer axes q…, summed axes r…, inner offset v) under the strides.
+                var terms = new List<string>();
+                for (int k = 0; k < dims.Rank; k++)
+                {
+                    int stride = k < first ? strides[k] : k <= last ? (summed ? strides[k] : 0) : 0;
+                    if (stride != 0) terms.Add(k < first ? $"q{k} * {stride}" : $"r{k} * {stride}");
+                }
+                return terms.Count == 0 ? "0" : string.Join(" + ", terms);
+            }
+            string At(string index, string v) => index == "0" ? v : $"{index} + {v}";
+            string accIndex = Index([.. keptStrides.Take(first), .. Enumerable.Repeat(0, last - first + 1)], false);
+            string Leaf(Node leaf)
+            {
+                if (c.IsLiteral(leaf)) return c.Splat(c.Name(leaf));
+                var strides = EmitContext.BroadcastStrides(c.LocalShape(leaf), dims);
+                string at = Index(strides, true);
+                return strides.Skip(last + 1).All(t => t == 0) ? c.Splat($"{c.Name(leaf)}[{at}]") : c.Load(c.Name(leaf), At(at, "v"));
+            }
+            string vector = c.VectorType, acc = c.Result;
+            for (int k = 0; k < first; k++) c.Line($"for (int q{k} = 0; q{k} < {dims[k]}; q{k}++)");
+            c.Line($"for (int v = 0; v < {inner}; v += {c.Lanes})");
+            c.Line("{");
+            c.Line($"    {vector} s = {(c.IsReduction(c.Node) ? c.Load(acc, At(accIndex, "v")) : $"{vector}.Zero")};");
+            for (int k = first; k <= last; k++) c.Line($"    {new string(' ', 4 * (k - first))}for (int r{k} = 0; r{k} < {dims[k]}; r{k}++)");
+            c.Line($"    {new string(' ', 4 * (last - first + 1))}s += {(inlined ? PointElementwise.VectorExpression(c, x, Leaf) : Leaf(x))};");
+            c.Line($"    {c.Store("s", acc, At(accIndex, "v"))};");
+            c.Line("}");
+            return;
+        }
         // A per-point sum starts from zero in every block; a reduction accumulates over the blocks (cleared once).
         if (!c.IsReduction(c.Node)) c.Line($"System.Array.Clear({c.Result});");
         c.ElementLoop(c.Result, true, [x], leaf => leaf(x), leaf => leaf(x), dims: c.LocalShape(x), targetStrides: target);
+    }
+
+    /// <summary>
+    /// For a sum over consecutive axes of its operand's block whose trailing kept elements are whole 512-bit vectors: the
+    /// operand as [outer, rows, inner] (the kept leading elements, the summed ones, the kept trailing ones); else null
+    /// (then the sum is an element loop).
+    /// </summary>
+    public static (int Outer, int Rows, int Inner)? Accumulated(PointContext c, Node sum)
+    {
+        var x = sum.Inputs[0];
+        var axes = ((SumOp)sum.Op).Axes.Order().ToArray();
+        if (c.Lanes == 0 || !c.IsLocal(x) || axes.Length == 0) return null;
+        var dims = c.LocalShape(x);
+        if (axes.Where((a, k) => a != axes[0] + k).Any()) return null;
+        int outer = dims.Take(axes[0]).Aggregate(1, (p, e) => p * e);
+        int rows = axes.Aggregate(1, (p, a) => p * dims[a]);
+        int inner = dims.Skip(axes[^1] + 1).Aggregate(1, (p, e) => p * e);
+        if (inner % c.Lanes != 0 || rows < 2) return null;
+        // An operand computed inline: every leaf read along the kept trailing elements contiguously, or one element of it throughout.
+        if (c.Inlined.Contains(x))
+            foreach (var leaf in PointElementwise.Leaves(c, x).Where(l => !c.IsLiteral(l)))
+            {
+                var inside = EmitContext.BroadcastStrides(c.LocalShape(leaf), dims).Skip(axes[^1] + 1).ToArray();
+                var dense = EmitContext.Strides(new Shape([.. dims.Skip(axes[^1] + 1)]));
+                if (!inside.All(t => t == 0) && !inside.SequenceEqual(dense)) return null;
+            }
+        return (outer, rows, inner);
     }
 
     /// <summary>

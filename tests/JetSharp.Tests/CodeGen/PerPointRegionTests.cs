@@ -118,6 +118,78 @@ public class PerPointRegionTests
     }
 
     [Fact]
+    public void CheapPolynomialsReadBySeveralLoopsAreRecomputedAndAgree()
+    {
+        // p = 1 − t² is read by three elementwise nodes in different loops (after a product each): it is recomputed from
+        // t in each of them (no block array of its own); q = p·t + 2 is read twice too. s = t·t·t·t·t is too long to
+        // recompute (5 multiplications) and is stored.
+        var g = Tracer.Function(xs =>
+        {
+            var t = Fn.Tanh(Fn.MatMul(xs[0], xs[1]) + xs[2]);
+            var p = 1.0 - t * t;
+            var q = p * t + 2.0;
+            var s = t * t * t * t * t;
+            var u = Fn.Tanh(Fn.MatMul(p * t, xs[3]));
+            var w = Fn.MatMul(u * p + q, xs[3]);
+            var y = Fn.MatMul(w * p - q * s, xs[3]);
+            return [Fn.Sum(y * y + s * u)];
+        }, [new Shape(48, 3), new Shape(3, 16), new Shape(16), new Shape(16, 16)]);
+        var grad = Vjp.Grad(g);
+        var weight = Randn(4, 16, 16);
+        for (int i = 0; i < weight.Size; i++) weight.Data[i] *= 0.25;
+        NDArray<double>[] inputs = [Randn(1, 48, 3), Randn(2, 3, 16), Randn(3, 16), weight];
+        var emitted = EmittedGraph.Compile(grad);
+        Assert.Contains("(recomputed inside the loops of", emitted.Source);
+        AgreesWithInterpreterAndNodeByNode(grad, inputs, minRegions: 1);
+        // Against central differences of the loss in one weight (an independent check of the gradient).
+        var loss = Executable.Compile(g);
+        double Loss(double w) { var x = inputs.Select(a => a.Clone()).ToArray(); x[3].Data[5] = w; return loss.Run(x)[0].Data[0]; }
+        double w0 = inputs[3].Data[5], h = 1e-6;
+        double fd = (Loss(w0 + h) - Loss(w0 - h)) / (2 * h);
+        Assert.Equal(fd, emitted.Run(inputs)[4].Data[5], 1e-5 * Math.Max(1, Math.Abs(fd)));
+    }
+
+    [Theory]
+    [InlineData(16)]   // two 512-bit vectors per row: register sums, operands computed inline (a bias-like operand stays stored)
+    [InlineData(12)]   // not whole vectors: element loops
+    public void SumsWithinPointsAndOverPointsAgreeWhetherAddedInRegistersOrNot(int width)
+    {
+        // Two "directions" a = z ⊙ c (c [2, 1, width]): sums over the directions within each point of an operand computed
+        // inline (a², a ⊙ c), and sums over the points with the directions kept ([2, width], an output) or summed too.
+        var g = Tracer.Function(xs =>
+        {
+            var z = Fn.Tanh(Fn.MatMul(xs[0], xs[1]));
+            var a = z * xs[2];
+            var s1 = Fn.Sum(a * a, [0]);
+            var s2 = Fn.Sum(a * xs[2], [0]);
+            var r1 = Fn.Sum(a * z, [1]);
+            var r2 = Fn.Sum(a * (z + 1.0), [0, 1]);
+            var y = Fn.MatMul(s1 * s2, xs[3]);
+            return [Fn.Sum(y * y), r1, r2];
+        }, [new Shape(64, 3), new Shape(3, width), new Shape(2, 1, width), new Shape(width, 4)]);
+        var emitted = EmittedGraph.Compile(g);
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && width % 8 == 0)
+            Assert.Contains("> s = ", emitted.Source);
+        AgreesWithInterpreterAndNodeByNode(g, [Randn(1, 64, 3), Randn(2, 3, width), Randn(3, 2, 1, width), Randn(4, width, 4)], minRegions: 1);
+        // r1 against a plain loop over the interpreter's inputs: Σ_b tanh(x·W)[b, j]² · c[d, j].
+        var x = Randn(1, 64, 3); var wgt = Randn(2, 3, width); var c = Randn(3, 2, 1, width);
+        var r1 = emitted.Run([x, wgt, c, Randn(4, width, 4)])[1];
+        for (int d = 0; d < 2; d++)
+            for (int j = 0; j < width; j++)
+            {
+                double sum = 0;
+                for (int b = 0; b < 64; b++)
+                {
+                    double zz = 0;
+                    for (int k = 0; k < 3; k++) zz += x.Data[b * 3 + k] * wgt.Data[k * width + j];
+                    zz = Math.Tanh(zz);
+                    sum += zz * zz * c.Data[d * width + j];
+                }
+                Assert.Equal(sum, r1.Data[d * width + j], 1e-12 * Math.Max(1, Math.Abs(sum)));
+            }
+    }
+
+    [Fact]
     public void Float32StepsRunInRegionsAndAgreeWithTheFloat32Interpreter()
     {
         var net = Mlp.Create(2, [32, 32], 1, Activation.Tanh, seed: 7, dtype: DType.Float32);
