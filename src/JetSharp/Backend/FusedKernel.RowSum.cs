@@ -34,7 +34,9 @@ internal static partial class FusedKernel
         bool dot = top.Arithmetic is { Binary: BinaryOp.Mul };
         var affineA = dot ? AffineFactor<T>.Of(program, top.A, leaves) : null;
         var affineB = dot ? AffineFactor<T>.Of(program, top.B, leaves) : null;
-        bool affine = affineA is not null && affineB is not null;
+        // Only where 512-bit vectors are native: elsewhere the passes below (TensorPrimitives, vectorised on any hardware) are
+        // as fast as a one-pass loop of narrower vectors would be, and there is one vector loop to maintain, not two.
+        bool affine = Vector512.IsHardwareAccelerated && affineA is not null && affineB is not null;
         void Tasks(int from, int to)
         {
             var scratch = Scratch<T>.ForThread(program.Length);
@@ -111,9 +113,9 @@ internal static partial class FusedKernel
     }
 
     /// <summary>
-    /// Σ_j (σ_a·a_j + s_a)(σ_b·b_j + s_b) in <typeparamref name="T"/>: one pass with four accumulators of the widest vectors the
-    /// hardware has (512 bits where it can: <see cref="Vector{T}"/> is 256 bits wide on AVX-512 machines, and with it this pass
-    /// measured slower than the three 512-bit TensorPrimitives passes it replaces). The products are rounded before they are
+    /// Σ_j (σ_a·a_j + s_a)(σ_b·b_j + s_b) in <typeparamref name="T"/>: one pass with four accumulators of 512-bit vectors (with
+    /// <see cref="Vector{T}"/>, 256 bits wide on AVX-512 machines, this pass measured slower than the three 512-bit
+    /// TensorPrimitives passes it replaces), element by element without them. The products are rounded before they are
     /// added, as a product step and a sum would.
     /// </summary>
     internal static T AffineDot<T>(ReadOnlySpan<T> a, AffineFactor<T> fa, ReadOnlySpan<T> b, AffineFactor<T> fb) where T : unmanaged, IFloatingPointIeee754<T>
@@ -136,21 +138,6 @@ internal static partial class FusedKernel
             }
             for (; i + w <= n; i += w) s0 += Term(ref ra, ref rb, i);
             total = Vector512.Sum((s0 + s1) + (s2 + s3));
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
-        {
-            int w = Vector256<T>.Count;
-            Vector256<T> ma = Vector256.Create(fa.Sign), sa = Vector256.Create(fa.Shift), mb = Vector256.Create(fb.Sign), sb = Vector256.Create(fb.Shift);
-            Vector256<T> s0 = default, s1 = default, s2 = default, s3 = default;
-            Vector256<T> Term(ref T x, ref T y, int at) =>
-                (Vector256.LoadUnsafe(ref x, (nuint)at) * ma + sa) * (Vector256.LoadUnsafe(ref y, (nuint)at) * mb + sb);
-            for (; i + 4 * w <= n; i += 4 * w)
-            {
-                s0 += Term(ref ra, ref rb, i); s1 += Term(ref ra, ref rb, i + w);
-                s2 += Term(ref ra, ref rb, i + 2 * w); s3 += Term(ref ra, ref rb, i + 3 * w);
-            }
-            for (; i + w <= n; i += w) s0 += Term(ref ra, ref rb, i);
-            total = Vector256.Sum((s0 + s1) + (s2 + s3));
         }
         T signA = fa.Sign, signB = fb.Sign;
         for (; i < n; i++) total += (a[i] * signA + fa.Shift) * (b[i] * signB + fb.Shift);
