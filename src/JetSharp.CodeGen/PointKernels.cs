@@ -15,18 +15,17 @@ public static class PointKernels
 {
     /// <summary>
     /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1, in parallel where there are
-    /// several cores. The chunks are fixed by the caller (never by the core count), so results do not depend
-    /// on the machine.
+    /// several cores, on the same threads as the runtime's kernels (the GEMM's workers, which keep polling for a
+    /// while after a product, so a .NET pool thread would have to compete with one for a core). The chunks are
+    /// fixed by the caller (never by the core count), so results do not depend on the machine.
     /// </summary>
     public static void ForChunks<T>(int chunks, Action<int, T[][]> body, T[][] arrays)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (chunks <= 1 || Environment.ProcessorCount <= 1)
-        {
-            for (int c = 0; c < chunks; c++) body(c, arrays);
-            return;
-        }
-        Parallel.For(0, chunks, c => body(c, arrays));
+        ArgumentNullException.ThrowIfNull(arrays);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        if (chunks == 0) return;
+        JetSharp.Backend.Parallelism.Run(chunks, c => body(c, arrays));
     }
 
     /// <summary>

@@ -88,6 +88,38 @@ public class PointKernelsTests
         AddTransposedProductAgreesWithTripleLoop<float>(rows, m, n, 1e-5);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(7)]
+    [InlineData(64)]
+    public void ForChunksRunsEveryChunkExactlyOnceWithTheCallersArrays(int chunks)
+    {
+        // The chunks of a per-point region run on the runtime's worker threads: each index once, none outside
+        // [0, chunks), each call handed the caller's arrays themselves.
+        var arrays = new[] { new double[3], new double[5] };
+        var counts = new int[chunks + 1];
+        int wrongArrays = 0;
+        PointKernels.ForChunks<double>(chunks, (c, a) =>
+        {
+            Interlocked.Increment(ref counts[Math.Min(c, chunks)]);
+            if (!ReferenceEquals(a, arrays)) Interlocked.Increment(ref wrongArrays);
+        }, arrays);
+        for (int c = 0; c < chunks; c++) Assert.Equal(1, counts[c]);
+        Assert.Equal(0, counts[chunks]);
+        Assert.Equal(0, wrongArrays);
+    }
+
+    [Fact]
+    public void ForChunksRejectsANegativeCountAndSurfacesAChunksException()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => PointKernels.ForChunks<double>(-1, (_, _) => { }, []));
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            PointKernels.ForChunks<double>(4, (c, _) => { if (c == 2) throw new InvalidOperationException("chunk 2"); }, []));
+        Assert.Equal("chunk 2", e.Message);
+    }
+
     [Fact]
     public void ProductsRejectArraysTooShortForTheirSizes()
     {
