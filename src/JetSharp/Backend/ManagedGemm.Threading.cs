@@ -19,6 +19,14 @@ internal interface IGemmParallelJob
 /// unclaimed part from a shared counter until none are left. A worker that wakes late, or whose core
 /// is busy with another process, therefore just claims fewer parts instead of holding up the whole
 /// product; the caller only ever waits for parts that another thread is actively running.
+/// <para>
+/// A claim names its round as well as its part (see <see cref="_claim"/>). With a bare part counter, a thread that took
+/// a number just past the end of one round and was then descheduled could compare it, when it ran again, with the part
+/// count of a later round: it then ran a part of that round which another thread also claimed, and counted it done
+/// twice, so the caller returned while a part was still running. The GEMM's parts write through pointers into arrays
+/// pinned only for the duration of the call, so that part went on writing where the GC might already have moved
+/// another object: the heap corruption behind the intermittent crashes of the background GC (docs/reliability.md).
+/// </para>
 /// </remarks>
 internal sealed class GemmWorkerPool
 {
@@ -33,9 +41,22 @@ internal sealed class GemmWorkerPool
     private readonly Worker[] _workers;
     private IGemmParallelJob? _job;
     private int _parts;
-    private int _next = Closed;
+    /// <summary>
+    /// The round (high 32 bits: a number that only grows) and its next unclaimed part (low 32 bits; <see cref="Closed"/>
+    /// between rounds). A part is claimed by moving this from (round, part) to (round, part + 1), so a thread whose
+    /// view is from an earlier round can claim nothing.
+    /// </summary>
+    private long _claim = Closed;
+    private long _round;
     private int _done;
     private Exception? _failure;
+
+    /// <summary>
+    /// Test hook, null outside tests: runs on every thread that takes part in a round, after it has read the round's
+    /// state and before it claims a part. A thread may be descheduled for milliseconds at exactly this point; the hook
+    /// lets a test make that happen often (a yield there exposed the stale claims described above in a few rounds).
+    /// </summary>
+    internal static Action? BeforeClaimForTesting;
 
     private GemmWorkerPool(int workers)
     {
@@ -76,8 +97,8 @@ internal sealed class GemmWorkerPool
             _parts = parts;
             _done = 0;
             _failure = null;
-            // Opening the counter publishes the fields above to anyone who claims a part.
-            Volatile.Write(ref _next, 0);
+            // Opening the round publishes the fields above to anyone who claims a part of it.
+            Volatile.Write(ref _claim, ++_round << 32);
             helpers = Math.Clamp(helpers, 0, Math.Min(_workers.Length, parts - 1));
             for (int i = 0; i < helpers; i++) _workers[i].Wake();
 
@@ -92,8 +113,9 @@ internal sealed class GemmWorkerPool
         }
         finally
         {
-            // A worker that wakes after this point claims from the closed counter and finds nothing.
-            Volatile.Write(ref _next, Closed);
+            // A worker that wakes after this point finds the round closed. (A full fence: the next round's fields are
+            // written only after this, so a thread that read them can no longer claim a part of this round.)
+            Interlocked.Exchange(ref _claim, _round << 32 | Closed);
             _job = null;
             _gate.Exit();
         }
@@ -103,13 +125,21 @@ internal sealed class GemmWorkerPool
     {
         while (true)
         {
-            int part = Interlocked.Increment(ref _next) - 1;
-            // Reading _parts/_job after a successful claim is safe: the owner cannot finish (and
-            // reset them) until this part has been counted in _done.
-            if (part >= Volatile.Read(ref _parts)) return;
+            long seen = Volatile.Read(ref _claim);
+            int part = (int)(seen & uint.MaxValue);
+            if (part >= Closed) return;
+            // The round's job and part count, written before the round was opened. If the round has ended since `seen`
+            // was read, these may be a later round's, but then the exchange below fails: closing changes _claim, and
+            // it never takes an earlier value again. After a successful claim they stay as read until this part is
+            // counted in _done, which the owner waits for.
+            var job = Volatile.Read(ref _job);
+            int parts = Volatile.Read(ref _parts);
+            if (part >= parts || job is null) return;
+            BeforeClaimForTesting?.Invoke();
+            if (Interlocked.CompareExchange(ref _claim, seen + 1, seen) != seen) continue;
             try
             {
-                _job!.Execute(part, _parts);
+                job.Execute(part, parts);
             }
             catch (Exception e)
             {
