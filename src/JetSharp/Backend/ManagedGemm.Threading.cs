@@ -25,7 +25,7 @@ internal interface IGemmParallelJob
 /// count of a later round: it then ran a part of that round which another thread also claimed, and counted it done
 /// twice, so the caller returned while a part was still running. The GEMM's parts write through pointers into arrays
 /// pinned only for the duration of the call, so that part went on writing where the GC might already have moved
-/// another object: the heap corruption behind the intermittent crashes of the background GC (docs/reliability.md).
+/// another object: heap corruption of the kind behind the intermittent crashes of the GC (docs/reliability.md).
 /// </para>
 /// </remarks>
 internal sealed class GemmWorkerPool
