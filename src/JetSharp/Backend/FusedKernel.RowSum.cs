@@ -39,8 +39,8 @@ internal static partial class FusedKernel
         bool affine = Vector512.IsHardwareAccelerated && affineA is not null && affineB is not null;
         void Tasks(int from, int to)
         {
-            var scratch = Scratch<T>.ForThread(program.Length);
-            var term = new T[Chunk];
+            var scratch = Scratch<T>.ForThread(program.Length + 1);
+            var term = scratch.Buffers[^1];   // past the program's registers, as AccumulateChunk's term
             for (int t = from; t < to; t++)
             {
                 int q = t / pieces, p = t % pieces;
