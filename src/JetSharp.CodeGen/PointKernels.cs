@@ -34,23 +34,52 @@ public static class PointKernels
     /// construction (the checked <c>Vector512.Create(a, i)</c> tests two bounds per load).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Load512<T>(T[] a, int i) where T : unmanaged =>
-        Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    public static Vector512<T> Load512<T>(T[] a, int i) where T : unmanaged
+    {
+#if JETSHARP_CHECKED
+        CheckRange(a, i, Vector512<T>.Count, nameof(Load512));
+#endif
+        return Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    }
 
     /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store512<T>(Vector512<T> v, T[] a, int i) where T : unmanaged =>
+    public static void Store512<T>(Vector512<T> v, T[] a, int i) where T : unmanaged
+    {
+#if JETSHARP_CHECKED
+        CheckRange(a, i, Vector512<T>.Count, nameof(Store512));
+#endif
         v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    }
 
     /// <summary>The <see cref="Vector{T}"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<T> LoadVector<T>(T[] a, int i) where T : unmanaged =>
-        Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    public static Vector<T> LoadVector<T>(T[] a, int i) where T : unmanaged
+    {
+#if JETSHARP_CHECKED
+        CheckRange(a, i, Vector<T>.Count, nameof(LoadVector));
+#endif
+        return Vector.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    }
 
     /// <summary>Stores <paramref name="v"/> at <c>a[i]</c> without a bounds check (see <see cref="Load512{T}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreVector<T>(Vector<T> v, T[] a, int i) where T : unmanaged =>
+    public static void StoreVector<T>(Vector<T> v, T[] a, int i) where T : unmanaged
+    {
+#if JETSHARP_CHECKED
+        CheckRange(a, i, Vector<T>.Count, nameof(StoreVector));
+#endif
         v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)(uint)i);
+    }
+
+#if JETSHARP_CHECKED
+    /// <summary>Checked builds (JETSHARP_CHECKED): elements [i, i + count) must lie inside <paramref name="a"/>.</summary>
+    private static void CheckRange<T>(T[] a, int i, int count, string accessor)
+    {
+        if (i < 0 || (long)i + count > a.Length)
+            throw new IndexOutOfRangeException($"PointKernels.{accessor}: elements [{i}, {(long)i + count}) of an array of {a.Length} (JETSHARP_CHECKED).");
+    }
+#endif
 
     /// <summary>
     /// tanh of each lane, for the element loops of per-point regions (tanh computed inside a fused loop, not as a

@@ -149,6 +149,10 @@ internal sealed unsafe class GemmPackBuffers
     private static void* Ensure(ref byte[]? buffer, nint bytes)
     {
         const int Align = 64;
+#if JETSHARP_CHECKED
+        // Checked builds: a red zone right after the bytes asked for, checked by VerifyRedZones.
+        bytes += RedZone;
+#endif
         if (buffer is null || buffer.Length < bytes + Align)
         {
             // Grow geometrically so a slowly increasing problem size does not reallocate every call.
@@ -156,8 +160,43 @@ internal sealed unsafe class GemmPackBuffers
             buffer = GC.AllocateUninitializedArray<byte>(checked((int)size), pinned: true);
         }
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+#if JETSHARP_CHECKED
+        nint aligned = (p + Align - 1) & ~(nint)(Align - 1);
+        var zone = new Span<byte>((byte*)aligned + bytes - RedZone, RedZone);
+        zone.Fill(RedZoneByte);
+        RedZones.Add((buffer, (nint)((byte*)aligned + bytes - RedZone - (byte*)p)));
+        return (void*)aligned;
+#else
         return (void*)((p + Align - 1) & ~(nint)(Align - 1));
+#endif
     }
+
+#if JETSHARP_CHECKED
+    private const int RedZone = 256;
+    private const byte RedZoneByte = 0xA5;
+    /// <summary>Checked builds: every red zone handed out on this thread (buffer, offset), most recent last.</summary>
+    [ThreadStatic] private static List<(byte[] Buffer, nint Offset)>? t_redZones;
+    private static List<(byte[] Buffer, nint Offset)> RedZones => t_redZones ??= [];
+
+    /// <summary>
+    /// Checked builds: the red zones of this thread's buffers are intact (a zone overwritten by a later, larger request of
+    /// the same buffer is no longer checked: only the latest zone of each buffer counts).
+    /// </summary>
+    public static void VerifyRedZones(string where)
+    {
+        var zones = RedZones;
+        var seen = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        for (int z = zones.Count - 1; z >= 0; z--)
+        {
+            var (buffer, offset) = zones[z];
+            if (!seen.Add(buffer)) continue;
+            int bad = buffer.AsSpan((int)offset, RedZone).IndexOfAnyExcept(RedZoneByte);
+            if (bad >= 0)
+                throw new InvalidOperationException($"GemmPackBuffers (JETSHARP_CHECKED): {where} wrote byte {bad} past the end of a packing buffer region of {offset} bytes.");
+        }
+        zones.Clear();
+    }
+#endif
 }
 
 /// <summary>

@@ -102,6 +102,10 @@ internal static unsafe class ManagedGemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (path == GemmKernelPath.Auto) path = DefaultPath;
+#if JETSHARP_CHECKED
+        if (epilogue is null && CheckedGemm.Run(path, batch, transA, transB, m, n, k, alpha, a, offA, lda, strideA, b, offB, ldb, strideB,
+                beta, c, offC, ldc, strideC)) return;
+#endif
         fixed (T* pa = a, pb = b, pc = c)
         {
             var batchDesc = new GemmBatch<T>
@@ -576,6 +580,9 @@ internal static unsafe class GemmDriver<T, TK>
                 }
             }
         }
+#if JETSHARP_CHECKED
+        GemmPackBuffers.VerifyRedZones($"RunRange(m {m0}..{m1}, n {n0}..{n1}, K {p.K}, {typeof(TK).Name})");
+#endif
     }
 
     /// <summary>

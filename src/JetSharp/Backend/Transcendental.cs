@@ -59,6 +59,7 @@ internal static class Transcendental
         T p0 = TanhConstants<T>.P0, p1 = TanhConstants<T>.P1, p2 = TanhConstants<T>.P2;
         T q0 = TanhConstants<T>.Q0, q1 = TanhConstants<T>.Q1, q2 = TanhConstants<T>.Q2;
         T cut = TanhConstants<T>.Cut, two = TanhConstants<T>.Two;
+        CheckLengths(x.Length, e.Length, r.Length, "tanh");
         int i = 0;
         if (Vectorised<T>())
         {
@@ -142,6 +143,7 @@ internal static class Transcendental
     {
         T[] c = AtanhSeries<T>.C;
         T two = T.One + T.One;
+        CheckLengths(x.Length, u.Length, r.Length, "softplus");
         int i = 0;
         if (Vectorised<T>())
         {
@@ -176,6 +178,7 @@ internal static class Transcendental
     public static void Step<T>(ReadOnlySpan<T> x, Span<T> r)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        CheckLengths(x.Length, x.Length, r.Length, "step");
         int i = 0;
         if (Vectorised<T>())
         {
@@ -190,5 +193,15 @@ internal static class Transcendental
             }
         }
         for (; i < x.Length; i++) r[i] = x[i] > T.Zero ? T.One : T.Zero;
+    }
+
+    /// <summary>
+    /// The vector loops above store through unchecked references for x.Length elements: a destination (or scratch) shorter
+    /// than x would be written past its end, so that is refused up front (one comparison per call).
+    /// </summary>
+    private static void CheckLengths(int x, int scratch, int r, string kernel)
+    {
+        if (scratch < x || r < x)
+            throw new ArgumentException($"Transcendental.{kernel}: {x} inputs for a destination of {r} (scratch {scratch}).");
     }
 }
