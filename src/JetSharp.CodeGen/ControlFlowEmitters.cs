@@ -92,8 +92,8 @@ internal static class FlowCode
     public static string Scratch(EmitContext c, string name, int size)
     {
         string field = "s_" + name;
-        c.Member(field, $"[System.ThreadStatic] private static {c.T}[] {field};");
-        return $"{field} ??= new {c.T}[{size}]";
+        c.Member(field, EmitContext.ThreadBufferField(c.T, field));
+        return $"{field}.Value ??= new {c.T}[{size}]";
     }
 
     /// <summary>The expression running nested class <paramref name="cls"/> on the array of arrays <paramref name="args"/>.</summary>

@@ -79,8 +79,19 @@ public sealed class EmitContext
     }
 
     /// <summary>
+    /// The declaration of a per-thread buffer field of the emitted class, read and set as <c>field.Value</c>: a static
+    /// <see cref="ThreadLocal{T}"/>, not a <c>[ThreadStatic]</c> field. Compiled code is loaded into collectible load
+    /// contexts, and thread statics of collectible classes, touched on pool threads and on the GEMM's workers while the
+    /// GC collects one such context after another, crashed the .NET 10 runtime's GC (a null method table, the signature
+    /// of the intermittent crashes in docs/reliability.md, reproduced without JetSharp by tools/stress/CollectibleThreadStatics).
+    /// A ThreadLocal keeps its per-thread values in CoreLib's own thread statics, so no collectible class has any.
+    /// </summary>
+    public static string ThreadBufferField(string t, string field) =>
+        $"private static readonly System.Threading.ThreadLocal<{t}[]> {field} = new System.Threading.ThreadLocal<{t}[]>();";
+
+    /// <summary>
     /// Declares the node's result array and returns its name. The array is a per-thread buffer kept across
-    /// calls (a <c>[ThreadStatic]</c> field, allocated on a thread's first call), so a call allocates nothing
+    /// calls (a <see cref="ThreadBufferField"/>, allocated on a thread's first call), so a call allocates nothing
     /// but its outputs; a buffer whose value is no longer needed is reused by a later node of the same size,
     /// which keeps the working set small. With <paramref name="zero"/> it is cleared first (for code that
     /// accumulates into it); otherwise the code must write every element.
@@ -93,9 +104,9 @@ public sealed class EmitContext
         else
         {
             field = $"s_buffer{_fieldCount++}";
-            Member(field, $"[System.ThreadStatic] private static {T}[] {field};");
+            Member(field, ThreadBufferField(T, field));
         }
-        Line($"{T}[] {ResultName} = {field} ??= new {T}[{size}];");
+        Line($"{T}[] {ResultName} = {field}.Value ??= new {T}[{size}];");
         if (zero) Line($"System.Array.Clear({ResultName});");
         _buffers[ResultName] = (field, size);
         Result = new Operand(ResultName, null, true);

@@ -197,9 +197,9 @@ internal static class PerPointEmitter
             for (int c = 1; c < region.Chunks; c++)
             {
                 string field = $"s_partial{index}_{x.Id}_{c}";
-                member(field, $"[System.ThreadStatic] private static {t}[] {field};");
+                member(field, EmitContext.ThreadBufferField(t, field));
                 parts[c] = $"{output}_part{c}";
-                run.Line($"{t}[] {parts[c]} = {field} ??= new {t}[{x.Shape.Size}];");
+                run.Line($"{t}[] {parts[c]} = {field}.Value ??= new {t}[{x.Shape.Size}];");
                 run.Line($"System.Array.Clear({parts[c]});");
             }
             partials.Add((x, parts));
@@ -215,8 +215,8 @@ internal static class PerPointEmitter
             // op(B) = Bᵀ for B [n, k]: written once per call in Run, passed in.
             int rows = b.Shape[^2], cols = b.Shape[^1];
             string field = $"s_transposed{index}_{b.Id}", local = $"{names[b]}_T{index}";
-            member(field, $"[System.ThreadStatic] private static {t}[] {field};");
-            run.Line($"{t}[] {local} = {field} ??= new {t}[{rows * cols}];");
+            member(field, EmitContext.ThreadBufferField(t, field));
+            run.Line($"{t}[] {local} = {field}.Value ??= new {t}[{rows * cols}];");
             run.Line($"for (int i = 0; i < {rows}; i++) for (int j = 0; j < {cols}; j++) {local}[j * {rows} + i] = {names[b]}[i * {cols} + j];");
             prologue.Add($"{t}[] {local} = {Pass(local)};");
             return transposed[b] = local;
@@ -352,8 +352,8 @@ internal static class PerPointEmitter
         for (int s = 0; s < slots.Count; s++)
         {
             string field = $"s_block{index}_{s}";
-            member(field, $"[System.ThreadStatic] private static {t}[] {field};");
-            m.Append($"    {t}[] block{s} = {field} ??= new {t}[{slots[s]}];\n");
+            member(field, EmitContext.ThreadBufferField(t, field));
+            m.Append($"    {t}[] block{s} = {field}.Value ??= new {t}[{slots[s]}];\n");
         }
         m.Append(body);
         m.Append('}');
