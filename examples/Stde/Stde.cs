@@ -156,7 +156,7 @@ public sealed class StdeAllenCahn : Example
         private readonly System.Collections.Concurrent.ConcurrentBag<FastSampler.Scratch> _scratch = [];
         private readonly Executable _gradient;
         private readonly Executable _model;
-        private NDArray<T> _x, _g;
+        private readonly NDArray<T> _x, _g;
         private readonly NDArray<T>[] _parameters;
         private readonly long _seed;
         private long _seedOffset;
@@ -280,66 +280,12 @@ public sealed class StdeAllenCahn : Example
             return k - Fn.Sum((x - a) * (x + a), 1, keepDims: true);
         }
 
-        /// <summary>
-        /// Draw the next step's points on a background thread while the gradient is copied out and the optimizer runs (on by
-        /// default; <c>JETSHARP_STDE_OVERLAP=0</c> turns it off). Those two passes are bound by memory bandwidth, which one
-        /// core nearly draws on this machine, and the sampler by arithmetic on data in its core's cache, so the draw goes
-        /// on beside them. The draw is a function of (seed, step) only, so the points are the same either way; a guess of the
-        /// next step that misses (a resume, a phase that redraws less often) costs one unused draw.
-        /// </summary>
-        public bool OverlapSampling { get; set; } = Environment.GetEnvironmentVariable("JETSHARP_STDE_OVERLAP") != "0";
-
-        /// <summary>A batch being drawn point by point: the background thread and, when the step needs it, the caller's pieces claim points.</summary>
-        private sealed class PendingDraw(long step, long seed, NDArray<T> x, NDArray<T> g)
-        {
-            public readonly long Step = step, Seed = seed;
-            public readonly NDArray<T> X = x, G = g;
-            public int Claimed;
-            public Task? Background;
-        }
-
-        private NDArray<T>? _xNext, _gNext;
-        private PendingDraw? _pending;
-        private long? _guess;
-
         public void Resample(long step, T[] theta)
         {
             _sampling.Start();
-            var pending = _pending;
-            _pending = null;
-            if (pending is not null)
-            {
-                // The caller and the workers take the points the background thread has not started, then wait for it.
-                JetSharp.Backend.Parallelism.Run(Math.Min(Environment.ProcessorCount, Points), _ => DrawClaimed(pending));
-                try { pending.Background!.Wait(); }
-                catch (AggregateException e) when (e.InnerExceptions.Count == 1) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]); }
-            }
-            if (pending is not null && pending.Step == step)
-            {
-                (_xNext, _x) = (_x, pending.X);
-                (_gNext, _g) = (_g, pending.G);
-            }
-            else Sample(DrawSeed(step), _x, _g, exact: null);
+            Sample(DrawSeed(step), _x, _g, exact: null);
             _sampling.Stop();
             _seedOffset = unchecked(_seed * 7_919 + step * 1_000_003);
-            _guess = OverlapSampling ? step + 1 : null;
-        }
-
-        /// <summary>Starts drawing the guessed next step's points into the spare batch (after the graph has read the current one).</summary>
-        private void StartNextDraw()
-        {
-            if (_guess is not { } next) return;
-            _guess = null;
-            var pending = new PendingDraw(next, DrawSeed(next), _xNext ??= new NDArray<T>(_x.Shape), _gNext ??= new NDArray<T>(_g.Shape));
-            pending.Background = Task.Run(() => DrawClaimed(pending));
-            _pending = pending;
-        }
-
-        private void DrawClaimed(PendingDraw pending)
-        {
-            var us = new double[1];
-            int i;
-            while ((i = Interlocked.Increment(ref pending.Claimed) - 1) < Points) DrawPoint(pending.Seed, i, pending.X, pending.G, us, 0);
         }
 
         public T Evaluate(T[] theta, T[] gradient)
@@ -350,7 +296,6 @@ public sealed class StdeAllenCahn : Example
             _graph.Start();
             var outs = _gradient.Run<T>([_x, _g, .. _parameters], _seedOffset);
             _graph.Stop();
-            StartNextDraw();
             _copies.Start();
             ParameterVector.Gather<T>(outs[1..], gradient);
             _copies.Stop();
@@ -401,27 +346,24 @@ public sealed class StdeAllenCahn : Example
         private void Sample(long seed, NDArray<T> x, NDArray<T> g, Span<double> exact)
         {
             var us = new double[Points];
+            int d = Dimension;
             // One piece per point on the runtime's workers (JetSharp.Backend.Parallelism: the GEMM's worker pool, which the
             // graph has just used and whose worker still polls for work; on the .NET thread pool the sampler would share
             // the cores with that polling worker). Scratch rows come from a pool kept across draws, taken and given back
             // per point (three D-sized rows per point every step would be large-object garbage: 36 MB at D = 10⁶).
-            JetSharp.Backend.Parallelism.Run(Points, i => DrawPoint(seed, i, x, g, us, i));
+            JetSharp.Backend.Parallelism.Run(Points, i =>
+            {
+                var scratch = _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d);
+                // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way).
+                var row = typeof(T) == typeof(float) ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)) : scratch.Row;
+                FastSampler.BallPoint(seed, i, row);
+                var (source, u) = FastSampler.Source(row, _c32, scratch);
+                g.Data[i] = T.CreateTruncating(source);
+                us[i] = u;
+                if (typeof(T) != typeof(float)) for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
+                _scratch.Add(scratch);
+            });
             if (!exact.IsEmpty) us.CopyTo(exact);
-        }
-
-        /// <summary>Point <paramref name="i"/> of the draw <paramref name="seed"/> into row i of x, the source there into g[i], u* into us[slot].</summary>
-        private void DrawPoint(long seed, int i, NDArray<T> x, NDArray<T> g, double[] us, int slot)
-        {
-            int d = Dimension;
-            var scratch = _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d);
-            // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way).
-            var row = typeof(T) == typeof(float) ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)) : scratch.Row;
-            FastSampler.BallPoint(seed, i, row);
-            var (source, u) = FastSampler.Source(row, _c32, scratch);
-            g.Data[i] = T.CreateTruncating(source);
-            us[slot] = u;
-            if (typeof(T) != typeof(float)) for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
-            _scratch.Add(scratch);
         }
 
         /// <summary>g = Δu* + u* − u*³ and u* at a point, in float64 by the formulas of the class comment (the reference the fast path is tested against).</summary>
