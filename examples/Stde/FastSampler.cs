@@ -61,14 +61,8 @@ internal static class FastSampler
             }
             s0 = Vector512.Create<uint>(a); s1 = Vector512.Create<uint>(b); s2 = Vector512.Create<uint>(c); s3 = Vector512.Create<uint>(e);
         }
-        Vector512<uint> Next()
-        {
-            var result = Rotl(s1 * 5u, 7) * 9u;
-            var t = Vector512.ShiftLeft(s1, 9);
-            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = Rotl(s3, 11);
-            return result;
-        }
         // (0, 1): the top 24 bits plus half a unit, so log never sees 0.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<float> Uniform(Vector512<uint> bits) =>
             (Vector512.ConvertToSingle(Vector512.ShiftRightLogical(bits, 8).AsInt32()) + Vector512.Create(0.5f)) * Vector512.Create(1f / (1 << 24));
 
@@ -79,8 +73,14 @@ internal static class FastSampler
         ref float row0 = ref MemoryMarshal.GetReference(row);
         for (int k = 0; k < d; k += 2 * Lanes)
         {
-            var r = Vector512.Sqrt(Vector512.Create(-2f) * Log(Uniform(Next())));
-            var bits = Next();
+            // Two steps of xoshiro128** (written out: a local function capturing the state kept it in memory and was not inlined).
+            var first = Rotl(s1 * 5u, 7) * 9u;
+            var t = Vector512.ShiftLeft(s1, 9);
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = Rotl(s3, 11);
+            var bits = Rotl(s1 * 5u, 7) * 9u;
+            t = Vector512.ShiftLeft(s1, 9);
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = Rotl(s3, 11);
+            var r = Vector512.Sqrt(Vector512.Create(-2f) * Log(Uniform(first)));
             var (sin, cos) = SinCosQuarter(Uniform(bits) * Vector512.Create(MathF.PI / 4));
             // Reflect (cos φ, sin φ) into one of the eight octants with the three low bits (unused by the angle).
             var swap = Vector512.Equals(bits & Vector512<uint>.One, Vector512<uint>.One).AsSingle();
@@ -108,12 +108,14 @@ internal static class FastSampler
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> Rotl(Vector512<uint> v, int k) => Vector512.ShiftLeft(v, k) | Vector512.ShiftRightLogical(v, 32 - k);
 
     /// <summary>
     /// ln u for normal positive u: u = m·2ᵉ with m ∈ [√½, √2), ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, by its
     /// series to s⁹ (next term below 10⁻⁹).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Log(Vector512<float> u)
     {
         var bits = u.AsInt32();
@@ -133,6 +135,7 @@ internal static class FastSampler
     }
 
     /// <summary>sin and cos for |x| ≤ π/4: Taylor polynomials to x⁹ and x¹⁰ (remainders below 2·10⁻⁹).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (Vector512<float> Sin, Vector512<float> Cos) SinCosQuarter(Vector512<float> x)
     {
         var x2 = x * x;
@@ -151,6 +154,7 @@ internal static class FastSampler
     }
 
     /// <summary>sin and cos for |x| ≤ 1 (any coordinate of a point of the unit ball): Taylor to x¹¹ and x¹² (remainders below 2·10⁻¹⁰).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (Vector512<float> Sin, Vector512<float> Cos) SinCosUnit(Vector512<float> x)
     {
         var x2 = x * x;
@@ -174,6 +178,7 @@ internal static class FastSampler
     /// sin and cos for moderate |x| (exact reduction needs |k·π/2| to stay small against float32's spacing; the source uses
     /// |x| ≤ 3.1): x = k·π/2 + r with |r| ≤ π/4 (π/2 in two parts), the pair of r rotated by k quarter turns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (Vector512<float> Sin, Vector512<float> Cos) SinCos(Vector512<float> x)
     {
         var k = Vector512.Round(x * Vector512.Create((float)(2 / Math.PI)));

@@ -216,6 +216,12 @@ public sealed class StdeAllenCahn : Example
             _parameters = [.. ParameterShapes.Select(s => new NDArray<T>(s))];
         }
 
+        /// <summary>The current training batch: points x [N, D] and the source g [N, 1] (for the tests).</summary>
+        internal (NDArray<T> X, NDArray<T> G) Batch => (_x, _g);
+
+        /// <summary>The seed of the points <see cref="Resample"/> draws for <paramref name="step"/> (for the tests).</summary>
+        internal long DrawSeed(long step) => unchecked((long)SeededRandom.Word(_seed, step));
+
         public int Dimension { get; }
         public int Samples { get; }
         public int Points { get; }
@@ -277,7 +283,7 @@ public sealed class StdeAllenCahn : Example
         public void Resample(long step, T[] theta)
         {
             _sampling.Start();
-            Sample(unchecked((long)SeededRandom.Word(_seed, step)), _x, _g, exact: null);
+            Sample(DrawSeed(step), _x, _g, exact: null);
             _sampling.Stop();
             _seedOffset = unchecked(_seed * 7_919 + step * 1_000_003);
         }
@@ -341,10 +347,13 @@ public sealed class StdeAllenCahn : Example
         {
             var us = new double[Points];
             int d = Dimension;
-            // Scratch rows come from a pool kept across draws: Parallel.For may start a task (and so a local state) per few
-            // points, and three D-sized rows per task every step would be large-object garbage (36 MB a task at D = 10⁶).
-            Parallel.For(0, Points, () => _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d), (i, _, scratch) =>
+            // One piece per point on the runtime's workers (JetSharp.Backend.Parallelism: the GEMM's worker pool, which the
+            // graph has just used and whose worker still polls for work; on the .NET thread pool the sampler would share
+            // the cores with that polling worker). Scratch rows come from a pool kept across draws, taken and given back
+            // per point (three D-sized rows per point every step would be large-object garbage: 36 MB at D = 10⁶).
+            JetSharp.Backend.Parallelism.Run(Points, i =>
             {
+                var scratch = _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d);
                 // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way).
                 var row = typeof(T) == typeof(float) ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)) : scratch.Row;
                 FastSampler.BallPoint(seed, i, row);
@@ -352,8 +361,8 @@ public sealed class StdeAllenCahn : Example
                 g.Data[i] = T.CreateTruncating(source);
                 us[i] = u;
                 if (typeof(T) != typeof(float)) for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
-                return scratch;
-            }, _scratch.Add);
+                _scratch.Add(scratch);
+            });
             if (!exact.IsEmpty) us.CopyTo(exact);
         }
 

@@ -45,7 +45,10 @@ internal static class VectorMath
     {
         if (length < ParallelThreshold) { body(0, length); return; }
         int chunks = (length + Chunk - 1) / Chunk;
-        Parallel.For(0, chunks, c =>
+        // On the runtime's workers (the GEMM's pool, claimed chunk by chunk) rather than the .NET thread pool: these passes
+        // (parameter copies, optimizer updates) run right before and after a graph, whose GEMM worker polls for its next job
+        // for a while after each product and would otherwise compete with the thread pool's threads for the cores.
+        JetSharp.Backend.Parallelism.Run(chunks, c =>
         {
             int start = c * Chunk;
             body(start, Math.Min(Chunk, length - start));

@@ -3,6 +3,7 @@ using JetSharp.Ir;
 using JetSharp.Operators;
 using JetSharp.Primitives;
 using JetSharp.Tensors;
+using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace JetSharp.Tests.Examples;
@@ -190,5 +191,58 @@ public class StdeTests
         }
         Assert.InRange(pair / pairs, -4 / Math.Sqrt(pairs), 4 / Math.Sqrt(pairs));
         Assert.InRange(pairSquares / pairs, 1 - 4 * Math.Sqrt(8.0 / pairs), 1 + 4 * Math.Sqrt(8.0 / pairs));
+    }
+
+    [Fact]
+    public void TheSamplersDrawsAreBitwiseThoseOfTheRecordedStream()
+    {
+        // Pins the stream (points and source of seed 0, D = 2 049 — coordinate and pair tails — draw 12 345, points 0–4) to
+        // values recorded from the sampler as of the stde5 round (main at 50c56e8), before its polynomials and the
+        // xoshiro step were inlined: that change was meant to keep every bit, and a later one that changes the draws (and
+        // so what a resumed checkpoint continues with) has to say so here.
+        var problem = new StdeAllenCahn.Problem<float>(2049, 4, 2, 3, seed: 0);
+        ulong hash = 1469598103934665603UL;
+        var sources = new List<(double G, double U)>();
+        for (int i = 0; i < 5; i++)
+        {
+            var x = problem.PointOf(12345, i);
+            foreach (var v in x) { hash ^= BitConverter.SingleToUInt32Bits(v); hash *= 1099511628211UL; }
+            sources.Add(problem.FastSourceAt(x));
+        }
+        Assert.Equal(0x17FCBE753BDE027EUL, hash);
+        (double G, double U)[] recorded =
+        [
+            (-115220.25828273834, 0.04723950661232592), (-116658.15055007456, 0.026944006490547696), (-112425.17787109985, 0.00533508809188986),
+            (-116038.18327601561, 0.0132125093158819), (-114579.09223425087, 0.010258179234246595),
+        ];
+        Assert.Equal(recorded, sources);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResampleFillsEveryRowOfTheBatchWithItsOwnPointAndSource(bool float64)
+    {
+        // The batch is drawn in parallel (one piece per point on the runtime's workers, scratch rows shared through a pool):
+        // every row must be the point of its own index and g the source there, as the one-point path computes them.
+        if (float64) Check<double>(); else Check<float>();
+
+        static void Check<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int d = 1000, points = 24;
+            var problem = new StdeAllenCahn.Problem<T>(d, 4, 2, points, seed: 9);
+            for (long step = 3; step <= 4; step++)
+            {
+                problem.Resample(step, problem.InitialParameters());
+                var (x, g) = problem.Batch;
+                long seed = problem.DrawSeed(step);
+                for (int i = 0; i < points; i++)
+                {
+                    var p = problem.PointOf(seed, i);
+                    for (int k = 0; k < d; k++) Assert.Equal(T.CreateTruncating(p[k]), x.Data[i * d + k]);
+                    Assert.Equal(T.CreateTruncating(problem.FastSourceAt(p).Source), g.Data[i]);
+                }
+            }
+        }
     }
 }

@@ -141,6 +141,44 @@ public class VectorisedUpdateTests
     }
 }
 
+public class VectorMathForTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    [InlineData(VectorMath.ParallelThreshold - 1)]
+    [InlineData(VectorMath.ParallelThreshold)]
+    [InlineData(VectorMath.ParallelThreshold + 70_001)]
+    public void ForVisitsEveryIndexExactlyOnceInRangesWithinTheVector(int length)
+    {
+        // The pieces run on the runtime's workers (or the thread pool when those are busy): each index once, no range
+        // past the end — also with two passes at once from two threads, where one of them finds the workers taken.
+        var first = new int[length];
+        var second = new int[length];
+        void Pass(int[] counts) => VectorMath.For(length, (start, n) =>
+        {
+            Assert.True(start >= 0 && n >= 0 && start + n <= length, $"range [{start}, {start + n}) of {length}");
+            for (int i = start; i < start + n; i++) Interlocked.Increment(ref counts[i]);
+        });
+        Pass(first);
+        Assert.All(first, c => Assert.Equal(1, c));
+        Array.Clear(first);
+        System.Threading.Tasks.Parallel.Invoke(() => Pass(first), () => Pass(second));
+        Assert.All(first, c => Assert.Equal(1, c));
+        Assert.All(second, c => Assert.Equal(1, c));
+    }
+
+    [Fact]
+    public void AFailingPieceSurfacesItsOwnException()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => VectorMath.For(VectorMath.ParallelThreshold * 2, (start, _) =>
+        {
+            if (start > 0) throw new InvalidOperationException("piece");
+        }));
+        Assert.Equal("piece", e.Message);
+    }
+}
+
 internal static class VectorMathLengths
 {
     /// <summary>Long enough to be split over threads, and not a multiple of the chunk or the vector width.</summary>
