@@ -63,6 +63,8 @@ public sealed class GemmBenchmarkOptions
     public IReadOnlyList<int> Ks { get; init; } = [50, 512, 768];
     /// <summary>Output features.</summary>
     public IReadOnlyList<int> Ns { get; init; } = [50, 512, 768];
+    /// <summary>When set, exactly these (M, K, N) products instead of the Ms × Ks × Ns sweep.</summary>
+    public IReadOnlyList<(int M, int K, int N)>? Shapes { get; init; }
     public IReadOnlyList<DType> DTypes { get; init; } = [DType.Float32, DType.Float64];
     /// <summary>Named shapes measured after the sweep (managed and OpenBLAS only; the naive loop would take minutes).</summary>
     public IReadOnlyList<GemmNamedShape> Named { get; init; } = GemmNamedShape.Stde;
@@ -243,12 +245,12 @@ public static class GemmBenchmark
             foreach (GemmProvider provider in options.Providers)
             {
                 if (provider == GemmProvider.OpenBlas && !openBlas) continue;
-                var shapes = (from m in options.Ms from k in options.Ks from n in options.Ns select (m, k, n))
-                    .Where(s => provider != GemmProvider.Naive || s.m <= options.NaiveMaxM)
+                var shapes = (options.Shapes ?? (from m in options.Ms from k in options.Ks from n in options.Ns select (M: m, K: k, N: n)).ToList())
+                    .Where(s => provider != GemmProvider.Naive || s.M <= options.NaiveMaxM)
                     .ToList();
                 if (shapes.Count == 0) continue;
                 Warmup(provider, dt);
-                var all = shapes.Select(s => new GemmNamedShape("", s.m, s.k, s.n))
+                var all = shapes.Select(s => new GemmNamedShape("", s.M, s.K, s.N))
                     .Concat(provider == GemmProvider.Naive ? [] : options.Named);
                 foreach (var shape in all)
                 {
