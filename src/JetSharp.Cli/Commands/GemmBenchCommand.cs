@@ -40,11 +40,13 @@ public static class GemmBenchCommand
         command.Options.Add(dtypes);
         command.Options.Add(managedOnly);
         command.Options.Add(repeats);
-        command.SetAction(p => Run(p.GetValue(quick), p.GetList(shapes), p.GetList(dtypes), p.GetValue(managedOnly), p.GetValue(repeats)));
+        var cpuTime = Options.Flag("--cpu-time", "One thread, timed by its CPU clock (peak and products): A/B comparisons on a loaded machine.");
+        command.Options.Add(cpuTime);
+        command.SetAction(p => Run(p.GetValue(quick), p.GetList(shapes), p.GetList(dtypes), p.GetValue(managedOnly), p.GetValue(repeats), p.GetValue(cpuTime)));
         return command;
     }
 
-    public static int Run(bool quick, (int M, int K, int N)[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null)
+    public static int Run(bool quick, (int M, int K, int N)[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false)
     {
         AnsiConsole.Write(new Rule("[bold]GEMM benchmark[/]").LeftJustified());
         var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "dtype", "M", "K", "N", "GFLOP/s", "of FMA peak");
@@ -65,11 +67,12 @@ public static class GemmBenchCommand
                 Named = shapes is null ? o.Named : [],
                 Providers = managedOnly ? [JetSharp.Backend.GemmProvider.Managed] : o.Providers,
                 NaiveMaxM = o.NaiveMaxM, Repeats = repeats ?? o.Repeats, MinSampleSeconds = o.MinSampleSeconds,
-                PeakSeconds = o.PeakSeconds, OnResult = OnResult,
+                PeakSeconds = o.PeakSeconds, CpuTime = cpuTime, OnResult = OnResult,
             };
             report = GemmBenchmark.Run(o);
         });
         var env = report!.Environment;
+        AnsiConsole.WriteLine($"load average {Timing.LoadAverage(3)} after the run{(cpuTime ? "; one thread, thread CPU time" : "")}");
         foreach (var p in report.Peaks)
             AnsiConsole.MarkupLine($"FMA peak {p.DType.Name()}: [bold]{p.GFlops:0.0} GFLOP/s[/] ({p.Threads} threads, {Markup.Escape(p.Instructions)})");
         AnsiConsole.MarkupLine($"managed kernel {Markup.Escape(env.ManagedKernel)} (MR×NR = {env.MR}×{env.NR}, MC/KC/NC = {env.MC}/{env.KC}/{env.NC}); " +
