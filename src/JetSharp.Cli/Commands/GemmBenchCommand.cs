@@ -13,7 +13,7 @@ public static class GemmBenchCommand
         var command = new Command("gemm", "GFLOP/s of the managed GEMM, OpenBLAS (if installed) and a naive loop next to the measured FMA peak.");
         var shapes = new Option<(int M, int K, int N)[]?>("--shapes")
         {
-            Description = "Measure exactly these products, M×K×N each, instead of the sweep and the named shapes, e.g. 8192x768x50,256x768x768.",
+            Description = "Measure exactly these products, M×K×N each, instead of the sweep and the named shapes, e.g. 8192x768x50,256x768x768 [default: the M×K×N sweep and the named shapes].",
             HelpName = "MxKxN,...",
             CustomParser = r =>
             {
@@ -33,9 +33,9 @@ public static class GemmBenchCommand
                 return list.ToArray();
             },
         };
-        var dtypes = Options.Subset("--dtypes", "Element types to measure [default: both].", ["float32", "float64"]);
+        var dtypes = Options.Subset("--dtypes", "Element types to measure [default: float32,float64].", ["float32", "float64"]);
         var managedOnly = Options.Flag("--managed-only", "Measure only the managed provider (no OpenBLAS, no naive loop).");
-        var repeats = Options.OptionalInt("--repeats", "Timed samples per shape; the minimum is reported [default: 5, or 3 with --quick].");
+        var repeats = Options.OptionalInt("--timed-samples", "Timed samples per shape; the minimum is reported [default: 5, or 3 with --quick].");
         command.Options.Add(shapes);
         command.Options.Add(dtypes);
         command.Options.Add(managedOnly);

@@ -38,9 +38,11 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee
     /// DotRows rows × <paramref name="cols"/> (1 or 2) columns of C as dot products along k, vectors running along k:
     /// for the last few columns of a right edge, where a vector across columns would be mostly padding. A must be
     /// stored with its k steps contiguous (csA = 1: a row-major A read in place); <paramref name="bT"/> holds the columns
-    /// of B̃, each kc contiguous elements, <paramref name="ldbT"/> apart. Writes exactly rows × cols scalars of C.
+    /// of B̃, each kc contiguous elements, <paramref name="ldbT"/> apart. <paramref name="rows"/> (1 … DotRows) limits
+    /// the rows read and written (the bottom partial sliver); each element's sum does not depend on it. Writes exactly
+    /// rows × cols scalars of C.
     /// </summary>
-    static abstract void Dot(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta);
+    static abstract void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta);
 }
 
 /// <summary>Element-type dispatch for fused multiply-add; the typeof checks fold away at JIT time.</summary>
@@ -113,8 +115,8 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
 
-    public static void Dot(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
-        => GemmDot.Rows4<T>(kc, a, rsA, bT, ldbT, cols, c, ldc, alpha, beta);
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -234,8 +236,8 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
 
-    public static void Dot(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
-        => GemmDot.Rows4<T>(kc, a, rsA, bT, ldbT, cols, c, ldc, alpha, beta);
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -356,8 +358,8 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector256<T>.Count;
     public static int DotRows => 3;
 
-    public static void Dot(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
-        => GemmDot.Rows3<T>(kc, a, rsA, bT, ldbT, cols, c, ldc, alpha, beta);
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows3<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -461,7 +463,7 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
     public static int NR => 2 * Vector<T>.Count;
     public static int DotRows => 0;
 
-    public static void Dot(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => throw new NotSupportedException("The portable kernel has no dot-product edge.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -528,7 +530,7 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
 /// rounding, within the tests' tolerance).
 /// </summary>
 /// <remarks>
-/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows, j &lt; cols (vector loads
+/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (vector loads
 /// only while p + W ≤ kc, the rest scalar); C is written only at c[i·ldc + j] for i &lt; rows, j &lt; cols, one scalar each.
 /// With one column the second accumulator set reuses column 0 (8 chains keep both FMA pipes busy) and is discarded.
 /// </remarks>
@@ -536,11 +538,12 @@ internal static unsafe class GemmDot
 {
     /// <summary>4 rows × cols (1 or 2), Vector512: 8 accumulators; per W steps 6 loads feed 8 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows4<T>(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+    public static void Rows4<T>(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector512<T>.Count;
-        T* a1 = a + rsA, a2 = a1 + rsA, a3 = a2 + rsA;
+        // Rows past `rows` repeat the last valid one (read, never stored).
+        T* a1 = rows > 1 ? a + rsA : a, a2 = rows > 2 ? a1 + rsA : a1, a3 = rows > 3 ? a2 + rsA : a2;
         T* b0 = bT, b1 = cols > 1 ? bT + ldbT : bT;
         Vector512<T> s00 = default, s01 = default, s10 = default, s11 = default;
         Vector512<T> s20 = default, s21 = default, s30 = default, s31 = default;
@@ -567,19 +570,23 @@ internal static unsafe class GemmDot
             r20 = T.FusedMultiplyAdd(a2[p], y0, r20); r21 = T.FusedMultiplyAdd(a2[p], y1, r21);
             r30 = T.FusedMultiplyAdd(a3[p], y0, r30); r31 = T.FusedMultiplyAdd(a3[p], y1, r31);
         }
-        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta); c += ldc;
-        Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta); c += ldc;
-        Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta); c += ldc;
-        Simd.PutScalar(c, r30, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r31, alpha, beta);
+        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta);
+        if (rows < 2) return;
+        c += ldc; Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta);
+        if (rows < 3) return;
+        c += ldc; Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
+        if (rows < 4) return;
+        c += ldc; Simd.PutScalar(c, r30, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r31, alpha, beta);
     }
 
     /// <summary>3 rows × cols (1 or 2), Vector256 (MR = 6 is two calls): 6 accumulators; per W steps 5 loads feed 6 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows3<T>(int kc, T* a, nint rsA, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+    public static void Rows3<T>(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int w = Vector256<T>.Count;
-        T* a1 = a + rsA, a2 = a1 + rsA;
+        // Rows past `rows` repeat the last valid one (read, never stored).
+        T* a1 = rows > 1 ? a + rsA : a, a2 = rows > 2 ? a1 + rsA : a1;
         T* b0 = bT, b1 = cols > 1 ? bT + ldbT : bT;
         Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
         int p = 0;
@@ -602,8 +609,10 @@ internal static unsafe class GemmDot
             r10 = T.FusedMultiplyAdd(a1[p], y0, r10); r11 = T.FusedMultiplyAdd(a1[p], y1, r11);
             r20 = T.FusedMultiplyAdd(a2[p], y0, r20); r21 = T.FusedMultiplyAdd(a2[p], y1, r21);
         }
-        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta); c += ldc;
-        Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta); c += ldc;
-        Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
+        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta);
+        if (rows < 2) return;
+        c += ldc; Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta);
+        if (rows < 3) return;
+        c += ldc; Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
     }
 }

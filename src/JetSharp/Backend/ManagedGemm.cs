@@ -603,10 +603,12 @@ internal static unsafe class GemmDriver<T, TK>
     /// written straight into C when e ≥ NR/2, then the rest r = e mod NR/2: by the dot-product kernel when A's k steps
     /// are contiguous (row-major A read in place) and r ≤ <see cref="DotCols"/>, else a half-width panel into the
     /// scratch tile, merged. (Before: one whole NR-wide or half-width tile into scratch, merged: a 50-wide float32 C
-    /// computed 64 columns.) The bottom partial sliver (mr &lt; MR rows, A packed with zero rows) still goes entirely
-    /// through the scratch tile. Bounds: every store into C is inside rows ir…ir+mr−1 and columns jr…nc−1 of this
-    /// block: the direct half panel writes columns jr…jr+NR/2−1 with jr + NR/2 ≤ nc; the dot kernel writes r scalars per
-    /// row at jr + NR/2·h + j, j &lt; r; the merge writes mr × r elements.
+    /// computed 64 columns.) The bottom partial sliver (mr &lt; MR rows, A packed with zero rows) runs the same kernels on
+    /// the same columns, through the scratch tile (the dot kernel on A in place, limited to its mr rows), so each
+    /// element's bits do not depend on M. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
+    /// fullCols…nc−1 of this block: the direct half panel (full slivers only) writes columns fullCols…fullCols+NR/2−1
+    /// with fullCols + NR/2 ≤ nc; the dot kernel writes min(DotRows, mr − i) rows × r scalars at columns
+    /// fullCols + edgeHalf + j, j &lt; r; merges write mr rows × the valid columns only.
     /// </para>
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -626,7 +628,7 @@ internal static unsafe class GemmDriver<T, TK>
         int edgeHalf = edge >= half ? half : 0;
         int edgeRest = edge - edgeHalf;
         T* bEdge = bPack + (nint)fullCols * kc;            // packed edge sliver: kc rows of NR (zero-padded)
-        bool dotEdge = edgeRest > 0 && edgeRest <= DotCols && csA == 1 && mc >= MR;
+        bool dotEdge = edgeRest > 0 && edgeRest <= DotCols && csA == 1;
         T* bT = scratch + MR * NR;
         nint ldbT = RoundUp(kc, 16);
         if (dotEdge)
@@ -647,10 +649,9 @@ internal static unsafe class GemmDriver<T, TK>
             nint rs = rsA, cs = csA;
             if (mr < MR) { asl = aEdge; rs = 1; cs = MR; }
             T* ct = c + ir * ldc;
-            int jr = 0;
             if (mr == MR)
             {
-                for (; jr < fullCols; jr += NR)
+                for (int jr = 0; jr < fullCols; jr += NR)
                 {
                     // When C is read (beta ≠ 0), the C tile of the next call is brought in while this one computes:
                     // a product with a short K and a tall C (the stde example's xᵀ·δ accumulated into a 51 MB
@@ -664,42 +665,53 @@ internal static unsafe class GemmDriver<T, TK>
                     ahead.Next();
                     TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
                 }
-                if (edge > 0)
+            }
+            else
+            {
+                // Bottom partial sliver (A packed with zero rows): each tile into scratch, the valid mr rows merged.
+                for (int jr = 0; jr < fullCols; jr += NR)
                 {
                     ahead.Next();
-                    // jr = fullCols. Columns jr … jr + half − 1 exist (edge ≥ half): stored directly, no scratch.
-                    if (edgeHalf > 0) TK.Half(kc, asl, rs, cs, bEdge, ct + jr, ldc, alpha, beta);
-                    if (edgeRest > 0)
-                    {
-                        T* ce = ct + jr + edgeHalf;                 // columns jr + edgeHalf … nc − 1 (edgeRest of them)
-                        if (dotEdge)
-                        {
-                            // csA == 1: row r of the sliver is asl + r·rs, its k steps contiguous.
-                            for (int i = 0; i < MR; i += TK.DotRows)
-                                for (int j = 0; j < edgeRest; j += 2)
-                                    TK.Dot(kc, asl + i * rs, rs, bT + j * ldbT, ldbT, Math.Min(2, edgeRest - j),
-                                        ce + i * ldc + j, ldc, alpha, beta);
-                        }
-                        else
-                        {
-                            // edgeRest < half when edgeHalf > 0; otherwise edge < half, so a half panel always covers it.
-                            TK.Half(kc, asl, rs, cs, bEdge + edgeHalf, scratch, NR, T.One, T.Zero);
-                            MergeTile(scratch, NR, ce, ldc, MR, edgeRest, alpha, beta);
-                        }
-                    }
-                    jr = nc;
+                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, scratch, NR, T.One, T.Zero);
+                    MergeTile(scratch, NR, ct + jr, ldc, mr, NR, alpha, beta);
                 }
             }
-            // Bottom partial sliver: compute each (zero-padded) tile into scratch and merge the valid part, so the
-            // kernels never need bounds checks.
-            for (; jr < nc; jr += NR)
+            if (edge > 0)
             {
-                int nr = Math.Min(NR, nc - jr);
-                T* bs = bPack + (nint)jr * kc;
+                // The same kernels for full and partial slivers, so a row of C gets the same bits whatever M is (the
+                // runtime's memory-budget chunking splits M): a partial sliver goes through scratch, whose merge
+                // rounds as the kernels' own stores do.
                 ahead.Next();
-                if (nr <= NR / 2) TK.Half(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
-                else TK.Full(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
-                MergeTile(scratch, NR, ct + jr, ldc, mr, nr, alpha, beta);
+                if (edgeHalf > 0)
+                {
+                    // Columns fullCols … fullCols + half − 1 exist (edge ≥ half): stored directly when the sliver is full.
+                    if (mr == MR) TK.Half(kc, asl, rs, cs, bEdge, ct + fullCols, ldc, alpha, beta);
+                    else
+                    {
+                        TK.Half(kc, asl, rs, cs, bEdge, scratch, NR, T.One, T.Zero);
+                        MergeTile(scratch, NR, ct + fullCols, ldc, mr, half, alpha, beta);
+                    }
+                }
+                if (edgeRest > 0)
+                {
+                    T* ce = ct + fullCols + edgeHalf;           // columns fullCols + edgeHalf … nc − 1 (edgeRest of them)
+                    if (dotEdge)
+                    {
+                        // csA == 1: A is read in place, rows ir … ir + mr − 1 at a + ir·rsA (a + (ir / MR)·sliverStride),
+                        // k steps contiguous. Dot reads and writes only min(DotRows, mr − i) rows per call.
+                        T* aRows = a + ir / MR * sliverStride;
+                        for (int i = 0; i < mr; i += TK.DotRows)
+                            for (int j = 0; j < edgeRest; j += 2)
+                                TK.Dot(kc, aRows + i * rsA, rsA, Math.Min(TK.DotRows, mr - i), bT + j * ldbT, ldbT,
+                                    Math.Min(2, edgeRest - j), ce + i * ldc + j, ldc, alpha, beta);
+                    }
+                    else
+                    {
+                        // edgeRest < half when edgeHalf > 0; otherwise edge < half: a half panel always covers it.
+                        TK.Half(kc, asl, rs, cs, bEdge + edgeHalf, scratch, NR, T.One, T.Zero);
+                        MergeTile(scratch, NR, ce, ldc, mr, edgeRest, alpha, beta);
+                    }
+                }
             }
             epilogue?.Apply(part, row0 + ir, mr, col0, nc);
         }
@@ -710,10 +722,14 @@ internal static unsafe class GemmDriver<T, TK>
     {
         for (int i = 0; i < mr; i++, s += lds, c += ldc)
         {
+            // As the kernels' own stores round (Simd.Put): alpha·s, then fma(C, beta, ·) (the portable kernel: a separate
+            // multiply and add), so a tile merged from scratch has the bits it would have had stored directly.
             if (beta == T.Zero)
                 for (int j = 0; j < nr; j++) c[j] = alpha * s[j];
-            else
+            else if (typeof(TK) == typeof(PortableKernel<T>))
                 for (int j = 0; j < nr; j++) c[j] = alpha * s[j] + beta * c[j];
+            else
+                for (int j = 0; j < nr; j++) c[j] = T.FusedMultiplyAdd(c[j], beta, alpha * s[j]);
         }
     }
 
