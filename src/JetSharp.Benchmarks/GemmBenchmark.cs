@@ -63,6 +63,8 @@ public sealed class GemmBenchmarkOptions
     public IReadOnlyList<int> Ks { get; init; } = [50, 512, 768];
     /// <summary>Output features.</summary>
     public IReadOnlyList<int> Ns { get; init; } = [50, 512, 768];
+    /// <summary>When set, exactly these (M, K, N) products instead of the Ms × Ks × Ns sweep.</summary>
+    public IReadOnlyList<(int M, int K, int N)>? Shapes { get; init; }
     public IReadOnlyList<DType> DTypes { get; init; } = [DType.Float32, DType.Float64];
     /// <summary>Named shapes measured after the sweep (managed and OpenBLAS only; the naive loop would take minutes).</summary>
     public IReadOnlyList<GemmNamedShape> Named { get; init; } = GemmNamedShape.Stde;
@@ -76,6 +78,11 @@ public sealed class GemmBenchmarkOptions
     public double MinSampleSeconds { get; init; } = 0.03;
     /// <summary>Length of each of the three FMA peak measurements (the best is kept).</summary>
     public double PeakSeconds { get; init; } = 0.3;
+    /// <summary>
+    /// One thread, timed by its CPU clock (<see cref="Timing.ThreadCpuSeconds"/>): the FMA peak and every product run on the
+    /// calling thread alone, and time the thread spent descheduled does not count. For A/B comparisons on a loaded machine.
+    /// </summary>
+    public bool CpuTime { get; init; }
     /// <summary>Called as each result is measured, for live progress output.</summary>
     public Action<GemmBenchmarkResult>? OnResult { get; init; }
 
@@ -104,7 +111,10 @@ public static class GemmBenchmark
     /// </summary>
     public static double MeasureFmaPeak(DType dtype, int threads) => Enumerable.Range(0, 3).Max(_ => MeasurePeak(dtype, threads, 0.3).GFlops);
 
-    public static FmaPeakResult MeasurePeak(DType dtype, int threads, double seconds)
+    public static FmaPeakResult MeasurePeak(DType dtype, int threads, double seconds) => MeasurePeak(dtype, threads, seconds, false);
+
+    /// <summary><paramref name="cpuTime"/>: each thread is timed by its own CPU clock (see <see cref="GemmBenchmarkOptions.CpuTime"/>).</summary>
+    public static FmaPeakResult MeasurePeak(DType dtype, int threads, double seconds, bool cpuTime)
     {
         threads = Math.Clamp(threads, 1, Environment.ProcessorCount * 4);
         const long Chunk = 1 << 16; // iterations between clock checks
@@ -113,6 +123,7 @@ public static class GemmBenchmark
         long iterations = Math.Max(Chunk, (long)(seconds * Stopwatch.Frequency / perChunkTicks) * Chunk);
 
         var elapsed = new long[threads];
+        var cpu = new double[threads];
         using var start = new Barrier(threads);
         var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
@@ -122,14 +133,16 @@ public static class GemmBenchmark
             {
                 start.SignalAndWait();
                 long t0 = Stopwatch.GetTimestamp();
+                double c0 = cpuTime ? Timing.ThreadCpuSeconds() : 0;
                 FmaLoop(dtype, iterations);
+                if (cpuTime) cpu[id] = Timing.ThreadCpuSeconds() - c0;
                 elapsed[id] = Stopwatch.GetTimestamp() - t0;
             });
             workers[t].Start();
         }
         foreach (var w in workers) w.Join();
 
-        double secondsTaken = elapsed.Max() / (double)Stopwatch.Frequency;
+        double secondsTaken = cpuTime ? cpu.Max() : elapsed.Max() / (double)Stopwatch.Frequency;
         double flops = 2.0 * 12 * PeakLanes(dtype) * iterations * threads;
         return new FmaPeakResult(dtype, threads, flops / secondsTaken / 1e9, PeakInstructions);
     }
@@ -227,14 +240,22 @@ public static class GemmBenchmark
     public static GemmBenchmarkReport Run(GemmBenchmarkOptions? options = null)
     {
         options ??= new GemmBenchmarkOptions();
-        int cores = Environment.ProcessorCount;
+        int cores = options.CpuTime ? 1 : Environment.ProcessorCount;
         var env = DescribeEnvironment(cores);
+        int savedThreads = ManagedGemm.MaxThreads;
+        if (options.CpuTime) ManagedGemm.MaxThreads = 1;
+        try { return RunShapes(options, env, cores); }
+        finally { ManagedGemm.MaxThreads = savedThreads; }
+    }
+
+    private static GemmBenchmarkReport RunShapes(GemmBenchmarkOptions options, GemmBenchmarkEnvironment env, int cores)
+    {
         bool openBlas = env.OpenBlasAvailable;
 
         // Best of three: anything else running on the machine can only lower a measurement.
         var peaks = new List<FmaPeakResult>();
         foreach (DType dt in options.DTypes)
-            peaks.Add(Enumerable.Range(0, 3).Select(_ => MeasurePeak(dt, cores, options.PeakSeconds)).MaxBy(p => p.GFlops)!);
+            peaks.Add(Enumerable.Range(0, 3).Select(_ => MeasurePeak(dt, cores, options.PeakSeconds, options.CpuTime)).MaxBy(p => p.GFlops)!);
 
         var results = new List<GemmBenchmarkResult>();
         foreach (DType dt in options.DTypes)
@@ -243,12 +264,12 @@ public static class GemmBenchmark
             foreach (GemmProvider provider in options.Providers)
             {
                 if (provider == GemmProvider.OpenBlas && !openBlas) continue;
-                var shapes = (from m in options.Ms from k in options.Ks from n in options.Ns select (m, k, n))
-                    .Where(s => provider != GemmProvider.Naive || s.m <= options.NaiveMaxM)
+                var shapes = (options.Shapes ?? (from m in options.Ms from k in options.Ks from n in options.Ns select (M: m, K: k, N: n)).ToList())
+                    .Where(s => provider != GemmProvider.Naive || s.M <= options.NaiveMaxM)
                     .ToList();
                 if (shapes.Count == 0) continue;
                 Warmup(provider, dt);
-                var all = shapes.Select(s => new GemmNamedShape("", s.m, s.k, s.n))
+                var all = shapes.Select(s => new GemmNamedShape("", s.M, s.K, s.N))
                     .Concat(provider == GemmProvider.Naive ? [] : options.Named);
                 foreach (var shape in all)
                 {
@@ -310,9 +331,11 @@ public static class GemmBenchmark
         for (int r = 0; r < Math.Max(1, o.Repeats); r++)
         {
             long t0 = Stopwatch.GetTimestamp();
+            double c0 = o.CpuTime ? Timing.ThreadCpuSeconds() : 0;
             for (int i = 0; i < inner; i++)
                 Gemm.Execute(provider, GemmKernelPath.Auto, 1, s.TransA, false, m, n, k, T.One, a, 0, lda, 0, b, 0, n, 0, beta, c, 0, n, 0);
-            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds / inner);
+            double seconds = o.CpuTime ? Timing.ThreadCpuSeconds() - c0 : Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            best = Math.Min(best, seconds / inner);
         }
         return best;
     }

@@ -45,6 +45,18 @@ public static class Timing
         catch (EntryPointNotFoundException) { return double.NaN; }
     }
 
+    /// <summary>
+    /// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): the time it actually ran, so other processes on a shared
+    /// machine do not count (their cache and memory traffic still does); NaN off Linux.
+    /// </summary>
+    public static double ThreadCpuSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return double.NaN;
+        try { return ClockGetTime(3, out var t) == 0 ? t.Seconds + 1e-9 * t.Nanoseconds : double.NaN; }
+        catch (DllNotFoundException) { return double.NaN; }
+        catch (EntryPointNotFoundException) { return double.NaN; }
+    }
+
     /// <summary>The median of <paramref name="xs"/> (the mean of the middle two for an even count).</summary>
     public static double Median(IEnumerable<double> xs)
     {

@@ -11,11 +11,42 @@ public static class GemmBenchCommand
     public static Command Create(Option<bool> quick)
     {
         var command = new Command("gemm", "GFLOP/s of the managed GEMM, OpenBLAS (if installed) and a naive loop next to the measured FMA peak.");
-        command.SetAction(p => Run(p.GetValue(quick)));
+        var shapes = new Option<(int M, int K, int N)[]?>("--shapes")
+        {
+            Description = "Measure exactly these products, M×K×N each, instead of the sweep and the named shapes, e.g. 8192x768x50,256x768x768 [default: the M×K×N sweep and the named shapes].",
+            HelpName = "MxKxN,...",
+            CustomParser = r =>
+            {
+                string token = string.Join(",", r.Tokens.Select(t => t.Value));
+                var list = new List<(int, int, int)>();
+                foreach (string item in token.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var d = item.Split('x', '×', 'X');
+                    if (d.Length != 3 || !int.TryParse(d[0], out int m) || !int.TryParse(d[1], out int k) || !int.TryParse(d[2], out int n)
+                        || m < 1 || k < 1 || n < 1)
+                    {
+                        r.AddError($"--shapes expects M×K×N products such as 8192x768x50, got '{item}'.");
+                        return null;
+                    }
+                    list.Add((m, k, n));
+                }
+                return list.ToArray();
+            },
+        };
+        var dtypes = Options.Subset("--dtypes", "Element types to measure [default: float32,float64].", ["float32", "float64"]);
+        var managedOnly = Options.Flag("--managed-only", "Measure only the managed provider (no OpenBLAS, no naive loop).");
+        var repeats = Options.OptionalInt("--timed-samples", "Timed samples per shape; the minimum is reported [default: 5, or 3 with --quick].");
+        command.Options.Add(shapes);
+        command.Options.Add(dtypes);
+        command.Options.Add(managedOnly);
+        command.Options.Add(repeats);
+        var cpuTime = Options.Flag("--cpu-time", "One thread, timed by its CPU clock (peak and products): A/B comparisons on a loaded machine.");
+        command.Options.Add(cpuTime);
+        command.SetAction(p => Run(p.GetValue(quick), p.GetList(shapes), p.GetList(dtypes), p.GetValue(managedOnly), p.GetValue(repeats), p.GetValue(cpuTime)));
         return command;
     }
 
-    public static int Run(bool quick)
+    public static int Run(bool quick, (int M, int K, int N)[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false)
     {
         AnsiConsole.Write(new Rule("[bold]GEMM benchmark[/]").LeftJustified());
         var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "dtype", "M", "K", "N", "GFLOP/s", "of FMA peak");
@@ -28,9 +59,20 @@ public static class GemmBenchCommand
                     $"{r.M}", $"{r.K}", $"{r.N}", $"{r.GFlops:0.0}", $"{r.FractionOfPeak:P0}");
                 ctx.Refresh();
             }
-            report = GemmBenchmark.Run(quick ? GemmBenchmarkOptions.Quick(OnResult) : new GemmBenchmarkOptions { OnResult = OnResult });
+            var o = quick ? GemmBenchmarkOptions.Quick(OnResult) : new GemmBenchmarkOptions { OnResult = OnResult };
+            o = new GemmBenchmarkOptions
+            {
+                Ms = o.Ms, Ks = o.Ks, Ns = o.Ns, Shapes = shapes,
+                DTypes = dtypes is null ? o.DTypes : dtypes.Select(d => d == "float32" ? DType.Float32 : DType.Float64).ToArray(),
+                Named = shapes is null ? o.Named : [],
+                Providers = managedOnly ? [JetSharp.Backend.GemmProvider.Managed] : o.Providers,
+                NaiveMaxM = o.NaiveMaxM, Repeats = repeats ?? o.Repeats, MinSampleSeconds = o.MinSampleSeconds,
+                PeakSeconds = o.PeakSeconds, CpuTime = cpuTime, OnResult = OnResult,
+            };
+            report = GemmBenchmark.Run(o);
         });
         var env = report!.Environment;
+        AnsiConsole.WriteLine($"load average {Timing.LoadAverage(3)} after the run{(cpuTime ? "; one thread, thread CPU time" : "")}");
         foreach (var p in report.Peaks)
             AnsiConsole.MarkupLine($"FMA peak {p.DType.Name()}: [bold]{p.GFlops:0.0} GFLOP/s[/] ({p.Threads} threads, {Markup.Escape(p.Instructions)})");
         AnsiConsole.MarkupLine($"managed kernel {Markup.Escape(env.ManagedKernel)} (MR×NR = {env.MR}×{env.NR}, MC/KC/NC = {env.MC}/{env.KC}/{env.NC}); " +
@@ -41,6 +83,9 @@ public static class GemmBenchCommand
             if (managed.Count > 0)
                 AnsiConsole.MarkupLine($"managed {dtype.Name()}: best {managed.Max(r => r.FractionOfPeak):P0} of peak, on the largest shapes {managed.Where(r => r.M == managed.Max(q => q.M)).Average(r => r.FractionOfPeak):P0} (target ≥ 75%)");
         }
+        if (shapes is not null)
+            foreach (var r in report.Results)   // one line per product, easy to collect from A/B runs
+                AnsiConsole.WriteLine(FormattableString.Invariant($"shape {r.Provider} {r.DType.Name()} {r.M}x{r.K}x{r.N}: {r.Milliseconds:0.000} ms, {r.GFlops:0.0} GFLOP/s, {100 * r.FractionOfPeak:0.0} % of peak"));
         foreach (var r in report.Results.Where(r => r.Provider == JetSharp.Backend.GemmProvider.Managed && r.Name is not null))
             AnsiConsole.MarkupLine(Markup.Escape($"managed {r.DType.Name()} {r.Name} ({r.M}×{r.K}×{r.N}): {r.Milliseconds:0.00} ms, {r.FractionOfPeak:P0} of peak"));
         return 0;

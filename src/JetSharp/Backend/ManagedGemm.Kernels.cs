@@ -30,6 +30,19 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>MR × NR/2 tile over the first half of each B̃ row; used for narrow right-edge panels
     /// so that an n that is just past a multiple of NR does not pay for a whole zero-padded panel.</summary>
     static abstract void Half(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>Rows per <see cref="Dot"/> call (MR is a multiple of it); 0 when the kernel has no dot-product edge.</summary>
+    static abstract int DotRows { get; }
+
+    /// <summary>
+    /// DotRows rows × <paramref name="cols"/> (1 or 2) columns of C as dot products along k, vectors running along k:
+    /// for the last few columns of a right edge, where a vector across columns would be mostly padding. A must be
+    /// stored with its k steps contiguous (csA = 1: a row-major A read in place); <paramref name="bT"/> holds the columns
+    /// of B̃, each kc contiguous elements, <paramref name="ldbT"/> apart. <paramref name="rows"/> (1 … DotRows) limits
+    /// the rows read and written (the bottom partial sliver); each element's sum does not depend on it. Writes exactly
+    /// rows × cols scalars of C.
+    /// </summary>
+    static abstract void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta);
 }
 
 /// <summary>Element-type dispatch for fused multiply-add; the typeof checks fold away at JIT time.</summary>
@@ -53,6 +66,14 @@ internal static unsafe class Simd
         if (typeof(T) == typeof(double))
             return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
         throw new NotSupportedException();
+    }
+
+    /// <summary>One element of C as the vector <c>Put</c>s write it: alpha·acc, then + beta·C fused; C not read when beta = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PutScalar<T>(T* dst, T acc, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T r = acc * alpha;
+        *dst = beta == T.Zero ? r : T.FusedMultiplyAdd(*dst, beta, r);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -92,6 +113,10 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
 {
     public static int MR => 12;
     public static int NR => 2 * Vector512<T>.Count;
+    public static int DotRows => 4;
+
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -209,6 +234,10 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
 {
     public static int MR => 8;
     public static int NR => 2 * Vector512<T>.Count;
+    public static int DotRows => 4;
+
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -327,6 +356,10 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
 {
     public static int MR => 6;
     public static int NR => 2 * Vector256<T>.Count;
+    public static int DotRows => 3;
+
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => GemmDot.Rows3<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -428,6 +461,10 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
 {
     public static int MR => 4;
     public static int NR => 2 * Vector<T>.Count;
+    public static int DotRows => 0;
+
+    public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        => throw new NotSupportedException("The portable kernel has no dot-product edge.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -481,5 +518,101 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
         Simd.Put(c, c1, va, vb, readC); c += ldc;
         Simd.Put(c, c2, va, vb, readC); c += ldc;
         Simd.Put(c, c3, va, vb, readC);
+    }
+}
+
+/// <summary>
+/// Dot-product edge kernels: a few columns of C computed with the vectors along k instead of across columns. A right
+/// edge of r columns (r small: 50 = 48 + 2) otherwise costs a whole vector of FMAs per row and k step, W/r times the
+/// work; here r columns cost r/W of a vector each. Each element is the sum of W lane-wise partial sums (lane l takes
+/// the steps p ≡ l mod W, each a chain of FMAs in k order), added by <c>Vector.Sum</c>, then the kc mod W leftover
+/// steps in order with scalar FMAs; deterministic, but not the order of the column-vector kernels (the difference is
+/// rounding, within the tests' tolerance).
+/// </summary>
+/// <remarks>
+/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (vector loads
+/// only while p + W ≤ kc, the rest scalar); C is written only at c[i·ldc + j] for i &lt; rows, j &lt; cols, one scalar each.
+/// With one column the second accumulator set reuses column 0 (8 chains keep both FMA pipes busy) and is discarded.
+/// </remarks>
+internal static unsafe class GemmDot
+{
+    /// <summary>4 rows × cols (1 or 2), Vector512: 8 accumulators; per W steps 6 loads feed 8 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows4<T>(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count;
+        // Rows past `rows` repeat the last valid one (read, never stored).
+        T* a1 = rows > 1 ? a + rsA : a, a2 = rows > 2 ? a1 + rsA : a1, a3 = rows > 3 ? a2 + rsA : a2;
+        T* b0 = bT, b1 = cols > 1 ? bT + ldbT : bT;
+        Vector512<T> s00 = default, s01 = default, s10 = default, s11 = default;
+        Vector512<T> s20 = default, s21 = default, s30 = default, s31 = default;
+        int p = 0;
+        for (; p + w <= kc; p += w)
+        {
+            Vector512<T> y0 = Vector512.Load(b0 + p), y1 = Vector512.Load(b1 + p);
+            Vector512<T> x = Vector512.Load(a + p);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = Vector512.Load(a1 + p);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = Vector512.Load(a2 + p);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+            x = Vector512.Load(a3 + p);
+            s30 = Simd.Fma(x, y0, s30); s31 = Simd.Fma(x, y1, s31);
+        }
+        T r00 = Vector512.Sum(s00), r01 = Vector512.Sum(s01), r10 = Vector512.Sum(s10), r11 = Vector512.Sum(s11);
+        T r20 = Vector512.Sum(s20), r21 = Vector512.Sum(s21), r30 = Vector512.Sum(s30), r31 = Vector512.Sum(s31);
+        for (; p < kc; p++)
+        {
+            T y0 = b0[p], y1 = b1[p];
+            r00 = T.FusedMultiplyAdd(a[p], y0, r00); r01 = T.FusedMultiplyAdd(a[p], y1, r01);
+            r10 = T.FusedMultiplyAdd(a1[p], y0, r10); r11 = T.FusedMultiplyAdd(a1[p], y1, r11);
+            r20 = T.FusedMultiplyAdd(a2[p], y0, r20); r21 = T.FusedMultiplyAdd(a2[p], y1, r21);
+            r30 = T.FusedMultiplyAdd(a3[p], y0, r30); r31 = T.FusedMultiplyAdd(a3[p], y1, r31);
+        }
+        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta);
+        if (rows < 2) return;
+        c += ldc; Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta);
+        if (rows < 3) return;
+        c += ldc; Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
+        if (rows < 4) return;
+        c += ldc; Simd.PutScalar(c, r30, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r31, alpha, beta);
+    }
+
+    /// <summary>3 rows × cols (1 or 2), Vector256 (MR = 6 is two calls): 6 accumulators; per W steps 5 loads feed 6 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows3<T>(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        // Rows past `rows` repeat the last valid one (read, never stored).
+        T* a1 = rows > 1 ? a + rsA : a, a2 = rows > 2 ? a1 + rsA : a1;
+        T* b0 = bT, b1 = cols > 1 ? bT + ldbT : bT;
+        Vector256<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
+        int p = 0;
+        for (; p + w <= kc; p += w)
+        {
+            Vector256<T> y0 = Vector256.Load(b0 + p), y1 = Vector256.Load(b1 + p);
+            Vector256<T> x = Vector256.Load(a + p);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = Vector256.Load(a1 + p);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = Vector256.Load(a2 + p);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+        }
+        T r00 = Vector256.Sum(s00), r01 = Vector256.Sum(s01), r10 = Vector256.Sum(s10), r11 = Vector256.Sum(s11);
+        T r20 = Vector256.Sum(s20), r21 = Vector256.Sum(s21);
+        for (; p < kc; p++)
+        {
+            T y0 = b0[p], y1 = b1[p];
+            r00 = T.FusedMultiplyAdd(a[p], y0, r00); r01 = T.FusedMultiplyAdd(a[p], y1, r01);
+            r10 = T.FusedMultiplyAdd(a1[p], y0, r10); r11 = T.FusedMultiplyAdd(a1[p], y1, r11);
+            r20 = T.FusedMultiplyAdd(a2[p], y0, r20); r21 = T.FusedMultiplyAdd(a2[p], y1, r21);
+        }
+        Simd.PutScalar(c, r00, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r01, alpha, beta);
+        if (rows < 2) return;
+        c += ldc; Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta);
+        if (rows < 3) return;
+        c += ldc; Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
     }
 }

@@ -527,7 +527,9 @@ internal static unsafe class GemmDriver<T, TK>
         if (sharedB != null && n0 != 0) throw new InvalidOperationException("A shared B̃ starts at column 0.");
         T* bPack = sharedB != null ? null : (T*)buffers.B((nint)kcMax * ncMax * sizeof(T));
         T* aPack = (T*)buffers.A((nint)kcMax * mcMax * sizeof(T));
-        T* scratch = (T*)buffers.Scratch((nint)MR * NR * sizeof(T));
+        // The scratch tile (MR×NR), then room for the dot-product edge's columns of B̃ (DotCols of them, kc each,
+        // RoundUp(kc, 16) apart so each starts on a 64-byte line); see MacroKernel.
+        T* scratch = (T*)buffers.Scratch(((nint)MR * NR + (nint)DotCols * RoundUp(kcMax, 16)) * sizeof(T));
 
         // Row-major A is read in place: the micro-kernel walks MR rows side by side, each row
         // forward, which the prefetchers follow as well as a packed copy (measured: equal or up to
@@ -586,6 +588,14 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     /// <summary>
+    /// Most columns of a right edge that go to the dot-product kernel (<see cref="IGemmKernel{T}.Dot"/>): a quarter of NR,
+    /// i.e. half a vector (8 float32 / 4 float64 columns with AVX-512, 4 / 2 with AVX2). A dot-product pass costs
+    /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
+    /// wider remainders keep the panel.
+    /// </summary>
+    internal static int DotCols => TK.DotRows > 0 ? TK.NR / 4 : 0;
+
+    /// <summary>
     /// Rows outer, columns inner: each A sliver is brought into L1 once and used against every B̃
     /// sliver, which stream from L2/L3 in order (a pattern the prefetchers handle at full speed).
     /// This measured faster here than the classic BLIS order (B̃ sliver in L1, A slivers streaming
@@ -595,18 +605,50 @@ internal static unsafe class GemmDriver<T, TK>
     /// A sliver s starts at a + s·sliverStride with element (r, p) at r·rsA + p·csA; aEdge is the
     /// packed (rsA = 1, csA = MR) partial sliver holding the last mc mod MR rows. A non-null
     /// <paramref name="epilogue"/> gets each finished row sliver (rows row0 + ir…, columns col0…) while it is in L1.
+    /// <para>
+    /// The right edge (e = nc mod NR columns, 0 &lt; e &lt; NR) of a full row sliver: a half-width panel (NR/2 columns)
+    /// written straight into C when e ≥ NR/2, then the rest r = e mod NR/2: by the dot-product kernel when A's k steps
+    /// are contiguous (row-major A read in place) and r ≤ <see cref="DotCols"/>, else a half-width panel into the
+    /// scratch tile, merged. (Before: one whole NR-wide or half-width tile into scratch, merged: a 50-wide float32 C
+    /// computed 64 columns.) The bottom partial sliver (mr &lt; MR rows, A packed with zero rows) runs the same kernels on
+    /// the same columns, through the scratch tile (the dot kernel on A in place, limited to its mr rows), so each
+    /// element's bits do not depend on M. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
+    /// fullCols…nc−1 of this block: the direct half panel (full slivers only) writes columns fullCols…fullCols+NR/2−1
+    /// with fullCols + NR/2 ≤ nc; the dot kernel writes min(DotRows, mr − i) rows × r scalars at columns
+    /// fullCols + edgeHalf + j, j &lt; r; merges write mr rows × the valid columns only.
+    /// </para>
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
         T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0,
         GemmPrefetch ahead)
     {
-        int MR = TK.MR, NR = TK.NR;
+        int MR = TK.MR, NR = TK.NR, half = NR / 2;
         int fullCols = nc / NR * NR;
         int calls = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
         ahead.Spread(calls);
         int tileBytes = NR * sizeof(T);
         bool prefetchC = beta != T.Zero;
+
+        // Right edge of full slivers: [fullCols, fullCols + edgeHalf) by a direct half panel, then edgeRest columns.
+        int edge = nc - fullCols;
+        int edgeHalf = edge >= half ? half : 0;
+        int edgeRest = edge - edgeHalf;
+        T* bEdge = bPack + (nint)fullCols * kc;            // packed edge sliver: kc rows of NR (zero-padded)
+        bool dotEdge = edgeRest > 0 && edgeRest <= DotCols && csA == 1;
+        T* bT = scratch + MR * NR;
+        nint ldbT = RoundUp(kc, 16);
+        if (dotEdge)
+        {
+            // Columns edgeHalf… of the edge sliver, transposed: kc contiguous steps per column (the buffer holds
+            // DotCols·RoundUp(kcMax, 16) elements; edgeRest ≤ DotCols, kc ≤ kcMax).
+            for (int j = 0; j < edgeRest; j++)
+            {
+                T* src = bEdge + edgeHalf + j, dst = bT + j * ldbT;
+                for (int p = 0; p < kc; p++) dst[p] = src[(nint)p * NR];
+            }
+        }
+
         for (int ir = 0; ir < mc; ir += MR)
         {
             int mr = Math.Min(MR, mc - ir);
@@ -614,10 +656,9 @@ internal static unsafe class GemmDriver<T, TK>
             nint rs = rsA, cs = csA;
             if (mr < MR) { asl = aEdge; rs = 1; cs = MR; }
             T* ct = c + ir * ldc;
-            int jr = 0;
             if (mr == MR)
             {
-                for (; jr < fullCols; jr += NR)
+                for (int jr = 0; jr < fullCols; jr += NR)
                 {
                     // When C is read (beta ≠ 0), the C tile of the next call is brought in while this one computes:
                     // a product with a short K and a tall C (the stde example's xᵀ·δ accumulated into a 51 MB
@@ -632,16 +673,52 @@ internal static unsafe class GemmDriver<T, TK>
                     TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
                 }
             }
-            // Edge tiles: compute the whole (zero-padded) tile into scratch and merge the valid
-            // part, so the kernels never need bounds checks.
-            for (; jr < nc; jr += NR)
+            else
             {
-                int nr = Math.Min(NR, nc - jr);
-                T* bs = bPack + (nint)jr * kc;
+                // Bottom partial sliver (A packed with zero rows): each tile into scratch, the valid mr rows merged.
+                for (int jr = 0; jr < fullCols; jr += NR)
+                {
+                    ahead.Next();
+                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, scratch, NR, T.One, T.Zero);
+                    MergeTile(scratch, NR, ct + jr, ldc, mr, NR, alpha, beta);
+                }
+            }
+            if (edge > 0)
+            {
+                // The same kernels for full and partial slivers, so a row of C gets the same bits whatever M is (the
+                // runtime's memory-budget chunking splits M): a partial sliver goes through scratch, whose merge
+                // rounds as the kernels' own stores do.
                 ahead.Next();
-                if (nr <= NR / 2) TK.Half(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
-                else TK.Full(kc, asl, rs, cs, bs, scratch, NR, T.One, T.Zero);
-                MergeTile(scratch, NR, ct + jr, ldc, mr, nr, alpha, beta);
+                if (edgeHalf > 0)
+                {
+                    // Columns fullCols … fullCols + half − 1 exist (edge ≥ half): stored directly when the sliver is full.
+                    if (mr == MR) TK.Half(kc, asl, rs, cs, bEdge, ct + fullCols, ldc, alpha, beta);
+                    else
+                    {
+                        TK.Half(kc, asl, rs, cs, bEdge, scratch, NR, T.One, T.Zero);
+                        MergeTile(scratch, NR, ct + fullCols, ldc, mr, half, alpha, beta);
+                    }
+                }
+                if (edgeRest > 0)
+                {
+                    T* ce = ct + fullCols + edgeHalf;           // columns fullCols + edgeHalf … nc − 1 (edgeRest of them)
+                    if (dotEdge)
+                    {
+                        // csA == 1: A is read in place, rows ir … ir + mr − 1 at a + ir·rsA (a + (ir / MR)·sliverStride),
+                        // k steps contiguous. Dot reads and writes only min(DotRows, mr − i) rows per call.
+                        T* aRows = a + ir / MR * sliverStride;
+                        for (int i = 0; i < mr; i += TK.DotRows)
+                            for (int j = 0; j < edgeRest; j += 2)
+                                TK.Dot(kc, aRows + i * rsA, rsA, Math.Min(TK.DotRows, mr - i), bT + j * ldbT, ldbT,
+                                    Math.Min(2, edgeRest - j), ce + i * ldc + j, ldc, alpha, beta);
+                    }
+                    else
+                    {
+                        // edgeRest < half when edgeHalf > 0; otherwise edge < half: a half panel always covers it.
+                        TK.Half(kc, asl, rs, cs, bEdge + edgeHalf, scratch, NR, T.One, T.Zero);
+                        MergeTile(scratch, NR, ce, ldc, mr, edgeRest, alpha, beta);
+                    }
+                }
             }
             epilogue?.Apply(part, row0 + ir, mr, col0, nc);
         }
@@ -652,10 +729,14 @@ internal static unsafe class GemmDriver<T, TK>
     {
         for (int i = 0; i < mr; i++, s += lds, c += ldc)
         {
+            // As the kernels' own stores round (Simd.Put): alpha·s, then fma(C, beta, ·) (the portable kernel: a separate
+            // multiply and add), so a tile merged from scratch has the bits it would have had stored directly.
             if (beta == T.Zero)
                 for (int j = 0; j < nr; j++) c[j] = alpha * s[j];
-            else
+            else if (typeof(TK) == typeof(PortableKernel<T>))
                 for (int j = 0; j < nr; j++) c[j] = alpha * s[j] + beta * c[j];
+            else
+                for (int j = 0; j < nr; j++) c[j] = T.FusedMultiplyAdd(c[j], beta, alpha * s[j]);
         }
     }
 

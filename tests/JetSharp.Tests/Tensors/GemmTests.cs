@@ -28,7 +28,7 @@ public sealed class OpenBlasTheoryAttribute : TheoryAttribute
 [CollectionDefinition(nameof(GemmProviderCollection), DisableParallelization = true)]
 public sealed class GemmProviderCollection;
 
-public class GemmTests
+public partial class GemmTests
 {
     private const float FloatSentinel = 1234.5f;
 
