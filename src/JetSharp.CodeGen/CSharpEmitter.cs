@@ -305,7 +305,7 @@ public static class CSharpEmitter
 
     private sealed class Names
     {
-        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", "from", "to", "grain", "work", "computeBound", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
         public string Claim(string name)
         {
             var n = name;
