@@ -42,27 +42,7 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         var node = c.Node;
         int size = node.Shape.Size;
         string v = $"System.Numerics.Vector<{c.T}>";
-        string Operand(Node x, bool vector)
-        {
-            if (c.Fused.Contains(x)) return "(" + Formula(x, vector) + ")";
-            var value = c.ValueOf(x);
-            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
-            if (x.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
-            return vector ? $"new {v}({value.Array}, i)" : $"{value.Array}[i]";
-        }
-        string Formula(Node x, bool vector)
-        {
-            var a = x.Op.Arithmetic!.Value;
-            var args = x.Inputs.Select(i => Operand(i, vector)).ToArray();
-            return a.Binary switch
-            {
-                BinaryOp.Add => $"{args[0]} + {args[1]}",
-                BinaryOp.Sub => $"{args[0]} - {args[1]}",
-                BinaryOp.Mul => $"{args[0]} * {args[1]}",
-                BinaryOp.Div => $"{args[0]} / {args[1]}",
-                _ => $"-{args[0]}",
-            };
-        }
+        string Formula(Node x, bool vector) => FusedFormula(c, x, vector, "i");
         var r = c.AllocateResult(zero: false);
         if (size >= EmittedKernels.EmitThreshold(computeBound: false))
         {
@@ -87,6 +67,33 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         c.Line($"for (; i < {size}; i++) {r}[i] = {Formula(node, false)};");
         c.Outdent();
         c.Line("}");
+    }
+
+    /// <summary>
+    /// The expression of fused node <paramref name="x"/> at flat element <paramref name="index"/> (a <c>Vector&lt;T&gt;</c>
+    /// starting there when <paramref name="vector"/>), its fused operands written in place.
+    /// </summary>
+    internal static string FusedFormula(EmitContext c, Node x, bool vector, string index)
+    {
+        string v = $"System.Numerics.Vector<{c.T}>";
+        string Operand(Node y)
+        {
+            if (c.Fused.Contains(y)) return "(" + FusedFormula(c, y, vector, index) + ")";
+            var value = c.ValueOf(y);
+            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
+            if (y.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
+            return vector ? $"new {v}({value.Array}, {index})" : $"{value.Array}[{index}]";
+        }
+        var a = x.Op.Arithmetic!.Value;
+        var args = x.Inputs.Select(Operand).ToArray();
+        return a.Binary switch
+        {
+            BinaryOp.Add => $"{args[0]} + {args[1]}",
+            BinaryOp.Sub => $"{args[0]} - {args[1]}",
+            BinaryOp.Mul => $"{args[0]} * {args[1]}",
+            BinaryOp.Div => $"{args[0]} / {args[1]}",
+            _ => $"-{args[0]}",
+        };
     }
 
     /// <summary>Whether the interpreter counts <paramref name="op"/> as compute-bound (a transcendental function: parallel from 32K elements).</summary>

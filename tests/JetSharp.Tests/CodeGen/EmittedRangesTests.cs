@@ -91,7 +91,8 @@ public class EmittedRangesTests
 
     /// <summary>
     /// Every emitted form of a large loop: a transcendental span call, a fused chain (vector loop and scalar tail), a
-    /// broadcast product cut by grains of its rows, a sum over the leading axis (accumulated per range), pow and a product
+    /// broadcast product cut by grains of its rows, a sum over the leading axis of a product computed in the sum's loop
+    /// (accumulated per range), pow and a product
     /// with a short inner axis as scalar loops (cut by outer index); lengths not multiples of the vector width.
     /// </summary>
     private static Graph LargeElementwise() => Tracer.Function(xs =>
@@ -115,6 +116,8 @@ public class EmittedRangesTests
         Assert.Contains("int i = from;", emitted.Source);                                                          // the fused chain
         Assert.Contains("EmittedKernels.ForRanges(28001, EmittedKernels.RangeGrain, 84003, false,", emitted.Source); // y·b and the sum
         Assert.Contains("EmittedKernels.ForRanges(25000, 1, 75000, false,", emitted.Source);                         // c·e
+        Assert.Contains("int i = from, at = s * 28001 + from;", emitted.Source);                                    // z·z summed in the sum's loop
+        Assert.Contains("(fused: computed inside the loop of", emitted.Source);
         Assert.True(emitted.Source.Split("EmittedKernels.ForRanges(").Length - 1 >= 7, emitted.Source);
         var parallel = emitted.Run(inputs);
         NDArray<double>[] single;
