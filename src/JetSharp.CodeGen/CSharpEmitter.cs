@@ -251,7 +251,7 @@ public static class CSharpEmitter
         return sb.ToString();
     }
 
-    /// <summary>Arithmetic nodes (add, sub, mul, div, neg) whose single reader is a same-shape arithmetic node: computed in that reader's loop.</summary>
+    /// <summary>Arithmetic nodes (add, sub, mul, div, neg) whose single reader is a same-shape arithmetic node or a large sum over leading axes: computed in that reader's loop.</summary>
     private static HashSet<Node> FusedNodes(Graph graph, List<Node> live, IPrimitiveEmitter[] emitters, Func<Node, bool> inRegion)
     {
         var emitter = new Dictionary<Node, IPrimitiveEmitter>();
@@ -263,8 +263,10 @@ public static class CSharpEmitter
         var outputs = graph.Outputs.ToHashSet();
         bool Arithmetic(Node n) =>
             ReferenceEquals(emitter[n], ElementwiseEmitter.Instance) && ElementwiseEmitter.Fusible(n) && !inRegion(n);
+        // A large sum over leading axes takes its operand's arithmetic into its own loop too (SumEmitter).
+        bool FusingSum(Node n) => emitter[n] is SumEmitter && !inRegion(n) && SumEmitter.TakesFusedOperand(n);
         return [.. live.Where(n => !outputs.Contains(n) && uses.GetValueOrDefault(n) == 1 && Arithmetic(n)
-            && reader[n].Shape == n.Shape && Arithmetic(reader[n]))];
+            && (reader[n].Shape == n.Shape && Arithmetic(reader[n]) || FusingSum(reader[n])))];
     }
 
     /// <summary>The node's listing line and, when recorded, where it came from in user code.</summary>
@@ -305,7 +307,7 @@ public static class CSharpEmitter
 
     private sealed class Names
     {
-        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
+        private readonly HashSet<string> _used = ["inputs", "r", "a", "s", "i", "j", "k", "l", "p", "Run", "Sigmoid", "Softplus", "Relu", "Step", "Kernel", "seedOffset", "EmittedKernels", "from", "to", "at", "grain", "work", "computeBound", .. Enumerable.Range(0, 16).SelectMany(k => new[] { "b" + k, "i" + k })];
         public string Claim(string name)
         {
             var n = name;

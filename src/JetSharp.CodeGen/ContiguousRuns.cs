@@ -21,9 +21,11 @@ internal static class ContiguousRuns
         if (!c.Library) return false;
         var (d, st) = EmitContext.Merge(dims, [resultStrides, operandStrides]);
         if (d.Count == 0 || d[^1] < MinRun || st[0][^1] != 1 || st[1][^1] != 1) return false;
-        int len = d[^1];
-        c.Loops([.. d.Take(d.Count - 1)], [.. st.Select(s => s.Take(s.Count - 1).ToArray())], [0, 0],
-            o => c.Line(call($"{result}.AsSpan({o[0]}, {len})", $"{operand}.AsSpan({o[1]}, {len})") + ";"));
+        // Large nests run in ranges on both cores (by outer index where the result has a stride along it, else by grains of
+        // the run, so an accumulated element still adds its terms in the same order).
+        string At(string offset, string? from) => from is null ? offset : offset == "0" ? from : $"{offset} + {from}";
+        c.SpanRuns(d, st, (o, from, length) => call($"{result}.AsSpan({At(o[0], from)}, {length})", $"{operand}.AsSpan({At(o[1], from)}, {length})"),
+            d.Aggregate(1L, (a, b) => a * b), computeBound: false);
         return true;
     }
 }

@@ -25,7 +25,7 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
             return;
         }
         if (c.Library && Vectorised(c, op)) return;
-        Elementwise(c, args => Formula(c, op, args));
+        Elementwise(c, args => Formula(c, op, args), computeBound: IsTranscendental(op));
     }
 
     /// <summary>Whether a node can join a fused chain: add, sub, mul, div or neg, every operand the node's shape or a scalar.</summary>
@@ -42,28 +42,23 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         var node = c.Node;
         int size = node.Shape.Size;
         string v = $"System.Numerics.Vector<{c.T}>";
-        string Operand(Node x, bool vector)
-        {
-            if (c.Fused.Contains(x)) return "(" + Formula(x, vector) + ")";
-            var value = c.ValueOf(x);
-            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
-            if (x.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
-            return vector ? $"new {v}({value.Array}, i)" : $"{value.Array}[i]";
-        }
-        string Formula(Node x, bool vector)
-        {
-            var a = x.Op.Arithmetic!.Value;
-            var args = x.Inputs.Select(i => Operand(i, vector)).ToArray();
-            return a.Binary switch
-            {
-                BinaryOp.Add => $"{args[0]} + {args[1]}",
-                BinaryOp.Sub => $"{args[0]} - {args[1]}",
-                BinaryOp.Mul => $"{args[0]} * {args[1]}",
-                BinaryOp.Div => $"{args[0]} / {args[1]}",
-                _ => $"-{args[0]}",
-            };
-        }
+        string Formula(Node x, bool vector) => FusedFormula(c, x, vector, "i");
         var r = c.AllocateResult(zero: false);
+        if (size >= EmittedKernels.EmitThreshold(computeBound: false))
+        {
+            // Large: ranges of whole grains (whole vectors) on both cores, the last one with the scalar tail, so each
+            // element gets the same vector or scalar code as in the single loop below.
+            c.Line($"EmittedKernels.ForRanges({size}, EmittedKernels.RangeGrain, {size}, false, (from, to) =>");
+            c.Line("{");
+            c.Indent();
+            c.Line("int i = from;");
+            c.Line($"for (; i <= to - {v}.Count; i += {v}.Count)");
+            c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
+            c.Line($"for (; i < to; i++) {r}[i] = {Formula(node, false)};");
+            c.Outdent();
+            c.Line("});");
+            return;
+        }
         c.Line("{");
         c.Indent();
         c.Line("int i = 0;");
@@ -73,6 +68,37 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         c.Outdent();
         c.Line("}");
     }
+
+    /// <summary>
+    /// The expression of fused node <paramref name="x"/> at flat element <paramref name="index"/> (a <c>Vector&lt;T&gt;</c>
+    /// starting there when <paramref name="vector"/>), its fused operands written in place.
+    /// </summary>
+    internal static string FusedFormula(EmitContext c, Node x, bool vector, string index)
+    {
+        string v = $"System.Numerics.Vector<{c.T}>";
+        string Operand(Node y)
+        {
+            if (c.Fused.Contains(y)) return "(" + FusedFormula(c, y, vector, index) + ")";
+            var value = c.ValueOf(y);
+            if (value.Literal is { } lit) return vector ? $"new {v}({lit})" : lit;
+            if (y.Shape.Size == 1) return vector ? $"new {v}({value.Array}[0])" : $"{value.Array}[0]";
+            return vector ? $"new {v}({value.Array}, {index})" : $"{value.Array}[{index}]";
+        }
+        var a = x.Op.Arithmetic!.Value;
+        var args = x.Inputs.Select(Operand).ToArray();
+        return a.Binary switch
+        {
+            BinaryOp.Add => $"{args[0]} + {args[1]}",
+            BinaryOp.Sub => $"{args[0]} - {args[1]}",
+            BinaryOp.Mul => $"{args[0]} * {args[1]}",
+            BinaryOp.Div => $"{args[0]} / {args[1]}",
+            _ => $"-{args[0]}",
+        };
+    }
+
+    /// <summary>Whether the interpreter counts <paramref name="op"/> as compute-bound (a transcendental function: parallel from 32K elements).</summary>
+    internal static bool IsTranscendental(ElementwiseArithmetic op) =>
+        op.Unary is UnaryOp.Exp or UnaryOp.Log or UnaryOp.Sin or UnaryOp.Cos or UnaryOp.Tanh or UnaryOp.Sigmoid or UnaryOp.Softplus;
 
     /// <summary>
     /// Compiled-backend form: the loop nest's innermost contiguous run (at least 8 elements) goes to a
@@ -105,27 +131,35 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         if (kernel is null) return false;
         if (op.Binary is not null) kernel += $"<{c.T}>(";
         var r = c.AllocateResult(zero: false);
-        string Span(string array, int size, string offset) =>
-            offset == "0" && len == size ? array : $"{array}.AsSpan({offset}, {len})";
-        var outerStrides = st.Select(s => s.Take(s.Count - 1).ToArray()).ToArray();
-        c.Loops([.. d.Take(d.Count - 1)], outerStrides, new int[strides.Length], o =>
+        // The whole run, or (from not null) its part [from, from + length) inside a range of EmittedKernels.ForRanges.
+        string Span(string array, int size, string offset, string? from, string length) =>
+            from is null ? offset == "0" && len == size ? array : $"{array}.AsSpan({offset}, {length})"
+            : $"{array}.AsSpan({(offset == "0" ? from : $"{offset} + {from}")}, {length})";
+        c.SpanRuns(d, st, (o, from, length) =>
         {
-            var args = node.Inputs.Select((x, i) => isSpan[i] ? Span(c.ValueOf(x).Array!, x.Shape.Size, o[i + 1]) : c.Element(x, o[i + 1]));
-            c.Line($"EmittedKernels.{kernel}{string.Join(", ", args)}, {Span(r, node.Shape.Size, o[0])});");
-        });
+            var args = node.Inputs.Select((x, i) => isSpan[i] ? Span(c.ValueOf(x).Array!, x.Shape.Size, o[i + 1], from, length) : c.Element(x, o[i + 1]));
+            return $"EmittedKernels.{kernel}{string.Join(", ", args)}, {Span(r, node.Shape.Size, o[0], from, length)})";
+        }, node.Shape.Size, IsTranscendental(op));
         return true;
     }
 
     /// <summary>Emits r[i] = formula(operands at i) over the node's shape, the operands broadcast to it.</summary>
-    public static void Elementwise(EmitContext c, Func<string[], string> formula)
+    public static void Elementwise(EmitContext c, Func<string[], string> formula) => Elementwise(c, formula, computeBound: false);
+
+    /// <summary>
+    /// As <see cref="Elementwise(EmitContext, Func{string[], string})"/>; in compiled code a node of at least the interpreter's
+    /// threshold (<paramref name="computeBound"/>: its lower one for transcendental functions) runs in ranges of its outer
+    /// index on both cores (<see cref="EmittedKernels.ForRanges"/>).
+    /// </summary>
+    internal static void Elementwise(EmitContext c, Func<string[], string> formula, bool computeBound)
     {
         var node = c.Node;
         var r = c.AllocateResult(zero: false);
         var strides = new int[node.Inputs.Count + 1][];
         strides[0] = EmitContext.Strides(node.Shape);
         for (int i = 0; i < node.Inputs.Count; i++) strides[i + 1] = EmitContext.BroadcastStrides(node.Inputs[i].Shape, node.Shape);
-        c.Loops([.. node.Shape], strides, new int[strides.Length], o =>
-            c.Line($"{r}[{o[0]}] = {formula([.. node.Inputs.Select((x, i) => c.Element(x, o[i + 1]))])};"));
+        c.RangedLoops([.. node.Shape], strides, new int[strides.Length], o =>
+            c.Line($"{r}[{o[0]}] = {formula([.. node.Inputs.Select((x, i) => c.Element(x, o[i + 1]))])};"), node.Shape.Size, computeBound);
     }
 
     internal static string Formula(EmitContext c, ElementwiseArithmetic op, string[] a)
@@ -183,6 +217,6 @@ internal sealed class PowEmitter : IPrimitiveEmitter
             -2 => $"{one} / ({a[0]} * {a[0]})",
             0.5 => $"{m}.Sqrt({a[0]})",
             _ => $"{m}.Pow({a[0]}, {c.Literal(p)})",
-        });
+        }, computeBound: p is not (0 or 1 or 2 or 3 or -1 or -2));
     }
 }

@@ -195,13 +195,82 @@ public sealed class EmitContext
     /// operand walks contiguously are merged, so same-shape elementwise code is a single flat loop.
     /// Loop variables are named <paramref name="prefix"/> + axis (or i, j, k, l, … without a prefix).
     /// </summary>
-    public void Loops(int[] dims, int[][] strides, int[] bases, Action<string[]> body, string? prefix = null)
+    public void Loops(int[] dims, int[][] strides, int[] bases, Action<string[]> body, string? prefix = null) =>
+        LoopNest(dims, strides, bases, body, prefix, ranged: false);
+
+    /// <summary>
+    /// Compiled code: the loop nest of <see cref="Loops"/>, its outermost
+    /// (merged) axis cut into ranges that <see cref="EmittedKernels.ForRanges"/> runs on both cores when <paramref name="work"/>
+    /// reaches the interpreter's threshold (see <see cref="EmittedKernels.EmitThreshold"/>); smaller nests, and exported code,
+    /// get the plain nest. The body must write disjoint elements for distinct outermost indices (an elementwise result).
+    /// </summary>
+    internal void RangedLoops(int[] dims, int[][] strides, int[] bases, Action<string[]> body, long work, bool computeBound)
+    {
+        var (d, _) = Merge(dims, strides);
+        if (!Library || d.Count == 0 || work < EmittedKernels.EmitThreshold(computeBound))
+        {
+            Loops(dims, strides, bases, body);
+            return;
+        }
+        // A flat loop is cut at whole grains; a nest at its outer index.
+        string grain = d.Count == 1 ? "EmittedKernels.RangeGrain" : "1";
+        Line($"EmittedKernels.ForRanges({d[0]}, {grain}, {work}, {(computeBound ? "true" : "false")}, (from, to) =>");
+        Line("{");
+        _indent++;
+        LoopNest(dims, strides, bases, body, null, ranged: true);
+        _indent--;
+        Line("});");
+    }
+
+    /// <summary>
+    /// Compiled code: one span call per innermost contiguous run of the merged nest <paramref name="d"/> (strides
+    /// <paramref name="st"/>, operand 0 the result, which has stride 1 along the run). <paramref name="call"/>(offsets, from,
+    /// length) writes the call for the run at the given operand offsets (without the semicolon): when <c>from</c> is not
+    /// null the run is a part of the whole one, starting <c>from</c> elements in and <c>length</c> long (operands with stride
+    /// 1 along it add <c>from</c>, those with stride 0 do not). A nest of at least the interpreter's threshold of
+    /// <paramref name="work"/> goes through <see cref="EmittedKernels.ForRanges"/>: cut at its outermost index when the
+    /// result has a stride along it (different indices write different elements) and it has several ranges' worth of
+    /// indices (or the run is short), otherwise every range runs the whole nest over its grains of each run.
+    /// </summary>
+    internal void SpanRuns(List<int> d, List<int>[] st, Func<string[], string?, string, string> call, long work, bool computeBound)
+    {
+        int len = d[^1];
+        int[] outerDims = [.. d.Take(d.Count - 1)];
+        int[][] outerStrides = [.. st.Select(s => s.Take(s.Count - 1).ToArray())];
+        var zero = new int[st.Length];
+        string lenText = len.ToString(CultureInfo.InvariantCulture), cb = computeBound ? "true" : "false";
+        bool large = Library && work >= EmittedKernels.EmitThreshold(computeBound);
+        bool byOuter = outerDims.Length > 0 && st[0][0] != 0 && (outerDims[0] >= 8 || len < 2 * EmittedKernels.RangeGrain);
+        if (large && byOuter)
+        {
+            Line($"EmittedKernels.ForRanges({outerDims[0]}, 1, {work}, {cb}, (from, to) =>");
+            Line("{");
+            _indent++;
+            LoopNest(outerDims, outerStrides, zero, o => Line(call(o, null, lenText) + ";"), null, ranged: true);
+            _indent--;
+            Line("});");
+        }
+        else if (large && len >= 2 * EmittedKernels.RangeGrain)
+        {
+            Line($"EmittedKernels.ForRanges({lenText}, EmittedKernels.RangeGrain, {work}, {cb}, (from, to) =>");
+            Line("{");
+            _indent++;
+            Loops(outerDims, outerStrides, zero, o => Line(call(o, "from", "to - from") + ";"));
+            _indent--;
+            Line("});");
+        }
+        else Loops(outerDims, outerStrides, zero, o => Line(call(o, null, lenText) + ";"));
+    }
+
+    private void LoopNest(int[] dims, int[][] strides, int[] bases, Action<string[]> body, string? prefix, bool ranged)
     {
         var (d, st) = Merge(dims, strides);
         string Var(int k) => prefix is not null ? prefix + k : d.Count <= 4 ? "ijkl"[k].ToString() : "i" + k;
         for (int k = 0; k < d.Count; k++)
         {
-            Line($"for (int {Var(k)} = 0; {Var(k)} < {d[k]}; {Var(k)}++)");
+            // The outermost loop of a range (inside EmittedKernels.ForRanges' body) runs over [from, to).
+            if (k == 0 && ranged) Line($"for (int {Var(k)} = from; {Var(k)} < to; {Var(k)}++)");
+            else Line($"for (int {Var(k)} = 0; {Var(k)} < {d[k]}; {Var(k)}++)");
             _indent++;
         }
         var offsets = new string[strides.Length];

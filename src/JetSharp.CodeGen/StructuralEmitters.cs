@@ -143,11 +143,57 @@ internal sealed class SumEmitter : IPrimitiveEmitter
         var outStrides = new int[x.Rank];
         for (int k = 0; k < x.Rank; k++) outStrides[k] = op.Axes.Contains(k) ? 0 : keptStrides[k];
         var r = c.AllocateResult();
+        if (c.Fused.Contains(x))
+        {
+            FusedSum(c, r, x, op);
+            return;
+        }
         if (c.ValueOf(x).Array is { } source && ContiguousRuns.TryEmit(c, r, source, [.. x.Shape], outStrides, EmitContext.Strides(x.Shape),
                 (to, from) => $"EmittedKernels.Add<{c.T}>({to}, {from}, {to})"))
             return;
         c.Loops([.. x.Shape], [outStrides, EmitContext.Strides(x.Shape)], [0, 0],
             o => c.Line($"{r}[{o[0]}] += {c.Element(x, o[1])};"));
+    }
+
+    /// <summary>
+    /// Compiled code: whether a sum can take its operand's arithmetic inside its own loop (the operand is then never stored,
+    /// as the interpreter's fused sum does): a sum over the leading axes of a large operand (at least the arithmetic threshold
+    /// of <see cref="EmittedKernels.ForRanges"/>) whose inner part holds at least one grain.
+    /// </summary>
+    internal static bool TakesFusedOperand(Node sum)
+    {
+        if (sum.Op is not SumOp op || sum.Inputs.Count != 1) return false;
+        var x = sum.Inputs[0];
+        var axes = op.Axes.Order().ToArray();
+        if (axes.Length == 0 || axes.Length >= x.Rank || axes.Where((a, k) => a != k).Any()) return false;
+        long inner = 1;
+        for (int k = axes.Length; k < x.Rank; k++) inner *= x.Shape[k];
+        return x.Shape.Size >= EmittedKernels.EmitThreshold(computeBound: false) && inner >= EmittedKernels.RangeGrain;
+    }
+
+    /// <summary>
+    /// result[j] = Σ_r operand[r·inner + j] with the operand's fused arithmetic written in the loop: ranges of whole grains of
+    /// the result on both cores, each adding the terms in order r = 0, 1, … (a vector loop and the scalar tail, as the
+    /// product and the span sums of the unfused code compute them, so the bits are the same).
+    /// </summary>
+    private static void FusedSum(EmitContext c, string r, Node x, SumOp op)
+    {
+        int inner = c.Node.Shape.Size, outer = x.Shape.Size / inner;
+        string v = $"System.Numerics.Vector<{c.T}>";
+        c.Line($"EmittedKernels.ForRanges({inner}, EmittedKernels.RangeGrain, {x.Shape.Size}, false, (from, to) =>");
+        c.Line("{");
+        c.Indent();
+        c.Line($"for (int s = 0; s < {outer}; s++)");
+        c.Line("{");
+        c.Indent();
+        c.Line($"int i = from, at = s * {inner} + from;");
+        c.Line($"for (; i <= to - {v}.Count; i += {v}.Count, at += {v}.Count)");
+        c.Line($"    (new {v}({r}, i) + ({ElementwiseEmitter.FusedFormula(c, x, true, "at")})).CopyTo({r}, i);");
+        c.Line($"for (; i < to; i++, at++) {r}[i] += {ElementwiseEmitter.FusedFormula(c, x, false, "at")};");
+        c.Outdent();
+        c.Line("}");
+        c.Outdent();
+        c.Line("});");
     }
 }
 
