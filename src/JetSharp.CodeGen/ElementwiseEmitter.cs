@@ -51,22 +51,25 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
             c.Line($"EmittedKernels.ForRanges({size}, EmittedKernels.RangeGrain, {size}, false, (from, to) =>");
             c.Line("{");
             c.Indent();
-            c.Line("int i = from;");
-            c.Line($"for (; i <= to - {v}.Count; i += {v}.Count)");
-            c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
-            c.Line($"for (; i < to; i++) {r}[i] = {Formula(node, false)};");
+            Loop("from", "to");
             c.Outdent();
             c.Line("});");
             return;
         }
         c.Line("{");
         c.Indent();
-        c.Line("int i = 0;");
-        c.Line($"for (; i <= {size} - {v}.Count; i += {v}.Count)");
-        c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
-        c.Line($"for (; i < {size}; i++) {r}[i] = {Formula(node, false)};");
+        Loop("0", $"{size}");
         c.Outdent();
         c.Line("}");
+
+        // Whole vectors from start, then the scalar tail up to end.
+        void Loop(string start, string end)
+        {
+            c.Line($"int i = {start};");
+            c.Line($"for (; i <= {end} - {v}.Count; i += {v}.Count)");
+            c.Line($"    ({Formula(node, true)}).CopyTo({r}, i);");
+            c.Line($"for (; i < {end}; i++) {r}[i] = {Formula(node, false)};");
+        }
     }
 
     /// <summary>
