@@ -48,12 +48,7 @@ public sealed class ElementwiseEmitter : IPrimitiveEmitter
         {
             // Large: ranges of whole grains (whole vectors) on both cores, the last one with the scalar tail, so each
             // element gets the same vector or scalar code as in the single loop below.
-            c.Line($"EmittedKernels.ForRanges({size}, EmittedKernels.RangeGrain, {size}, false, (from, to) =>");
-            c.Line("{");
-            c.Indent();
-            Loop("from", "to");
-            c.Outdent();
-            c.Line("});");
+            c.InRanges($"{size}", "EmittedKernels.RangeGrain", size, computeBound: false, () => Loop("from", "to"));
             return;
         }
         c.Line("{");

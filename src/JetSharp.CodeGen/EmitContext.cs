@@ -214,10 +214,19 @@ public sealed class EmitContext
         }
         // A flat loop is cut at whole grains; a nest at its outer index.
         string grain = d.Count == 1 ? "EmittedKernels.RangeGrain" : "1";
-        Line($"EmittedKernels.ForRanges({d[0]}, {grain}, {work}, {(computeBound ? "true" : "false")}, (from, to) =>");
+        InRanges($"{d[0]}", grain, work, computeBound, () => LoopNest(dims, strides, bases, body, null, ranged: true));
+    }
+
+    /// <summary>
+    /// Compiled code: <c>EmittedKernels.ForRanges(length, grain, work, computeBound, (from, to) => { … });</c> around the lines
+    /// <paramref name="body"/> writes, which run over [from, to) of <paramref name="length"/>.
+    /// </summary>
+    internal void InRanges(string length, string grain, long work, bool computeBound, Action body)
+    {
+        Line($"EmittedKernels.ForRanges({length}, {grain}, {work}, {(computeBound ? "true" : "false")}, (from, to) =>");
         Line("{");
         _indent++;
-        LoopNest(dims, strides, bases, body, null, ranged: true);
+        body();
         _indent--;
         Line("});");
     }
@@ -238,27 +247,15 @@ public sealed class EmitContext
         int[] outerDims = [.. d.Take(d.Count - 1)];
         int[][] outerStrides = [.. st.Select(s => s.Take(s.Count - 1).ToArray())];
         var zero = new int[st.Length];
-        string lenText = len.ToString(CultureInfo.InvariantCulture), cb = computeBound ? "true" : "false";
+        string lenText = len.ToString(CultureInfo.InvariantCulture);
         bool large = Library && work >= EmittedKernels.EmitThreshold(computeBound);
         bool byOuter = outerDims.Length > 0 && st[0][0] != 0 && (outerDims[0] >= 8 || len < 2 * EmittedKernels.RangeGrain);
         if (large && byOuter)
-        {
-            Line($"EmittedKernels.ForRanges({outerDims[0]}, 1, {work}, {cb}, (from, to) =>");
-            Line("{");
-            _indent++;
-            LoopNest(outerDims, outerStrides, zero, o => Line(call(o, null, lenText) + ";"), null, ranged: true);
-            _indent--;
-            Line("});");
-        }
+            InRanges($"{outerDims[0]}", "1", work, computeBound,
+                () => LoopNest(outerDims, outerStrides, zero, o => Line(call(o, null, lenText) + ";"), null, ranged: true));
         else if (large && len >= 2 * EmittedKernels.RangeGrain)
-        {
-            Line($"EmittedKernels.ForRanges({lenText}, EmittedKernels.RangeGrain, {work}, {cb}, (from, to) =>");
-            Line("{");
-            _indent++;
-            Loops(outerDims, outerStrides, zero, o => Line(call(o, "from", "to - from") + ";"));
-            _indent--;
-            Line("});");
-        }
+            InRanges(lenText, "EmittedKernels.RangeGrain", work, computeBound,
+                () => Loops(outerDims, outerStrides, zero, o => Line(call(o, "from", "to - from") + ";")));
         else Loops(outerDims, outerStrides, zero, o => Line(call(o, null, lenText) + ";"));
     }
 

@@ -77,7 +77,7 @@ public static class EmittedKernels
     public static int RangeCount(int length, int grain, long work, bool computeBound)
     {
         if (Environment.ProcessorCount <= 1 || work < Threshold(computeBound)) return 1;
-        return (int)Math.Clamp(Math.Min(length / Math.Max(1, grain), 4L * Environment.ProcessorCount), 1, int.MaxValue);
+        return Math.Max(1, Parallelism.Ranges(length / Math.Max(1, grain)));
     }
 
     /// <summary>
@@ -85,7 +85,7 @@ public static class EmittedKernels
     /// a multiple of <paramref name="grain"/>, strictly increasing in p; <paramref name="length"/> for p = pieces.
     /// </summary>
     public static int RangeStart(int length, int grain, int pieces, int p) =>
-        p >= pieces ? length : (int)((long)(length / grain) * p / pieces) * grain;
+        p >= pieces ? length : (int)Parallelism.Start(length / grain, pieces, p) * grain;
 
     /// <summary>
     /// Work (elements) from which an emitted loop forks: the interpreter's thresholds, with its test scale

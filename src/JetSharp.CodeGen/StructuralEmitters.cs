@@ -180,20 +180,18 @@ internal sealed class SumEmitter : IPrimitiveEmitter
     {
         int inner = c.Node.Shape.Size, outer = x.Shape.Size / inner;
         string v = $"System.Numerics.Vector<{c.T}>";
-        c.Line($"EmittedKernels.ForRanges({inner}, EmittedKernels.RangeGrain, {x.Shape.Size}, false, (from, to) =>");
-        c.Line("{");
-        c.Indent();
-        c.Line($"for (int s = 0; s < {outer}; s++)");
-        c.Line("{");
-        c.Indent();
-        c.Line($"int i = from, at = s * {inner} + from;");
-        c.Line($"for (; i <= to - {v}.Count; i += {v}.Count, at += {v}.Count)");
-        c.Line($"    (new {v}({r}, i) + ({ElementwiseEmitter.FusedFormula(c, x, true, "at")})).CopyTo({r}, i);");
-        c.Line($"for (; i < to; i++, at++) {r}[i] += {ElementwiseEmitter.FusedFormula(c, x, false, "at")};");
-        c.Outdent();
-        c.Line("}");
-        c.Outdent();
-        c.Line("});");
+        c.InRanges($"{inner}", "EmittedKernels.RangeGrain", x.Shape.Size, computeBound: false, () =>
+        {
+            c.Line($"for (int s = 0; s < {outer}; s++)");
+            c.Line("{");
+            c.Indent();
+            c.Line($"int i = from, at = s * {inner} + from;");
+            c.Line($"for (; i <= to - {v}.Count; i += {v}.Count, at += {v}.Count)");
+            c.Line($"    (new {v}({r}, i) + ({ElementwiseEmitter.FusedFormula(c, x, true, "at")})).CopyTo({r}, i);");
+            c.Line($"for (; i < to; i++, at++) {r}[i] += {ElementwiseEmitter.FusedFormula(c, x, false, "at")};");
+            c.Outdent();
+            c.Line("}");
+        });
     }
 }
 
