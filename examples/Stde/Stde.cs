@@ -147,7 +147,7 @@ public sealed class StdeAllenCahn : Example
     /// The training objective: fresh points of the ball and the source there on every <see cref="Resample"/>, the loss and its
     /// gradient from one compiled graph (inputs x [N, D], g [N, 1], θ), coordinates redrawn by the run's seed offset.
     /// </summary>
-    public sealed class Problem<T> : IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
+    public sealed class Problem<T> : ISegmentedObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly double[] _c;
         private readonly float[] _c32;
@@ -290,18 +290,39 @@ public sealed class StdeAllenCahn : Example
 
         public T Evaluate(T[] theta, T[] gradient)
         {
-            _copies.Start();
-            ParameterVector.CopyTo<T>(theta, _parameters);
-            _copies.Stop();
-            _graph.Start();
-            var outs = _gradient.Run<T>([_x, _g, .. _parameters], _seedOffset);
-            _graph.Stop();
+            var outs = Run(theta);
             _copies.Start();
             ParameterVector.Gather<T>(outs[1..], gradient);
             _copies.Stop();
             T loss = outs[0].Data[0];
             _gradient.Recycle(outs);   // copied out: the next run reuses the storage instead of allocating W₁-sized outputs again
             return loss;
+        }
+
+        /// <summary>The loss and the gradient tensors' own arrays (what Adam reads in place), valid until the next evaluation.</summary>
+        public T Evaluate(T[] theta, out IReadOnlyList<T[]> gradient)
+        {
+            var outs = Run(theta);
+            _lent = outs;
+            gradient = [.. outs[1..].Select(o => o.Data)];
+            return outs[0].Data[0];
+        }
+
+        /// <summary>The outputs of the last evaluation whose gradient arrays were lent out; given back at the next run.</summary>
+        private NDArray<T>[]? _lent;
+
+        /// <summary>Copies θ into the graph's parameter tensors and runs the gradient graph: (loss, ∂loss/∂θ…).</summary>
+        private NDArray<T>[] Run(T[] theta)
+        {
+            // The arrays lent at the last evaluation are no longer read: the run reuses their storage rather than allocating W₁-sized outputs.
+            if (_lent is not null) { _gradient.Recycle(_lent); _lent = null; }
+            _copies.Start();
+            ParameterVector.CopyTo<T>(theta, _parameters);
+            _copies.Stop();
+            _graph.Start();
+            var outs = _gradient.Run<T>([_x, _g, .. _parameters], _seedOffset);
+            _graph.Stop();
+            return outs;
         }
 
         /// <summary>Held-out points: <paramref name="count"/> points (a multiple of the batch, drawn batch by batch) and u* there.</summary>

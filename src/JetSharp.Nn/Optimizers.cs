@@ -32,11 +32,17 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>One step: updates <paramref name="theta"/> in place and returns the loss at the parameters the step started from.</summary>
     T Step(T[] theta, Objective<T> objective);
 
+    /// <summary>
+    /// One step on <paramref name="objective"/>'s <see cref="IObjective{T}.Evaluate"/> (what the trainer calls). An optimizer
+    /// may use more of what the objective offers: <see cref="Adam{T}"/> reads an <see cref="ISegmentedObjective{T}"/>'s gradient in place.
+    /// </summary>
+    T Step(T[] theta, IObjective<T> objective) => Step(theta, (objective ?? throw new ArgumentNullException(nameof(objective))).Evaluate);
+
     /// <summary>The objective changed (e.g. new collocation points): forget cached loss and gradient values.</summary>
     void ObjectiveChanged();
 
     /// <summary>
-    /// Whether every parameter was finite after the last <see cref="Step"/>, when the step found out while it wrote them;
+    /// Whether every parameter was finite after the last <see cref="Step(T[], Objective{T})"/>, when the step found out while it wrote them;
     /// null when it did not (the default), and the caller scans θ itself. Adam checks in its update pass, so the trainer's
     /// per-step check costs no second pass over θ (51 MB at 12.8 M float32 parameters).
     /// </summary>
@@ -46,7 +52,7 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// The state for writing a checkpoint right away: like <see cref="SaveState"/>, but its arrays may be the optimizer's
-    /// own (no copy), so it is valid only until the next <see cref="Step"/> and must not be modified. The trainer uses
+    /// own (no copy), so it is valid only until the next <see cref="Step(T[], Objective{T})"/> and must not be modified. The trainer uses
     /// it to write checkpoints of large models without doubling the optimizer's memory.
     /// </summary>
     OptimizerState SnapshotForWriting() => SaveState();
@@ -109,31 +115,69 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
     {
         ArgumentNullException.ThrowIfNull(theta);
         ArgumentNullException.ThrowIfNull(objective);
-        if (_m is null || _v is null) { _m = new T[theta.Length]; _v = new T[theta.Length]; }
-        else if (_m.Length != theta.Length)
-            throw new ShapeException($"Adam.Step: {theta.Length} parameters; the optimizer's moments were built for {_m.Length}.");
+        PrepareMoments(theta.Length);
         // The update clears the gradient for the next step in the same pass; a fresh or interrupted one is cleared here.
         if (_g is null || _g.Length != theta.Length) _g = new T[theta.Length];
         else if (_gradientDirty) Array.Clear(_g);
         var g = _g;
         _gradientDirty = true;
         T loss = objective(theta, g);
+        Apply(theta, [g], clear: true);
+        _gradientDirty = false;
+        return loss;
+    }
+
+    /// <summary>
+    /// One step on <paramref name="objective"/>; when it is an <see cref="ISegmentedObjective{T}"/>, its gradient is read
+    /// where the objective computed it (no copy into a flat vector, no clearing pass), with the same arithmetic as
+    /// <see cref="Step(T[], Objective{T})"/>, so θ and the moments come out bitwise the same.
+    /// </summary>
+    public T Step(T[] theta, IObjective<T> objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        if (objective is not ISegmentedObjective<T> segmented) return Step(theta, objective.Evaluate);
+        ArgumentNullException.ThrowIfNull(theta);
+        PrepareMoments(theta.Length);
+        T loss = segmented.Evaluate(theta, out var gradient);
+        long values = 0;
+        for (int i = 0; i < (gradient?.Count ?? 0); i++)
+            values += gradient![i]?.Length ?? throw new InvalidOperationException($"Adam.Step: gradient segment {i} of the objective '{objective.Architecture}' is null.");
+        if (gradient is null || values != theta.Length)
+            throw new ShapeException($"Adam.Step: the gradient segments of the objective '{objective.Architecture}' hold {values} values; θ has {theta.Length}.");
+        Apply(theta, gradient, clear: false);
+        return loss;
+    }
+
+    private void PrepareMoments(int parameters)
+    {
+        if (_m is null || _v is null) { _m = new T[parameters]; _v = new T[parameters]; }
+        else if (_m.Length != parameters)
+            throw new ShapeException($"Adam.Step: {parameters} parameters; the optimizer's moments were built for {_m.Length}.");
+    }
+
+    /// <summary>The update of θ and the moments from a gradient given as segments that concatenate to θ's length (and their clearing when asked).</summary>
+    private void Apply(T[] theta, IReadOnlyList<T[]> gradient, bool clear)
+    {
         T rate = T.CreateTruncating(LearningRate.At(Steps));
         Steps++;
         // Bias corrections folded into the step size (same result as correcting m and v separately).
         var k = Coefficients.For(rate, Steps, Beta1, Beta2, Epsilon);
-        var m = _m;
-        var v = _v;
+        var m = _m!;
+        var v = _v!;
         int nonFinite = 0;
         _finite = null;
-        VectorMath.For(theta.Length, (start, length) =>
+        int offset = 0;
+        foreach (var g in gradient)
         {
-            if (!Update(theta.AsSpan(start, length), m.AsSpan(start, length), v.AsSpan(start, length), g.AsSpan(start, length), k))
-                Volatile.Write(ref nonFinite, 1);
-        });
+            int at = offset;
+            VectorMath.For(g.Length, (start, length) =>
+            {
+                if (!Update(theta.AsSpan(at + start, length), m.AsSpan(at + start, length), v.AsSpan(at + start, length), g.AsSpan(start, length), k, clear))
+                    Volatile.Write(ref nonFinite, 1);
+            });
+            offset += g.Length;
+        }
         _finite = nonFinite == 0;
-        _gradientDirty = false;
-        return loss;
     }
 
     private bool? _finite;
@@ -167,13 +211,14 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
     }
 
     /// <summary>
-    /// One Adam update over a stretch of the vectors, in place, and the gradient cleared for the next step (in the same pass):
+    /// One Adam update over a stretch of the vectors, in place, and the gradient cleared for the next step in the same pass
+    /// when <paramref name="clear"/> (else left as it is):
     /// m ← b₁m + a₁g, v ← b₂v + (a₂g')g', θ ← θ − η(m/c₁)/(√(v/c₂) + ε) with g' = 0 where |g| &lt; t (the flush threshold) and
     /// g elsewhere, lane by lane with exactly these operations
     /// (no fused multiply-add), so the vector and scalar paths agree bitwise. <see cref="ScalarUpdate"/> is the reference.
     /// Returns whether every updated θ is finite (θ − θ is 0 exactly for finite θ and NaN otherwise, summed in the same pass).
     /// </summary>
-    internal static bool Update(Span<T> theta, Span<T> m, Span<T> v, Span<T> g, in Coefficients k)
+    internal static bool Update(Span<T> theta, Span<T> m, Span<T> v, Span<T> g, in Coefficients k, bool clear = true)
     {
         int i = 0;
         bool finite = true;
@@ -197,18 +242,19 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
                 var tj = vt[j] - rate * (mj / c1) / (Vector.SquareRoot(vj / c2) + eps);
                 vt[j] = tj;
                 check += tj - tj;
-                vg[j] = Vector<T>.Zero;
+                if (clear) vg[j] = Vector<T>.Zero;
             }
             finite = Vector.EqualsAll(check, Vector<T>.Zero);
             i = vt.Length * Vector<T>.Count;
         }
         ScalarUpdate(theta[i..], m[i..], v[i..], g[i..], k);
+        if (clear) g[i..].Clear();
         for (; i < theta.Length; i++) finite &= T.IsFinite(theta[i]);
         return finite;
     }
 
     /// <summary>The scalar Adam update (the tail of <see cref="Update"/>, and its reference in the tests).</summary>
-    internal static void ScalarUpdate(Span<T> theta, Span<T> m, Span<T> v, Span<T> g, in Coefficients k)
+    internal static void ScalarUpdate(Span<T> theta, Span<T> m, Span<T> v, ReadOnlySpan<T> g, in Coefficients k)
     {
         for (int i = 0; i < theta.Length; i++)
         {
@@ -216,7 +262,6 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
             m[i] = k.B1 * m[i] + k.A1 * g[i];
             v[i] = k.B2 * v[i] + k.A2 * gs * gs;
             theta[i] -= k.Rate * (m[i] / k.C1) / (T.Sqrt(v[i] / k.C2) + k.Eps);
-            g[i] = T.Zero;
         }
     }
 

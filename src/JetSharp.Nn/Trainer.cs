@@ -27,6 +27,22 @@ public interface IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
 }
 
 /// <summary>
+/// An objective that hands out ∂loss/∂θ as the arrays its graph computed it in (one per parameter tensor, in the order of
+/// θ) instead of copying them into one flat vector. An optimizer that reads them where they are (<see cref="Adam{T}"/>,
+/// through <see cref="IOptimizer{T}.Step(T[], IObjective{T})"/>) saves a pass over the gradient and its clearing each
+/// step: at 10⁷–10⁸ parameters (STDE's first layer) a visible share of the step. Other optimizers call <see cref="IObjective{T}.Evaluate"/>.
+/// </summary>
+public interface ISegmentedObjective<T> : IObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// The loss at θ on the current samples, and ∂loss/∂θ as segments whose concatenation is the vector
+    /// <see cref="IObjective{T}.Evaluate"/> writes. The arrays stay the objective's: valid until its next evaluation,
+    /// resample or error measurement, and to be read, not modified.
+    /// </summary>
+    T Evaluate(T[] theta, out IReadOnlyList<T[]> gradient);
+}
+
+/// <summary>
 /// A stretch of training with one optimizer. Samples are redrawn every <paramref name="ResampleEvery"/>
 /// steps (0: once, when the phase starts — what L-BFGS needs, since its line search and curvature
 /// pairs assume a fixed objective).
@@ -334,7 +350,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                     resampledThisRun = true;
                 }
 
-                double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective.Evaluate));
+                double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective));
                 // Adam reports θ's finiteness from its update pass; other optimizers get a scan here.
                 if (!double.IsFinite(loss) || !(optimizer.ParametersFiniteAfterStep ?? VectorMath.AllFinite<T>(Parameters)))
                 {

@@ -910,7 +910,8 @@ public static class BadInputCensus
         AddF("Adam with a NaN ε", () => new Adam<double>(LearningRate.Constant(0.1), epsilon: double.NaN), Range("epsilon", "NaN"));
         AddF("Adam with an infinite ε", () => new Adam<double>(LearningRate.Constant(0.1), epsilon: double.PositiveInfinity), Range("epsilon"));
         AddF("Adam.Step with null parameters", () => new Adam<double>(0.1).Step(null!, (t, g) => 0), Null("theta"));
-        AddF("Adam.Step with a null objective", () => new Adam<double>(0.1).Step([1.0], null!), Null("objective"));
+        AddF("Adam.Step with a null objective", () => new Adam<double>(0.1).Step([1.0], (Objective<double>)null!), Null("objective"));
+        AddF("Adam.Step with a null IObjective", () => new Adam<double>(0.1).Step([1.0], (IObjective<double>)null!), Null("objective"));
         Add("Adam.LoadState of null", () => new Adam<double>(0.1).LoadState(null!, 1), Null("state"));
         Add("Adam.LoadState of an L-BFGS state", () => new Adam<double>(0.1).LoadState(new Lbfgs<double>().SaveState(), 1), Arg("lbfgs", "adam"));
         AddF("Lbfgs with no memory", () => new Lbfgs<double>(memory: 0), Range("memory", "0"));
