@@ -69,18 +69,6 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// Adam (Kingma &amp; Ba 2015) with bias correction: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
 /// θ ← θ − η_t·m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ) and η_t from a <see cref="LearningRate"/> schedule.
 /// The moments and the update are computed in <typeparamref name="T"/>; the schedule and the bias corrections in double.
-/// <para>
-/// One departure from the textbook arithmetic, to keep the pass out of subnormal numbers (which cost the CPU a slow path
-/// per vector instruction, and .NET has no flush-to-zero switch): the term (1−β₂)g² is taken as 0 when
-/// |g| &lt; <see cref="SquareFlushBelow"/> = t = √(2·N/(1−β₂)), N the smallest normal number of T, where it would be below
-/// 2N and possibly subnormal. Tiny gradients are common: at D = 10⁶ the STDE first layer's weight gradients carry the
-/// inputs' 1/√D, and this pass took 6× as long as on ordinary values. Dropping terms below (1−β₂)t² changes v by less
-/// than t²·(1−β₂ᵗ) over all steps, so v̂ by less than t² and √v̂ by less than t, and the denominator √v̂ + ε by a
-/// relative t/ε at most: the rule is used only when t ≤ ε·u (u the unit roundoff of T), so the step changes by at
-/// most one rounding of that denominator (float32, β₂ = 0.999: t = 4.9·10⁻¹⁸, so any ε ≥ 8.1·10⁻¹¹, the default 10⁻⁸
-/// included; float64: t = 6.7·10⁻¹⁵³). With a smaller ε, t is 0 and the arithmetic is the textbook one (slow on
-/// subnormals, but exact). m and θ are computed exactly as written; NaN and ±∞ gradients are never flushed.
-/// </para>
 /// </summary>
 public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -185,36 +173,19 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
     /// <summary>Whether the last step left every parameter finite (checked in the update pass); null before the first step.</summary>
     public bool? ParametersFiniteAfterStep => _finite;
 
-    /// <summary>
-    /// The gradient magnitude below which (1−β₂)g² is taken as 0 (see the class notes): √(2N/(1−β₂)) with N the smallest
-    /// normal number of T, or 0 (nothing flushed) when that exceeds ε·u, u the unit roundoff of T.
-    /// </summary>
-    public T SquareFlushBelow => FlushThreshold(Beta2, Epsilon);
-
-    internal static T FlushThreshold(double beta2, double epsilon)
-    {
-        // u = 1 − (the float below 1) = 2⁻ᵖ; the smallest normal is the smallest subnormal times 2ᵖ⁻¹.
-        double u = double.CreateTruncating(T.One - T.BitDecrement(T.One));
-        double smallestNormal = double.CreateTruncating(T.Epsilon) * (0.5 / u);
-        double a2 = double.CreateTruncating(T.CreateTruncating(1 - beta2));
-        double t = Math.Sqrt(2 * smallestNormal / a2);
-        return t <= epsilon * u ? T.CreateTruncating(t) : T.Zero;
-    }
-
-    /// <summary>The constants of one update in T: rate, bias corrections c₁ = 1−β₁ᵗ and c₂ = 1−β₂ᵗ, β's, a = 1−β, ε, and the flush threshold.</summary>
-    internal readonly record struct Coefficients(T Rate, T C1, T C2, T B1, T B2, T A1, T A2, T Eps, T Flush)
+    /// <summary>The constants of one update in T: rate, bias corrections c₁ = 1−β₁ᵗ and c₂ = 1−β₂ᵗ, β's, a = 1−β, ε.</summary>
+    internal readonly record struct Coefficients(T Rate, T C1, T C2, T B1, T B2, T A1, T A2, T Eps)
     {
         public static Coefficients For(T rate, long step, double beta1, double beta2, double epsilon) =>
             new(rate, T.CreateTruncating(1 - Math.Pow(beta1, step)), T.CreateTruncating(1 - Math.Pow(beta2, step)),
                 T.CreateTruncating(beta1), T.CreateTruncating(beta2), T.CreateTruncating(1 - beta1), T.CreateTruncating(1 - beta2),
-                T.CreateTruncating(epsilon), FlushThreshold(beta2, epsilon));
+                T.CreateTruncating(epsilon));
     }
 
     /// <summary>
     /// One Adam update over a stretch of the vectors, in place, and the gradient cleared for the next step in the same pass
     /// when <paramref name="clear"/> (else left as it is):
-    /// m ← b₁m + a₁g, v ← b₂v + (a₂g')g', θ ← θ − η(m/c₁)/(√(v/c₂) + ε) with g' = 0 where |g| &lt; t (the flush threshold) and
-    /// g elsewhere, lane by lane with exactly these operations
+    /// m ← b₁m + a₁g, v ← b₂v + (a₂g)g, θ ← θ − η(m/c₁)/(√(v/c₂) + ε), lane by lane with exactly these operations
     /// (no fused multiply-add), so the vector and scalar paths agree bitwise. <see cref="ScalarUpdate"/> is the reference.
     /// Returns whether every updated θ is finite (θ − θ is 0 exactly for finite θ and NaN otherwise, summed in the same pass).
     /// </summary>
@@ -228,15 +199,13 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
             var vm = MemoryMarshal.Cast<T, Vector<T>>(m);
             var vv = MemoryMarshal.Cast<T, Vector<T>>(v);
             var vg = MemoryMarshal.Cast<T, Vector<T>>(g);
-            Vector<T> rate = new(k.Rate), c1 = new(k.C1), c2 = new(k.C2), b1 = new(k.B1), b2 = new(k.B2), a1 = new(k.A1), a2 = new(k.A2), eps = new(k.Eps),
-                flush = new(k.Flush);
+            Vector<T> rate = new(k.Rate), c1 = new(k.C1), c2 = new(k.C2), b1 = new(k.B1), b2 = new(k.B2), a1 = new(k.A1), a2 = new(k.A2), eps = new(k.Eps);
             var check = Vector<T>.Zero;
             for (int j = 0; j < vt.Length; j++)
             {
                 var gj = vg[j];
                 var mj = b1 * vm[j] + a1 * gj;
-                var gs = Vector.AndNot(gj, Vector.LessThan(Vector.Abs(gj), flush));   // g', as ScalarUpdate's Flushed
-                var vj = b2 * vv[j] + a2 * gs * gs;
+                var vj = b2 * vv[j] + a2 * gj * gj;
                 vm[j] = mj;
                 vv[j] = vj;
                 var tj = vt[j] - rate * (mj / c1) / (Vector.SquareRoot(vj / c2) + eps);
@@ -258,15 +227,11 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
     {
         for (int i = 0; i < theta.Length; i++)
         {
-            T gs = Flushed(g[i], k.Flush);
             m[i] = k.B1 * m[i] + k.A1 * g[i];
-            v[i] = k.B2 * v[i] + k.A2 * gs * gs;
+            v[i] = k.B2 * v[i] + k.A2 * g[i] * g[i];
             theta[i] -= k.Rate * (m[i] / k.C1) / (T.Sqrt(v[i] / k.C2) + k.Eps);
         }
     }
-
-    /// <summary>g, or 0 when |g| &lt; t (false for NaN, so NaN passes through).</summary>
-    internal static T Flushed(T g, T t) => T.Abs(g) < t ? T.Zero : g;
 
     public void ObjectiveChanged() { }
 

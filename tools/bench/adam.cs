@@ -2,7 +2,10 @@
 #:property TreatWarningsAsErrors=false
 // Adam's update pass on ordinary and on tiny gradients. Run from the repository root:
 //     dotnet run -c Release tools/bench/adam.cs [PARAMETERS [BLOCKS]]
-// PARAMETERS float32 parameters (default 128 000 000, the STDE model at D = 10⁶), one Adam<float> (default ε = 10⁻⁸).
+// PARAMETERS float32 parameters (default 128 033 281, the STDE model at D = 10⁶), one Adam<float> (default ε = 10⁻⁸).
+// What it showed (stde7 round, docs/examples/stde.md): tiny gradients make the pass ≈ 2.4× slower at 4.8·10⁷ parameters
+// (subnormal (1−β₂)g²), but at 1.28·10⁸ the pass costs ≈ 1 s of CPU per step on ordinary values too — 10× the
+// per-element cost at 4.8·10⁷ — and the STDE gradients at D = 10⁶ are not tiny enough to make subnormals.
 // Each step's objective copies a prepared gradient into Adam's buffer; that copy is timed on its own and subtracted,
 // so what is reported is Adam.Step less the objective: the update pass. Gradients: "ordinary" uniform in ±10⁻³, and
 // "tiny" uniform in ±10⁻²⁰ (the textbook (1−β₂)g² is subnormal in float32). Blocks of 3 steps alternate between the two
@@ -12,7 +15,7 @@ using System.Diagnostics;
 using System.Globalization;
 using JetSharp.Nn;
 
-int n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 128_000_000;
+int n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 128_033_281;
 int blocks = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 var rng = new Random(1);
 float[] ordinary = new float[n], tiny = new float[n];
