@@ -84,7 +84,9 @@ public static class PointKernels
     /// <summary>
     /// tanh of each lane, for the element loops of per-point regions (tanh computed inside a fused loop, not as a
     /// separate pass): the backend's formula (<c>Transcendental.Tanh</c>) — x + x·P(x²)/Q(x²) for |x| &lt; 0.625, else
-    /// ±(1 − 2/(e^{2|x|} + 1)) — with the vector exponential.
+    /// ±(1 − 2/(e^{2|x|} + 1)) — with an exponential inlined into the loop for double (<see cref="ExpForTanh"/>; a call to
+    /// <c>Vector512.Exp</c> spills the loop's 512-bit values to the stack, and the same loop ran 2–3× slower in some processes
+    /// than in others — likely stack slots split across cache lines) and <c>Vector512.Exp</c> for float.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, INumber<T>
@@ -100,7 +102,7 @@ public static class PointKernels
         var s = x * x;
         var p = ((Vector512.Create(-9.64399179425052238628e-1) * s + Vector512.Create(-9.92877231001918586564e1)) * s + Vector512.Create(-1.61468768441708447952e3)) * s;
         var q = ((s + Vector512.Create(1.12811678491632931402e2)) * s + Vector512.Create(2.23548839060100448583e3)) * s + Vector512.Create(4.84406305325125486048e3);
-        var e = Vector512.Exp(Vector512.Abs(x + x)) + Vector512<double>.One;
+        var e = ExpForTanh(Vector512.Abs(x + x)) + Vector512<double>.One;
         // One division for both branches: p/q where |x| < 0.625, 2/(e + 1) elsewhere (NaN fails the test: NaN/…).
         var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625));
         var ratio = Vector512.ConditionalSelect(small, p, Vector512.Create(2.0)) / Vector512.ConditionalSelect(small, q, e);
@@ -111,6 +113,46 @@ public static class PointKernels
         return Vector512.ConditionalSelect(small, near, big);
     }
 
+
+    /// <summary>
+    /// e^a for a ≥ 0 (or NaN), as <see cref="TanhDouble"/> needs it: a is capped at <see cref="TanhExpCap"/>, where
+    /// 1 − 2/(e^a + 1) already rounds to 1, so nothing overflows. a = n·ln 2 + r with n = round(a / ln 2) and |r| ≤ ln 2 / 2
+    /// (ln 2 in two parts, so r is exact), e^r by its Taylor series to r¹³ (truncation below 10⁻¹⁷ relative), times 2ⁿ
+    /// built in the exponent bits. Inlined, so a tanh loop keeps its vectors in registers; tanh through it is as accurate
+    /// as through <c>Vector512.Exp</c> (tested), whose special cases this range never meets. NaN stays NaN (r is NaN).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ExpForTanh(Vector512<double> a)
+    {
+        var cap = Vector512.Create(TanhExpCap);
+        a = Vector512.ConditionalSelect(Vector512.GreaterThan(a, cap), cap, a);
+        // Adding 1.5·2⁵² rounds a / ln 2 to an integer n held in the low mantissa bits.
+        var shifter = Vector512.Create(6755399441055744.0);
+        var k = Vector512.FusedMultiplyAdd(a, Vector512.Create(1.4426950408889634), shifter);
+        var n = k - shifter;
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-6.93147180369123816490e-01), a);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.90821492927058770002e-10), r);
+        var p = Vector512.Create(1.0 / 6227020800.0);                               // 1/13!
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 479001600.0));   // 1/12!
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        // 2ⁿ: n (0 ≤ n ≤ 73) shifted into the exponent field, plus the bias.
+        var scale = (Vector512.ShiftLeft(k.AsInt64(), 52) + Vector512.Create(1023L << 52)).AsDouble();
+        return p * scale;
+    }
+
+    /// <summary>Where <see cref="ExpForTanh"/> caps its argument 2|x|: tanh(x) rounds to ±1 from |x| ≈ 19.1 on.</summary>
+    private const double TanhExpCap = 50.0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> TanhSingle(Vector512<float> x)
