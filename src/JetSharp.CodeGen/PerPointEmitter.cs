@@ -158,7 +158,7 @@ internal static class PerPointEmitter
         Func<Node, string> name, Func<Node, string> listing, Action<string, string> member)
     {
         string t = run.T, method = $"PerPointRegion{index}";
-        int n = region.Points, block = region.Block, perChunk = n / block / region.Chunks;
+        int n = region.Points, block = region.Block, blocks = n / block, chunks = region.Chunks;
         run.Line("");
         run.Line($"// Per-point region {index}: {region.Nodes.Count} nodes over {n} points in blocks of {block}" +
                  (region.Chunks > 1 ? $", {region.Chunks} chunks on separate cores" : "") + $" ({method}).");
@@ -289,7 +289,8 @@ internal static class PerPointEmitter
             }
         }
 
-        sub.Line($"for (int blk = chunk * {perChunk}; blk < (chunk + 1) * {perChunk}; blk++)");
+        // Chunk c takes blocks [c · blocks / chunks, (c + 1) · blocks / chunks): every block once, whatever the count.
+        sub.Line(chunks == 1 ? $"for (int blk = 0; blk < {blocks}; blk++)" : $"for (int blk = chunk * {blocks} / {chunks}; blk < (chunk + 1) * {blocks} / {chunks}; blk++)");
         sub.Line("{");
         sub.Indent();
         sub.Line($"int b0 = blk * {block};");
@@ -346,7 +347,7 @@ internal static class PerPointEmitter
         sub.Line("}");
 
         var m = new StringBuilder();
-        m.Append($"/// <summary>Per-point region {index}: blocks chunk · {perChunk} … (chunk + 1) · {perChunk} − 1 of {block} of the {n} points (called by Run).</summary>\n");
+        m.Append($"/// <summary>Per-point region {index}: {(chunks == 1 ? "the" : $"chunk {{chunk}} of {chunks} of the")} {blocks} blocks of {block} of the {n} points (called by Run).</summary>\n");
         m.Append($"private static void {method}(int chunk, {t}[][] io)\n{{\n");
         foreach (var line in prologue) m.Append("    ").Append(line).Append('\n');
         for (int s = 0; s < slots.Count; s++)

@@ -103,6 +103,20 @@ public class PerPointRegionTests
     }
 
     [Fact]
+    public void AnOddNumberOfBlocksSplitIntoTwoChunksCoversEveryBlock()
+    {
+        // 80 points = 5 blocks of 16, enough products for two chunks: chunk 0 takes blocks 0–1, chunk 1 blocks 2–4 (an
+        // even split of 5 blocks used to drop the last one).
+        var net = Mlp.Create(3, [32, 32], 1, Activation.Tanh, seed: 6);
+        var f = EmittedGraphTests.MlpWithParameters(net, 80);
+        var lap = DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed);
+        var loss = Tracer.Function(xs => [Fn.Sum(Fn.Square(JetSharp.Transforms.Inline.Apply(lap, xs)[0]))], [.. lap.Inputs.Select(i => i.Shape)]);
+        var grad = Vjp.Grad(loss);
+        Assert.Contains("over 80 points in blocks of 16, 2 chunks", EmittedGraph.Compile(grad).Source);
+        AgreesWithInterpreterAndNodeByNode(grad, [Randn(1, 80, 3), .. net.Parameters.Cast<NDArray<double>>()], minRegions: 1);
+    }
+
+    [Fact]
     public void ValuesReadAfterAReductionOverThePointsAreWrittenOutAndAgree()
     {
         // y = (h − mean_points h)·W2 with h = tanh(x·W1 + b): the mean needs every point, so h leaves the first region
