@@ -112,6 +112,8 @@ public static class CSharpEmitter
         // Compiled code runs per-point regions as loops over blocks of points (PerPointEmitter): the region's nodes
         // move together, after the point-free values they read; the other nodes keep their order.
         var regionOf = new Dictionary<Node, PerPointRegion>();
+        // A region whose chunks run in the same call as the next region's (PerPointRegion.RunsBeside): that one.
+        var partnerOf = new Dictionary<PerPointRegion, PerPointRegion>();
         if (library && options.PerPointLoops)
         {
             var emitterOf = live.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => emitters[p.i]);
@@ -119,6 +121,7 @@ public static class CSharpEmitter
             live = [.. steps.SelectMany(s => s is PerPointRegion r ? r.Nodes : [(Node)s])];
             emitters = [.. live.Select(n => emitterOf[n])];
             foreach (var r in steps.OfType<PerPointRegion>()) foreach (var n in r.Nodes) regionOf[n] = r;
+            foreach (var r in steps.OfType<PerPointRegion>()) if (r.RunsBeside is { } first) partnerOf[first] = r;
         }
         // Compiled code fuses chains of elementwise arithmetic: a node read once, by a same-shape arithmetic node,
         // is not stored but computed inside its consumer's vector loop (see ElementwiseEmitter).
@@ -131,7 +134,7 @@ public static class CSharpEmitter
         var consumer = new Dictionary<Node, Node>();
         foreach (var c in live) foreach (var x in c.Inputs) consumer[x] = c;
         for (int n = live.Count - 1; n >= 0; n--)
-            readAt[n] = regionOf.TryGetValue(live[n], out var region) ? index[region.Nodes[^1]]   // a region reads at its end
+            readAt[n] = regionOf.TryGetValue(live[n], out var region) ? index[partnerOf.GetValueOrDefault(region, region).Nodes[^1]]   // a region reads when it runs
                 : fused.Contains(live[n]) ? readAt[index[consumer[live[n]]]] : n;
         // Last use of each node in emission order (outputs live to the end), for buffer reuse.
         var lastUse = new Dictionary<Node, int>();
@@ -140,6 +143,7 @@ public static class CSharpEmitter
         foreach (var o in graph.Outputs) lastUse[o] = int.MaxValue;
         var bufferLastUse = new Dictionary<string, int>();
         var regionIndex = new Dictionary<PerPointRegion, int>();
+        var launches = new List<PerPointEmitter.RegionLaunch>();
 
         for (int n = 0; n < live.Count; n++)
         {
@@ -149,11 +153,18 @@ public static class CSharpEmitter
             {
                 // The whole region is written at its last node; its outputs' buffers live until their last reader.
                 if (node != region.Nodes[^1]) { values[node] = new Operand(null, null, false); continue; }
-                PerPointEmitter.Emit(region, regionIndex[region] = regionIndex.Count, graph.DType, ctx, values,
+                var launch = PerPointEmitter.Emit(region, regionIndex[region] = regionIndex.Count, graph.DType, ctx, values,
                     x => names.Claim($"{Identifier(x.Op.Name)}_{x.Id}"), Listing, (key, code) => members.TryAdd(key, code));
+                // A region that runs beside the next one waits for it: both are called together.
+                launches.Add(launch);
+                if (!partnerOf.ContainsKey(region))
+                {
+                    PerPointEmitter.Launch(launches, ctx, (key, code) => members.TryAdd(key, code));
+                    launches.Clear();
+                }
                 foreach (var x in region.Nodes)
                     if (values.GetValueOrDefault(x) is { Owned: true, Array: { } output })
-                        bufferLastUse[output] = Math.Max(bufferLastUse.GetValueOrDefault(output, -1), lastUse.GetValueOrDefault(x, n));
+                        bufferLastUse[output] = Math.Max(bufferLastUse.GetValueOrDefault(output, -1), Math.Max(lastUse.GetValueOrDefault(x, n), readAt[n]));
                 foreach (var dead in bufferLastUse.Where(kv => kv.Value <= n).Select(kv => kv.Key).ToList())
                 {
                     ctx.Release(dead);

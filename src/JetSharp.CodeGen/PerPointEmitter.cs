@@ -149,16 +149,20 @@ internal sealed class PointContext
 /// </summary>
 internal static class PerPointEmitter
 {
+    /// <summary>A region written but not yet run: its method, the argument array (an expression), its chunks and the additions of its partial sums.</summary>
+    public sealed record RegionLaunch(int Index, string Method, string Args, int Chunks, List<string> PartialSums);
+
     /// <summary>
-    /// Emits <paramref name="region"/> (number <paramref name="index"/> of the class) into <paramref name="run"/>;
-    /// <paramref name="values"/> receives the value of every region output, <paramref name="name"/> names a node,
-    /// <paramref name="member"/> adds a member to the class.
+    /// Emits <paramref name="region"/> (number <paramref name="index"/> of the class): its outputs allocated (and
+    /// cleared) in <paramref name="run"/>, its method added to the class, and returns what <see cref="Launch"/> needs to
+    /// call it. <paramref name="values"/> receives the value of every region output, <paramref name="name"/> names a
+    /// node, <paramref name="member"/> adds a member to the class.
     /// </summary>
-    public static void Emit(PerPointRegion region, int index, DType dtype, EmitContext run, Dictionary<Node, Operand> values,
+    public static RegionLaunch Emit(PerPointRegion region, int index, DType dtype, EmitContext run, Dictionary<Node, Operand> values,
         Func<Node, string> name, Func<Node, string> listing, Action<string, string> member)
     {
         string t = run.T, method = $"PerPointRegion{index}";
-        int n = region.Points, block = region.Block, perChunk = n / block / region.Chunks;
+        int n = region.Points, block = region.Block, blocks = n / block, chunks = region.Chunks;
         run.Line("");
         run.Line($"// Per-point region {index}: {region.Nodes.Count} nodes over {n} points in blocks of {block}" +
                  (region.Chunks > 1 ? $", {region.Chunks} chunks on separate cores" : "") + $" ({method}).");
@@ -289,7 +293,8 @@ internal static class PerPointEmitter
             }
         }
 
-        sub.Line($"for (int blk = chunk * {perChunk}; blk < (chunk + 1) * {perChunk}; blk++)");
+        // Chunk c takes blocks [c · blocks / chunks, (c + 1) · blocks / chunks): every block once, whatever the count.
+        sub.Line(chunks == 1 ? $"for (int blk = 0; blk < {blocks}; blk++)" : $"for (int blk = chunk * {blocks} / {chunks}; blk < (chunk + 1) * {blocks} / {chunks}; blk++)");
         sub.Line("{");
         sub.Indent();
         sub.Line($"int b0 = blk * {block};");
@@ -346,7 +351,7 @@ internal static class PerPointEmitter
         sub.Line("}");
 
         var m = new StringBuilder();
-        m.Append($"/// <summary>Per-point region {index}: blocks chunk · {perChunk} … (chunk + 1) · {perChunk} − 1 of {block} of the {n} points (called by Run).</summary>\n");
+        m.Append($"/// <summary>Per-point region {index}: {(chunks == 1 ? "the" : $"chunk <c>chunk</c> of {chunks} of the")} {blocks} blocks of {block} of the {n} points (called by Run).</summary>\n");
         m.Append($"private static void {method}(int chunk, {t}[][] io)\n{{\n");
         foreach (var line in prologue) m.Append("    ").Append(line).Append('\n');
         for (int s = 0; s < slots.Count; s++)
@@ -359,12 +364,40 @@ internal static class PerPointEmitter
         m.Append('}');
         member(method, m.ToString());
 
-        string args = $"new {t}[][] {{ {string.Join(", ", io)} }}";
-        if (region.Chunks > 1) run.Line($"PointKernels.ForChunks({region.Chunks}, {method}, {args});");
-        else run.Line($"{method}(0, {args});");
+        var adds = new List<string>();
         foreach (var (x, parts) in partials)
             for (int c = 1; c < parts.Length; c++)
-                run.Line($"EmittedKernels.Add<{t}>({parts[0]}.AsSpan(0, {x.Shape.Size}), {parts[c]}.AsSpan(0, {x.Shape.Size}), {parts[0]}.AsSpan(0, {x.Shape.Size}));");
+                adds.Add($"EmittedKernels.Add<{t}>({parts[0]}.AsSpan(0, {x.Shape.Size}), {parts[c]}.AsSpan(0, {x.Shape.Size}), {parts[0]}.AsSpan(0, {x.Shape.Size}));");
+        return new RegionLaunch(index, method, $"new {t}[][] {{ {string.Join(", ", io)} }}", region.Chunks, adds);
+    }
+
+    /// <summary>
+    /// Writes the call that runs <paramref name="launches"/> (regions prepared by <see cref="Emit"/>, whose outputs
+    /// are allocated and cleared), then the additions of their chunks' partial sums in chunk order. Several regions
+    /// (independent of each other, with the same chunk count: <see cref="PerPointRegion.RunsBeside"/>) share one
+    /// parallel call: chunk c of each runs on the same core, one region after the other, through a method of the class.
+    /// </summary>
+    public static void Launch(IReadOnlyList<RegionLaunch> launches, EmitContext run, Action<string, string> member)
+    {
+        var first = launches[0];
+        string t = run.T;
+        if (launches.Count == 1)
+            run.Line(first.Chunks > 1 ? $"PointKernels.ForChunks({first.Chunks}, {first.Method}, {first.Args});" : $"{first.Method}(0, {first.Args});");
+        else
+        {
+            if (launches.Any(l => l.Chunks != first.Chunks))
+                throw new InvalidOperationException("CodeGen: regions run in one call must have the same chunk count.");
+            string method = "PerPointRegions" + string.Join("And", launches.Select(l => l.Index));
+            var m = new StringBuilder();
+            m.Append($"/// <summary>Chunk <c>chunk</c> of the per-point regions {string.Join(", ", launches.Select(l => l.Index))}, which read nothing of each other (called by Run).</summary>\n");
+            m.Append($"private static void {method}(int chunk, {t}[][][] io)\n{{\n");
+            for (int i = 0; i < launches.Count; i++) m.Append($"    {launches[i].Method}(chunk, io[{i}]);\n");
+            m.Append('}');
+            member(method, m.ToString());
+            run.Line($"PointKernels.ForChunks({first.Chunks}, {method}, new {t}[][][] {{ {string.Join(", ", launches.Select(l => l.Args))} }});");
+        }
+        foreach (var l in launches)
+            foreach (var add in l.PartialSums) run.Line(add);
     }
 
     /// <summary>Most vector operations of a value recomputed in each of its readers instead of stored (<see cref="Recomputed"/>).</summary>

@@ -84,7 +84,9 @@ public static class PointKernels
     /// <summary>
     /// tanh of each lane, for the element loops of per-point regions (tanh computed inside a fused loop, not as a
     /// separate pass): the backend's formula (<c>Transcendental.Tanh</c>) — x + x·P(x²)/Q(x²) for |x| &lt; 0.625, else
-    /// ±(1 − 2/(e^{2|x|} + 1)) — with the vector exponential.
+    /// ±(1 − 2/(e^{2|x|} + 1)) — with an exponential inlined into the loop for double (<see cref="ExpForTanh(Vector512{double})"/>; a call to
+    /// <c>Vector512.Exp</c> spills the loop's 512-bit values to the stack, and the same loop ran 2–3× slower in some processes
+    /// than in others — likely stack slots split across cache lines); float likewise.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, INumber<T>
@@ -100,7 +102,7 @@ public static class PointKernels
         var s = x * x;
         var p = ((Vector512.Create(-9.64399179425052238628e-1) * s + Vector512.Create(-9.92877231001918586564e1)) * s + Vector512.Create(-1.61468768441708447952e3)) * s;
         var q = ((s + Vector512.Create(1.12811678491632931402e2)) * s + Vector512.Create(2.23548839060100448583e3)) * s + Vector512.Create(4.84406305325125486048e3);
-        var e = Vector512.Exp(Vector512.Abs(x + x)) + Vector512<double>.One;
+        var e = ExpForTanh(Vector512.Abs(x + x)) + Vector512<double>.One;
         // One division for both branches: p/q where |x| < 0.625, 2/(e + 1) elsewhere (NaN fails the test: NaN/…).
         var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625));
         var ratio = Vector512.ConditionalSelect(small, p, Vector512.Create(2.0)) / Vector512.ConditionalSelect(small, q, e);
@@ -112,13 +114,79 @@ public static class PointKernels
     }
 
 
+    /// <summary>
+    /// e^a for a ≥ 0 (or NaN), as <see cref="TanhDouble"/> needs it: a is capped at <see cref="TanhExpCap"/>, where
+    /// 1 − 2/(e^a + 1) already rounds to 1, so nothing overflows. a = n·ln 2 + r with n = round(a / ln 2) and |r| ≤ ln 2 / 2
+    /// (ln 2 in two parts, so r is exact), e^r by its Taylor series to r¹³ (truncation below 10⁻¹⁷ relative), times 2ⁿ
+    /// built in the exponent bits. Inlined, so a tanh loop keeps its vectors in registers; tanh through it is as accurate
+    /// as through <c>Vector512.Exp</c> (tested), whose special cases this range never meets. NaN stays NaN (r is NaN).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> ExpForTanh(Vector512<double> a)
+    {
+        var cap = Vector512.Create(TanhExpCap);
+        a = Vector512.ConditionalSelect(Vector512.GreaterThan(a, cap), cap, a);
+        // Adding 1.5·2⁵² rounds a / ln 2 to an integer n held in the low mantissa bits.
+        var shifter = Vector512.Create(6755399441055744.0);
+        var k = Vector512.FusedMultiplyAdd(a, Vector512.Create(1.4426950408889634), shifter);
+        var n = k - shifter;
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-6.93147180369123816490e-01), a);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-1.90821492927058770002e-10), r);
+        var p = Vector512.Create(1.0 / 6227020800.0);                               // 1/13!
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 479001600.0));   // 1/12!
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 39916800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 3628800.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 362880.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 40320.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 5040.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 720.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 120.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 24.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0 / 6.0));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<double>.One);
+        // 2ⁿ: n (0 ≤ n ≤ 73) shifted into the exponent field, plus the bias.
+        var scale = (Vector512.ShiftLeft(k.AsInt64(), 52) + Vector512.Create(1023L << 52)).AsDouble();
+        return p * scale;
+    }
+
+    /// <summary>
+    /// The float counterpart of <see cref="ExpForTanh(Vector512{double})"/>: n = round(a / ln 2) by adding 1.5·2²³, ln 2 in
+    /// two parts (Cephes' split), the Taylor series of e^r to r⁷ (truncation below 10⁻⁸ relative), 2ⁿ in the exponent bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpForTanh(Vector512<float> a)
+    {
+        var cap = Vector512.Create((float)TanhExpCap);
+        a = Vector512.ConditionalSelect(Vector512.GreaterThan(a, cap), cap, a);
+        var shifter = Vector512.Create(12582912.0f);
+        var k = Vector512.FusedMultiplyAdd(a, Vector512.Create(1.44269504f), shifter);
+        var n = k - shifter;
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), a);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
+        var p = Vector512.Create(1.0f / 5040);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 720));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 120));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 24));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.0f / 6));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(0.5f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        var scale = (Vector512.ShiftLeft(k.AsInt32(), 23) + Vector512.Create(127 << 23)).AsSingle();
+        return p * scale;
+    }
+
+    /// <summary>Where <see cref="ExpForTanh(Vector512{double})"/> caps its argument 2|x|: tanh(x) rounds to ±1 from |x| ≈ 19.1 on (float: 9.1).</summary>
+    private const double TanhExpCap = 50.0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> TanhSingle(Vector512<float> x)
     {
         var s = x * x;
         var p = ((Vector512.Create(-9.64399179425052238628e-1f) * s + Vector512.Create(-9.92877231001918586564e1f)) * s + Vector512.Create(-1.61468768441708447952e3f)) * s;
         var q = ((s + Vector512.Create(1.12811678491632931402e2f)) * s + Vector512.Create(2.23548839060100448583e3f)) * s + Vector512.Create(4.84406305325125486048e3f);
-        var e = Vector512.Exp(Vector512.Abs(x + x)) + Vector512<float>.One;
+        var e = ExpForTanh(Vector512.Abs(x + x)) + Vector512<float>.One;
         // One division for both branches: p/q where |x| < 0.625, 2/(e + 1) elsewhere (NaN fails the test: NaN/…).
         var small = Vector512.LessThan(Vector512.Abs(x), Vector512.Create(0.625f));
         var ratio = Vector512.ConditionalSelect(small, p, Vector512.Create(2.0f)) / Vector512.ConditionalSelect(small, q, e);

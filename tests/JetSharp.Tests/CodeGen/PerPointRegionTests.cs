@@ -60,6 +60,9 @@ public class PerPointRegionTests
         var emitted = EmittedGraph.Compile(g);
         // 256 interior points in blocks of 16 on two cores; the weight gradients are accumulated per chunk.
         Assert.Contains("over 256 points in blocks of 16, 2 chunks", emitted.Source);
+        // The 64 boundary points read nothing of the interior region: split the same way, they run in the same call.
+        Assert.Contains("over 64 points in blocks of 16, 2 chunks", emitted.Source);
+        Assert.Contains("PointKernels.ForChunks(2, PerPointRegions0And1, ", emitted.Source);
         Assert.Contains("PointKernels.AddTransposedProduct", emitted.Source);
         if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
         {
@@ -100,6 +103,41 @@ public class PerPointRegionTests
         var grad = Vjp.Grad(loss);
         NDArray<double>[] inputs = [Randn(1, points, 3), .. net.Parameters.Cast<NDArray<double>>()];
         AgreesWithInterpreterAndNodeByNode(grad, inputs, minRegions: points == 37 ? 0 : 1);
+    }
+
+    [Fact]
+    public void AnOddNumberOfBlocksSplitIntoTwoChunksCoversEveryBlock()
+    {
+        // 80 points = 5 blocks of 16, enough products for two chunks: chunk 0 takes blocks 0–1, chunk 1 blocks 2–4 (an
+        // even split of 5 blocks used to drop the last one).
+        var net = Mlp.Create(3, [32, 32], 1, Activation.Tanh, seed: 6);
+        var f = EmittedGraphTests.MlpWithParameters(net, 80);
+        var lap = DifferentialOperator.Laplacian().Build(f, Strategy.Collapsed);
+        var loss = Tracer.Function(xs => [Fn.Sum(Fn.Square(JetSharp.Transforms.Inline.Apply(lap, xs)[0]))], [.. lap.Inputs.Select(i => i.Shape)]);
+        var grad = Vjp.Grad(loss);
+        Assert.Contains("over 80 points in blocks of 16, 2 chunks", EmittedGraph.Compile(grad).Source);
+        AgreesWithInterpreterAndNodeByNode(grad, [Randn(1, 80, 3), .. net.Parameters.Cast<NDArray<double>>()], minRegions: 1);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ASecondRegionRunsInTheFirstOnesCallOnlyWhenItReadsNothingOfIt(bool readsTheFirst)
+    {
+        // Two 64-wide layers at 256 points (two chunks), then a layer at 48 other points (three blocks) whose bias is either a parameter
+        // or the mean of the first region's output over its points (a reduction of the first region).
+        var g = Tracer.Function(xs =>
+        {
+            var h = Fn.Tanh(Fn.MatMul(Fn.Tanh(Fn.MatMul(xs[0], xs[1]) * 0.125), xs[2]) * 0.125);
+            var bias = readsTheFirst ? Fn.Sum(h, [0], keepDims: true) * (1.0 / 256) : xs[4];
+            var z = Fn.Tanh(Fn.MatMul(xs[3], xs[1]) + bias);
+            return [Fn.Sum(h * h), Fn.Sum(z * z)];
+        }, [new Shape(256, 64), new Shape(64, 64), new Shape(64, 64), new Shape(48, 64), new Shape(1, 64)]);
+        NDArray<double>[] inputs = [Randn(1, 256, 64), Randn(2, 64, 64), Randn(3, 64, 64), Randn(4, 48, 64), Randn(5, 1, 64)];
+        var source = EmittedGraph.Compile(g).Source;
+        Assert.Contains("over 256 points in blocks of 16, 2 chunks", source);
+        Assert.Equal(!readsTheFirst, source.Contains("PointKernels.ForChunks(2, PerPointRegions0And1, "));
+        AgreesWithInterpreterAndNodeByNode(g, inputs, minRegions: 2);
     }
 
     [Fact]
