@@ -536,6 +536,12 @@ internal static unsafe class GemmDriver<T, TK>
         // 25% faster, since the packing pass is gone). A stored transposed would make every k step
         // touch a new cache line for only MR elements, so that case is packed into slivers.
         bool packA = p.CsA != 1;
+        // The C tile of the next kernel call is prefetched when C is read (beta ≠ 0, and every k block after the first),
+        // or is written but larger than L2 and so misses on every store: a short-K product with a tall C (the stde
+        // example's xᵀ·δ, a 51 MB C) otherwise waits on memory at the end of every call (one core, float32
+        // 100000×100×128 with A stored transposed: 65–69 → 73–75 % of peak). A C that stays in L2 is only written
+        // and the store buffer hides it; prefetching it there measured slower (1020×100×128: 90 → 87.5 %).
+        bool prefetchCFirst = p.Beta != T.Zero || (long)(m1 - m0) * (n1 - n0) * sizeof(T) > CacheSizes.Current.L2;
 
         for (int jc = n0; jc < n1; jc += bl.NC)
         {
@@ -568,16 +574,16 @@ internal static unsafe class GemmDriver<T, TK>
                     {
                         GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                     else
                     {
                         // Only a partial bottom sliver is packed: reading it in place would run past
-                        // the last row of A.
-                        if (fullRows < mc)
+                        // the last row of A. Not even that when the partial-row kernel takes all of it (no right edge).
+                        if (fullRows < mc && (mc - fullRows > TK.PartRows || nc % NR != 0))
                             GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                 }
             }
@@ -621,14 +627,13 @@ internal static unsafe class GemmDriver<T, TK>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
         T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0,
-        GemmPrefetch ahead)
+        GemmPrefetch ahead, bool prefetchC)
     {
         int MR = TK.MR, NR = TK.NR, half = NR / 2;
         int fullCols = nc / NR * NR;
         int calls = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
         ahead.Spread(calls);
         int tileBytes = NR * sizeof(T);
-        bool prefetchC = beta != T.Zero;
 
         // Right edge of full slivers: [fullCols, fullCols + edgeHalf) by a direct half panel, then edgeRest columns.
         int edge = nc - fullCols;
@@ -660,10 +665,7 @@ internal static unsafe class GemmDriver<T, TK>
             {
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
-                    // When C is read (beta ≠ 0), the C tile of the next call is brought in while this one computes:
-                    // a product with a short K and a tall C (the stde example's xᵀ·δ accumulated into a 51 MB
-                    // gradient) otherwise waits on memory at the end of every call. With beta = 0 C is only written
-                    // and the store buffer hides that; prefetching it there measured a few percent slower.
+                    // The C tile of the next call is brought in while this one computes (see prefetchC in RunRange).
                     if (prefetchC)
                     {
                         if (jr + NR < fullCols) GemmPrefetch.Tile(ct + jr + NR, ldc, MR, tileBytes);
@@ -671,6 +673,17 @@ internal static unsafe class GemmDriver<T, TK>
                     }
                     ahead.Next();
                     TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
+                }
+            }
+            else if (mr <= TK.PartRows)
+            {
+                // Bottom partial sliver of a few rows: the partial-row kernel, straight into C. A is read where the
+                // full slivers read it (in place, or the packed partial sliver, which is aEdge).
+                T* aRows = a + ir / MR * sliverStride;
+                for (int jr = 0; jr < fullCols; jr += NR)
+                {
+                    ahead.Next();
+                    TK.Part(kc, aRows, rsA, csA, mr, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
                 }
             }
             else
