@@ -239,6 +239,16 @@ internal unsafe struct GemmPrefetch
         return default;
     }
 
+    /// <summary>op(B) steps [p0, p0 + steps) × columns [j0, j0 + cols) of <paramref name="p"/>, or nothing for a gathered B.</summary>
+    public static GemmPrefetch RegionB<T>(in GemmProblem<T> p, int p0, int steps, int j0, int cols) where T : unmanaged
+    {
+        if (!Sse.IsSupported || cols <= 0 || steps <= 0) return default;
+        byte* start = (byte*)(p.B + p0 * p.RsB + j0 * p.CsB);
+        if (p.CsB == 1) return Make(start, p.RsB * sizeof(T), steps, cols * sizeof(T));
+        if (p.RsB == 1) return Make(start, p.CsB * sizeof(T), cols, steps * sizeof(T));
+        return default;
+    }
+
     private static GemmPrefetch Make(byte* start, nint stride, int runs, int bytes)
     {
         var r = new GemmPrefetch { _base = start, _stride = stride, _runs = runs, _bytes = bytes };

@@ -559,15 +559,27 @@ internal static unsafe class GemmDriver<T, TK>
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
                     T* aBlock = p.A + ic * p.RsA + pc * p.CsA;
-                    // A stored transposed: the A block the next macro-kernel packs (the next row block, else the first
-                    // one of the next k block) is brought towards L2 a little before each kernel call of this one. Its
-                    // kc source rows are mc elements each, too short and too many for the hardware prefetchers. (Row-major
-                    // A, read in place, streams well without it; prefetching it measured 1.5–2 ms slower on the stde
-                    // example's [100, 10⁵]·[10⁵, 128].)
-                    var ahead = !packA ? default
-                        : ic + mc < m1 ? GemmPrefetch.Region(p, ic + mc, Math.Min(mcMax, m1 - ic - mc), pc, kc)
-                        : pc + kc < p.K ? GemmPrefetch.Region(p, m0, Math.Min(mcMax, m1 - m0), pc + kc, Math.Min(kcMax, p.K - pc - kc))
-                        : default;
+                    // Software prefetch (into L2, a little before each kernel call of this macro-kernel) of what the next
+                    // pass packs from memory:
+                    // - A stored transposed: the A block the next macro-kernel packs (the next row block, else the first one
+                    //   of the next k block). Its kc source rows are mc elements each, too short and too many for the
+                    //   hardware prefetchers. (Row-major A, read in place, streams well without it; prefetching it measured
+                    //   1.5–2 ms slower on the stde example's [100, 10⁵]·[10⁵, 128], and again 72–75 % against 76–81 %
+                    //   of one core's peak.)
+                    // - Otherwise, when this range packs its own B̃ and has a single row block: the source of the next k
+                    //   block's (else column block's) B̃. There the packing of every k block waited on memory between two
+                    //   short macro-kernels (the long-K product's parts: [100, 25000]·[25000, 128], one core 80 → 82–83 %).
+                    GemmPrefetch ahead = default;
+                    if (packA)
+                    {
+                        if (ic + mc < m1) ahead = GemmPrefetch.Region(p, ic + mc, Math.Min(mcMax, m1 - ic - mc), pc, kc);
+                        else if (pc + kc < p.K) ahead = GemmPrefetch.Region(p, m0, Math.Min(mcMax, m1 - m0), pc + kc, Math.Min(kcMax, p.K - pc - kc));
+                    }
+                    else if (sharedB == null && mBlocks == 1)
+                    {
+                        if (pc + kc < p.K) ahead = GemmPrefetch.RegionB(p, pc + kc, Math.Min(kcMax, p.K - pc - kc), jc, nc);
+                        else if (jc + bl.NC < n1) ahead = GemmPrefetch.RegionB(p, 0, kcMax, jc + bl.NC, Math.Min(bl.NC, n1 - jc - bl.NC));
+                    }
                     int fullRows = mc / MR * MR;
                     T* cBlock = p.C + ic * p.Ldc + jc;
                     if (packA)
