@@ -630,7 +630,9 @@ internal static unsafe class GemmDriver<T, TK>
     /// scratch tile, merged. (Before: one whole NR-wide or half-width tile into scratch, merged: a 50-wide float32 C
     /// computed 64 columns.) The bottom partial sliver (mr &lt; MR rows, A packed with zero rows) runs the same kernels on
     /// the same columns, through the scratch tile (the dot kernel on A in place, limited to its mr rows), so each
-    /// element's bits do not depend on M. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
+    /// element's bits do not depend on M; its full column tiles take the partial-row kernel instead when
+    /// mr ≤ PartRows (A where the full slivers read it, mr rows stored straight into C), which sums as the full kernel
+    /// does. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
     /// fullCols…nc−1 of this block: the direct half panel (full slivers only) writes columns fullCols…fullCols+NR/2−1
     /// with fullCols + NR/2 ≤ nc; the dot kernel writes min(DotRows, mr − i) rows × r scalars at columns
     /// fullCols + edgeHalf + j, j &lt; r; merges write mr rows × the valid columns only.
