@@ -28,11 +28,13 @@ public sealed record GemmNamedShape(string Name, int M, int K, int N, bool Trans
 {
     /// <summary>
     /// The stde example's first layer (issue 22), float32 in the example: the forward product x·W₁ = [100, 10⁵]·[10⁵, 128]
-    /// (the long-K path) and the weight gradient xᵀ·δ = [10⁵, 100]·[100, 128] accumulated into the existing gradient.
+    /// (the long-K path) and the weight gradient xᵀ·δ = [10⁵, 100]·[100, 128] (A = x stored [100, 10⁵]), written fresh
+    /// (beta 0, as the example's graph runs it: checked on the example at D = 10⁵) and accumulated into an existing gradient.
     /// </summary>
     public static IReadOnlyList<GemmNamedShape> Stde { get; } =
     [
         new("stde x·W1", 100, 100_000, 128),
+        new("stde xT·d", 100_000, 100, 128, TransA: true),
         new("stde xT·d +=", 100_000, 100, 128, TransA: true, Beta: 1),
     ];
 }
@@ -267,7 +269,7 @@ public static class GemmBenchmark
                 var shapes = (options.Shapes ?? (from m in options.Ms from k in options.Ks from n in options.Ns select (M: m, K: k, N: n)).ToList())
                     .Where(s => provider != GemmProvider.Naive || s.M <= options.NaiveMaxM)
                     .ToList();
-                if (shapes.Count == 0) continue;
+                if (shapes.Count == 0 && (provider == GemmProvider.Naive || options.Named.Count == 0)) continue;
                 Warmup(provider, dt);
                 var all = shapes.Select(s => new GemmNamedShape("", s.M, s.K, s.N))
                     .Concat(provider == GemmProvider.Naive ? [] : options.Named);

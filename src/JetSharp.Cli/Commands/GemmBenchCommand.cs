@@ -11,24 +11,28 @@ public static class GemmBenchCommand
     public static Command Create(Option<bool> quick)
     {
         var command = new Command("gemm", "GFLOP/s of the managed GEMM, OpenBLAS (if installed) and a naive loop next to the measured FMA peak.");
-        var shapes = new Option<(int M, int K, int N)[]?>("--shapes")
+        var shapes = new Option<GemmNamedShape[]?>("--shapes")
         {
-            Description = "Measure exactly these products, M×K×N each, instead of the sweep and the named shapes, e.g. 8192x768x50,256x768x768 [default: the M×K×N sweep and the named shapes].",
-            HelpName = "MxKxN,...",
+            Description = "Measure exactly these products, M×K×N each, instead of the sweep and the named shapes, e.g. 8192x768x50,256x768x768; " +
+                "a suffix t reads A stored transposed (K×M), + accumulates into C (beta 1): 100000x100x128t is the stde example's xᵀ·δ " +
+                "[default: the M×K×N sweep and the named shapes].",
+            HelpName = "MxKxN[t][+],...",
             CustomParser = r =>
             {
                 string token = string.Join(",", r.Tokens.Select(t => t.Value));
-                var list = new List<(int, int, int)>();
+                var list = new List<GemmNamedShape>();
                 foreach (string item in token.Split(',', StringSplitOptions.RemoveEmptyEntries))
                 {
-                    var d = item.Split('x', '×', 'X');
+                    string dims = item.TrimEnd('t', 'T', '+');
+                    string suffix = item[dims.Length..].ToLowerInvariant();
+                    var d = dims.Split('x', '×', 'X');
                     if (d.Length != 3 || !int.TryParse(d[0], out int m) || !int.TryParse(d[1], out int k) || !int.TryParse(d[2], out int n)
-                        || m < 1 || k < 1 || n < 1)
+                        || m < 1 || k < 1 || n < 1 || suffix.Length > 2 || suffix.Distinct().Count() != suffix.Length)
                     {
-                        r.AddError($"--shapes expects M×K×N products such as 8192x768x50, got '{item}'.");
+                        r.AddError($"--shapes expects M×K×N products such as 8192x768x50 or 100000x100x128t+, got '{item}'.");
                         return null;
                     }
-                    list.Add((m, k, n));
+                    list.Add(new GemmNamedShape(suffix.Length == 0 ? "" : item, m, k, n, TransA: suffix.Contains('t'), Beta: suffix.Contains('+') ? 1 : 0));
                 }
                 return list.ToArray();
             },
@@ -46,7 +50,7 @@ public static class GemmBenchCommand
         return command;
     }
 
-    public static int Run(bool quick, (int M, int K, int N)[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false)
+    public static int Run(bool quick, GemmNamedShape[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false)
     {
         AnsiConsole.Write(new Rule("[bold]GEMM benchmark[/]").LeftJustified());
         var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "dtype", "M", "K", "N", "GFLOP/s", "of FMA peak");
@@ -62,9 +66,10 @@ public static class GemmBenchCommand
             var o = quick ? GemmBenchmarkOptions.Quick(OnResult) : new GemmBenchmarkOptions { OnResult = OnResult };
             o = new GemmBenchmarkOptions
             {
-                Ms = o.Ms, Ks = o.Ks, Ns = o.Ns, Shapes = shapes,
+                Ms = o.Ms, Ks = o.Ks, Ns = o.Ns,
+                Shapes = shapes?.Where(s => s.Name.Length == 0).Select(s => (s.M, s.K, s.N)).ToArray(),
                 DTypes = dtypes is null ? o.DTypes : dtypes.Select(d => d == "float32" ? DType.Float32 : DType.Float64).ToArray(),
-                Named = shapes is null ? o.Named : [],
+                Named = shapes is null ? o.Named : shapes.Where(s => s.Name.Length > 0).ToArray(),
                 Providers = managedOnly ? [JetSharp.Backend.GemmProvider.Managed] : o.Providers,
                 NaiveMaxM = o.NaiveMaxM, Repeats = repeats ?? o.Repeats, MinSampleSeconds = o.MinSampleSeconds,
                 PeakSeconds = o.PeakSeconds, CpuTime = cpuTime, OnResult = OnResult,
@@ -85,7 +90,7 @@ public static class GemmBenchCommand
         }
         if (shapes is not null)
             foreach (var r in report.Results)   // one line per product, easy to collect from A/B runs
-                AnsiConsole.WriteLine(FormattableString.Invariant($"shape {r.Provider} {r.DType.Name()} {r.M}x{r.K}x{r.N}: {r.Milliseconds:0.000} ms, {r.GFlops:0.0} GFLOP/s, {100 * r.FractionOfPeak:0.0} % of peak"));
+                AnsiConsole.WriteLine(FormattableString.Invariant($"shape {r.Provider} {r.DType.Name()} {r.Name ?? $"{r.M}x{r.K}x{r.N}"}: {r.Milliseconds:0.000} ms, {r.GFlops:0.0} GFLOP/s, {100 * r.FractionOfPeak:0.0} % of peak"));
         foreach (var r in report.Results.Where(r => r.Provider == JetSharp.Backend.GemmProvider.Managed && r.Name is not null))
             AnsiConsole.MarkupLine(Markup.Escape($"managed {r.DType.Name()} {r.Name} ({r.M}×{r.K}×{r.N}): {r.Milliseconds:0.00} ms, {r.FractionOfPeak:P0} of peak"));
         return 0;

@@ -43,6 +43,17 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee
     /// rows × cols scalars of C.
     /// </summary>
     static abstract void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>Most rows per <see cref="Part"/> call; 0 when the kernel has no partial-row kernel.</summary>
+    static abstract int PartRows { get; }
+
+    /// <summary>
+    /// <paramref name="rows"/> (1 … PartRows) rows × NR columns of C, each element summed exactly as <see cref="Full"/>
+    /// sums it (so a row's bits do not depend on which kernel computed it): for the bottom sliver of a product whose M
+    /// leaves only a few rows past the last full sliver (M = 100 with 12-row slivers: 4), which the full kernel would
+    /// compute padded to MR rows. Reads only rows 0 … rows − 1 of A and writes only those rows of C.
+    /// </summary>
+    static abstract void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta);
 }
 
 /// <summary>Element-type dispatch for fused multiply-add; the typeof checks fold away at JIT time.</summary>
@@ -114,9 +125,13 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int MR => 12;
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
+    public static int PartRows => 4;
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
+
+    public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
+        => GemmPart.Rows4<T>(kc, a, rsA, csA, rows, b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -235,9 +250,13 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
     public static int MR => 8;
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
+    public static int PartRows => 4;
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
+
+    public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
+        => GemmPart.Rows4<T>(kc, a, rsA, csA, rows, b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
@@ -357,6 +376,10 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int MR => 6;
     public static int NR => 2 * Vector256<T>.Count;
     public static int DotRows => 3;
+    public static int PartRows => 0;
+
+    public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
+        => throw new NotSupportedException("The AVX2 kernel has no partial-row kernel.");
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => GemmDot.Rows3<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
@@ -462,6 +485,10 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
     public static int MR => 4;
     public static int NR => 2 * Vector<T>.Count;
     public static int DotRows => 0;
+    public static int PartRows => 0;
+
+    public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
+        => throw new NotSupportedException("The portable kernel has no partial-row kernel.");
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => throw new NotSupportedException("The portable kernel has no dot-product edge.");
@@ -614,5 +641,53 @@ internal static unsafe class GemmDot
         c += ldc; Simd.PutScalar(c, r10, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r11, alpha, beta);
         if (rows < 3) return;
         c += ldc; Simd.PutScalar(c, r20, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r21, alpha, beta);
+    }
+}
+
+/// <summary>
+/// The partial-row kernel of the AVX-512 kernels (<see cref="IGemmKernel{T}.Part"/>): up to 4 rows × 2 zmm. Its 8
+/// accumulators cover the FMA latency × throughput product of a core with one 512-bit FMA per cycle (Zen 4) twice and
+/// of one with two (Zen 5) once. Each accumulator is summed from zero in k order with fused multiply-adds and stored
+/// through <c>Simd.Put</c>, as in the full kernels.
+/// Memory: A is read only at a[r·rsA + p·csA] for r &lt; rows (the offsets of missing rows are 0: row 0 is read again
+/// and its sums discarded), B at b[p·NR … p·NR + NR − 1], C written at rows r &lt; rows, columns 0 … NR − 1.
+/// </summary>
+internal static unsafe class GemmPart
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows4<T>(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint w = Vector512<T>.Count;
+        nint r1 = rows > 1 ? rsA : 0, r2 = rows > 2 ? 2 * rsA : 0, r3 = rows > 3 ? 3 * rsA : 0;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            Vector512<T> b1 = Vector512.Load(b + w);
+            Vector512<T> x = Vector512.Create(a[0]);
+            c00 = Simd.Fma(x, b0, c00); c01 = Simd.Fma(x, b1, c01);
+            x = Vector512.Create(a[r1]);
+            c10 = Simd.Fma(x, b0, c10); c11 = Simd.Fma(x, b1, c11);
+            x = Vector512.Create(a[r2]);
+            c20 = Simd.Fma(x, b0, c20); c21 = Simd.Fma(x, b1, c21);
+            x = Vector512.Create(a[r3]);
+            c30 = Simd.Fma(x, b0, c30); c31 = Simd.Fma(x, b1, c31);
+            a += csA; b += 2 * w;
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        Simd.Put(c, c00, va, vb, readC); Simd.Put(c + w, c01, va, vb, readC);
+        if (rows < 2) return;
+        c += ldc;
+        Simd.Put(c, c10, va, vb, readC); Simd.Put(c + w, c11, va, vb, readC);
+        if (rows < 3) return;
+        c += ldc;
+        Simd.Put(c, c20, va, vb, readC); Simd.Put(c + w, c21, va, vb, readC);
+        if (rows < 4) return;
+        c += ldc;
+        Simd.Put(c, c30, va, vb, readC); Simd.Put(c + w, c31, va, vb, readC);
     }
 }

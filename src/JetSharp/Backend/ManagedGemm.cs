@@ -536,6 +536,12 @@ internal static unsafe class GemmDriver<T, TK>
         // 25% faster, since the packing pass is gone). A stored transposed would make every k step
         // touch a new cache line for only MR elements, so that case is packed into slivers.
         bool packA = p.CsA != 1;
+        // The C tile of the next kernel call is prefetched when C is read (beta ≠ 0, and every k block after the first),
+        // or is written but larger than L2 and so misses on every store: a short-K product with a tall C (the stde
+        // example's xᵀ·δ, a 51 MB C) otherwise waits on memory at the end of every call (one core, float32
+        // 100000×100×128 with A stored transposed: 65–69 → 73–75 % of peak). A C that stays in L2 is only written
+        // and the store buffer hides it; prefetching it there measured slower (1020×100×128: 90 → 87.5 %).
+        bool prefetchCFirst = p.Beta != T.Zero || (long)(m1 - m0) * (n1 - n0) * sizeof(T) > CacheSizes.Current.L2;
 
         for (int jc = n0; jc < n1; jc += bl.NC)
         {
@@ -553,31 +559,43 @@ internal static unsafe class GemmDriver<T, TK>
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
                     T* aBlock = p.A + ic * p.RsA + pc * p.CsA;
-                    // A stored transposed: the A block the next macro-kernel packs (the next row block, else the first
-                    // one of the next k block) is brought towards L2 a little before each kernel call of this one. Its
-                    // kc source rows are mc elements each, too short and too many for the hardware prefetchers. (Row-major
-                    // A, read in place, streams well without it; prefetching it measured 1.5–2 ms slower on the stde
-                    // example's [100, 10⁵]·[10⁵, 128].)
-                    var ahead = !packA ? default
-                        : ic + mc < m1 ? GemmPrefetch.Region(p, ic + mc, Math.Min(mcMax, m1 - ic - mc), pc, kc)
-                        : pc + kc < p.K ? GemmPrefetch.Region(p, m0, Math.Min(mcMax, m1 - m0), pc + kc, Math.Min(kcMax, p.K - pc - kc))
-                        : default;
+                    // Software prefetch (into L2, a little before each kernel call of this macro-kernel) of what the next
+                    // pass packs from memory:
+                    // - A stored transposed: the A block the next macro-kernel packs (the next row block, else the first one
+                    //   of the next k block). Its kc source rows are mc elements each, too short and too many for the
+                    //   hardware prefetchers. (Row-major A, read in place, streams well without it; prefetching it measured
+                    //   1.5–2 ms slower on the stde example's [100, 10⁵]·[10⁵, 128], and again 72–75 % against 76–81 %
+                    //   of one core's peak.)
+                    // - Otherwise, when this range packs its own B̃ and has a single row block: the source of the next k
+                    //   block's (else column block's) B̃. There the packing of every k block waited on memory between two
+                    //   short macro-kernels (the long-K product's parts: [100, 25000]·[25000, 128], one core 80 → 82–83 %).
+                    GemmPrefetch ahead = default;
+                    if (packA)
+                    {
+                        if (ic + mc < m1) ahead = GemmPrefetch.Region(p, ic + mc, Math.Min(mcMax, m1 - ic - mc), pc, kc);
+                        else if (pc + kc < p.K) ahead = GemmPrefetch.Region(p, m0, Math.Min(mcMax, m1 - m0), pc + kc, Math.Min(kcMax, p.K - pc - kc));
+                    }
+                    else if (sharedB == null && mBlocks == 1)
+                    {
+                        if (pc + kc < p.K) ahead = GemmPrefetch.RegionB(p, pc + kc, Math.Min(kcMax, p.K - pc - kc), jc, nc);
+                        else if (jc + bl.NC < n1) ahead = GemmPrefetch.RegionB(p, 0, kcMax, jc + bl.NC, Math.Min(bl.NC, n1 - jc - bl.NC));
+                    }
                     int fullRows = mc / MR * MR;
                     T* cBlock = p.C + ic * p.Ldc + jc;
                     if (packA)
                     {
                         GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                     else
                     {
                         // Only a partial bottom sliver is packed: reading it in place would run past
-                        // the last row of A.
-                        if (fullRows < mc)
+                        // the last row of A. Not even that when the partial-row kernel takes all of it (no right edge).
+                        if (fullRows < mc && (mc - fullRows > TK.PartRows || nc % NR != 0))
                             GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                 }
             }
@@ -612,7 +630,9 @@ internal static unsafe class GemmDriver<T, TK>
     /// scratch tile, merged. (Before: one whole NR-wide or half-width tile into scratch, merged: a 50-wide float32 C
     /// computed 64 columns.) The bottom partial sliver (mr &lt; MR rows, A packed with zero rows) runs the same kernels on
     /// the same columns, through the scratch tile (the dot kernel on A in place, limited to its mr rows), so each
-    /// element's bits do not depend on M. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
+    /// element's bits do not depend on M; its full column tiles take the partial-row kernel instead when
+    /// mr ≤ PartRows (A where the full slivers read it, mr rows stored straight into C), which sums as the full kernel
+    /// does. Bounds: every store into C is inside rows ir…ir+mr−1 and columns
     /// fullCols…nc−1 of this block: the direct half panel (full slivers only) writes columns fullCols…fullCols+NR/2−1
     /// with fullCols + NR/2 ≤ nc; the dot kernel writes min(DotRows, mr − i) rows × r scalars at columns
     /// fullCols + edgeHalf + j, j &lt; r; merges write mr rows × the valid columns only.
@@ -621,14 +641,13 @@ internal static unsafe class GemmDriver<T, TK>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
         T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0,
-        GemmPrefetch ahead)
+        GemmPrefetch ahead, bool prefetchC)
     {
         int MR = TK.MR, NR = TK.NR, half = NR / 2;
         int fullCols = nc / NR * NR;
         int calls = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
         ahead.Spread(calls);
         int tileBytes = NR * sizeof(T);
-        bool prefetchC = beta != T.Zero;
 
         // Right edge of full slivers: [fullCols, fullCols + edgeHalf) by a direct half panel, then edgeRest columns.
         int edge = nc - fullCols;
@@ -660,10 +679,7 @@ internal static unsafe class GemmDriver<T, TK>
             {
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
-                    // When C is read (beta ≠ 0), the C tile of the next call is brought in while this one computes:
-                    // a product with a short K and a tall C (the stde example's xᵀ·δ accumulated into a 51 MB
-                    // gradient) otherwise waits on memory at the end of every call. With beta = 0 C is only written
-                    // and the store buffer hides that; prefetching it there measured a few percent slower.
+                    // The C tile of the next call is brought in while this one computes (see prefetchC in RunRange).
                     if (prefetchC)
                     {
                         if (jr + NR < fullCols) GemmPrefetch.Tile(ct + jr + NR, ldc, MR, tileBytes);
@@ -671,6 +687,17 @@ internal static unsafe class GemmDriver<T, TK>
                     }
                     ahead.Next();
                     TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
+                }
+            }
+            else if (mr <= TK.PartRows)
+            {
+                // Bottom partial sliver of a few rows: the partial-row kernel, straight into C. A is read where the
+                // full slivers read it (in place, or the packed partial sliver, which is aEdge).
+                T* aRows = a + ir / MR * sliverStride;
+                for (int jr = 0; jr < fullCols; jr += NR)
+                {
+                    ahead.Next();
+                    TK.Part(kc, aRows, rsA, csA, mr, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
                 }
             }
             else

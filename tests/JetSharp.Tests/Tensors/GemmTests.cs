@@ -428,6 +428,41 @@ public partial class GemmTests
     }
 
     [Fact]
+    public unsafe void Prefetch_RegionB_CoversEveryLineOfTheNextBBlock()
+    {
+        // The lines of op(B) steps [p0, p0 + steps) × columns [j0, j0 + cols), counted directly, against those issued:
+        // the same set, each line issued once, or twice where two runs meet inside it (runs a few bytes apart).
+        static void Verify(bool transB, int k, int n, int p0, int steps, int j0, int cols, int calls)
+        {
+            int ldb = transB ? k + 3 : n + 5;
+            var b = new float[(transB ? n : k) * ldb];
+            fixed (float* pb = b)
+            {
+                var p = new GemmProblem<float> { B = pb, RsB = transB ? 1 : ldb, CsB = transB ? ldb : 1, K = k, N = n };
+                var expected = new HashSet<nint>();
+                for (int q = p0; q < p0 + steps; q++)
+                    for (int j = j0; j < j0 + cols; j++)
+                        expected.Add((nint)(pb + q * p.RsB + j * p.CsB) & ~(nint)63);
+                var region = GemmPrefetch.RegionB(p, p0, steps, j0, cols);
+                region.Spread(calls);
+                Assert.True(region.PerCall * calls >= expected.Count, "the calls do not cover the region");
+                var seen = new List<nint>();
+                while (region.TryAdvance(out byte* line)) seen.Add((nint)line);
+                int runs = transB ? cols : steps;
+                Assert.InRange(seen.Count, expected.Count, expected.Count + runs - 1);
+                Assert.True(expected.SetEquals(seen), $"transB={transB} steps {p0}+{steps} columns {j0}+{cols}: lines differ");
+            }
+        }
+        if (!Sse.IsSupported) return;
+        Verify(transB: false, k: 3000, n: 128, p0: 1024, steps: 1024, j0: 0, cols: 128, calls: 36);
+        Verify(transB: false, k: 300, n: 1000, p0: 7, steps: 13, j0: 33, cols: 500, calls: 5);
+        Verify(transB: true, k: 3000, n: 70, p0: 1500, steps: 1500, j0: 3, cols: 64, calls: 12);
+        var none = GemmPrefetch.RegionB(new GemmProblem<float> { RsB = 1, CsB = 1 }, 0, 5, 0, 0);
+        none.Spread(4);
+        Assert.False(none.TryAdvance(out _));
+    }
+
+    [Fact]
     public void Partition_SplitsTheLongDimension_AndKeepsSmallProblemsSerial()
     {
         Assert.Equal((1, 1), GemmDriver<float, Vector256Kernel<float>>.Partition(8, 8, 8, 2));
