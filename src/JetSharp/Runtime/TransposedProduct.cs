@@ -14,15 +14,22 @@ namespace JetSharp.Runtime;
 /// Cᵀ [n, m] goes to a per-thread workspace and is transposed into C, m·n elements against m·k·n multiply-adds.
 /// </summary>
 /// <remarks>
-/// Every element is the same dot product over k in the same order, so on the GEMM's register-tile path the result is
-/// the same bits; where either orientation takes an edge kernel of another summation order it differs by rounding.
-/// The primal and collapsed products of a collapsed Taylor graph ([N, width] and [1, N, width] by each layer's weight)
+/// Only shapes whose rows and columns are multiples of <see cref="Alignment"/> qualify, so the result is the untransposed
+/// product's bits. The primal and collapsed products of a collapsed Taylor graph ([N, width] and [1, N, width] by each layer's weight)
 /// are such products.
 /// </remarks>
 internal sealed class TransposedProduct
 {
     /// <summary>Most rows (all batch axes folded) a product may have to run transposed.</summary>
     public const int MaxRows = 64;
+
+    /// <summary>
+    /// Rows and columns must be multiples of this: a multiple of the register tile's width on every GEMM path (NR = 8–32
+    /// elements), so neither orientation has right-edge columns, whose kernels sum in another order. Each element is
+    /// then the same multiply-add chain over k either way, and the transposed product gives the untransposed one's bits
+    /// (a batch chunked into fewer rows gives the unchunked result exactly).
+    /// </summary>
+    public const int Alignment = 32;
 
     private readonly PreparedWeight _weight;
 
@@ -41,7 +48,8 @@ internal sealed class TransposedProduct
     /// <summary>
     /// The products among <paramref name="nodes"/> to run transposed: a matmul with A not transposed, a rank-2 constant
     /// right operand shared by every batch item, at most <see cref="MaxRows"/> rows, at least twice as many columns as rows
-    /// (so the transposed product is the taller one) and k ≥ 8. Products of one weight share its prepared layout.
+    /// (so the transposed product is the taller one), both multiples of <see cref="Alignment"/>, and k ≥ 8. Products of
+    /// one weight share its prepared layout.
     /// </summary>
     public static Dictionary<Node, TransposedProduct> Plan(IEnumerable<Node> nodes)
     {
@@ -55,7 +63,7 @@ internal sealed class TransposedProduct
                 || !MatMulKernel.FoldsIntoOneProduct(a.Shape, w.Shape, false, node.Shape)) continue;
             int n = node.Shape[^1], k = a.Shape[^1];
             long rows = n == 0 ? 0 : node.Shape.Size / n;
-            if (rows < 1 || rows > MaxRows || n < 2 * rows || k < 8) continue;
+            if (rows < 1 || rows > MaxRows || n < 2 * rows || k < 8 || rows % Alignment != 0 || n % Alignment != 0) continue;
             if (!weights.TryGetValue((w, mm.TransposeB), out var prepared))
                 weights[(w, mm.TransposeB)] = prepared = new PreparedWeight((ConstantOp)w.Op, mm.TransposeB, n, k);
             plan[node] = new TransposedProduct(prepared, (int)rows, n, k);

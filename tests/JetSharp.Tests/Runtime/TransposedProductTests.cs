@@ -38,9 +38,10 @@ public class TransposedProductTests
     [Theory]
     [InlineData(new[] { 32, 40 }, 96, false)]        // one matrix of rows
     [InlineData(new[] { 1, 32, 48 }, 128, false)]    // a collapsed [1, N, width] operand
-    [InlineData(new[] { 2, 3, 5, 20 }, 70, false)]   // batch axes folded into 30 rows, ragged tiles
-    [InlineData(new[] { 64, 33 }, 130, true)]        // the most rows; W stored [n, k] and used transposed
-    [InlineData(new[] { 1, 9 }, 8, true)]            // a single row, k just at its floor
+    [InlineData(new[] { 2, 4, 8, 20 }, 160, false)]  // batch axes folded into 64 rows (the most), ragged k
+    [InlineData(new[] { 64, 33 }, 128, true)]        // W stored [n, k] and used transposed
+    [InlineData(new[] { 32, 8 }, 64, true)]          // k just at its floor
+    [InlineData(new[] { 32, 300 }, 768, false)]      // several row slivers of Wᵀ and a long k
     public void AFewRowsByAConstantRunTransposedAndMatchTheDefinition(int[] a, int n, bool transposeB)
     {
         var shape = new Shape(a);
@@ -55,12 +56,15 @@ public class TransposedProductTests
         for (int i = 0; i < direct.Length; i++)
             Assert.True(Math.Abs(Math.Tanh(direct[i]) - y.Data[i]) <= 1e-12, $"element {i}: {y.Data[i]} vs tanh({direct[i]})");
         Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+        // The same bits as the product run untransposed (the reference executor).
+        Assert.Equal(new Executable(g64, fuse: false).Run(x)[0].Data, y.Data);
 
         // float32: the same products in single precision, against the double-precision definition.
         var (g32, _) = Product(shape, n, transposeB, DType.Float32);
         var exe32 = new Executable(g32);
         Assert.Equal(1, exe32.TransposedProducts);
         var y32 = exe32.Run(x.To<float>())[0];
+        Assert.Equal(new Executable(g32, fuse: false).Run(x.To<float>())[0].Data, y32.Data);
         for (int i = 0; i < direct.Length; i++)
             Assert.True(Math.Abs(Math.Tanh(direct[i]) - y32.Data[i]) <= 2e-5 * (1 + Math.Sqrt(k)), $"float32 element {i}: {y32.Data[i]} vs tanh({direct[i]})");
 
@@ -71,9 +75,11 @@ public class TransposedProductTests
     }
 
     [Theory]
-    [InlineData(new[] { 65, 40 }, 200, false, false)]   // more rows than the limit
-    [InlineData(new[] { 32, 40 }, 63, false, false)]    // fewer than twice as many columns as rows
+    [InlineData(new[] { 96, 40 }, 256, false, false)]   // more rows than the limit
+    [InlineData(new[] { 64, 40 }, 96, false, false)]    // fewer than twice as many columns as rows
     [InlineData(new[] { 32, 7 }, 96, false, false)]     // k below its floor
+    [InlineData(new[] { 30, 40 }, 96, false, false)]    // rows not a multiple of the alignment (edge kernels would round otherwise)
+    [InlineData(new[] { 32, 40 }, 100, true, false)]    // columns not a multiple of the alignment
     [InlineData(new[] { 32, 40 }, 96, false, true)]     // the weight is an input, not a constant
     public void OtherProductsRunAsBefore(int[] a, int n, bool transposeB, bool weightAsInput)
     {
@@ -82,24 +88,19 @@ public class TransposedProductTests
     }
 
     [Fact]
-    public void TheReferenceExecutorDoesNotTransposeAndAgrees()
+    public void TheReferenceExecutorDoesNotTranspose()
     {
-        var shape = new Shape(16, 24);
-        var (g, _) = Product(shape, 80, false, DType.Float64);
-        var plain = new Executable(g, fuse: false);
-        Assert.Equal(0, plain.TransposedProducts);
-        var x = TestUtil.Randn(5, 16, 24);
-        var a = new Executable(g).Run(x)[0];
-        var b = plain.Run(x)[0];
-        for (int i = 0; i < a.Size; i++) Assert.True(Math.Abs(a.Data[i] - b.Data[i]) <= 1e-14, $"element {i}: {a.Data[i]} vs {b.Data[i]}");
+        var (g, _) = Product(new Shape(32, 24), 96, false, DType.Float64);
+        Assert.Equal(1, new Executable(g).TransposedProducts);
+        Assert.Equal(0, new Executable(g, fuse: false).TransposedProducts);
     }
 
     [Fact]
     public void ACollapsedLaplacianWithTransposedPrimalAndCollapsedProductsMatchesNestedAd()
     {
-        // Widths well above the rows (N = 6), so each layer's primal [N, width] and collapsed [1, N, width] products qualify.
-        var net = Mlp.Create(5, [48, 40, 32], 1, Activation.Tanh, seed: 2, DType.Float64);
-        var x = TestUtil.Randn(9, 6, 5);
+        // N = 32 points and widths of 64–96, so each layer's primal [N, width] and collapsed [1, N, width] products qualify.
+        var net = Mlp.Create(5, [96, 64, 64], 1, Activation.Tanh, seed: 2, DType.Float64);
+        var x = TestUtil.Randn(9, 32, 5);
         var traced = Tracer.Function(v => net.Apply(v), x.Shape, DType.Float64);
         var collapsed = new Executable(DifferentialOperator.Laplacian().Build(traced, Strategy.Collapsed));
         Assert.True(collapsed.TransposedProducts >= 4, $"{collapsed.TransposedProducts} products ran transposed");
@@ -108,5 +109,9 @@ public class TransposedProductTests
         var b = nested.Run(x)[0];
         double scale = b.Data.Max(Math.Abs);
         for (int i = 0; i < a.Size; i++) Assert.True(Math.Abs(a.Data[i] - b.Data[i]) <= 1e-12 * scale, $"datum {i}: collapsed {a.Data[i]} vs nested {b.Data[i]}");
+        // And bit for bit the collapsed graph run without the transposition.
+        var traced2 = Tracer.Function(v => net.Apply(v), x.Shape, DType.Float64);
+        var reference = new Executable(DifferentialOperator.Laplacian().Build(traced2, Strategy.Collapsed), fuse: false).Run(x)[0];
+        Assert.Equal(reference.Data, a.Data);
     }
 }
