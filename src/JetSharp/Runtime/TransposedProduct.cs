@@ -26,8 +26,8 @@ internal sealed class TransposedProduct
     /// <summary>
     /// Rows and columns must be multiples of this: a multiple of the register tile's width on every GEMM path (NR = 8–32
     /// elements), so neither orientation has right-edge columns, whose kernels sum in another order. Each element is
-    /// then the same multiply-add chain over k either way, and the transposed product gives the untransposed one's bits
-    /// (a batch chunked into fewer rows gives the unchunked result exactly).
+    /// then the same multiply-add chain over k either way, and the managed GEMM gives the untransposed product's bits
+    /// (a batch chunked into fewer rows gives the unchunked result exactly; OpenBLAS, when chosen, may round otherwise).
     /// </summary>
     public const int Alignment = 32;
 
@@ -45,6 +45,7 @@ internal sealed class TransposedProduct
     public int N { get; }
     /// <summary>The contracted extent.</summary>
     public int K { get; }
+
     /// <summary>
     /// The products among <paramref name="nodes"/> to run transposed: a matmul with A not transposed, a rank-2 constant
     /// right operand shared by every batch item, at most <see cref="MaxRows"/> rows, at least twice as many columns as rows
