@@ -31,13 +31,15 @@ public sealed class Executable
     private readonly Dictionary<Node, FusedTree> _fused;
     private readonly Dictionary<Node, EpilogueGroup> _epilogues;   // by primary node
     private readonly bool[] _companion;                           // per scheduled node: computed by its group's primary
+    private readonly Dictionary<Node, TransposedProduct> _transposed;   // products of a few rows by a constant, run as Cᵀ = Wᵀ·Aᵀ
 
     /// <summary>
     /// Compiles <paramref name="graph"/>; <paramref name="fuse"/> runs trees of elementwise arithmetic as single kernels (see <see cref="FusedTree"/>),
     /// and <paramref name="fuseEpilogues"/> (with <paramref name="fuse"/>; opt-in) runs the elementwise consumers and leading-axis sums of products
     /// in the GEMM's epilogue (see <see cref="EpilogueGroup"/>). Opt-in because it has not yet been measured faster, and its sums group their
     /// terms by row ranges (fixed by the summed positions, so the same for any batch size and thread count) where the node-by-node executor
-    /// adds them one by one: results differ from it by rounding.
+    /// adds them one by one: results differ from it by rounding. With <paramref name="fuse"/>, a product of a few rows by a constant matrix
+    /// also runs transposed, the matrix read in place instead of packed on every call (see <see cref="TransposedProduct"/>).
     /// </summary>
     public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false)
     {
@@ -77,6 +79,7 @@ public sealed class Executable
         _outputSlots = [.. graph.Outputs.Select(o => _slot[o])];
         foreach (var s in _outputSlots) _uses[s]++;
         _inPlace = PlanInPlace();
+        _transposed = fuse ? TransposedProduct.Plan(_schedule.Where((n, i) => !_companion[i])) : [];
     }
 
     // Per scheduled node: the slot whose buffer it overwrites in place, or −1 (see PlanInPlace).
@@ -229,13 +232,16 @@ public sealed class Executable
     }
 
     private string Mark(Node n) =>
-        _epilogues.TryGetValue(n, out var g) ? $"gemm+epilogue({g.Product}; {g.Size} nodes) " : _companion[_slot[n]] ? "(in epilogue) " : _fused.ContainsKey(n) ? "fused " : "";
+        _epilogues.TryGetValue(n, out var g) ? $"gemm+epilogue({g.Product}; {g.Size} nodes) " : _companion[_slot[n]] ? "(in epilogue) " : _fused.ContainsKey(n) ? "fused " : _transposed.ContainsKey(n) ? "transposed " : "";
 
     /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 
     /// <summary>Number of products run with their consumers in the GEMM's epilogue (<see cref="EpilogueGroup"/>), and of graph nodes they replace.</summary>
     public (int Products, int Nodes) EpilogueFusion => (_epilogues.Count, _epilogues.Values.Sum(g => g.Size));
+
+    /// <summary>Number of products run transposed (<see cref="TransposedProduct"/>).</summary>
+    internal int TransposedProducts => _transposed.Count;
 
     /// <summary>Compiles <paramref name="graph"/>: schedules it, fuses elementwise trees and plans its buffers.</summary>
     public static Executable Compile(Graph graph) => new(graph ?? throw new ArgumentNullException(nameof(graph)));
@@ -348,7 +354,7 @@ public sealed class Executable
         {
             double ms = times[i] * 1e3 / Stopwatch.Frequency;
             string fused = _epilogues.TryGetValue(_schedule[i], out var g) ? $"gemm+epilogue({g.Size}) "
-                : _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : "";
+                : _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : _transposed.ContainsKey(_schedule[i]) ? "transposed " : "";
             sb.AppendLine($"{ms,10:0.0} ms {100 * ms / Math.Max(total, 1e-12),5:0.0}%  {fused}{_schedule[i]}");
         }
         return sb.ToString();
@@ -431,6 +437,12 @@ public sealed class Executable
                     }
                     else group.Execute(x => values[_slot[x]]!, values[i]!);
                     break;
+                case var _ when _transposed.TryGetValue(node, out var product):
+                {
+                    values[i] = Fresh(node.Shape);
+                    product.Execute(values[_slot[node.InputArray[0]]]!, values[i]!);
+                    break;
+                }
                 default:
                     _fused.TryGetValue(node, out var tree);
                     var args = (tree?.Leaves ?? node.InputArray).Select(x => values[_slot[x]]!).ToArray();
