@@ -51,11 +51,19 @@ internal static unsafe class ManagedGemm
 
     /// <summary>
     /// True when an AVX-512 float64 product is too shallow for the 12-row kernel: K below the KC that kernel's blocking
-    /// gives (A sliver 12×KC ≤ 1.5·L1, 768 with a 48 KiB L1), i.e. one short k block. Such products use the 8-row
-    /// kernel (<see cref="Vector512Kernel8{T}"/>); see docs/gemm.md, "float64 at K ≤ 512 on two cores".
+    /// gives (A sliver 12×KC ≤ 1.5·L1: 768 with a 48 KiB L1, 512 with a 32 KiB one), i.e. one short k block, or K at
+    /// most <see cref="ShallowK"/> whatever the L1. Such products use the 8-row kernel (<see cref="Vector512Kernel8{T}"/>);
+    /// see docs/gemm.md, "float64 at K ≤ 512 on two cores".
     /// </summary>
     internal static bool UsesShortKKernel<T>(int k) where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(double) && k < GemmDriver<T, Vector512Kernel<T>>.Blocking.KC;
+        => typeof(T) == typeof(double) && (k < GemmDriver<T, Vector512Kernel<T>>.Blocking.KC || k <= ShallowK);
+
+    /// <summary>
+    /// Depth up to which float64 products count as shallow even where the 12-row kernel's KC is that small: on a 32 KiB
+    /// L1 (Zen 4) KC is 512, so K = 512 filled one 12-row k block and ran on the 12-row kernel, at 77–84 % of the two-core
+    /// peak (1024/8192×512×512) against 86–94 % on the 8 rows (docs/gemm.md).
+    /// </summary>
+    internal const int ShallowK = 512;
 
     /// <summary>Kernel used for <see cref="GemmKernelPath.Auto"/>; settable for tests and benchmarks.</summary>
     internal static GemmKernelPath DefaultPath

@@ -320,13 +320,17 @@ public partial class GemmTests
     }
 
     [Fact]
-    public void ShortKFloat64_UsesTheEightRowKernel_BelowTheTwelveRowKC()
+    public void ShortKFloat64_UsesTheEightRowKernel_BelowTheTwelveRowKC_AndUpTo512()
     {
         int kc = GemmDriver<double, Vector512Kernel<double>>.Blocking.KC;
+        // The first depth on the 12-row kernel: the 12-row KC, but never at or below ShallowK (a 32 KiB L1 gives KC = 512).
+        int twelve = Math.Max(kc, ManagedGemm.ShallowK + 1);
         Assert.Equal(8, Vector512Kernel8<double>.MR);
+        Assert.Equal(512, ManagedGemm.ShallowK);
         Assert.True(ManagedGemm.UsesShortKKernel<double>(50));
-        Assert.True(ManagedGemm.UsesShortKKernel<double>(kc - 1));
-        Assert.False(ManagedGemm.UsesShortKKernel<double>(kc));
+        Assert.True(ManagedGemm.UsesShortKKernel<double>(512));
+        Assert.True(ManagedGemm.UsesShortKKernel<double>(twelve - 1));
+        Assert.False(ManagedGemm.UsesShortKKernel<double>(twelve));
         Assert.False(ManagedGemm.UsesShortKKernel<float>(50));   // float32 keeps 12 rows at any depth
     }
 
@@ -337,9 +341,9 @@ public partial class GemmTests
     [InlineData(true, true)]
     public void Vector512Float64_EitherSideOfTheShortKThreshold_MatchesReference(bool transA, bool transB)
     {
-        // Both kernels (8 rows below the 12-row KC, 12 rows from it on), M edges for each, one and two threads' splits.
+        // Both kernels (8 rows below the 12-row KC or up to ShallowK, 12 rows from there on), M edges for each, one and two threads' splits.
         int kc = GemmDriver<double, Vector512Kernel<double>>.Blocking.KC;
-        foreach (var (m, n, k) in new[] { (29, 37, 1), (256, 96, 50), (33, 40, kc - 1), (33, 40, kc), (25, 19, kc + 3) })
+        foreach (var (m, n, k) in new[] { (29, 37, 1), (256, 96, 50), (33, 40, kc - 1), (33, 40, kc), (25, 19, kc + 3), (27, 35, ManagedGemm.ShallowK), (27, 35, ManagedGemm.ShallowK + 1) })
         {
             var l = new Layout(transA, transB, m, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 4);
             Check<double>(GemmProvider.Managed, GemmKernelPath.Vector512, l, alpha: -0.5, beta: 1.5);
