@@ -49,8 +49,9 @@ internal sealed class TransposedProduct
     /// <summary>
     /// The products among <paramref name="nodes"/> to run transposed: a matmul with A not transposed, a rank-2 constant
     /// right operand shared by every batch item, at most <see cref="MaxRows"/> rows, at least twice as many columns as rows
-    /// (so the transposed product is the taller one), both multiples of <see cref="Alignment"/>, and k ≥ 8. Products of
-    /// one weight share its prepared layout.
+    /// (so the transposed product is the taller one), both multiples of <see cref="Alignment"/>, and 8 ≤ k &lt; <see
+    /// cref="LongKGemm.MinK"/> (from there the GEMM may split k over threads in one orientation and not the other, which
+    /// would change the rounding). Products of one weight share its prepared layout.
     /// </summary>
     public static Dictionary<Node, TransposedProduct> Plan(IEnumerable<Node> nodes)
     {
@@ -64,7 +65,7 @@ internal sealed class TransposedProduct
                 || !MatMulKernel.FoldsIntoOneProduct(a.Shape, w.Shape, false, node.Shape)) continue;
             int n = node.Shape[^1], k = a.Shape[^1];
             long rows = n == 0 ? 0 : node.Shape.Size / n;
-            if (rows < 1 || rows > MaxRows || n < 2 * rows || k < 8 || rows % Alignment != 0 || n % Alignment != 0) continue;
+            if (rows < 1 || rows > MaxRows || n < 2 * rows || k < 8 || k >= LongKGemm.MinK || rows % Alignment != 0 || n % Alignment != 0) continue;
             if (!weights.TryGetValue((w, mm.TransposeB), out var prepared))
                 weights[(w, mm.TransposeB)] = prepared = new PreparedWeight((ConstantOp)w.Op, mm.TransposeB, n, k);
             plan[node] = new TransposedProduct(prepared, (int)rows, n, k);

@@ -81,6 +81,7 @@ public class TransposedProductTests
     [InlineData(new[] { 30, 40 }, 96, false, false)]    // rows not a multiple of the alignment (edge kernels would round otherwise)
     [InlineData(new[] { 32, 40 }, 100, true, false)]    // columns not a multiple of the alignment
     [InlineData(new[] { 32, 40 }, 96, false, true)]     // the weight is an input, not a constant
+    [InlineData(new[] { 32, JetSharp.Backend.LongKGemm.MinK }, 64, true, false)]   // k deep enough for the GEMM's split over k
     public void OtherProductsRunAsBefore(int[] a, int n, bool transposeB, bool weightAsInput)
     {
         var (g, _) = Product(new Shape(a), n, transposeB, DType.Float64, weightAsInput);
