@@ -241,9 +241,10 @@ internal static class Layout
     /// (the rows of a tile then share cache sets and evict each other from the 8-way L1) and what
     /// costs a TLB miss per cache line when a tile column is walked down thousands of rows. On
     /// [2048, 3072] and [16384, 768] this was ~2× faster than direct 8- to 64-wide tiles.
-    /// Threads take disjoint groups of destination rows, so they never write the same cache line.
+    /// Threads take disjoint groups of destination rows, so they never write the same cache line. X and R may be longer
+    /// than batch·M·N (workspaces); only that many elements are read and written.
     /// </summary>
-    private static void Transpose2D<T>(T[] X, T[] R, int batch, int M, int N)
+    internal static void Transpose2D<T>(T[] X, T[] R, int batch, int M, int N)
         where T : unmanaged
     {
         int groups = (N + Tile - 1) / Tile;

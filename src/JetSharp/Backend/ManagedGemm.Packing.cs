@@ -231,21 +231,18 @@ internal unsafe struct GemmPrefetch
 
     /// <summary>op(A) rows [i0, i0 + rows) × steps [p0, p0 + steps) of <paramref name="p"/>, or nothing for a gathered A.</summary>
     public static GemmPrefetch Region<T>(in GemmProblem<T> p, int i0, int rows, int p0, int steps) where T : unmanaged
-    {
-        if (!Sse.IsSupported || rows <= 0 || steps <= 0) return default;
-        byte* start = (byte*)(p.A + i0 * p.RsA + p0 * p.CsA);
-        if (p.CsA == 1) return Make(start, p.RsA * sizeof(T), rows, steps * sizeof(T));
-        if (p.RsA == 1) return Make(start, p.CsA * sizeof(T), steps, rows * sizeof(T));
-        return default;
-    }
+        => Block(p.A + i0 * p.RsA + p0 * p.CsA, p.RsA, p.CsA, rows, steps);
 
     /// <summary>op(B) steps [p0, p0 + steps) × columns [j0, j0 + cols) of <paramref name="p"/>, or nothing for a gathered B.</summary>
     public static GemmPrefetch RegionB<T>(in GemmProblem<T> p, int p0, int steps, int j0, int cols) where T : unmanaged
+        => Block(p.B + p0 * p.RsB + j0 * p.CsB, p.RsB, p.CsB, steps, cols);
+
+    /// <summary>A rows × cols block at <paramref name="origin"/> (element strides rs, cs): runs along whichever stride is 1; nothing when neither is.</summary>
+    private static GemmPrefetch Block<T>(T* origin, nint rs, nint cs, int rows, int cols) where T : unmanaged
     {
-        if (!Sse.IsSupported || cols <= 0 || steps <= 0) return default;
-        byte* start = (byte*)(p.B + p0 * p.RsB + j0 * p.CsB);
-        if (p.CsB == 1) return Make(start, p.RsB * sizeof(T), steps, cols * sizeof(T));
-        if (p.RsB == 1) return Make(start, p.CsB * sizeof(T), cols, steps * sizeof(T));
+        if (!Sse.IsSupported || rows <= 0 || cols <= 0) return default;
+        if (cs == 1) return Make((byte*)origin, rs * sizeof(T), rows, cols * sizeof(T));
+        if (rs == 1) return Make((byte*)origin, cs * sizeof(T), cols, rows * sizeof(T));
         return default;
     }
 

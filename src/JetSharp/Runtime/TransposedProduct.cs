@@ -96,14 +96,7 @@ internal sealed class TransposedProduct
         var wt = _weight.Get<T>();
         var ct = Workspace<T>.Get(Rows * N);
         Gemm.Multiply(false, true, N, Rows, K, T.One, wt.Data, 0, K, a.Data, 0, K, T.Zero, ct, 0, Rows);
-        // c[i, j] = ct[j, i], in tiles of 64 columns: the tile's rows of ct stay in cache while every i reads them.
-        var dst = c.Data;
-        for (int j0 = 0; j0 < N; j0 += 64)
-        {
-            int j1 = Math.Min(N, j0 + 64);
-            for (int i = 0; i < Rows; i++)
-                for (int j = j0; j < j1; j++) dst[i * N + j] = ct[j * Rows + i];
-        }
+        Layout.Transpose2D(ct, c.Data, 1, N, Rows);   // c[i, j] = ct[j, i]
     }
 
     /// <summary>
