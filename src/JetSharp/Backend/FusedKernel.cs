@@ -47,26 +47,29 @@ internal static partial class FusedKernel
     }
 
     /// <summary>
-    /// output[j] = Σ_r program(r·inner + j), inner = output's size, over the <paramref name="outer"/> leading positions:
-    /// the program's result (of shape [outer…, inner…]) is summed over its leading axes chunk by chunk and never stored.
-    /// Each output element adds its terms in order r = 0, 1, …; cores share the output's chunks.
+    /// output[b·inner + j] = Σ_r program((b·outer + r)·inner + j) for the <paramref name="batch"/> blocks b of inner = output's
+    /// size / batch elements, over the <paramref name="outer"/> summed positions: the program's result (of shape
+    /// [batch…, outer…, inner…]) is summed over its middle axes (its leading ones when batch = 1) chunk by chunk and never
+    /// stored. Each output element adds its terms in order r = 0, 1, …; cores share the output's chunks.
     /// </summary>
-    public static void RunSum<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output, int outer) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void RunSum<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output, int outer, int batch = 1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int inner = output.Size;
-        int chunks = (inner + Chunk - 1) / Chunk;
+        if (batch < 1 || output.Size % batch != 0)
+            throw new ArgumentException($"FusedKernel.RunSum: {batch} blocks do not divide an output of {output.Size} elements.", nameof(batch));
+        int inner = output.Size / batch;
+        int perBlock = (inner + Chunk - 1) / Chunk, chunks = batch * perBlock;
         void Chunks(int from, int to)
         {
             var scratch = Scratch<T>.ForThread(program.Length + 1);   // + AccumulateChunk's term
             for (int c = from; c < to; c++)
             {
-                int j = c * Chunk, length = Math.Min(Chunk, inner - j);
-                var sum = output.Data.AsSpan(j, length);
+                int b = c / perBlock, j = c % perBlock * Chunk, length = Math.Min(Chunk, inner - j);
+                var sum = output.Data.AsSpan(b * inner + j, length);
                 sum.Clear();
-                for (int r = 0; r < outer; r++) AccumulateChunk(program, r * inner + j, length, leaves, sum, scratch);
+                for (int r = 0; r < outer; r++) AccumulateChunk(program, (b * outer + r) * inner + j, length, leaves, sum, scratch);
             }
         }
-        if ((long)inner * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
+        if ((long)output.Size * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
         Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 

@@ -16,21 +16,24 @@ namespace JetSharp.Runtime;
 /// trailing axes (an [N, H] factor of an [R, N, H] tree). <see cref="FusedKernel"/> runs the tree.
 /// A sum over leading axes whose operand is such a tree (the Σ_r x₁,r² of a second-order Taylor rule) is the
 /// root of a reducing tree: the kernel sums the tree's values chunk by chunk and never stores the [R, N, H] terms.
+/// So is a sum over contiguous axes after some kept ones, block by block (Σ_b x[a, b, …] of an [A, B, N, H] tree, which
+/// nested Taylor rules make: the directions of an outer transform of an inner one's).
 /// So is a sum over trailing axes (‖x‖² of an [N, D] batch, the rows summed in float64: <see cref="FusedKernel.RunRowSum"/>).
 /// </summary>
 internal sealed class FusedTree
 {
     private readonly FusedStep[] _program;
 
-    private readonly int _outer;   // > 0: the tree's values are summed over this many leading positions
+    private readonly int _outer;   // > 0: the tree's values are summed over this many positions of the summed axes (per block)
+    private readonly int _batch;   // blocks summed separately: the positions of the kept axes before the summed ones (1: a leading sum)
     private readonly int _inner;   // > 0: the tree's values are summed over this many trailing positions
 
-    private FusedTree(Node root, Node[] leaves, FusedStep[] program, int outer, int inner)
+    private FusedTree(Node root, Node[] leaves, FusedStep[] program, (int Batch, int Outer) block, int inner)
     {
         Root = root;
         Leaves = leaves;
         _program = program;
-        _outer = outer;
+        (_batch, _outer) = block;
         _inner = inner;
     }
 
@@ -42,8 +45,10 @@ internal sealed class FusedTree
     public bool IsElementwise => _outer == 0 && _inner == 0;
     /// <summary>The program, over the leaves; its last step is the tree's value (the summed term, for a reducing tree).</summary>
     internal FusedStep[] Program => _program;
-    /// <summary>Leading positions a reducing tree sums over; 0 for an elementwise tree.</summary>
+    /// <summary>Positions of the summed axes a reducing tree sums over (in each block); 0 for an elementwise or trailing-sum tree.</summary>
     internal int Outer => _outer;
+    /// <summary>Blocks a sum over axes after the first summed separately (the positions of the kept axes before them); 1 for a leading sum.</summary>
+    internal int Batch => _batch;
     /// <summary>Trailing positions a reducing tree sums over; 0 for an elementwise or leading-sum tree.</summary>
     internal int Inner => _inner;
     /// <summary>The shape the program runs over: the root's, or the summed operand's for a reducing tree.</summary>
@@ -57,19 +62,27 @@ internal sealed class FusedTree
     internal const int MinReducedSize = 256;
 
     /// <summary>
-    /// The number of leading positions summed when <paramref name="n"/> is a sum over leading axes 0…k−1 (k ≥ 1) of a
-    /// fusable node, with at least <see cref="MinReducedSize"/> outputs; 0 otherwise.
+    /// When <paramref name="n"/> sums a fusable node over contiguous axes j…k−1 (ascending) with at least one axis after
+    /// them kept: the positions of the axes before them (Batch, 1 for a leading sum, j = 0) and of the summed ones
+    /// (Outer), so that output block b, of at least <see cref="MinReducedSize"/> elements, sums Outer blocks of the operand.
+    /// (0, 0) otherwise.
     /// </summary>
-    private static int LeadingSum(Node n)
+    private static (int Batch, int Outer) BlockSum(Node n)
     {
-        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || n.Shape.Size < MinReducedSize || !IsFusable(n.InputArray[0])) return 0;
-        for (int k = 0; k < sum.Axes.Length; k++)
-            if (sum.Axes[k] != k) return 0;
+        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || !IsFusable(n.InputArray[0])) return (0, 0);
         var x = n.InputArray[0].Shape;
-        int outer = 1;
-        for (int k = 0; k < sum.Axes.Length; k++) outer *= x[k];
-        return outer;
+        int first = sum.Axes[0], end = first + sum.Axes.Length;
+        for (int k = 0; k < sum.Axes.Length; k++)
+            if (sum.Axes[k] != first + k) return (0, 0);
+        if (end >= x.Rank) return (0, 0);   // nothing kept after the summed axes: a trailing sum
+        long batch = 1, outer = 1;
+        for (int k = 0; k < first; k++) batch *= x[k];
+        for (int k = first; k < end; k++) outer *= x[k];
+        long block = batch == 0 ? 0 : n.Shape.Size / batch;
+        return block >= MinReducedSize && outer <= int.MaxValue ? ((int)batch, (int)outer) : (0, 0);
     }
+
+    private static bool IsBlockSum(Node n) => BlockSum(n).Outer > 0;
 
     /// <summary>
     /// The number of trailing positions summed when <paramref name="n"/> is a sum over the trailing axes k…r−1 (k ≥ 0) of a
@@ -77,7 +90,7 @@ internal sealed class FusedTree
     /// </summary>
     private static int TrailingSum(Node n)
     {
-        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || LeadingSum(n) > 0 || !IsFusable(n.InputArray[0])) return 0;
+        if (n.Op is not SumOp sum || sum.Axes.Length == 0 || IsBlockSum(n) || !IsFusable(n.InputArray[0])) return 0;
         var x = n.InputArray[0].Shape;
         int first = x.Rank - sum.Axes.Length;
         long inner = 1;
@@ -89,7 +102,7 @@ internal sealed class FusedTree
         return inner >= MinReducedSize && inner <= int.MaxValue ? (int)inner : 0;
     }
 
-    private static bool IsReducing(Node n) => LeadingSum(n) > 0 || TrailingSum(n) > 0;
+    private static bool IsReducing(Node n) => IsBlockSum(n) || TrailingSum(n) > 0;
 
     public static bool IsFusable(Node n) =>
         n.Op.Arithmetic is { } op && FusedKernel.Supports(op) && n.InputArray.All(i => LeafFits(i.Shape, n.Shape));
@@ -144,8 +157,9 @@ internal sealed class FusedTree
     /// <summary>The program of the tree at <paramref name="root"/>: members in post-order (operands first), other inputs loaded as leaves.</summary>
     private static FusedTree Build(Node root, Func<Node, bool> isMember)
     {
-        int outer = LeadingSum(root), inner = TrailingSum(root);
-        var top = outer > 0 || inner > 0 ? root.InputArray[0] : root;   // a reducing tree's program computes the summed operand
+        var block = BlockSum(root);
+        int inner = TrailingSum(root);
+        var top = block.Outer > 0 || inner > 0 ? root.InputArray[0] : root;   // a reducing tree's program computes the summed operand
         var leaves = new List<Node>();
         var leafIndex = new Dictionary<Node, int>();
         var program = new List<FusedStep>();
@@ -175,12 +189,12 @@ internal sealed class FusedTree
             program.Add(FusedStep.Apply(op, a, b));
             stepOf[n] = program.Count - 1;
         }
-        return new FusedTree(root, [.. leaves], [.. program], outer, inner);
+        return new FusedTree(root, [.. leaves], [.. program], block, inner);
     }
 
     public void Execute<T>(NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (_outer > 0) FusedKernel.RunSum(_program, leaves, output, _outer);
+        if (_outer > 0) FusedKernel.RunSum(_program, leaves, output, _outer, _batch);
         else if (_inner > 0) FusedKernel.RunRowSum(_program, leaves, output, _inner);
         else FusedKernel.Run(_program, leaves, output);
     }

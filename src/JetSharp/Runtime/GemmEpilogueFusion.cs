@@ -127,7 +127,8 @@ internal static class GemmEpilogueFusion
     /// <summary>The consumer <paramref name="c"/> of <paramref name="product"/> as an epilogue unit, or null when it cannot be one.</summary>
     private static FusedTree? Unit(Node c, Node product, Dictionary<Node, FusedTree> trees)
     {
-        if (trees.TryGetValue(c, out var tree)) return tree.Inner == 0 && tree.Domain == product.Shape ? tree : null;   // trailing sums cut C's rows: not an epilogue
+        // Trailing sums cut C's rows, and sums after kept axes interleave its blocks: neither is an epilogue.
+        if (trees.TryGetValue(c, out var tree)) return tree.Inner == 0 && tree.Batch <= 1 && tree.Domain == product.Shape ? tree : null;
         return FusedTree.IsFusable(c) && c.Shape == product.Shape ? FusedTree.Single(c) : null;
     }
 

@@ -31,6 +31,41 @@ public class FusionTests
     }
 
     [Theory]
+    [InlineData(3, 4, 1, 256, false)]   // blocks of 256 elements (the least fused), one chunk each
+    [InlineData(2, 5, 7, 300, true)]    // keepdims, blocks of 2100: chunks that end inside a block
+    [InlineData(6, 7, 16, 512, false)]  // 344,064 terms: chunks shared between cores
+    public void SumsOverMiddleAxesOfArithmeticTreesRunInOnePassPerBlockAndMatchTheUnfusedExecutor(int a, int b, int n, int h, bool keepDims)
+    {
+        // A nested Taylor rule's Σ_b x[a, b]·y[a, b]·d over the inner directions b, for each outer direction a; and a sum over
+        // two middle axes (b and n) with a leaf broadcast over the trailing axes.
+        var g = Tracer.Function(xs =>
+        {
+            var (x, y, d) = (xs[0], xs[1], xs[2]);
+            return [Fn.Sum(x * y * d, 1, keepDims), Fn.Sum(x * x - 0.5 * d, [1, 2], keepDims)];
+        }, [new Shape(a, b, n, h), new Shape(a, b, n, h), new Shape(n, h)]);
+        var inputs = new[] { TestUtil.Randn(21, a, b, n, h), TestUtil.Randn(22, a, b, n, h), TestUtil.Randn(23, n, h) };
+        var (fused, plain, exe, _) = RunBoth(g, inputs);
+        Assert.True(exe.Fusion.Kernels == 2 && exe.Fusion.Nodes == 6, $"fusion {exe.Fusion}");   // both sums with their trees
+        double[] x = inputs[0].Data, y = inputs[1].Data, d = inputs[2].Data;
+        int m = n * h;
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < m; j++)
+            {
+                double sum = 0;   // in order over b, as both executors add
+                for (int k = 0; k < b; k++) sum += x[(i * b + k) * m + j] * y[(i * b + k) * m + j] * d[j];
+                Assert.Equal(sum, fused[0].Data[i * m + j], 1e-12);
+                Assert.Equal(plain[0].Data[i * m + j], fused[0].Data[i * m + j]);
+            }
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < h; j++)
+            {
+                double sum = 0;
+                for (int k = 0; k < b * n; k++) sum += x[(i * b * n + k) * h + j] * x[(i * b * n + k) * h + j] - 0.5 * d[k % n * h + j];
+                Assert.Equal(sum, fused[1].Data[i * h + j], 1e-10);
+            }
+    }
+
+    [Theory]
     [InlineData(50, 16, 24, false)]    // [N, H] leaves of the output's own shape (never overwritten in place)
     [InlineData(7, 33, 40, true)]      // keepdims; 1320 outputs, two chunks
     [InlineData(20, 64, 64, false)]    // 81,920 terms: chunks shared between cores (the GEMM's worker threads)
