@@ -165,4 +165,38 @@ public partial class GemmTests
                 Assert.True(whole[x].Equals(parts[x]), $"{path} {typeof(T).Name} n={n} transA={transA} transB={transB}: C[{x / n},{x % n}] {whole[x]} vs {parts[x]}");
         }
     }
+    [Fact]
+    public void DotSum8_PutsEachVectorsLaneSumInItsLane()
+    {
+        CheckSum8<float>();
+        CheckSum8<double>();
+
+        static void CheckSum8<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            // Vector i holds lanes 100·(i + 1) + l²: small integers, so every sum is exact, and it tells which vector it came
+            // from, so a wrong lane map or a lane summed twice or left out shows as a wrong value.
+            int w = System.Runtime.Intrinsics.Vector512<T>.Count;
+            var v = new System.Runtime.Intrinsics.Vector512<T>[8];
+            var expected = new double[8];
+            for (int i = 0; i < 8; i++)
+            {
+                var lanes = new T[w];
+                for (int l = 0; l < w; l++)
+                {
+                    double x = 100 * (i + 1) + l * l;
+                    lanes[l] = T.CreateChecked(x);
+                    expected[i] += x;
+                }
+                v[i] = System.Runtime.Intrinsics.Vector512.Create(lanes);
+            }
+            var sums = GemmDot.Sum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+            var lanesSeen = new HashSet<int>();
+            for (int i = 0; i < 8; i++)
+            {
+                int lane = GemmDot.SumLane<T>(i);
+                Assert.True(lanesSeen.Add(lane), $"{typeof(T).Name}: two sums in lane {lane}");
+                Assert.Equal(expected[i], double.CreateChecked(sums[lane]));
+            }
+        }
+    }
 }
