@@ -588,6 +588,23 @@ internal static unsafe class GemmDot
             x = Vector512.Load(a3 + p);
             s30 = Simd.Fma(x, y0, s30); s31 = Simd.Fma(x, y1, s31);
         }
+        if (p < kc && Avx512F.IsSupported)
+        {
+            // The kc mod W leftover steps as one more vector step whose missing lanes load as zero (masked loads touch no
+            // memory there): step p + l goes to lane l, after that lane's earlier steps. Cheaper than 8·(kc mod W) scalar
+            // FMAs after the sums, which at K = 50 cost as much as the vector steps.
+            int rest = kc - p;
+            Vector512<T> y0 = LoadFirst(b0 + p, rest), y1 = LoadFirst(b1 + p, rest);
+            Vector512<T> x = LoadFirst(a + p, rest);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = LoadFirst(a1 + p, rest);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = LoadFirst(a2 + p, rest);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+            x = LoadFirst(a3 + p, rest);
+            s30 = Simd.Fma(x, y0, s30); s31 = Simd.Fma(x, y1, s31);
+            p = kc;
+        }
         // The 8 horizontal sums in one shuffle tree (about 24 instructions instead of 8 separate reductions; at K = 50
         // those cost as much as the FMAs, docs/gemm.md).
         Vector512<T> sums = Sum8(s00, s01, s10, s11, s20, s21, s30, s31);
@@ -645,6 +662,26 @@ internal static unsafe class GemmDot
             Vector512<double> u0 = Quarters(t0, t1), u1 = Quarters(t2, t3);
             // Each block of u holds one vector's 2 partial sums: lanes (2b, 2b + 1) = (u0 block b, u1 block b) totals.
             return (Avx512F.UnpackLow(u0, u1) + Avx512F.UnpackHigh(u0, u1)).As<double, T>();
+        }
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Lanes 0 … count − 1 (count &lt; W) loaded from <paramref name="p"/>, the rest zero. A masked AVX-512 load: the masked-out
+    /// lanes' memory is not accessed (faults suppressed), so nothing past p[count − 1] is read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> LoadFirst<T>(T* p, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+            return Avx512F.MaskLoad((float*)p, mask, Vector512<float>.Zero).As<float, T>();
+        }
+        if (typeof(T) == typeof(double))
+        {
+            Vector512<double> mask = Vector512.LessThan(Vector512<long>.Indices, Vector512.Create((long)count)).AsDouble();
+            return Avx512F.MaskLoad((double*)p, mask, Vector512<double>.Zero).As<double, T>();
         }
         throw new NotSupportedException();
     }
