@@ -41,7 +41,7 @@ public partial class GemmTests
         // PadC = 0 for even n: rows of C back to back, so a store past a row's end would overwrite the first columns of
         // the next row, which that row's full tiles wrote before the edge (the reference check catches it), or, for
         // the last row, the guard elements after C.
-        foreach (int n in new[] { 2, 18, 49, 50, 57, 64 + 2 })
+        foreach (int n in new[] { 2, 18, 49, 50, 57, 64 + 2, 200 })
         {
             var l = new Layout(transA, transB, 36, n, 2100, OffA: 2, PadA: 1, OffB: 1, PadB: 2, OffC: 1, PadC: n % 2);
             Check<float>(GemmProvider.Managed, path, l, alpha: 0.75, beta: -1, seed: n);
@@ -135,6 +135,7 @@ public partial class GemmTests
         Compare<float>(2051, 50, 777);
         Compare<double>(2051, 50, 777);
         Compare<double>(1030, 50, 300);   // the 8-row float64 kernel (short K)
+        Compare<double>(40, 300, 2100);   // split over N into narrow halves: k blocks follow the product's N, not a part's
     }
 
     [Theory]
