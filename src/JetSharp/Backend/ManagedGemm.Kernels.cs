@@ -667,6 +667,54 @@ internal static unsafe class GemmDot
     }
 
     /// <summary>
+    /// The lane sums of six Vector256 v0 … v5 into dst[0 … 5], by horizontal adds (vhaddps/pd) and one 128-bit block
+    /// exchange instead of six separate reductions. Each sum is a fixed tree over its own vector's lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Sum6<T>(Vector256<T> v0, Vector256<T> v1, Vector256<T> v2, Vector256<T> v3,
+        Vector256<T> v4, Vector256<T> v5, T* dst) where T : unmanaged
+    {
+        if (!Avx.IsSupported)
+        {
+            dst[0] = Vector256.Sum(v0); dst[1] = Vector256.Sum(v1); dst[2] = Vector256.Sum(v2);
+            dst[3] = Vector256.Sum(v3); dst[4] = Vector256.Sum(v4); dst[5] = Vector256.Sum(v5);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+        {
+            // Per 128-bit block: h = [v0, v1, v2, v3] partial sums, g = [v4, v5, v4, v5]; then the two blocks added.
+            Vector256<float> h = Avx.HorizontalAdd(Avx.HorizontalAdd(v0.AsSingle(), v1.AsSingle()), Avx.HorizontalAdd(v2.AsSingle(), v3.AsSingle()));
+            Vector256<float> g = Avx.HorizontalAdd(v4.AsSingle(), v5.AsSingle());
+            g = Avx.HorizontalAdd(g, g);
+            Vector256<float> r = Avx.Permute2x128(h, g, 0x20) + Avx.Permute2x128(h, g, 0x31);   // [v0 … v3, v4, v5, v4, v5]
+            Vector256.Store(r, (float*)dst);
+            return;
+        }
+        if (typeof(T) == typeof(double))
+        {
+            // Per 128-bit block: [vi, vj] partial sums; then the two blocks added.
+            Vector256<double> h01 = Avx.HorizontalAdd(v0.AsDouble(), v1.AsDouble()), h23 = Avx.HorizontalAdd(v2.AsDouble(), v3.AsDouble());
+            Vector256<double> h45 = Avx.HorizontalAdd(v4.AsDouble(), v5.AsDouble());
+            Vector256<double> r = Avx.Permute2x128(h01, h23, 0x20) + Avx.Permute2x128(h01, h23, 0x31);   // [v0, v1, v2, v3]
+            Vector256.Store(r, (double*)dst);
+            Vector128.Store(h45.GetLower() + h45.GetUpper(), (double*)dst + 4);                          // [v4, v5]
+            return;
+        }
+        throw new NotSupportedException();
+    }
+
+    /// <summary>Lanes 0 … count − 1 (count &lt; W) from <paramref name="p"/>, the rest zero; a masked AVX load (vmaskmov), which reads nothing past p[count − 1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LoadFirst256<T>(T* p, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Avx.MaskLoad((float*)p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Avx.MaskLoad((double*)p, Vector256.LessThan(Vector256<long>.Indices, Vector256.Create((long)count)).AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
     /// Lanes 0 … count − 1 (count &lt; W) loaded from <paramref name="p"/>, the rest zero. A masked AVX-512 load: the masked-out
     /// lanes' memory is not accessed (faults suppressed), so nothing past p[count − 1] is read.
     /// </summary>
@@ -727,8 +775,22 @@ internal static unsafe class GemmDot
             x = Vector256.Load(a2 + p);
             s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
         }
-        T r00 = Vector256.Sum(s00), r01 = Vector256.Sum(s01), r10 = Vector256.Sum(s10), r11 = Vector256.Sum(s11);
-        T r20 = Vector256.Sum(s20), r21 = Vector256.Sum(s21);
+        if (p < kc && Avx.IsSupported)
+        {
+            // As in Rows4: the leftover steps as one masked vector step (vmaskmov reads nothing where the mask is clear).
+            int rest = kc - p;
+            Vector256<T> y0 = LoadFirst256(b0 + p, rest), y1 = LoadFirst256(b1 + p, rest);
+            Vector256<T> x = LoadFirst256(a + p, rest);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = LoadFirst256(a1 + p, rest);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = LoadFirst256(a2 + p, rest);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+            p = kc;
+        }
+        T* sums = stackalloc T[8];
+        Sum6(s00, s01, s10, s11, s20, s21, sums);
+        T r00 = sums[0], r01 = sums[1], r10 = sums[2], r11 = sums[3], r20 = sums[4], r21 = sums[5];
         for (; p < kc; p++)
         {
             T y0 = b0[p], y1 = b1[p];

@@ -200,4 +200,32 @@ public partial class GemmTests
             }
         }
     }
+    [Fact]
+    public void DotSum6_PutsEachVectorsLaneSumInItsSlot()
+    {
+        CheckSum6<float>();
+        CheckSum6<double>();
+
+        static unsafe void CheckSum6<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            // As for Sum8: exact integer sums that tell which vector each came from.
+            int w = System.Runtime.Intrinsics.Vector256<T>.Count;
+            var v = new System.Runtime.Intrinsics.Vector256<T>[6];
+            var expected = new double[6];
+            for (int i = 0; i < 6; i++)
+            {
+                var lanes = new T[w];
+                for (int l = 0; l < w; l++)
+                {
+                    double x = 100 * (i + 1) + l * l;
+                    lanes[l] = T.CreateChecked(x);
+                    expected[i] += x;
+                }
+                v[i] = System.Runtime.Intrinsics.Vector256.Create(lanes);
+            }
+            T* sums = stackalloc T[8];
+            GemmDot.Sum6(v[0], v[1], v[2], v[3], v[4], v[5], sums);
+            for (int i = 0; i < 6; i++) Assert.Equal(expected[i], double.CreateChecked(sums[i]));
+        }
+    }
 }
