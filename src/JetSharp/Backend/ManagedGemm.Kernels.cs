@@ -553,13 +553,15 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
 /// Dot-product edge kernels: a few columns of C computed with the vectors along k instead of across columns. A right
 /// edge of r columns (r small: 50 = 48 + 2) otherwise costs a whole vector of FMAs per row and k step, W/r times the
 /// work; here r columns cost r/W of a vector each. Each element is the sum of W lane-wise partial sums (lane l takes
-/// the steps p ≡ l mod W, each a chain of FMAs in k order), added by <c>Vector.Sum</c>, then the kc mod W leftover
-/// steps in order with scalar FMAs; deterministic, but not the order of the column-vector kernels (the difference is
-/// rounding, within the tests' tolerance).
+/// the steps p ≡ l mod W, each a chain of FMAs in k order, the last kc mod W steps as one masked vector step), added
+/// by a fixed shuffle tree shared by all the call's elements (<see cref="Sum8"/>, <see cref="Sum6"/>); deterministic,
+/// but not the order of the column-vector kernels (the difference is rounding, within the tests' tolerance). Without
+/// AVX-512 / AVX (a forced path in tests) the sums are <c>Vector.Sum</c>s and the leftover steps scalar FMAs.
 /// </summary>
 /// <remarks>
-/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (vector loads
-/// only while p + W ≤ kc, the rest scalar); C is written only at c[i·ldc + j] for i &lt; rows, j &lt; cols, one scalar each.
+/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (the
+/// leftover steps by masked loads, which touch no memory at or past kc); C is written only at c[i·ldc + j] for i &lt; rows,
+/// j &lt; cols, one scalar each.
 /// With one column the second accumulator set reuses column 0 (8 chains keep both FMA pipes busy) and is discarded.
 /// </remarks>
 internal static unsafe class GemmDot
