@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace JetSharp.Backend;
 
@@ -552,13 +553,15 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
 /// Dot-product edge kernels: a few columns of C computed with the vectors along k instead of across columns. A right
 /// edge of r columns (r small: 50 = 48 + 2) otherwise costs a whole vector of FMAs per row and k step, W/r times the
 /// work; here r columns cost r/W of a vector each. Each element is the sum of W lane-wise partial sums (lane l takes
-/// the steps p ≡ l mod W, each a chain of FMAs in k order), added by <c>Vector.Sum</c>, then the kc mod W leftover
-/// steps in order with scalar FMAs; deterministic, but not the order of the column-vector kernels (the difference is
-/// rounding, within the tests' tolerance).
+/// the steps p ≡ l mod W, each a chain of FMAs in k order, the last kc mod W steps as one masked vector step), added
+/// by a fixed shuffle tree shared by all the call's elements (<see cref="Sum8"/>, <see cref="Sum6"/>); deterministic,
+/// but not the order of the column-vector kernels (the difference is rounding, within the tests' tolerance). Without
+/// AVX-512 / AVX (a forced path in tests) the sums are <c>Vector.Sum</c>s and the leftover steps scalar FMAs.
 /// </summary>
 /// <remarks>
-/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (vector loads
-/// only while p + W ≤ kc, the rest scalar); C is written only at c[i·ldc + j] for i &lt; rows, j &lt; cols, one scalar each.
+/// Memory: A is read only at a[i·rsA + p], B at bT[j·ldbT + p] for p &lt; kc, i &lt; rows (≤ DotRows), j &lt; cols (the
+/// leftover steps by masked loads, which touch no memory at or past kc); C is written only at c[i·ldc + j] for i &lt; rows,
+/// j &lt; cols, one scalar each.
 /// With one column the second accumulator set reuses column 0 (8 chains keep both FMA pipes busy) and is discarded.
 /// </remarks>
 internal static unsafe class GemmDot
@@ -587,8 +590,28 @@ internal static unsafe class GemmDot
             x = Vector512.Load(a3 + p);
             s30 = Simd.Fma(x, y0, s30); s31 = Simd.Fma(x, y1, s31);
         }
-        T r00 = Vector512.Sum(s00), r01 = Vector512.Sum(s01), r10 = Vector512.Sum(s10), r11 = Vector512.Sum(s11);
-        T r20 = Vector512.Sum(s20), r21 = Vector512.Sum(s21), r30 = Vector512.Sum(s30), r31 = Vector512.Sum(s31);
+        if (p < kc && Avx512F.IsSupported)
+        {
+            // The kc mod W leftover steps as one more vector step whose missing lanes load as zero (masked loads touch no
+            // memory there): step p + l goes to lane l, after that lane's earlier steps. Cheaper than 8·(kc mod W) scalar
+            // FMAs after the sums, which at K = 50 cost as much as the vector steps.
+            int rest = kc - p;
+            Vector512<T> y0 = LoadFirst(b0 + p, rest), y1 = LoadFirst(b1 + p, rest);
+            Vector512<T> x = LoadFirst(a + p, rest);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = LoadFirst(a1 + p, rest);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = LoadFirst(a2 + p, rest);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+            x = LoadFirst(a3 + p, rest);
+            s30 = Simd.Fma(x, y0, s30); s31 = Simd.Fma(x, y1, s31);
+            p = kc;
+        }
+        // The 8 horizontal sums in one shuffle tree (about 24 instructions instead of 8 separate reductions; at K = 50
+        // those cost as much as the FMAs, docs/gemm.md).
+        Vector512<T> sums = Sum8(s00, s01, s10, s11, s20, s21, s30, s31);
+        T r00 = sums[0], r01 = sums[SumLane<T>(1)], r10 = sums[SumLane<T>(2)], r11 = sums[SumLane<T>(3)];
+        T r20 = sums[SumLane<T>(4)], r21 = sums[SumLane<T>(5)], r30 = sums[SumLane<T>(6)], r31 = sums[SumLane<T>(7)];
         for (; p < kc; p++)
         {
             T y0 = b0[p], y1 = b1[p];
@@ -605,6 +628,133 @@ internal static unsafe class GemmDot
         if (rows < 4) return;
         c += ldc; Simd.PutScalar(c, r30, alpha, beta); if (cols > 1) Simd.PutScalar(c + 1, r31, alpha, beta);
     }
+
+    /// <summary>
+    /// The lane sums of eight vectors v0 … v7 in one vector: the sum of v_i is at lane <see cref="SumLane"/>(i). A tree of
+    /// 128-bit block shuffles and in-block unpacks (vshuff32x4/64x2, vunpck*, vshufps), each level adding halves of two
+    /// vectors at once. Each sum is a fixed tree over its own vector's lanes, independent of the other seven.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<T> Sum8<T>(Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3,
+        Vector512<T> v4, Vector512<T> v5, Vector512<T> v6, Vector512<T> v7) where T : unmanaged
+    {
+        if (!Avx512F.IsSupported)   // a forced Vector512 path on hardware without AVX-512 (tests)
+        {
+            Vector512<T> r = default;
+            r = r.WithElement(SumLane<T>(0), Vector512.Sum(v0)).WithElement(SumLane<T>(1), Vector512.Sum(v1));
+            r = r.WithElement(SumLane<T>(2), Vector512.Sum(v2)).WithElement(SumLane<T>(3), Vector512.Sum(v3));
+            r = r.WithElement(SumLane<T>(4), Vector512.Sum(v4)).WithElement(SumLane<T>(5), Vector512.Sum(v5));
+            return r.WithElement(SumLane<T>(6), Vector512.Sum(v6)).WithElement(SumLane<T>(7), Vector512.Sum(v7));
+        }
+        if (typeof(T) == typeof(float))
+        {
+            // Level 1: [vi blocks 0,1 | vj blocks 0,1] + [vi blocks 2,3 | vj blocks 2,3]: vi in the low half, vj in the high.
+            Vector512<float> t0 = Halves(v0.AsSingle(), v1.AsSingle()), t1 = Halves(v2.AsSingle(), v3.AsSingle());
+            Vector512<float> t2 = Halves(v4.AsSingle(), v5.AsSingle()), t3 = Halves(v6.AsSingle(), v7.AsSingle());
+            // Level 2: block b of u holds one vector's 4 partial sums (u0: v0, v1, v2, v3; u1: v4 … v7).
+            Vector512<float> u0 = Quarters(t0, t1), u1 = Quarters(t2, t3);
+            // Level 3, within each block: lanes (0, 1) = (u0 e0+e2, u1 e0+e2), (2, 3) = (… e1+e3); then add the 64-bit halves.
+            Vector512<float> w = Avx512F.UnpackLow(u0, u1) + Avx512F.UnpackHigh(u0, u1);
+            return (w + Avx512F.Shuffle(w, w, 0b01_00_11_10)).As<float, T>();
+        }
+        if (typeof(T) == typeof(double))
+        {
+            Vector512<double> t0 = Halves(v0.AsDouble(), v1.AsDouble()), t1 = Halves(v2.AsDouble(), v3.AsDouble());
+            Vector512<double> t2 = Halves(v4.AsDouble(), v5.AsDouble()), t3 = Halves(v6.AsDouble(), v7.AsDouble());
+            Vector512<double> u0 = Quarters(t0, t1), u1 = Quarters(t2, t3);
+            // Each block of u holds one vector's 2 partial sums: lanes (2b, 2b + 1) = (u0 block b, u1 block b) totals.
+            return (Avx512F.UnpackLow(u0, u1) + Avx512F.UnpackHigh(u0, u1)).As<double, T>();
+        }
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// The lane sums of six Vector256 v0 … v5 into dst[0 … 5], by horizontal adds (vhaddps/pd) and one 128-bit block
+    /// exchange instead of six separate reductions. Each sum is a fixed tree over its own vector's lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Sum6<T>(Vector256<T> v0, Vector256<T> v1, Vector256<T> v2, Vector256<T> v3,
+        Vector256<T> v4, Vector256<T> v5, T* dst) where T : unmanaged
+    {
+        if (!Avx.IsSupported)
+        {
+            dst[0] = Vector256.Sum(v0); dst[1] = Vector256.Sum(v1); dst[2] = Vector256.Sum(v2);
+            dst[3] = Vector256.Sum(v3); dst[4] = Vector256.Sum(v4); dst[5] = Vector256.Sum(v5);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+        {
+            // Per 128-bit block: h = [v0, v1, v2, v3] partial sums, g = [v4, v5, v4, v5]; then the two blocks added.
+            Vector256<float> h = Avx.HorizontalAdd(Avx.HorizontalAdd(v0.AsSingle(), v1.AsSingle()), Avx.HorizontalAdd(v2.AsSingle(), v3.AsSingle()));
+            Vector256<float> g = Avx.HorizontalAdd(v4.AsSingle(), v5.AsSingle());
+            g = Avx.HorizontalAdd(g, g);
+            Vector256<float> r = Avx.Permute2x128(h, g, 0x20) + Avx.Permute2x128(h, g, 0x31);   // [v0 … v3, v4, v5, v4, v5]
+            Vector256.Store(r, (float*)dst);
+            return;
+        }
+        if (typeof(T) == typeof(double))
+        {
+            // Per 128-bit block: [vi, vj] partial sums; then the two blocks added.
+            Vector256<double> h01 = Avx.HorizontalAdd(v0.AsDouble(), v1.AsDouble()), h23 = Avx.HorizontalAdd(v2.AsDouble(), v3.AsDouble());
+            Vector256<double> h45 = Avx.HorizontalAdd(v4.AsDouble(), v5.AsDouble());
+            Vector256<double> r = Avx.Permute2x128(h01, h23, 0x20) + Avx.Permute2x128(h01, h23, 0x31);   // [v0, v1, v2, v3]
+            Vector256.Store(r, (double*)dst);
+            Vector128.Store(h45.GetLower() + h45.GetUpper(), (double*)dst + 4);                          // [v4, v5]
+            return;
+        }
+        throw new NotSupportedException();
+    }
+
+    /// <summary>Lanes 0 … count − 1 (count &lt; W) from <paramref name="p"/>, the rest zero; a masked AVX load (vmaskmov), which reads nothing past p[count − 1].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> LoadFirst256<T>(T* p, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Avx.MaskLoad((float*)p, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Avx.MaskLoad((double*)p, Vector256.LessThan(Vector256<long>.Indices, Vector256.Create((long)count)).AsDouble()).As<double, T>();
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// Lanes 0 … count − 1 (count &lt; W) loaded from <paramref name="p"/>, the rest zero. A masked AVX-512 load: the masked-out
+    /// lanes' memory is not accessed (faults suppressed), so nothing past p[count − 1] is read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> LoadFirst<T>(T* p, int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+            return Avx512F.MaskLoad((float*)p, mask, Vector512<float>.Zero).As<float, T>();
+        }
+        if (typeof(T) == typeof(double))
+        {
+            Vector512<double> mask = Vector512.LessThan(Vector512<long>.Indices, Vector512.Create((long)count)).AsDouble();
+            return Avx512F.MaskLoad((double*)p, mask, Vector512<double>.Zero).As<double, T>();
+        }
+        throw new NotSupportedException();
+    }
+
+    /// <summary>Lane of <see cref="Sum8"/>'s result holding the sum of its i-th argument: block i mod 4, vectors 0–3 in the block's first lane, 4–7 in its second.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int SumLane<T>(int i) => (i & 3) * (Vector512<T>.Count / 4) + (i >> 2);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Halves(Vector512<float> x, Vector512<float> y)
+        => Avx512F.Shuffle4x128(x, y, 0b01_00_01_00) + Avx512F.Shuffle4x128(x, y, 0b11_10_11_10);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Halves(Vector512<double> x, Vector512<double> y)
+        => Avx512F.Shuffle4x128(x, y, 0b01_00_01_00) + Avx512F.Shuffle4x128(x, y, 0b11_10_11_10);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Quarters(Vector512<float> x, Vector512<float> y)
+        => Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Quarters(Vector512<double> x, Vector512<double> y)
+        => Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
 
     /// <summary>3 rows × cols (1 or 2), Vector256 (MR = 6 is two calls): 6 accumulators; per W steps 5 loads feed 6 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -627,8 +777,22 @@ internal static unsafe class GemmDot
             x = Vector256.Load(a2 + p);
             s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
         }
-        T r00 = Vector256.Sum(s00), r01 = Vector256.Sum(s01), r10 = Vector256.Sum(s10), r11 = Vector256.Sum(s11);
-        T r20 = Vector256.Sum(s20), r21 = Vector256.Sum(s21);
+        if (p < kc && Avx.IsSupported)
+        {
+            // As in Rows4: the leftover steps as one masked vector step (vmaskmov reads nothing where the mask is clear).
+            int rest = kc - p;
+            Vector256<T> y0 = LoadFirst256(b0 + p, rest), y1 = LoadFirst256(b1 + p, rest);
+            Vector256<T> x = LoadFirst256(a + p, rest);
+            s00 = Simd.Fma(x, y0, s00); s01 = Simd.Fma(x, y1, s01);
+            x = LoadFirst256(a1 + p, rest);
+            s10 = Simd.Fma(x, y0, s10); s11 = Simd.Fma(x, y1, s11);
+            x = LoadFirst256(a2 + p, rest);
+            s20 = Simd.Fma(x, y0, s20); s21 = Simd.Fma(x, y1, s21);
+            p = kc;
+        }
+        T* sums = stackalloc T[8];
+        Sum6(s00, s01, s10, s11, s20, s21, sums);
+        T r00 = sums[0], r01 = sums[1], r10 = sums[2], r11 = sums[3], r20 = sums[4], r21 = sums[5];
         for (; p < kc; p++)
         {
             T y0 = b0[p], y1 = b1[p];

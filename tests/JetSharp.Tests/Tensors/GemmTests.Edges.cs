@@ -41,7 +41,7 @@ public partial class GemmTests
         // PadC = 0 for even n: rows of C back to back, so a store past a row's end would overwrite the first columns of
         // the next row, which that row's full tiles wrote before the edge (the reference check catches it), or, for
         // the last row, the guard elements after C.
-        foreach (int n in new[] { 2, 18, 49, 50, 57, 64 + 2 })
+        foreach (int n in new[] { 2, 18, 49, 50, 57, 64 + 2, 200 })
         {
             var l = new Layout(transA, transB, 36, n, 2100, OffA: 2, PadA: 1, OffB: 1, PadB: 2, OffC: 1, PadC: n % 2);
             Check<float>(GemmProvider.Managed, path, l, alpha: 0.75, beta: -1, seed: n);
@@ -135,6 +135,7 @@ public partial class GemmTests
         Compare<float>(2051, 50, 777);
         Compare<double>(2051, 50, 777);
         Compare<double>(1030, 50, 300);   // the 8-row float64 kernel (short K)
+        Compare<double>(40, 300, 2100);   // split over N into narrow halves: k blocks follow the product's N, not a part's
     }
 
     [Theory]
@@ -163,6 +164,68 @@ public partial class GemmTests
                     b, 0, ldb, 0, beta, parts, r0 * n, n, 0);
             for (int x = 0; x < m * n; x++)
                 Assert.True(whole[x].Equals(parts[x]), $"{path} {typeof(T).Name} n={n} transA={transA} transB={transB}: C[{x / n},{x % n}] {whole[x]} vs {parts[x]}");
+        }
+    }
+    [Fact]
+    public void DotSum8_PutsEachVectorsLaneSumInItsLane()
+    {
+        CheckSum8<float>();
+        CheckSum8<double>();
+
+        static void CheckSum8<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            // Vector i holds lanes 100·(i + 1) + l²: small integers, so every sum is exact, and it tells which vector it came
+            // from, so a wrong lane map or a lane summed twice or left out shows as a wrong value.
+            int w = System.Runtime.Intrinsics.Vector512<T>.Count;
+            var v = new System.Runtime.Intrinsics.Vector512<T>[8];
+            var expected = new double[8];
+            for (int i = 0; i < 8; i++)
+            {
+                var lanes = new T[w];
+                for (int l = 0; l < w; l++)
+                {
+                    double x = 100 * (i + 1) + l * l;
+                    lanes[l] = T.CreateChecked(x);
+                    expected[i] += x;
+                }
+                v[i] = System.Runtime.Intrinsics.Vector512.Create(lanes);
+            }
+            var sums = GemmDot.Sum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+            var lanesSeen = new HashSet<int>();
+            for (int i = 0; i < 8; i++)
+            {
+                int lane = GemmDot.SumLane<T>(i);
+                Assert.True(lanesSeen.Add(lane), $"{typeof(T).Name}: two sums in lane {lane}");
+                Assert.Equal(expected[i], double.CreateChecked(sums[lane]));
+            }
+        }
+    }
+    [Fact]
+    public void DotSum6_PutsEachVectorsLaneSumInItsSlot()
+    {
+        CheckSum6<float>();
+        CheckSum6<double>();
+
+        static unsafe void CheckSum6<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            // As for Sum8: exact integer sums that tell which vector each came from.
+            int w = System.Runtime.Intrinsics.Vector256<T>.Count;
+            var v = new System.Runtime.Intrinsics.Vector256<T>[6];
+            var expected = new double[6];
+            for (int i = 0; i < 6; i++)
+            {
+                var lanes = new T[w];
+                for (int l = 0; l < w; l++)
+                {
+                    double x = 100 * (i + 1) + l * l;
+                    lanes[l] = T.CreateChecked(x);
+                    expected[i] += x;
+                }
+                v[i] = System.Runtime.Intrinsics.Vector256.Create(lanes);
+            }
+            T* sums = stackalloc T[8];
+            GemmDot.Sum6(v[0], v[1], v[2], v[3], v[4], v[5], sums);
+            for (int i = 0; i < 6; i++) Assert.Equal(expected[i], double.CreateChecked(sums[i]));
         }
     }
 }

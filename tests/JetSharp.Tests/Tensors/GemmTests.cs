@@ -495,6 +495,25 @@ public partial class GemmTests
     }
 
     [Fact]
+    public void Blocking_NarrowProducts_TakeDeeperKBlocks()
+    {
+        // N ≤ NarrowTiles·NR: the A sliver may take 3 × L1 (capped at 1024, never below KC); the choice depends on the
+        // product's N and K only.
+        var zen4 = GemmBlocking.For(12, 16, 8, new CacheSizes(32 << 10, 1 << 20, 32 << 20), 2);
+        Assert.Equal(512, zen4.KC);                   // 12 × 512 doubles = 48 KiB = 1.5 × L1
+        Assert.Equal(1024, zen4.KCNarrow);            // 96 KiB = 3 × L1
+        Assert.Equal((2, 384), zen4.KBlocks(768, 768, 16));
+        Assert.Equal((2, 384), zen4.KBlocks(16 * GemmBlocking.NarrowTiles + 1, 768, 16));
+        Assert.Equal((1, 768), zen4.KBlocks(16 * GemmBlocking.NarrowTiles, 768, 16));
+        Assert.Equal((1, 768), zen4.KBlocks(50, 768, 16));
+        Assert.Equal((3, 834), zen4.KBlocks(50, 2500, 16));
+        var f32 = GemmBlocking.For(12, 32, 4, new CacheSizes(32 << 10, 1 << 20, 32 << 20), 2);
+        Assert.Equal((f32.KC, f32.KC), (1024, f32.KCNarrow));   // already at the cap: unchanged
+        var zen5 = GemmBlocking.For(12, 16, 8, new CacheSizes(48 << 10, 1 << 20, 32 << 20), 2);
+        Assert.Equal((768, 1024), (zen5.KC, zen5.KCNarrow));
+    }
+
+    [Fact]
     public void CacheSizes_FromCpuid_ArePlausibleWhereAvailable()
     {
         var c = CacheSizes.FromCpuid();
@@ -568,6 +587,9 @@ public partial class GemmTests
         Compare<float>(1031, 301, 1500);
         Compare<double>(1031, 301, 1500);
         Compare<float>(700, 129, 600);
+        // Narrow (N ≤ 16·NR): deeper k blocks (KCNarrow), which the shared packing must cut as the parts read them.
+        Compare<double>(1031, 200, 2500);
+        Compare<double>(1031, 256, 1030);
     }
 
     // ----------------------------------------------------------------------------------------
