@@ -62,6 +62,91 @@ public class StdeTests
     }
 
     [Theory]
+    [InlineData(2)]
+    [InlineData(12)]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(257)]
+    [InlineData(260)]     // a block of 256, then pairs whose last coordinate is in the next block's scalar tail
+    [InlineData(272)]
+    [InlineData(273)]
+    [InlineData(512)]
+    [InlineData(4103)]
+    public void TheOnePassPointAndSourceAreTheTwoPassOnesBitwise(int d)
+    {
+        // BallPointAndSource (scaling fused into the source's blocked pass) against BallPoint and the former pass over whole
+        // rows (ReferenceSource below): the same point and the same g and u*, bitwise, whatever the block and lane seams.
+        var c = new float[d - 1];
+        for (int i = 0; i < c.Length; i++) c[i] = (float)SeededRandom.Normal(9, i);
+        for (int index = 0; index < 4; index++)
+        {
+            var fused = new float[d];
+            var (g, u) = FastSampler.BallPointAndSource(21, index, fused, c);
+            var point = StdeAllenCahn.Problem<float>.BallPoint(d, 21, index);
+            Assert.Equal(point, fused);
+            var (g0, u0) = ReferenceSource(point, c);
+            Assert.Equal(g0, g);
+            Assert.Equal(u0, u);
+        }
+    }
+
+    /// <summary>The source as FastSampler computed it before its passes were fused: sines and cosines of the whole row first, then the pair terms.</summary>
+    private static (double Source, double U) ReferenceSource(float[] x, float[] c)
+    {
+        const int Lanes = 16;
+        int d = x.Length;
+        float[] sinX = new float[d + Lanes], cosX = new float[d + Lanes];
+        int i = 0;
+        double r2 = 0;
+        var acc = Vector512<float>.Zero;
+        for (; i + Lanes <= d; i += Lanes)
+        {
+            var v = Vector512.Create<float>(x.AsSpan(i, Lanes));
+            var (s, co) = FastSampler.SinCosUnit(v);
+            s.CopyTo(sinX, i); co.CopyTo(cosX, i);
+            acc = Vector512.FusedMultiplyAdd(v, v, acc);
+            if ((i & 255) == 256 - Lanes) { r2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }
+        }
+        r2 += Vector512.Sum(acc);
+        for (; i < d; i++) { (sinX[i], cosX[i]) = MathF.SinCos(x[i]); r2 += (double)x[i] * x[i]; }
+        double psi = 0, xGrad = 0, lap = 0;
+        Vector512<float> aPsi = default, aGrad = default, aLap = default;
+        int n = d - 1;
+        static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> e) => Vector512.FusedMultiplyAdd(a, b, e);
+        for (i = 0; i + Lanes <= n; i += Lanes)
+        {
+            Vector512<float> L(float[] a, int at) => Vector512.Create<float>(a.AsSpan(at, Lanes));
+            var xi = L(x, i); var xj = L(x, i + 1);
+            var sinA = L(sinX, i); var cosA = L(cosX, i); var sinB = L(sinX, i + 1); var cosB = L(cosX, i + 1);
+            var ci = L(c, i);
+            var (sz, cz) = FastSampler.SinCos(Fma(xj, cosA, xi + cosB));
+            var a = Fma(-xj, sinA, Vector512<float>.One);
+            var b = cosA - sinB;
+            aPsi = Fma(ci, sz, aPsi);
+            aGrad = Fma(ci * cz, Fma(xi, a, xj * b), aGrad);
+            aLap = Fma(ci, Fma(cz, Fma(xj, cosA, cosB), sz * Fma(a, a, b * b)), aLap);
+            if ((i & 255) == 256 - Lanes)
+            {
+                psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
+                aPsi = aGrad = aLap = Vector512<float>.Zero;
+            }
+        }
+        psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
+        for (; i < n; i++)
+        {
+            double xi = x[i], xj = x[i + 1], sinA = sinX[i], cosA = cosX[i], sinB = sinX[i + 1], cosB = cosX[i + 1];
+            var (sz, cz) = Math.SinCos(xi + cosB + xj * cosA);
+            double a = 1 - xj * sinA, b = cosA - sinB;
+            psi += c[i] * sz;
+            xGrad += c[i] * cz * (xi * a + xj * b);
+            lap -= c[i] * (cz * (xj * cosA + cosB) + sz * (a * a + b * b));
+        }
+        double phi = 1 - r2, u = phi * psi;
+        double laplacian = -2.0 * d * psi - 4 * xGrad + phi * lap;
+        return (laplacian + u - u * u * u, u);
+    }
+
+    [Theory]
     [InlineData(1024)]    // whole lane groups of coordinates; the last pair in a scalar tail
     [InlineData(2049)]    // one scalar coordinate after the lane groups; pairs end on a group boundary
     [InlineData(2500)]    // scalar tails of coordinates and of pairs
