@@ -27,27 +27,25 @@ internal static class FastSampler
 {
     private const int Lanes = 16;
 
+    /// <summary>Per-thread buffers: a point (for float64 batches), and sin and cos of its coordinates.</summary>
+    public sealed class Scratch(int d)
+    {
+        public readonly float[] Row = new float[d], Sin = new float[d + Lanes], Cos = new float[d + Lanes];
+    }
+
     /// <summary>Point <paramref name="index"/> of the draw <paramref name="seed"/>: a Gaussian direction times radius U^{1/D}.</summary>
     public static void BallPoint(long seed, int index, Span<float> row)
     {
-        float scale = Scale(seed, index, row.Length, Normals(seed, index, row));
+        int d = row.Length;
+        double norm2 = Normals(seed, index, row);
+        double radius = Math.Pow(SeededRandom.Uniform(seed, 1L << 50 | (long)index), 1.0 / d);
+        float scale = (float)(radius / Math.Sqrt(norm2));
         var vs = Vector512.Create(scale);
         ref float r = ref MemoryMarshal.GetReference(row);
         int i = 0;
-        for (; i + Lanes <= row.Length; i += Lanes) (Vector512.LoadUnsafe(ref r, (nuint)i) * vs).StoreUnsafe(ref r, (nuint)i);
-        for (; i < row.Length; i++) row[i] *= scale;
+        for (; i + Lanes <= d; i += Lanes) (Vector512.LoadUnsafe(ref r, (nuint)i) * vs).StoreUnsafe(ref r, (nuint)i);
+        for (; i < d; i++) row[i] *= scale;
     }
-
-    /// <summary>
-    /// <see cref="BallPoint"/> and <see cref="Source"/> at it in two passes over the row instead of four: the normals, then the
-    /// scaling fused into the source's pass. The same point and the same source, bitwise.
-    /// </summary>
-    public static (double Source, double U) BallPointAndSource(long seed, int index, Span<float> row, float[] c) =>
-        Source(row, Scale(seed, index, row.Length, Normals(seed, index, row)), c);
-
-    /// <summary>radius/‖z‖ for normals z of squared norm <paramref name="norm2"/> in ℝ^<paramref name="d"/>: the radius U^{1/D} of a uniform point of the ball.</summary>
-    private static float Scale(long seed, int index, int d, double norm2) =>
-        (float)(Math.Pow(SeededRandom.Uniform(seed, 1L << 50 | (long)index), 1.0 / d) / Math.Sqrt(norm2));
 
     /// <summary>Standard normals into <paramref name="row"/> from the streams of (seed, index); returns their sum of squares.</summary>
     public static double Normals(long seed, int index, Span<float> row)
@@ -198,87 +196,63 @@ internal static class FastSampler
         return (sin, cos);
     }
 
-    /// <summary>Coordinates per block of <see cref="Source"/>: its sines and cosines stay in L1, and its float32 partial sums are flushed to float64 once per block.</summary>
-    private const int Block = 256;
-
-    /// <summary>
-    /// g = Δu* + u* − u*³ and u* at x = <paramref name="scale"/>·<paramref name="row"/>, which it writes back into the row (float32
-    /// lanes, float64 totals). One pass, Block coordinates at a time: scale them, take their sines and cosines into a
-    /// buffer that also holds the 16 before them, then the pair terms i = b − 16 … b + 239 that the buffer covers. Every
-    /// sum runs in index order with the same float32 partials (flushed at multiples of 256) as a pass over whole rows.
-    /// </summary>
-    public static (double Source, double U) Source(Span<float> row, float scale, float[] c)
+    /// <summary>g = Δu* + u* − u*³ and u* at <paramref name="x"/> (float32 lanes, float64 totals).</summary>
+    public static (double Source, double U) Source(ReadOnlySpan<float> x, float[] c, Scratch scratch)
     {
-        int d = row.Length, n = d - 1;
-        if (c.Length < n) throw new ArgumentException($"stde: {c.Length} coefficients for a point of {d} coordinates.", nameof(c));
-        Span<float> sinX = stackalloc float[Lanes + Block], cosX = stackalloc float[Lanes + Block];   // coordinates b − 16 … b + 255
-        ref float x0 = ref MemoryMarshal.GetReference(row);
-        ref float sin0 = ref MemoryMarshal.GetReference(sinX), cos0 = ref MemoryMarshal.GetReference(cosX);
+        int d = x.Length;
+        var sinX = scratch.Sin; var cosX = scratch.Cos;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float sin0 = ref MemoryMarshal.GetArrayDataReference(sinX), cos0 = ref MemoryMarshal.GetArrayDataReference(cosX);
         ref float c0 = ref MemoryMarshal.GetArrayDataReference(c);
-        var vs = Vector512.Create(scale);
-        double r2 = 0, psi = 0, xGrad = 0, lap = 0;
+        if (c.Length < d - 1) throw new ArgumentException($"stde: {c.Length} coefficients for a point of {d} coordinates.", nameof(c));
+        if (sinX.Length < d || cosX.Length < d) throw new ArgumentException($"stde: scratch rows of {sinX.Length} for a point of {d} coordinates.", nameof(scratch));
+        int i = 0;
+        double r2 = 0;
         var acc = Vector512<float>.Zero;
-        // aLap carries −(Δψ's terms) so that every accumulation is one fused multiply-add; its totals are subtracted.
-        Vector512<float> aPsi = default, aGrad = default, aLap = default;
-        int b = 0, p = 0;   // block start; next pair term
-        for (; b < d; b += Block)
+        for (; i + Lanes <= d; i += Lanes)
         {
-            int end = Math.Min(b + Block, d), i = b;
-            for (; i + Lanes <= end; i += Lanes)
-            {
-                var v = Vector512.LoadUnsafe(ref x0, (nuint)i) * vs;
-                v.StoreUnsafe(ref x0, (nuint)i);
-                var (s, co) = SinCosUnit(v);
-                s.StoreUnsafe(ref sin0, (nuint)(i - b + Lanes)); co.StoreUnsafe(ref cos0, (nuint)(i - b + Lanes));
-                acc = Fma(v, v, acc);
-                if ((i & 255) == 256 - Lanes) { r2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }
-            }
-            if (i < end) { r2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }   // the last coordinates, one at a time
-            for (; i < end; i++)
-            {
-                float v = row[i] * scale;
-                row[i] = v;
-                (sinX[i - b + Lanes], cosX[i - b + Lanes]) = MathF.SinCos(v);
-                r2 += (double)v * v;
-            }
-            // Pair terms whose coordinates i … i + 16 are all in the buffer (index i − b + 16).
-            for (; p + Lanes <= n && p + Lanes < end; p += Lanes)
-            {
-                nuint k = (nuint)(p - b + Lanes);
-                var xi = Vector512.LoadUnsafe(ref x0, (nuint)p); var xj = Vector512.LoadUnsafe(ref x0, (nuint)(p + 1));
-                var sinA = Vector512.LoadUnsafe(ref sin0, k); var cosA = Vector512.LoadUnsafe(ref cos0, k);
-                var sinB = Vector512.LoadUnsafe(ref sin0, k + 1); var cosB = Vector512.LoadUnsafe(ref cos0, k + 1);
-                var ci = Vector512.LoadUnsafe(ref c0, (nuint)p);
-                var (sz, cz) = SinCos(Fma(xj, cosA, xi + cosB));
-                var a = Fma(-xj, sinA, Vector512<float>.One);
-                var bb = cosA - sinB;
-                aPsi = Fma(ci, sz, aPsi);
-                aGrad = Fma(ci * cz, Fma(xi, a, xj * bb), aGrad);
-                aLap = Fma(ci, Fma(cz, Fma(xj, cosA, cosB), sz * Fma(a, a, bb * bb)), aLap);
-                if ((p & 255) == 256 - Lanes)
-                {
-                    psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
-                    aPsi = aGrad = aLap = Vector512<float>.Zero;
-                }
-            }
-            if (end == b + Block && end < d)
-            {
-                // The last 16 coordinates of the block become the first of the next.
-                sinX.Slice(Block, Lanes).CopyTo(sinX); cosX.Slice(Block, Lanes).CopyTo(cosX);
-            }
-            else break;
+            var v = Vector512.LoadUnsafe(ref x0, (nuint)i);
+            var (s, co) = SinCosUnit(v);
+            s.StoreUnsafe(ref sin0, (nuint)i); co.StoreUnsafe(ref cos0, (nuint)i);
+            acc = Fma(v, v, acc);
+            if ((i & 255) == 256 - Lanes) { r2 += Vector512.Sum(acc); acc = Vector512<float>.Zero; }
         }
         r2 += Vector512.Sum(acc);
-        psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
-        for (; p < n; p++)   // the last pair terms (b: the last block's start)
+        for (; i < d; i++) { (sinX[i], cosX[i]) = MathF.SinCos(x[i]); r2 += (double)x[i] * x[i]; }
+
+        // Terms i = 0..D−2 (pairs (x_i, x_{i+1})).
+        double psi = 0, xGrad = 0, lap = 0;
+        // aLap carries −(Δψ's terms) so that every accumulation is one fused multiply-add; its totals are subtracted.
+        Vector512<float> aPsi = default, aGrad = default, aLap = default;
+        int n = d - 1;
+        i = 0;
+        for (; i + Lanes <= n; i += Lanes)
         {
-            int k = p - b + Lanes;
-            double xi = row[p], xj = row[p + 1], sinA = sinX[k], cosA = cosX[k], sinB = sinX[k + 1], cosB = cosX[k + 1];
+            var xi = Vector512.LoadUnsafe(ref x0, (nuint)i); var xj = Vector512.LoadUnsafe(ref x0, (nuint)(i + 1));
+            var sinA = Vector512.LoadUnsafe(ref sin0, (nuint)i); var cosA = Vector512.LoadUnsafe(ref cos0, (nuint)i);
+            var sinB = Vector512.LoadUnsafe(ref sin0, (nuint)(i + 1)); var cosB = Vector512.LoadUnsafe(ref cos0, (nuint)(i + 1));
+            var ci = Vector512.LoadUnsafe(ref c0, (nuint)i);
+            var (sz, cz) = SinCos(Fma(xj, cosA, xi + cosB));
+            var a = Fma(-xj, sinA, Vector512<float>.One);
+            var b = cosA - sinB;
+            aPsi = Fma(ci, sz, aPsi);
+            aGrad = Fma(ci * cz, Fma(xi, a, xj * b), aGrad);
+            aLap = Fma(ci, Fma(cz, Fma(xj, cosA, cosB), sz * Fma(a, a, b * b)), aLap);
+            if ((i & 255) == 256 - Lanes)
+            {
+                psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
+                aPsi = aGrad = aLap = Vector512<float>.Zero;
+            }
+        }
+        psi += Vector512.Sum(aPsi); xGrad += Vector512.Sum(aGrad); lap -= Vector512.Sum(aLap);
+        for (; i < n; i++)
+        {
+            double xi = x[i], xj = x[i + 1], sinA = sinX[i], cosA = cosX[i], sinB = sinX[i + 1], cosB = cosX[i + 1];
             var (sz, cz) = Math.SinCos(xi + cosB + xj * cosA);
-            double a = 1 - xj * sinA, bb = cosA - sinB;
-            psi += c[p] * sz;
-            xGrad += c[p] * cz * (xi * a + xj * bb);
-            lap -= c[p] * (cz * (xj * cosA + cosB) + sz * (a * a + bb * bb));
+            double a = 1 - xj * sinA, b = cosA - sinB;
+            psi += c[i] * sz;
+            xGrad += c[i] * cz * (xi * a + xj * b);
+            lap -= c[i] * (cz * (xj * cosA + cosB) + sz * (a * a + b * b));
         }
         double phi = 1 - r2, u = phi * psi;
         double laplacian = -2.0 * d * psi - 4 * xGrad + phi * lap;

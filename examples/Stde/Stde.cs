@@ -153,7 +153,7 @@ public sealed class StdeAllenCahn : Example
         private readonly float[] _c32;
         private readonly int _width;
         private NDArray<T>? _evalX, _evalG;
-        private readonly System.Collections.Concurrent.ConcurrentBag<float[]> _rows = [];
+        private readonly System.Collections.Concurrent.ConcurrentBag<FastSampler.Scratch> _scratch = [];
         private readonly Executable _gradient;
         private readonly Executable _model;
         private readonly NDArray<T> _x, _g;
@@ -370,21 +370,19 @@ public sealed class StdeAllenCahn : Example
             int d = Dimension;
             // One piece per point on the runtime's workers (JetSharp.Backend.Parallelism: the GEMM's worker pool, which the
             // graph has just used and whose worker still polls for work; on the .NET thread pool the sampler would share
-            // the cores with that polling worker).
+            // the cores with that polling worker). Scratch rows come from a pool kept across draws, taken and given back
+            // per point (three D-sized rows per point every step would be large-object garbage: 36 MB at D = 10⁶).
             JetSharp.Backend.Parallelism.Run(Points, i =>
             {
-                // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way),
-                // from a pool kept across draws (a D-sized row per point every step would be large-object garbage).
-                float[]? scratch = typeof(T) == typeof(float) ? null : _rows.TryTake(out var r) ? r : new float[d];
-                var row = scratch ?? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d));
-                var (source, u) = FastSampler.BallPointAndSource(seed, i, row, _c32);
+                var scratch = _scratch.TryTake(out var s) ? s : new FastSampler.Scratch(d);
+                // Float32 batches are drawn in place; float64 ones through a float32 row (the draws are float32 either way).
+                var row = typeof(T) == typeof(float) ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x.Data.AsSpan(i * d, d)) : scratch.Row;
+                FastSampler.BallPoint(seed, i, row);
+                var (source, u) = FastSampler.Source(row, _c32, scratch);
                 g.Data[i] = T.CreateTruncating(source);
                 us[i] = u;
-                if (scratch is not null)
-                {
-                    for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(scratch[k]);
-                    _rows.Add(scratch);
-                }
+                if (typeof(T) != typeof(float)) for (int k = 0; k < d; k++) x.Data[i * d + k] = T.CreateTruncating(row[k]);
+                _scratch.Add(scratch);
             });
             if (!exact.IsEmpty) us.CopyTo(exact);
         }
@@ -402,7 +400,7 @@ public sealed class StdeAllenCahn : Example
         public (double Source, double U) FastSourceAt(float[] x)
         {
             if (x.Length != Dimension) throw new ShapeException($"stde: a point has {Dimension} coordinates, got {x.Length}.");
-            return FastSampler.Source((float[])x.Clone(), 1, _c32);   // scaled by 1 (exact) in a copy
+            return FastSampler.Source(x, _c32, new FastSampler.Scratch(Dimension));
         }
 
         /// <summary>The coefficients c_i (a copy).</summary>
