@@ -145,9 +145,11 @@ public sealed class StdeAllenCahn : Example
 
     /// <summary>
     /// The training objective: fresh points of the ball and the source there on every <see cref="Resample"/>, the loss and its
-    /// gradient from one compiled graph (inputs x [N, D], g [N, 1], θ), coordinates redrawn by the run's seed offset.
+    /// gradient from one compiled graph (inputs x [N, D], g [N, 1], θ), coordinates redrawn by the run's seed offset. θ is
+    /// resident in the graph's parameter tensors (<see cref="IResidentObjective{T}"/>): Adam updates them in place, and
+    /// evaluations at a flat θ copy it in first. The samples do not depend on θ.
     /// </summary>
-    public sealed class Problem<T> : ISegmentedObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
+    public sealed class Problem<T> : IResidentObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly double[] _c;
         private readonly float[] _c32;
@@ -157,7 +159,14 @@ public sealed class StdeAllenCahn : Example
         private readonly Executable _gradient;
         private readonly Executable _model;
         private readonly NDArray<T> _x, _g;
-        private readonly NDArray<T>[] _parameters;
+        /// <summary>
+        /// The graph's parameter tensors, where θ is while a trainer keeps it resident. Allocated at first use, not in the
+        /// constructor: allocated there (before the run's setup collection, which compacts the large-object heap), Adam's pass
+        /// over the first layer in them took twice as long as over arrays allocated after it (measured at D = 10⁵: 60 against
+        /// 30 ms a step under load; the cause, presumably where the collection leaves them, was not pinned down).
+        /// </summary>
+        private NDArray<T>[] Parameters => _parameters ??= [.. ParameterShapes.Select(s => new NDArray<T>(s))];
+        private NDArray<T>[]? _parameters;
         private readonly long _seed;
         private long _seedOffset;
         private readonly Stopwatch _sampling = new(), _graph = new(), _copies = new(), _evaluation = new();
@@ -213,7 +222,6 @@ public sealed class StdeAllenCahn : Example
             _model = new Executable(Simplifier.Simplify(modelGraph));
             _x = new NDArray<T>(new Shape(points, dimension));
             _g = new NDArray<T>(new Shape(points, 1));
-            _parameters = [.. ParameterShapes.Select(s => new NDArray<T>(s))];
         }
 
         /// <summary>The current training batch: points x [N, D] and the source g [N, 1] (for the tests).</summary>
@@ -308,19 +316,38 @@ public sealed class StdeAllenCahn : Example
             return outs[0].Data[0];
         }
 
+        /// <summary>The loss at the θ the parameter tensors hold (no copy in) and the gradient tensors' own arrays, valid until the next evaluation.</summary>
+        public T Evaluate(out IReadOnlyList<T[]> gradient)
+        {
+            var outs = Run();
+            _lent = outs;
+            gradient = [.. outs[1..].Select(o => o.Data)];
+            return outs[0].Data[0];
+        }
+
+        /// <summary>The graph's parameter tensors' arrays, in θ's order: where θ is while a trainer keeps it resident.</summary>
+        public IReadOnlyList<T[]> ParameterSegments => _segments ??= [.. Parameters.Select(p => p.Data)];
+        private IReadOnlyList<T[]>? _segments;
+
         /// <summary>The outputs of the last evaluation whose gradient arrays were lent out; given back at the next run.</summary>
         private NDArray<T>[]? _lent;
 
         /// <summary>Copies θ into the graph's parameter tensors and runs the gradient graph: (loss, ∂loss/∂θ…).</summary>
         private NDArray<T>[] Run(T[] theta)
         {
+            _copies.Start();
+            ParameterVector.CopyTo<T>(theta, Parameters);
+            _copies.Stop();
+            return Run();
+        }
+
+        /// <summary>Runs the gradient graph at the θ the parameter tensors hold: (loss, ∂loss/∂θ…).</summary>
+        private NDArray<T>[] Run()
+        {
             // The arrays lent at the last evaluation are no longer read: the run reuses their storage rather than allocating W₁-sized outputs.
             if (_lent is not null) { _gradient.Recycle(_lent); _lent = null; }
-            _copies.Start();
-            ParameterVector.CopyTo<T>(theta, _parameters);
-            _copies.Stop();
             _graph.Start();
-            var outs = _gradient.Run<T>([_x, _g, .. _parameters], _seedOffset);
+            var outs = _gradient.Run<T>([_x, _g, .. Parameters], _seedOffset);
             _graph.Stop();
             return outs;
         }
@@ -341,9 +368,10 @@ public sealed class StdeAllenCahn : Example
         public double RelativeL2(T[] theta, (long Seed, int Batches, double[] Exact) set)
         {
             _evaluation.Start();
-            // The training tensors hold θ only for the duration of Evaluate, so they can carry it here too; the points get
-            // buffers of their own (the training batch must survive an evaluation between two steps on it).
-            var ps = _parameters;
+            // The training tensors carry θ here too. While a trainer keeps θ resident in them, it measures the error at that
+            // same θ (the copy rewrites the values they hold), so a metric at any other θ must not run during training. The
+            // points get buffers of their own (the training batch must survive an evaluation between two steps on it).
+            var ps = Parameters;
             ParameterVector.CopyTo<T>(theta, ps);
             var x = _evalX ??= new NDArray<T>(new Shape(Points, Dimension));
             var g = _evalG ??= new NDArray<T>(new Shape(Points, 1));

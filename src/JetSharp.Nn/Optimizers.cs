@@ -38,6 +38,15 @@ public interface IOptimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </summary>
     T Step(T[] theta, IObjective<T> objective) => Step(theta, (objective ?? throw new ArgumentNullException(nameof(objective))).Evaluate);
 
+    /// <summary>Whether <see cref="StepResident"/> is available: false (the default) for optimizers that need θ as one flat vector (L-BFGS).</summary>
+    bool CanStepResident => false;
+
+    /// <summary>
+    /// One step on θ where <paramref name="objective"/> holds it (<see cref="IResidentObjective{T}.ParameterSegments"/>, updated
+    /// in place); returns the loss at the parameters the step started from. Only when <see cref="CanStepResident"/>.
+    /// </summary>
+    T StepResident(IResidentObjective<T> objective) => throw new NotSupportedException($"{Name}: steps on a flat θ only.");
+
     /// <summary>The objective changed (e.g. new collocation points): forget cached loss and gradient values.</summary>
     void ObjectiveChanged();
 
@@ -110,7 +119,7 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         var g = _g;
         _gradientDirty = true;
         T loss = objective(theta, g);
-        Apply(theta, [g], clear: true);
+        Apply([theta], [g], clear: true);
         _gradientDirty = false;
         return loss;
     }
@@ -127,13 +136,42 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         ArgumentNullException.ThrowIfNull(theta);
         PrepareMoments(theta.Length);
         T loss = segmented.Evaluate(theta, out var gradient);
-        long values = 0;
-        for (int i = 0; i < (gradient?.Count ?? 0); i++)
-            values += gradient![i]?.Length ?? throw new InvalidOperationException($"Adam.Step: gradient segment {i} of the objective '{objective.Architecture}' is null.");
-        if (gradient is null || values != theta.Length)
-            throw new ShapeException($"Adam.Step: the gradient segments of the objective '{objective.Architecture}' hold {values} values; θ has {theta.Length}.");
+        CheckSegments(gradient, theta.Length, "gradient", objective);
+        Apply([theta], gradient, clear: false);
+        return loss;
+    }
+
+    public bool CanStepResident => true;
+
+    /// <summary>
+    /// One step on θ where <paramref name="objective"/> holds it: its gradient segments update its parameter segments in
+    /// place, with the arithmetic of <see cref="Step(T[], Objective{T})"/> (bitwise the same θ and moments).
+    /// </summary>
+    public T StepResident(IResidentObjective<T> objective)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        var theta = objective.ParameterSegments;
+        int count = CheckSegments(theta, null, "parameter", objective);
+        PrepareMoments(count);
+        T loss = objective.Evaluate(out var gradient);
+        CheckSegments(gradient, count, "gradient", objective);
+        for (int i = 0; i < theta.Count; i++)
+            if (gradient[i].Length != theta[i].Length)
+                throw new ShapeException($"Adam.Step: gradient segment {i} of the objective '{objective.Architecture}' holds {gradient[i].Length} values; parameter segment {i} holds {theta[i].Length}.");
         Apply(theta, gradient, clear: false);
         return loss;
+    }
+
+    /// <summary>The number of values in an objective's segments (checked against <paramref name="expected"/> when given).</summary>
+    private static int CheckSegments(IReadOnlyList<T[]>? segments, int? expected, string what, IObjective<T> objective)
+    {
+        long values = 0;
+        for (int i = 0; i < (segments?.Count ?? 0); i++)
+            values += segments![i]?.Length ?? throw new InvalidOperationException($"Adam.Step: {what} segment {i} of the objective '{objective.Architecture}' is null.");
+        if (segments is null) throw new InvalidOperationException($"Adam.Step: the objective '{objective.Architecture}' gave no {what} segments.");
+        if (expected is { } n && values != n)
+            throw new ShapeException($"Adam.Step: the {what} segments of the objective '{objective.Architecture}' hold {values} values; θ has {n}.");
+        return (int)values;
     }
 
     private void PrepareMoments(int parameters)
@@ -143,8 +181,13 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
             throw new ShapeException($"Adam.Step: {parameters} parameters; the optimizer's moments were built for {_m.Length}.");
     }
 
-    /// <summary>The update of θ and the moments from a gradient given as segments that concatenate to θ's length (and their clearing when asked).</summary>
-    private void Apply(T[] theta, IReadOnlyList<T[]> gradient, bool clear)
+    /// <summary>
+    /// The update of θ and the moments (m, v flat) from θ and its gradient, each given as segments that concatenate to the
+    /// moments' length (the gradient cleared when asked). The vectors are walked in pieces cut at both lists' boundaries,
+    /// each piece in <see cref="VectorMath.For"/> chunks from its start; every element gets the same operations whatever
+    /// the cut, so the result does not depend on how θ and the gradient are segmented.
+    /// </summary>
+    private void Apply(IReadOnlyList<T[]> theta, IReadOnlyList<T[]> gradient, bool clear)
     {
         T rate = T.CreateTruncating(LearningRate.At(Steps));
         Steps++;
@@ -154,16 +197,20 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         var v = _v!;
         int nonFinite = 0;
         _finite = null;
-        int offset = 0;
-        foreach (var g in gradient)
+        int offset = 0, ti = 0, tAt = 0, gi = 0, gAt = 0;   // position in the flat vector, and in the current θ and gradient segment
+        while (offset < m.Length)
         {
-            int at = offset;
-            VectorMath.For(g.Length, (start, length) =>
+            while (tAt == theta[ti].Length) { ti++; tAt = 0; }
+            while (gAt == gradient[gi].Length) { gi++; gAt = 0; }
+            int length = Math.Min(theta[ti].Length - tAt, gradient[gi].Length - gAt);
+            T[] t = theta[ti], g = gradient[gi];
+            int at = offset, tStart = tAt, gStart = gAt;
+            VectorMath.For(length, (start, n) =>
             {
-                if (!Update(theta.AsSpan(at + start, length), m.AsSpan(at + start, length), v.AsSpan(at + start, length), g.AsSpan(start, length), k, clear))
+                if (!Update(t.AsSpan(tStart + start, n), m.AsSpan(at + start, n), v.AsSpan(at + start, n), g.AsSpan(gStart + start, n), k, clear))
                     Volatile.Write(ref nonFinite, 1);
             });
-            offset += g.Length;
+            offset += length; tAt += length; gAt += length;
         }
         _finite = nonFinite == 0;
     }

@@ -43,6 +43,29 @@ public interface ISegmentedObjective<T> : IObjective<T> where T : unmanaged, IFl
 }
 
 /// <summary>
+/// An objective that holds θ where its graph reads it — one array per parameter tensor, in θ's order — and lends those
+/// arrays out so that an optimizer can update θ there in place (<see cref="IOptimizer{T}.StepResident"/>): the mirror of
+/// the gradient segments of <see cref="ISegmentedObjective{T}"/>. It spares the copy of θ into the graph's tensors at every
+/// evaluation (at 10⁷ parameters, two passes over 51 MB a step).
+/// <para>
+/// Ownership: the arrays are the objective's, allocated by it, and never a caller's θ. While a <see cref="Trainer{T}"/> runs
+/// an optimizer that steps on them, θ is <i>resident</i> there and the trainer's flat <see cref="Trainer{T}.Parameters"/> lag;
+/// the trainer copies θ back before anything reads the flat vector (error measurements, checkpoints, the end of a run) and
+/// into the arrays again whenever the flat vector changed (the start of a run, a roll-back, a phase with another optimizer).
+/// So between evaluations the objective must leave the arrays as they are (writing the same θ into them is harmless), and
+/// its samples must not depend on θ: while θ is resident, <see cref="IObjective{T}.Resample"/> is called with an empty θ.
+/// </para>
+/// </summary>
+public interface IResidentObjective<T> : ISegmentedObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The arrays the objective evaluates at, one per parameter tensor in θ's order (their concatenation is θ); the same arrays for the objective's lifetime.</summary>
+    IReadOnlyList<T[]> ParameterSegments { get; }
+
+    /// <summary>The loss at the θ that <see cref="ParameterSegments"/> hold, and ∂loss/∂θ as segments (as <see cref="ISegmentedObjective{T}.Evaluate(T[], out IReadOnlyList{T[]})"/>).</summary>
+    T Evaluate(out IReadOnlyList<T[]> gradient);
+}
+
+/// <summary>
 /// A stretch of training with one optimizer. Samples are redrawn every <paramref name="ResampleEvery"/>
 /// steps (0: once, when the phase starts — what L-BFGS needs, since its line search and curvature
 /// pairs assume a fixed objective).
@@ -186,7 +209,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentOutOfRangeException(p, t, $"Trainer: TrainerOptions.TimeBudget must be positive, got {t}.");
     }
 
-    /// <summary>Current parameter vector θ (updated in place by the optimizers).</summary>
+    /// <summary>
+    /// Current parameter vector θ (updated in place by the optimizers). The trainer's own array, never the caller's initial
+    /// one. While <see cref="Run"/> keeps θ resident in an <see cref="IResidentObjective{T}"/> it lags, and is brought up to
+    /// date before the error metric, a checkpoint or the end of the run reads it.
+    /// </summary>
     public T[] Parameters { get; }
 
     /// <summary>The training precision.</summary>
@@ -314,6 +341,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         long reported = -1;
         var stop = TrainingStop.Completed;
         var lastGood = _options.RollBack ? (T[])Parameters.Clone() : null;
+        var theta = new ThetaHome(Parameters, _objective as IResidentObjective<T>);
 
         double Total() => _elapsedBefore + clock.Elapsed.TotalSeconds;
 
@@ -329,54 +357,63 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 lastLoss, lastError, rate, TimeSpan.FromSeconds(Total())));
         }
 
-        while (Phase < _phases.Count)
+        try
         {
-            var phase = _phases[Phase];
-            var optimizer = phase.Optimizer;
-            long phaseStart = Step - PhaseStep;
-            bool resampledThisRun = false;
-            while (PhaseStep < phase.Steps && !optimizer.Converged)
+            while (Phase < _phases.Count)
             {
-                if (_options.Cancellation.IsCancellationRequested) { stop = TrainingStop.Cancelled; break; }
-                if (_options.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = TrainingStop.TimeBudget; break; }
-
-                bool due = phase.ResampleEvery == 0 ? PhaseStep == 0 || !resampledThisRun : PhaseStep % phase.ResampleEvery == 0 || !resampledThisRun;
-                if (due)
+                var phase = _phases[Phase];
+                var optimizer = phase.Optimizer;
+                // θ stays where the objective's graph reads it while the optimizer can update it there.
+                var resident = optimizer.CanStepResident ? theta.Resident : null;
+                long phaseStart = Step - PhaseStep;
+                bool resampledThisRun = false;
+                while (PhaseStep < phase.Steps && !optimizer.Converged)
                 {
-                    // The draw is identified by the step at which it is (or was, before a resume) first made.
-                    long drawStep = phase.ResampleEvery == 0 ? phaseStart : phaseStart + PhaseStep / phase.ResampleEvery * phase.ResampleEvery;
-                    _objective.Resample(drawStep, Parameters);
-                    optimizer.ObjectiveChanged();
-                    resampledThisRun = true;
-                }
+                    if (_options.Cancellation.IsCancellationRequested) { stop = TrainingStop.Cancelled; break; }
+                    if (_options.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = TrainingStop.TimeBudget; break; }
 
-                double loss = double.CreateTruncating(optimizer.Step(Parameters, _objective));
-                // Adam reports θ's finiteness from its update pass; other optimizers get a scan here.
-                if (!double.IsFinite(loss) || !(optimizer.ParametersFiniteAfterStep ?? VectorMath.AllFinite<T>(Parameters)))
-                {
-                    if (lastGood is not null) Array.Copy(lastGood, Parameters, Parameters.Length);
+                    bool due = phase.ResampleEvery == 0 ? PhaseStep == 0 || !resampledThisRun : PhaseStep % phase.ResampleEvery == 0 || !resampledThisRun;
+                    if (due)
+                    {
+                        // The draw is identified by the step at which it is (or was, before a resume) first made.
+                        long drawStep = phase.ResampleEvery == 0 ? phaseStart : phaseStart + PhaseStep / phase.ResampleEvery * phase.ResampleEvery;
+                        _objective.Resample(drawStep, resident is null ? theta.Flat() : []);
+                        optimizer.ObjectiveChanged();
+                        resampledThisRun = true;
+                    }
+
+                    double loss = double.CreateTruncating(resident is null ? optimizer.Step(theta.FlatForWriting(), _objective) : optimizer.StepResident(theta.ResidentForWriting()));
+                    // Adam reports θ's finiteness from its update pass; other optimizers get a scan here.
+                    if (!double.IsFinite(loss) || !(optimizer.ParametersFiniteAfterStep ?? VectorMath.AllFinite<T>(theta.Flat())))
+                    {
+                        if (lastGood is not null) Array.Copy(lastGood, theta.FlatForWriting(), Parameters.Length);
+                        lastLoss = loss;
+                        stop = TrainingStop.NonFinite;
+                        break;
+                    }
+                    if (lastGood is not null) Array.Copy(theta.Flat(), lastGood, Parameters.Length);
+                    Step++;
+                    PhaseStep++;
+                    stepsThisRun++;
                     lastLoss = loss;
-                    stop = TrainingStop.NonFinite;
-                    break;
+                    bool last = PhaseStep >= phase.Steps || optimizer.Converged;
+                    double? error = null;
+                    if (_options.Error is { } metric && (Step % _options.ErrorEvery == 0 || (last && Phase == _phases.Count - 1)))
+                        lastError = error = metric(theta.Flat());
+                    _history.Add(new TrainingRecord(Step, loss, error, Total()));
+                    if (stepsThisRun % _options.ProgressEvery == 0 || last) Report();
+                    if (_options.CheckpointPath is { } path && _options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
+                    {
+                        theta.Flat();
+                        WriteCheckpoint(path, Total());
+                    }
                 }
-                if (lastGood is not null) Array.Copy(Parameters, lastGood, Parameters.Length);
-                Step++;
-                PhaseStep++;
-                stepsThisRun++;
-                lastLoss = loss;
-                bool last = PhaseStep >= phase.Steps || optimizer.Converged;
-                double? error = null;
-                if (_options.Error is { } metric && (Step % _options.ErrorEvery == 0 || (last && Phase == _phases.Count - 1)))
-                    lastError = error = metric(Parameters);
-                _history.Add(new TrainingRecord(Step, loss, error, Total()));
-                if (stepsThisRun % _options.ProgressEvery == 0 || last) Report();
-                if (_options.CheckpointPath is { } path && _options.CheckpointEvery > 0 && Step % _options.CheckpointEvery == 0)
-                    WriteCheckpoint(path, Total());
+                if (stop != TrainingStop.Completed) break;
+                Phase++;
+                PhaseStep = 0;
             }
-            if (stop != TrainingStop.Completed) break;
-            Phase++;
-            PhaseStep = 0;
         }
+        finally { theta.Flat(); }   // Parameters hold θ whenever Run is not running, however it ends
 
         if (stop == TrainingStop.Completed && _options.Error is { } m && (_history.Count == 0 || _history[^1].Error is null))
         {
@@ -388,5 +425,61 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         // Without a roll-back copy, the parameters of a non-finite stop are not a state to resume from.
         if (_options.CheckpointPath is { } p && (stop != TrainingStop.NonFinite || lastGood is not null)) WriteCheckpoint(p, Total());
         return new TrainingResult(stop, Step, stepsThisRun, TimeSpan.FromSeconds(Total()), clock.Elapsed, lastLoss, lastError, [.. _history]);
+    }
+
+    /// <summary>
+    /// Where θ is during a run: in the trainer's flat <see cref="Parameters"/>, in a resident objective's segments
+    /// (<see cref="IResidentObjective{T}"/>), or in both. Whoever is about to read one side asks for it and gets it brought up
+    /// to date first (one copy, only after the other side changed); whoever is about to write one side says so, and the
+    /// other side stops counting as current.
+    /// </summary>
+    private sealed class ThetaHome(T[] flat, IResidentObjective<T>? resident)
+    {
+        private bool _flatCurrent = true, _residentCurrent;
+
+        /// <summary>The objective that can hold θ, if it can.</summary>
+        public IResidentObjective<T>? Resident => resident;
+
+        /// <summary>The flat θ, up to date, to read.</summary>
+        public T[] Flat()
+        {
+            if (!_flatCurrent)
+            {
+                int at = 0;
+                foreach (var segment in resident!.ParameterSegments) { segment.CopyTo(flat, at); at += segment.Length; }
+                _flatCurrent = true;
+            }
+            return flat;
+        }
+
+        /// <summary>The flat θ, up to date, about to be changed (by an optimizer, a roll-back).</summary>
+        public T[] FlatForWriting()
+        {
+            Flat();
+            _residentCurrent = false;
+            return flat;
+        }
+
+        /// <summary>The resident objective with θ in its segments, about to be changed there.</summary>
+        public IResidentObjective<T> ResidentForWriting()
+        {
+            if (!_residentCurrent)
+            {
+                var segments = resident!.ParameterSegments;
+                int at = 0;
+                for (int i = 0; i < segments.Count; i++)
+                {
+                    if (at + segments[i].Length > flat.Length)
+                        throw new ShapeException($"Trainer: the parameter segments of the objective '{resident.Architecture}' hold more than θ's {flat.Length} values.");
+                    flat.AsSpan(at, segments[i].Length).CopyTo(segments[i]);
+                    at += segments[i].Length;
+                }
+                if (at != flat.Length)
+                    throw new ShapeException($"Trainer: the parameter segments of the objective '{resident.Architecture}' hold {at} values; θ has {flat.Length}.");
+                _residentCurrent = true;
+            }
+            _flatCurrent = false;
+            return resident!;
+        }
     }
 }

@@ -120,6 +120,109 @@ public class SegmentedObjectiveTests
         Assert.True(objective.Flat >= 2, $"L-BFGS evaluated the flat gradient {objective.Flat} times");
     }
 
+    /// <summary>The quadratic holding θ in its own segments (<see cref="IResidentObjective{T}"/>); counts resident evaluations and checks that resampling never reads θ.</summary>
+    private sealed class ResidentQuadratic(int[] lengths, int seed) : IResidentObjective<double>
+    {
+        private readonly Quadratic<double> _inner = new(lengths, seed);
+        private readonly double[][] _theta = [.. lengths.Select(n => new double[n])];
+        public int Resident, Resamples;
+        public string Architecture => _inner.Architecture;
+        public IReadOnlyList<Shape> ParameterShapes => _inner.ParameterShapes;
+        public void Resample(long step, double[] theta) => Resamples++;
+        public double Evaluate(double[] theta, double[] gradient) => _inner.Evaluate(theta, gradient);
+        public double Evaluate(double[] theta, out IReadOnlyList<double[]> gradient) => _inner.Evaluate(theta, out gradient);
+        public IReadOnlyList<double[]> ParameterSegments => _theta;
+        public double Evaluate(out IReadOnlyList<double[]> gradient) { Resident++; return _inner.Evaluate([.. _theta.SelectMany(t => t)], out gradient); }
+    }
+
+    /// <summary>The same objective seen only through <see cref="ISegmentedObjective{T}"/> (what the trainer did before resident θ).</summary>
+    private sealed class Hidden(ResidentQuadratic inner) : ISegmentedObjective<double>
+    {
+        public string Architecture => inner.Architecture;
+        public IReadOnlyList<Shape> ParameterShapes => inner.ParameterShapes;
+        public void Resample(long step, double[] theta) { }
+        public double Evaluate(double[] theta, double[] gradient) => inner.Evaluate(theta, gradient);
+        public double Evaluate(double[] theta, out IReadOnlyList<double[]> gradient) => inner.Evaluate(theta, out gradient);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheTrainerKeepsThetaResidentForAdamAndTakesTheSameStepsBitwise(bool rollBack)
+    {
+        // Adam (resident: no copy of θ in) then L-BFGS (flat) then Adam again, with error measurements between steps: θ after
+        // each run, the errors (measured on the flat θ) and the losses are bitwise those of the trainer on the same objective
+        // without resident θ, and the trainer's Parameters hold θ after the run.
+        int[] lengths = [VectorMathLengths.Parallel, 7, 40];
+        var resident = new ResidentQuadratic(lengths, 5);
+        var reference = new ResidentQuadratic(lengths, 5);
+        TrainingResult Train(IObjective<double> objective, out double[] theta)
+        {
+            var phases = new[]
+            {
+                new TrainingPhase<double>(new Adam<double>(LearningRate.Exponential(1e-2, 0.1, 6)), 6),
+                new TrainingPhase<double>(new Lbfgs<double>(), 2, 0),
+                new TrainingPhase<double>(new Adam<double>(1e-3), 3),
+            };
+            var trainer = new Trainer<double>(objective, Random<double>(lengths.Sum(), 8, 1), phases,
+                new TrainerOptions<double> { Error = t => t.Sum(v => v * v), ErrorEvery = 2, RollBack = rollBack });
+            var result = trainer.Run();
+            theta = trainer.Parameters;
+            return result;
+        }
+        var a = Train(resident, out var thetaA);
+        var b = Train(new Hidden(reference), out var thetaB);
+        Assert.Equal(TrainingStop.Completed, a.Stop);
+        Assert.Equal(thetaB, thetaA);
+        Assert.Equal(b.History.Select(h => (h.Loss, h.Error)), a.History.Select(h => (h.Loss, h.Error)));
+        Assert.Equal(9, resident.Resident);     // both Adam phases stepped on the segments
+        Assert.Equal(0, reference.Resident);
+        Assert.True(resident.Resamples >= 3);
+    }
+
+    [Fact]
+    public void AdamRefusesParameterSegmentsThatDoNotMatchTheGradients()
+    {
+        var objective = new ResidentQuadratic([10, 20], 1);
+        var adam = new Adam<double>(0.1);
+        var wrong = new Quadratic<double>([20, 10], 1);   // same total, other seams
+        var mismatched = new Mismatched(objective, wrong);
+        Assert.Contains("segment 0", Assert.Throws<ShapeException>(() => adam.StepResident(mismatched)).Message);
+        Assert.Equal(0, adam.Steps);
+        Assert.False(((IOptimizer<double>)new Lbfgs<double>()).CanStepResident);
+        Assert.Throws<NotSupportedException>(() => ((IOptimizer<double>)new Lbfgs<double>()).StepResident(objective));
+    }
+
+    private sealed class Mismatched(ResidentQuadratic parameters, Quadratic<double> gradients) : IResidentObjective<double>
+    {
+        public string Architecture => "mismatched";
+        public IReadOnlyList<Shape> ParameterShapes => parameters.ParameterShapes;
+        public void Resample(long step, double[] theta) { }
+        public double Evaluate(double[] theta, double[] gradient) => throw new InvalidOperationException();
+        public double Evaluate(double[] theta, out IReadOnlyList<double[]> gradient) => throw new InvalidOperationException();
+        public IReadOnlyList<double[]> ParameterSegments => parameters.ParameterSegments;
+        public double Evaluate(out IReadOnlyList<double[]> gradient) => gradients.Evaluate(new double[gradients.Count], out gradient);
+    }
+
+    [Fact]
+    public void TheStdeProblemEvaluatesAtTheThetaItHolds()
+    {
+        // θ written into the problem's parameter segments gives the loss and gradient of an evaluation at that flat θ, bitwise.
+        var problem = StdeAllenCahn.Create<float>(fast: true, dimension: 40, seed: 3);
+        var theta = problem.InitialParameters();
+        problem.Resample(0, theta);
+        var flat = new float[theta.Length];
+        float loss = problem.Evaluate(theta, flat);
+        var other = (float[])theta.Clone();
+        other[0] += 1;
+        problem.Evaluate(other, new float[theta.Length]);   // the segments now hold another θ
+        int at = 0;
+        foreach (var segment in problem.ParameterSegments) { theta.AsSpan(at, segment.Length).CopyTo(segment); at += segment.Length; }
+        Assert.Equal(theta.Length, at);
+        Assert.Equal(loss, problem.Evaluate(out var gradient));
+        Assert.Equal(flat, gradient.SelectMany(g => g).ToArray());
+    }
+
     [Fact]
     public void TheStdeProblemsSegmentsAreItsFlatGradient()
     {
