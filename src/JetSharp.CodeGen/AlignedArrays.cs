@@ -23,8 +23,12 @@ public static class AlignedArrays
     /// <summary>The alignment in bytes of the first element.</summary>
     public const int Alignment = 64;
 
-    /// <summary>How many candidates <see cref="Allocate{T}"/> tries before it returns one that is not aligned.</summary>
-    public const int Attempts = 8;
+    /// <summary>
+    /// How many candidates <see cref="Allocate{T}"/> tries before it returns one that is not aligned. A try misses when
+    /// the candidate or its filler went into a hole of the heap (freed earlier fillers among them) or another thread
+    /// allocated in between; in the test suite's busiest moments a few arrays in a hundred needed more than 8.
+    /// </summary>
+    public const int Attempts = 32;
 
     /// <summary>Smallest size of an object on the heap (header, method table, length of an empty array), in bytes.</summary>
     private const int MinObject = 24;

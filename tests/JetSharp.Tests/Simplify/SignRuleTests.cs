@@ -104,4 +104,16 @@ public class SignRuleTests
             $"none of the sign rules fired: [{string.Join("; ", simplifier.Log.Select(f => f.Rule).Distinct())}]");
         SameOutputs(unsimplified, simplified, [Rand(4, -1, 1, 6, 3)]);
     }
+
+    [Fact]
+    public void ADoubledSelectionIsNotTakenForAGatherBySumOfProductWithSelection()
+    {
+        // x + x of a directional derivative along coordinate directions becomes x·2 with a rank-0 factor, which
+        // SumOfProductWithSelection once read as a [.., D] factor (an axis out of range; found by the operator fuzz tests).
+        var f = Tracer.Function(x => Fn.Sin(x + Fn.Mean(x + x, 1, keepDims: true)), new Shape(2, 3));
+        (double, string)[] terms = [(-0.25, "tx"), (0.5, "yyx"), (-0.125, "tyx"), (1, "x")];
+        var simplified = DifferentialOperator.Linear(terms, "xty").Build(f, Strategy.Collapsed);
+        var reference = DifferentialOperator.Linear(terms, "xty").Build(f, Strategy.StandardTaylor);
+        SameOutputs(reference, simplified, [Rand(5, -1, 1, 2, 3)], 1e-10);
+    }
 }
