@@ -93,7 +93,7 @@ internal static class FlowCode
     {
         string field = "s_" + name;
         c.Member(field, EmitContext.ThreadBufferField(c.T, field));
-        return $"{field}.Value ??= new {c.T}[{size}]";
+        return EmitContext.ThreadBuffer(c.T, field, size, c.Library);
     }
 
     /// <summary>The expression running nested class <paramref name="cls"/> on the array of arrays <paramref name="args"/>.</summary>

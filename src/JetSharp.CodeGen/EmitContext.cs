@@ -90,6 +90,15 @@ public sealed class EmitContext
         $"private static readonly System.Threading.ThreadLocal<{t}[]> {field} = new System.Threading.ThreadLocal<{t}[]>();";
 
     /// <summary>
+    /// The expression reading the per-thread buffer <paramref name="field"/> (a <see cref="ThreadBufferField"/>) of
+    /// <paramref name="size"/> elements, allocated zeroed on a thread's first use. Compiled code
+    /// (<paramref name="library"/>) allocates it 64-byte aligned (<see cref="AlignedArrays"/>), for its vector loops;
+    /// standalone code, which depends only on the BCL, with <c>new</c>.
+    /// </summary>
+    public static string ThreadBuffer(string t, string field, int size, bool library) =>
+        $"{field}.Value ??= {(library ? $"AlignedArrays.Allocate<{t}>({size})" : $"new {t}[{size}]")}";
+
+    /// <summary>
     /// Declares the node's result array and returns its name. The array is a per-thread buffer kept across
     /// calls (a <see cref="ThreadBufferField"/>, allocated on a thread's first call), so a call allocates nothing
     /// but its outputs; a buffer whose value is no longer needed is reused by a later node of the same size,
@@ -106,7 +115,7 @@ public sealed class EmitContext
             field = $"s_buffer{_fieldCount++}";
             Member(field, ThreadBufferField(T, field));
         }
-        Line($"{T}[] {ResultName} = {field}.Value ??= new {T}[{size}];");
+        Line($"{T}[] {ResultName} = {ThreadBuffer(T, field, size, Library)};");
         if (zero) Line($"System.Array.Clear({ResultName});");
         _buffers[ResultName] = (field, size);
         Result = new Operand(ResultName, null, true);

@@ -17,9 +17,10 @@ public sealed class EmittedGraph
     private readonly Shape[] _inputShapes;
     private readonly Shape[] _outputShapes;
 
-    private EmittedGraph(Graph graph, string source, Delegate run)
+    private EmittedGraph(Graph graph, string source, Type compiledClass, Delegate run)
     {
         DType = graph.DType;
+        CompiledClass = compiledClass;
         Source = source;
         _run = run;
         _inputShapes = [.. graph.Inputs.Select(i => i.Shape)];
@@ -31,6 +32,9 @@ public sealed class EmittedGraph
 
     /// <summary>The element type the code computes in.</summary>
     public DType DType { get; }
+
+    /// <summary>The compiled class (its static fields hold the per-thread buffers; for tests).</summary>
+    internal Type CompiledClass { get; }
 
     /// <summary>
     /// Emits and compiles <paramref name="graph"/>. Unless <paramref name="options"/> say otherwise
@@ -84,7 +88,7 @@ public sealed class EmittedGraph
                 (true, false) => Seedless(method.CreateDelegate<Func<float[][], float[][]>>()),
                 (false, false) => Seedless(method.CreateDelegate<Func<double[][], double[][]>>()),
             };
-            result[i] = new EmittedGraph(graph, sources[i], run);
+            result[i] = new EmittedGraph(graph, sources[i], type, run);
         }
         return result;
     }

@@ -203,7 +203,7 @@ internal static class PerPointEmitter
                 string field = $"s_partial{index}_{x.Id}_{c}";
                 member(field, EmitContext.ThreadBufferField(t, field));
                 parts[c] = $"{output}_part{c}";
-                run.Line($"{t}[] {parts[c]} = {field}.Value ??= new {t}[{x.Shape.Size}];");
+                run.Line($"{t}[] {parts[c]} = {EmitContext.ThreadBuffer(t, field, x.Shape.Size, library: true)};");
                 run.Line($"System.Array.Clear({parts[c]});");
             }
             partials.Add((x, parts));
@@ -220,7 +220,7 @@ internal static class PerPointEmitter
             int rows = b.Shape[^2], cols = b.Shape[^1];
             string field = $"s_transposed{index}_{b.Id}", local = $"{names[b]}_T{index}";
             member(field, EmitContext.ThreadBufferField(t, field));
-            run.Line($"{t}[] {local} = {field}.Value ??= new {t}[{rows * cols}];");
+            run.Line($"{t}[] {local} = {EmitContext.ThreadBuffer(t, field, rows * cols, library: true)};");
             run.Line($"for (int i = 0; i < {rows}; i++) for (int j = 0; j < {cols}; j++) {local}[j * {rows} + i] = {names[b]}[i * {cols} + j];");
             prologue.Add($"{t}[] {local} = {Pass(local)};");
             return transposed[b] = local;
@@ -358,7 +358,7 @@ internal static class PerPointEmitter
         {
             string field = $"s_block{index}_{s}";
             member(field, EmitContext.ThreadBufferField(t, field));
-            m.Append($"    {t}[] block{s} = {field}.Value ??= new {t}[{slots[s]}];\n");
+            m.Append($"    {t}[] block{s} = {EmitContext.ThreadBuffer(t, field, slots[s], library: true)};\n");
         }
         m.Append(body);
         m.Append('}');

@@ -43,6 +43,8 @@ public class RuleTests
         typeof(PullSumThroughCond),
         // Tested in CleanUpRuleTests.cs:
         typeof(CombineScalarFactors), typeof(PullScalarFactorOut), typeof(BroadcastImplicitlyInBinary), typeof(SliceOfConcat),
+        // Tested in SignRuleTests.cs:
+        typeof(PullNegOutOfProduct), typeof(AddOfNeg), typeof(AddOfSelf),
         // Tested in WhileCollapseTests.cs:
         typeof(PullSumIntoWhile),
         // Tested in ParticleSparsityRuleTests.cs:

@@ -91,8 +91,9 @@ public sealed class SumOfProductWithSelection : RewriteRule
             if (Selection(product.Inputs[k]) is not { } p || p.Shape.Rank != r || p.Shape[0] != shape[0] || p.Size != shape[^1]) continue;
             var other = product.Inputs[1 - k];
             if (Selection(other) is { } q && q.Attributes == p.Attributes) return (p, other);        // Σ_d P² = w²
-            // The other factor, right-aligned to the product, must be constant along axis 0 and full along the last.
-            if (other.Rank > r || other.Shape[^1] != shape[^1]) continue;
+            // The other factor, right-aligned to the product, must be constant along axis 0 and full along the last
+            // (a scalar is not: it is left to the scalar-factor rules).
+            if (other.Rank == 0 || other.Rank > r || other.Shape[^1] != shape[^1]) continue;
             if (other.Rank == r && other.Shape[0] != 1) continue;
             return (p, other);
         }

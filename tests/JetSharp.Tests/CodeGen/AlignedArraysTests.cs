@@ -1,0 +1,73 @@
+using System.Reflection;
+using JetSharp.CodeGen;
+using JetSharp.Nn;
+
+namespace JetSharp.Tests;
+
+/// <summary>
+/// <see cref="AlignedArrays"/> hands out zeroed arrays of the asked length whose first element is 64-byte aligned,
+/// whatever was allocated before; compiled code allocates its per-thread buffers with it (standalone code does not).
+/// </summary>
+public class AlignedArraysTests
+{
+    [Fact]
+    public void ArraysOfAnyLengthStartOnA64ByteBoundary()
+    {
+        // Ordinary and pinned arrays of odd sizes in between move the allocators' positions by every multiple of 8 mod 64.
+        var keep = new List<object>();
+        int misaligned = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            keep.Add(new byte[i % 9 * 8 + 1]);
+            keep.Add(GC.AllocateArray<byte>(i % 7 * 8 + 3, pinned: true));
+            int length = i % 23 * 37 % 1100;
+            var d = AlignedArrays.Allocate<double>(length);
+            var f = AlignedArrays.Allocate<float>(length + 1);
+            Assert.Equal(length, d.Length);
+            Assert.Equal(length + 1, f.Length);
+            Assert.All(d, x => Assert.Equal(0.0, x));
+            Assert.All(f, x => Assert.Equal(0f, x));
+            if (!AlignedArrays.IsAligned(d)) misaligned++;
+            if (!AlignedArrays.IsAligned(f)) misaligned++;
+            keep.Add(d);
+            keep.Add(f);
+        }
+        // Alignment is best effort (the pinned heap may place an object elsewhere than after the previous one, other
+        // threads allocate too), but it must nearly always hold: a plain `new` would miss 7 times in 8.
+        Assert.True(misaligned <= 8, $"{misaligned} of 400 arrays were not 64-byte aligned");
+        GC.KeepAlive(keep);
+    }
+
+    [Fact]
+    public void OffsetIsTheAddressModuloTheAlignment()
+    {
+        var a = AlignedArrays.Allocate<double>(16);
+        Assert.Equal(0, AlignedArrays.Offset(a));
+        var plain = GC.AllocateArray<double>(16, pinned: true);
+        Assert.Equal(0, AlignedArrays.Offset(plain) % 8);
+        Assert.Throws<ArgumentOutOfRangeException>(() => AlignedArrays.Allocate<double>(-1));
+    }
+
+    private static List<double[]> ThreadBuffersOfThisThread(EmittedGraph code) =>
+        [.. code.CompiledClass.GetFields(BindingFlags.Static | BindingFlags.NonPublic)
+            .Select(f => f.GetValue(null)).OfType<ThreadLocal<double[]>>().Select(t => t.Value).OfType<double[]>()];
+
+    [Fact]
+    public void CompiledCodeAllocatesItsPerThreadBuffersAligned()
+    {
+        var (problem, theta) = JetSharp.Benchmarks.JacobianBenchmark.Poisson2d();
+        NDArray<double>[] inputs = [.. problem.Points, .. ParameterVector.Unflatten<double>(theta, problem.ParameterShapes)];
+        foreach (var options in new[] { new EmitOptions(), new EmitOptions { PerPointLoops = false } })
+        {
+            var code = EmittedGraph.Compile(problem.GradientGraph, options);
+            code.Run(inputs);
+            var buffers = ThreadBuffersOfThisThread(code);
+            Assert.True(buffers.Count >= 10, $"only {buffers.Count} per-thread buffers found on the calling thread");
+            int misaligned = buffers.Count(b => !AlignedArrays.IsAligned(b));
+            Assert.True(misaligned <= buffers.Count / 20, $"{misaligned} of {buffers.Count} per-thread buffers are not 64-byte aligned");
+            Assert.Contains("AlignedArrays.Allocate<double>(", code.Source, StringComparison.Ordinal);
+        }
+        var standalone = EmittedGraph.Compile(problem.GradientGraph, new EmitOptions { UseLibraryKernels = false });
+        Assert.DoesNotContain("AlignedArrays", standalone.Source, StringComparison.Ordinal);
+    }
+}
