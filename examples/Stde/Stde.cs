@@ -298,7 +298,8 @@ public sealed class StdeAllenCahn : Example
 
         public T Evaluate(T[] theta, T[] gradient)
         {
-            var outs = Run(theta);
+            CopyIn(theta);
+            var outs = Run();
             _copies.Start();
             ParameterVector.Gather<T>(outs[1..], gradient);
             _copies.Stop();
@@ -310,10 +311,8 @@ public sealed class StdeAllenCahn : Example
         /// <summary>The loss and the gradient tensors' own arrays (what Adam reads in place), valid until the next evaluation.</summary>
         public T Evaluate(T[] theta, out IReadOnlyList<T[]> gradient)
         {
-            var outs = Run(theta);
-            _lent = outs;
-            gradient = [.. outs[1..].Select(o => o.Data)];
-            return outs[0].Data[0];
+            CopyIn(theta);
+            return Evaluate(out gradient);
         }
 
         /// <summary>The loss at the θ the parameter tensors hold (no copy in) and the gradient tensors' own arrays, valid until the next evaluation.</summary>
@@ -332,13 +331,12 @@ public sealed class StdeAllenCahn : Example
         /// <summary>The outputs of the last evaluation whose gradient arrays were lent out; given back at the next run.</summary>
         private NDArray<T>[]? _lent;
 
-        /// <summary>Copies θ into the graph's parameter tensors and runs the gradient graph: (loss, ∂loss/∂θ…).</summary>
-        private NDArray<T>[] Run(T[] theta)
+        /// <summary>Copies θ into the graph's parameter tensors.</summary>
+        private void CopyIn(T[] theta)
         {
             _copies.Start();
             ParameterVector.CopyTo<T>(theta, Parameters);
             _copies.Stop();
-            return Run();
         }
 
         /// <summary>Runs the gradient graph at the θ the parameter tensors hold: (loss, ∂loss/∂θ…).</summary>
