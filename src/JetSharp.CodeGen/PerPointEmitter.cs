@@ -522,13 +522,16 @@ internal static class PerPointEmitter
 
         string Leaf(Node leaf)
         {
-            if (local.TryGetValue(Root(region, leaf), out var l)) return l;
+            var root = Root(region, leaf);
+            if (local.TryGetValue(root, out var l)) return l;
             if (c.IsLiteral(leaf)) return c.Splat(c.Name(leaf));
+            // A view of a block may stand after the loop (it gets its name only there); it reads its root's array.
+            string name = names.TryGetValue(leaf, out var own) ? own : names[root];
             int period = RepeatOf(c, leaf, c.LocalShape(c.Node))!.Value;
-            if (period == 1) return c.Splat($"{c.Name(leaf)}[0]");
-            if (period == group.Size) return c.Load(c.Name(leaf), "v");
+            if (period == 1) return c.Splat($"{name}[0]");
+            if (period == group.Size) return c.Load(name, "v");
             // Repeated along the leading axes (a bias over rows): the same vectors every period elements.
-            return c.Load(c.Name(leaf), (period & (period - 1)) == 0 ? $"(v & {period - 1})" : $"v % {period}");
+            return c.Load(name, (period & (period - 1)) == 0 ? $"(v & {period - 1})" : $"v % {period}");
         }
     }
 

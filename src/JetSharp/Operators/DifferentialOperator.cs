@@ -19,7 +19,7 @@ public sealed class DifferentialOperator
 {
     private readonly Func<int, IReadOnlyList<DirectionFamily>> _families;
     private readonly Func<Graph, Node[], Node>? _nestedFirstOrder;
-    private readonly Func<Graph, Node[], Strategy, Node>? _composition;
+    private readonly Func<Graph, Node[], Strategy, Node?>? _composition;
 
     /// <param name="name">Display name.</param>
     /// <param name="families">The direction families for inputs of dimension D.</param>
@@ -27,9 +27,10 @@ public sealed class DifferentialOperator
     /// <param name="nestedFirstOrder">Optional formulation of L f by nested first-order AD, used by
     /// <see cref="Strategy.NestedFirstOrder"/> instead of nesting along every direction family (see <see cref="Strategy.Formulate{T}"/>).</param>
     /// <param name="composition">Optional formulation of L f as a composition of other operators, each emitted by the
-    /// strategy given (for instance Δ(Δf)); the other strategies use it instead of the direction families.</param>
+    /// strategy given (for instance Δ(Δf)); the other strategies use it instead of the direction families wherever it
+    /// returns a node (null: emit the families).</param>
     private DifferentialOperator(string name, Func<int, IReadOnlyList<DirectionFamily>> families, double zeroOrder = 0,
-        Func<Graph, Node[], Node>? nestedFirstOrder = null, Func<Graph, Node[], Strategy, Node>? composition = null)
+        Func<Graph, Node[], Node>? nestedFirstOrder = null, Func<Graph, Node[], Strategy, Node?>? composition = null)
     {
         Name = name;
         _families = families;
@@ -211,9 +212,12 @@ public sealed class DifferentialOperator
     }
 
     /// <summary>
-    /// Δ²f = Σ_{i,j} ∂⁴f/∂x_i²∂x_j². Exact: the interpolation of METHOD.md §4 with identical directions
-    /// merged, (3D² − D)/2 four-jets. Stochastic: E⟨∂⁴f, v^⊗4⟩ = 3Δ²f for Gaussian v, so (1/3S)Σ_s F(v_s).
-    /// The nested first-order strategy computes the exact biharmonic as Δ(Δf).
+    /// Δ²f = Σ_{i,j} ∂⁴f/∂x_i²∂x_j². Exact: by whichever of the two exact formulations carries fewer vectors per layer in the
+    /// strategy (<see cref="Strategy.VectorsPerLayer"/>), Δ(Δf) (<see cref="BiharmonicByNestedLaplacians"/>) or the
+    /// interpolation of METHOD.md §4 (<see cref="BiharmonicByInterpolation"/>): collapsed that is Δ(Δf) from D = 2 on,
+    /// (D + 2)² against at least 3M + 2 for the M = (3D² − D)/2 four-jets; standard Taylor from D = 3 on, (2D + 1)² against
+    /// 4M + 1. The nested first-order strategy computes Δ(Δf). Stochastic: E⟨∂⁴f, v^⊗4⟩ = 3Δ²f for Gaussian v, so
+    /// (1/3S)Σ_s F(v_s). Its <see cref="Families"/> are the interpolation's (the same terms) whichever is emitted.
     /// </summary>
     public static DifferentialOperator Biharmonic(Estimate? estimate = null)
     {
@@ -223,20 +227,27 @@ public sealed class DifferentialOperator
             throw new ArgumentException($"Biharmonic: stochastic estimation needs Gaussian directions (E⟨∂⁴f, v^⊗4⟩ = 3Δ²f holds for Gaussian v only); got {est.Distribution}.");
         if (!est.IsExact)
             return new($"biharmonic ({est})", d => [RandomFamily(4, 1.0 / (3.0 * est.Samples), est, d)]);
-        return ExactBiharmonic("biharmonic (exact)", composition: null);
+        return ExactBiharmonic("biharmonic (exact)", (f, inputs, s) => NestedLaplaciansAreCheaper(s, inputs[0].Shape[1]) ? LaplacianOfLaplacian(f, inputs, s) : null);
     }
+
+    /// <summary>
+    /// The exact Δ²f by the interpolation of METHOD.md §4 in the Taylor strategies: the (3D² − D)/2 four-jets of the terms
+    /// Σ_i ∂⁴_i + Σ_{i≠j} ∂²_i∂²_j, identical directions merged (the paper's formulation, whose vector counts METHOD.md §3
+    /// tabulates). The nested first-order strategy computes Δ(Δf).
+    /// </summary>
+    public static DifferentialOperator BiharmonicByInterpolation() => ExactBiharmonic("biharmonic (exact, interpolation)", composition: null);
 
     /// <summary>
     /// The exact Δ²f as Δ(Δf) in every strategy: the strategy's Laplacian of the graph of the strategy's Laplacian of f.
     /// Collapsed, that propagates at most (D + 2)² vectors per layer (the inner Laplacian's x₀, D tangents and their
     /// sum, each with the outer one's) against 1 + 3M + 2 for the M = (3D² − D)/2 four-jets of
-    /// <see cref="Biharmonic"/>'s interpolation (43 against 108 for an MLP at D = 5), with the same result up to rounding.
+    /// <see cref="BiharmonicByInterpolation"/> (43 against 108 for an MLP at D = 5), with the same result up to rounding.
     /// Its <see cref="Families"/> are the interpolation's (the same terms), though no strategy emits them.
     /// </summary>
     public static DifferentialOperator BiharmonicByNestedLaplacians() =>
         ExactBiharmonic("biharmonic (exact, nested Laplacians)", LaplacianOfLaplacian);
 
-    private static DifferentialOperator ExactBiharmonic(string name, Func<Graph, Node[], Strategy, Node>? composition) =>
+    private static DifferentialOperator ExactBiharmonic(string name, Func<Graph, Node[], Strategy, Node?>? composition) =>
         new(name, d =>
         {
             // (3D² − D)/2 directions of dimension D: refuse before enumerating the D² terms when the table alone cannot fit.
@@ -246,6 +257,19 @@ public sealed class DifferentialOperator
         },
             nestedFirstOrder: (f, inputs) => LaplacianOfLaplacian(f, inputs, Strategy.NestedFirstOrder),
             composition: composition);
+
+    /// <summary>
+    /// Whether Δ(Δf) carries fewer vectors per layer in <paramref name="strategy"/> than the interpolation: the Laplacian's
+    /// count squared (the outer Laplacian propagates that many copies of each of the inner one's vectors) against the
+    /// interpolation's M = (3D² − D)/2 fourth-order directions counted as one family (a lower bound for its one to three
+    /// families). A tie goes to Δ(Δf): the simplifier merges a few of its vectors (standard Taylor at D = 3: 43 of the
+    /// nominal 49, against the interpolation's 49). False where the strategy counts no vectors.
+    /// </summary>
+    internal static bool NestedLaplaciansAreCheaper(Strategy strategy, int d)
+    {
+        long m = (3L * d * d - d) / 2;
+        return strategy.VectorsPerLayer(2, d, 1) is long lap && strategy.VectorsPerLayer(4, m, 1) is long four && lap * lap <= four;
+    }
 
     /// <summary>
     /// Δ(Δf) emitted by <paramref name="strategy"/>: the inner Laplacian's graph is built (and, except for nested first-order AD,
@@ -418,7 +442,7 @@ public sealed class DifferentialOperator
         var s = strategy ?? Strategy.Collapsed;
         var nested = _nestedFirstOrder;
         var composition = _composition;
-        return s.Formulate(() => composition is null ? EmitTerms(f, inputs, s) : composition(f, inputs, s), nested is null ? null : () => nested(f, inputs));
+        return s.Formulate(() => composition?.Invoke(f, inputs, s) ?? EmitTerms(f, inputs, s), nested is null ? null : () => nested(f, inputs));
     }
 
     /// <summary>ZeroOrder·f + Σ_families Scale·Σ_r ⟨∂ᴷf, v_r^⊗K⟩, each sum from <see cref="Strategy.DirectionalSum"/>.</summary>

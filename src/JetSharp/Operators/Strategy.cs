@@ -119,6 +119,26 @@ public abstract class Strategy
     }
 
     /// <summary>
+    /// The vectors per layer (x₀ included) that this strategy's graph carries through a dense layer for a directional sum
+    /// of order K over R directions in F families (METHOD.md §3): standard Taylor 1 + K·R (each direction's K coefficients),
+    /// collapsed 1 + (K − 1)·R + F (the highest coefficients summed per family); null for nested first-order AD, which
+    /// propagates no jets, and for <see cref="SparseCollapsed"/>, whose count depends on where the function mixes particles. Operators with two formulations use it to emit the cheaper one (<see cref="DifferentialOperator.Biharmonic"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="order"/> or <paramref name="families"/> is less than 1, or
+    /// <paramref name="directions"/> is less than <paramref name="families"/>.</exception>
+    public long? VectorsPerLayer(int order, long directions, int families = 1)
+    {
+        if (order < 1) throw new ArgumentOutOfRangeException(nameof(order), order, $"{Name}.VectorsPerLayer: the order K must be at least 1, got {order}.");
+        if (families < 1) throw new ArgumentOutOfRangeException(nameof(families), families, $"{Name}.VectorsPerLayer: at least one family, got {families}.");
+        if (directions < families)
+            throw new ArgumentOutOfRangeException(nameof(directions), directions, $"{Name}.VectorsPerLayer: {families} families need at least as many directions, got {directions}.");
+        return CountVectors(order, directions, families);
+    }
+
+    /// <summary><see cref="VectorsPerLayer"/> on checked arguments; null where the strategy does not count its vectors.</summary>
+    private protected virtual long? CountVectors(int order, long directions, int families) => null;
+
+    /// <summary>
     /// Where and why a graph this strategy built and finished was densified, for <see cref="SparseCollapsed"/>
     /// (see <see cref="ParticleSparsity"/>); null for the other strategies and for graphs it did not build.
     /// </summary>
@@ -137,6 +157,8 @@ public abstract class Strategy
         private protected override Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
             DirectionalSums.StandardTaylor(f, inputs, directions, order);
 
+        private protected override long? CountVectors(int order, long directions, int families) => 1 + (order - 1) * directions + families;
+
         private protected override Graph FinishChecked(Graph g) => Simplifier.Simplify(g);
     }
 
@@ -144,6 +166,8 @@ public abstract class Strategy
     {
         private protected override Node EmitDirectionalSum(Graph f, IReadOnlyList<Node> inputs, Node directions, int order) =>
             DirectionalSums.StandardTaylor(f, inputs, directions, order);
+
+        private protected override long? CountVectors(int order, long directions, int families) => 1 + order * directions;
 
         private protected override Graph FinishChecked(Graph g) => CleanUp.Run(g);
     }

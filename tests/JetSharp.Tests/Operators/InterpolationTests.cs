@@ -188,7 +188,7 @@ public class InterpolationTests
     [InlineData(5)]
     public void MergedBiharmonicDirectionsReproduceMethodWeights(int d)
     {
-        var families = DifferentialOperator.Biharmonic().Families(d);
+        var families = DifferentialOperator.BiharmonicByInterpolation().Families(d);
         var pure = new List<double>();    // F(4e_i)
         var three = new List<double>();   // F(3e_i + e_j)
         var twoTwo = new List<double>();  // F(2e_i + 2e_j)

@@ -98,7 +98,7 @@ public class CountTests
         // coefficients per direction, and one summed fourth coefficient per family. METHOD's
         // 4.5D² − 1.5D + 4 counts three families; the interpolation merges them by sign of the weight,
         // so the library has fewer, and the table is an upper bound.
-        var op = DifferentialOperator.Biharmonic();
+        var op = DifferentialOperator.BiharmonicByInterpolation();
         int m = (3 * D * D - D) / 2;
         int families = op.Families(D).Count;
         Assert.Equal(m, op.Families(D).Sum(f => f.Directions(Fn.Zeros(new Graph(DType.Float64), new Shape(N, D))).Shape[0]));

@@ -56,7 +56,7 @@ public class PerformanceTests(ITestOutputHelper output)
         const int d = 4, layers = 24, width = 16;
         var net = Mlp.Create(d, [.. Enumerable.Repeat(width, layers)], 1, Activation.Tanh, seed: 2);
         var f = Tracer.Function(net.Apply, new Shape(N, d));
-        var raw = DifferentialOperator.Biharmonic().Build(f, Strategy.Collapsed, simplify: false);
+        var raw = DifferentialOperator.BiharmonicByInterpolation().Build(f, Strategy.Collapsed, simplify: false);
         var (simplified, first, best) = Time(raw);
         output.WriteLine($"exact biharmonic, tanh MLP {d}→{layers}×{width}→1, N = {N}: {raw.Nodes.Count} nodes → {simplified.Nodes.Count}; " +
                          $"simplify {first:F1} ms first run, {best:F1} ms best of 3");
@@ -64,7 +64,7 @@ public class PerformanceTests(ITestOutputHelper output)
         Assert.True(first < LimitSeconds * 1000 && best < LimitSeconds * 1000, $"simplify took {first:F0} ms (first), {best:F0} ms (best)");
         // Collapsed: x₀, three coefficients per four-jet, one summed fourth coefficient per family (see CountTests).
         // (Values are compared in SimplifyEquivalenceTests; running this graph twice on the interim kernels costs seconds.)
-        int m = (3 * d * d - d) / 2, families = DifferentialOperator.Biharmonic().Families(d).Count;
+        int m = (3 * d * d - d) / 2, families = DifferentialOperator.BiharmonicByInterpolation().Families(d).Count;
         Assert.Equal(1 + 3 * m + families, GraphStats.Of(simplified, N).PerLayer[layers / 2].Vectors);
     }
 }
