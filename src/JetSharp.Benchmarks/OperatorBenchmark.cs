@@ -68,7 +68,7 @@ public static class OperatorBenchmark
             new("stochastic-laplacian", $"stochastic Laplacian, D = {d}, N = {stochN}", d, GridAxis.Samples, samples, stochN,
                 s => DifferentialOperator.Laplacian(Estimate.Stochastic(s, Distribution.Rademacher, seed: 3)), 0.5),
             weighted(d), weighted(d / 2), weighted(d / 10),
-            new("biharmonic", $"exact biharmonic, D = {dB}", dB, GridAxis.Batch, batches, 0, _ => DifferentialOperator.BiharmonicByInterpolation(),
+            new("biharmonic", $"exact biharmonic by interpolation, D = {dB}", dB, GridAxis.Batch, batches, 0, _ => DifferentialOperator.BiharmonicByInterpolation(),
                 (4.5 * dB * dB - 1.5 * dB + 4) / (6.0 * dB * dB - 2 * dB + 1)),
             // The same Δ²f as the Laplacian of the Laplacian's graph: nominally (D + 2)² collapsed against (2D + 1)² standard
             // vectors per layer (the simplifier drops a few of each: 43 and 111 at D = 5).
