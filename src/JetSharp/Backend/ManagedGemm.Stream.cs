@@ -37,11 +37,10 @@ internal static unsafe class GemmStream
     /// <summary>
     /// True when every element of C is written exactly once and never read: beta = 0, one k block (K ≤ the product's
     /// KC), no epilogue (it would read C back right away), a C of at least <see cref="MinBytes"/>, and a CPU with
-    /// streaming vector stores. float32 only: on one Zen 4 core the panel measured 4 % faster on the stde example's
-    /// float32 xᵀ·δ but 2–6 % slower on float64 products (xᵀ·δ, 8192×50×768; docs/gemm.md).
+    /// streaming vector stores.
     /// </summary>
     public static bool Applies<T>(in GemmProblem<T> p, int kcMax) where T : unmanaged, IFloatingPointIeee754<T>
-        => typeof(T) == typeof(float) && p.Epilogue is null && p.Beta == T.Zero && p.K <= kcMax && (long)p.M * p.N * sizeof(T) >= MinBytes
+        => p.Epilogue is null && p.Beta == T.Zero && p.K <= kcMax && (long)p.M * p.N * sizeof(T) >= MinBytes
            && (Vector512.IsHardwareAccelerated || Vector256.IsHardwareAccelerated) && (nint)p.C % sizeof(T) == 0;
 
     /// <summary>Row ranges that streamed their C (for tests).</summary>

@@ -4,7 +4,7 @@ using JetSharp.Backend;
 namespace JetSharp.Tests;
 
 /// <summary>
-/// A float32 C written once (beta = 0, one k block, no epilogue) and larger than the last-level cache goes out with streaming
+/// A C written once (beta = 0, one k block, no epilogue) and larger than the last-level cache goes out with streaming
 /// stores through an L1 panel (<see cref="GemmStream"/>). The tests lower the size threshold to 0 so small products take
 /// that path: against the float64 triple loop with the guard elements around C (every offset, so C's rows start at
 /// every position within a 64-byte line), and bit for bit against ordinary stores, on one thread and on all.
@@ -31,7 +31,7 @@ public partial class GemmTests
                     Check<double>(GemmProvider.Managed, path, l, alpha: 1.25, beta: 0, nanInC: true, seed: m + offC);
                 }
             }
-            // Only float32 products on a CPU with streaming vector stores stream (Applies), the forced portable kernel too.
+            // Only kernels with a hardware streaming store stream (Applies); the forced portable kernel does as well there.
             if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
                 Assert.True(GemmStream.Ranges > ranges, "no product streamed its C");
         }
