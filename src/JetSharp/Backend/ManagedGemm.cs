@@ -557,14 +557,9 @@ internal static unsafe class GemmDriver<T, TK>
         if (sharedB != null && n0 != 0) throw new InvalidOperationException("A shared B̃ starts at column 0.");
         T* bPack = sharedB != null ? null : (T*)buffers.B((nint)kcMax * ncMax * sizeof(T));
         T* aPack = (T*)buffers.A((nint)kcMax * mcMax * sizeof(T));
-        // C written once and larger than the last-level cache goes out through a panel with streaming stores (GemmStream).
-        bool streamC = GemmStream.Applies(p, kcMax);
-        int panelTiles = streamC ? GemmStream.PanelTiles(MR, NR, sizeof(T)) : 0;
         // The scratch tile (MR×NR), then room for the dot-product edge's columns of B̃ (DotCols of them, kc each,
-        // RoundUp(kc, 16) apart so each starts on a 64-byte line), then the streamed panel (MR × panelTiles·NR); see MacroKernel.
-        nint dotElems = (nint)DotCols * RoundUp(kcMax, 16);
-        T* scratch = (T*)buffers.Scratch(((nint)MR * NR + dotElems + (nint)MR * panelTiles * NR) * sizeof(T));
-        GemmPanel<T> panel = streamC ? new GemmPanel<T>(scratch + MR * NR + dotElems, panelTiles) : default;
+        // RoundUp(kc, 16) apart so each starts on a 64-byte line); see MacroKernel.
+        T* scratch = (T*)buffers.Scratch(((nint)MR * NR + (nint)DotCols * RoundUp(kcMax, 16)) * sizeof(T));
 
         // Row-major A is read in place: the micro-kernel walks MR rows side by side, each row
         // forward, which the prefetchers follow as well as a packed copy (measured: equal or up to
@@ -576,7 +571,7 @@ internal static unsafe class GemmDriver<T, TK>
         // example's xᵀ·δ, a 51 MB C) otherwise waits on memory at the end of every call (one core, float32
         // 100000×100×128 with A stored transposed: 65–69 → 73–75 % of peak). A C that stays in L2 is only written
         // and the store buffer hides it; prefetching it there measured slower (1020×100×128: 90 → 87.5 %).
-        bool prefetchCFirst = !streamC && (p.Beta != T.Zero || (long)(m1 - m0) * (n1 - n0) * sizeof(T) > CacheSizes.Current.L2);
+        bool prefetchCFirst = p.Beta != T.Zero || (long)(m1 - m0) * (n1 - n0) * sizeof(T) > CacheSizes.Current.L2;
 
         for (int jc = n0; jc < n1; jc += bl.NC)
         {
@@ -621,7 +616,7 @@ internal static unsafe class GemmDriver<T, TK>
                     {
                         GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst, panel);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                     else
                     {
@@ -630,16 +625,10 @@ internal static unsafe class GemmDriver<T, TK>
                         if (fullRows < mc && (mc - fullRows > TK.PartRows || nc % NR != 0))
                             GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst, panel);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
                     }
                 }
             }
-        }
-        // Streaming stores are weakly ordered: make them visible before this range is reported done.
-        if (streamC)
-        {
-            GemmStream.Fence();
-            Interlocked.Increment(ref GemmStream.Ranges);
         }
 #if JETSHARP_CHECKED
         GemmPackBuffers.VerifyRedZones($"RunRange(m {m0}..{m1}, n {n0}..{n1}, K {p.K}, {typeof(TK).Name})");
@@ -682,7 +671,7 @@ internal static unsafe class GemmDriver<T, TK>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
         T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0,
-        GemmPrefetch ahead, bool prefetchC, GemmPanel<T> panel)
+        GemmPrefetch ahead, bool prefetchC)
     {
         int MR = TK.MR, NR = TK.NR, half = NR / 2;
         int fullCols = nc / NR * NR;
@@ -716,23 +705,7 @@ internal static unsafe class GemmDriver<T, TK>
             nint rs = rsA, cs = csA;
             if (mr < MR) { asl = aEdge; rs = 1; cs = MR; }
             T* ct = c + ir * ldc;
-            if (mr == MR && panel.Tiles > 0)
-            {
-                // Streamed C: up to panel.Tiles full tiles into the L1 panel (the values Full would store into C), then
-                // those rows out with streaming stores (GemmStream.Rows), so C's lines are not read for ownership.
-                int groupCols = panel.Tiles * NR;
-                for (int g0 = 0; g0 < fullCols; g0 += groupCols)
-                {
-                    int g1 = Math.Min(fullCols, g0 + groupCols);
-                    for (int jr = g0; jr < g1; jr += NR)
-                    {
-                        ahead.Next();
-                        TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, panel.P + (jr - g0), groupCols, alpha, beta);
-                    }
-                    GemmStream.Rows(panel.P, groupCols, ct + g0, ldc, MR, g1 - g0);
-                }
-            }
-            else if (mr == MR)
+            if (mr == MR)
             {
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
