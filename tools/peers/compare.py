@@ -13,7 +13,7 @@ rounds, then the least-squares slope (robust to a load burst hitting one point o
 
 The torch-jet side runs with the environment of /work/shared/peers/README.md (OpenBLAS OpenMP build with its
 AVX-512 kernels, glibc malloc thresholds that keep freed memory mapped, 2 threads, no_grad). Its validation runs in
-the first round only. Paths: --torchjet-dir, --openblas (or TORCHJET_DIR, OB).
+the first round only, with the cross-check on JetSharp's own network, σ and points (export_case.cs). Paths: --torchjet-dir, --openblas (or TORCHJET_DIR, OB).
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ def run_jetsharp(dtype, repeats, keys, build):
             for r in json.loads(out.strip().splitlines()[-1])}
 
 
+def export_case(directory):
+    """JetSharp's network, σ, points and weighted-Laplacian values for the peer's cross-check (export_case.cs)."""
+    subprocess.run(["dotnet", "run", "-c", "Release", os.path.join(HERE, "export_case.cs"), "--", directory],
+                   cwd=ROOT, check=True, capture_output=True, text=True)
+
+
 def run_torchjet(args, keys, validate):
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="4294967296", MALLOC_TRIM_THRESHOLD_="68719476736",
                MALLOC_TOP_PAD_="1073741824", LD_LIBRARY_PATH=args.openblas, OPENBLAS_CORETYPE="SkylakeX")
@@ -53,9 +59,13 @@ def run_torchjet(args, keys, validate):
         cmd = ["/usr/bin/python3", os.path.join(HERE, "torchjet_extra.py"), "--dtype", args.dtype,
                "--threads", "2", "--nondifferentiable", "--torchjet-dir", args.torchjet_dir,
                "--ops", ",".join(ops), "--ranks", ",".join(ranks) or "50", "--json-out", fh.name]
-        if not validate:
-            cmd.append("--skip-validation")
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+        with tempfile.TemporaryDirectory() as case:
+            if validate:
+                export_case(case)
+                cmd += ["--check-jetsharp", case]
+            else:
+                cmd.append("--skip-validation")
+            subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
         res = json.load(open(fh.name))
     out = {}
     for k in keys:

@@ -177,6 +177,53 @@ def validate(methods, log=tb.log):
     return {"passed": bool(ok), "errors": report}
 
 
+def read_safetensors(path):
+    """{name: float64 tensor} of a safetensors file (8-byte little-endian header length, JSON header, raw data)."""
+    import struct
+
+    with open(path, "rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+        data = fh.read()
+    dtypes = {"F64": torch.float64, "F32": torch.float32}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = info["data_offsets"]
+        t = torch.frombuffer(bytearray(data[lo:hi]), dtype=dtypes[info["dtype"]])
+        out[name] = t.reshape(info["shape"]).to(torch.float64)
+    return out
+
+
+def check_jetsharp(directory, methods, log=tb.log):
+    """torch-jet on JetSharp's own network, σ and points (tools/peers/export_case.cs) against JetSharp's values."""
+    case = json.load(open(os.path.join(directory, "case.json")))
+    weights = read_safetensors(os.path.join(directory, "weights.safetensors"))
+    widths = case["widths"]
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        lin = torch.nn.Linear(a, b).to(torch.float64)
+        lin.weight.data.copy_(weights[f"layers.{i}.weight"])  # PyTorch layout [out, in]
+        lin.bias.data.copy_(weights[f"layers.{i}.bias"])
+        layers += [lin, torch.nn.Tanh()]
+    net = torch.nn.Sequential(*layers[:-1]).requires_grad_(False)
+    X = torch.tensor(case["x"], dtype=torch.float64)
+    report, ok = {}, True
+    for c in case["cases"]:
+        sigma = torch.tensor(c["sigma"], dtype=torch.float64)
+        ref = torch.tensor(c["value"], dtype=torch.float64)
+        for m in methods:
+            single = weighted_laplacian_single(net, X[0], sigma, METHODS[m])
+            val = tb.ft_vmap(single)(X).reshape(-1)
+            err = ((val - ref).abs().max() / ref.abs().max()).item()
+            report[f"jetsharp/weighted_laplacian/r{c['rank']}/{m}/rel_err"] = err
+            ok &= err < 1e-9
+    for k, v in report.items():
+        log(f"  check {k}: {v:.3e}")
+    return {"passed": bool(ok), "errors": report}
+
+
 # ------------------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -200,6 +247,8 @@ def parse_args(argv=None):
     p.add_argument("--torchjet-dir", default=os.environ.get("TORCHJET_DIR"))
     p.add_argument("--skip-validation", action="store_true")
     p.add_argument("--validate-only", action="store_true")
+    p.add_argument("--check-jetsharp", default=None, metavar="DIR",
+                   help="also compare with JetSharp's values on its own network (tools/peers/export_case.cs)")
     p.add_argument("--json-out", default=None)
     return p.parse_args(argv)
 
@@ -218,6 +267,13 @@ def main():
         result["validation"] = validate(methods)
         tb.log(f"   passed: {result['validation']['passed']}")
         if not result["validation"]["passed"]:
+            print(json.dumps(result, indent=1))
+            sys.exit(1)
+    if args.check_jetsharp:
+        tb.log("== torch-jet on JetSharp's network, σ and points (float64)")
+        result["jetsharp_check"] = check_jetsharp(args.check_jetsharp, methods)
+        tb.log(f"   passed: {result['jetsharp_check']['passed']}")
+        if not result["jetsharp_check"]["passed"]:
             print(json.dumps(result, indent=1))
             sys.exit(1)
     if args.validate_only:
