@@ -36,10 +36,11 @@ CASES = {  # bench key -> (peer op, peer case)
 }
 
 
-def run_jetsharp(dtype, repeats, keys, build):
+def run_jetsharp(dtype, repeats, keys, build, threads):
     cmd = ["dotnet", "run", "-c", "Release"] + ([] if build else ["--no-build"]) + [
         os.path.join(HERE, "jetsharp_collapsed.cs"), "--", dtype, str(repeats), ",".join(keys)]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ, DOTNET_PROCESSOR_COUNT=str(threads))  # JetSharp's GEMM and kernels use ProcessorCount
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env).stdout
     return {r["key"]: (r["msPerUnit"], {p["x"]: p["seconds"] for p in r["points"]})
             for r in json.loads(out.strip().splitlines()[-1])}
 
@@ -52,12 +53,13 @@ def export_case(directory):
 
 def run_torchjet(args, keys, validate):
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="4294967296", MALLOC_TRIM_THRESHOLD_="68719476736",
-               MALLOC_TOP_PAD_="1073741824", LD_LIBRARY_PATH=args.openblas, OPENBLAS_CORETYPE="SkylakeX")
+               MALLOC_TOP_PAD_="1073741824", LD_LIBRARY_PATH=args.openblas, OPENBLAS_CORETYPE="SkylakeX",
+               OMP_NUM_THREADS=str(args.threads))
     ops = sorted({CASES[k][0] for k in keys})
     ranks = [str(CASES[k][1]["rank"]) for k in keys if "rank" in CASES[k][1]]
     with tempfile.NamedTemporaryFile(suffix=".json") as fh:
         cmd = ["/usr/bin/python3", os.path.join(HERE, "torchjet_extra.py"), "--dtype", args.dtype,
-               "--threads", "2", "--nondifferentiable", "--torchjet-dir", args.torchjet_dir,
+               "--threads", str(args.threads), "--nondifferentiable", "--torchjet-dir", args.torchjet_dir,
                "--ops", ",".join(ops), "--ranks", ",".join(ranks) or "50", "--json-out", fh.name]
         with tempfile.TemporaryDirectory() as case:
             if validate:
@@ -94,6 +96,9 @@ def main():
     p.add_argument("--torchjet-dir", default=os.environ.get("TORCHJET_DIR", "/work/peerenv/torchjet"))
     p.add_argument("--openblas", default=os.environ.get(
         "OB", "/work/peerenv/ob/usr/lib/x86_64-linux-gnu/openblas-openmp"))
+    p.add_argument("--threads", type=int, default=2,
+                   help="threads of both sides (2: the target's setting; 1: a diagnostic that is less hurt by "
+                        "other processes on the cores than OpenMP's barriers are)")
     p.add_argument("--skip-validation", action="store_true")
     p.add_argument("--json-out", default=None)
     args = p.parse_args()
@@ -101,7 +106,7 @@ def main():
     js, tj = {k: [] for k in keys}, {k: [] for k in keys}
     jsp, tjp = {k: [] for k in keys}, {k: [] for k in keys}  # per-point minima of each round
     for r in range(args.rounds):
-        for k, (v, pts) in run_jetsharp(args.dtype, args.repeats, keys, build=r == 0).items():
+        for k, (v, pts) in run_jetsharp(args.dtype, args.repeats, keys, r == 0, args.threads).items():
             js[k].append(v)
             jsp[k].append(pts)
         for k, (v, pts) in run_torchjet(args, keys, validate=r == 0 and not args.skip_validation).items():
@@ -110,7 +115,7 @@ def main():
         print(f"round {r + 1}: " + "; ".join(f"{k} {js[k][-1]:.4f} / {tj[k][-1]:.4f}" for k in keys),
               file=sys.stderr, flush=True)
     rows = []
-    print(f"| case ({args.dtype}, {args.rounds} rounds) | JetSharp min / median | torch-jet min / median "
+    print(f"| case ({args.dtype}, {args.threads} threads, {args.rounds} rounds) | JetSharp min / median | torch-jet min / median "
           "| ratio of mins | ratio of medians | envelope slopes (ratio) |")
     print("|---|---|---|---|---|---|")
     for k in keys:
@@ -125,7 +130,7 @@ def main():
               f"| {a[0] / b[0]:.2f} | {a[1] / b[1]:.2f} | {ea:.4f} / {eb:.4f} ({ea / eb:.2f}) |")
     if args.json_out:
         with open(args.json_out, "w") as fh:
-            json.dump({"dtype": args.dtype, "rounds": args.rounds, "loadavg_end": os.getloadavg(),
+            json.dump({"dtype": args.dtype, "threads": args.threads, "rounds": args.rounds, "loadavg_end": os.getloadavg(),
                        "rows": rows}, fh, indent=1)
 
 
