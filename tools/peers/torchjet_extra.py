@@ -32,7 +32,9 @@ methods, relative error < 1e-9), and the randomized biharmonic, which has no det
 by unbiasedness: on f(x) = Σ_i sin x_i (closed form Δ²f = Σ sin x_i, per-sample variance
 Var ∂⁴f[v]⁴ = 96 Σ sin² x_i for Gaussian v) and on the MLP at D = 5 (against the exact Δ²f as the
 trace of the Hessian of the trace of the Hessian; per-sample variance estimated from the nested
-∂⁴f[v]⁴ of independent draws), each within 5 standard errors at S = 4096.
+∂⁴f[v]⁴ of independent draws), each within 5 standard errors at S = 4096. With --check-jetsharp DIR (written
+by tools/peers/export_case.cs), torch-jet's weighted Laplacian also runs on JetSharp's own network, σ and points and
+is compared with JetSharp's values (relative error < 1e-9).
 
 Example (the bench's grids are the defaults):
     python3 torchjet_extra.py --dtype float32 --threads 2 --nondifferentiable \
