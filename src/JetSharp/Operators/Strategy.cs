@@ -122,7 +122,8 @@ public abstract class Strategy
     /// The vectors per layer (x₀ included) that this strategy's graph carries through a dense layer for a directional sum
     /// of order K over R directions in F families (METHOD.md §3): standard Taylor 1 + K·R (each direction's K coefficients),
     /// collapsed 1 + (K − 1)·R + F (the highest coefficients summed per family); null for nested first-order AD, which
-    /// propagates no jets, and for <see cref="SparseCollapsed"/>, whose count depends on where the function mixes particles. Operators with two formulations use it to emit the cheaper one (<see cref="DifferentialOperator.Biharmonic"/>).
+    /// propagates no jets, and for <see cref="SparseCollapsed"/>, whose count depends on where the function mixes
+    /// particles. Operators with two formulations use it to emit the cheaper one (<see cref="DifferentialOperator.Biharmonic"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="order"/> or <paramref name="families"/> is less than 1, or
     /// <paramref name="directions"/> is less than <paramref name="families"/>.</exception>

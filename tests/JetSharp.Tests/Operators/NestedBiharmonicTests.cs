@@ -78,8 +78,8 @@ public class NestedBiharmonicTests
     /// <see cref="DifferentialOperator.Biharmonic"/> emits whichever formulation carries fewer vectors per layer: collapsed,
     /// the interpolation at D = 1 ((D + 2)² = 9 against 3M + 2 = 5) and Δ(Δf) from D = 2 on; standard Taylor, the
     /// interpolation at D = 2 ((2D + 1)² = 25 against 4M + 1 = 21) and Δ(Δf) from D = 3 on (49 against 49 nominally; the
-    /// simplified Δ(Δf) has 43; at D = 2 both simplify to 21). Checked on the graphs themselves: the middle layer carries no more vectors than the other
-    /// formulation's, and the values agree with it.
+    /// simplified Δ(Δf) has 43; at D = 2 both simplify to 21). Checked on the graphs themselves: the middle layer carries
+    /// no more vectors than the other formulation's, and the values agree with it.
     /// </summary>
     [Theory]
     [InlineData("Collapsed", 1, false)]
