@@ -12,22 +12,24 @@ public class NestedBiharmonicTests
 {
     private static readonly Strategy[] All = [Strategy.Collapsed, Strategy.StandardTaylor, Strategy.NestedFirstOrder];
 
-    /// <summary>f = (Σ x_i²)² = r⁴ has Δ²f = 8D(D + 2) everywhere.</summary>
+    /// <summary>f = (Σ x_i²)² = r⁴, whose Δ²f = 8D(D + 2) everywhere.</summary>
+    private static Node RToTheFourth(Node x)
+    {
+        var r2 = Fn.Sum(x * x, [1], keepDims: true);
+        return r2 * r2;
+    }
+
+    /// <summary>Δ(Δf) of r⁴ is 8D(D + 2) in every strategy.</summary>
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(5)]
     public void ClosedFormOfRToTheFourth(int d)
     {
-        static Node F(Node x)
-        {
-            var r2 = Fn.Sum(x * x, [1], keepDims: true);
-            return r2 * r2;
-        }
         var x = Randn(d, 6, d);
         foreach (var s in All)
         {
-            var y = DifferentialOperator.BiharmonicByNestedLaplacians().Apply(F, x, s);
+            var y = DifferentialOperator.BiharmonicByNestedLaplacians().Apply(RToTheFourth, x, s);
             Assert.Equal(new Shape(6, 1), y.Shape);
             foreach (var v in y.Data) Assert.Equal(8.0 * d * (d + 2), v, 1e-9);
         }
@@ -114,14 +116,9 @@ public class NestedBiharmonicTests
     [InlineData(4)]
     public void DefaultMatchesTheClosedForm(int d)
     {
-        static Node F(Node x)
-        {
-            var r2 = Fn.Sum(x * x, [1], keepDims: true);
-            return r2 * r2;
-        }
         var x = Randn(d + 90, 4, d);
         foreach (var s in All)
-            foreach (var v in DifferentialOperator.Biharmonic().Apply(F, x, s).Data) Assert.Equal(8.0 * d * (d + 2), v, 1e-9);
+            foreach (var v in DifferentialOperator.Biharmonic().Apply(RToTheFourth, x, s).Data) Assert.Equal(8.0 * d * (d + 2), v, 1e-9);
     }
 
     /// <summary>METHOD.md §3's counts: standard 1 + K·R, collapsed 1 + (K − 1)·R + F; none for nested first-order AD; bad counts refused.</summary>
