@@ -525,8 +525,8 @@ internal static class PerPointEmitter
             var root = Root(region, leaf);
             if (local.TryGetValue(root, out var l)) return l;
             if (c.IsLiteral(leaf)) return c.Splat(c.Name(leaf));
-            // A view of a block may stand after the loop (it gets its name only there); it reads its root's array.
-            string name = names.TryGetValue(leaf, out var own) ? own : names[root];
+            // A view reads its root's array; it may stand after the loop, where it gets that name as its own.
+            string name = c.Name(root);
             int period = RepeatOf(c, leaf, c.LocalShape(c.Node))!.Value;
             if (period == 1) return c.Splat($"{name}[0]");
             if (period == group.Size) return c.Load(name, "v");
