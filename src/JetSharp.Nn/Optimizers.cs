@@ -114,7 +114,7 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
         ArgumentNullException.ThrowIfNull(objective);
         PrepareMoments(theta.Length);
         // The update clears the gradient for the next step in the same pass; a fresh or interrupted one is cleared here.
-        if (_g is null || _g.Length != theta.Length) _g = new T[theta.Length];
+        if (_g is null || _g.Length != theta.Length) _g = LargeArrays.Zeroed<T>(theta.Length);
         else if (_gradientDirty) Array.Clear(_g);
         var g = _g;
         _gradientDirty = true;
@@ -176,7 +176,8 @@ public sealed class Adam<T> : IOptimizer<T> where T : unmanaged, IFloatingPointI
 
     private void PrepareMoments(int parameters)
     {
-        if (_m is null || _v is null) { _m = new T[parameters]; _v = new T[parameters]; }
+        // Large moments on huge pages where the OS offers them (Tensors.LargeArrays): Adam streams them every step.
+        if (_m is null || _v is null) { _m = LargeArrays.Zeroed<T>(parameters); _v = LargeArrays.Zeroed<T>(parameters); }
         else if (_m.Length != parameters)
             throw new ShapeException($"Adam.Step: {parameters} parameters; the optimizer's moments were built for {_m.Length}.");
     }

@@ -367,14 +367,14 @@ public sealed class Executable
     // so sequential runs reuse buffers and concurrent runs never share one.
     private object? _pool;
 
-    private BufferPool<T> RentPool<T>()
+    private BufferPool<T> RentPool<T>() where T : unmanaged
     {
         var pool = Interlocked.Exchange(ref _pool, null) as BufferPool<T> ?? new BufferPool<T>();
         pool.ResetCounters();
         return pool;
     }
 
-    private void ReturnPool<T>(BufferPool<T> pool) => Interlocked.CompareExchange(ref _pool, pool, null);
+    private void ReturnPool<T>(BufferPool<T> pool) where T : unmanaged => Interlocked.CompareExchange(ref _pool, pool, null);
 
     private (NDArray<T>[] Outputs, RunStats Stats) RunScheduled<T>(NDArray<T>[] inputs, BufferPool<T> pool, RunContext context)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -522,7 +522,7 @@ public sealed class Executable
 }
 
 /// <summary>Free buffers by length, reused across runs of one executable.</summary>
-internal sealed class BufferPool<T>
+internal sealed class BufferPool<T> where T : unmanaged
 {
     private readonly Dictionary<int, Stack<T[]>> _free = [];
     public long AllocatedBytes { get; private set; }
@@ -536,7 +536,7 @@ internal sealed class BufferPool<T>
     {
         if (_free.TryGetValue(length, out var stack) && stack.Count > 0) return stack.Pop();
         AllocatedBytes += length * (long)Unsafe.SizeOf<T>();
-        return GC.AllocateUninitializedArray<T>(length);
+        return LargeArrays.Uninitialized<T>(length);
     }
 
     public void Return(T[] buffer)

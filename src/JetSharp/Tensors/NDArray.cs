@@ -39,8 +39,8 @@ public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee
         Data = data;
     }
 
-    /// <summary>A zero-filled tensor.</summary>
-    public NDArray(Shape shape) : this(shape, new T[shape.Size]) { }
+    /// <summary>A zero-filled tensor (a large one on huge pages where the OS offers them: <see cref="LargeArrays"/>).</summary>
+    public NDArray(Shape shape) : this(shape, LargeArrays.Zeroed<T>(shape.Size)) { }
 
     /// <summary>The elements in row-major order.</summary>
     public T[] Data { get; }
