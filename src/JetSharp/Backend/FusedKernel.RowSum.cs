@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -129,6 +130,9 @@ internal static partial class FusedKernel
             int w = Vector512<T>.Count;
             Vector512<T> ma = Vector512.Create(fa.Sign), sa = Vector512.Create(fa.Shift), mb = Vector512.Create(fb.Sign), sb = Vector512.Create(fb.Shift);
             Vector512<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            // Inlined by request: the jetsharp tool compiles optimised code on first call (no tiering, so no profile to tell
+            // the JIT that this call is hot), and a call per vector measured 3 % of the stde step's CPU against 1.3 % inlined.
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             Vector512<T> Term(ref T x, ref T y, int at) =>
                 (Vector512.LoadUnsafe(ref x, (nuint)at) * ma + sa) * (Vector512.LoadUnsafe(ref y, (nuint)at) * mb + sb);
             for (; i + 4 * w <= n; i += 4 * w)
