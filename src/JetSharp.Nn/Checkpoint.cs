@@ -349,8 +349,9 @@ public sealed class Checkpoint
     {
         switch (a)
         {
-            case NDArray<float> f: { int i = Array.FindIndex(f.Data, x => !float.IsFinite(x)); return i < 0 ? null : (i, f.Data[i]); }
-            case NDArray<double> d: { int i = Array.FindIndex(d.Data, x => !double.IsFinite(x)); return i < 0 ? null : (i, d.Data[i]); }
+            // A vector pass first (a checkpoint of the stde example at D = 10⁵ scans 38 million values), the index only when one is bad.
+            case NDArray<float> f: { if (VectorMath.AllFinite<float>(f.Data)) return null; int i = Array.FindIndex(f.Data, x => !float.IsFinite(x)); return (i, f.Data[i]); }
+            case NDArray<double> d: { if (VectorMath.AllFinite<double>(d.Data)) return null; int i = Array.FindIndex(d.Data, x => !double.IsFinite(x)); return (i, d.Data[i]); }
             default: return null;
         }
     }

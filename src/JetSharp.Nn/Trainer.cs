@@ -271,7 +271,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     private static bool IsFinite(OptimizerState state) =>
         state.Scalars.Values.All(double.IsFinite) &&
-        state.Arrays.Values.All(a => a is NDArray<T> t ? Array.TrueForAll(t.Data, T.IsFinite) : Enumerable.Range(0, a.Size).All(i => double.IsFinite(a.GetDouble(i))));
+        state.Arrays.Values.All(a => a is NDArray<T> t ? VectorMath.AllFinite<T>(t.Data) : Enumerable.Range(0, a.Size).All(i => double.IsFinite(a.GetDouble(i))));
 
     /// <summary>
     /// Continues from a checkpoint. Everything is checked before anything changes: a checkpoint saved for another
