@@ -167,11 +167,15 @@ public class CheckpointTests : IDisposable
         {
             var path = Saved(Sample<double>(), "nan.safetensors");
             Tamper(path, tensors: t => ((NDArray<double>)t["parameters.2"]).Data[3] = bad);
-            AssertNames(Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)), path, "parameters.2");
+            var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+            AssertNames(e, path, "parameters.2");
+            Assert.Contains("at element 3;", e.Message);   // the first bad value's index, after the vector pass found one
 
             path = Saved(Sample<double>(), "nan-m.safetensors");
             Tamper(path, tensors: t => ((NDArray<double>)t["optimizer.m"]).Data[0] = bad);
-            AssertNames(Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path)), path, "optimizer.m");
+            e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+            AssertNames(e, path, "optimizer.m");
+            Assert.Contains("at element 0;", e.Message);
         }
         var p = Saved(Sample<double>(), "elapsed.safetensors");
         Tamper(p, metadata: m => m["elapsed_seconds"] = "1e400");
