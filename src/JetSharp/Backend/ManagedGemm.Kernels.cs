@@ -241,6 +241,136 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
 }
 
 /// <summary>
+/// The last one or two columns of a right edge vectorised along M, fused into the half-width panel that precedes them:
+/// the half panel's row broadcasts x_i = A[i, p] are laid two lanes per row into W/2 rows per vector (masked blends),
+/// times the pair (B̃[p, half], B̃[p, half + 1]) broadcast to every lane pair: 12 rows × 2 columns in 2 (float32) or
+/// 3 (float64) more FMAs per k step, each element one FMA chain in k order. Replaces the dot-product kernel's
+/// reductions (about 70 fixed cycles per 4×2 call, docs/gemm.md).
+/// </summary>
+internal static unsafe class GemmEdgePair
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> RowMask<T>(int r) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.Equals(Vector512<int>.Indices >>> 1, Vector512.Create(r)).As<int, T>();
+        return Vector512.Equals(Vector512<long>.Indices >>> 1, Vector512.Create((long)r)).As<long, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> PairBroadcast<T>(T* p) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector512.Create(*(double*)p).As<double, T>();
+        return Avx512F.BroadcastVector128ToVector512((int*)p).As<int, T>();
+    }
+
+    /// <summary>
+    /// 12 rows × NR/2 columns (as <see cref="Vector512Kernel{T}.Half"/>) into c, and 12 rows × cols (1 or 2) columns from
+    /// B̃ columns NR/2, NR/2 + 1 of the same sliver into ce.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Half12<T>(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T* ce, int cols, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector512<T>.Count, rpv = w / 2;
+        nint nr = 2 * w, half = w;
+        T* a4 = a + 4 * rsA, a8 = a + 8 * rsA;
+        nint r2 = 2 * rsA, r3 = 3 * rsA;
+        Vector512<T> m1 = RowMask<T>(1), m2 = RowMask<T>(2), m3 = RowMask<T>(3);
+        Vector512<T> m4 = RowMask<T>(4), m5 = RowMask<T>(5), m6 = RowMask<T>(6), m7 = RowMask<T>(7);
+        Vector512<T> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<T> c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<T> c8 = default, c9 = default, ca = default, cb = default;
+        Vector512<T> e0 = default, e1 = default, e2 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b);
+            Vector512<T> x, t0, t1 = default, t2;
+            x = Vector512.Create(a[0]); c0 = Simd.Fma(x, b0, c0); t0 = x;
+            x = Vector512.Create(a[rsA]); c1 = Simd.Fma(x, b0, c1); t0 = Vector512.ConditionalSelect(m1, x, t0);
+            x = Vector512.Create(a[r2]); c2 = Simd.Fma(x, b0, c2); t0 = Vector512.ConditionalSelect(m2, x, t0);
+            x = Vector512.Create(a[r3]); c3 = Simd.Fma(x, b0, c3); t0 = Vector512.ConditionalSelect(m3, x, t0);
+            if (rpv == 8)
+            {
+                // float32: rows 0–7 in t0, rows 8–11 in t1.
+                x = Vector512.Create(a4[0]); c4 = Simd.Fma(x, b0, c4); t0 = Vector512.ConditionalSelect(m4, x, t0);
+                x = Vector512.Create(a4[rsA]); c5 = Simd.Fma(x, b0, c5); t0 = Vector512.ConditionalSelect(m5, x, t0);
+                x = Vector512.Create(a4[r2]); c6 = Simd.Fma(x, b0, c6); t0 = Vector512.ConditionalSelect(m6, x, t0);
+                x = Vector512.Create(a4[r3]); c7 = Simd.Fma(x, b0, c7); t0 = Vector512.ConditionalSelect(m7, x, t0);
+            }
+            else
+            {
+                // float64: rows 0–3 in t0, 4–7 in t1, 8–11 in t2.
+                x = Vector512.Create(a4[0]); c4 = Simd.Fma(x, b0, c4); t1 = x;
+                x = Vector512.Create(a4[rsA]); c5 = Simd.Fma(x, b0, c5); t1 = Vector512.ConditionalSelect(m1, x, t1);
+                x = Vector512.Create(a4[r2]); c6 = Simd.Fma(x, b0, c6); t1 = Vector512.ConditionalSelect(m2, x, t1);
+                x = Vector512.Create(a4[r3]); c7 = Simd.Fma(x, b0, c7); t1 = Vector512.ConditionalSelect(m3, x, t1);
+            }
+            x = Vector512.Create(a8[0]); c8 = Simd.Fma(x, b0, c8); t2 = x;
+            x = Vector512.Create(a8[rsA]); c9 = Simd.Fma(x, b0, c9); t2 = Vector512.ConditionalSelect(m1, x, t2);
+            x = Vector512.Create(a8[r2]); ca = Simd.Fma(x, b0, ca); t2 = Vector512.ConditionalSelect(m2, x, t2);
+            x = Vector512.Create(a8[r3]); cb = Simd.Fma(x, b0, cb); t2 = Vector512.ConditionalSelect(m3, x, t2);
+            Vector512<T> y = PairBroadcast(b + half);
+            e0 = Simd.Fma(t0, y, e0);
+            if (rpv == 4) e1 = Simd.Fma(t1, y, e1);
+            e2 = Simd.Fma(t2, y, e2);
+            a += csA; a4 += csA; a8 += csA; b += nr;
+        }
+
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        bool readC = beta != T.Zero;
+        T* cc = c;
+        Simd.Put(cc, c0, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c1, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c2, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c3, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c4, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c5, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c6, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c7, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c8, va, vb, readC); cc += ldc;
+        Simd.Put(cc, c9, va, vb, readC); cc += ldc;
+        Simd.Put(cc, ca, va, vb, readC); cc += ldc;
+        Simd.Put(cc, cb, va, vb, readC);
+
+        // Row i's pair sits in lanes 2r, 2r + 1 (r = i mod W/2) of its vector: a masked store at ce + i·ldc − 2r puts
+        // exactly those lanes at columns 0 and 1 of row i (masked-out lanes touch no memory).
+        Vector512<T> colMask = cols > 1 ? Vector512<T>.AllBitsSet : PairFirst<T>();
+        e0 *= va; e1 *= va; e2 *= va;
+        for (int i = 0; i < 12; i++)
+        {
+            int r = i % rpv, v = i / rpv;
+            Vector512<T> e = v == 0 ? e0 : v == 1 && rpv == 4 ? e1 : e2;
+            Vector512<T> mask = RowMask<T>(r) & colMask;
+            T* dst = ce + i * ldc - 2 * r;
+            if (readC) e = Simd.Fma(MaskLoad(dst, mask), vb, e);
+            MaskStore(dst, mask, e);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> PairFirst<T>() where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector512.Equals(Vector512<int>.Indices & Vector512<int>.One, Vector512<int>.Zero).As<int, T>();
+        return Vector512.Equals(Vector512<long>.Indices & Vector512<long>.One, Vector512<long>.Zero).As<long, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> MaskLoad<T>(T* p, Vector512<T> mask) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Avx512F.MaskLoad((float*)p, mask.AsSingle(), Vector512<float>.Zero).As<float, T>();
+        return Avx512F.MaskLoad((double*)p, mask.AsDouble(), Vector512<double>.Zero).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaskStore<T>(T* p, Vector512<T> mask, Vector512<T> v) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) Avx512F.MaskStore((float*)p, mask.AsSingle(), v.AsSingle());
+        else Avx512F.MaskStore((double*)p, mask.AsDouble(), v.AsDouble());
+    }
+}
+
+/// <summary>
 /// AVX-512: 8 rows × 2 zmm (32 floats / 16 doubles), the kernel before the 12-row one. 16 accumulators cover the FMA
 /// latency×throughput product (4 cycles × 2 pipes) twice over. Used for float64 products shallower than the 12-row
 /// kernel's KC (<see cref="ManagedGemm.UsesShortKKernel{T}"/>): there it measured up to 20 points of peak faster on two
