@@ -544,7 +544,7 @@ internal static unsafe class GemmDriver<T, TK>
     internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1, int part, T* sharedB = null)
     {
         if (m0 >= m1 || n0 >= n1) return;
-        if (GemmColumns.Enabled && (typeof(TK) == typeof(Vector512Kernel<T>) || typeof(TK) == typeof(Vector512Kernel8<T>)) && (p.CsA == 1 || p.RsA == 1) && p.Epilogue is null && p.N <= 64 && p.K <= 2048)
+        if (GemmColumns.Enabled && typeof(TK) == typeof(Vector512Kernel<T>) && (p.CsA == 1 || p.RsA == 1) && p.Epilogue is null && p.N <= 64 && p.K <= 2048)
         {
             GemmColumns.Run(p, m0, m1, n0, n1);
             return;
@@ -646,8 +646,6 @@ internal static unsafe class GemmDriver<T, TK>
     /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
     /// wider remainders keep the panel.
     /// </summary>
-    internal static readonly bool PairEdge = Environment.GetEnvironmentVariable("JETSHARP_GEMM_PAIR") == "1";
-
     internal static int DotCols => TK.DotRows > 0 ? TK.NR / 4 : 0;
 
     /// <summary>
@@ -753,11 +751,7 @@ internal static unsafe class GemmDriver<T, TK>
                 // runtime's memory-budget chunking splits M): a partial sliver goes through scratch, whose merge
                 // rounds as the kernels' own stores do.
                 ahead.Next();
-                bool pairEdge = PairEdge && edgeHalf > 0 && edgeRest > 0 && edgeRest <= 2 && mr == MR
-                    && typeof(TK) == typeof(Vector512Kernel<T>);
-                if (pairEdge)
-                    GemmEdgePair.Half12(kc, asl, rs, cs, bEdge, ct + fullCols, ldc, ct + fullCols + half, edgeRest, alpha, beta);
-                else if (edgeHalf > 0)
+                if (edgeHalf > 0)
                 {
                     // Columns fullCols … fullCols + half − 1 exist (edge ≥ half): stored directly when the sliver is full.
                     if (mr == MR) TK.Half(kc, asl, rs, cs, bEdge, ct + fullCols, ldc, alpha, beta);
@@ -767,7 +761,7 @@ internal static unsafe class GemmDriver<T, TK>
                         MergeTile(scratch, NR, ct + fullCols, ldc, mr, half, alpha, beta);
                     }
                 }
-                if (edgeRest > 0 && !pairEdge)
+                if (edgeRest > 0)
                 {
                     T* ce = ct + fullCols + edgeHalf;           // columns fullCols + edgeHalf … nc − 1 (edgeRest of them)
                     if (dotEdge)
