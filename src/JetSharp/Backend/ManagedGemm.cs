@@ -544,11 +544,6 @@ internal static unsafe class GemmDriver<T, TK>
     internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1, int part, T* sharedB = null)
     {
         if (m0 >= m1 || n0 >= n1) return;
-        if (GemmColumns.Enabled && typeof(TK) == typeof(Vector512Kernel<T>) && (p.CsA == 1 || p.RsA == 1) && p.Epilogue is null && p.N <= 64 && p.K <= 2048)
-        {
-            GemmColumns.Run(p, m0, m1, n0, n1);
-            return;
-        }
         int MR = TK.MR, NR = TK.NR;
         GemmBlocking bl = Blocking;
 
