@@ -782,7 +782,7 @@ internal static unsafe class GemmDriver<T, TK>
                     else if (columnEdge)
                     {
                         // A packed (step p's MR rows contiguous): the columns with the vectors along M, straight into C
-                        // (the scratch tile, free here, stages the accumulators; MR·NR ≥ StageElements).
+                        // (the scratch tile, free here, stages the accumulators: MR·NR ≥ GemmColumnEdge.StageElements, tested).
                         GemmColumnEdge.Packed<T, TK>(kc, asl, mr, bEdge + edgeHalf, NR, edgeRest, ce, ldc, alpha, beta, scratch);
                     }
                     else

@@ -163,6 +163,10 @@ public partial class GemmTests
         // (K ≤ 512, one vector) and the 12-row float64 kernel (K = 1100, two vectors: 8 + 4 rows; two k blocks). m = 37: full slivers
         // and a partial bottom one, whose rows must get the bits they get as full-sliver rows (rows 0…12 vs 13…36).
         var path = GemmKernelPath.Vector512;
+        // The accumulators are staged in the driver's MR×NR scratch tile.
+        Assert.True(Vector512Kernel<float>.MR * Vector512Kernel<float>.NR >= GemmColumnEdge.StageElements<float>());
+        Assert.True(Vector512Kernel<double>.MR * Vector512Kernel<double>.NR >= GemmColumnEdge.StageElements<double>());
+        Assert.True(Vector512Kernel8<double>.MR * Vector512Kernel8<double>.NR >= GemmColumnEdge.StageElements<double>());
         if (!GemmDriver<float, Vector512Kernel<float>>.ColumnEdgeKernel) return;   // no AVX-512: the half panel keeps the edge
         for (int r = 1; r <= 8; r++)
             foreach (int n in new[] { 32 + r, 48 + r })
