@@ -641,6 +641,14 @@ internal static unsafe class GemmDriver<T, TK>
     /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
     /// wider remainders keep the panel.
     /// </summary>
+    /// <summary>
+    /// Kernels whose right edge past the half panel takes <see cref="GemmColumnEdge"/> (vectors along M) when A is packed:
+    /// the AVX-512 ones, whose MR rows (8 or 12) fit one or two vectors, on hardware with AVX-512 (its masked loads read
+    /// a sliver's MR rows and nothing past them; where Vector512 is emulated the half panel keeps the edge).
+    /// </summary>
+    internal static bool ColumnEdgeKernel => Avx512F.IsSupported
+        && (typeof(TK) == typeof(Vector512Kernel<T>) || typeof(TK) == typeof(Vector512Kernel8<T>));
+
     internal static int DotCols => TK.DotRows > 0 ? TK.NR / 4 : 0;
 
     /// <summary>
@@ -685,6 +693,8 @@ internal static unsafe class GemmDriver<T, TK>
         int edgeRest = edge - edgeHalf;
         T* bEdge = bPack + (nint)fullCols * kc;            // packed edge sliver: kc rows of NR (zero-padded)
         bool dotEdge = edgeRest > 0 && edgeRest <= DotCols && csA == 1;
+        // A packed into slivers (stored transposed): every sliver, full or partial, has step p's MR rows contiguous.
+        bool columnEdge = edgeRest > 0 && edgeRest <= DotCols && !dotEdge && rsA == 1 && csA == MR && ColumnEdgeKernel;
         T* bT = scratch + MR * NR;
         nint ldbT = RoundUp(kc, 16);
         if (dotEdge)
@@ -768,6 +778,12 @@ internal static unsafe class GemmDriver<T, TK>
                             for (int j = 0; j < edgeRest; j += 2)
                                 TK.Dot(kc, aRows + i * rsA, rsA, Math.Min(TK.DotRows, mr - i), bT + j * ldbT, ldbT,
                                     Math.Min(2, edgeRest - j), ce + i * ldc + j, ldc, alpha, beta);
+                    }
+                    else if (columnEdge)
+                    {
+                        // A packed (step p's MR rows contiguous): the columns with the vectors along M, straight into C
+                        // (the scratch tile, free here, stages the accumulators: MR·NR ≥ GemmColumnEdge.StageElements, tested).
+                        GemmColumnEdge.Packed<T, TK>(kc, asl, mr, bEdge + edgeHalf, NR, edgeRest, ce, ldc, alpha, beta, scratch);
                     }
                     else
                     {

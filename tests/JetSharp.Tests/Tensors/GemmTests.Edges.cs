@@ -5,8 +5,8 @@ namespace JetSharp.Tests;
 
 /// <summary>
 /// Right-edge columns (n not a multiple of the kernel's NR): the half-width panel stored straight into C, the
-/// dot-product edge kernel (row-major A, a remainder of at most NR/4 columns) and the scratch-tile fallback
-/// (stored-transposed A, wider remainders, the bottom partial sliver). Every element is checked against a float64
+/// dot-product edge kernel (row-major A, a remainder of at most NR/4 columns), the column edge (A packed, the same
+/// remainders, AVX-512) and the scratch-tile fallback (wider remainders, the bottom partial sliver). Every element is checked against a float64
 /// triple loop, and every element of the C array outside the m×n window (the ldc gap after each row, the offset before
 /// C and the guard elements after its last element) must be untouched.
 /// </summary>
@@ -147,25 +147,60 @@ public partial class GemmTests
         var path = Enum.Parse<GemmKernelPath>(kernel);
         foreach (int n in new[] { 2, 18, 50, 57, 61 })
         {
-            Split<float>(path, transA, transB, 37, n, 300, 13);
-            Split<double>(path, transA, transB, 37, n, 300, 13);
-        }
-
-        static void Split<T>(GemmKernelPath path, bool transA, bool transB, int m, int n, int k, int cut)
-            where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            T[] a = RandomArray<T>(m * k, 51), b = RandomArray<T>(k * n, 52), c0 = RandomArray<T>(m * n, 53);
-            int lda = transA ? m : k, ldb = transB ? k : n;
-            T alpha = T.CreateTruncating(0.75), beta = T.CreateTruncating(-0.3);
-            T[] whole = (T[])c0.Clone(), parts = (T[])c0.Clone();
-            Gemm.Execute(GemmProvider.Managed, path, 1, transA, transB, m, n, k, alpha, a, 0, lda, 0, b, 0, ldb, 0, beta, whole, 0, n, 0);
-            foreach (var (r0, rows) in new[] { (0, cut), (cut, m - cut) })
-                Gemm.Execute(GemmProvider.Managed, path, 1, transA, transB, rows, n, k, alpha, a, transA ? r0 : r0 * k, lda, 0,
-                    b, 0, ldb, 0, beta, parts, r0 * n, n, 0);
-            for (int x = 0; x < m * n; x++)
-                Assert.True(whole[x].Equals(parts[x]), $"{path} {typeof(T).Name} n={n} transA={transA} transB={transB}: C[{x / n},{x % n}] {whole[x]} vs {parts[x]}");
+            SplitRows<float>(path, transA, transB, 37, n, 300, 13);
+            SplitRows<double>(path, transA, transB, 37, n, 300, 13);
         }
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ColumnEdge_PackedA_EveryRemainder_MatchesReference_AndARowGetsTheSameBitsWhateverM(bool transB)
+    {
+        // A stored transposed is packed into slivers, and the last NR/4 columns or fewer past the half panel take the
+        // M-vectorised column edge (GemmColumnEdge) on the AVX-512 kernels: every remainder r = 1 … NR/4 after a full
+        // tile and after a half panel, for the 12-row float32 kernel (one vector per column), the 8-row float64 kernel
+        // (K ≤ 512, one vector) and the 12-row float64 kernel (K = 1100, two vectors: 8 + 4 rows; two k blocks). m = 37: full slivers
+        // and a partial bottom one, whose rows must get the bits they get as full-sliver rows (rows 0…12 vs 13…36).
+        var path = GemmKernelPath.Vector512;
+        // The accumulators are staged in the driver's MR×NR scratch tile.
+        Assert.True(Vector512Kernel<float>.MR * Vector512Kernel<float>.NR >= GemmColumnEdge.StageElements<float>());
+        Assert.True(Vector512Kernel<double>.MR * Vector512Kernel<double>.NR >= GemmColumnEdge.StageElements<double>());
+        Assert.True(Vector512Kernel8<double>.MR * Vector512Kernel8<double>.NR >= GemmColumnEdge.StageElements<double>());
+        if (!GemmDriver<float, Vector512Kernel<float>>.ColumnEdgeKernel) return;   // no AVX-512: the half panel keeps the edge
+        for (int r = 1; r <= 8; r++)
+            foreach (int n in new[] { 32 + r, 48 + r })
+                Both<float>(n, 37, r);
+        foreach (int k in new[] { 37, 1100 })
+            for (int r = 1; r <= 4; r++)
+                foreach (int n in new[] { 16 + r, 24 + r, 48 + r })
+                    Both<double>(n, k, r);
+
+        void Both<T>(int n, int k, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var l = new Layout(true, transB, 37, n, k, OffA: 1, PadA: 2, OffB: 2, PadB: 1, OffC: 3, PadC: 1 + n % 3);
+            Check<T>(GemmProvider.Managed, path, l, alpha: -0.5, beta: 1.5, seed: seed);
+            Check<T>(GemmProvider.Managed, path, l, alpha: 1.25, beta: 0, nanInC: true, seed: seed + 1);
+            SplitRows<T>(path, true, transB, 37, n, k, 13);
+        }
+    }
+
+    /// <summary>Rows 0…m−1 as one product and as rows 0…cut−1 and cut…m−1 must agree bit for bit (α = 0.75, β = −0.3).</summary>
+    private static void SplitRows<T>(GemmKernelPath path, bool transA, bool transB, int m, int n, int k, int cut)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] a = RandomArray<T>(m * k, 51), b = RandomArray<T>(k * n, 52), c0 = RandomArray<T>(m * n, 53);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        T alpha = T.CreateTruncating(0.75), beta = T.CreateTruncating(-0.3);
+        T[] whole = (T[])c0.Clone(), parts = (T[])c0.Clone();
+        Gemm.Execute(GemmProvider.Managed, path, 1, transA, transB, m, n, k, alpha, a, 0, lda, 0, b, 0, ldb, 0, beta, whole, 0, n, 0);
+        foreach (var (r0, rows) in new[] { (0, cut), (cut, m - cut) })
+            Gemm.Execute(GemmProvider.Managed, path, 1, transA, transB, rows, n, k, alpha, a, transA ? r0 : r0 * k, lda, 0,
+                b, 0, ldb, 0, beta, parts, r0 * n, n, 0);
+        for (int x = 0; x < m * n; x++)
+            Assert.True(whole[x].Equals(parts[x]), $"{path} {typeof(T).Name} n={n} k={k} transA={transA} transB={transB}: C[{x / n},{x % n}] {whole[x]} vs {parts[x]}");
+    }
+
     [Fact]
     public void DotSum8_PutsEachVectorsLaneSumInItsLane()
     {
