@@ -636,12 +636,6 @@ internal static unsafe class GemmDriver<T, TK>
     }
 
     /// <summary>
-    /// Most columns of a right edge that go to the dot-product kernel (<see cref="IGemmKernel{T}.Dot"/>): a quarter of NR,
-    /// i.e. half a vector (8 float32 / 4 float64 columns with AVX-512, 4 / 2 with AVX2). A dot-product pass costs
-    /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
-    /// wider remainders keep the panel.
-    /// </summary>
-    /// <summary>
     /// Kernels whose right edge past the half panel takes <see cref="GemmColumnEdge"/> (vectors along M) when A is packed:
     /// the AVX-512 ones, whose MR rows (8 or 12) fit one or two vectors, on hardware with AVX-512 (its masked loads read
     /// a sliver's MR rows and nothing past them; where Vector512 is emulated the half panel keeps the edge).
@@ -649,6 +643,12 @@ internal static unsafe class GemmDriver<T, TK>
     internal static bool ColumnEdgeKernel => Avx512F.IsSupported
         && (typeof(TK) == typeof(Vector512Kernel<T>) || typeof(TK) == typeof(Vector512Kernel8<T>));
 
+    /// <summary>
+    /// Most columns of a right edge that go to the dot-product kernel (<see cref="IGemmKernel{T}.Dot"/>): a quarter of NR,
+    /// i.e. half a vector (8 float32 / 4 float64 columns with AVX-512, 4 / 2 with AVX2). A dot-product pass costs
+    /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
+    /// wider remainders keep the panel.
+    /// </summary>
     internal static int DotCols => TK.DotRows > 0 ? TK.NR / 4 : 0;
 
     /// <summary>
