@@ -39,7 +39,7 @@ public sealed class NDArray<T> : NDArray where T : unmanaged, IFloatingPointIeee
         Data = data;
     }
 
-    /// <summary>A zero-filled tensor (a large one on huge pages where the OS offers them: <see cref="LargeArrays"/>).</summary>
+    /// <summary>A zero-filled tensor (from 4 MiB on, asked onto transparent huge pages where Linux offers them).</summary>
     public NDArray(Shape shape) : this(shape, LargeArrays.Zeroed<T>(shape.Size)) { }
 
     /// <summary>The elements in row-major order.</summary>
