@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace JetSharp.Backend;
 
@@ -62,11 +61,11 @@ internal static unsafe class GemmColumnEdge
     private static void One<T, TK, TC>(int kc, T* a, T* b, nint ldb, T* s)
         where T : unmanaged, IFloatingPointIeee754<T> where TK : IGemmKernel<T> where TC : ICols
     {
-        Vector512<T> mask = FirstLanes<T>(TK.MR);
+        Vector512<T> mask = Simd.FirstLanes<T>(TK.MR);
         Vector512<T> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
         for (int p = 0; p < kc; p++, a += TK.MR, b += ldb)
         {
-            Vector512<T> x = MaskLoad(a, mask);
+            Vector512<T> x = Simd.MaskLoad(a, mask);
             e0 = Simd.Fma(x, Vector512.Create(b[0]), e0);
             e1 = Simd.Fma(x, Vector512.Create(b[1]), e1);
             if (TC.N > 2)
@@ -99,11 +98,11 @@ internal static unsafe class GemmColumnEdge
     {
         int w = Vector512<T>.Count;
         if (TC.N > 4) throw new NotSupportedException("Two vectors per column: at most 4 columns.");
-        Vector512<T> mask = FirstLanes<T>(TK.MR - w);
+        Vector512<T> mask = Simd.FirstLanes<T>(TK.MR - w);
         Vector512<T> e0 = default, e1 = default, e2 = default, e3 = default, f0 = default, f1 = default, f2 = default, f3 = default;
         for (int p = 0; p < kc; p++, a += TK.MR, b += ldb)
         {
-            Vector512<T> x0 = Vector512.Load(a), x1 = MaskLoad(a + w, mask);
+            Vector512<T> x0 = Vector512.Load(a), x1 = Simd.MaskLoad(a + w, mask);
             Vector512<T> y = Vector512.Create(b[0]);
             e0 = Simd.Fma(x0, y, e0); f0 = Simd.Fma(x1, y, f0);
             y = Vector512.Create(b[1]);
@@ -124,20 +123,5 @@ internal static unsafe class GemmColumnEdge
             Vector512.Store(e2, s + 2 * ls); Vector512.Store(f2, s + 2 * ls + w);
             Vector512.Store(e3, s + 3 * ls); Vector512.Store(f3, s + 3 * ls + w);
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> FirstLanes<T>(int count) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) return Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).As<int, T>();
-        return Vector512.LessThan(Vector512<long>.Indices, Vector512.Create((long)count)).As<long, T>();
-    }
-
-    /// <summary>The lanes of <paramref name="mask"/> from p, zero elsewhere; masked-out lanes read no memory.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> MaskLoad<T>(T* p, Vector512<T> mask) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) return Avx512F.MaskLoad((float*)p, mask.AsSingle(), Vector512<float>.Zero).As<float, T>();
-        return Avx512F.MaskLoad((double*)p, mask.AsDouble(), Vector512<double>.Zero).As<double, T>();
     }
 }

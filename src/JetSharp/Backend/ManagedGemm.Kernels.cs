@@ -80,6 +80,27 @@ internal static unsafe class Simd
         throw new NotSupportedException();
     }
 
+    /// <summary>A mask of lanes 0 … count − 1 (all bits set there, zero elsewhere), for <see cref="MaskLoad{T}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> FirstLanes<T>(int count) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).As<int, T>();
+        if (typeof(T) == typeof(double)) return Vector512.LessThan(Vector512<long>.Indices, Vector512.Create((long)count)).As<long, T>();
+        throw new NotSupportedException();
+    }
+
+    /// <summary>
+    /// The lanes of <paramref name="mask"/> loaded from <paramref name="p"/>, zero elsewhere: a masked AVX-512 load, whose
+    /// masked-out lanes read no memory (faults suppressed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> MaskLoad<T>(T* p, Vector512<T> mask) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Avx512F.MaskLoad((float*)p, mask.AsSingle(), Vector512<float>.Zero).As<float, T>();
+        if (typeof(T) == typeof(double)) return Avx512F.MaskLoad((double*)p, mask.AsDouble(), Vector512<double>.Zero).As<double, T>();
+        throw new NotSupportedException();
+    }
+
     /// <summary>One element of C as the vector <c>Put</c>s write it: alpha·acc, then + beta·C fused; C not read when beta = 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PutScalar<T>(T* dst, T acc, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
@@ -721,20 +742,7 @@ internal static unsafe class GemmDot
     /// lanes' memory is not accessed (faults suppressed), so nothing past p[count − 1] is read.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> LoadFirst<T>(T* p, int count) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-        {
-            Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
-            return Avx512F.MaskLoad((float*)p, mask, Vector512<float>.Zero).As<float, T>();
-        }
-        if (typeof(T) == typeof(double))
-        {
-            Vector512<double> mask = Vector512.LessThan(Vector512<long>.Indices, Vector512.Create((long)count)).AsDouble();
-            return Avx512F.MaskLoad((double*)p, mask, Vector512<double>.Zero).As<double, T>();
-        }
-        throw new NotSupportedException();
-    }
+    private static Vector512<T> LoadFirst<T>(T* p, int count) where T : unmanaged => Simd.MaskLoad(p, Simd.FirstLanes<T>(count));
 
     /// <summary>Lane of <see cref="Sum8"/>'s result holding the sum of its i-th argument: block i mod 4, vectors 0–3 in the block's first lane, 4–7 in its second.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
