@@ -78,6 +78,31 @@ public static class Gemm
             a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC);
 
     /// <summary>
+    /// Several products by one right operand: C_i = A_i·op(B) for every item, A_i row-major [m_i, k] and C_i row-major
+    /// [m_i, n] (overwritten). The managed provider packs op(B) once and cuts the rows of all items into parts that the
+    /// cores claim, as if the A_i were one tall matrix; each C_i gets the bits of its own <see cref="Multiply{T}"/>. The
+    /// other providers run the items one by one.
+    /// </summary>
+    internal static void MultiplyStacked<T>(bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        foreach (var item in items) Validate(1, false, transB, item.M, n, k, item.A, 0, k, 0, b, 0, ldb, 0, item.C, 0, n, 0);
+        var provider = Provider;
+        bool managed = provider == GemmProvider.Managed && n > 0 && k > 0 && items.Count > 1
+            && items.All(x => x.M > 0 && !LongKGemm.Applies(1, x.M, n, k, false));
+        if (!managed)
+        {
+            foreach (var item in items)
+                Execute(provider, GemmKernelPath.Auto, 1, false, transB, item.M, n, k, T.One, item.A, 0, k, 0, b, 0, ldb, 0, T.Zero, item.C, 0, n, 0);
+            return;
+        }
+        ManagedGemm.MultiplyStacked(GemmKernelPath.Auto, transB, n, k, b, ldb, items);
+    }
+
+    /// <summary>
     /// C[m×n] = A·op(B) (A row-major m×k, C overwritten, contiguous rows), then <paramref name="epilogue"/> over C: the managed
     /// provider runs it on each row sliver of C as the sliver is finished, in cache; the others after the product.
     /// </summary>
@@ -214,6 +239,9 @@ public static class Gemm
 /// Textbook dot-product-per-element loop. It exists as an independent reference and as the
 /// baseline the benchmark compares against; it makes no attempt to be fast.
 /// </summary>
+/// <summary>One item of <see cref="Gemm.MultiplyStacked{T}"/>: <paramref name="M"/> rows of A (row-major, k wide) and of C (row-major, n wide).</summary>
+internal readonly record struct StackedRows<T>(T[] A, int M, T[] C);
+
 internal static class NaiveGemm
 {
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,

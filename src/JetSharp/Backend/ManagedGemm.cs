@@ -29,7 +29,7 @@ internal enum GemmKernelPath
 /// claim dynamically; each part runs that loop nest with its own packing buffers, so threads never
 /// synchronise mid-product.
 /// </summary>
-internal static unsafe class ManagedGemm
+internal static unsafe partial class ManagedGemm
 {
     private static GemmKernelPath? s_defaultPath;
     private static int s_maxThreads;
@@ -318,7 +318,7 @@ internal readonly record struct GemmBlocking(int MC, int KC, int NC, int KCNarro
 }
 
 /// <summary>The loop nest, specialised per element type and micro-kernel.</summary>
-internal static unsafe class GemmDriver<T, TK>
+internal static unsafe partial class GemmDriver<T, TK>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TK : IGemmKernel<T>
 {

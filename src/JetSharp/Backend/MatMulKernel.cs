@@ -68,6 +68,25 @@ internal static class MatMulKernel
         Gemm.MultiplyWithEpilogue(transB, c.Size / n, n, k, a.Data, k, b.Data, b.Shape[^1], c.Data, epilogue);
     }
 
+    /// <summary>
+    /// c[i] = a[i]·op(b) for every i, each folding into one product (see <see cref="FoldsIntoOneProduct"/>) by the same b:
+    /// one <see cref="Gemm.MultiplyStacked{T}"/>, each c[i] the bits of its own <see cref="Run{T}"/>.
+    /// </summary>
+    public static void RunStacked<T>(NDArray<T>[] a, NDArray<T> b, bool transB, NDArray<T>[] c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Length != c.Length)
+            throw new ArgumentException($"matmul (stacked): {a.Length} left operands for {c.Length} outputs.");
+        int k = transB ? b.Shape[^1] : b.Shape[^2], n = transB ? b.Shape[^2] : b.Shape[^1];
+        var items = new StackedRows<T>[a.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (!FoldsIntoOneProduct(a[i].Shape, b.Shape, false, c[i].Shape) || a[i].Shape[^1] != k || c[i].Shape[^1] != n)
+                throw new ShapeException($"matmul (stacked): {a[i].Shape}·{(transB ? "ᵀ" : "")}{b.Shape} → {c[i].Shape} does not fold into one product.");
+            items[i] = new StackedRows<T>(a[i].Data, c[i].Size / n, c[i].Data);
+        }
+        Gemm.MultiplyStacked(transB, n, k, b.Data, b.Shape[^1], items);
+    }
+
     /// <summary>Element stride of each broadcast batch axis in an operand (0 where the operand is broadcast).</summary>
     private static long[] BatchStrides(Shape s, Shape batch)
     {

@@ -116,6 +116,17 @@ public abstract class Primitive : IEquatable<Primitive>
         throw new NotSupportedException($"{Name}: the kernel does not run epilogues.");
 
     /// <summary>
+    /// Trait: nodes of this primitive whose keys are equal (and not null) can run as one kernel call,
+    /// <see cref="ExecuteStacked{T}"/>, that gives each node the result of its own <see cref="Execute{T}"/> (e.g. products
+    /// by one matrix, which then packs it once). Null, the default, when the node does not stack.
+    /// </summary>
+    internal virtual object? StackKey(Node node) => null;
+
+    /// <summary>Runs nodes with equal <see cref="StackKey"/>s: one set of inputs and one output per node.</summary>
+    internal virtual void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+        throw new NotSupportedException($"{Name}: the kernel does not run stacked.");
+
+    /// <summary>
     /// Reverse-mode rule: given the node (its inputs and output live in the graph being built) and the
     /// cotangent of its output, returns one cotangent per input (null where the input gets none).
     /// Cotangents must have the input's shape: undo broadcasting with <c>Fn.SumToShape</c>.

@@ -72,6 +72,16 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     internal override void ExecuteWithEpilogue<T>(NDArray<T>[] inputs, NDArray<T> output, GemmEpilogue<T> epilogue) =>
         MatMulKernel.RunWithEpilogue(inputs[0], inputs[1], TransposeB, output, epilogue);
 
+    /// <summary>
+    /// Products that fold into one GEMM (see <see cref="AcceptsEpilogue"/>) by the same right operand, transposed alike, stack:
+    /// one GEMM packs that operand once for all of them (k below the long-k split, which would round differently).
+    /// </summary>
+    internal override object? StackKey(Node node) =>
+        AcceptsEpilogue(node) && node.InputArray[0].Shape[^1] < LongKGemm.MinK ? (node.InputArray[1], TransposeB) : null;
+
+    internal override void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>[] outputs) =>
+        MatMulKernel.RunStacked([.. inputs.Select(x => x[0])], inputs[0][1], TransposeB, outputs);
+
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)
     {

@@ -29,8 +29,8 @@ public sealed class Executable
     private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs (a fused tree's leaves)
     private readonly int[] _outputSlots;
     private readonly Dictionary<Node, FusedTree> _fused;
-    private readonly Dictionary<Node, EpilogueGroup> _epilogues;   // by primary node
-    private readonly bool[] _companion;                           // per scheduled node: computed by its group's primary
+    private readonly Dictionary<Node, IGroupStep> _groups;      // steps that run several nodes (epilogues, stacked products), by primary
+    private readonly bool[] _companion;                        // per scheduled node: computed by its group's primary
     private readonly Dictionary<Node, TransposedProduct> _transposed;   // products of a few rows by a constant, run as Cᵀ = Wᵀ·Aᵀ
 
     /// <summary>
@@ -41,7 +41,13 @@ public sealed class Executable
     /// adds them one by one: results differ from it by rounding. With <paramref name="fuse"/>, a product of a few rows by a constant matrix
     /// also runs transposed, the matrix read in place instead of packed on every call (see <see cref="TransposedProduct"/>).
     /// </summary>
-    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false)
+    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false) : this(graph, fuse, fuseEpilogues, ProductStack.Enabled) { }
+
+    /// <summary>
+    /// As the public constructor; <paramref name="stackProducts"/> (with <paramref name="fuse"/>) runs products by one shared
+    /// operand as one GEMM (see <see cref="ProductStack"/>; the public constructor does unless <c>JETSHARP_STACK=0</c>).
+    /// </summary>
+    internal Executable(Graph graph, bool fuse, bool fuseEpilogues, bool stackProducts)
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
@@ -52,20 +58,41 @@ public sealed class Executable
         foreach (var o in graph.Outputs) consumers[o]++;
         (_fused, var absorbed) = fuse ? FusedTree.Plan(reachable, consumers) : ([], []);
         List<Node> order = [.. reachable.Where(n => !absorbed.Contains(n))];
-        (_epilogues, order) = fuse && fuseEpilogues ? GemmEpilogueFusion.Plan(order, _fused, graph.Outputs) : ([], order);
-        var primaryOf = _epilogues.Values.SelectMany(g => g.Companions.Select(c => (c, g.Primary))).ToDictionary(x => x.c, x => x.Primary);
+        _groups = [];
+        var primaryOf = new Dictionary<Node, Node>();
+        void Join(IEnumerable<IGroupStep> groups)
+        {
+            foreach (var g in groups)
+            {
+                _groups[g.Primary] = g;
+                foreach (var c in g.Companions) primaryOf[c] = g.Primary;
+            }
+        }
+        if (fuse && fuseEpilogues)
+        {
+            (var epilogues, order) = GemmEpilogueFusion.Plan(order, _fused, graph.Outputs);
+            Join(epilogues);
+        }
 
         Node[] InputsOf(Node n) =>
-            _epilogues.TryGetValue(n, out var group) ? group.Leaves
+            _groups.TryGetValue(n, out var group) ? group.Leaves
             : primaryOf.ContainsKey(n) ? []
             : [.. (_fused.TryGetValue(n, out var tree) ? tree.Leaves : n.InputArray).Distinct()];
-        // The scheduler sees each epilogue group as its primary (allocating the companions too); the companions follow it.
+        // The scheduler sees each group as its primary (allocating the companions too); the companions follow it.
         Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
+        Node[] ScheduledInputsOf(Node n) => [.. InputsOf(n).Select(Scheduled).Distinct()];
+        order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
+        if (fuse && stackProducts)
+        {
+            (var stacks, order) = ProductStack.Plan(order, ScheduledInputsOf);
+            Join(stacks);
+            order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
+        }
         long elementBytes = graph.DType.SizeInBytes();
         long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
-        _schedule = GemmEpilogueFusion.KeepCompanionsWithPrimary(Scheduling.EagerReductions(
-            [.. order.Where(n => !primaryOf.ContainsKey(n))], n => [.. InputsOf(n).Select(Scheduled).Distinct()], graph.Outputs.Select(Scheduled),
-            n => _epilogues.TryGetValue(n, out var g) ? g.Companions.Append(n).Sum(Bytes) : Bytes(n)), _epilogues);
+        _schedule = GroupSteps.KeepCompanionsWithPrimary(Scheduling.EagerReductions(
+            order, ScheduledInputsOf, graph.Outputs.Select(Scheduled),
+            n => _groups.TryGetValue(n, out var g) ? g.Companions.Append(n).Sum(Bytes) : Bytes(n)), _groups);
         var companions = primaryOf.Keys.ToHashSet();
         _companion = [.. _schedule.Select(companions.Contains)];
         for (int i = 0; i < _schedule.Length; i++) _slot[_schedule[i]] = i;
@@ -79,7 +106,7 @@ public sealed class Executable
         _outputSlots = [.. graph.Outputs.Select(o => _slot[o])];
         foreach (var s in _outputSlots) _uses[s]++;
         _inPlace = PlanInPlace();
-        _transposed = fuse ? TransposedProduct.Plan(_schedule.Where((n, i) => !_companion[i])) : [];
+        _transposed = fuse ? TransposedProduct.Plan(_schedule.Where((n, i) => !_companion[i] && !_groups.ContainsKey(n))) : [];
     }
 
     // Per scheduled node: the slot whose buffer it overwrites in place, or −1 (see PlanInPlace).
@@ -111,7 +138,7 @@ public sealed class Executable
             var node = _schedule[i];
             bool fused = _fused.TryGetValue(node, out var tree);
             bool elementwise = fused ? tree!.IsElementwise : node.Op.IsElementwise;
-            if (node.Op.IsView || _companion[i] || _epilogues.ContainsKey(node)) continue;
+            if (node.Op.IsView || _companion[i] || _groups.ContainsKey(node)) continue;
             bool Dies(int s) => last[s] == i && !viewed[s] && _schedule[s] is var operand && operand.Shape == node.Shape &&
                                 operand.Op is not (InputOp or ConstantOp) && !operand.Op.IsView;
             if (elementwise)
@@ -191,7 +218,7 @@ public sealed class Executable
                 if (owner[i] >= 0) refs[owner[i]]++;
             }
             else if (_companion[i]) { }                  // allocated by its group's step
-            else if (_epilogues.TryGetValue(node, out var group))
+            else if (_groups.TryGetValue(node, out var group))
             {
                 foreach (var member in group.Companions.Prepend(node))
                 {
@@ -200,7 +227,7 @@ public sealed class Executable
                     refs[slot] = 1;
                     Allocate(slot);
                 }
-                if (group.NeedsScratch) { live += group.Product.Shape.Size * size; peak = Math.Max(peak, live); live -= group.Product.Shape.Size * size; }
+                if (group.Scratch is { } scratch) { live += scratch.Size * size; peak = Math.Max(peak, live); live -= scratch.Size * size; }
             }
             else if (_inPlace[i] >= 0)
             {
@@ -232,13 +259,30 @@ public sealed class Executable
     }
 
     private string Mark(Node n) =>
-        _epilogues.TryGetValue(n, out var g) ? $"gemm+epilogue({g.Product}; {g.Size} nodes) " : _companion[_slot[n]] ? "(in epilogue) " : _fused.ContainsKey(n) ? "fused " : _transposed.ContainsKey(n) ? "transposed " : "";
+        _groups.TryGetValue(n, out var g) ? $"{g.Label} " : _companion[_slot[n]] ? "(in group step) " : _fused.ContainsKey(n) ? "fused " : _transposed.ContainsKey(n) ? "transposed " : "";
 
     /// <summary>Number of fused kernels and of graph nodes they replace.</summary>
     public (int Kernels, int Nodes) Fusion => (_fused.Count, _fused.Values.Sum(t => t.Size));
 
     /// <summary>Number of products run with their consumers in the GEMM's epilogue (<see cref="EpilogueGroup"/>), and of graph nodes they replace.</summary>
-    public (int Products, int Nodes) EpilogueFusion => (_epilogues.Count, _epilogues.Values.Sum(g => g.Size));
+    public (int Products, int Nodes) EpilogueFusion
+    {
+        get
+        {
+            var epilogues = _groups.Values.OfType<EpilogueGroup>().ToList();
+            return (epilogues.Count, epilogues.Sum(g => g.Size));
+        }
+    }
+
+    /// <summary>Number of steps that run several products by one shared operand as one GEMM (<see cref="ProductStack"/>), and of products they run.</summary>
+    internal (int Steps, int Products) StackedProducts
+    {
+        get
+        {
+            var stacks = _groups.Values.OfType<ProductStack>().ToList();
+            return (stacks.Count, stacks.Sum(s => s.Companions.Length + 1));
+        }
+    }
 
     /// <summary>Number of products run transposed (<see cref="TransposedProduct"/>).</summary>
     internal int TransposedProducts => _transposed.Count;
@@ -353,7 +397,7 @@ public sealed class Executable
         foreach (var i in Enumerable.Range(0, times.Length).OrderByDescending(i => times[i]).Take(top))
         {
             double ms = times[i] * 1e3 / Stopwatch.Frequency;
-            string fused = _epilogues.TryGetValue(_schedule[i], out var g) ? $"gemm+epilogue({g.Size}) "
+            string fused = _groups.TryGetValue(_schedule[i], out var g) ? $"{g.Label} "
                 : _fused.TryGetValue(_schedule[i], out var t) ? $"fused({t.Size}) " : _transposed.ContainsKey(_schedule[i]) ? "transposed " : "";
             sb.AppendLine($"{ms,10:0.0} ms {100 * ms / Math.Max(total, 1e-12),5:0.0}%  {fused}{_schedule[i]}");
         }
@@ -424,18 +468,18 @@ public sealed class Executable
                     break;
                 case var _ when _companion[i]:
                     break;                                // computed by its group's step
-                case var _ when _epilogues.TryGetValue(node, out var group):
+                case var _ when _groups.TryGetValue(node, out var group):
                     foreach (var member in group.Companions.Prepend(node)) values[_slot[member]] = Fresh(member.Shape);
-                    if (group.NeedsScratch)
+                    if (group.Scratch is { } shape)
                     {
-                        var scratch = new NDArray<T>(group.Product.Shape, pool.Rent(group.Product.Shape.Size));
+                        var scratch = new NDArray<T>(shape, pool.Rent(shape.Size));
                         long bytes = scratch.Data.Length * (long)Unsafe.SizeOf<T>();
                         meter.Allocate(bytes);
                         group.Execute(x => values[_slot[x]]!, scratch);
                         meter.Release(bytes);
                         pool.Return(scratch.Data);
                     }
-                    else group.Execute(x => values[_slot[x]]!, values[i]!);
+                    else group.Execute(x => values[_slot[x]]!, null);
                     break;
                 case var _ when _transposed.TryGetValue(node, out var product):
                 {

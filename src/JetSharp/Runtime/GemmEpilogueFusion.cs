@@ -19,7 +19,7 @@ namespace JetSharp.Runtime;
 /// <see cref="GemmEpilogueFusion.Plan"/> from traits: <see cref="Primitive.AcceptsEpilogue"/> on the product and
 /// <see cref="Primitive.Arithmetic"/> on its consumers (through <see cref="FusedTree"/>).
 /// </remarks>
-internal sealed class EpilogueGroup
+internal sealed class EpilogueGroup : IGroupStep
 {
     private readonly (Node Root, FusedTree Tree)[] _units;   // the primary last when it is elementwise
 
@@ -47,12 +47,20 @@ internal sealed class EpilogueGroup
     /// <summary>Graph nodes the group replaces (the product and its consumers' nodes).</summary>
     public int Size => 1 + _units.Sum(u => u.Tree.Size);
 
+    /// <inheritdoc/>
+    public Node[] Absorbed => [Product];
+    /// <inheritdoc/>
+    public Shape? Scratch => NeedsScratch ? Product.Shape : (Shape?)null;
+    /// <inheritdoc/>
+    public string Label => $"gemm+epilogue({Size})";
+
     /// <summary>
-    /// Runs the product into <paramref name="c"/> (the primary's buffer, or scratch) with the consumers as its epilogue.
-    /// <paramref name="valueOf"/> gives each leaf's value and each consumer's output buffer.
+    /// Runs the product into the primary's buffer (or <paramref name="scratch"/> when <see cref="NeedsScratch"/>) with the
+    /// consumers as its epilogue. <paramref name="valueOf"/> gives each leaf's value and each consumer's output buffer.
     /// </summary>
-    public void Execute<T>(Func<Node, NDArray<T>> valueOf, NDArray<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    public void Execute<T>(Func<Node, NDArray<T>> valueOf, NDArray<T>? scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var c = NeedsScratch ? scratch ?? throw new ArgumentNullException(nameof(scratch), "EpilogueGroup: the product needs a scratch buffer.") : valueOf(Primary);
         var units = _units.Select(u => new FusedGemmEpilogue<T>.Unit(
             u.Tree.Program,
             [.. u.Tree.Leaves.Select(l => l == Product ? c : valueOf(l))],
@@ -75,19 +83,11 @@ internal static class GemmEpilogueFusion
     /// <param name="order">A topological order of the nodes to run (fused trees' members already removed).</param>
     /// <param name="trees">The fused trees by root; trees that join a group are removed.</param>
     /// <param name="outputs">The graph's outputs.</param>
-    /// <returns>The groups by primary node, and <paramref name="order"/> with each group's product removed and its consumers moved together.</returns>
-    public static (Dictionary<Node, EpilogueGroup> Groups, List<Node> Order) Plan(IReadOnlyList<Node> order, Dictionary<Node, FusedTree> trees, IEnumerable<Node> outputs)
+    /// <returns>The groups, and <paramref name="order"/> with each group's product removed and its consumers moved together.</returns>
+    public static (List<EpilogueGroup> Groups, List<Node> Order) Plan(IReadOnlyList<Node> order, Dictionary<Node, FusedTree> trees, IEnumerable<Node> outputs)
     {
         Node[] InputsOf(Node n) => [.. (trees.TryGetValue(n, out var t) ? t.Leaves : n.InputArray).Distinct()];
-        var position = new Dictionary<Node, int>(order.Count);
-        var consumers = new Dictionary<Node, List<Node>>(order.Count);
-        for (int k = 0; k < order.Count; k++)
-        {
-            position[order[k]] = k;
-            consumers[order[k]] = [];
-        }
-        foreach (var n in order)
-            foreach (var i in InputsOf(n)) consumers[i].Add(n);
+        var (consumers, position) = GroupSteps.Index(order, InputsOf);
         var isOutput = outputs.ToHashSet();
 
         var groups = new List<EpilogueGroup>();
@@ -105,23 +105,15 @@ internal static class GemmEpilogueFusion
             var outers = units.Select(u => u.Item2.Outer).Where(o => o > 0).Distinct().ToList();
             if (units.Count == 0 || outers.Count > 1 || (outers.Count == 1 && product.Shape.Size / outers[0] % product.Shape[^1] != 0)) continue;
             var group = new EpilogueGroup(product, [.. units]);
-            if (FeedsItself(group, units.Select(u => u.Item1), consumers, position)) continue;
+            if (GroupSteps.FeedsItself(group, units.Select(u => u.Item1), consumers, position)) continue;
             groups.Add(group);
             foreach (var (root, _) in units) claimed.Add(root);
         }
 
-        // Drop groups until contracting them all leaves the graph acyclic (two groups can feed each other
-        // even when neither feeds itself).
-        while (true)
-        {
-            if (Contract(order, groups, InputsOf, position) is { } contracted)
-            {
-                foreach (var g in groups)
-                    foreach (var member in g.Companions.Append(g.Primary)) trees.Remove(member);
-                return (groups.ToDictionary(g => g.Primary), contracted);
-            }
-            groups.RemoveAt(groups.Count - 1);
-        }
+        var contracted = GroupSteps.Contract(order, groups, InputsOf, position);
+        foreach (var g in groups)
+            foreach (var member in g.Companions.Append(g.Primary)) trees.Remove(member);
+        return (groups, contracted);
     }
 
     /// <summary>The consumer <paramref name="c"/> of <paramref name="product"/> as an epilogue unit, or null when it cannot be one.</summary>
@@ -130,82 +122,5 @@ internal static class GemmEpilogueFusion
         // Trailing sums cut C's rows, and sums after kept axes interleave its blocks: neither is an epilogue.
         if (trees.TryGetValue(c, out var tree)) return tree.Inner == 0 && tree.Batch <= 1 && tree.Domain == product.Shape ? tree : null;
         return FusedTree.IsFusable(c) && c.Shape == product.Shape ? FusedTree.Single(c) : null;
-    }
-
-    /// <summary>
-    /// Whether a path leads from one of the group's consumers to one of its leaves (then the group could not run as one step).
-    /// Such a path ends before the last consumer in the order, so the walk stops there.
-    /// </summary>
-    private static bool FeedsItself(EpilogueGroup group, IEnumerable<Node> roots, Dictionary<Node, List<Node>> consumers, Dictionary<Node, int> position)
-    {
-        var leaves = group.Leaves.ToHashSet();
-        var start = roots.ToList();
-        int last = start.Max(r => position[r]);
-        var seen = new HashSet<Node>(start);
-        var work = new Stack<Node>(start);
-        while (work.Count > 0)
-        {
-            var n = work.Pop();
-            if (leaves.Contains(n)) return true;
-            foreach (var c in consumers[n])
-                if (position[c] < last && seen.Add(c)) work.Push(c);
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// A topological order of the graph with each group as one vertex (its product dropped, its primary then its companions),
-    /// keeping the given order where it can (a group sits where its first consumer was, or later when a leaf comes later); null when the groups make a cycle.
-    /// </summary>
-    private static List<Node>? Contract(IReadOnlyList<Node> order, List<EpilogueGroup> groups, Func<Node, Node[]> inputsOf, Dictionary<Node, int> position)
-    {
-        var vertexOf = new Dictionary<Node, Node>();   // a group's consumers → its primary
-        var groupOf = new Dictionary<Node, EpilogueGroup>();
-        var products = new HashSet<Node>();
-        foreach (var g in groups)
-        {
-            groupOf[g.Primary] = g;
-            products.Add(g.Product);
-            foreach (var m in g.Companions.Append(g.Primary)) vertexOf[m] = g.Primary;
-        }
-        Node Vertex(Node n) => vertexOf.GetValueOrDefault(n, n);
-        var vertices = order.Where(n => !products.Contains(n) && Vertex(n) == n).ToList();
-        // A group as early as its leaves allow: where its first consumer was (its last may be a sum the transform emitted at the end).
-        var priority = vertices.ToDictionary(v => v, v => groupOf.TryGetValue(v, out var g) ? g.Companions.Append(g.Primary).Min(m => position[m]) : position[v]);
-        var waiting = new Dictionary<Node, int>(vertices.Count);
-        var dependents = vertices.ToDictionary(v => v, _ => new List<Node>());
-        foreach (var v in vertices)
-        {
-            var ins = (groupOf.TryGetValue(v, out var g) ? g.Leaves : inputsOf(v)).Select(Vertex).Distinct().ToArray();
-            waiting[v] = ins.Length;
-            foreach (var i in ins) dependents[i].Add(v);
-        }
-        var ready = new PriorityQueue<Node, int>();
-        foreach (var v in vertices)
-            if (waiting[v] == 0) ready.Enqueue(v, priority[v]);
-        var result = new List<Node>(order.Count);
-        int emitted = 0;
-        while (ready.TryDequeue(out var v, out _))
-        {
-            emitted++;
-            result.Add(v);
-            if (groupOf.TryGetValue(v, out var g)) result.AddRange(g.Companions);
-            foreach (var d in dependents[v])
-                if (--waiting[d] == 0) ready.Enqueue(d, priority[d]);
-        }
-        return emitted == vertices.Count ? result : null;
-    }
-
-    /// <summary>Puts each group's companions just after its primary in a schedule made without them.</summary>
-    public static Node[] KeepCompanionsWithPrimary(Node[] schedule, Dictionary<Node, EpilogueGroup> groups)
-    {
-        if (groups.Count == 0) return schedule;
-        var result = new List<Node>(schedule.Length);
-        foreach (var n in schedule)
-        {
-            result.Add(n);
-            if (groups.TryGetValue(n, out var g)) result.AddRange(g.Companions);
-        }
-        return [.. result];
     }
 }

@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+
+namespace JetSharp.Backend;
+
+internal static unsafe partial class ManagedGemm
+{
+    /// <summary>
+    /// The items of <see cref="Gemm.MultiplyStacked{T}"/> (validated there: every item has rows, n and k are positive, none
+    /// takes the long-k split) on the kernel <see cref="Multiply{T}"/> would choose for this k.
+    /// </summary>
+    public static void MultiplyStacked<T>(GemmKernelPath path, bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (path == GemmKernelPath.Auto) path = DefaultPath;
+        var handles = new GCHandle[2 * items.Count + 1];
+        int pinned = 0;
+        try
+        {
+            handles[pinned++] = GCHandle.Alloc(b, GCHandleType.Pinned);
+            var problems = new GemmProblem<T>[items.Count];
+            for (int i = 0; i < items.Count; i++)
+            {
+                handles[pinned++] = GCHandle.Alloc(items[i].A, GCHandleType.Pinned);
+                handles[pinned++] = GCHandle.Alloc(items[i].C, GCHandleType.Pinned);
+                problems[i] = new GemmProblem<T>
+                {
+                    A = (T*)handles[pinned - 2].AddrOfPinnedObject(), RsA = k, CsA = 1,
+                    B = (T*)handles[0].AddrOfPinnedObject(), RsB = transB ? 1 : ldb, CsB = transB ? ldb : 1,
+                    C = (T*)handles[pinned - 1].AddrOfPinnedObject(), Ldc = n,
+                    M = items[i].M, N = n, K = k, Alpha = T.One, Beta = T.Zero,
+                };
+            }
+            switch (path)
+            {
+                case GemmKernelPath.Vector512 when UsesShortKKernel<T>(k): GemmDriver<T, Vector512Kernel8<T>>.RunStacked(problems, MaxThreads); break;
+                case GemmKernelPath.Vector512: GemmDriver<T, Vector512Kernel<T>>.RunStacked(problems, MaxThreads); break;
+                case GemmKernelPath.Vector256: GemmDriver<T, Vector256Kernel<T>>.RunStacked(problems, MaxThreads); break;
+                default: GemmDriver<T, PortableKernel<T>>.RunStacked(problems, MaxThreads); break;
+            }
+        }
+        finally
+        {
+            for (int i = 0; i < pinned; i++) handles[i].Free();
+        }
+    }
+}
+
+internal static unsafe partial class GemmDriver<T, TK>
+{
+    [ThreadStatic] private static StackJob? t_stackJob;
+
+    /// <summary>
+    /// Products that share B (same N, K and op(B)): B̃ is packed once, on all threads, and the rows of every product are
+    /// cut into parts of about a quarter of a thread's share of all rows (whole slivers of MR, at least 4 of them) that
+    /// the threads claim. Each part is a row range of one product, so every tile is the one that product's own run
+    /// computes. Without a second thread, or where a shared B̃ does not pay (<see cref="PackSharedB"/>), each product
+    /// runs on its own.
+    /// </summary>
+    public static void RunStacked(GemmProblem<T>[] problems, int maxThreads)
+    {
+        int MR = TK.MR;
+        int threads = Math.Min(maxThreads, GemmWorkerPool.Shared.Capacity);
+        long rows = 0;
+        foreach (var p in problems) rows += p.M;
+        double flops = 2.0 * rows * problems[0].N * problems[0].K;
+        bool parallel = threads > 1 && flops >= MinParallelFlops(threads)
+            && (flops >= ManagedGemm.ColdWakeFlops || GemmWorkerPool.Shared.WorkersAwake(threads - 1));
+        T* shared = parallel ? PackSharedB(problems[0], threads - 1) : null;
+        if (shared == null)
+        {
+            foreach (var p in problems) RunOne(p, threads);
+            return;
+        }
+        int unit = Math.Max(4 * MR, RoundUp((int)Math.Min(int.MaxValue, rows / (4L * threads)), MR));
+        var job = t_stackJob ??= new StackJob();
+        job.Parts.Clear();
+        for (int i = 0; i < problems.Length; i++)
+        {
+            int count = (problems[i].M + unit - 1) / unit;
+            for (int j = 0; j < count; j++)
+            {
+                var (m0, m1) = Split(problems[i].M, MR, count, j);
+                if (m0 < m1) job.Parts.Add((i, m0, m1));
+            }
+        }
+        job.Problems = problems;
+        job.SharedB = shared;
+        try
+        {
+            if (GemmWorkerPool.Shared.TryRun(job, job.Parts.Count, threads - 1)) return;
+            for (int part = 0; part < job.Parts.Count; part++) job.Execute(part, job.Parts.Count);
+        }
+        finally
+        {
+            job.Problems = [];
+            job.SharedB = null;
+        }
+    }
+
+    private sealed class StackJob : IGemmParallelJob
+    {
+        public GemmProblem<T>[] Problems = [];
+        public readonly List<(int Problem, int M0, int M1)> Parts = [];
+        public T* SharedB;
+
+        public void Execute(int part, int parts)
+        {
+            var (i, m0, m1) = Parts[part];
+            RunRange(Problems[i], m0, m1, 0, Problems[i].N, part, SharedB);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using JetSharp.Backend;
+using JetSharp.Nn;
+using JetSharp.Runtime;
+
+namespace JetSharp.Tests;
+
+/// <summary>
+/// Products by one shared operand run as one GEMM (Gemm.MultiplyStacked, ProductStack): each item gets the bits of its
+/// own product on every kernel path and thread count, against the definition; the executor stacks a collapsed
+/// Laplacian's per-layer products, leaves alone products that feed each other, and its memory plan stays exact.
+/// </summary>
+public class ProductStackTests
+{
+    private static T[] Random<T>(int seed, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        var x = new T[length];
+        for (int i = 0; i < length; i++) x[i] = T.CreateChecked(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
+    public static TheoryData<string, bool> PathsAndTransposes()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var path in new[] { GemmKernelPath.Vector512, GemmKernelPath.Vector256, GemmKernelPath.Portable })
+            foreach (bool tb in new[] { false, true })
+                data.Add(path.ToString(), tb);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTransposes))]
+    public void EachItemGetsTheBitsOfItsOwnProduct(string kernel, bool transB)
+    {
+        var path = Enum.Parse<GemmKernelPath>(kernel);
+        // Rows that are and are not whole slivers (MR ∈ {4, 6, 8, 12}), one row, and a right edge (n = 50) with long and short k.
+        int[] rows = [130, 1, 13, 77];
+        foreach (var (n, k) in new[] { (50, 40), (64, 300) })
+        {
+            Check<float>(path, rows, n, k, transB);
+            Check<double>(path, rows, n, k, transB);
+        }
+    }
+
+    private static void Check<T>(GemmKernelPath path, int[] rows, int n, int k, bool transB) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var b = Random<T>(1, k * n);
+        var items = rows.Select((m, i) => new StackedRows<T>(Random<T>(10 + i, m * k), m, new T[m * n])).ToArray();
+        int saved = ManagedGemm.MaxThreads;
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        {
+            ManagedGemm.MaxThreads = threads;
+            try
+            {
+                foreach (var item in items) Array.Fill(item.C, T.NaN);
+                ManagedGemm.MultiplyStacked(path, transB, n, k, b, transB ? k : n, items);
+                foreach (var item in items)
+                {
+                    var own = new T[item.M * n];
+                    Gemm.Execute(GemmProvider.Managed, path, 1, false, transB, item.M, n, k, T.One, item.A, 0, k, 0, b, 0, transB ? k : n, 0, T.Zero, own, 0, n, 0);
+                    Assert.Equal(own, item.C);
+                    for (int i = 0; i < item.M; i++)
+                        for (int j = 0; j < n; j++)
+                        {
+                            double s = 0;
+                            for (int p = 0; p < k; p++) s += double.CreateChecked(item.A[i * k + p]) * double.CreateChecked(transB ? b[j * k + p] : b[p * n + j]);
+                            double tol = (typeof(T) == typeof(float) ? 1e-5 : 1e-13) * (1 + k);
+                            Assert.True(Math.Abs(double.CreateChecked(item.C[i * n + j]) - s) <= tol, $"{typeof(T).Name} {path} item of {item.M} rows, ({i}, {j}): {item.C[i * n + j]} vs {s}");
+                        }
+                }
+            }
+            finally { ManagedGemm.MaxThreads = saved; }
+        }
+    }
+
+    [Fact]
+    public void AnItemOfTheWrongSizeIsRefusedBeforeAnyWork()
+    {
+        var b = new double[40 * 50];
+        var good = new StackedRows<double>(new double[3 * 40], 3, new double[3 * 50]);
+        var bad = new StackedRows<double>(new double[5 * 40], 5, new double[4 * 50]);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyStacked(false, 50, 40, b, 50, [good, bad]));
+        Assert.Contains("C needs 250 elements", e.Message);
+        Assert.All(good.C, x => Assert.Equal(0, x));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ACollapsedLaplacianStacksEachLayersProductsAndKeepsItsBits(bool float32)
+    {
+        // Tanh MLP 6 → 96 → 80 → 80 → 1, N = 100 (rows above the transposed products' limit): layers 2 and 3 multiply the
+        // primal, the six tangents and the collapsed sum by one weight (layer 1's tangents are its weight's rows, and the
+        // last layer multiplies only the collapsed sum).
+        var dtype = float32 ? DType.Float32 : DType.Float64;
+        var net = Mlp.Create(6, [96, 80, 80], 1, Activation.Tanh, seed: 3, dtype);
+        var x = TestUtil.Randn(5, 100, 6);
+        NDArray input = float32 ? x.To<float>() : x;
+        var graph = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.Collapsed);
+        var stacked = new Executable(graph);
+        Assert.Equal(2, stacked.StackedProducts.Steps);
+        Assert.Equal(6, stacked.StackedProducts.Products);
+        Assert.Contains("stacked(3)", stacked.PlanListing());
+        var y = stacked.Run(input)[0].To<double>();
+        Assert.Equal(stacked.PlannedPeakBytes(), stacked.LastRun.PeakLiveBytes);
+        // The reference executor runs node by node: the same bits.
+        Assert.Equal(new Executable(graph, fuse: false).Run(input)[0].To<double>().Data, y.Data);
+
+        // And the Laplacian itself, against nested first-order AD.
+        var nested = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.NestedFirstOrder);
+        var reference = new Executable(nested).Run(input)[0].To<double>();
+        for (int i = 0; i < y.Size; i++)
+            Assert.True(Math.Abs(y.Data[i] - reference.Data[i]) <= (float32 ? 1e-3 : 1e-10) * (1 + Math.Abs(reference.Data[i])), $"datum {i}: {y.Data[i]} vs nested {reference.Data[i]}");
+    }
+
+    [Fact]
+    public void ProductsThatFeedEachOtherDoNotStack()
+    {
+        // W·tanh(W·x) and W·x: the second product by W reads the first one's result, so they cannot run together;
+        // a third, independent product by W (of another input) stacks with the first.
+        var g = new Graph(DType.Float64);
+        var x = g.Input(new Shape(100, 70));
+        var z = g.Input(new Shape(90, 70));
+        var w = g.Constant(TestUtil.Randn(2, 70, 70));
+        var first = Fn.MatMul(x, w);
+        var second = Fn.MatMul(Fn.Tanh(first), w);
+        var third = Fn.MatMul(z, w);
+        g.SetOutputs(second, third);
+        var exe = new Executable(g);
+        Assert.Equal((1, 2), exe.StackedProducts);
+        var xs = TestUtil.Randn(3, 100, 70);
+        var zs = TestUtil.Randn(4, 90, 70);
+        var got = exe.Run(xs, zs);
+        var want = new Executable(g, fuse: false).Run(xs, zs);
+        Assert.Equal(want[0].Data, got[0].Data);
+        Assert.Equal(want[1].Data, got[1].Data);
+        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+    }
+
+    [Fact]
+    public void ShortProductsAloneStayTransposed()
+    {
+        // Two 32-row products by one weight: both run transposed (reading the weight in place), not stacked.
+        var g = new Graph(DType.Float64);
+        var a = g.Input(new Shape(32, 40));
+        var b = g.Input(new Shape(32, 40));
+        var w = g.Constant(TestUtil.Randn(2, 40, 96));
+        g.SetOutputs(Fn.MatMul(a, w), Fn.MatMul(b, w));
+        var exe = new Executable(g);
+        Assert.Equal((0, 0), exe.StackedProducts);
+        Assert.Equal(2, exe.TransposedProducts);
+    }
+}
