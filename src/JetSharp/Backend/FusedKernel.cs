@@ -73,6 +73,44 @@ internal static partial class FusedKernel
         Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
+    /// <summary>One program of <see cref="RunShared{T}"/>: its leaves, its output, and whether it sums over the leading positions.</summary>
+    internal readonly record struct SharedUnit<T>(FusedStep[] Program, NDArray<T>[] Leaves, NDArray<T> Output, bool Sums) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// Several programs over one domain of <paramref name="outer"/> × inner elements in one pass: for each chunk of the inner
+    /// positions, for r = 0, 1, …, every unit in the order given runs on elements r·inner + chunk — an elementwise unit
+    /// writes them to its output (as <see cref="Run{T}"/>), a summing one adds them into its output's chunk (as
+    /// <see cref="RunSum{T}"/> with one block, the same terms in the same order). So leaves the units share (the [R, N, H]
+    /// tangents both Σ_r z₁,r² and f′(z₀)·z₁ read) pass through memory once. An elementwise unit may write over a leaf of
+    /// the domain's shape if it comes last: every unit has read those elements by then. Cores share the chunks.
+    /// </summary>
+    public static void RunShared<T>(SharedUnit<T>[] units, int outer, int domain) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (outer < 1 || domain % outer != 0)
+            throw new ArgumentException($"FusedKernel.RunShared: {outer} summed positions do not divide a domain of {domain} elements.", nameof(outer));
+        int inner = domain / outer;
+        int chunks = (inner + Chunk - 1) / Chunk;
+        int registers = units.Max(u => u.Program.Length) + 1;
+        void Chunks(int from, int to)
+        {
+            var scratch = Scratch<T>.ForThread(registers);
+            for (int c = from; c < to; c++)
+            {
+                int j = c * Chunk, length = Math.Min(Chunk, inner - j);
+                foreach (var u in units)
+                    if (u.Sums) u.Output.Data.AsSpan(j, length).Clear();
+                for (int r = 0; r < outer; r++)
+                    foreach (var u in units)
+                    {
+                        if (u.Sums) AccumulateChunk(u.Program, r * inner + j, length, u.Leaves, u.Output.Data.AsSpan(j, length), scratch);
+                        else RunChunk(u.Program, r * inner + j, length, u.Leaves, u.Output.Data, r * inner + j, scratch);
+                    }
+            }
+        }
+        if ((long)domain < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
+    }
+
     internal sealed class Scratch<T>(int registers)
     {
         public readonly T[][] Buffers = [.. Enumerable.Range(0, registers).Select(_ => new T[Chunk])];

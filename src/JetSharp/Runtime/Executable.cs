@@ -82,6 +82,12 @@ public sealed class Executable
         Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
         Node[] ScheduledInputsOf(Node n) => [.. InputsOf(n).Select(Scheduled).Distinct()];
         order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
+        if (fuse)
+        {
+            (var passes, order) = SharedReadPass.Plan(order, ScheduledInputsOf, _fused, _groups.ContainsKey);
+            Join(passes);
+            order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
+        }
         if (fuse && stackProducts)
         {
             (var stacks, order) = ProductStack.Plan(order, ScheduledInputsOf);
@@ -138,10 +144,14 @@ public sealed class Executable
             var node = _schedule[i];
             bool fused = _fused.TryGetValue(node, out var tree);
             bool elementwise = fused ? tree!.IsElementwise : node.Op.IsElementwise;
-            if (node.Op.IsView || _companion[i] || _groups.ContainsKey(node)) continue;
+            if (node.Op.IsView || _companion[i]) continue;
             bool Dies(int s) => last[s] == i && !viewed[s] && _schedule[s] is var operand && operand.Shape == node.Shape &&
                                 operand.Op is not (InputOp or ConstantOp) && !operand.Op.IsView;
-            if (elementwise)
+            if (_groups.TryGetValue(node, out var group))
+            {
+                if (group.Overwrites is { } leaf && Dies(_slot[leaf])) plan[i] = _slot[leaf];
+            }
+            else if (elementwise)
             {
                 foreach (var s in _inputSlots[i])
                     if (Dies(s)) { plan[i] = s; break; }
@@ -207,6 +217,14 @@ public sealed class Executable
             refs.Remove(o);
             live -= _schedule[o].Shape.Size * size;
         }
+        void TakeOver(int i)
+        {
+            int from = owner[_inPlace[i]];               // the operand's buffer passes to this node
+            refs.Remove(from);
+            owner[_inPlace[i]] = -1;
+            owner[i] = i;
+            refs[i] = 1;
+        }
         for (int i = 0; i < _schedule.Length; i++)
         {
             var node = _schedule[i];
@@ -223,20 +241,18 @@ public sealed class Executable
                 foreach (var member in group.Companions.Prepend(node))
                 {
                     int slot = _slot[member];
+                    if (slot == i && _inPlace[i] >= 0)
+                    {
+                        TakeOver(i);
+                        continue;
+                    }
                     owner[slot] = slot;
                     refs[slot] = 1;
                     Allocate(slot);
                 }
                 if (group.Scratch is { } scratch) { live += scratch.Size * size; peak = Math.Max(peak, live); live -= scratch.Size * size; }
             }
-            else if (_inPlace[i] >= 0)
-            {
-                int from = owner[_inPlace[i]];           // the operand's buffer passes to this node
-                refs.Remove(from);
-                owner[_inPlace[i]] = -1;
-                owner[i] = i;
-                refs[i] = 1;
-            }
+            else if (_inPlace[i] >= 0) TakeOver(i);
             else
             {
                 owner[i] = i;
@@ -452,6 +468,14 @@ public sealed class Executable
             return t;
         }
 
+        // The operand dies here and nothing else shares its buffer: the output takes it over.
+        NDArray<T> TakeOver(Shape shape, NDArray<T> operand)
+        {
+            var t = new NDArray<T>(shape, operand.Data);
+            produced += t.Data.Length * (long)Unsafe.SizeOf<T>();
+            return t;
+        }
+
         var profile = _profile;
         for (int i = 0; i < _schedule.Length; i++)
         {
@@ -469,7 +493,8 @@ public sealed class Executable
                 case var _ when _companion[i]:
                     break;                                // computed by its group's step
                 case var _ when _groups.TryGetValue(node, out var group):
-                    foreach (var member in group.Companions.Prepend(node)) values[_slot[member]] = Fresh(member.Shape);
+                    foreach (var member in group.Companions) values[_slot[member]] = Fresh(member.Shape);
+                    values[i] = _inPlace[i] is var over and >= 0 ? TakeOver(node.Shape, values[over]!) : Fresh(node.Shape);
                     if (group.Scratch is { } shape)
                     {
                         var scratch = new NDArray<T>(shape, pool.Rent(shape.Size));
@@ -498,10 +523,7 @@ public sealed class Executable
                     }
                     else if (_inPlace[i] is var from and >= 0)
                     {
-                        // The operand dies here and nothing else shares its buffer: the output takes it over.
-                        var operand = values[from]!;
-                        result = new NDArray<T>(node.Shape, operand.Data);
-                        produced += result.Data.Length * (long)Unsafe.SizeOf<T>();
+                        result = TakeOver(node.Shape, values[from]!);
                         if (tree is not null) tree.Execute(args, result);
                         else node.Op.Execute(args, result, context);
                     }

@@ -58,6 +58,18 @@ internal sealed class FusedTree
     internal static FusedTree Single(Node n) =>
         IsFusable(n) ? Build(n, _ => false) : throw new ArgumentException($"FusedTree.Single: {n} is not fusable arithmetic.", nameof(n));
 
+    /// <summary>
+    /// The consumer <paramref name="c"/> of a value of shape <paramref name="domain"/> as a tree over that domain — its fused
+    /// tree, or itself as a one-step program — when it is elementwise over the domain or sums it over leading axes (not
+    /// trailing ones, which cut the domain's rows, nor after kept axes, which interleave its blocks); null otherwise.
+    /// What a GEMM's epilogue and a shared read pass can run piece by piece.
+    /// </summary>
+    internal static FusedTree? UnitOver(Node c, Shape domain, Dictionary<Node, FusedTree> trees)
+    {
+        if (trees.TryGetValue(c, out var tree)) return tree.Inner == 0 && tree.Batch <= 1 && tree.Domain == domain ? tree : null;
+        return IsFusable(c) && c.Shape == domain ? Single(c) : null;
+    }
+
     /// <summary>Least output size of a reducing tree: below it, per-chunk overhead outweighs the saved pass.</summary>
     internal const int MinReducedSize = 256;
 

@@ -98,7 +98,7 @@ internal static class GemmEpilogueFusion
             var units = new List<(Node, FusedTree)>();
             foreach (var c in consumers[product])
             {
-                if (claimed.Contains(c) || Unit(c, product, trees) is not { } tree) { units.Clear(); break; }
+                if (claimed.Contains(c) || FusedTree.UnitOver(c, product.Shape, trees) is not { } tree) { units.Clear(); break; }
                 units.Add((c, tree));
             }
             // Sums share one number of summed positions, each a whole number of C's rows (the GEMM cuts its parts there).
@@ -114,13 +114,5 @@ internal static class GemmEpilogueFusion
         foreach (var g in groups)
             foreach (var member in g.Companions.Append(g.Primary)) trees.Remove(member);
         return (groups, contracted);
-    }
-
-    /// <summary>The consumer <paramref name="c"/> of <paramref name="product"/> as an epilogue unit, or null when it cannot be one.</summary>
-    private static FusedTree? Unit(Node c, Node product, Dictionary<Node, FusedTree> trees)
-    {
-        // Trailing sums cut C's rows, and sums after kept axes interleave its blocks: neither is an epilogue.
-        if (trees.TryGetValue(c, out var tree)) return tree.Inner == 0 && tree.Batch <= 1 && tree.Domain == product.Shape ? tree : null;
-        return FusedTree.IsFusable(c) && c.Shape == product.Shape ? FusedTree.Single(c) : null;
     }
 }

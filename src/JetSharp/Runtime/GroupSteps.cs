@@ -17,6 +17,11 @@ internal interface IGroupStep
     Node[] Leaves { get; }
     /// <summary>Nodes of the order the step absorbs: never scheduled, never stored as values.</summary>
     Node[] Absorbed { get; }
+    /// <summary>
+    /// A leaf whose buffer the primary takes over when the leaf dies at this step (it writes over it element by element
+    /// after the step has read it), or null.
+    /// </summary>
+    Node? Overwrites => null;
     /// <summary>The shape of a buffer the step needs while it runs and then releases, or null.</summary>
     Shape? Scratch { get; }
     /// <summary>How a schedule listing or profile marks the step.</summary>
