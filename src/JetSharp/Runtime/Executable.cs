@@ -84,13 +84,13 @@ public sealed class Executable
         order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
         if (fuse)
         {
-            (var passes, order) = SharedReadPass.Plan(order, ScheduledInputsOf, _fused, _groups.ContainsKey);
+            (var passes, order) = SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey);
             Join(passes);
             order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
         }
         if (fuse && stackProducts)
         {
-            (var stacks, order) = ProductStack.Plan(order, ScheduledInputsOf);
+            (var stacks, order) = ProductStack.Plan(order, ScheduledInputsOf, Scheduled);
             Join(stacks);
             order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
         }

@@ -105,12 +105,12 @@ internal static class GemmEpilogueFusion
             var outers = units.Select(u => u.Item2.Outer).Where(o => o > 0).Distinct().ToList();
             if (units.Count == 0 || outers.Count > 1 || (outers.Count == 1 && product.Shape.Size / outers[0] % product.Shape[^1] != 0)) continue;
             var group = new EpilogueGroup(product, [.. units]);
-            if (GroupSteps.FeedsItself(group, units.Select(u => u.Item1), consumers, position)) continue;
+            if (GroupSteps.FeedsItself(group, units.Select(u => u.Item1), consumers, position, n => n)) continue;
             groups.Add(group);
             foreach (var (root, _) in units) claimed.Add(root);
         }
 
-        var contracted = GroupSteps.Contract(order, groups, InputsOf, position);
+        var contracted = GroupSteps.Contract(order, groups, InputsOf, position, n => n);
         foreach (var g in groups)
             foreach (var member in g.Companions.Append(g.Primary)) trees.Remove(member);
         return (groups, contracted);

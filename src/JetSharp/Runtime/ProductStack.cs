@@ -44,12 +44,12 @@ internal sealed class ProductStack : IGroupStep
 
     /// <summary>
     /// The stacks among <paramref name="order"/> (a topological order of scheduled nodes whose inputs <paramref name="inputsOf"/>
-    /// gives) and the order with each stack as one step. Nodes with equal keys join the first stack of their key that
+    /// gives as nodes of the order, as <paramref name="scheduled"/> maps any node) and the order with each stack as one step. Nodes with equal keys join the first stack of their key that
     /// none of them feeds (in the order given), so a product computed from another one by the same weight starts a
     /// stack of its own. A stack has at least two members and one of more than <see cref="TransposedProduct.MaxRows"/>
     /// rows: products that are all that short run transposed instead, reading the weight in place.
     /// </summary>
-    public static (List<ProductStack> Stacks, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf)
+    public static (List<ProductStack> Stacks, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, Node> scheduled)
     {
         var byKey = new Dictionary<object, List<Node>>();
         foreach (var n in order)
@@ -68,12 +68,12 @@ internal sealed class ProductStack : IGroupStep
             var open = new List<List<Node>>();
             foreach (var m in members)
             {
-                var home = open.FirstOrDefault(s => !GroupSteps.FeedsItself(new ProductStack([.. s, m]), [.. s, m], consumers, position));
+                var home = open.FirstOrDefault(s => !GroupSteps.FeedsItself(new ProductStack([.. s, m]), [.. s, m], consumers, position, scheduled));
                 if (home is null) open.Add([m]);
                 else home.Add(m);
             }
             stacks.AddRange(open.Where(s => s.Count > 1 && s.Any(Tall)).Select(s => new ProductStack([.. s])));
         }
-        return (stacks, GroupSteps.Contract(order, stacks, inputsOf, position));
+        return (stacks, GroupSteps.Contract(order, stacks, inputsOf, position, scheduled));
     }
 }

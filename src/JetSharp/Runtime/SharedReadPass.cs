@@ -56,13 +56,13 @@ internal sealed class SharedReadPass : IGroupStep
 
     /// <summary>
     /// The passes among <paramref name="order"/> (a topological order of scheduled nodes, <paramref name="inputsOf"/> giving
-    /// their inputs; <paramref name="trees"/> the fused trees by root) and the order with each pass as one step. A value of
+    /// their inputs as nodes of the order, as <paramref name="scheduled"/> maps any node; <paramref name="trees"/> the fused trees by root) and the order with each pass as one step. A value of
     /// at least <see cref="MinSize"/> elements gets a pass when at least two of its consumers are trees over its shape that
     /// no other step has <paramref name="taken"/>, with at least one sum among them (all sums over the same leading positions), none reading
     /// what another computes.
     /// </summary>
-    public static (List<SharedReadPass> Passes, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Dictionary<Node, FusedTree> trees,
-        Func<Node, bool> taken)
+    public static (List<SharedReadPass> Passes, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, Node> scheduled,
+        Dictionary<Node, FusedTree> trees, Func<Node, bool> taken)
     {
         var (consumers, position) = GroupSteps.Index(order, inputsOf);
         var passes = new List<SharedReadPass>();
@@ -76,10 +76,10 @@ internal sealed class SharedReadPass : IGroupStep
             var outers = units.Select(u => u.Tree.Outer).Where(o => o > 0).Distinct().ToList();
             if (units.Count < 2 || outers.Count != 1) continue;
             var pass = new SharedReadPass(source, [.. units]);
-            if (GroupSteps.FeedsItself(pass, units.Select(u => u.Root), consumers, position)) continue;
+            if (GroupSteps.FeedsItself(pass, units.Select(u => u.Root), consumers, position, scheduled)) continue;
             passes.Add(pass);
             foreach (var u in units) claimed.Add(u.Root);
         }
-        return (passes, GroupSteps.Contract(order, passes, inputsOf, position));
+        return (passes, GroupSteps.Contract(order, passes, inputsOf, position, scheduled));
     }
 }

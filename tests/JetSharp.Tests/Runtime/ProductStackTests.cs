@@ -138,6 +138,30 @@ public class ProductStackTests
     }
 
     [Fact]
+    public void ProductsOfAnotherStepsValuesStackWithIt()
+    {
+        // z = tanh(x) [R, N, H]; Σ_r z² and f ⊙ z run as one pass (SharedReadPass), and both results are multiplied by W:
+        // the stack's operands are that pass's primary and its companion. (The biharmonic's nested Laplacian made this.)
+        var g = new Graph(DType.Float64);
+        var x = g.Input(new Shape(3, 100, 300));
+        var f = g.Input(new Shape(100, 300));
+        var w = g.Constant(TestUtil.Randn(2, 300, 80));
+        var z = Fn.Tanh(x);
+        var s = Fn.Sum(z * z, 0, keepDims: true);
+        g.SetOutputs(Fn.MatMul(s, w), Fn.MatMul(f * z, w));
+        var exe = new Executable(g);
+        Assert.Equal((1, 2), exe.StackedProducts);
+        Assert.Contains("one pass(2 trees", exe.PlanListing());
+        var xs = TestUtil.Randn(3, 3, 100, 300);
+        var fs = TestUtil.Randn(4, 100, 300);
+        var got = exe.Run(xs, fs);
+        var want = new Executable(g, fuse: false).Run(xs, fs);
+        Assert.Equal(want[0].Data, got[0].Data);
+        Assert.Equal(want[1].Data, got[1].Data);
+        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+    }
+
+    [Fact]
     public void ShortProductsAloneStayTransposed()
     {
         // Two 32-row products by one weight: both run transposed (reading the weight in place), not stacked.
