@@ -29,7 +29,7 @@ public sealed class Executable
     private readonly int[][] _inputSlots;  // per scheduled node: slots of its distinct inputs (a fused tree's leaves)
     private readonly int[] _outputSlots;
     private readonly Dictionary<Node, FusedTree> _fused;
-    private readonly Dictionary<Node, IGroupStep> _groups;      // steps that run several nodes (epilogues, stacked products), by primary
+    private readonly Dictionary<Node, IGroupStep> _groups;      // steps that run several nodes (epilogues, shared passes, stacks), by primary
     private readonly bool[] _companion;                        // per scheduled node: computed by its group's primary
     private readonly Dictionary<Node, TransposedProduct> _transposed;   // products of a few rows by a constant, run as Cᵀ = Wᵀ·Aᵀ
 
@@ -38,8 +38,10 @@ public sealed class Executable
     /// and <paramref name="fuseEpilogues"/> (with <paramref name="fuse"/>; opt-in) runs the elementwise consumers and leading-axis sums of products
     /// in the GEMM's epilogue (see <see cref="EpilogueGroup"/>). Opt-in because it has not yet been measured faster, and its sums group their
     /// terms by row ranges (fixed by the summed positions, so the same for any batch size and thread count) where the node-by-node executor
-    /// adds them one by one: results differ from it by rounding. With <paramref name="fuse"/>, a product of a few rows by a constant matrix
-    /// also runs transposed, the matrix read in place instead of packed on every call (see <see cref="TransposedProduct"/>).
+    /// adds them one by one: results differ from it by rounding. With <paramref name="fuse"/>, the trees over one large value run as one pass
+    /// over it (see <see cref="SharedReadPass"/>), products by one weight run as one GEMM that packs it once (see <see cref="ProductStack"/>),
+    /// and a product of a few rows by a constant matrix runs transposed, the matrix read in place instead of packed on every call (see
+    /// <see cref="TransposedProduct"/>); all three give the node-by-node executor's bits.
     /// </summary>
     public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false) : this(graph, fuse, fuseEpilogues, ProductStack.Enabled) { }
 
@@ -124,7 +126,8 @@ public sealed class Executable
     /// consumer, not an output, computed by this run (not an input or constant), and not aliased by a view.
     /// Output element i depends only on element i of each operand, and every elementwise kernel reads element i
     /// before it writes it, so the result is the same as with a fresh buffer. A primitive that declares
-    /// <see cref="Primitive.InPlaceInput"/> takes over that operand's buffer under the same conditions (its kernel updates it).
+    /// <see cref="Primitive.InPlaceInput"/> takes over that operand's buffer under the same conditions (its kernel updates it), and so
+    /// does the primary of a group step that declares <see cref="IGroupStep.Overwrites"/>.
     /// </summary>
     private int[] PlanInPlace()
     {
