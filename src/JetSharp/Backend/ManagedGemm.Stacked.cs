@@ -50,11 +50,19 @@ internal static unsafe partial class GemmDriver<T, TK>
     [ThreadStatic] private static StackJob? t_stackJob;
 
     /// <summary>
+    /// Largest B̃ a stack shares. Every part streams its column blocks past each of its row slivers, which pays while they
+    /// stay in the last-level cache (a 768×768 float64 weight is 4.7 MB). A short product by a wide weight (the stde
+    /// example's [·, 128]·[128, 10⁵], a 51 MB B̃) would read it from memory once per part; on its own such a product is
+    /// split over its columns, each thread packing cache-sized blocks. (Not measured either way: a reasoned bound.)
+    /// </summary>
+    internal const long MaxStackedPackBytes = 8L << 20;
+
+    /// <summary>
     /// Products that share B (same N, K and op(B)): B̃ is packed once, on all threads, and the rows of every product are
     /// cut into parts of about a quarter of a thread's share of all rows (whole slivers of MR, at least 4 of them) that
     /// the threads claim. Each part is a row range of one product, so every tile is the one that product's own run
-    /// computes. Without a second thread, or where a shared B̃ does not pay (<see cref="PackSharedB"/>), each product
-    /// runs on its own.
+    /// computes. Without a second thread, with a B̃ larger than <see cref="MaxStackedPackBytes"/>, or where a shared B̃
+    /// does not pay (<see cref="PackSharedB"/>), each product runs on its own.
     /// </summary>
     public static void RunStacked(GemmProblem<T>[] problems, int maxThreads)
     {
@@ -63,7 +71,8 @@ internal static unsafe partial class GemmDriver<T, TK>
         long rows = 0;
         foreach (var p in problems) rows += p.M;
         double flops = 2.0 * rows * problems[0].N * problems[0].K;
-        bool parallel = threads > 1 && flops >= MinParallelFlops(threads)
+        long packed = (long)problems[0].K * RoundUp(problems[0].N, TK.NR) * sizeof(T);
+        bool parallel = threads > 1 && packed <= MaxStackedPackBytes && flops >= MinParallelFlops(threads)
             && (flops >= ManagedGemm.ColdWakeFlops || GemmWorkerPool.Shared.WorkersAwake(threads - 1));
         T* shared = parallel ? PackSharedB(problems[0], threads - 1) : null;
         if (shared == null)

@@ -74,6 +74,23 @@ public class ProductStackTests
     }
 
     [Fact]
+    public void AWeightTooLargeToShareRunsEachItemOnItsOwn()
+    {
+        // B̃ of 1100 × 2016 float32 (8.9 MB) is above the stack's limit: each item runs as its own product, same bits.
+        const int n = 2000, k = 1100;
+        Assert.True((long)k * n * sizeof(float) > GemmDriver<float, Vector256Kernel<float>>.MaxStackedPackBytes);
+        var b = Random<float>(1, k * n);
+        var items = new[] { 70, 130, 5 }.Select((m, i) => new StackedRows<float>(Random<float>(20 + i, m * k), m, new float[m * n])).ToArray();
+        Gemm.MultiplyStacked(false, n, k, b, n, items);
+        foreach (var item in items)
+        {
+            var own = new float[item.M * n];
+            Gemm.Multiply(false, false, item.M, n, k, 1f, item.A, 0, k, b, 0, n, 0f, own, 0, n);
+            Assert.Equal(own, item.C);
+        }
+    }
+
+    [Fact]
     public void AnItemOfTheWrongSizeIsRefusedBeforeAnyWork()
     {
         var b = new double[40 * 50];
