@@ -11,6 +11,18 @@ internal static class TestUtil
 
     public static NDArray<double>[] Run(Graph g, params NDArray<double>[] inputs) => Executable.Compile(g).Run(inputs);
 
+    /// <summary>
+    /// Runs <paramref name="exe"/> and the node-by-node executor (no fusion, no group steps) of its graph on the inputs:
+    /// every output the same bits, and the run's peak the one <see cref="Executable.PlannedPeakBytes"/> predicted.
+    /// </summary>
+    public static void AssertReferenceBits(Executable exe, params NDArray<double>[] inputs)
+    {
+        var got = exe.Run(inputs);
+        var want = new Executable(exe.Graph, fuse: false).Run(inputs);
+        for (int o = 0; o < want.Length; o++) Assert.Equal(want[o].Data, got[o].Data);
+        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+    }
+
     /// <summary>Evaluates a traced function at concrete inputs.</summary>
     public static NDArray<double> Eval(Func<Node[], Node> f, params NDArray<double>[] xs)
     {

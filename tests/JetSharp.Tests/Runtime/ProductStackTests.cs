@@ -145,13 +145,7 @@ public class ProductStackTests
         g.SetOutputs(second, third);
         var exe = new Executable(g);
         Assert.Equal((1, 2), exe.StackedProducts);
-        var xs = TestUtil.Randn(3, 100, 70);
-        var zs = TestUtil.Randn(4, 90, 70);
-        var got = exe.Run(xs, zs);
-        var want = new Executable(g, fuse: false).Run(xs, zs);
-        Assert.Equal(want[0].Data, got[0].Data);
-        Assert.Equal(want[1].Data, got[1].Data);
-        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+        TestUtil.AssertReferenceBits(exe, TestUtil.Randn(3, 100, 70), TestUtil.Randn(4, 90, 70));
     }
 
     [Fact]
@@ -169,13 +163,7 @@ public class ProductStackTests
         var exe = new Executable(g);
         Assert.Equal((1, 2), exe.StackedProducts);
         Assert.Contains("one pass(2 trees", exe.PlanListing());
-        var xs = TestUtil.Randn(3, 3, 100, 300);
-        var fs = TestUtil.Randn(4, 100, 300);
-        var got = exe.Run(xs, fs);
-        var want = new Executable(g, fuse: false).Run(xs, fs);
-        Assert.Equal(want[0].Data, got[0].Data);
-        Assert.Equal(want[1].Data, got[1].Data);
-        Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+        TestUtil.AssertReferenceBits(exe, TestUtil.Randn(3, 3, 100, 300), TestUtil.Randn(4, 100, 300));
     }
 
     [Fact]
