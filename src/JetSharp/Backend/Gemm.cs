@@ -235,13 +235,13 @@ public static class Gemm
     }
 }
 
+/// <summary>One item of <see cref="Gemm.MultiplyStacked{T}"/>: <paramref name="M"/> rows of A (row-major, k wide) and of C (row-major, n wide).</summary>
+internal readonly record struct StackedRows<T>(T[] A, int M, T[] C);
+
 /// <summary>
 /// Textbook dot-product-per-element loop. It exists as an independent reference and as the
 /// baseline the benchmark compares against; it makes no attempt to be fast.
 /// </summary>
-/// <summary>One item of <see cref="Gemm.MultiplyStacked{T}"/>: <paramref name="M"/> rows of A (row-major, k wide) and of C (row-major, n wide).</summary>
-internal readonly record struct StackedRows<T>(T[] A, int M, T[] C);
-
 internal static class NaiveGemm
 {
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T alpha,

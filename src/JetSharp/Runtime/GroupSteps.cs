@@ -5,7 +5,8 @@ namespace JetSharp.Runtime;
 
 /// <summary>
 /// Nodes that run together as one step of the schedule: a product with its consumers in the GEMM's epilogue
-/// (<see cref="EpilogueGroup"/>), or products by one shared operand run as one GEMM (<see cref="ProductStack"/>).
+/// (<see cref="EpilogueGroup"/>), the trees over one value in one pass over it (<see cref="SharedReadPass"/>), or
+/// products by one shared operand run as one GEMM (<see cref="ProductStack"/>).
 /// </summary>
 internal interface IGroupStep
 {
