@@ -87,8 +87,7 @@ public static class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(items);
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        CheckElementType<T>();
         foreach (var item in items) Validate(1, false, transB, item.M, n, k, item.A, 0, k, 0, b, 0, ldb, 0, item.C, 0, n, 0);
         var provider = Provider;
         bool managed = provider == GemmProvider.Managed && n > 0 && k > 0 && items.Count > 1
@@ -117,8 +116,7 @@ public static class Gemm
             if (m > 0 && n > 0) epilogue.ApplyAfterwards(m, n);
             return;
         }
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        CheckElementType<T>();
         Validate(1, false, transB, m, n, k, a, 0, lda, 0, b, 0, ldb, 0, c, 0, n, 0);
         ManagedGemm.Multiply(GemmKernelPath.Auto, 1, false, transB, m, n, k, T.One, a, 0, lda, 0, b, 0, ldb, 0, T.Zero, c, 0, n, 0, epilogue);
     }
@@ -130,8 +128,7 @@ public static class Gemm
         T beta, T[] c, int offC, int ldc, long strideC)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
-            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
+        CheckElementType<T>();
         Validate(batch, transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc, strideC);
 
         if (batch == 0 || m == 0 || n == 0) return;
@@ -186,6 +183,12 @@ public static class Gemm
             Volatile.Write(ref s_provider, (int)p);
             return p;
         }
+    }
+
+    private static void CheckElementType<T>()
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"Gemm: element type {typeof(T).Name} is not supported; use float or double.");
     }
 
     private static void Validate<T>(int batch, bool transA, bool transB, int m, int n, int k,

@@ -55,6 +55,13 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee
     /// compute padded to MR rows. Reads only rows 0 … rows − 1 of A and writes only those rows of C.
     /// </summary>
     static abstract void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta);
+
+    /// <summary>
+    /// Whether the last few columns of a right edge past the half panel, for a packed A, take <see cref="GemmColumnEdge"/>
+    /// (vectors along M): MR rows that fit one or two 512-bit vectors, on hardware with AVX-512 (its masked loads read a
+    /// sliver's MR rows and nothing past them; where Vector512 is emulated the half panel keeps the edge).
+    /// </summary>
+    static abstract bool ColumnEdge { get; }
 }
 
 /// <summary>Element-type dispatch for fused multiply-add; the typeof checks fold away at JIT time.</summary>
@@ -148,6 +155,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
     public static int PartRows => 4;
+    public static bool ColumnEdge => Avx512F.IsSupported;
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
@@ -273,6 +281,7 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
     public static int NR => 2 * Vector512<T>.Count;
     public static int DotRows => 4;
     public static int PartRows => 4;
+    public static bool ColumnEdge => Avx512F.IsSupported;
 
     public static void Dot(int kc, T* a, nint rsA, int rows, T* bT, nint ldbT, int cols, T* c, nint ldc, T alpha, T beta)
         => GemmDot.Rows4<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
@@ -399,6 +408,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NR => 2 * Vector256<T>.Count;
     public static int DotRows => 3;
     public static int PartRows => 0;
+    public static bool ColumnEdge => false;
 
     public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
         => throw new NotSupportedException("The AVX2 kernel has no partial-row kernel.");
@@ -508,6 +518,7 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
     public static int NR => 2 * Vector<T>.Count;
     public static int DotRows => 0;
     public static int PartRows => 0;
+    public static bool ColumnEdge => false;
 
     public static void Part(int kc, T* a, nint rsA, nint csA, int rows, T* b, T* c, nint ldc, T alpha, T beta)
         => throw new NotSupportedException("The portable kernel has no partial-row kernel.");

@@ -636,14 +636,6 @@ internal static unsafe partial class GemmDriver<T, TK>
     }
 
     /// <summary>
-    /// Kernels whose right edge past the half panel takes <see cref="GemmColumnEdge"/> (vectors along M) when A is packed:
-    /// the AVX-512 ones, whose MR rows (8 or 12) fit one or two vectors, on hardware with AVX-512 (its masked loads read
-    /// a sliver's MR rows and nothing past them; where Vector512 is emulated the half panel keeps the edge).
-    /// </summary>
-    internal static bool ColumnEdgeKernel => Avx512F.IsSupported
-        && (typeof(TK) == typeof(Vector512Kernel<T>) || typeof(TK) == typeof(Vector512Kernel8<T>));
-
-    /// <summary>
     /// Most columns of a right edge that go to the dot-product kernel (<see cref="IGemmKernel{T}.Dot"/>): a quarter of NR,
     /// i.e. half a vector (8 float32 / 4 float64 columns with AVX-512, 4 / 2 with AVX2). A dot-product pass costs
     /// 2·MR·kc/W FMAs for two columns against MR·kc for a half-width panel, but more loads and a reduction per element;
@@ -694,7 +686,7 @@ internal static unsafe partial class GemmDriver<T, TK>
         T* bEdge = bPack + (nint)fullCols * kc;            // packed edge sliver: kc rows of NR (zero-padded)
         bool dotEdge = edgeRest > 0 && edgeRest <= DotCols && csA == 1;
         // A packed into slivers (stored transposed): every sliver, full or partial, has step p's MR rows contiguous.
-        bool columnEdge = edgeRest > 0 && edgeRest <= DotCols && !dotEdge && rsA == 1 && csA == MR && ColumnEdgeKernel;
+        bool columnEdge = edgeRest > 0 && edgeRest <= DotCols && !dotEdge && rsA == 1 && csA == MR && TK.ColumnEdge;
         T* bT = scratch + MR * NR;
         nint ldbT = RoundUp(kc, 16);
         if (dotEdge)

@@ -62,20 +62,17 @@ public sealed class Executable
         List<Node> order = [.. reachable.Where(n => !absorbed.Contains(n))];
         _groups = [];
         var primaryOf = new Dictionary<Node, Node>();
-        void Join(IEnumerable<IGroupStep> groups)
+        // Each planner returns its group steps and the order contracted around them; the companions leave the order
+        // (they follow their primary in the schedule).
+        void Join<TGroup>((List<TGroup> Groups, List<Node> Order) plan) where TGroup : IGroupStep
         {
-            foreach (var g in groups)
+            foreach (var g in plan.Groups)
             {
                 _groups[g.Primary] = g;
                 foreach (var c in g.Companions) primaryOf[c] = g.Primary;
             }
+            order = [.. plan.Order.Where(n => !primaryOf.ContainsKey(n))];
         }
-        if (fuse && fuseEpilogues)
-        {
-            (var epilogues, order) = GemmEpilogueFusion.Plan(order, _fused, graph.Outputs);
-            Join(epilogues);
-        }
-
         Node[] InputsOf(Node n) =>
             _groups.TryGetValue(n, out var group) ? group.Leaves
             : primaryOf.ContainsKey(n) ? []
@@ -83,19 +80,9 @@ public sealed class Executable
         // The scheduler sees each group as its primary (allocating the companions too); the companions follow it.
         Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
         Node[] ScheduledInputsOf(Node n) => [.. InputsOf(n).Select(Scheduled).Distinct()];
-        order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
-        if (fuse)
-        {
-            (var passes, order) = SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey);
-            Join(passes);
-            order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
-        }
-        if (fuse && stackProducts)
-        {
-            (var stacks, order) = ProductStack.Plan(order, ScheduledInputsOf, Scheduled);
-            Join(stacks);
-            order = [.. order.Where(n => !primaryOf.ContainsKey(n))];
-        }
+        if (fuse && fuseEpilogues) Join(GemmEpilogueFusion.Plan(order, _fused, graph.Outputs));
+        if (fuse) Join(SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey));
+        if (fuse && stackProducts) Join(ProductStack.Plan(order, ScheduledInputsOf, Scheduled));
         long elementBytes = graph.DType.SizeInBytes();
         long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
         _schedule = GroupSteps.KeepCompanionsWithPrimary(Scheduling.EagerReductions(

@@ -56,12 +56,12 @@ internal static class GroupSteps
     /// <summary>
     /// Whether a path leads from one of the group's members (<paramref name="roots"/>) to one of its leaves (then the
     /// group could not run as one step). Such a path ends before the last member in the order, so the walk stops there.
-    /// <paramref name="vertex"/> maps a leaf to the node of the order that computes it (the primary of an earlier step's member).
+    /// <paramref name="scheduled"/> maps a leaf to the node of the order that computes it (the primary of an earlier step's member).
     /// </summary>
     public static bool FeedsItself(IGroupStep group, IEnumerable<Node> roots, Dictionary<Node, List<Node>> consumers, Dictionary<Node, int> position,
-        Func<Node, Node> vertex)
+        Func<Node, Node> scheduled)
     {
-        var leaves = group.Leaves.Select(vertex).ToHashSet();
+        var leaves = group.Leaves.Select(scheduled).ToHashSet();
         var start = roots.ToList();
         int last = start.Max(r => position[r]);
         var seen = new HashSet<Node>(start);
@@ -80,15 +80,15 @@ internal static class GroupSteps
     /// A topological order of <paramref name="order"/> with each group as one vertex (its absorbed nodes dropped, its
     /// primary then its companions), dropping the last groups of <paramref name="groups"/> until contracting the rest
     /// leaves the graph acyclic (two groups can feed each other even when neither feeds itself). <paramref name="inputsOf"/>
-    /// gives the inputs of a node of the order as nodes of the order; <paramref name="vertex"/> maps a group's leaf to one.
+    /// gives the inputs of a node of the order as nodes of the order; <paramref name="scheduled"/> maps a group's leaf to one.
     /// </summary>
     public static List<Node> Contract<TGroup>(IReadOnlyList<Node> order, List<TGroup> groups, Func<Node, Node[]> inputsOf, Dictionary<Node, int> position,
-        Func<Node, Node> vertex)
+        Func<Node, Node> scheduled)
         where TGroup : IGroupStep
     {
         while (true)
         {
-            if (TryContract(order, groups, inputsOf, position, vertex) is { } contracted) return contracted;
+            if (TryContract(order, groups, inputsOf, position, scheduled) is { } contracted) return contracted;
             groups.RemoveAt(groups.Count - 1);
         }
     }
@@ -98,7 +98,7 @@ internal static class GroupSteps
     /// when a leaf comes later); null when the groups make a cycle.
     /// </summary>
     private static List<Node>? TryContract<TGroup>(IReadOnlyList<Node> order, List<TGroup> groups, Func<Node, Node[]> inputsOf, Dictionary<Node, int> position,
-        Func<Node, Node> vertex)
+        Func<Node, Node> scheduled)
         where TGroup : IGroupStep
     {
         var vertexOf = new Dictionary<Node, Node>();   // a group's members → its primary
@@ -118,7 +118,7 @@ internal static class GroupSteps
         var dependents = vertices.ToDictionary(v => v, _ => new List<Node>());
         foreach (var v in vertices)
         {
-            var ins = (groupOf.TryGetValue(v, out var g) ? g.Leaves.Select(vertex) : inputsOf(v)).Select(Vertex).Distinct().ToArray();
+            var ins = (groupOf.TryGetValue(v, out var g) ? g.Leaves.Select(scheduled) : inputsOf(v)).Select(Vertex).Distinct().ToArray();
             waiting[v] = ins.Length;
             foreach (var i in ins) dependents[i].Add(v);
         }

@@ -46,8 +46,9 @@ internal sealed class ProductStack : IGroupStep
     /// The stacks among <paramref name="order"/> (a topological order of scheduled nodes whose inputs <paramref name="inputsOf"/>
     /// gives as nodes of the order, as <paramref name="scheduled"/> maps any node) and the order with each stack as one
     /// step. Nodes of one primitive type with equal keys join the first stack of their key that none of them feeds (in
-    /// the order given), so a product computed from another one by the same weight starts a stack of its own. A stack has at least two members and one of more than <see cref="TransposedProduct.MaxRows"/>
-    /// rows: products that are all that short run transposed instead, reading the weight in place.
+    /// the order given), so a product computed from another one by the same weight starts a stack of its own. A stack has
+    /// at least two members and one of more than <see cref="TransposedProduct.MaxRows"/> rows: products that are all that
+    /// short run transposed instead, reading the weight in place.
     /// </summary>
     public static (List<ProductStack> Stacks, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, Node> scheduled)
     {
@@ -55,7 +56,8 @@ internal sealed class ProductStack : IGroupStep
         foreach (var n in order)
             if (n.Op.StackKey(n) is { } key)
             {
-                if (!byKey.TryGetValue((n.Op.GetType(), key), out var members)) byKey[(n.Op.GetType(), key)] = members = [];
+                var typed = (n.Op.GetType(), key);
+                if (!byKey.TryGetValue(typed, out var members)) byKey[typed] = members = [];
                 members.Add(n);
             }
         static bool Tall(Node n) => n.Shape.Size / Math.Max(1, n.Shape[^1]) > TransposedProduct.MaxRows;

@@ -56,10 +56,10 @@ internal sealed class SharedReadPass : IGroupStep
 
     /// <summary>
     /// The passes among <paramref name="order"/> (a topological order of scheduled nodes, <paramref name="inputsOf"/> giving
-    /// their inputs as nodes of the order, as <paramref name="scheduled"/> maps any node; <paramref name="trees"/> the fused trees by root) and the order with each pass as one step. A value of
-    /// at least <see cref="MinSize"/> elements gets a pass when at least two of its consumers are trees over its shape that
-    /// no other step has <paramref name="taken"/>, with at least one sum among them (all sums over the same leading positions), none reading
-    /// what another computes.
+    /// their inputs as nodes of the order, as <paramref name="scheduled"/> maps any node; <paramref name="trees"/> the fused
+    /// trees by root) and the order with each pass as one step. A value of at least <see cref="MinSize"/> elements gets a
+    /// pass when at least two of its consumers are trees over its shape that no other step has <paramref name="taken"/>,
+    /// with at least one sum among them (all sums over the same leading positions), none reading what another computes.
     /// </summary>
     public static (List<SharedReadPass> Passes, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, Node> scheduled,
         Dictionary<Node, FusedTree> trees, Func<Node, bool> taken)
