@@ -80,6 +80,23 @@ public static class Elementwise
     /// <summary>Elements per step of the ops that need scratch (kept on the stack, in L1).</summary>
     internal const int Chunk = 1024;
 
+    /// <summary>
+    /// Shortest span a chunked kernel hands a transcendental function when the whole is longer. TensorPrimitives computes a span
+    /// shorter than a 128-bit vector (4 floats, 2 doubles) with the scalar function, whose last bit differs from the vector
+    /// lanes' for about half of all inputs (exp), and every longer span lane by lane; so a value's bits would depend on where
+    /// a chunk happened to end.
+    /// </summary>
+    internal const int MinSpan = 16;
+
+    /// <summary>
+    /// Start of chunk <paramref name="c"/> when <paramref name="size"/> elements are cut into ⌈size / chunk⌉ chunks of
+    /// <paramref name="chunk"/> (≥ 2·<see cref="MinSpan"/>; the end when c is their number): every chunk full but the last
+    /// two, the last at least <see cref="MinSpan"/> long when the whole is (a short remainder takes a few elements from the
+    /// chunk before it).
+    /// </summary>
+    internal static int ChunkStart(int c, int size, int chunk) =>
+        c <= 0 ? 0 : (long)c * chunk >= size ? size : Math.Min(c * chunk, Math.Max(0, size - MinSpan));
+
     /// <summary>result = a op b with NumPy broadcasting; result.Shape must be the broadcast of the two shapes.</summary>
     public static void Binary<T>(BinaryOp op, NDArray<T> a, NDArray<T> b, NDArray<T> result)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -19,14 +19,19 @@ internal readonly record struct FusedStep(ElementwiseArithmetic? Arithmetic, int
 /// is the output — in one pass: it walks the output in chunks that stay in cache, running the program
 /// on each chunk with <see cref="TensorPrimitives"/>, so the tree reads its leaves once and writes one
 /// output; chunks are shared between cores for large outputs. Leaves have the output's shape, a single
-/// element, or the output's trailing axes (repeated along the leading ones).
+/// element, or the output's trailing axes (repeated along the leading ones). <see cref="RunGroup{T}"/> runs a program
+/// whose values feed several steps and writes several of them.
 /// </summary>
 internal static partial class FusedKernel
 {
     internal const int Chunk = 1024;
     internal const int ParallelThreshold = 1 << 16;
 
-    /// <summary>The arithmetic a fused program may use: the four binary operations and negation.</summary>
+    /// <summary>
+    /// The arithmetic a fused tree may use: the four binary operations and negation. (<see cref="RunGroup{T}"/> also runs the
+    /// other unary functions: it keeps their spans long enough to give their own kernels' bits, which the chunk loops of the
+    /// trees' sums do not.)
+    /// </summary>
     public static bool Supports(ElementwiseArithmetic op) => op.Binary is not null || op.Unary == UnaryOp.Neg;
 
     public static void Run<T>(FusedStep[] program, NDArray<T>[] leaves, NDArray<T> output) where T : unmanaged, IFloatingPointIeee754<T>
@@ -170,15 +175,65 @@ internal static partial class FusedKernel
             bool last = i == steps - 1;
             if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
             var dest = last ? destination.AsSpan(offset, length) : s.Buffers[i].AsSpan(0, length);
-            var a = s.Values[step.A];
-            if (op.Binary is { } binary) Binary(binary, a, s.Values[step.B], dest, length);
-            else if (op.Unary == UnaryOp.Neg)
-            {
-                if (a.IsScalar) dest.Fill(-a.Scalar); else TensorPrimitives.Negate(Span(a, length), dest);
-            }
-            else throw new NotSupportedException($"FusedKernel: {op} is not fusable.");
+            Apply(op, s.Values[step.A], step.B < 0 ? default : s.Values[step.B], dest, length);
             s.Values[i] = new Value<T>(false, default, last ? destination : s.Buffers[i], last ? offset : 0);
         }
+    }
+
+    /// <summary>
+    /// dest = op(a[, b]) over <paramref name="length"/> elements: any binary operation, or any unary one (a transcendental
+    /// function on the whole span, which the caller keeps at least <see cref="Elementwise.MinSpan"/> long when it can).
+    /// </summary>
+    private static void Apply<T>(ElementwiseArithmetic op, Value<T> a, Value<T> b, Span<T> dest, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (op.Binary is { } binary) Binary(binary, a, b, dest, length);
+        else if (op.Unary == UnaryOp.Neg)
+        {
+            if (a.IsScalar) dest.Fill(-a.Scalar); else TensorPrimitives.Negate(Span(a, length), dest);
+        }
+        else if (op.Unary is { } unary)
+        {
+            if (!a.IsScalar) { Elementwise.ApplyUnary(unary, Span(a, length), dest); return; }
+            // A single-element operand: computed as its own one-element kernel would compute it.
+            Span<T> one = [a.Scalar];
+            Elementwise.ApplyUnary(unary, one, one);
+            dest.Fill(one[0]);
+        }
+        else throw new NotSupportedException($"FusedKernel: {op} is not fusable.");
+    }
+
+    /// <summary>
+    /// Runs an elementwise program whose steps may each feed several later ones (a DAG of one domain's values, any unary
+    /// function among its steps) and writes several of its values: chunk by chunk, step i's values go to output
+    /// <paramref name="outputOf"/>[i] (where later steps read them back from cache) or, when that is −1, to a chunk-sized
+    /// register. So a layer's activation and its derivatives are computed in one pass, each intermediate read from cache.
+    /// The outputs have the domain's shape; only the last step's may share storage with a leaf (it reads element i before
+    /// writing it, after every other step has read the chunk). Chunks never end shorter than <see cref="Elementwise.MinSpan"/>
+    /// (see there): every value has the bits its own kernel gives. Cores share the chunks from <paramref name="parallelAbove"/> elements.
+    /// </summary>
+    public static void RunGroup<T>(FusedStep[] program, int[] outputOf, NDArray<T>[] leaves, NDArray<T>[] outputs, int parallelAbove)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int size = outputs[0].Size;
+        int chunks = (size + Chunk - 1) / Chunk;
+        void Chunks(int from, int to)
+        {
+            var s = Scratch<T>.ForThread(program.Length);
+            for (int c = from; c < to; c++)
+            {
+                int start = Elementwise.ChunkStart(c, size, Chunk), length = Elementwise.ChunkStart(c + 1, size, Chunk) - start;
+                for (int i = 0; i < program.Length; i++)
+                {
+                    var step = program[i];
+                    if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
+                    var (array, offset) = outputOf[i] >= 0 ? (outputs[outputOf[i]].Data, start) : (s.Buffers[i], 0);
+                    Apply(op, s.Values[step.A], step.B < 0 ? default : s.Values[step.B], array.AsSpan(offset, length), length);
+                    s.Values[i] = new Value<T>(false, default, array, offset);
+                }
+            }
+        }
+        if (size < parallelAbove || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
+        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
     }
 
     private static Value<T> Load<T>(NDArray<T> leaf, int start, int length, T[] buffer) where T : unmanaged, IFloatingPointIeee754<T>

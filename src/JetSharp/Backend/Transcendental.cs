@@ -5,7 +5,8 @@ namespace JetSharp.Backend;
 
 /// <summary>
 /// Elementwise functions that TensorPrimitives gets wrong or slow. Each works through its input in
-/// L1-sized chunks: TensorPrimitives.Exp into a stack buffer, then one hand-vectorised pass
+/// L1-sized chunks (none shorter than <see cref="Elementwise.MinSpan"/> when the input is longer, so no element's bits
+/// depend on where a chunk ends): TensorPrimitives.Exp into a stack buffer, then one hand-vectorised pass
 /// (Vector&lt;T&gt;, so AVX2 or AVX-512 as available) that finishes the formula. Every function
 /// here may run in place (r the same memory as x).
 /// </summary>
@@ -28,9 +29,9 @@ internal static class Transcendental
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> e = stackalloc T[Chunk];
-        for (int s = 0; s < x.Length; s += Chunk)
+        for (int c = 0, chunks = (x.Length + Chunk - 1) / Chunk; c < chunks; c++)
         {
-            int len = Math.Min(Chunk, x.Length - s);
+            int s = Elementwise.ChunkStart(c, x.Length, Chunk), len = Elementwise.ChunkStart(c + 1, x.Length, Chunk) - s;
             var xs = x.Slice(s, len);
             var es = e[..len];
             TensorPrimitives.Add(xs, xs, es);
@@ -109,9 +110,9 @@ internal static class Transcendental
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> u = stackalloc T[Chunk];
-        for (int s = 0; s < x.Length; s += Chunk)
+        for (int c = 0, chunks = (x.Length + Chunk - 1) / Chunk; c < chunks; c++)
         {
-            int len = Math.Min(Chunk, x.Length - s);
+            int s = Elementwise.ChunkStart(c, x.Length, Chunk), len = Elementwise.ChunkStart(c + 1, x.Length, Chunk) - s;
             var xs = x.Slice(s, len);
             var us = u[..len];
             TensorPrimitives.Abs(xs, us);

@@ -40,16 +40,20 @@ public sealed class Executable
     /// terms by row ranges (fixed by the summed positions, so the same for any batch size and thread count) where the node-by-node executor
     /// adds them one by one: results differ from it by rounding. With <paramref name="fuse"/>, the trees over one large value run as one pass
     /// over it (see <see cref="SharedReadPass"/>), products by one weight run as one GEMM that packs it once (see <see cref="ProductStack"/>),
-    /// and a product of a few rows by a constant matrix runs transposed, the matrix read in place instead of packed on every call (see
-    /// <see cref="TransposedProduct"/>); all three give the node-by-node executor's bits.
+    /// elementwise nodes of one shape that feed each other (an activation and its derivatives) run as one pass that stores only what
+    /// other steps read (see <see cref="ElementwisePass"/>), and a product of a few rows by a constant matrix runs transposed, the
+    /// matrix read in place instead of packed on every call (see <see cref="TransposedProduct"/>); all four give the node-by-node
+    /// executor's bits.
     /// </summary>
-    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false) : this(graph, fuse, fuseEpilogues, ProductStack.Enabled) { }
+    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false) : this(graph, fuse, fuseEpilogues, ProductStack.Enabled, ElementwisePass.Enabled) { }
 
     /// <summary>
     /// As the public constructor; <paramref name="stackProducts"/> (with <paramref name="fuse"/>) runs products by one shared
-    /// operand as one GEMM (see <see cref="ProductStack"/>; the public constructor does unless <c>JETSHARP_STACK=0</c>).
+    /// operand as one GEMM (see <see cref="ProductStack"/>; the public constructor does unless <c>JETSHARP_STACK=0</c>), and
+    /// <paramref name="elementwisePasses"/> runs elementwise nodes of one shape that feed each other as one pass (see
+    /// <see cref="ElementwisePass"/>; the public constructor does unless <c>JETSHARP_PASS=0</c>).
     /// </summary>
-    internal Executable(Graph graph, bool fuse, bool fuseEpilogues, bool stackProducts)
+    internal Executable(Graph graph, bool fuse, bool fuseEpilogues, bool stackProducts, bool elementwisePasses = true)
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
@@ -82,6 +86,7 @@ public sealed class Executable
         Node[] ScheduledInputsOf(Node n) => [.. InputsOf(n).Select(Scheduled).Distinct()];
         if (fuse && fuseEpilogues) Join(GemmEpilogueFusion.Plan(order, _fused, graph.Outputs));
         if (fuse) Join(SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey));
+        if (fuse && elementwisePasses) Join(ElementwisePass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey, graph.Outputs));
         if (fuse && stackProducts) Join(ProductStack.Plan(order, ScheduledInputsOf, Scheduled));
         long elementBytes = graph.DType.SizeInBytes();
         long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
@@ -287,6 +292,16 @@ public sealed class Executable
         {
             var stacks = _groups.Values.OfType<ProductStack>().ToList();
             return (stacks.Count, stacks.Sum(s => s.Companions.Length + 1));
+        }
+    }
+
+    /// <summary>Number of elementwise passes (<see cref="ElementwisePass"/>), and of graph nodes they run (fused trees counted as one).</summary>
+    internal (int Passes, int Members) ElementwisePasses
+    {
+        get
+        {
+            var passes = _groups.Values.OfType<ElementwisePass>().ToList();
+            return (passes.Count, passes.Sum(p => p.Members));
         }
     }
 

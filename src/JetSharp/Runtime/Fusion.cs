@@ -120,7 +120,7 @@ internal sealed class FusedTree
         n.Op.Arithmetic is { } op && FusedKernel.Supports(op) && n.InputArray.All(i => LeafFits(i.Shape, n.Shape));
 
     /// <summary>Same shape, a single element, or the output's trailing axes.</summary>
-    private static bool LeafFits(Shape leaf, Shape output) =>
+    internal static bool LeafFits(Shape leaf, Shape output) =>
         leaf == output || leaf.Size == 1 ||
         (leaf.Rank <= output.Rank && leaf.SequenceEqual(output.Skip(output.Rank - leaf.Rank)));
 
