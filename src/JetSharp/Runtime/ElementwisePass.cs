@@ -73,11 +73,23 @@ internal sealed class ElementwisePass : IGroupStep
         trees.TryGetValue(n, out var tree) ? tree.IsElementwise
         : n.Op.Arithmetic is { } op && (op.Binary is not null || op.Unary is not null) && n.InputArray.All(i => FusedTree.LeafFits(i.Shape, n.Shape));
 
-    private sealed class Group(Node first, int position)
+    /// <summary>
+    /// Most program steps in one pass. The kernel keeps a chunk-sized register per step on each thread, so a pass over a long
+    /// chain of elementwise nodes (thousands of steps of an explicit integrator) would cost memory in proportion to it; past
+    /// this size the chain is cut into several passes (as <see cref="FusedTree.MaxTreeNodes"/> cuts trees).
+    /// </summary>
+    internal const int MaxSteps = 2 * FusedTree.MaxTreeNodes;
+
+    /// <summary>Steps a member adds to a program at most: its tree's, or its operation and a load per operand.</summary>
+    private static int StepsOf(Node n, Dictionary<Node, FusedTree> trees) =>
+        trees.TryGetValue(n, out var tree) ? tree.Program.Length : 1 + n.InputArray.Length;
+
+    private sealed class Group(Node first, int position, int steps)
     {
         public readonly List<Node> Members = [first];
         public readonly HashSet<Node> Set = [first];
         public readonly int First = position;
+        public int Steps = steps;
     }
 
     /// <summary>
@@ -85,9 +97,10 @@ internal sealed class ElementwisePass : IGroupStep
     /// inputs as nodes of the order, as <paramref name="scheduled"/> maps any node; <paramref name="trees"/> the fused trees by
     /// root) and the order with each pass as one step. Walking the order, a member joins the pass of one of its inputs of its
     /// shape when every other input it reads comes before that pass's first member or reads nothing itself (a constant, an
-    /// input): so nothing outside the pass stands between two members and the pass never feeds itself. Otherwise it starts a pass. Passes of at least two members are kept; the
-    /// members read outside the pass or returned by the graph (<paramref name="outputs"/>) are written, the others absorbed.
-    /// Nodes another step has <paramref name="taken"/> are left alone.
+    /// input), so nothing outside the pass stands between two members and the pass never feeds itself, and when the pass has
+    /// room (<see cref="MaxSteps"/>); otherwise it starts a pass. Passes of at least two members are kept; the members read
+    /// outside the pass or returned by the graph (<paramref name="outputs"/>) are written, the others absorbed. Nodes another
+    /// step has <paramref name="taken"/> are left alone.
     /// </summary>
     public static (List<ElementwisePass> Passes, List<Node> Order) Plan(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, Node> scheduled,
         Dictionary<Node, FusedTree> trees, Func<Node, bool> taken, IReadOnlyCollection<Node> outputs)
@@ -99,13 +112,16 @@ internal sealed class ElementwisePass : IGroupStep
         {
             if (taken(v) || !IsMember(v, trees)) continue;
             var inputs = inputsOf(v);
+            int steps = StepsOf(v, trees);
             var home = inputs.Select(i => groupOf.GetValueOrDefault(i)).FirstOrDefault(g =>
-                g is not null && g.Members[0].Shape == v.Shape && inputs.All(i => g.Set.Contains(i) || position[i] < g.First || inputsOf(i).Length == 0));
-            if (home is null) groups.Add(home = new Group(v, position[v]));
+                g is not null && g.Members[0].Shape == v.Shape && g.Steps + steps <= MaxSteps &&
+                inputs.All(i => g.Set.Contains(i) || position[i] < g.First || inputsOf(i).Length == 0));
+            if (home is null) groups.Add(home = new Group(v, position[v], steps));
             else
             {
                 home.Members.Add(v);
                 home.Set.Add(v);
+                home.Steps += steps;
             }
             groupOf[v] = home;
         }

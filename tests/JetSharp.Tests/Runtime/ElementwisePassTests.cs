@@ -103,18 +103,37 @@ public class ElementwisePassTests
     [Fact]
     public void TheLastMemberWritesOverAValueThatDiesThere()
     {
-        // a = x / 2 dies at the pass over it: t = tanh(e^a·a) and t² are written, the second over a. (Arguments stay in the
-        // range where TensorPrimitives computes each lane by itself: an exponential that overflows sends its whole vector
-        // to the scalar function, and its neighbours' bits then depend on the buffer's alignment, in any executor.)
+        // m = x·W dies at the pass over it: a = m/10, t = tanh(e^a·a) and t² run in the pass, t and t² are written, t²
+        // over m. The run holds two [50, 200] buffers, never three. (Arguments stay in the range where TensorPrimitives computes each lane by
+        // itself: an exponential that overflows sends its whole vector to the scalar function, and its neighbours' bits
+        // then depend on the buffer's alignment, in any executor.)
         var g = new Graph(DType.Float64);
-        var x = g.Input(new Shape(50, 200));
-        var a = x * 0.5;
+        var x = g.Input(new Shape(50, 40));
+        var a = Fn.MatMul(x, g.Constant(TestUtil.Randn(5, 40, 200))) * 0.1;
         var t = Fn.Tanh(Fn.Exp(a) * a);
         g.SetOutputs(t, t * t);
         var exe = new Executable(g);
-        Assert.True(exe.ElementwisePasses.Passes >= 1);
-        TestUtil.AssertReferenceBits(exe, TestUtil.Randn(4, 50, 200));
-        Assert.True(exe.PlannedPeakBytes() <= 2L * 50 * 200 * 8, $"peak {exe.PlannedPeakBytes()}");
+        Assert.Equal(1, exe.ElementwisePasses.Passes);
+        TestUtil.AssertReferenceBits(exe, TestUtil.Randn(4, 50, 40));
+        Assert.Equal(2L * 50 * 200 * 8, exe.PlannedPeakBytes());
+        Assert.True(new Executable(g, true, false, true, elementwisePasses: false).PlannedPeakBytes() >= exe.PlannedPeakBytes());
+    }
+
+    [Fact]
+    public void ALongChainIsCutIntoPassesOfBoundedSize()
+    {
+        // 400 steps of y ← tanh(y)·c + y, each value read twice: one pass would hold a register per step on every thread;
+        // the chain is cut into passes of at most MaxSteps steps, with the node-by-node executor's bits.
+        var g = new Graph(DType.Float64);
+        var x = g.Input(new Shape(30, 70));
+        var y = x;
+        for (int i = 0; i < 400; i++) y = Fn.Tanh(y) * 0.01 + y;
+        g.SetOutputs(y);
+        var exe = new Executable(g);
+        var (passes, members) = exe.ElementwisePasses;
+        Assert.True(passes >= 400 * 5 / ElementwisePass.MaxSteps, $"{passes} passes");
+        Assert.Equal(800, members);   // each step's tanh and its fused tree y·… + y
+        TestUtil.AssertReferenceBits(exe, TestUtil.Randn(6, 30, 70));
     }
 
     [Theory]
