@@ -75,8 +75,7 @@ internal static partial class FusedKernel
                 partial[t] = acc;
             }
         }
-        if ((long)rows * inner < ParallelThreshold || Environment.ProcessorCount == 1 || tasks == 1) Tasks(0, tasks);
-        else Parallelism.RunRanges(tasks, Parallelism.Ranges(tasks), Tasks);
+        ForChunks(tasks, (long)rows * inner, ParallelThreshold, Tasks);
         for (int q = 0; q < rows; q++)
         {
             double sum = partial[q * pieces];

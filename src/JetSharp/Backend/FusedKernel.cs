@@ -47,8 +47,7 @@ internal static partial class FusedKernel
                 RunChunk(program, start, Math.Min(Chunk, size - start), leaves, output.Data, start, scratch);
             }
         }
-        if (size < ParallelThreshold || Environment.ProcessorCount == 1) { Chunks(0, chunks); return; }
-        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
+        ForChunks(chunks, size, ParallelThreshold, Chunks);
     }
 
     /// <summary>
@@ -74,8 +73,7 @@ internal static partial class FusedKernel
                 for (int r = 0; r < outer; r++) AccumulateChunk(program, (b * outer + r) * inner + j, length, leaves, sum, scratch);
             }
         }
-        if ((long)output.Size * outer < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
-        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
+        ForChunks(chunks, (long)output.Size * outer, ParallelThreshold, Chunks);
     }
 
     /// <summary>One program of <see cref="RunShared{T}"/>: its leaves, its output, and whether it sums over the leading positions.</summary>
@@ -112,8 +110,7 @@ internal static partial class FusedKernel
                     }
             }
         }
-        if ((long)domain < ParallelThreshold || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
-        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
+        ForChunks(chunks, domain, ParallelThreshold, Chunks);
     }
 
     internal sealed class Scratch<T>(int registers)
@@ -170,14 +167,32 @@ internal static partial class FusedKernel
     {
         if (steps < 0) steps = program.Length;
         for (int i = 0; i < steps; i++)
+            RunStep(program, i, start, length, leaves, i == steps - 1 ? destination : null, offset, s);
+    }
+
+    /// <summary>
+    /// Step <paramref name="i"/> of the program on elements [start, start + length) of its domain: a load, or an operation whose
+    /// values go to <paramref name="destination"/>[offset…] or, when that is null, to the step's register.
+    /// </summary>
+    private static void RunStep<T>(FusedStep[] program, int i, int start, int length, NDArray<T>[] leaves, T[]? destination, int offset, Scratch<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var step = program[i];
+        if (step.Arithmetic is not { } op)
         {
-            var step = program[i];
-            bool last = i == steps - 1;
-            if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
-            var dest = last ? destination.AsSpan(offset, length) : s.Buffers[i].AsSpan(0, length);
-            Apply(op, s.Values[step.A], step.B < 0 ? default : s.Values[step.B], dest, length);
-            s.Values[i] = new Value<T>(false, default, last ? destination : s.Buffers[i], last ? offset : 0);
+            s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]);
+            return;
         }
+        if (destination is null) (destination, offset) = (s.Buffers[i], 0);
+        Apply(op, s.Values[step.A], step.B < 0 ? default : s.Values[step.B], destination.AsSpan(offset, length), length);
+        s.Values[i] = new Value<T>(false, default, destination, offset);
+    }
+
+    /// <summary>Runs body(from, to) over [0, chunks): on the calling thread below <paramref name="parallelAbove"/> elements, else in ranges the cores claim.</summary>
+    private static void ForChunks(int chunks, long elements, int parallelAbove, Action<int, int> body)
+    {
+        if (elements < parallelAbove || Environment.ProcessorCount == 1 || chunks == 1) body(0, chunks);
+        else Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), body);
     }
 
     /// <summary>
@@ -223,17 +238,10 @@ internal static partial class FusedKernel
             {
                 int start = Elementwise.ChunkStart(c, size, Chunk), length = Elementwise.ChunkStart(c + 1, size, Chunk) - start;
                 for (int i = 0; i < program.Length; i++)
-                {
-                    var step = program[i];
-                    if (step.Arithmetic is not { } op) { s.Values[i] = Load(leaves[step.Leaf], start, length, s.Buffers[i]); continue; }
-                    var (array, offset) = outputOf[i] >= 0 ? (outputs[outputOf[i]].Data, start) : (s.Buffers[i], 0);
-                    Apply(op, s.Values[step.A], step.B < 0 ? default : s.Values[step.B], array.AsSpan(offset, length), length);
-                    s.Values[i] = new Value<T>(false, default, array, offset);
-                }
+                    RunStep(program, i, start, length, leaves, outputOf[i] >= 0 ? outputs[outputOf[i]].Data : null, start, s);
             }
         }
-        if (size < parallelAbove || Environment.ProcessorCount == 1 || chunks == 1) { Chunks(0, chunks); return; }
-        Parallelism.RunRanges(chunks, Parallelism.Ranges(chunks), Chunks);
+        ForChunks(chunks, size, parallelAbove, Chunks);
     }
 
     private static Value<T> Load<T>(NDArray<T> leaf, int start, int length, T[] buffer) where T : unmanaged, IFloatingPointIeee754<T>

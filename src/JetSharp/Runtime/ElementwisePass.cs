@@ -66,12 +66,12 @@ internal sealed class ElementwisePass : IGroupStep
     internal static bool Enabled { get; } = Environment.GetEnvironmentVariable("JETSHARP_PASS") != "0";
 
     /// <summary>
-    /// A node a pass can take: a fused elementwise tree, or a node whose primitive declares elementwise arithmetic (binary, or
-    /// any unary function) over operands that have its shape, a single element, or its trailing axes.
+    /// A node a pass can take: a fused elementwise tree, or a node whose primitive declares elementwise arithmetic (any binary
+    /// operation or unary function) over operands that have its shape, a single element, or its trailing axes.
     /// </summary>
     private static bool IsMember(Node n, Dictionary<Node, FusedTree> trees) =>
         trees.TryGetValue(n, out var tree) ? tree.IsElementwise
-        : n.Op.Arithmetic is { } op && (op.Binary is not null || op.Unary is not null) && n.InputArray.All(i => FusedTree.LeafFits(i.Shape, n.Shape));
+        : n.Op.Arithmetic is not null && n.InputArray.All(i => FusedTree.LeafFits(i.Shape, n.Shape));
 
     /// <summary>
     /// Most program steps in one pass. The kernel keeps a chunk-sized register per step on each thread, so a pass over a long
