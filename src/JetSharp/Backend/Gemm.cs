@@ -88,14 +88,30 @@ public static class Gemm
     {
         ArgumentNullException.ThrowIfNull(items);
         CheckElementType<T>();
-        foreach (var item in items) Validate(1, false, transB, item.M, n, k, item.A, 0, k, 0, b, 0, ldb, 0, item.C, 0, n, 0);
+        foreach (var item in items)
+        {
+            if (item.Factor is not { } f)
+            {
+                Validate(1, false, transB, item.M, n, k, item.A, 0, k, 0, b, 0, ldb, 0, item.C, 0, n, 0);
+                continue;
+            }
+            if (f.MapA.Div < 1 || f.MapA.Mod < 1 || f.MapY.Div < 1 || f.MapY.Mod < 1)
+                throw new ArgumentException($"Gemm (stacked): row maps {f.MapA} and {f.MapY} of a factored left operand must have Div ≥ 1 and Mod ≥ 1.", nameof(items));
+            string dims = $"m={item.M}, n={n}, k={k}, factored A";
+            CheckOperand("A (first factor)", nameof(items), item.A, 0, k, 0, f.MapA.RowsRead(item.M), k, false, 1, dims);
+            CheckOperand("A (second factor)", nameof(items), f.Y, 0, k, 0, f.MapY.RowsRead(item.M), k, false, 1, dims);
+            Validate(1, false, transB, item.M, n, k, [], 0, k, 0, b, 0, ldb, 0, item.C, 0, n, 0, checkA: false);
+        }
         var provider = Provider;
-        bool managed = provider == GemmProvider.Managed && n > 0 && k > 0 && items.Count > 1
+        bool managed = provider == GemmProvider.Managed && n > 0 && k > 0 && (items.Count > 1 || items.Any(x => x.Factor is not null))
             && items.All(x => x.M > 0 && !LongKGemm.Applies(1, x.M, n, k, false));
         if (!managed)
         {
             foreach (var item in items)
-                Execute(provider, GemmKernelPath.Auto, 1, false, transB, item.M, n, k, T.One, item.A, 0, k, 0, b, 0, ldb, 0, T.Zero, item.C, 0, n, 0);
+            {
+                var a = item.Factor is { } f ? f.Materialize(item.A, item.M, k) : item.A;
+                Execute(provider, GemmKernelPath.Auto, 1, false, transB, item.M, n, k, T.One, a, 0, k, 0, b, 0, ldb, 0, T.Zero, item.C, 0, n, 0);
+            }
             return;
         }
         ManagedGemm.MultiplyStacked(GemmKernelPath.Auto, transB, n, k, b, ldb, items);
@@ -193,14 +209,14 @@ public static class Gemm
 
     private static void Validate<T>(int batch, bool transA, bool transB, int m, int n, int k,
         T[] a, int offA, int lda, long strideA, T[] b, int offB, int ldb, long strideB,
-        T[] c, int offC, int ldc, long strideC)
+        T[] c, int offC, int ldc, long strideC, bool checkA = true)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentException($"Gemm: sizes must be non-negative (m={m}, n={n}, k={k}).");
         if (batch < 0)
             throw new ArgumentException($"Gemm: batch={batch} must be non-negative.", nameof(batch));
         string dims = $"m={m}, n={n}, k={k}" + (batch != 1 ? $", batch={batch}" : "");
-        CheckOperand("A", nameof(a), a, offA, lda, strideA, transA ? k : m, transA ? m : k, transA, batch, dims);
+        if (checkA) CheckOperand("A", nameof(a), a, offA, lda, strideA, transA ? k : m, transA ? m : k, transA, batch, dims);
         CheckOperand("B", nameof(b), b, offB, ldb, strideB, transB ? n : k, transB ? k : n, transB, batch, dims);
         CheckOperand("C", nameof(c), c, offC, ldc, strideC, m, n, false, batch, dims);
     }
@@ -238,8 +254,50 @@ public static class Gemm
     }
 }
 
-/// <summary>One item of <see cref="Gemm.MultiplyStacked{T}"/>: <paramref name="M"/> rows of A (row-major, k wide) and of C (row-major, n wide).</summary>
-internal readonly record struct StackedRows<T>(T[] A, int M, T[] C);
+/// <summary>
+/// One item of <see cref="Gemm.MultiplyStacked{T}"/>: <paramref name="M"/> rows of A (row-major, k wide) and of C (row-major,
+/// n wide). With a <see cref="Factor"/>, A holds the rows of one factor of the left operand instead (see <see cref="GemmFactor{T}"/>).
+/// </summary>
+internal readonly record struct StackedRows<T>(T[] A, int M, T[] C) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>When set, row i of the left operand is A[Factor.MapA(i)] ⊙ Factor.Y[Factor.MapY(i)], formed as the GEMM reads it.</summary>
+    public GemmFactor<T>? Factor { get; init; }
+}
+
+/// <summary>
+/// Which row of an operand feeds row i of a product's left operand: (i / Div) mod Mod. An operand broadcast over the
+/// leading axes of [R, N, k] has Div = N, Mod = R (one row per r), or Div = 1, Mod = N (one row per n).
+/// </summary>
+internal readonly record struct GemmRowMap(int Div, int Mod)
+{
+    /// <summary>Row i reads row i.</summary>
+    public static GemmRowMap Identity { get; } = new(1, int.MaxValue);
+
+    /// <summary>The operand's row for row <paramref name="i"/>.</summary>
+    public int Row(int i) => i / Div % Mod;
+
+    /// <summary>How many of the operand's rows the first <paramref name="m"/> rows read (they read rows 0, 1, … of it).</summary>
+    public int RowsRead(int m) => m <= 0 ? 0 : Math.Min(Mod, (m - 1) / Div + 1);
+}
+
+/// <summary>
+/// A left operand given as the elementwise product of two row-major operands k wide, each broadcast over leading axes:
+/// row i is A[MapA(i)] ⊙ Y[MapY(i)] (A being the item's own array). The managed GEMM multiplies each sliver of rows into
+/// an L1-sized buffer just before its micro-kernels read it, so the [M, k] product (the first layer's f′(z)·W₁ rows of a
+/// Taylor rule, [R, N, H]) is never stored; every element is the one <c>a * y</c> gives, so the product has the bits of a
+/// GEMM on the stored operand.
+/// </summary>
+internal readonly record struct GemmFactor<T>(GemmRowMap MapA, T[] Y, GemmRowMap MapY) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The left operand as an [m, k] array (for the providers that read a stored A).</summary>
+    public T[] Materialize(T[] a, int m, int k)
+    {
+        var result = new T[(long)m * k];
+        for (int i = 0; i < m; i++)
+            System.Numerics.Tensors.TensorPrimitives.Multiply<T>(a.AsSpan(MapA.Row(i) * k, k), Y.AsSpan(MapY.Row(i) * k, k), result.AsSpan(i * k, k));
+        return result;
+    }
+}
 
 /// <summary>
 /// Textbook dot-product-per-element loop. It exists as an independent reference and as the

@@ -12,7 +12,7 @@ internal static unsafe partial class ManagedGemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (path == GemmKernelPath.Auto) path = DefaultPath;
-        var handles = new GCHandle[2 * items.Count + 1];
+        var handles = new GCHandle[3 * items.Count + 1];
         int pinned = 0;
         try
         {
@@ -29,6 +29,12 @@ internal static unsafe partial class ManagedGemm
                     C = (T*)handles[pinned - 1].AddrOfPinnedObject(), Ldc = n,
                     M = items[i].M, N = n, K = k, Alpha = T.One, Beta = T.Zero,
                 };
+                if (items[i].Factor is { } f)
+                {
+                    handles[pinned++] = GCHandle.Alloc(f.Y, GCHandleType.Pinned);
+                    problems[i].A2 = (T*)handles[pinned - 1].AddrOfPinnedObject();
+                    (problems[i].MapA, problems[i].MapA2) = (f.MapA, f.MapY);
+                }
             }
             switch (path)
             {
@@ -68,6 +74,11 @@ internal static unsafe partial class GemmDriver<T, TK>
     {
         int MR = TK.MR;
         int threads = Math.Min(maxThreads, GemmWorkerPool.Shared.Capacity);
+        if (problems.Length == 1)
+        {
+            RunOne(problems[0], threads);
+            return;
+        }
         long rows = 0;
         foreach (var p in problems) rows += p.M;
         double flops = 2.0 * rows * problems[0].N * problems[0].K;

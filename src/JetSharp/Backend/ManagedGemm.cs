@@ -156,6 +156,11 @@ internal static unsafe partial class ManagedGemm
 internal unsafe struct GemmProblem<T> where T : unmanaged
 {
     public T* A; public nint RsA, CsA;
+    /// <summary>
+    /// When not null, the left operand is factored (<see cref="GemmFactor{T}"/>): op(A)(i,p) = A[MapA(i)·RsA + p]·A2[MapA2(i)·RsA + p]
+    /// (CsA = 1), multiplied sliver by sliver where the micro-kernels read it (<see cref="GemmFactorRows{T}"/>).
+    /// </summary>
+    public T* A2; public GemmRowMap MapA, MapA2;
     public T* B; public nint RsB, CsB;
     public T* C; public nint Ldc;
     public int M, N, K;
@@ -557,6 +562,8 @@ internal static unsafe partial class GemmDriver<T, TK>
         if (sharedB != null && n0 != 0) throw new InvalidOperationException("A shared B̃ starts at column 0.");
         T* bPack = sharedB != null ? null : (T*)buffers.B((nint)kcMax * ncMax * sizeof(T));
         T* aPack = (T*)buffers.A((nint)kcMax * mcMax * sizeof(T));
+        // A factored left operand: each sliver multiplied out into this buffer (GemmFactorRows), then read in place.
+        T* aRows = p.A2 != null ? (T*)buffers.Rows((nint)MR * kcMax * sizeof(T)) : null;
         // The scratch tile (MR×NR), then room for the dot-product edge's columns of B̃ (DotCols of them, kc each,
         // RoundUp(kc, 16) apart so each starts on a 64-byte line); see MacroKernel.
         T* scratch = (T*)buffers.Scratch(((nint)MR * NR + (nint)DotCols * RoundUp(kcMax, 16)) * sizeof(T));
@@ -589,6 +596,7 @@ internal static unsafe partial class GemmDriver<T, TK>
                 {
                     int mc = Math.Min(mcMax, m1 - ic);
                     T* aBlock = p.A + ic * p.RsA + pc * p.CsA;
+                    var factor = aRows != null ? new GemmFactorRows<T>(p, pc, kc, aRows) : default;
                     // Software prefetch (into L2, a little before each kernel call of this macro-kernel) of what the next
                     // pass packs from memory:
                     // - A stored transposed: the A block the next macro-kernel packs (the next row block, else the first one
@@ -616,16 +624,18 @@ internal static unsafe partial class GemmDriver<T, TK>
                     {
                         GemmPacking.PackSlivers(aBlock, p.RsA, p.CsA, mc, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aPack, 1, MR, (nint)MR * kc, aPack + (nint)fullRows * kc,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst, null);
                     }
                     else
                     {
                         // Only a partial bottom sliver is packed: reading it in place would run past
                         // the last row of A. Not even that when the partial-row kernel takes all of it (no right edge).
-                        if (fullRows < mc && (mc - fullRows > TK.PartRows || nc % NR != 0))
+                        // (A factored left operand's partial sliver is packed by the macro-kernel, which forms it.)
+                        if (aRows == null && fullRows < mc && (mc - fullRows > TK.PartRows || nc % NR != 0))
                             GemmPacking.PackSlivers(aBlock + fullRows * p.RsA, p.RsA, p.CsA, mc - fullRows, kc, MR, aPack);
                         MacroKernel(kc, mc, nc, aBlock, p.RsA, p.CsA, MR * p.RsA, aPack,
-                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst);
+                            bBlock, cBlock, p.Ldc, p.Alpha, beta, scratch, epilogue, part, ic, jc, ahead, pc > 0 || prefetchCFirst,
+                            aRows != null ? &factor : null);
                     }
                 }
             }
@@ -671,7 +681,7 @@ internal static unsafe partial class GemmDriver<T, TK>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int kc, int mc, int nc, T* a, nint rsA, nint csA, nint sliverStride, T* aEdge,
         T* bPack, T* c, nint ldc, T alpha, T beta, T* scratch, GemmEpilogue<T>? epilogue, int part, int row0, int col0,
-        GemmPrefetch ahead, bool prefetchC)
+        GemmPrefetch ahead, bool prefetchC, GemmFactorRows<T>* factor)
     {
         int MR = TK.MR, NR = TK.NR, half = NR / 2;
         int fullCols = nc / NR * NR;
@@ -700,9 +710,16 @@ internal static unsafe partial class GemmDriver<T, TK>
             }
         }
 
+        // A factored A: each sliver multiplied out row-major (kc apart) by factor, read in place (its partial sliver packed).
+        if (factor != null) (rsA, csA, sliverStride) = (kc, 1, 0);
         for (int ir = 0; ir < mc; ir += MR)
         {
             int mr = Math.Min(MR, mc - ir);
+            if (factor != null)
+            {
+                a = factor->Form(row0 + ir, mr);
+                if (mr < MR && (mr > TK.PartRows || edge > 0)) GemmPacking.PackSlivers(a, kc, 1, mr, kc, MR, aEdge);
+            }
             T* asl = a + ir / MR * sliverStride;
             nint rs = rsA, cs = csA;
             if (mr < MR) { asl = aEdge; rs = 1; cs = MR; }

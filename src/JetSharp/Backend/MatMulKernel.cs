@@ -72,19 +72,67 @@ internal static class MatMulKernel
     /// c[i] = a[i]·op(b) for every i, each folding into one product (see <see cref="FoldsIntoOneProduct"/>) by the same b:
     /// one <see cref="Gemm.MultiplyStacked{T}"/>, each c[i] the bits of its own <see cref="Run{T}"/>.
     /// </summary>
-    public static void RunStacked<T>(NDArray<T>[] a, NDArray<T> b, bool transB, NDArray<T>[] c) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <remarks>
+    /// A non-null <paramref name="factors"/>[i] makes item i's left operand a[i] ⊙ factors[i] (NumPy broadcasting, the last
+    /// axes equal), multiplied as the GEMM reads it (<see cref="GemmFactor{T}"/>) when each factor's rows are a
+    /// <see cref="GemmRowMap"/> of the operand's (<see cref="RowMapOf"/>), else multiplied out first.
+    /// </remarks>
+    public static void RunStacked<T>(NDArray<T>[] a, NDArray<T>?[] factors, NDArray<T> b, bool transB, NDArray<T>[] c) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (a.Length != c.Length)
-            throw new ArgumentException($"matmul (stacked): {a.Length} left operands for {c.Length} outputs.");
+        if (a.Length != c.Length || factors.Length != c.Length)
+            throw new ArgumentException($"matmul (stacked): {a.Length} left operands and {factors.Length} factors for {c.Length} outputs.");
         int k = transB ? b.Shape[^1] : b.Shape[^2], n = transB ? b.Shape[^2] : b.Shape[^1];
         var items = new StackedRows<T>[a.Length];
         for (int i = 0; i < a.Length; i++)
         {
-            if (!FoldsIntoOneProduct(a[i].Shape, b.Shape, false, c[i].Shape) || a[i].Shape[^1] != k || c[i].Shape[^1] != n)
-                throw new ShapeException($"matmul (stacked): {a[i].Shape}·{(transB ? "ᵀ" : "")}{b.Shape} → {c[i].Shape} does not fold into one product.");
-            items[i] = new StackedRows<T>(a[i].Data, c[i].Size / n, c[i].Data);
+            var f = factors[i];
+            var left = f is null ? a[i].Shape : Shape.Broadcast(a[i].Shape, f.Shape, "matmul (stacked, factored left operand)");
+            if (!FoldsIntoOneProduct(left, b.Shape, false, c[i].Shape) || left[^1] != k || c[i].Shape[^1] != n)
+                throw new ShapeException($"matmul (stacked): {left}·{(transB ? "ᵀ" : "")}{b.Shape} → {c[i].Shape} does not fold into one product.");
+            if (f is null)
+                items[i] = new StackedRows<T>(a[i].Data, c[i].Size / n, c[i].Data);
+            else if (RowMapOf(a[i].Shape, left) is { } mapA && RowMapOf(f.Shape, left) is { } mapY)
+                items[i] = new StackedRows<T>(a[i].Data, c[i].Size / n, c[i].Data) { Factor = new GemmFactor<T>(mapA, f.Data, mapY) };
+            else
+            {
+                var product = new NDArray<T>(left);
+                Elementwise.Binary(BinaryOp.Mul, a[i], f, product);
+                items[i] = new StackedRows<T>(product.Data, c[i].Size / n, c[i].Data);
+            }
         }
         Gemm.MultiplyStacked(transB, n, k, b.Data, b.Shape[^1], items);
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="operand"/> (broadcast NumPy-style to <paramref name="full"/>, its last axis equal) that feed
+    /// each row of <paramref name="full"/> as a [rows, last] matrix: (i / Div) mod Mod, which holds when the leading axes the
+    /// operand keeps (those longer than 1 in <paramref name="full"/>) are adjacent; null otherwise (e.g. [A, 1, C, k] against
+    /// [A, B, C, k]) or when the last axes differ.
+    /// </summary>
+    public static GemmRowMap? RowMapOf(Shape operand, Shape full)
+    {
+        if (operand.Rank == 0 || operand.Rank > full.Rank || operand[^1] != full[^1]) return null;
+        int offset = full.Rank - operand.Rank;
+        long div = 1, mod = 1;
+        bool kept = false, closed = false;   // a kept axis seen; a broadcast axis seen before it (looking from the right)
+        for (int d = full.Rank - 2; d >= 0; d--)
+        {
+            if (full[d] == 1) continue;
+            int own = d >= offset ? operand[d - offset] : 1;
+            if (own == full[d])
+            {
+                if (closed) return null;
+                kept = true;
+                mod *= full[d];
+            }
+            else if (own == 1)
+            {
+                if (kept) closed = true;
+                else div *= full[d];
+            }
+            else return null;
+        }
+        return div > int.MaxValue ? null : new GemmRowMap((int)div, (int)Math.Min(mod, int.MaxValue));
     }
 
     /// <summary>Element stride of each broadcast batch axis in an operand (0 where the operand is broadcast).</summary>

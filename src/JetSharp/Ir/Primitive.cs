@@ -122,9 +122,21 @@ public abstract class Primitive : IEquatable<Primitive>
     /// </summary>
     internal virtual object? StackKey(Node node) => null;
 
-    /// <summary>Runs nodes with equal <see cref="StackKey"/>s: one set of inputs and one output per node.</summary>
-    internal virtual void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+    /// <summary>
+    /// Runs nodes with equal <see cref="StackKey"/>s (or one node that declares a <see cref="FactoredInput"/>): one set of
+    /// inputs and one output per node. A non-null <paramref name="factors"/>[i] multiplies node i's input
+    /// <see cref="FactoredInput"/> elementwise (the two broadcast to that input's shape): the kernel forms the product as it
+    /// reads it, with the bits a stored product would give.
+    /// </summary>
+    internal virtual void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
         throw new NotSupportedException($"{Name}: the kernel does not run stacked.");
+
+    /// <summary>
+    /// Trait: the input that <see cref="ExecuteStacked{T}"/> can take as the elementwise product of operands shaped
+    /// <paramref name="first"/> and <paramref name="second"/>, multiplying them where the kernel reads them (a GEMM's left
+    /// operand f′(z)·x₁, block by block in cache), so that product is never stored; −1, the default, when there is none.
+    /// </summary>
+    internal virtual int FactoredInput(Node node, Shape first, Shape second) => -1;
 
     /// <summary>
     /// Reverse-mode rule: given the node (its inputs and output live in the graph being built) and the

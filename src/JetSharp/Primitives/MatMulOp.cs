@@ -79,8 +79,18 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     internal override object? StackKey(Node node) =>
         AcceptsEpilogue(node) && node.InputArray[0].Shape[^1] < LongKGemm.MinK ? (node.InputArray[1], TransposeB) : null;
 
-    internal override void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>[] outputs) =>
-        MatMulKernel.RunStacked([.. inputs.Select(x => x[0])], inputs[0][1], TransposeB, outputs);
+    internal override void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs) =>
+        MatMulKernel.RunStacked([.. inputs.Select(x => x[0])], factors, inputs[0][1], TransposeB, outputs);
+
+    /// <summary>
+    /// A, where the product stacks (see <see cref="StackKey"/>) and each factor's rows are a <see cref="GemmRowMap"/> of A's
+    /// (see <see cref="MatMulKernel.RowMapOf"/>): the GEMM multiplies A's rows block by block.
+    /// </summary>
+    internal override int FactoredInput(Node node, Shape first, Shape second)
+    {
+        var a = node.InputArray[0].Shape;
+        return StackKey(node) is not null && MatMulKernel.RowMapOf(first, a) is not null && MatMulKernel.RowMapOf(second, a) is not null ? 0 : -1;
+    }
 
     /// <inheritdoc/>
     public override Node?[] Vjp(Node node, Node ct)

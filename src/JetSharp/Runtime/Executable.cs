@@ -45,15 +45,18 @@ public sealed class Executable
     /// matrix read in place instead of packed on every call (see <see cref="TransposedProduct"/>); all four give the node-by-node
     /// executor's bits.
     /// </summary>
-    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false) : this(graph, fuse, fuseEpilogues, ProductStack.Enabled, ElementwisePass.Enabled) { }
+    public Executable(Graph graph, bool fuse = true, bool fuseEpilogues = false)
+        : this(graph, fuse, fuseEpilogues, ProductStack.Enabled, ElementwisePass.Enabled, ProductStack.FactorEnabled) { }
 
     /// <summary>
     /// As the public constructor; <paramref name="stackProducts"/> (with <paramref name="fuse"/>) runs products by one shared
     /// operand as one GEMM (see <see cref="ProductStack"/>; the public constructor does unless <c>JETSHARP_STACK=0</c>), and
     /// <paramref name="elementwisePasses"/> runs elementwise nodes of one shape that feed each other as one pass (see
-    /// <see cref="ElementwisePass"/>; the public constructor does unless <c>JETSHARP_PASS=0</c>).
+    /// <see cref="ElementwisePass"/>; the public constructor does unless <c>JETSHARP_PASS=0</c>), and <paramref name="factorInputs"/>
+    /// (with <paramref name="stackProducts"/>) lets a product form an elementwise product it alone reads as it reads it (see
+    /// <see cref="ProductStack.Factored"/>; the public constructor does unless <c>JETSHARP_FACTOR=0</c>).
     /// </summary>
-    internal Executable(Graph graph, bool fuse, bool fuseEpilogues, bool stackProducts, bool elementwisePasses = true)
+    internal Executable(Graph graph, bool fuse, bool fuseEpilogues, bool stackProducts, bool elementwisePasses = true, bool factorInputs = true)
     {
         ArgumentNullException.ThrowIfNull(graph);
         Graph = graph;
@@ -85,9 +88,14 @@ public sealed class Executable
         Node Scheduled(Node n) => primaryOf.GetValueOrDefault(n, n);
         Node[] ScheduledInputsOf(Node n) => [.. InputsOf(n).Select(Scheduled).Distinct()];
         if (fuse && fuseEpilogues) Join(GemmEpilogueFusion.Plan(order, _fused, graph.Outputs));
-        if (fuse) Join(SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey));
-        if (fuse && elementwisePasses) Join(ElementwisePass.Plan(order, ScheduledInputsOf, Scheduled, _fused, _groups.ContainsKey, graph.Outputs));
-        if (fuse && stackProducts) Join(ProductStack.Plan(order, ScheduledInputsOf, Scheduled));
+        // The products that form an input in the kernel are chosen before the passes, which then leave those inputs alone.
+        var factored = fuse && stackProducts && factorInputs
+            ? ProductStack.Factored(order, ScheduledInputsOf, _groups.ContainsKey, _fused, graph.Outputs) : [];
+        var factors = factored.Values.ToHashSet();
+        bool Taken(Node n) => _groups.ContainsKey(n) || factors.Contains(n);
+        if (fuse) Join(SharedReadPass.Plan(order, ScheduledInputsOf, Scheduled, _fused, Taken));
+        if (fuse && elementwisePasses) Join(ElementwisePass.Plan(order, ScheduledInputsOf, Scheduled, _fused, Taken, graph.Outputs));
+        if (fuse && stackProducts) Join(ProductStack.Plan(order, ScheduledInputsOf, Scheduled, factored));
         long elementBytes = graph.DType.SizeInBytes();
         long Bytes(Node n) => n.Op is InputOp or ConstantOp || n.Op.IsView ? 0 : n.Shape.Size * elementBytes;
         _schedule = GroupSteps.KeepCompanionsWithPrimary(Scheduling.EagerReductions(
@@ -294,6 +302,9 @@ public sealed class Executable
             return (stacks.Count, stacks.Sum(s => s.Companions.Length + 1));
         }
     }
+
+    /// <summary>Products that form an input in the kernel (see <see cref="ProductStack.Factored"/>).</summary>
+    internal int FactoredProducts => _groups.Values.OfType<ProductStack>().Sum(s => s.Absorbed.Length);
 
     /// <summary>Number of elementwise passes (<see cref="ElementwisePass"/>), and of graph nodes they run (fused trees counted as one).</summary>
     internal (int Passes, int Members) ElementwisePasses
