@@ -134,7 +134,7 @@ public abstract class Primitive : IEquatable<Primitive>
     /// <summary>
     /// Trait: the input that <see cref="ExecuteStacked{T}"/> can take as the elementwise product of operands shaped
     /// <paramref name="first"/> and <paramref name="second"/>, multiplying them where the kernel reads them (a GEMM's left
-    /// operand f′(z)·x₁, block by block in cache), so that product is never stored; −1, the default, when there is none.
+    /// operand f′(z)·x₁, sliver by sliver in cache), so that product is never stored; −1, the default, when there is none.
     /// </summary>
     internal virtual int FactoredInput(Node node, Shape first, Shape second) => -1;
 

@@ -84,7 +84,7 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
 
     /// <summary>
     /// A, where the product stacks (see <see cref="StackKey"/>) and each factor's rows are a <see cref="GemmRowMap"/> of A's
-    /// (see <see cref="MatMulKernel.RowMapOf"/>): the GEMM multiplies A's rows block by block.
+    /// (see <see cref="MatMulKernel.RowMapOf"/>): the GEMM multiplies A's rows sliver by sliver.
     /// </summary>
     internal override int FactoredInput(Node node, Shape first, Shape second)
     {

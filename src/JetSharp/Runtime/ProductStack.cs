@@ -10,10 +10,10 @@ namespace JetSharp.Runtime;
 /// packs the weight once and spreads all their rows over the cores, instead of three GEMMs of which two are too short to
 /// keep two cores busy. Each member's result is the one its own kernel gives (the primitive guarantees it).
 /// <para>
-/// A member may read one input as a product formed in the kernel (<see cref="Primitive.FactoredInput"/>): the Taylor
-/// rule's f′(z₀)·z₁ or f′(z₀)·W₁ rows, [R, N, H], that only this product reads, is never stored; the GEMM multiplies its
-/// rows block by block in cache (the step absorbs the multiplication). Such a product runs as a step of its own when it
-/// stacks with no other.
+/// A member may read one input as a product formed in the kernel (<see cref="Primitive.FactoredInput"/>): the first
+/// layer's f′(z₁) ⊙ W₁ rows, [R, N, H] from a [N, H] and an [R, 1, H] operand, that only this product reads, is never
+/// stored; the GEMM multiplies its rows sliver by sliver in L1 (the step absorbs the multiplication). Such a product runs
+/// as a step of its own when it stacks with no other.
 /// </para>
 /// </summary>
 /// <remarks>
@@ -67,6 +67,9 @@ internal sealed class ProductStack : IGroupStep
     /// of the order) that will form an input in the kernel, each with that input: a plain elementwise multiplication (not a
     /// fused tree, not an output, not <paramref name="taken"/>) read by that product alone, whose operands the primitive
     /// accepts (<see cref="Primitive.FactoredInput"/>), for a product of more than <see cref="TransposedProduct.MaxRows"/> rows.
+    /// Both operands must be smaller than the multiplication (broadcast over some of its rows), so they stay cached: a
+    /// full-size operand, read from memory sliver by sliver, slowed the product by more than not storing it saved
+    /// (docs/fusion.md).
     /// </summary>
     public static Dictionary<Node, Node> Factored(IReadOnlyList<Node> order, Func<Node, Node[]> inputsOf, Func<Node, bool> taken,
         IReadOnlyDictionary<Node, FusedTree> trees, IEnumerable<Node> outputs)
