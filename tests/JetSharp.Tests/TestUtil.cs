@@ -11,6 +11,15 @@ internal static class TestUtil
 
     public static NDArray<double>[] Run(Graph g, params NDArray<double>[] inputs) => Executable.Compile(g).Run(inputs);
 
+    /// <summary><paramref name="length"/> values uniform in [−1, 1) from <paramref name="seed"/>, as raw arrays for kernel tests.</summary>
+    public static T[] Uniform<T>(int seed, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        var x = new T[length];
+        for (int i = 0; i < length; i++) x[i] = T.CreateChecked(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+
     /// <summary>
     /// Runs <paramref name="exe"/> and the node-by-node executor (no fusion, no group steps) of its graph on the inputs:
     /// every output the same bits, and the run's peak the one <see cref="Executable.PlannedPeakBytes"/> predicted.

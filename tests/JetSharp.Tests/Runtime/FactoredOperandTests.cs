@@ -1,5 +1,4 @@
 using JetSharp.Backend;
-using JetSharp.Nn;
 using JetSharp.Runtime;
 
 namespace JetSharp.Tests;
@@ -7,19 +6,11 @@ namespace JetSharp.Tests;
 /// <summary>
 /// A product's left operand given as an elementwise product of two broadcast operands (GemmFactor, ProductStack.Factored):
 /// the GEMM multiplies each sliver where it reads it, with the bits of a GEMM on the stored product, on every kernel path,
-/// thread count and row map; the row maps that shapes give; the refusals; and the executor factoring a collapsed
-/// Laplacian's first-layer tangents (f′(z₁) ⊙ W₁ rows), with the node-by-node executor's bits and a smaller memory plan.
+/// thread count and row map; the row maps that shapes give; the refusals; and which multiplications the executor forms in
+/// a product (ProductStackTests runs a collapsed Laplacian whose first-layer tangents f′(z₁) ⊙ W₁ rows are formed so).
 /// </summary>
 public class FactoredOperandTests
 {
-    private static T[] Random<T>(int seed, int length) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var rng = new Random(seed);
-        var x = new T[length];
-        for (int i = 0; i < length; i++) x[i] = T.CreateChecked(rng.NextDouble() * 2 - 1);
-        return x;
-    }
-
     /// <summary>Row i of the left operand, written out element by element: a[mapA(i)] · y[mapY(i)].</summary>
     private static T[] Multiplied<T>(T[] a, GemmRowMap mapA, T[] y, GemmRowMap mapY, int m, int k) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -51,9 +42,9 @@ public class FactoredOperandTests
     private static void Check<T>(GemmKernelPath path, int m, int n, int k, GemmRowMap mapA, int rowsA, GemmRowMap mapY, int rowsY)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var b = Random<T>(1, k * n);
-        var a = Random<T>(2, rowsA * k);
-        var y = Random<T>(3, rowsY * k);
+        var b = TestUtil.Uniform<T>(1, k * n);
+        var a = TestUtil.Uniform<T>(2, rowsA * k);
+        var y = TestUtil.Uniform<T>(3, rowsY * k);
         var stored = Multiplied(a, mapA, y, mapY, m, k);
         var want = new T[m * n];
         Gemm.Execute(GemmProvider.Managed, path, 1, false, false, m, n, k, T.One, stored, 0, k, 0, b, 0, n, 0, T.Zero, want, 0, n, 0);
@@ -68,7 +59,7 @@ public class FactoredOperandTests
                 Array.Fill(alone.C, T.NaN);
                 ManagedGemm.MultiplyStacked(path, false, n, k, b, n, [alone]);
                 Assert.Equal(want, alone.C);
-                var other = new StackedRows<T>(Random<T>(4, 30 * k), 30, new T[30 * n]);
+                var other = new StackedRows<T>(TestUtil.Uniform<T>(4, 30 * k), 30, new T[30 * n]);
                 var factored = alone with { C = new T[m * n] };
                 ManagedGemm.MultiplyStacked(path, false, n, k, b, n, [other, factored]);
                 Assert.Equal(want, factored.C);
@@ -93,9 +84,9 @@ public class FactoredOperandTests
         // and the product has the bits of the stored one.
         const int r = 4, n0 = 5, m = r * n0, n = 8, k = 40_000;
         Assert.True(LongKGemm.Applies(1, m, n, k, false));
-        var a = Random<float>(1, r * k);
-        var y = Random<float>(2, n0 * k);
-        var b = Random<float>(3, k * n);
+        var a = TestUtil.Uniform<float>(1, r * k);
+        var y = TestUtil.Uniform<float>(2, n0 * k);
+        var b = TestUtil.Uniform<float>(3, k * n);
         var (mapA, mapY) = (new GemmRowMap(n0, r), new GemmRowMap(1, n0));
         var item = new StackedRows<float>(a, m, new float[m * n]) { Factor = new GemmFactor<float>(mapA, y, mapY) };
         Gemm.MultiplyStacked(false, n, k, b, n, [item]);
@@ -138,36 +129,6 @@ public class FactoredOperandTests
         // Each map reads the rows the broadcast reads.
         var map = MatMulKernel.RowMapOf(new Shape(5, 1, 40), new Shape(2, 5, 13, 40))!.Value;
         for (int i = 0; i < 2 * 5 * 13; i++) Assert.Equal(i / 13 % 5, map.Row(i));
-    }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ACollapsedLaplacianFormsItsFirstLayersTangentsInTheProduct(bool float32)
-    {
-        // Tanh MLP 6 → 96 → 80 → 80 → 1, N = 100: the second layer's tangent product reads f′(z₁) ⊙ W₁'s rows, [6, 100, 96],
-        // from a [100, 96] and a [6, 1, 96] operand; the later layers' f′ ⊙ z₁ have a full-size operand and stay stored.
-        var dtype = float32 ? DType.Float32 : DType.Float64;
-        var net = Mlp.Create(6, [96, 80, 80], 1, Activation.Tanh, seed: 3, dtype);
-        var x = TestUtil.Randn(5, 100, 6);
-        NDArray input = float32 ? x.To<float>() : x;
-        var graph = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.Collapsed);
-        var factored = new Executable(graph, fuse: true, fuseEpilogues: false, stackProducts: true, elementwisePasses: true, factorInputs: true);
-        var stored = new Executable(graph, fuse: true, fuseEpilogues: false, stackProducts: true, elementwisePasses: true, factorInputs: false);
-        Assert.Equal(1, factored.FactoredProducts);
-        Assert.Equal(0, stored.FactoredProducts);
-        Assert.Contains("stacked(3), 1 factored", factored.PlanListing());
-        // [6, 100, 96] never stored: the memory plan's peak is lower.
-        Assert.True(factored.PlannedPeakBytes() < stored.PlannedPeakBytes(), $"{factored.PlannedPeakBytes()} vs {stored.PlannedPeakBytes()}");
-        var y = factored.Run(input)[0].To<double>();
-        Assert.Equal(factored.PlannedPeakBytes(), factored.LastRun.PeakLiveBytes);
-        Assert.Equal(stored.Run(input)[0].To<double>().Data, y.Data);
-        Assert.Equal(new Executable(graph, fuse: false).Run(input)[0].To<double>().Data, y.Data);
-        // And the Laplacian itself, against nested first-order AD.
-        var nested = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.NestedFirstOrder);
-        var reference = new Executable(nested).Run(input)[0].To<double>();
-        for (int i = 0; i < y.Size; i++)
-            Assert.True(Math.Abs(y.Data[i] - reference.Data[i]) <= (float32 ? 1e-3 : 1e-10) * (1 + Math.Abs(reference.Data[i])), $"datum {i}: {y.Data[i]} vs nested {reference.Data[i]}");
     }
 
     [Fact]

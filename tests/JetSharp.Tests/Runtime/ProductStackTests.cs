@@ -11,14 +11,6 @@ namespace JetSharp.Tests;
 /// </summary>
 public class ProductStackTests
 {
-    private static T[] Random<T>(int seed, int length) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var rng = new Random(seed);
-        var x = new T[length];
-        for (int i = 0; i < length; i++) x[i] = T.CreateChecked(rng.NextDouble() * 2 - 1);
-        return x;
-    }
-
     public static TheoryData<string, bool> PathsAndTransposes()
     {
         var data = new TheoryData<string, bool>();
@@ -44,8 +36,8 @@ public class ProductStackTests
 
     private static void Check<T>(GemmKernelPath path, int[] rows, int n, int k, bool transB) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var b = Random<T>(1, k * n);
-        var items = rows.Select((m, i) => new StackedRows<T>(Random<T>(10 + i, m * k), m, new T[m * n])).ToArray();
+        var b = TestUtil.Uniform<T>(1, k * n);
+        var items = rows.Select((m, i) => new StackedRows<T>(TestUtil.Uniform<T>(10 + i, m * k), m, new T[m * n])).ToArray();
         int saved = ManagedGemm.MaxThreads;
         foreach (int threads in new[] { 1, Environment.ProcessorCount })
         {
@@ -79,8 +71,8 @@ public class ProductStackTests
         // B̃ of 1100 × 2016 float32 (8.9 MB) is above the stack's limit: each item runs as its own product, same bits.
         const int n = 2000, k = 1100;
         Assert.True((long)k * n * sizeof(float) > GemmDriver<float, Vector256Kernel<float>>.MaxStackedPackBytes);
-        var b = Random<float>(1, k * n);
-        var items = new[] { 70, 130, 5 }.Select((m, i) => new StackedRows<float>(Random<float>(20 + i, m * k), m, new float[m * n])).ToArray();
+        var b = TestUtil.Uniform<float>(1, k * n);
+        var items = new[] { 70, 130, 5 }.Select((m, i) => new StackedRows<float>(TestUtil.Uniform<float>(20 + i, m * k), m, new float[m * n])).ToArray();
         Gemm.MultiplyStacked(false, n, k, b, n, items);
         foreach (var item in items)
         {
@@ -108,7 +100,9 @@ public class ProductStackTests
     {
         // Tanh MLP 6 → 96 → 80 → 80 → 1, N = 100 (rows above the transposed products' limit): layers 2 and 3 multiply the
         // primal, the six tangents and the collapsed sum by one weight (layer 1's tangents are its weight's rows, and the
-        // last layer multiplies only the collapsed sum).
+        // last layer multiplies only the collapsed sum). Layer 2's tangent product reads f′(z₁) ⊙ W₁'s rows, [6, 100, 96]
+        // from a [100, 96] and a [6, 1, 96] operand, as a factored operand (never stored); the later layers' f′ ⊙ z₁ have a
+        // full-size operand and stay stored.
         var dtype = float32 ? DType.Float32 : DType.Float64;
         var net = Mlp.Create(6, [96, 80, 80], 1, Activation.Tanh, seed: 3, dtype);
         var x = TestUtil.Randn(5, 100, 6);
@@ -117,11 +111,16 @@ public class ProductStackTests
         var stacked = new Executable(graph);
         Assert.Equal(2, stacked.StackedProducts.Steps);
         Assert.Equal(6, stacked.StackedProducts.Products);
-        Assert.Contains("stacked(3)", stacked.PlanListing());
+        Assert.Contains("stacked(3), 1 factored", stacked.PlanListing());
+        Assert.Equal(1, stacked.FactoredProducts);
+        var stored = new Executable(graph, fuse: true, fuseEpilogues: false, stackProducts: true, elementwisePasses: true, factorInputs: false);
+        Assert.Equal(0, stored.FactoredProducts);
+        Assert.True(stacked.PlannedPeakBytes() < stored.PlannedPeakBytes(), $"{stacked.PlannedPeakBytes()} vs {stored.PlannedPeakBytes()}");
         var y = stacked.Run(input)[0].To<double>();
         Assert.Equal(stacked.PlannedPeakBytes(), stacked.LastRun.PeakLiveBytes);
-        // The reference executor runs node by node: the same bits.
+        // The reference executor runs node by node: the same bits, with the first-layer tangents stored or not.
         Assert.Equal(new Executable(graph, fuse: false).Run(input)[0].To<double>().Data, y.Data);
+        Assert.Equal(stored.Run(input)[0].To<double>().Data, y.Data);
 
         // And the Laplacian itself, against nested first-order AD.
         var nested = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.NestedFirstOrder);
