@@ -82,8 +82,10 @@ public static class Gemm
     /// [m_i, n] (overwritten). The managed provider packs op(B) once and cuts the rows of all items into parts that the
     /// cores claim, as if the A_i were one tall matrix; each C_i gets the bits of its own <see cref="Multiply{T}"/>. The
     /// other providers run the items one by one.
+    /// <paramref name="unchangingB"/>: b's values never change while the array lives (a graph constant), so the managed
+    /// provider keeps its packed op(B) and later products by it skip the packing.
     /// </summary>
-    internal static void MultiplyStacked<T>(bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items)
+    internal static void MultiplyStacked<T>(bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items, bool unchangingB = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(items);
@@ -114,7 +116,7 @@ public static class Gemm
             }
             return;
         }
-        ManagedGemm.MultiplyStacked(GemmKernelPath.Auto, transB, n, k, b, ldb, items);
+        ManagedGemm.MultiplyStacked(GemmKernelPath.Auto, transB, n, k, b, ldb, items, unchangingB);
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ internal static unsafe partial class ManagedGemm
     /// The items of <see cref="Gemm.MultiplyStacked{T}"/> (validated there: every item has rows, n and k are positive, none
     /// takes the long-k split) on the kernel <see cref="Multiply{T}"/> would choose for this k.
     /// </summary>
-    public static void MultiplyStacked<T>(GemmKernelPath path, bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items)
+    public static void MultiplyStacked<T>(GemmKernelPath path, bool transB, int n, int k, T[] b, int ldb, IReadOnlyList<StackedRows<T>> items,
+        bool unchangingB = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (path == GemmKernelPath.Auto) path = DefaultPath;
@@ -27,7 +28,7 @@ internal static unsafe partial class ManagedGemm
                     A = (T*)handles[pinned - 2].AddrOfPinnedObject(), RsA = k, CsA = 1,
                     B = (T*)handles[0].AddrOfPinnedObject(), RsB = transB ? 1 : ldb, CsB = transB ? ldb : 1,
                     C = (T*)handles[pinned - 1].AddrOfPinnedObject(), Ldc = n,
-                    M = items[i].M, N = n, K = k, Alpha = T.One, Beta = T.Zero,
+                    M = items[i].M, N = n, K = k, Alpha = T.One, Beta = T.Zero, BKey = unchangingB ? b : null,
                 };
                 if (items[i].Factor is { } f)
                 {
@@ -68,7 +69,8 @@ internal static unsafe partial class GemmDriver<T, TK>
     /// cut into parts of about a quarter of a thread's share of all rows (whole slivers of MR, at least 4 of them) that
     /// the threads claim. Each part is a row range of one product, so every tile is the one that product's own run
     /// computes. Without a second thread, with a B̃ larger than <see cref="MaxStackedPackBytes"/>, or where a shared B̃
-    /// does not pay (<see cref="PackSharedB"/>), each product runs on its own.
+    /// does not pay (<see cref="PackSharedB"/>), each product runs on its own, unless B never changes
+    /// (<see cref="GemmProblem{T}.BKey"/>): then its kept B̃ serves the parts on the calling thread.
     /// </summary>
     public static void RunStacked(GemmProblem<T>[] problems, int maxThreads)
     {
@@ -85,7 +87,9 @@ internal static unsafe partial class GemmDriver<T, TK>
         long packed = (long)problems[0].K * RoundUp(problems[0].N, TK.NR) * sizeof(T);
         bool parallel = threads > 1 && packed <= MaxStackedPackBytes && flops >= MinParallelFlops(threads)
             && (flops >= ManagedGemm.ColdWakeFlops || GemmWorkerPool.Shared.WorkersAwake(threads - 1));
-        T* shared = parallel ? PackSharedB(problems[0], threads - 1) : null;
+        // An unchanging B packed earlier is read from where it is kept, on one thread too.
+        bool kept = problems[0].BKey != null && ManagedGemm.KeepPacked && packed <= MaxStackedPackBytes;
+        T* shared = parallel || kept ? PackSharedB(problems[0], parallel ? threads - 1 : 0) : null;
         if (shared == null)
         {
             foreach (var p in problems) RunOne(p, threads);
@@ -107,7 +111,7 @@ internal static unsafe partial class GemmDriver<T, TK>
         job.SharedB = shared;
         try
         {
-            if (GemmWorkerPool.Shared.TryRun(job, job.Parts.Count, threads - 1)) return;
+            if (parallel && GemmWorkerPool.Shared.TryRun(job, job.Parts.Count, threads - 1)) return;
             for (int part = 0; part < job.Parts.Count; part++) job.Execute(part, job.Parts.Count);
         }
         finally

@@ -75,9 +75,11 @@ internal static class MatMulKernel
     /// <remarks>
     /// A non-null <paramref name="factors"/>[i] makes item i's left operand a[i] ⊙ factors[i] (NumPy broadcasting, the last
     /// axes equal), multiplied as the GEMM reads it (<see cref="GemmFactor{T}"/>) when each factor's rows are a
-    /// <see cref="GemmRowMap"/> of the operand's (<see cref="RowMapOf"/>), else multiplied out first.
+    /// <see cref="GemmRowMap"/> of the operand's (<see cref="RowMapOf"/>), else multiplied out first. <paramref name="unchangingB"/>:
+    /// b is a graph constant, whose packed form the GEMM may keep between calls.
     /// </remarks>
-    public static void RunStacked<T>(NDArray<T>[] a, NDArray<T>?[] factors, NDArray<T> b, bool transB, NDArray<T>[] c) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void RunStacked<T>(NDArray<T>[] a, NDArray<T>?[] factors, NDArray<T> b, bool transB, NDArray<T>[] c, bool unchangingB = false)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (a.Length != c.Length || factors.Length != c.Length)
             throw new ArgumentException($"matmul (stacked): {a.Length} left operands and {factors.Length} factors for {c.Length} outputs.");
@@ -100,7 +102,7 @@ internal static class MatMulKernel
                 items[i] = new StackedRows<T>(product.Data, c[i].Size / n, c[i].Data);
             }
         }
-        Gemm.MultiplyStacked(transB, n, k, b.Data, b.Shape[^1], items);
+        Gemm.MultiplyStacked(transB, n, k, b.Data, b.Shape[^1], items, unchangingB);
     }
 
     /// <summary>

@@ -126,9 +126,11 @@ public abstract class Primitive : IEquatable<Primitive>
     /// Runs nodes with equal <see cref="StackKey"/>s (or one node that declares a <see cref="FactoredInput"/>): one set of
     /// inputs and one output per node. A non-null <paramref name="factors"/>[i] multiplies node i's input
     /// <see cref="FactoredInput"/> elementwise (the two broadcast to that input's shape): the kernel forms the product as it
-    /// reads it, with the bits a stored product would give.
+    /// reads it, with the bits a stored product would give. <paramref name="unchanging"/>[j]: input j of every node is a graph
+    /// constant, the same values at every run, so the kernel may keep what it derives from it (a GEMM's packed weight).
     /// </summary>
-    internal virtual void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs) where T : unmanaged, IFloatingPointIeee754<T> =>
+    internal virtual void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs, bool[] unchanging)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
         throw new NotSupportedException($"{Name}: the kernel does not run stacked.");
 
     /// <summary>

@@ -79,8 +79,8 @@ public sealed class MatMulOp(bool transposeA, bool transposeB) : Primitive
     internal override object? StackKey(Node node) =>
         AcceptsEpilogue(node) && node.InputArray[0].Shape[^1] < LongKGemm.MinK ? (node.InputArray[1], TransposeB) : null;
 
-    internal override void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs) =>
-        MatMulKernel.RunStacked([.. inputs.Select(x => x[0])], factors, inputs[0][1], TransposeB, outputs);
+    internal override void ExecuteStacked<T>(NDArray<T>[][] inputs, NDArray<T>?[] factors, NDArray<T>[] outputs, bool[] unchanging) =>
+        MatMulKernel.RunStacked([.. inputs.Select(x => x[0])], factors, inputs[0][1], TransposeB, outputs, unchanging[1]);
 
     /// <summary>
     /// A, where the product stacks (see <see cref="StackKey"/>) and each factor's rows are a <see cref="GemmRowMap"/> of A's

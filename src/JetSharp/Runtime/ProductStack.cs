@@ -52,7 +52,8 @@ internal sealed class ProductStack : IGroupStep
         Primary.Op.ExecuteStacked(
             [.. _members.Select((m, i) => m.InputArray.Select(x => valueOf(x == _factored[i] ? x.InputArray[0] : x)).ToArray())],
             [.. _factored.Select(q => q is null ? null : valueOf(q.InputArray[1]))],
-            [.. _members.Select(valueOf)]);
+            [.. _members.Select(valueOf)],
+            [.. Primary.InputArray.Select((_, j) => _members.All(m => m.InputArray[j].Op is ConstantOp))]);
 
     /// <summary>Whether executables stack products by default: unless the environment sets <c>JETSHARP_STACK=0</c>.</summary>
     internal static bool Enabled { get; } = Environment.GetEnvironmentVariable("JETSHARP_STACK") != "0";

@@ -65,6 +65,48 @@ public class ProductStackTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AnUnchangingWeightIsPackedOnceAndKeptWithTheSameBits(int threads)
+    {
+        // The same B (130 + 700 + 13 rows by 300 × 64, float32 and float64) in three stacked products marked unchanging: the
+        // first packs it and keeps the packed form, the next ones read it from there; every product has the bits of the one
+        // that packs B itself. The same array read with another shape (transposed, 64 × 300) is packed anew.
+        CheckKept<float>(threads);
+        CheckKept<double>(threads);
+    }
+
+    private static void CheckKept<T>(int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int n = 64, k = 300;
+        var path = GemmKernelPath.Vector256;
+        var b = TestUtil.Uniform<T>(1, k * n);
+        StackedRows<T>[] Items(int seed, int width) => [.. new[] { 130, 700, 13 }.Select((m, i) => new StackedRows<T>(TestUtil.Uniform<T>(seed + i, m * k), m, new T[m * width]))];
+        int saved = ManagedGemm.MaxThreads;
+        ManagedGemm.MaxThreads = threads;
+        try
+        {
+            Assert.False(GemmDriver<T, Vector256Kernel<T>>.Keeps(b));
+            for (int call = 0; call < 3; call++)
+            {
+                var own = Items(10 * call, n);
+                var kept = Items(10 * call, n);
+                ManagedGemm.MultiplyStacked(path, false, n, k, b, n, own);
+                ManagedGemm.MultiplyStacked(path, false, n, k, b, n, kept, unchangingB: true);
+                Assert.True(GemmDriver<T, Vector256Kernel<T>>.Keeps(b));
+                for (int i = 0; i < own.Length; i++) Assert.Equal(own[i].C, kept[i].C);
+            }
+            // b as a 64 × 300 matrix, transposed: op(B) is 300 × 64 again but read with other strides.
+            var ownT = Items(50, n);
+            var keptT = Items(50, n);
+            ManagedGemm.MultiplyStacked(path, true, n, k, b, k, ownT);
+            ManagedGemm.MultiplyStacked(path, true, n, k, b, k, keptT, unchangingB: true);
+            for (int i = 0; i < ownT.Length; i++) Assert.Equal(ownT[i].C, keptT[i].C);
+        }
+        finally { ManagedGemm.MaxThreads = saved; }
+    }
+
     [Fact]
     public void AWeightTooLargeToShareRunsEachItemOnItsOwn()
     {
@@ -121,6 +163,8 @@ public class ProductStackTests
         // The reference executor runs node by node: the same bits, with the first-layer tangents stored or not.
         Assert.Equal(new Executable(graph, fuse: false).Run(input)[0].To<double>().Data, y.Data);
         Assert.Equal(stored.Run(input)[0].To<double>().Data, y.Data);
+        // A second run reads the weights' packed forms kept from the first (the stacks' weights are graph constants).
+        Assert.Equal(y.Data, stacked.Run(input)[0].To<double>().Data);
 
         // And the Laplacian itself, against nested first-order AD.
         var nested = DifferentialOperator.Laplacian().Build(Tracer.Function(v => net.Apply(v), input.Shape, dtype), Strategy.NestedFirstOrder);
