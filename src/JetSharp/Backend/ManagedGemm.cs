@@ -48,8 +48,6 @@ internal static unsafe partial class ManagedGemm
 
     /// <summary>Products whose B̃ was packed once for all their row parts (for tests).</summary>
     internal static long SharedPacks;
-    /// <summary>Products that found their unchanging B already packed (see <see cref="GemmProblem{T}.BKey"/>; for tests).</summary>
-    internal static long KeptPackHits;
     /// <summary>Whether an unchanging B's packed form is kept (<see cref="GemmProblem{T}.BKey"/>): unless <c>JETSHARP_GEMM_KEEP=0</c>; settable for tests.</summary>
     internal static bool KeepPacked = Environment.GetEnvironmentVariable("JETSHARP_GEMM_KEEP") != "0";
 
@@ -481,7 +479,6 @@ internal static unsafe partial class GemmDriver<T, TK>
             if (s_packedB.TryGetValue(key, out var kept) && kept.Holds(p))
             {
                 t_packedInUse = kept;
-                Interlocked.Increment(ref ManagedGemm.KeptPackHits);
                 return kept.Data;
             }
             var packed = new PackedB(p, bytes);
