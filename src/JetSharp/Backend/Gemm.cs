@@ -291,12 +291,12 @@ internal readonly record struct GemmRowMap(int Div, int Mod)
 /// </summary>
 internal readonly record struct GemmFactor<T>(GemmRowMap MapA, T[] Y, GemmRowMap MapY) where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The left operand as an [m, k] array (for the providers that read a stored A).</summary>
-    public T[] Materialize(T[] a, int m, int k)
+    /// <summary>The left operand as an [m, k] array (for the providers that read a stored A; validated by the caller).</summary>
+    public unsafe T[] Materialize(T[] a, int m, int k)
     {
         var result = new T[(long)m * k];
-        for (int i = 0; i < m; i++)
-            System.Numerics.Tensors.TensorPrimitives.Multiply<T>(a.AsSpan(MapA.Row(i) * k, k), Y.AsSpan(MapY.Row(i) * k, k), result.AsSpan(i * k, k));
+        fixed (T* pa = a, py = Y, pr = result)
+            new GemmFactorRows<T>(pa, MapA, py, MapY, k, 0, k, pr).Form(0, m);
         return result;
     }
 }

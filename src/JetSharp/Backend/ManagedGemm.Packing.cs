@@ -326,12 +326,18 @@ internal unsafe struct GemmFactorRows<T> where T : unmanaged, IFloatingPointIeee
     private readonly int _p0, _kc;
 
     /// <summary>Steps [p0, p0 + kc) of <paramref name="p"/>'s factored A, into <paramref name="buffer"/> (MR·kc elements).</summary>
-    public GemmFactorRows(in GemmProblem<T> p, int p0, int kc, T* buffer)
+    public GemmFactorRows(in GemmProblem<T> p, int p0, int kc, T* buffer) : this(p.A, p.MapA, p.A2, p.MapA2, p.RsA, p0, kc, buffer) { }
+
+    /// <summary>
+    /// Rows a[mapA(i)] ⊙ a2[mapA2(i)], each factor's rows <paramref name="ld"/> apart, steps [p0, p0 + kc), into
+    /// <paramref name="buffer"/> (kc apart).
+    /// </summary>
+    public GemmFactorRows(T* a, GemmRowMap mapA, T* a2, GemmRowMap mapA2, nint ld, int p0, int kc, T* buffer)
     {
-        _a = p.A;
-        _a2 = p.A2;
+        _a = a;
+        _a2 = a2;
         _buffer = buffer;
-        (_mapA, _mapA2, _ld, _p0, _kc) = (p.MapA, p.MapA2, p.RsA, p0, kc);
+        (_mapA, _mapA2, _ld, _p0, _kc) = (mapA, mapA2, ld, p0, kc);
     }
 
     /// <summary>Rows [<paramref name="row"/>, <paramref name="row"/> + <paramref name="rows"/>) multiplied out, kc apart.</summary>

@@ -87,9 +87,8 @@ internal static unsafe partial class GemmDriver<T, TK>
         long packed = (long)problems[0].K * RoundUp(problems[0].N, TK.NR) * sizeof(T);
         bool parallel = threads > 1 && packed <= MaxStackedPackBytes && flops >= MinParallelFlops(threads)
             && (flops >= ManagedGemm.ColdWakeFlops || GemmWorkerPool.Shared.WorkersAwake(threads - 1));
-        // An unchanging B packed earlier is read from where it is kept, on one thread too.
-        bool kept = problems[0].BKey != null && ManagedGemm.KeepPacked && packed <= MaxStackedPackBytes;
-        T* shared = parallel || kept ? PackSharedB(problems[0], parallel ? threads - 1 : 0) : null;
+        // An unchanging B is read from where PackSharedB keeps it, on one thread too.
+        T* shared = parallel || problems[0].BKey != null && packed <= MaxStackedPackBytes ? PackSharedB(problems[0], parallel ? threads - 1 : 0) : null;
         if (shared == null)
         {
             foreach (var p in problems) RunOne(p, threads);

@@ -166,7 +166,7 @@ internal unsafe struct GemmProblem<T> where T : unmanaged
     public T* B; public nint RsB, CsB;
     /// <summary>
     /// When not null, the array that holds B, whose values never change while it lives (a graph constant): its packed B̃
-    /// is kept with it and reused by later products (see <see cref="GemmDriver{T, TK}.PackSharedB"/>).
+    /// is kept with it and reused by later products (see GemmDriver's PackSharedB).
     /// </summary>
     public object? BKey;
     public T* C; public nint Ldc;
@@ -469,7 +469,7 @@ internal static unsafe partial class GemmDriver<T, TK>
     /// calling thread when no worker is free. A thread keeps the entry it last used alive, so an entry that another thread
     /// replaces meanwhile (same B, other shape) is not collected under it.
     /// </remarks>
-    internal static T* PackSharedB(in GemmProblem<T> p, int helpers)
+    private static T* PackSharedB(in GemmProblem<T> p, int helpers)
     {
         GemmBlocking bl = Blocking;
         int jBlocks = (p.N + bl.NC - 1) / bl.NC;

@@ -25,6 +25,7 @@ internal sealed class ProductStack : IGroupStep
 {
     private readonly Node[] _members;
     private readonly Node?[] _factored;   // per member: the product its FactoredInput reads, formed in the kernel, or null
+    private readonly bool[] _unchanging;  // per input position: a graph constant in every member (the kernel may keep what it derives)
 
     private ProductStack(Node[] members, IReadOnlyDictionary<Node, Node> factored)
     {
@@ -32,6 +33,7 @@ internal sealed class ProductStack : IGroupStep
         _factored = [.. members.Select(m => factored.GetValueOrDefault(m))];
         Leaves = [.. members.SelectMany((m, i) => _factored[i] is { } q ? m.InputArray.Where(x => x != q).Concat(q.InputArray) : m.InputArray).Distinct()];
         Absorbed = [.. _factored.OfType<Node>()];
+        _unchanging = [.. members[0].InputArray.Select((_, j) => members.All(m => m.InputArray[j].Op is ConstantOp))];
     }
 
     /// <inheritdoc/>
@@ -53,7 +55,7 @@ internal sealed class ProductStack : IGroupStep
             [.. _members.Select((m, i) => m.InputArray.Select(x => valueOf(x == _factored[i] ? x.InputArray[0] : x)).ToArray())],
             [.. _factored.Select(q => q is null ? null : valueOf(q.InputArray[1]))],
             [.. _members.Select(valueOf)],
-            [.. Primary.InputArray.Select((_, j) => _members.All(m => m.InputArray[j].Op is ConstantOp))]);
+            _unchanging);
 
     /// <summary>Whether executables stack products by default: unless the environment sets <c>JETSHARP_STACK=0</c>.</summary>
     internal static bool Enabled { get; } = Environment.GetEnvironmentVariable("JETSHARP_STACK") != "0";
