@@ -153,13 +153,35 @@ internal sealed unsafe class GemmPackBuffers
     [ThreadStatic] private static GemmPackBuffers? t_current;
 
     private byte[]? _a, _rows, _b, _scratch, _sharedB;
+    private (long Call, int Jc, int Pc, int Nc) _bHolds;   // what B holds: a block of product Call (0: nothing reusable)
+    private static long s_calls;
 
     public static GemmPackBuffers Current => t_current ??= new GemmPackBuffers();
 
     public void* A(nint bytes) => Ensure(ref _a, bytes);
     /// <summary>A sliver of a factored left operand's rows, multiplied out (<see cref="GemmFactorRows{T}"/>).</summary>
     public void* Rows(nint bytes) => Ensure(ref _rows, bytes);
-    public void* B(nint bytes) => Ensure(ref _b, bytes);
+    public void* B(nint bytes)
+    {
+        var before = _b;
+        void* b = Ensure(ref _b, bytes);
+        if (!ReferenceEquals(before, _b)) _bHolds = default;   // a new buffer holds nothing yet
+        return b;
+    }
+
+    /// <summary>A number for one parallel product, never 0 and never repeated: its parts may share what <see cref="B"/> holds.</summary>
+    public static long NextCall() => Interlocked.Increment(ref s_calls);
+
+    /// <summary>
+    /// Whether <see cref="B"/> holds the packed block (k from <paramref name="pc"/>, <paramref name="nc"/> columns from
+    /// <paramref name="jc"/>) of product <paramref name="call"/>, packed by an earlier part on this thread. Call 0 (a product
+    /// run as one range) never matches.
+    /// </summary>
+    public bool HoldsB(long call, int jc, int pc, int nc) => call != 0 && _bHolds == (call, jc, pc, nc);
+
+    /// <summary>Records what was just packed into <see cref="B"/> (call 0: nothing to reuse).</summary>
+    public void PackedB(long call, int jc, int pc, int nc) => _bHolds = (call, jc, pc, nc);
+
     public void* Scratch(nint bytes) => Ensure(ref _scratch, bytes);
     /// <summary>All of B̃ for a product whose row parts run on several threads (read by the workers, owned by the caller).</summary>
     public void* SharedB(nint bytes) => Ensure(ref _sharedB, bytes);

@@ -52,6 +52,12 @@ internal static unsafe partial class ManagedGemm
     internal static bool KeepPacked = Environment.GetEnvironmentVariable("JETSHARP_GEMM_KEEP") != "0";
 
     /// <summary>
+    /// Whether a thread's later row parts of one product reuse the B̃ block its first part packed (when B̃ is not packed
+    /// once for all threads); settable for tests and measurements.
+    /// </summary>
+    internal static bool ReuseThreadB = true;
+
+    /// <summary>
     /// True when an AVX-512 float64 product is too shallow for the 12-row kernel: K below the KC that kernel's blocking
     /// gives (A sliver 12×KC ≤ 1.5·L1: 768 with a 48 KiB L1, 512 with a 32 KiB one), i.e. one short k block, or K at
     /// most <see cref="ShallowK"/> whatever the L1. Such products use the 8-row kernel (<see cref="Vector512Kernel8{T}"/>);
@@ -415,9 +421,10 @@ internal static unsafe partial class GemmDriver<T, TK>
             }
             return;
         }
-        // Cut each thread's rows into up to 4 parts (of at least 256 rows, so the B̃ packing
-        // each part repeats stays negligible): with parts claimed dynamically, a thread whose
-        // core is slowed by other work ends up with fewer of them.
+        // Cut each thread's rows into up to 4 parts (of at least 256 rows): with parts claimed dynamically, a thread whose
+        // core is slowed by other work ends up with fewer of them. B̃ is packed once for all (PackSharedB) or, below that
+        // size, once per thread: a thread's later parts of this product (job.Call) read the block its first one packed
+        // (two cores, float32: 2048×100×512 +7–11 %, 8192×50×768 +1–4 %, against a pack per part).
         int rowParts = tm * tn > 1 ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
         p.Epilogue?.Prepare(rowParts * tn);
         if (tm * tn > 1)
@@ -426,6 +433,7 @@ internal static unsafe partial class GemmDriver<T, TK>
             job.Problem = p;
             job.Tm = rowParts;
             job.Tn = tn;
+            job.Call = ManagedGemm.ReuseThreadB ? GemmPackBuffers.NextCall() : 0;
             try
             {
                 // Row parts all use the whole of B̃: pack it once, on all threads, instead of once per part.
@@ -616,7 +624,7 @@ internal static unsafe partial class GemmDriver<T, TK>
     /// <paramref name="sharedB"/>: all of B̃ already packed by <see cref="PackSharedB"/> (then n0 must be 0), or null to pack here.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1, int part, T* sharedB = null)
+    internal static void RunRange(in GemmProblem<T> p, int m0, int m1, int n0, int n1, int part, T* sharedB = null, long call = 0)
     {
         if (m0 >= m1 || n0 >= n1) return;
         int MR = TK.MR, NR = TK.NR;
@@ -658,7 +666,11 @@ internal static unsafe partial class GemmDriver<T, TK>
                 int kc = Math.Min(kcMax, p.K - pc);
                 // B̃ slivers are "rows" of op(B)ᵀ: index j with stride CsB, step p with stride RsB.
                 T* bBlock = sharedB != null ? sharedB + (nint)p.K * jc + (nint)pc * RoundUp(nc, NR) : bPack;
-                if (sharedB == null) GemmPacking.PackSlivers(p.B + pc * p.RsB + jc * p.CsB, p.CsB, p.RsB, nc, kc, NR, bPack);
+                if (sharedB == null && !buffers.HoldsB(call, jc, pc, nc))
+                {
+                    GemmPacking.PackSlivers(p.B + pc * p.RsB + jc * p.CsB, p.CsB, p.RsB, nc, kc, NR, bPack);
+                    buffers.PackedB(call, jc, pc, nc);
+                }
                 // Later k blocks accumulate onto what the first one wrote; the last one hands its slivers to the epilogue.
                 T beta = pc == 0 ? p.Beta : T.One;
                 var epilogue = pc + kc >= p.K ? p.Epilogue : null;
@@ -900,7 +912,8 @@ internal static unsafe partial class GemmDriver<T, TK>
         public GemmProblem<T> Problem;
         public int Tm, Tn;
         public int RowUnit;   // > 0: Tm row ranges at multiples of RowUnit (a summing epilogue's parts)
-        public T* SharedB;    // all of B̃, packed once (Tn == 1), or null: each part packs its own
+        public T* SharedB;    // all of B̃, packed once (Tn == 1), or null: each thread packs its own, once per block
+        public long Call;     // this call's number: a thread's later parts reuse the B̃ block its earlier one packed
 
         public void Execute(int part, int parts)
         {
@@ -912,7 +925,7 @@ internal static unsafe partial class GemmDriver<T, TK>
             }
             var (m0, m1) = Split(Problem.M, TK.MR, Tm, part % Tm);
             var (n0, n1) = Split(Problem.N, TK.NR, Tn, part / Tm);
-            RunRange(Problem, m0, m1, n0, n1, part, Tn == 1 ? SharedB : null);
+            RunRange(Problem, m0, m1, n0, n1, part, Tn == 1 ? SharedB : null, Call);
         }
     }
 

@@ -592,6 +592,48 @@ public partial class GemmTests
         Compare<double>(1031, 256, 1030);
     }
 
+    [Fact]
+    public void Managed_RowPartsReuseTheirThreadsPackedB_WithinOneProductOnly()
+    {
+        // B̃ below the shared-packing size: each thread packs it for its first row part and its later parts of the same
+        // product read that copy. The bits must be those of one thread, and a later product with B changed in place
+        // (same array, same shapes) must not read the earlier product's B̃.
+        static void Compare<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            T[] a = RandomArray<T>(m * k, 31), b = RandomArray<T>(k * n, 32);
+            T[] one = new T[m * n], all = new T[m * n], reused = new T[m * n];
+            int saved = ManagedGemm.MaxThreads;
+            bool savedReuse = ManagedGemm.ReuseThreadB;
+            try
+            {
+                for (int round = 0; round < 3; round++)
+                {
+                    ManagedGemm.MaxThreads = 1;
+                    Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, one, 0, n);
+                    AssertMatchesReference(new Layout(false, false, m, n, k), 1, 0, a, b, 0, 0, new T[m * n], one, 0, $"round {round}");
+                    // Reusing first: the workers' buffers still hold the last round's B̃, packed from the old values.
+                    ManagedGemm.MaxThreads = 0;
+                    ManagedGemm.ReuseThreadB = true;
+                    Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, reused, 0, n);
+                    Assert.Equal(one, reused);
+                    ManagedGemm.ReuseThreadB = false;
+                    Gemm.Multiply(false, false, m, n, k, T.One, a, 0, k, b, 0, n, T.Zero, all, 0, n);
+                    Assert.Equal(one, all);
+                    // Same array, new values: a thread's B̃ from the last product is stale now.
+                    for (int i = 0; i < b.Length; i++) b[i] = b[i] * T.CreateTruncating(-1.5) + T.CreateTruncating(0.25 * round);
+                }
+            }
+            finally
+            {
+                ManagedGemm.MaxThreads = saved;
+                ManagedGemm.ReuseThreadB = savedReuse;
+            }
+        }
+        Compare<float>(3001, 301, 50);    // 8 row parts on two threads; a 13-column edge and a partial bottom sliver
+        Compare<double>(2053, 96, 50);
+        Compare<float>(1400, 768, 20);
+    }
+
     // ----------------------------------------------------------------------------------------
     // Batched
 
