@@ -401,8 +401,7 @@ internal static unsafe partial class GemmDriver<T, TK>
             int positions = p.M / unit, parts = Math.Min(positions, GemmEpilogue<T>.SumParts);
             p.Epilogue!.Prepare(parts);
             var sums = t_productJob ??= new ProductJob();
-            sums.Problem = p;
-            (sums.Tm, sums.Tn, sums.RowUnit) = (parts, 1, unit);
+            sums.Start(p, parts, 1, unit);
             try
             {
                 int helpers = Math.Min(tm * tn, parts) - 1;
@@ -415,25 +414,21 @@ internal static unsafe partial class GemmDriver<T, TK>
             }
             finally
             {
-                sums.Problem = default;
-                sums.RowUnit = 0;
-                sums.SharedB = null;
+                sums.End();
             }
             return;
         }
         // Cut each thread's rows into up to 4 parts (of at least 256 rows): with parts claimed dynamically, a thread whose
         // core is slowed by other work ends up with fewer of them. B̃ is packed once for all (PackSharedB) or, below that
-        // size, once per thread: a thread's later parts of this product (job.Call) read the block its first one packed
-        // (two cores, float32: 2048×100×512 +7–11 %, 8192×50×768 +1–4 %, against a pack per part).
+        // size, once per thread: a thread's later parts of this product (ProductJob.Call, also for a summing epilogue's
+        // parts) read the block its first one packed (two cores, float32: 2048×100×512 +7–11 %, 8192×50×768 +1–4 %,
+        // against a pack per part).
         int rowParts = tm * tn > 1 ? tm * Math.Clamp(p.M / tm / 256, 1, 4) : tm;
         p.Epilogue?.Prepare(rowParts * tn);
         if (tm * tn > 1)
         {
             var job = t_productJob ??= new ProductJob();
-            job.Problem = p;
-            job.Tm = rowParts;
-            job.Tn = tn;
-            job.Call = ManagedGemm.ReuseThreadB ? GemmPackBuffers.NextCall() : 0;
+            job.Start(p, rowParts, tn, 0);
             try
             {
                 // Row parts all use the whole of B̃: pack it once, on all threads, instead of once per part.
@@ -447,8 +442,7 @@ internal static unsafe partial class GemmDriver<T, TK>
             }
             finally
             {
-                job.Problem = default;
-                job.SharedB = null;
+                job.End();
             }
         }
         RunRange(p, 0, p.M, 0, p.N, 0);
@@ -913,14 +907,28 @@ internal static unsafe partial class GemmDriver<T, TK>
         public int Tm, Tn;
         public int RowUnit;   // > 0: Tm row ranges at multiples of RowUnit (a summing epilogue's parts)
         public T* SharedB;    // all of B̃, packed once (Tn == 1), or null: each thread packs its own, once per block
-        public long Call;     // this call's number: a thread's later parts reuse the B̃ block its earlier one packed
+        public long Call;     // this product's number: a thread's later parts reuse the B̃ block its earlier one packed
+
+        public void Start(in GemmProblem<T> p, int tm, int tn, int rowUnit)
+        {
+            Problem = p;
+            (Tm, Tn, RowUnit) = (tm, tn, rowUnit);
+            Call = ManagedGemm.ReuseThreadB ? GemmPackBuffers.NextCall() : 0;
+        }
+
+        public void End()
+        {
+            Problem = default;
+            RowUnit = 0;
+            SharedB = null;
+        }
 
         public void Execute(int part, int parts)
         {
             if (RowUnit > 0)
             {
                 int positions = Problem.M / RowUnit;
-                RunRange(Problem, RowUnit * (int)((long)positions * part / Tm), RowUnit * (int)((long)positions * (part + 1) / Tm), 0, Problem.N, part, SharedB);
+                RunRange(Problem, RowUnit * (int)((long)positions * part / Tm), RowUnit * (int)((long)positions * (part + 1) / Tm), 0, Problem.N, part, SharedB, Call);
                 return;
             }
             var (m0, m1) = Split(Problem.M, TK.MR, Tm, part % Tm);

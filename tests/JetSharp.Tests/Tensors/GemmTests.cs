@@ -51,13 +51,7 @@ public partial class GemmTests
         private static int Extent(int rows, int cols, int ld) => rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
     }
 
-    private static T[] RandomArray<T>(int length, int seed) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var rng = new System.Random(seed);
-        var x = new T[length];
-        for (int i = 0; i < x.Length; i++) x[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
-        return x;
-    }
+    private static T[] RandomArray<T>(int length, int seed) where T : unmanaged, IFloatingPointIeee754<T> => TestUtil.Uniform<T>(seed, length);
 
     private static T Tol<T>() where T : IFloatingPointIeee754<T> =>
         typeof(T) == typeof(float) ? T.CreateTruncating(1e-5) : T.CreateTruncating(1e-12);
