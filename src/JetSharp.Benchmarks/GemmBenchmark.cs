@@ -16,9 +16,21 @@ namespace JetSharp.Benchmarks;
 /// <param name="FractionOfPeak">GFlops divided by the measured register-only FMA peak for the dtype.</param>
 /// <param name="Milliseconds">Best (minimum) time of one product.</param>
 /// <param name="Name">For a named shape (<see cref="GemmBenchmarkOptions.Named"/>): its name; null in the M×K×N sweep.</param>
+/// <param name="Kernel">
+/// With <see cref="GemmBenchmarkOptions.KernelBound"/>, for the managed provider: what its micro-kernel alone reaches on
+/// this shape; null otherwise.
+/// </param>
 public sealed record GemmBenchmarkResult(
     GemmProvider Provider, DType DType, int M, int K, int N,
-    double GFlops, double FractionOfPeak, double Milliseconds, string? Name = null);
+    double GFlops, double FractionOfPeak, double Milliseconds, string? Name = null, KernelBoundResult? Kernel = null);
+
+/// <summary>
+/// The managed micro-kernel alone on a product's full tiles (the same kernel calls, no packing, edges or scheduling;
+/// see GemmKernelBound in the backend), as fractions of the FMA peak of the full tiles' flops.
+/// </summary>
+/// <param name="InL1">Stores into one tile per thread that stays in L1: the kernel's own rate.</param>
+/// <param name="IntoC">Stores into C, as the product writes it: adds C's memory traffic.</param>
+public sealed record KernelBoundResult(double InL1, double IntoC);
 
 /// <summary>
 /// A product measured by name besides the sweep: C[M×N] = op(A)·B + Beta·C, op(A) = Aᵀ (A stored K×M) when
@@ -85,6 +97,12 @@ public sealed class GemmBenchmarkOptions
     /// calling thread alone, and time the thread spent descheduled does not count. For A/B comparisons on a loaded machine.
     /// </summary>
     public bool CpuTime { get; init; }
+    /// <summary>
+    /// Also time the managed micro-kernel alone on each plain product (A not transposed, beta 0) with a full tile, its
+    /// stores into L1 and into C (<see cref="KernelBoundResult"/>): the product's distance from the kernel's own rate,
+    /// split into C's memory traffic and the driver's work.
+    /// </summary>
+    public bool KernelBound { get; init; }
     /// <summary>Called as each result is measured, for live progress output.</summary>
     public Action<GemmBenchmarkResult>? OnResult { get; init; }
 
@@ -275,12 +293,12 @@ public static class GemmBenchmark
                     .Concat(provider == GemmProvider.Naive ? [] : options.Named);
                 foreach (var shape in all)
                 {
-                    double seconds = dt == DType.Float32
-                        ? TimeShape<float>(provider, shape, options)
-                        : TimeShape<double>(provider, shape, options);
+                    var (seconds, kernel) = dt == DType.Float32
+                        ? TimeShape<float>(provider, shape, options, cores, peak)
+                        : TimeShape<double>(provider, shape, options, cores, peak);
                     double gflops = 2.0 * shape.M * shape.N * shape.K / seconds / 1e9;
                     var r = new GemmBenchmarkResult(provider, dt, shape.M, shape.K, shape.N, gflops, gflops / peak, seconds * 1e3,
-                        shape.Name.Length > 0 ? shape.Name : null);
+                        shape.Name.Length > 0 ? shape.Name : null, kernel);
                     results.Add(r);
                     options.OnResult?.Invoke(r);
                 }
@@ -318,7 +336,8 @@ public static class GemmBenchmark
         }
     }
 
-    private static double TimeShape<T>(GemmProvider provider, GemmNamedShape s, GemmBenchmarkOptions o)
+    private static (double Seconds, KernelBoundResult? Kernel) TimeShape<T>(GemmProvider provider, GemmNamedShape s,
+        GemmBenchmarkOptions o, int cores, double peak)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = s.M, k = s.K, n = s.N;
@@ -327,17 +346,39 @@ public static class GemmBenchmark
         int lda = s.TransA ? m : k;
         T beta = T.CreateTruncating(s.Beta);
         double once = TimeOnce(provider, s.TransA, m, k, n, a, lda, b, beta, c); // also touches every page of C
-        if (provider == GemmProvider.Naive) return once;     // seconds per call already; no repeats
+        if (provider == GemmProvider.Naive) return (once, null);     // seconds per call already; no repeats
         int inner = (int)Math.Clamp(Math.Ceiling(o.MinSampleSeconds / once), 1, 100_000);
+        double best = BestPerCall(o, inner, () =>
+        {
+            for (int i = 0; i < inner; i++)
+                Gemm.Execute(provider, GemmKernelPath.Auto, 1, s.TransA, false, m, n, k, T.One, a, 0, lda, 0, b, 0, n, 0, beta, c, 0, n, 0);
+        });
+        KernelBoundResult? kernel = null;
+        if (o.KernelBound && provider == GemmProvider.Managed && !s.TransA && s.Beta == 0
+            && GemmKernelBound.Prepare(m, k, n, b) is { } plan)
+        {
+            double Fraction(KernelBoundStores stores)
+            {
+                plan.Run(a, c, stores, cores, 1);   // warm-up
+                double sec = BestPerCall(o, inner, () => plan.Run(a, c, stores, cores, inner));
+                return plan.Flops / sec / 1e9 / peak;
+            }
+            kernel = new KernelBoundResult(Fraction(KernelBoundStores.L1Tile), Fraction(KernelBoundStores.IntoC));
+        }
+        return (best, kernel);
+    }
+
+    /// <summary>The best over the options' repeats of one sample's time (wall clock, or the thread's CPU clock) ÷ its calls.</summary>
+    private static double BestPerCall(GemmBenchmarkOptions o, int calls, Action sample)
+    {
         double best = double.MaxValue;
         for (int r = 0; r < Math.Max(1, o.Repeats); r++)
         {
             long t0 = Stopwatch.GetTimestamp();
             double c0 = o.CpuTime ? Timing.ThreadCpuSeconds() : 0;
-            for (int i = 0; i < inner; i++)
-                Gemm.Execute(provider, GemmKernelPath.Auto, 1, s.TransA, false, m, n, k, T.One, a, 0, lda, 0, b, 0, n, 0, beta, c, 0, n, 0);
+            sample();
             double seconds = o.CpuTime ? Timing.ThreadCpuSeconds() - c0 : Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            best = Math.Min(best, seconds / inner);
+            best = Math.Min(best, seconds / calls);
         }
         return best;
     }

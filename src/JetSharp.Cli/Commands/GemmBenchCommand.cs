@@ -46,11 +46,17 @@ public static class GemmBenchCommand
         command.Options.Add(repeats);
         var cpuTime = Options.Flag("--cpu-time", "One thread, timed by its CPU clock (peak and products): A/B comparisons on a loaded machine.");
         command.Options.Add(cpuTime);
-        command.SetAction(p => Run(p.GetValue(quick), p.GetList(shapes), p.GetList(dtypes), p.GetValue(managedOnly), p.GetValue(repeats), p.GetValue(cpuTime)));
+        var kernelBound = Options.Flag("--kernel-bound",
+            "Also time the managed micro-kernel alone on each plain product's full tiles, storing into an L1 tile and into C: " +
+            "how far the product is from the kernel's own rate, and how much of that is C's memory traffic.");
+        command.Options.Add(kernelBound);
+        command.SetAction(p => Run(p.GetValue(quick), p.GetList(shapes), p.GetList(dtypes), p.GetValue(managedOnly), p.GetValue(repeats),
+            p.GetValue(cpuTime), p.GetValue(kernelBound)));
         return command;
     }
 
-    public static int Run(bool quick, GemmNamedShape[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false)
+    public static int Run(bool quick, GemmNamedShape[]? shapes = null, string[]? dtypes = null, bool managedOnly = false, int? repeats = null, bool cpuTime = false,
+        bool kernelBound = false)
     {
         AnsiConsole.Write(new Rule("[bold]GEMM benchmark[/]").LeftJustified());
         var table = new Table().Border(TableBorder.Rounded).AddColumns("provider", "dtype", "M", "K", "N", "GFLOP/s", "of FMA peak");
@@ -72,7 +78,7 @@ public static class GemmBenchCommand
                 Named = shapes is null ? o.Named : shapes.Where(s => s.Name.Length > 0).ToArray(),
                 Providers = managedOnly ? [JetSharp.Backend.GemmProvider.Managed] : o.Providers,
                 NaiveMaxM = o.NaiveMaxM, Repeats = repeats ?? o.Repeats, MinSampleSeconds = o.MinSampleSeconds,
-                PeakSeconds = o.PeakSeconds, CpuTime = cpuTime, OnResult = OnResult,
+                PeakSeconds = o.PeakSeconds, CpuTime = cpuTime, KernelBound = kernelBound, OnResult = OnResult,
             };
             report = GemmBenchmark.Run(o);
         });
@@ -90,9 +96,16 @@ public static class GemmBenchCommand
         }
         if (shapes is not null)
             foreach (var r in report.Results)   // one line per product, easy to collect from A/B runs
-                AnsiConsole.WriteLine(FormattableString.Invariant($"shape {r.Provider} {r.DType.Name()} {r.Name ?? $"{r.M}x{r.K}x{r.N}"}: {r.Milliseconds:0.000} ms, {r.GFlops:0.0} GFLOP/s, {100 * r.FractionOfPeak:0.0} % of peak"));
+                AnsiConsole.WriteLine(FormattableString.Invariant($"shape {r.Provider} {r.DType.Name()} {r.Name ?? $"{r.M}x{r.K}x{r.N}"}: {r.Milliseconds:0.000} ms, {r.GFlops:0.0} GFLOP/s, {100 * r.FractionOfPeak:0.0} % of peak{KernelText(r)}"));
         foreach (var r in report.Results.Where(r => r.Provider == JetSharp.Backend.GemmProvider.Managed && r.Name is not null))
-            AnsiConsole.MarkupLine(Markup.Escape($"managed {r.DType.Name()} {r.Name} ({r.M}×{r.K}×{r.N}): {r.Milliseconds:0.00} ms, {r.FractionOfPeak:P0} of peak"));
+            AnsiConsole.MarkupLine(Markup.Escape($"managed {r.DType.Name()} {r.Name} ({r.M}×{r.K}×{r.N}): {r.Milliseconds:0.00} ms, {r.FractionOfPeak:P0} of peak{KernelText(r)}"));
+        if (shapes is null && kernelBound)
+            foreach (var r in report.Results.Where(r => r.Kernel is not null && r.Name is null))
+                AnsiConsole.WriteLine(FormattableString.Invariant($"kernel bound {r.DType.Name()} {r.M}x{r.K}x{r.N}: product {100 * r.FractionOfPeak:0.0} % of peak{KernelText(r)}"));
         return 0;
     }
+
+    private static string KernelText(GemmBenchmarkResult r) => r.Kernel is { } k
+        ? FormattableString.Invariant($"; kernel alone {100 * k.InL1:0.0} % storing into L1, {100 * k.IntoC:0.0} % storing into C")
+        : "";
 }
