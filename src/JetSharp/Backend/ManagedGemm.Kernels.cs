@@ -25,8 +25,11 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged, IFloatingPointIeee
     static abstract int MR { get; }
     static abstract int NR { get; }
 
-    /// <summary>Full MR×NR tile.</summary>
-    static abstract void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta);
+    /// <summary>
+    /// Full MR×NR tile. <paramref name="next"/>: the C tile written next (MR rows of NR elements, ldc apart), which the
+    /// kernel prefetches into L1 while it computes, or null for none.
+    /// </summary>
+    static abstract void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next);
 
     /// <summary>MR × NR/2 tile over the first half of each B̃ row; used for narrow right-edge panels
     /// so that an n that is just past a multiple of NR does not pay for a whole zero-padded panel.</summary>
@@ -169,7 +172,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         => GemmPart.Rows4<T>(kc, a, rsA, csA, rows, b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next)
     {
         nint w = Vector512<T>.Count;
         // Rows 4..7 and 8..11 are addressed from second and third base pointers so each broadcast is a plain
@@ -182,8 +185,12 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
         Vector512<T> c80 = default, c81 = default, c90 = default, c91 = default;
         Vector512<T> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        // The next C tile: one row prefetched per k step (see GemmPrefetch.TileRow), the rest after a loop shorter than MR.
+        int pfRows = next == null ? 0 : Math.Min(12, kc);
+        byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
+            if (p < pfRows) { GemmPrefetch.TileRow(pf, NR * sizeof(T)); pf += ldc * sizeof(T); }
             Vector512<T> b0 = Vector512.Load(b);
             Vector512<T> b1 = Vector512.Load(b + w);
             Vector512<T> x = Vector512.Create(a[0]);
@@ -212,6 +219,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             cb0 = Simd.Fma(x, b0, cb0); cb1 = Simd.Fma(x, b1, cb1);
             a += csA; a4 += csA; a8 += csA; b += 2 * w;
         }
+        if (next != null && kc < 12) GemmPrefetch.Tile(next + kc * ldc, ldc, 12 - kc, NR * sizeof(T));
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -295,7 +303,7 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
         => GemmPart.Rows4<T>(kc, a, rsA, csA, rows, b, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next)
     {
         nint w = Vector512<T>.Count;
         // Rows 4..7 are addressed from a second base pointer so each broadcast is a plain
@@ -306,8 +314,11 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
         Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        int pfRows = next == null ? 0 : Math.Min(8, kc);     // as in Vector512Kernel
+        byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
+            if (p < pfRows) { GemmPrefetch.TileRow(pf, NR * sizeof(T)); pf += ldc * sizeof(T); }
             Vector512<T> b0 = Vector512.Load(b);
             Vector512<T> b1 = Vector512.Load(b + w);
             Vector512<T> x = Vector512.Create(a[0]);
@@ -328,6 +339,7 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
             c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71);
             a += csA; a4 += csA; b += 2 * w;
         }
+        if (next != null && kc < 8) GemmPrefetch.Tile(next + kc * ldc, ldc, 8 - kc, NR * sizeof(T));
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -422,7 +434,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         => GemmDot.Rows3<T>(kc, a, rsA, rows, bT, ldbT, cols, c, ldc, alpha, beta);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next)
     {
         nint w = Vector256<T>.Count;
         T* a3 = a + 3 * rsA;
@@ -430,8 +442,11 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        int pfRows = next == null ? 0 : Math.Min(6, kc);     // as in Vector512Kernel
+        byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
+            if (p < pfRows) { GemmPrefetch.TileRow(pf, NR * sizeof(T)); pf += ldc * sizeof(T); }
             Vector256<T> b0 = Vector256.Load(b);
             Vector256<T> b1 = Vector256.Load(b + w);
             Vector256<T> x = Vector256.Create(a[0]);
@@ -448,6 +463,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51);
             a += csA; a3 += csA; b += 2 * w;
         }
+        if (next != null && kc < 6) GemmPrefetch.Tile(next + kc * ldc, ldc, 6 - kc, NR * sizeof(T));
 
         Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -532,8 +548,9 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
         => throw new NotSupportedException("The portable kernel has no dot-product edge.");
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next)
     {
+        if (next != null) GemmPrefetch.Tile(next, ldc, 4, NR * sizeof(T));
         nint w = Vector<T>.Count;
         nint r2 = 2 * rsA, r3 = 3 * rsA;
         Vector<T> c00 = default, c01 = default, c10 = default, c11 = default;

@@ -58,6 +58,12 @@ internal static unsafe partial class ManagedGemm
     internal static bool ReuseThreadB = true;
 
     /// <summary>
+    /// Whether the full-tile kernels get the next C tile to prefetch during their k loop (else all of its lines are
+    /// prefetched right before the call, as before); settable for measurements.
+    /// </summary>
+    internal static bool SpreadCPrefetch = true;
+
+    /// <summary>
     /// True when an AVX-512 float64 product is too shallow for the 12-row kernel: K below the KC that kernel's blocking
     /// gives (A sliver 12×KC ≤ 1.5·L1: 768 with a 48 KiB L1, 512 with a 32 KiB one), i.e. one short k block, or K at
     /// most <see cref="ShallowK"/> whatever the L1. Such products use the 8-row kernel (<see cref="Vector512Kernel8{T}"/>);
@@ -763,7 +769,6 @@ internal static unsafe partial class GemmDriver<T, TK>
         int fullCols = nc / NR * NR;
         int calls = (mc + MR - 1) / MR * ((nc + NR - 1) / NR);
         ahead.Spread(calls);
-        int tileBytes = NR * sizeof(T);
 
         // Right edge of full slivers: [fullCols, fullCols + edgeHalf) by a direct half panel, then edgeRest columns.
         int edge = nc - fullCols;
@@ -804,14 +809,11 @@ internal static unsafe partial class GemmDriver<T, TK>
             {
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
-                    // The C tile of the next call is brought in while this one computes (see prefetchC in RunRange).
-                    if (prefetchC)
-                    {
-                        if (jr + NR < fullCols) GemmPrefetch.Tile(ct + jr + NR, ldc, MR, tileBytes);
-                        else if (ir + 2 * MR <= mc) GemmPrefetch.Tile(ct + MR * ldc, ldc, MR, tileBytes);
-                    }
+                    // The kernel brings in the C tile of the next call while it computes (see prefetchC in RunRange).
+                    T* next = !prefetchC ? null : jr + NR < fullCols ? ct + jr + NR : ir + 2 * MR <= mc ? ct + MR * ldc : null;
+                    if (!ManagedGemm.SpreadCPrefetch && next != null) { GemmPrefetch.Tile(next, ldc, MR, NR * sizeof(T)); next = null; }
                     ahead.Next();
-                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta);
+                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta, next);
                 }
             }
             else if (mr <= TK.PartRows)
@@ -831,7 +833,7 @@ internal static unsafe partial class GemmDriver<T, TK>
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
                     ahead.Next();
-                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, scratch, NR, T.One, T.Zero);
+                    TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, scratch, NR, T.One, T.Zero, null);
                     MergeTile(scratch, NR, ct + jr, ldc, mr, NR, alpha, beta);
                 }
             }
