@@ -25,12 +25,19 @@ internal enum KernelBoundStores
 /// </remarks>
 internal static unsafe class GemmKernelBound
 {
-    /// <summary>A prepared run: the packed B̃ and the flops of the full tiles.</summary>
-    internal sealed class Plan<T> where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>A prepared run: the packed B̃ and the flops of the full tiles; <see cref="Plan{T, TK}"/> runs them.</summary>
+    internal abstract class Plan<T>(int m, int k, int n, int mr, int nr, int kcMax, T[] packedB)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        internal required int M, K, N, MR, NR, KcMax, Slivers, FullCols;
-        internal required T[] PackedB;
-        internal required Action<Plan<T>, T[], T[], KernelBoundStores, int, int> Body;
+        public int M => m;
+        public int K => k;
+        public int N => n;
+        public int MR => mr;
+        public int NR => nr;
+        public int KcMax => kcMax;
+        public int Slivers => m / mr;
+        public int FullCols => n / nr * nr;
+        protected T[] PackedB => packedB;
 
         /// <summary>2·(full slivers·MR)·(full columns)·K: the flops the kernel calls compute.</summary>
         public double Flops => 2.0 * Slivers * MR * FullCols * K;
@@ -45,8 +52,14 @@ internal static unsafe class GemmKernelBound
             if (c.Length < (long)M * N) throw new ArgumentException($"Kernel bound {M}×{K}×{N}: C has {c.Length} elements, needs {(long)M * N}.", nameof(c));
             ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
             ArgumentOutOfRangeException.ThrowIfLessThan(times, 1);
-            Body(this, a, c, stores, Math.Min(threads, Slivers), times);
+            threads = Math.Min(threads, Slivers);
+            if (threads == 1) { Share(a, c, stores, 0, Slivers, times); return; }
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Share(a, c, stores, (int)((long)Slivers * t / threads), (int)((long)Slivers * (t + 1) / threads), times));
         }
+
+        /// <summary>Row slivers [s0, s1), <paramref name="times"/> times, on the calling thread.</summary>
+        protected abstract void Share(T[] a, T[] c, KernelBoundStores stores, int s0, int s1, int times);
     }
 
     /// <summary>
@@ -82,53 +95,44 @@ internal static unsafe class GemmKernelBound
         fixed (T* pb = b, dst = packed)
             for (int pc = 0; pc < k; pc += kcMax)
                 GemmPacking.PackSlivers(pb + (nint)pc * n, 1, n, fullCols, Math.Min(kcMax, k - pc), nr, dst + (nint)pc * fullCols);
-        return new Plan<T>
-        {
-            M = m, K = k, N = n, MR = mr, NR = nr, KcMax = kcMax, Slivers = slivers, FullCols = fullCols,
-            PackedB = packed, Body = Run<T, TK>,
-        };
+        return new Plan<T, TK>(m, k, n, kcMax, packed);
     }
 
-    private static void Run<T, TK>(Plan<T> plan, T[] a, T[] c, KernelBoundStores stores, int threads, int times)
+    /// <summary>The run on kernel <typeparamref name="TK"/>.</summary>
+    private sealed class Plan<T, TK>(int m, int k, int n, int kcMax, T[] packedB) : Plan<T>(m, k, n, TK.MR, TK.NR, kcMax, packedB)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TK : IGemmKernel<T>
     {
-        if (threads == 1) { Share<T, TK>(plan, a, c, stores, 0, plan.Slivers, times); return; }
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            Share<T, TK>(plan, a, c, stores, (int)((long)plan.Slivers * t / threads), (int)((long)plan.Slivers * (t + 1) / threads), times));
-    }
-
-    /// <summary>Row slivers [s0, s1), <paramref name="times"/> times: RunRange's loop order (k blocks, slivers, column tiles).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Share<T, TK>(Plan<T> plan, T[] a, T[] c, KernelBoundStores stores, int s0, int s1, int times)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TK : IGemmKernel<T>
-    {
-        int mr = plan.MR, nr = plan.NR, k = plan.K, n = plan.N, fullCols = plan.FullCols;
-        bool intoC = stores == KernelBoundStores.IntoC;
-        // As RunRange: the next tile of C is prefetched when C is read (later k blocks) or larger than L2.
-        bool prefetchFirst = (long)(s1 - s0) * mr * n * sizeof(T) > CacheSizes.Current.L2;
-        byte* tileStorage = stackalloc byte[mr * nr * sizeof(T) + 64];
-        T* tile = (T*)(((nint)tileStorage + 63) & ~(nint)63);
-        fixed (T* pa = a, pc0 = c, pb = plan.PackedB)
+        /// <summary>RunRange's loop order: k blocks, slivers, column tiles.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        protected override void Share(T[] a, T[] c, KernelBoundStores stores, int s0, int s1, int times)
         {
-            for (int time = 0; time < times; time++)
+            int mr = MR, nr = NR, k = K, n = N, fullCols = FullCols;
+            bool intoC = stores == KernelBoundStores.IntoC;
+            // As RunRange: the next tile of C is prefetched when C is read (later k blocks) or larger than L2.
+            bool prefetchFirst = (long)(s1 - s0) * mr * n * sizeof(T) > CacheSizes.Current.L2;
+            byte* tileStorage = stackalloc byte[mr * nr * sizeof(T) + 64];
+            T* tile = (T*)(((nint)tileStorage + 63) & ~(nint)63);
+            fixed (T* pa = a, pc0 = c, pb = PackedB)
             {
-                for (int pc = 0; pc < k; pc += plan.KcMax)
+                for (int time = 0; time < times; time++)
                 {
-                    int kc = Math.Min(plan.KcMax, k - pc);
-                    T beta = pc == 0 ? T.Zero : T.One;
-                    bool prefetch = intoC && (pc > 0 || prefetchFirst);
-                    T* bBlock = pb + (nint)pc * fullCols;
-                    for (int s = s0; s < s1; s++)
+                    for (int pc = 0; pc < k; pc += KcMax)
                     {
-                        T* asl = pa + (nint)s * mr * k + pc;
-                        T* ct = pc0 + (nint)s * mr * n;
-                        for (int jr = 0; jr < fullCols; jr += nr)
+                        int kc = Math.Min(KcMax, k - pc);
+                        T beta = pc == 0 ? T.Zero : T.One;
+                        bool prefetch = intoC && (pc > 0 || prefetchFirst);
+                        T* bBlock = pb + (nint)pc * fullCols;
+                        for (int s = s0; s < s1; s++)
                         {
-                            T* next = !prefetch ? null : jr + nr < fullCols ? ct + jr + nr : s + 1 < s1 ? ct + (nint)mr * n : null;
-                            if (intoC) TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, ct + jr, n, T.One, beta, next);
-                            else TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, tile, nr, T.One, beta, null);
+                            T* asl = pa + (nint)s * mr * k + pc;
+                            T* ct = pc0 + (nint)s * mr * n;
+                            for (int jr = 0; jr < fullCols; jr += nr)
+                            {
+                                T* next = !prefetch ? null : jr + nr < fullCols ? ct + jr + nr : s + 1 < s1 ? ct + (nint)mr * n : null;
+                                if (intoC) TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, ct + jr, n, T.One, beta, next);
+                                else TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, tile, nr, T.One, beta, null);
+                            }
                         }
                     }
                 }

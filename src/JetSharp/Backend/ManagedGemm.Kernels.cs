@@ -186,7 +186,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector512<T> c80 = default, c81 = default, c90 = default, c91 = default;
         Vector512<T> ca0 = default, ca1 = default, cb0 = default, cb1 = default;
         // The next C tile: one row prefetched per k step (see GemmPrefetch.TileRow), the rest after a loop shorter than MR.
-        int pfRows = next == null ? 0 : Math.Min(12, kc);
+        int pfRows = next == null ? 0 : Math.Min(MR, kc);
         byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
@@ -219,7 +219,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             cb0 = Simd.Fma(x, b0, cb0); cb1 = Simd.Fma(x, b1, cb1);
             a += csA; a4 += csA; a8 += csA; b += 2 * w;
         }
-        if (next != null && kc < 12) GemmPrefetch.Tile(next + kc * ldc, ldc, 12 - kc, NR * sizeof(T));
+        if (next != null && kc < MR) GemmPrefetch.Tile(next + kc * ldc, ldc, MR - kc, NR * sizeof(T));
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -314,7 +314,7 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
         Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
-        int pfRows = next == null ? 0 : Math.Min(8, kc);     // as in Vector512Kernel
+        int pfRows = next == null ? 0 : Math.Min(MR, kc);     // as in Vector512Kernel
         byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
@@ -339,7 +339,7 @@ internal unsafe struct Vector512Kernel8<T> : IGemmKernel<T> where T : unmanaged,
             c70 = Simd.Fma(x, b0, c70); c71 = Simd.Fma(x, b1, c71);
             a += csA; a4 += csA; b += 2 * w;
         }
-        if (next != null && kc < 8) GemmPrefetch.Tile(next + kc * ldc, ldc, 8 - kc, NR * sizeof(T));
+        if (next != null && kc < MR) GemmPrefetch.Tile(next + kc * ldc, ldc, MR - kc, NR * sizeof(T));
 
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -442,7 +442,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<T> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default;
-        int pfRows = next == null ? 0 : Math.Min(6, kc);     // as in Vector512Kernel
+        int pfRows = next == null ? 0 : Math.Min(MR, kc);     // as in Vector512Kernel
         byte* pf = (byte*)next;
         for (int p = 0; p < kc; p++)
         {
@@ -463,7 +463,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c50 = Simd.Fma(x, b0, c50); c51 = Simd.Fma(x, b1, c51);
             a += csA; a3 += csA; b += 2 * w;
         }
-        if (next != null && kc < 6) GemmPrefetch.Tile(next + kc * ldc, ldc, 6 - kc, NR * sizeof(T));
+        if (next != null && kc < MR) GemmPrefetch.Tile(next + kc * ldc, ldc, MR - kc, NR * sizeof(T));
 
         Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
         bool readC = beta != T.Zero, scale = alpha != T.One;
@@ -550,7 +550,7 @@ internal unsafe struct PortableKernel<T> : IGemmKernel<T> where T : unmanaged, I
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Full(int kc, T* a, nint rsA, nint csA, T* b, T* c, nint ldc, T alpha, T beta, T* next)
     {
-        if (next != null) GemmPrefetch.Tile(next, ldc, 4, NR * sizeof(T));
+        if (next != null) GemmPrefetch.Tile(next, ldc, MR, NR * sizeof(T));
         nint w = Vector<T>.Count;
         nint r2 = 2 * rsA, r3 = 3 * rsA;
         Vector<T> c00 = default, c01 = default, c10 = default, c11 = default;
