@@ -27,7 +27,7 @@ public class SharedReadPassTests
     [InlineData(true)]
     public void TheSumOfSquaresAndTheScaledTangentsRunAsOnePassWithTheirOwnBits(bool float32)
     {
-        const int r = 7, n = 40, h = 300;   // 84,000 elements, ragged against the kernel's 1,024-element chunks
+        const int r = 7, n = 40, h = 300;   // 84,000 elements, ragged against the pass's 4,096-element chunks
         var dtype = float32 ? DType.Float32 : DType.Float64;
         var (g, _, _) = SecondOrderRule(dtype, r, n, h);
         var x = TestUtil.Randn(1, r, n, h);
@@ -58,6 +58,62 @@ public class SharedReadPassTests
         long element = float32 ? 4 : 8;
         Assert.Equal((r * n * h + n * h) * element, exe.PlannedPeakBytes());
         Assert.Equal(exe.PlannedPeakBytes(), exe.LastRun.PeakLiveBytes);
+    }
+
+    [Theory]
+    [InlineData(4096 + 904)]       // two chunks, the second ragged
+    [InlineData(3 * 4096)]         // whole chunks only
+    public void TheSummingKernelsRunOnAThreadThatRanNoOtherFusedKernel(int inner)
+    {
+        // A thread's first fused kernel allocates its scratch registers: they must be of the summing passes' chunk
+        // (FusedKernel.SumChunk, longer than the elementwise kernels'), whichever kernel came first. Below 65,536 elements
+        // the kernels run on the calling thread, here a new one. Both programs keep an intermediate in a register.
+        // Σ_r (z·z)·f and f·z + z:
+        const int r = 3;
+        var z = TestUtil.Randn(5, r, inner);
+        var f = TestUtil.Randn(6, inner);
+        var (sum, shared, product) = (new double[inner], new double[inner], new double[r * inner]);
+        Backend.FusedStep[] square =
+            [Backend.FusedStep.Load(0), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 0), Backend.FusedStep.Load(1), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 1, 2)];
+        Backend.FusedStep[] scale =
+            [Backend.FusedStep.Load(0), Backend.FusedStep.Load(1), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 1), Backend.FusedStep.Apply(Backend.BinaryOp.Add, 2, 1)];
+        OnNewThread(() => Backend.FusedKernel.RunSum(square, [z, f], new NDArray<double>(new Shape(inner), sum), r));
+        OnNewThread(() => Backend.FusedKernel.RunShared<double>(
+        [
+            new(square, [z, f], new NDArray<double>(new Shape(inner), shared), Sums: true),
+            new(scale, [f, z], new NDArray<double>(new Shape(r, inner), product), Sums: false),
+        ], r, r * inner));
+        for (int i = 0; i < inner; i++)
+        {
+            double want = 0;
+            for (int k = 0; k < r; k++)
+            {
+                double x = z.Data[k * inner + i];
+                want += x * x * f.Data[i];
+                Assert.Equal(f.Data[i] * x + x, product[k * inner + i]);
+            }
+            Assert.Equal(want, sum[i], 1e-14);
+            Assert.Equal(sum[i], shared[i]);
+        }
+    }
+
+    private static void OnNewThread(Action body)
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Null(failure);
     }
 
     [Fact]
