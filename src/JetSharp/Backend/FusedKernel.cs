@@ -149,8 +149,8 @@ internal static partial class FusedKernel
     internal readonly record struct Value<T>(bool IsScalar, T Scalar, T[]? Array, int Offset);
 
     /// <summary>
-    /// sum[j] += program(start + j) for j &lt; length (at most the scratch registers' length). A product as the last step is added with one
-    /// multiply-add pass (x·y + sum), not a product pass and an addition pass.
+    /// sum[j] += program(start + j) for j &lt; length (at most the scratch registers' length). A product as the last step is
+    /// added with one multiply-add pass (x·y + sum), not a product pass and an addition pass.
     /// </summary>
     internal static void AccumulateChunk<T>(FusedStep[] program, int start, int length, NDArray<T>[] leaves, Span<T> sum, Scratch<T> s)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -67,16 +67,22 @@ public class SharedReadPassTests
     {
         // A thread's first fused kernel allocates its scratch registers: they must be of the summing passes' chunk
         // (FusedKernel.SumChunk, longer than the elementwise kernels'), whichever kernel came first. Below 65,536 elements
-        // the kernels run on the calling thread, here a new one. Both programs keep an intermediate in a register.
-        // Σ_r (z·z)·f and f·z + z:
+        // the kernels run on the calling thread, here a new one. Both programs, Σ_r (z·z)·f and f·z + z, keep an
+        // intermediate in a register.
         const int r = 3;
         var z = TestUtil.Randn(5, r, inner);
         var f = TestUtil.Randn(6, inner);
         var (sum, shared, product) = (new double[inner], new double[inner], new double[r * inner]);
         Backend.FusedStep[] square =
-            [Backend.FusedStep.Load(0), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 0), Backend.FusedStep.Load(1), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 1, 2)];
+        [
+            Backend.FusedStep.Load(0), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 0),
+            Backend.FusedStep.Load(1), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 1, 2),
+        ];
         Backend.FusedStep[] scale =
-            [Backend.FusedStep.Load(0), Backend.FusedStep.Load(1), Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 1), Backend.FusedStep.Apply(Backend.BinaryOp.Add, 2, 1)];
+        [
+            Backend.FusedStep.Load(0), Backend.FusedStep.Load(1),
+            Backend.FusedStep.Apply(Backend.BinaryOp.Mul, 0, 1), Backend.FusedStep.Apply(Backend.BinaryOp.Add, 2, 1),
+        ];
         OnNewThread(() => Backend.FusedKernel.RunSum(square, [z, f], new NDArray<double>(new Shape(inner), sum), r));
         OnNewThread(() => Backend.FusedKernel.RunShared<double>(
         [
