@@ -110,7 +110,7 @@ internal static unsafe class GemmKernelBound
             int mr = MR, nr = NR, k = K, n = N, fullCols = FullCols;
             bool intoC = stores == KernelBoundStores.IntoC;
             // As RunRange: the next tile of C is prefetched when C is read (later k blocks) or larger than L2.
-            bool prefetchFirst = (long)(s1 - s0) * mr * n * sizeof(T) > CacheSizes.Current.L2;
+            bool prefetchFirst = GemmPrefetch.FirstBlockPrefetchesC<T>((long)(s1 - s0) * mr, n);
             byte* tileStorage = stackalloc byte[mr * nr * sizeof(T) + 64];
             T* tile = (T*)(((nint)tileStorage + 63) & ~(nint)63);
             fixed (T* pa = a, pc0 = c, pb = PackedB)
@@ -129,7 +129,7 @@ internal static unsafe class GemmKernelBound
                             T* ct = pc0 + (nint)s * mr * n;
                             for (int jr = 0; jr < fullCols; jr += nr)
                             {
-                                T* next = !prefetch ? null : jr + nr < fullCols ? ct + jr + nr : s + 1 < s1 ? ct + (nint)mr * n : null;
+                                T* next = !prefetch ? null : GemmPrefetch.NextTile(ct, jr, nr, fullCols, s + 1 < s1 ? ct + (nint)mr * n : null);
                                 if (intoC) TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, ct + jr, n, T.One, beta, next);
                                 else TK.Full(kc, asl, k, 1, bBlock + (nint)jr * kc, tile, nr, T.One, beta, null);
                             }

@@ -317,6 +317,23 @@ internal unsafe struct GemmPrefetch
     }
 
     /// <summary>
+    /// Whether a product's first k block prefetches C's next tile (later k blocks, and β ≠ 0, read C and always do): when
+    /// the range of C a thread writes, <paramref name="rows"/> × <paramref name="cols"/>, is larger than L2, so every store
+    /// misses. A C that stays in L2 is only written, and the store buffer hides it (see RunRange).
+    /// </summary>
+    public static bool FirstBlockPrefetchesC<T>(long rows, long cols) where T : unmanaged
+        => rows * cols * sizeof(T) > CacheSizes.Current.L2;
+
+    /// <summary>
+    /// The C tile written after the one at column <paramref name="jr"/> of the row sliver starting at <paramref name="sliver"/>:
+    /// the next column tile, else the first one of the next sliver (<paramref name="nextSliver"/> rows on) when there is
+    /// one, else null. The full-tile kernels prefetch it while they compute.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T* NextTile<T>(T* sliver, int jr, int nr, int fullCols, T* nextSliver) where T : unmanaged
+        => jr + nr < fullCols ? sliver + jr + nr : nextSliver;
+
+    /// <summary>
     /// Prefetches one row of a C tile, <paramref name="bytes"/> (64 or 128) from <paramref name="row"/>, into L1: the line
     /// holding its first byte and the next one or two (a row off a line boundary, as in .NET's arrays, touches one line
     /// more than it fills). The full-tile kernels issue the next tile's rows one per k step instead of all before the call

@@ -58,12 +58,6 @@ internal static unsafe partial class ManagedGemm
     internal static bool ReuseThreadB = true;
 
     /// <summary>
-    /// Whether the full-tile kernels get the next C tile to prefetch during their k loop (else all of its lines are
-    /// prefetched right before the call, as before); settable for measurements.
-    /// </summary>
-    internal static bool SpreadCPrefetch = true;
-
-    /// <summary>
     /// True when an AVX-512 float64 product is too shallow for the 12-row kernel: K below the KC that kernel's blocking
     /// gives (A sliver 12×KC ≤ 1.5·L1: 768 with a 48 KiB L1, 512 with a 32 KiB one), i.e. one short k block, or K at
     /// most <see cref="ShallowK"/> whatever the L1. Such products use the 8-row kernel (<see cref="Vector512Kernel8{T}"/>);
@@ -656,7 +650,7 @@ internal static unsafe partial class GemmDriver<T, TK>
         // example's xᵀ·δ, a 51 MB C) otherwise waits on memory at the end of every call (one core, float32
         // 100000×100×128 with A stored transposed: 65–69 → 73–75 % of peak). A C that stays in L2 is only written
         // and the store buffer hides it; prefetching it there measured slower (1020×100×128: 90 → 87.5 %).
-        bool prefetchCFirst = p.Beta != T.Zero || (long)(m1 - m0) * (n1 - n0) * sizeof(T) > CacheSizes.Current.L2;
+        bool prefetchCFirst = p.Beta != T.Zero || GemmPrefetch.FirstBlockPrefetchesC<T>(m1 - m0, n1 - n0);
 
         for (int jc = n0; jc < n1; jc += bl.NC)
         {
@@ -810,8 +804,7 @@ internal static unsafe partial class GemmDriver<T, TK>
                 for (int jr = 0; jr < fullCols; jr += NR)
                 {
                     // The kernel brings in the C tile of the next call while it computes (see prefetchC in RunRange).
-                    T* next = !prefetchC ? null : jr + NR < fullCols ? ct + jr + NR : ir + 2 * MR <= mc ? ct + MR * ldc : null;
-                    if (!ManagedGemm.SpreadCPrefetch && next != null) { GemmPrefetch.Tile(next, ldc, MR, NR * sizeof(T)); next = null; }
+                    T* next = !prefetchC ? null : GemmPrefetch.NextTile(ct, jr, NR, fullCols, ir + 2 * MR <= mc ? ct + MR * ldc : null);
                     ahead.Next();
                     TK.Full(kc, asl, rs, cs, bPack + (nint)jr * kc, ct + jr, ldc, alpha, beta, next);
                 }
